@@ -1,0 +1,12 @@
+DROP FUNCTION IF EXISTS audit_log_append_only CASCADE;
+DROP TABLE audit_log;
+DROP TABLE person_programmes;
+DROP TABLE people;
+DROP TABLE programmes;
+DROP TABLE places;
+DROP TABLE setup_tokens;
+DROP TABLE login_failures;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE organisations;

@@ -1,0 +1,11 @@
+DROP TABLE audit_log;
+DROP TABLE person_programmes;
+DROP TABLE people;
+DROP TABLE programmes;
+DROP TABLE places;
+DROP TABLE setup_tokens;
+DROP TABLE login_failures;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE organisations;

@@ -1,0 +1,95 @@
+//! The append-only audit log: who did what to which record, and when. Services write a row in
+//! the same transaction as the change; nothing updates or deletes it (triggers refuse it too).
+//! It never holds personal data, only ids.
+
+pub mod api;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::auth::StaffUser;
+use crate::db::schema::audit_log;
+use crate::db::DbConn;
+use crate::error::AppError;
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditRow<'a> {
+    at: NaiveDateTime,
+    actor_id: Option<i32>,
+    action: &'a str,
+    entity: &'a str,
+    entity_id: Option<i32>,
+    organisation_id: Option<i32>,
+}
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: i32,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<i32>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<i32>,
+    pub organisation_id: Option<i32>,
+}
+
+/// Appends one audit row. Call it inside the transaction of the change it records.
+pub fn record(
+    conn: &mut DbConn,
+    actor: Option<&StaffUser>,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i32>,
+    organisation_id: Option<i32>,
+) -> Result<(), AppError> {
+    diesel::insert_into(audit_log::table)
+        .values(NewAuditRow {
+            at: crate::db::now(),
+            actor_id: actor.map(|a| a.id),
+            action,
+            entity,
+            entity_id,
+            organisation_id,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Default, Debug)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<i32>,
+    pub actor_id: Option<i32>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Newest first.
+pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRow>, AppError> {
+    let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
+    if let Some(entity) = &filter.entity {
+        query = query.filter(audit_log::entity.eq(entity.clone()));
+    }
+    if let Some(id) = filter.entity_id {
+        query = query.filter(audit_log::entity_id.eq(id));
+    }
+    if let Some(id) = filter.actor_id {
+        query = query.filter(audit_log::actor_id.eq(id));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_log::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_log::at.lt(to));
+    }
+    Ok(query
+        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .load(conn)?)
+}

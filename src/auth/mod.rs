@@ -1,0 +1,257 @@
+//! Staff accounts: roles, passwords (argon2id), browser sessions, API tokens, guards.
+
+pub mod api;
+pub mod model;
+pub mod service;
+pub mod web;
+
+use base64::Engine;
+use rand::RngCore;
+use rocket::http::Status;
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::Db;
+use crate::error::AppError;
+
+pub const SESSION_COOKIE: &str = "passerelle_session";
+/// Double-submit cookie protecting the forms shown before a session exists (login, setup).
+pub const PRE_SESSION_CSRF_COOKIE: &str = "passerelle_csrf";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Manager,
+    Mediator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Mediator => "mediator",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "manager" => Some(Role::Manager),
+            "mediator" => Some(Role::Mediator),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "administrateur·rice",
+            Role::Manager => "coordinateur·rice",
+            Role::Mediator => "médiateur·rice",
+        }
+    }
+}
+
+/// The signed-in staff member, whichever way they authenticated.
+#[derive(Clone, Debug, Serialize)]
+pub struct StaffUser {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl StaffUser {
+    /// `None` for admins (who see every organisation), otherwise the user's organisation.
+    pub fn scope(&self) -> Option<i32> {
+        match self.role {
+            Role::Admin => None,
+            _ => Some(self.organisation_id),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn require(&self, allowed: &[Role]) -> Result<(), AppError> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+
+    /// The organisation a new record goes to: the user's own, or for admins the one asked for.
+    pub fn target_organisation(&self, asked: Option<i32>) -> Result<i32, AppError> {
+        match (self.role, asked) {
+            (Role::Admin, Some(id)) => Ok(id),
+            (Role::Admin, None) => Ok(self.organisation_id),
+            (_, Some(id)) if id != self.organisation_id => Err(AppError::forbidden()),
+            _ => Ok(self.organisation_id),
+        }
+    }
+
+    /// Whether a record of `organisation_id` is visible to this user.
+    pub fn can_see(&self, organisation_id: i32) -> bool {
+        self.is_admin() || self.organisation_id == organisation_id
+    }
+}
+
+/// A user authenticated by `Authorization: Bearer TOKEN` (the JSON API never takes the cookie).
+pub struct ApiUser(pub StaffUser);
+
+/// A user authenticated by the browser session cookie, with the session's CSRF token.
+#[derive(Clone, Debug)]
+pub struct WebUser {
+    pub user: StaffUser,
+    pub csrf_token: String,
+    pub session_id: i32,
+}
+
+fn bearer_token<'a>(req: &'a Request<'_>) -> Option<&'a str> {
+    let header = req.headers().get_one("Authorization")?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn db_of(req: &Request<'_>) -> Option<Db> {
+    req.rocket().state::<Db>().cloned()
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ApiUser {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
+        let Some(token) = bearer_token(req) else {
+            return Outcome::Error((
+                Status::Unauthorized,
+                AppError::Unauthorized("Jeton d'accès manquant.".into()),
+            ));
+        };
+        let hash = hash_token(token);
+        let Some(db) = db_of(req).await else {
+            return Outcome::Error((Status::InternalServerError, AppError::NotFound));
+        };
+        match db.run(move |conn| model::user_for_api_token(conn, &hash)).await {
+            Ok(Some(user)) => Outcome::Success(ApiUser(user)),
+            Ok(None) => Outcome::Error((
+                Status::Unauthorized,
+                AppError::Unauthorized("Jeton d'accès invalide ou expiré.".into()),
+            )),
+            Err(e) => Outcome::Error((e.status(), e)),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for WebUser {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
+        // Cached: the CSRF check of the form body asks for the session again.
+        let found: &Result<Option<WebUser>, String> = req
+            .local_cache_async(async {
+                let Some(cookie) = req.cookies().get(SESSION_COOKIE) else {
+                    return Ok(None);
+                };
+                let hash = hash_token(cookie.value());
+                let Some(db) = db_of(req).await else {
+                    return Err("no database".to_string());
+                };
+                db.run(move |conn| model::user_for_session(conn, &hash))
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+        match found {
+            Ok(Some(web)) => Outcome::Success(web.clone()),
+            Ok(None) => Outcome::Error((
+                Status::Unauthorized,
+                AppError::Unauthorized("Connectez-vous.".into()),
+            )),
+            Err(e) => Outcome::Error((Status::ServiceUnavailable, AppError::Unavailable(e.clone()))),
+        }
+    }
+}
+
+/// 32 random bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Tokens are stored hashed: a leaked database does not leak live sessions.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes).
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse batterie", &hash));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = random_token();
+        assert_ne!(a, random_token());
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_ne!(hash_token(&a), a);
+    }
+}
+
+/// The raw Bearer token of the request (to revoke it).
+pub struct BearerToken(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BearerToken {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
+        match bearer_token(req) {
+            Some(token) => Outcome::Success(BearerToken(token.to_string())),
+            None => Outcome::Error((
+                Status::Unauthorized,
+                AppError::Unauthorized("Jeton d'accès manquant.".into()),
+            )),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Typed configuration, read from Rocket's figment (Rocket.toml, then `ROCKET_*` variables).
+//! Built once at start and handed around as managed state: no globals.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use chrono_tz::Tz;
+use rand::RngCore;
+use rocket::figment::Figment;
+use serde::Deserialize;
+
+use crate::db::DatabaseUrl;
+
+#[derive(Debug, Deserialize)]
+struct RawConfig {
+    #[serde(default = "default_database_url")]
+    database_url: String,
+    #[serde(default = "default_data_dir")]
+    data_dir: PathBuf,
+    #[serde(default = "default_public_url")]
+    public_url: String,
+    #[serde(default = "default_timezone")]
+    timezone: String,
+    #[serde(default = "default_mail_transport")]
+    mail_transport: String,
+    #[serde(default)]
+    smtp_url: Option<String>,
+    #[serde(default = "default_mail_from")]
+    mail_from: String,
+    #[serde(default = "default_lead_times")]
+    reminder_lead_times: Vec<String>,
+    #[serde(default = "default_true")]
+    worker: bool,
+    #[serde(default = "default_poll")]
+    worker_poll_interval: String,
+    #[serde(default)]
+    secret_key: Option<String>,
+    #[serde(default)]
+    database_pool_size: Option<u32>,
+    #[serde(default = "default_session_ttl")]
+    session_ttl: String,
+    #[serde(default = "default_token_ttl")]
+    token_ttl: String,
+    #[serde(default = "default_setup_log")]
+    log_setup_link: bool,
+}
+
+fn default_database_url() -> String {
+    "sqlite://data/passerelle.db".into()
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_public_url() -> String {
+    "http://127.0.0.1:8000".into()
+}
+fn default_timezone() -> String {
+    "Europe/Paris".into()
+}
+fn default_mail_transport() -> String {
+    "file".into()
+}
+fn default_mail_from() -> String {
+    "Passerelle <no-reply@localhost>".into()
+}
+fn default_lead_times() -> Vec<String> {
+    vec!["48h".into(), "2h".into()]
+}
+fn default_true() -> bool {
+    true
+}
+fn default_poll() -> String {
+    "5s".into()
+}
+fn default_session_ttl() -> String {
+    "12h".into()
+}
+fn default_token_ttl() -> String {
+    "24h".into()
+}
+fn default_setup_log() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+/// The application's configuration, checked.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub database_pool_size: u32,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    pub timezone: Tz,
+    pub mail_transport: MailTransport,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub reminder_lead_times: Vec<Duration>,
+    pub worker: bool,
+    pub worker_poll_interval: Duration,
+    /// 64 bytes used to sign links; generated and kept in `data_dir` when not configured.
+    pub secret_key: Vec<u8>,
+    pub session_ttl: Duration,
+    pub token_ttl: Duration,
+    pub log_setup_link: bool,
+}
+
+impl Config {
+    /// Reads and checks the configuration; creates `data_dir` and the secret key when missing.
+    pub fn from_figment(figment: &Figment) -> Result<Config, String> {
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        let database_url = DatabaseUrl::parse(&raw.database_url)?;
+        let timezone: Tz = raw
+            .timezone
+            .parse()
+            .map_err(|_| format!("timezone: unknown time zone `{}`", raw.timezone))?;
+        let mail_transport = match raw.mail_transport.as_str() {
+            "file" => MailTransport::File,
+            "smtp" => MailTransport::Smtp,
+            other => return Err(format!("mail_transport must be `file` or `smtp` (got `{other}`)")),
+        };
+        if mail_transport == MailTransport::Smtp && raw.smtp_url.is_none() {
+            return Err("mail_transport = \"smtp\" needs smtp_url".into());
+        }
+        let reminder_lead_times = raw
+            .reminder_lead_times
+            .iter()
+            .map(|s| parse_duration(s).map_err(|e| format!("reminder_lead_times: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let worker_poll_interval = parse_duration(&raw.worker_poll_interval)
+            .map_err(|e| format!("worker_poll_interval: {e}"))?;
+        let session_ttl =
+            parse_duration(&raw.session_ttl).map_err(|e| format!("session_ttl: {e}"))?;
+        let token_ttl = parse_duration(&raw.token_ttl).map_err(|e| format!("token_ttl: {e}"))?;
+        std::fs::create_dir_all(&raw.data_dir)
+            .map_err(|e| format!("cannot create data_dir {}: {e}", raw.data_dir.display()))?;
+        let secret_key = match raw.secret_key {
+            Some(key) => decode_key(&key)?,
+            None => load_or_create_key(&raw.data_dir)?,
+        };
+        let default_pool = match database_url {
+            DatabaseUrl::Sqlite(_) => 8,
+            DatabaseUrl::Postgres(_) => 10,
+        };
+        Ok(Config {
+            database_url,
+            database_pool_size: raw.database_pool_size.unwrap_or(default_pool).max(1),
+            data_dir: raw.data_dir,
+            public_url: raw.public_url.trim_end_matches('/').to_string(),
+            timezone,
+            mail_transport,
+            smtp_url: raw.smtp_url,
+            mail_from: raw.mail_from,
+            reminder_lead_times,
+            worker: raw.worker,
+            worker_poll_interval,
+            secret_key,
+            session_ttl,
+            token_ttl,
+            log_setup_link: raw.log_setup_link,
+        })
+    }
+
+    /// Whether cookies must carry the `Secure` flag (the public URL is HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Parses `90m`, `48h`, `2d`, `30s` (and combinations such as `1h30m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration like 90m, 2h or 1d"))?;
+        number.clear();
+        total += value
+            * match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return Err(format!("`{text}` is not a duration like 90m, 2h or 1d")),
+            };
+    }
+    if !number.is_empty() {
+        return Err(format!("`{text}` needs a unit (s, m, h or d)"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn decode_key(key: &str) -> Result<Vec<u8>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key.trim())
+        .map_err(|_| "secret_key must be base64 (e.g. `openssl rand -base64 64`)".to_string())?;
+    if bytes.len() < 32 {
+        return Err("secret_key must hold at least 32 bytes".into());
+    }
+    Ok(bytes)
+}
+
+/// Reads `data_dir/secret_key`, or creates it (mode 0600) with 64 random bytes.
+fn load_or_create_key(data_dir: &Path) -> Result<Vec<u8>, String> {
+    let path = data_dir.join("secret_key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return decode_key(&text);
+    }
+    let mut bytes = vec![0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    // Written aside then linked into place, so that an instance starting at the same moment
+    // never reads a half-written key.
+    let tmp = data_dir.join(format!(".secret_key.{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(encoded.as_bytes()).and_then(|_| file.sync_all()))
+        .and_then(|_| std::fs::hard_link(&tmp, &path));
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(bytes),
+        // Another instance created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            decode_key(&text)
+        }
+        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_in_the_configuration_format() {
+        assert_eq!(parse_duration("48h"), Ok(Duration::from_secs(48 * 3600)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("2w").is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! The one application error. On `/api` (and on exports asked with a Bearer token) it answers
+//! `application/problem+json`; elsewhere an HTML page in French.
+
+use std::collections::BTreeMap;
+
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket_dyn_templates::{context, Template};
+use serde_json::json;
+
+/// Messages per field, as in problem+json's `errors`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("introuvable")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("certains champs sont invalides")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("service indisponible: {0}")]
+    Unavailable(String),
+    #[error("erreur interne: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> Status {
+        match self {
+            AppError::BadRequest(_) => Status::BadRequest,
+            AppError::Unauthorized(_) => Status::Unauthorized,
+            AppError::Forbidden(_) => Status::Forbidden,
+            AppError::NotFound => Status::NotFound,
+            AppError::Conflict { .. } => Status::Conflict,
+            AppError::Validation(_) => Status::UnprocessableEntity,
+            AppError::TooManyRequests(_) => Status::TooManyRequests,
+            AppError::Unavailable(_) => Status::ServiceUnavailable,
+            AppError::Internal(_) => Status::InternalServerError,
+        }
+    }
+
+    /// A validation error on one field.
+    pub fn field(field: &str, message: impl Into<String>) -> AppError {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_string(), vec![message.into()]);
+        AppError::Validation(errors)
+    }
+
+    pub fn forbidden() -> AppError {
+        AppError::Forbidden("Votre rôle ne permet pas cette action.".into())
+    }
+
+    /// What the person reading the answer is told (internal details stay in the log).
+    pub fn detail(&self) -> String {
+        match self {
+            AppError::NotFound => "Cette ressource n'existe pas ou n'est pas accessible.".into(),
+            AppError::Validation(_) => "Certains champs sont invalides.".into(),
+            AppError::Unavailable(_) => {
+                "Le service est momentanément indisponible, réessayez dans un instant.".into()
+            }
+            AppError::Internal(_) => "Une erreur inattendue est survenue.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    fn code(&self) -> Option<&'static str> {
+        match self {
+            AppError::Conflict { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            AppError::Validation(errors) => Some(errors),
+            _ => None,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for AppError {
+    fn from(e: validator::ValidationErrors) -> Self {
+        let mut errors = FieldErrors::new();
+        for (field, list) in e.field_errors() {
+            let messages = list
+                .iter()
+                .map(|err| {
+                    err.message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| "Valeur invalide.".into())
+                })
+                .collect();
+            errors.insert(field.to_string(), messages);
+        }
+        AppError::Validation(errors)
+    }
+}
+
+/// French title of a status, for problem+json and the HTML error page.
+pub fn status_title(status: Status) -> &'static str {
+    match status.code {
+        400 => "Requête invalide",
+        401 => "Authentification requise",
+        403 => "Accès refusé",
+        404 => "Introuvable",
+        405 => "Méthode non autorisée",
+        409 => "Conflit",
+        413 => "Requête trop volumineuse",
+        415 => "Type de contenu non pris en charge",
+        422 => "Données invalides",
+        429 => "Trop de tentatives",
+        503 => "Service indisponible",
+        _ => "Erreur",
+    }
+}
+
+/// Whether the answer to this request is problem+json rather than HTML.
+pub fn wants_problem_json(req: &Request<'_>) -> bool {
+    let path = req.uri().path();
+    path.starts_with("/api/")
+        || path == "/api"
+        || (path.starts_with("/exports/") && req.headers().get_one("Authorization").is_some())
+}
+
+/// An `application/problem+json` answer.
+pub fn problem_response<'r>(
+    status: Status,
+    detail: &str,
+    code: Option<&str>,
+    errors: Option<&FieldErrors>,
+) -> Response<'r> {
+    let mut body = json!({
+        "type": code.map(|c| format!("urn:passerelle:problem:{c}")).unwrap_or_else(|| "about:blank".into()),
+        "title": status_title(status),
+        "status": status.code,
+        "detail": detail,
+    });
+    if let Some(code) = code {
+        body["code"] = json!(code);
+    }
+    if let Some(errors) = errors {
+        body["errors"] = json!(errors);
+    }
+    let text = body.to_string();
+    Response::build()
+        .status(status)
+        .header(ContentType::new("application", "problem+json"))
+        .sized_body(text.len(), std::io::Cursor::new(text))
+        .finalize()
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        if let AppError::Internal(msg) | AppError::Unavailable(msg) = &self {
+            log::error!("{} {}: {msg}", req.method(), req.uri().path());
+        }
+        if wants_problem_json(req) {
+            let mut response =
+                problem_response(status, &self.detail(), self.code(), self.field_errors());
+            if status == Status::Unauthorized {
+                response.set_raw_header("WWW-Authenticate", "Bearer");
+            }
+            return Ok(response);
+        }
+        error_page(req, status, &self.detail())
+    }
+}
+
+/// The HTML error page.
+pub fn error_page<'r>(
+    req: &'r Request<'_>,
+    status: Status,
+    detail: &str,
+) -> response::Result<'static> {
+    let page = Template::render(
+        "error",
+        context! { title: status_title(status), status: status.code, detail: detail },
+    );
+    Response::build_from(page.respond_to(req)?)
+        .status(status)
+        .ok()
+}

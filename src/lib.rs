@@ -1,0 +1,132 @@
+//! Passerelle: a server for digital-mediation programmes.
+//!
+//! [`build`] assembles the Rocket application from a figment; `main.rs` is only the command
+//! line around it. Data flows one way: routes → services → models → database.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod organisations;
+pub mod patch;
+pub mod people;
+pub mod places;
+pub mod programmes;
+pub mod text;
+pub mod time;
+pub mod web;
+
+use std::path::Path;
+
+use rocket::figment::Figment;
+use rocket::{Build, Rocket, Route};
+use rocket_dyn_templates::Template;
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// The figment every command reads: Rocket.toml, then `ROCKET_*` variables.
+pub fn figment() -> Figment {
+    let figment = rocket::Config::figment();
+    // Templates ship with the source; find them when started from elsewhere too.
+    if !Path::new("templates").is_dir() && figment.find_value("template_dir").is_err() {
+        return figment.merge(("template_dir", concat!(env!("CARGO_MANIFEST_DIR"), "/templates")));
+    }
+    figment
+}
+
+/// Reads the configuration, opens the database and applies pending migrations.
+pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
+    let config = Config::from_figment(figment)?;
+    let db = Db::connect(&config.database_url, config.database_pool_size)?;
+    db.migrate().map_err(|e| format!("{e:?}"))?;
+    Ok((config, db))
+}
+
+/// The JSON API, mounted under `/api/v1`.
+pub fn api_routes() -> Vec<Route> {
+    rocket::routes![
+        web::openapi,
+        auth::api::create_token,
+        auth::api::revoke_current_token,
+        auth::api::list_users,
+        auth::api::create_user,
+        organisations::api::list,
+        organisations::api::create,
+        places::api::list,
+        places::api::create,
+        places::api::show,
+        places::api::update,
+        programmes::api::list,
+        programmes::api::create,
+        people::api::list,
+        people::api::create,
+        people::api::show,
+        people::api::update,
+        people::api::erase,
+        people::api::export,
+        audit::api::list,
+    ]
+}
+
+/// The HTML pages and the unauthenticated routes, mounted at `/`.
+pub fn web_routes() -> Vec<Route> {
+    rocket::routes![
+        web::health,
+        web::stylesheet,
+        web::home,
+        auth::web::login_page,
+        auth::web::login,
+        auth::web::logout,
+        auth::web::setup_page,
+        auth::web::setup,
+        auth::web::users,
+        auth::web::create_user,
+        auth::web::organisations,
+        auth::web::create_organisation,
+        people::web::list,
+        people::web::new,
+        people::web::create,
+        people::web::show,
+        people::web::edit,
+        people::web::update,
+        people::web::erase,
+        places::web::list,
+        places::web::new,
+        places::web::create,
+        places::web::show,
+        places::web::edit,
+        places::web::update,
+        programmes::web::list,
+        programmes::web::create,
+    ]
+}
+
+/// Builds the application: configuration, database (migrated), routes, templates, catchers.
+pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
+    let (config, db) = open(&figment)?;
+    if config.log_setup_link {
+        announce_setup_link(&db, &config)?;
+    }
+    Ok(rocket::custom(figment)
+        .manage(config)
+        .manage(db)
+        .attach(Template::fairing())
+        .attach(web::SecurityHeaders)
+        .mount("/api/v1", api_routes())
+        .mount("/", web_routes())
+        .register("/", rocket::catchers![web::default_catcher]))
+}
+
+/// With no account yet, prints a one-time link to create the first admin in the browser.
+fn announce_setup_link(db: &Db, config: &Config) -> Result<(), String> {
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    if let Some(token) = auth::service::setup_token_if_no_user(&mut conn).map_err(|e| e.to_string())? {
+        println!(
+            "Aucun compte n'existe encore. Créez le premier administrateur (lien valable 24 h, une seule fois) :\n  {}/setup/{}\nou en ligne de commande : passerelle user add --email … --name … --role admin --organisation …",
+            config.public_url, token
+        );
+    }
+    Ok(())
+}

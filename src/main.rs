@@ -1,0 +1,116 @@
+//! The `passerelle` command line: serve, migrate, user add.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "passerelle", version, about = "Serveur de médiation numérique")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP server (the default).
+    Serve,
+    /// Applies pending migrations and exits.
+    Migrate,
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates a staff account; the password is read from standard input or PASSERELLE_PASSWORD.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "manager", "mediator"])]
+        role: String,
+        /// The organisation's name; created when missing.
+        #[arg(long)]
+        organisation: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(),
+        Command::Migrate => migrate(),
+        Command::User { command: UserCommand::Add { email, name, role, organisation } } => {
+            add_user(email, name, role, organisation)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("passerelle: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve() -> Result<(), String> {
+    let rocket = passerelle::build(passerelle::figment())?;
+    rocket::execute(rocket.launch())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn migrate() -> Result<(), String> {
+    let config = passerelle::config::Config::from_figment(&passerelle::figment())?;
+    let db = passerelle::db::Db::connect(&config.database_url, 1)?;
+    let applied = db.migrate().map_err(|e| format!("{e:?}"))?;
+    println!("{applied} migration(s) appliquée(s).");
+    Ok(())
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var("PASSERELLE_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn add_user(email: String, name: String, role: String, organisation: String) -> Result<(), String> {
+    let password = read_password()?;
+    let (_, db) = passerelle::open(&passerelle::figment())?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    let describe = |e: passerelle::error::AppError| match e {
+        passerelle::error::AppError::Validation(errors) => errors
+            .iter()
+            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.detail(),
+    };
+    let org = passerelle::organisations::find_or_create(&mut conn, None, &organisation).map_err(describe)?;
+    let user = passerelle::auth::service::create_user(
+        &mut conn,
+        None,
+        passerelle::auth::service::UserInput {
+            email,
+            name,
+            role,
+            organisation_id: Some(org.id),
+            password,
+        },
+    )
+    .map_err(describe)?;
+    println!("{}", user.id);
+    Ok(())
+}

@@ -1,0 +1,84 @@
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::State;
+use serde::Serialize;
+
+use super::{Person, PersonInput};
+use crate::auth::{ApiUser, Role};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::web::api::{ApiJson, Created, Page};
+
+#[rocket::get("/people?<q>&<page..>")]
+pub async fn list(
+    db: &State<Db>,
+    api: ApiUser,
+    q: Option<String>,
+    page: Page,
+) -> Result<Json<Vec<Person>>, AppError> {
+    let user = api.0;
+    let (limit, offset) = page.bounds()?;
+    db.run(move |conn| super::search(conn, &user, q.as_deref(), limit, offset))
+        .await
+        .map(Json)
+}
+
+#[derive(Serialize)]
+pub struct CreatedPerson {
+    #[serde(flatten)]
+    person: Person,
+    possible_duplicates: Vec<i32>,
+}
+
+#[rocket::post("/people", data = "<input>")]
+pub async fn create(
+    db: &State<Db>,
+    api: ApiUser,
+    input: ApiJson<PersonInput>,
+) -> Result<Created<CreatedPerson>, AppError> {
+    let user = api.0;
+    let input = input.into_inner();
+    let (person, possible_duplicates) =
+        db.run(move |conn| super::create(conn, &user, input)).await?;
+    Ok(Created::new(
+        format!("/api/v1/people/{}", person.id),
+        CreatedPerson { person, possible_duplicates },
+    ))
+}
+
+#[rocket::get("/people/<id>")]
+pub async fn show(db: &State<Db>, api: ApiUser, id: i32) -> Result<Json<Person>, AppError> {
+    let user = api.0;
+    db.run(move |conn| super::get(conn, &user, id)).await.map(Json)
+}
+
+#[rocket::patch("/people/<id>", data = "<patch>")]
+pub async fn update(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+    patch: ApiJson<serde_json::Value>,
+) -> Result<Json<Person>, AppError> {
+    let user = api.0;
+    let patch = patch.into_inner();
+    db.run(move |conn| super::patch(conn, &user, id, patch)).await.map(Json)
+}
+
+/// Erases (anonymises) the person.
+#[rocket::delete("/people/<id>")]
+pub async fn erase(db: &State<Db>, api: ApiUser, id: i32) -> Result<Status, AppError> {
+    let user = api.0;
+    user.require(&[Role::Admin, Role::Manager])?;
+    db.run(move |conn| super::erase(conn, &user, id)).await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::get("/people/<id>/export")]
+pub async fn export(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let user = api.0;
+    db.run(move |conn| super::export(conn, &user, id)).await.map(Json)
+}

@@ -1,0 +1,530 @@
+//! People (bénéficiaires). Pseudonymous allowed: only the given name is required.
+
+pub mod api;
+pub mod web;
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use crate::auth::StaffUser;
+use crate::db::schema::{people, person_programmes, programmes};
+use crate::db::{now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::text::{clean, fold, like_escape, normalise_phone};
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = people)]
+pub struct PersonRow {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub given_name: String,
+    pub family_name: Option<String>,
+    pub birth_year: Option<i32>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub reminder_consent: bool,
+    pub referent_name: Option<String>,
+    pub referent_email: Option<String>,
+    pub referent_organisation: Option<String>,
+    pub notes: Option<String>,
+    pub anonymised_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A person as the API and the pages show them.
+#[derive(Serialize, Debug, Clone)]
+pub struct Person {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub given_name: String,
+    pub family_name: Option<String>,
+    pub birth_year: Option<i32>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub reminder_consent: bool,
+    pub referent_name: Option<String>,
+    pub referent_email: Option<String>,
+    pub referent_organisation: Option<String>,
+    pub programme_ids: Vec<i32>,
+    pub notes: Option<String>,
+    pub anonymised: bool,
+}
+
+impl Person {
+    fn from_row(row: PersonRow, programme_ids: Vec<i32>) -> Person {
+        Person {
+            id: row.id,
+            organisation_id: row.organisation_id,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            birth_year: row.birth_year,
+            postal_code: row.postal_code,
+            city: row.city,
+            email: row.email,
+            phone: row.phone,
+            reminder_consent: row.reminder_consent,
+            referent_name: row.referent_name,
+            referent_email: row.referent_email,
+            referent_organisation: row.referent_organisation,
+            programme_ids,
+            notes: row.notes,
+            anonymised: row.anonymised_at.is_some(),
+        }
+    }
+
+    /// "Hélène Dupont", or the given name alone.
+    pub fn display_name(&self) -> String {
+        match &self.family_name {
+            Some(family) => format!("{} {}", self.given_name, family),
+            None => self.given_name.clone(),
+        }
+    }
+
+    pub fn input(&self) -> PersonInput {
+        PersonInput {
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            birth_year: self.birth_year,
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            reminder_consent: self.reminder_consent,
+            referent_name: self.referent_name.clone(),
+            referent_email: self.referent_email.clone(),
+            referent_organisation: self.referent_organisation.clone(),
+            programme_ids: self.programme_ids.clone(),
+            notes: self.notes.clone(),
+            organisation_id: Some(self.organisation_id),
+        }
+    }
+}
+
+fn check_phone(phone: &str) -> Result<(), ValidationError> {
+    let normalised = normalise_phone(phone);
+    let digits = normalised.trim_start_matches('+').len();
+    let allowed = phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '+' | '(' | ')'));
+    if allowed && (6..=15).contains(&digits) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("phone").with_message(
+            "Numéro de téléphone invalide (6 à 15 chiffres, par exemple 06 12 34 56 78).".into(),
+        ))
+    }
+}
+
+fn check_postal_code(code: &str) -> Result<(), ValidationError> {
+    if code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("postal_code")
+            .with_message("Le code postal compte 5 chiffres.".into()))
+    }
+}
+
+fn check_birth_year(year: i32) -> Result<(), ValidationError> {
+    let current = chrono::Utc::now().year();
+    if (1900..=current).contains(&year) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("birth_year")
+            .with_message(format!("L'année de naissance doit être comprise entre 1900 et {current}.").into()))
+    }
+}
+
+/// What a person is created or updated from (API body and HTML form alike).
+#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
+pub struct PersonInput {
+    #[validate(length(min = 1, max = 80, message = "Le prénom est obligatoire (80 caractères au plus)."))]
+    pub given_name: String,
+    #[validate(length(max = 80, message = "80 caractères au plus."))]
+    pub family_name: Option<String>,
+    #[validate(custom(function = "check_birth_year"))]
+    pub birth_year: Option<i32>,
+    #[validate(custom(function = "check_postal_code"))]
+    pub postal_code: Option<String>,
+    #[validate(length(max = 80, message = "80 caractères au plus."))]
+    pub city: Option<String>,
+    #[validate(email(message = "Adresse e-mail invalide."))]
+    pub email: Option<String>,
+    #[validate(custom(function = "check_phone"))]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub reminder_consent: bool,
+    #[validate(length(max = 120, message = "120 caractères au plus."))]
+    pub referent_name: Option<String>,
+    #[validate(email(message = "Adresse e-mail invalide."))]
+    pub referent_email: Option<String>,
+    #[validate(length(max = 120, message = "120 caractères au plus."))]
+    pub referent_organisation: Option<String>,
+    #[serde(default)]
+    pub programme_ids: Vec<i32>,
+    #[validate(length(max = 500, message = "500 caractères au plus."))]
+    pub notes: Option<String>,
+    /// Admins only: the organisation the person belongs to.
+    #[serde(default, skip_serializing)]
+    pub organisation_id: Option<i32>,
+}
+
+impl PersonInput {
+    fn normalise(mut self) -> Self {
+        self.given_name = self.given_name.trim().to_string();
+        self.family_name = clean(self.family_name);
+        self.postal_code = clean(self.postal_code);
+        self.city = clean(self.city);
+        self.email = clean(self.email).map(|e| e.to_lowercase());
+        self.phone = clean(self.phone);
+        self.referent_name = clean(self.referent_name);
+        self.referent_email = clean(self.referent_email).map(|e| e.to_lowercase());
+        self.referent_organisation = clean(self.referent_organisation);
+        self.notes = clean(self.notes);
+        self.programme_ids.sort_unstable();
+        self.programme_ids.dedup();
+        self
+    }
+
+    /// Validates everything, including that the programmes exist.
+    fn check(self, conn: &mut DbConn) -> Result<PersonInput, AppError> {
+        let input = self.normalise();
+        let mut errors = match input.validate() {
+            Ok(()) => FieldErrors::new(),
+            Err(e) => match AppError::from(e) {
+                AppError::Validation(errors) => errors,
+                other => return Err(other),
+            },
+        };
+        if !input.programme_ids.is_empty() {
+            let found: i64 = programmes::table
+                .filter(programmes::id.eq_any(&input.programme_ids))
+                .count()
+                .get_result(conn)?;
+            if found != input.programme_ids.len() as i64 {
+                errors
+                    .entry("programme_ids".into())
+                    .or_default()
+                    .push("Un des dispositifs n'existe pas.".into());
+            }
+        }
+        if errors.is_empty() {
+            Ok(input)
+        } else {
+            Err(AppError::Validation(errors))
+        }
+    }
+
+    fn search_key(&self) -> String {
+        fold(&format!(
+            "{} {} {} {}",
+            self.given_name,
+            self.family_name.as_deref().unwrap_or(""),
+            self.email.as_deref().unwrap_or(""),
+            self.phone.as_deref().map(normalise_phone).unwrap_or_default(),
+        ))
+    }
+}
+
+#[derive(AsChangeset, Insertable)]
+#[diesel(table_name = people, treat_none_as_null = true)]
+struct PersonChanges<'a> {
+    given_name: &'a str,
+    family_name: Option<&'a str>,
+    birth_year: Option<i32>,
+    postal_code: Option<&'a str>,
+    city: Option<&'a str>,
+    email: Option<&'a str>,
+    phone: Option<String>,
+    reminder_consent: bool,
+    referent_name: Option<&'a str>,
+    referent_email: Option<&'a str>,
+    referent_organisation: Option<&'a str>,
+    notes: Option<&'a str>,
+    search_key: String,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> PersonChanges<'a> {
+    fn from_input(input: &'a PersonInput) -> Self {
+        PersonChanges {
+            given_name: &input.given_name,
+            family_name: input.family_name.as_deref(),
+            birth_year: input.birth_year,
+            postal_code: input.postal_code.as_deref(),
+            city: input.city.as_deref(),
+            email: input.email.as_deref(),
+            phone: input.phone.as_deref().map(normalise_phone),
+            reminder_consent: input.reminder_consent,
+            referent_name: input.referent_name.as_deref(),
+            referent_email: input.referent_email.as_deref(),
+            referent_organisation: input.referent_organisation.as_deref(),
+            notes: input.notes.as_deref(),
+            search_key: input.search_key(),
+            updated_at: now(),
+        }
+    }
+}
+
+fn programme_ids_of(conn: &mut DbConn, ids: &[i32]) -> Result<HashMap<i32, Vec<i32>>, AppError> {
+    let mut map: HashMap<i32, Vec<i32>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(map);
+    }
+    let rows: Vec<(i32, i32)> = person_programmes::table
+        .filter(person_programmes::person_id.eq_any(ids))
+        .select((person_programmes::person_id, person_programmes::programme_id))
+        .order((person_programmes::person_id, person_programmes::programme_id))
+        .load(conn)?;
+    for (person, programme) in rows {
+        map.entry(person).or_default().push(programme);
+    }
+    Ok(map)
+}
+
+fn with_programmes(conn: &mut DbConn, rows: Vec<PersonRow>) -> Result<Vec<Person>, AppError> {
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let mut programmes = programme_ids_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let ids = programmes.remove(&row.id).unwrap_or_default();
+            Person::from_row(row, ids)
+        })
+        .collect())
+}
+
+fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), AppError> {
+    diesel::delete(person_programmes::table.filter(person_programmes::person_id.eq(person_id)))
+        .execute(conn)?;
+    // One row per statement: PostgreSQL through the multi-backend connection has no
+    // multi-row insert.
+    for programme_id in ids {
+        diesel::insert_into(person_programmes::table)
+            .values((
+                person_programmes::person_id.eq(person_id),
+                person_programmes::programme_id.eq(programme_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn row_by_id(conn: &mut DbConn, id: i32) -> Result<PersonRow, AppError> {
+    Ok(people::table.find(id).select(PersonRow::as_select()).first(conn)?)
+}
+
+/// The person if it exists and the user may see it; another organisation's person is a 404.
+pub fn get(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Person, AppError> {
+    let row = people::table
+        .find(id)
+        .select(PersonRow::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|row| user.can_see(row.organisation_id))
+        .ok_or(AppError::NotFound)?;
+    Ok(with_programmes(conn, vec![row])?.remove(0))
+}
+
+/// Searches by name, email or phone, ignoring case and accents; every word must match.
+pub fn search(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    q: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Person>, AppError> {
+    let mut query = people::table.select(PersonRow::as_select()).into_boxed();
+    if let Some(org) = user.scope() {
+        query = query.filter(people::organisation_id.eq(org));
+    }
+    for word in q.map(fold).unwrap_or_default().split(' ').filter(|w| !w.is_empty()) {
+        // Phone numbers are stored as digits: "06 12" is searched as "0612".
+        let word = if word.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+            normalise_phone(word)
+        } else {
+            word.to_string()
+        };
+        query = query.filter(people::search_key.like(format!("%{}%", like_escape(&word))).escape('\\'));
+    }
+    let rows = query
+        .order((people::given_name, people::family_name, people::id))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    with_programmes(conn, rows)
+}
+
+/// Ids of people of the same organisation who look like the same person: same names and
+/// birth year, or same email, or same phone.
+fn possible_duplicates(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    input: &PersonInput,
+    except: Option<i32>,
+) -> Result<Vec<i32>, AppError> {
+    let mut ids: Vec<i32> = Vec::new();
+    let base = || {
+        people::table
+            .filter(people::organisation_id.eq(organisation_id))
+            .filter(people::anonymised_at.is_null())
+            .filter(people::id.ne(except.unwrap_or(-1)))
+            .select(people::id)
+            .into_boxed()
+    };
+    if let (Some(family), Some(year)) = (&input.family_name, input.birth_year) {
+        let prefix = format!("{} {} ", fold(&input.given_name), fold(family));
+        ids.extend(
+            base()
+                .filter(people::birth_year.eq(year))
+                .filter(people::search_key.like(format!("{}%", like_escape(&prefix))).escape('\\'))
+                .load::<i32>(conn)?,
+        );
+    }
+    if let Some(email) = &input.email {
+        ids.extend(base().filter(people::email.eq(email)).load::<i32>(conn)?);
+    }
+    if let Some(phone) = &input.phone {
+        ids.extend(base().filter(people::phone.eq(normalise_phone(phone))).load::<i32>(conn)?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Creates a person in the user's organisation (or, for an admin, the one asked for).
+/// Returns the person and the ids of possible duplicates.
+pub fn create(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    input: PersonInput,
+) -> Result<(Person, Vec<i32>), AppError> {
+    let organisation_id = user.target_organisation(input.organisation_id)?;
+    crate::db::transaction(conn, |conn| {
+        let input = input.check(conn)?;
+        if crate::organisations::find(conn, organisation_id).is_err() {
+            return Err(AppError::field("organisation_id", "Cette structure n'existe pas."));
+        }
+        let duplicates = possible_duplicates(conn, organisation_id, &input, None)?;
+        let stamp = now();
+        let id: i32 = diesel::insert_into(people::table)
+            .values((
+                PersonChanges::from_input(&input),
+                people::organisation_id.eq(organisation_id),
+                people::created_at.eq(stamp),
+            ))
+            .returning(people::id)
+            .get_result(conn)?;
+        let row = row_by_id(conn, id)?;
+        set_programmes(conn, row.id, &input.programme_ids)?;
+        crate::audit::record(conn, Some(user), "create", "person", Some(row.id), Some(organisation_id))?;
+        Ok((Person::from_row(row, input.programme_ids), duplicates))
+    })
+}
+
+/// Replaces a person's fields.
+pub fn update(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+    input: PersonInput,
+) -> Result<Person, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let current = get(conn, user, id)?;
+        if current.anonymised {
+            return Err(AppError::Conflict {
+                code: "anonymised",
+                message: "Cette personne a été anonymisée : sa fiche ne peut plus être modifiée.".into(),
+            });
+        }
+        let input = input.check(conn)?;
+        diesel::update(people::table.find(id))
+            .set(PersonChanges::from_input(&input))
+            .execute(conn)?;
+        let row = row_by_id(conn, id)?;
+        set_programmes(conn, id, &input.programme_ids)?;
+        crate::audit::record(conn, Some(user), "update", "person", Some(id), Some(row.organisation_id))?;
+        Ok(Person::from_row(row, input.programme_ids))
+    })
+}
+
+/// Applies a JSON merge patch (RFC 7396) to a person.
+pub fn patch(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+    patch: serde_json::Value,
+) -> Result<Person, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let current = get(conn, user, id)?;
+        let input = crate::patch::merge(&current.input(), patch)?;
+        update(conn, user, id, input)
+    })
+}
+
+/// Erasure: names, contacts, notes and referent removed; the record, its programmes and every
+/// statistic built on it stay.
+pub fn erase(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppError> {
+    crate::db::transaction(conn, |conn| {
+        let current = get(conn, user, id)?;
+        diesel::update(people::table.find(id))
+            .set((
+                people::given_name.eq("Personne anonymisée"),
+                people::family_name.eq(None::<String>),
+                people::birth_year.eq(None::<i32>),
+                people::email.eq(None::<String>),
+                people::phone.eq(None::<String>),
+                people::city.eq(None::<String>),
+                people::reminder_consent.eq(false),
+                people::referent_name.eq(None::<String>),
+                people::referent_email.eq(None::<String>),
+                people::referent_organisation.eq(None::<String>),
+                people::notes.eq(None::<String>),
+                people::search_key.eq(""),
+                people::anonymised_at.eq(Some(now())),
+                people::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        crate::audit::record(conn, Some(user), "erase", "person", Some(id), Some(current.organisation_id))?;
+        Ok(())
+    })
+}
+
+/// Everything held on a person (GDPR access); the read itself is audited.
+pub fn export(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<serde_json::Value, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let person = get(conn, user, id)?;
+        let programmes: Vec<(i32, String)> = person_programmes::table
+            .inner_join(programmes::table)
+            .filter(person_programmes::person_id.eq(id))
+            .select((programmes::id, programmes::name))
+            .load(conn)?;
+        let history = crate::audit::list(
+            conn,
+            &crate::audit::AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(id),
+                limit: 1000,
+                ..Default::default()
+            },
+        )?;
+        crate::audit::record(conn, Some(user), "export", "person", Some(id), Some(person.organisation_id))?;
+        Ok(serde_json::json!({
+            "person": person,
+            "programmes": programmes.into_iter().map(|(id, name)| serde_json::json!({"id": id, "name": name})).collect::<Vec<_>>(),
+            "history": history.into_iter().map(|row| serde_json::json!({
+                "at": row.at.and_utc().to_rfc3339(),
+                "action": row.action,
+                "actor_id": row.actor_id,
+            })).collect::<Vec<_>>(),
+        }))
+    })
+}

@@ -1,0 +1,206 @@
+//! People pages: search, detail, form, erasure.
+
+use rocket::response::Redirect;
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use super::PersonInput;
+use crate::auth::{Role, WebUser};
+use crate::db::Db;
+use crate::error::{AppError, FieldErrors};
+use crate::web::csrf::Csrf;
+use crate::web::{optional_number, page, FormOutcome, Invalid};
+
+#[rocket::get("/people?<q>")]
+pub async fn list(db: &State<Db>, web: WebUser, q: Option<String>) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let query = q.clone();
+    let people = db
+        .run(move |conn| super::search(conn, &user, query.as_deref(), 100, 0))
+        .await?;
+    let rows: Vec<_> = people
+        .iter()
+        .map(|p| json!({ "id": p.id, "name": p.display_name(), "birth_year": p.birth_year, "city": p.city, "phone": p.phone, "email": p.email, "anonymised": p.anonymised }))
+        .collect();
+    Ok(page("people/list", &web, json!({ "people": rows, "q": q.unwrap_or_default() })))
+}
+
+#[derive(rocket::FromForm, Default)]
+pub struct PersonForm {
+    given_name: String,
+    family_name: String,
+    birth_year: String,
+    postal_code: String,
+    city: String,
+    email: String,
+    phone: String,
+    reminder_consent: bool,
+    referent_name: String,
+    referent_email: String,
+    referent_organisation: String,
+    programme_ids: Vec<i32>,
+    notes: String,
+}
+
+impl PersonForm {
+    fn input(&self, errors: &mut FieldErrors) -> PersonInput {
+        let some = |s: &String| Some(s.clone());
+        PersonInput {
+            given_name: self.given_name.clone(),
+            family_name: some(&self.family_name),
+            birth_year: optional_number("birth_year", &self.birth_year, errors),
+            postal_code: some(&self.postal_code),
+            city: some(&self.city),
+            email: some(&self.email),
+            phone: some(&self.phone),
+            reminder_consent: self.reminder_consent,
+            referent_name: some(&self.referent_name),
+            referent_email: some(&self.referent_email),
+            referent_organisation: some(&self.referent_organisation),
+            programme_ids: self.programme_ids.clone(),
+            notes: some(&self.notes),
+            organisation_id: None,
+        }
+    }
+
+    fn values(&self) -> serde_json::Value {
+        json!({
+            "given_name": self.given_name, "family_name": self.family_name, "birth_year": self.birth_year,
+            "postal_code": self.postal_code, "city": self.city, "email": self.email, "phone": self.phone,
+            "reminder_consent": self.reminder_consent, "referent_name": self.referent_name,
+            "referent_email": self.referent_email, "referent_organisation": self.referent_organisation,
+            "programme_ids": self.programme_ids, "notes": self.notes,
+        })
+    }
+}
+
+async fn form_page(
+    db: &Db,
+    web: &WebUser,
+    person_id: Option<i32>,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
+    let programmes = db.run(|conn| crate::programmes::list(conn, 1000, 0)).await?;
+    Ok(page(
+        "people/form",
+        web,
+        json!({ "person_id": person_id, "values": values, "errors": errors, "programmes": programmes }),
+    ))
+}
+
+#[rocket::get("/people/new")]
+pub async fn new(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+    form_page(db, &web, None, json!({ "programme_ids": [] }), json!({})).await
+}
+
+#[rocket::post("/people", data = "<form>")]
+pub async fn create(db: &State<Db>, web: WebUser, form: Csrf<PersonForm>) -> Result<FormOutcome, AppError> {
+    let mut errors = FieldErrors::new();
+    let input = form.input(&mut errors);
+    let user = web.user.clone();
+    let outcome = if errors.is_empty() {
+        db.run(move |conn| super::create(conn, &user, input)).await
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    match outcome {
+        Ok((person, duplicates)) => {
+            let target = if duplicates.is_empty() {
+                format!("/people/{}", person.id)
+            } else {
+                let ids: Vec<String> = duplicates.iter().map(|d| d.to_string()).collect();
+                format!("/people/{}?duplicates={}", person.id, ids.join(","))
+            };
+            Ok(FormOutcome::Done(Redirect::to(target)))
+        }
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
+            form_page(db, &web, None, form.values(), json!(errors)).await?,
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+#[rocket::get("/people/<id>?<duplicates>")]
+pub async fn show(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    duplicates: Option<String>,
+) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let duplicate_ids: Vec<i32> = duplicates
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let (person, programmes, duplicates) = db
+        .run(move |conn| {
+            let person = super::get(conn, &user, id)?;
+            let programmes = crate::programmes::list(conn, 1000, 0)?
+                .into_iter()
+                .filter(|p| person.programme_ids.contains(&p.id))
+                .collect::<Vec<_>>();
+            // Only people this user may see are named.
+            let duplicates = duplicate_ids
+                .into_iter()
+                .filter_map(|d| super::get(conn, &user, d).ok())
+                .map(|p| json!({ "id": p.id, "name": p.display_name(), "birth_year": p.birth_year }))
+                .collect::<Vec<_>>();
+            Ok((person, programmes, duplicates))
+        })
+        .await?;
+    let name = person.display_name();
+    Ok(page(
+        "people/show",
+        &web,
+        json!({
+            "person": person, "name": name, "programmes": programmes, "duplicates": duplicates,
+            "can_erase": matches!(web.user.role, Role::Admin | Role::Manager),
+        }),
+    ))
+}
+
+#[rocket::get("/people/<id>/edit")]
+pub async fn edit(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let person = db.run(move |conn| super::get(conn, &user, id)).await?;
+    let values = serde_json::to_value(person.input()).map_err(|e| AppError::Internal(e.to_string()))?;
+    form_page(db, &web, Some(id), values, json!({})).await
+}
+
+#[rocket::post("/people/<id>", data = "<form>")]
+pub async fn update(db: &State<Db>, web: WebUser, id: i32, form: Csrf<PersonForm>) -> Result<FormOutcome, AppError> {
+    let mut errors = FieldErrors::new();
+    let input = form.input(&mut errors);
+    let user = web.user.clone();
+    let outcome = if errors.is_empty() {
+        db.run(move |conn| super::update(conn, &user, id, input)).await
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    match outcome {
+        Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!("/people/{id}")))),
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
+            form_page(db, &web, Some(id), form.values(), json!(errors)).await?,
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(rocket::FromForm)]
+pub struct EraseForm {
+    confirm: bool,
+}
+
+#[rocket::post("/people/<id>/erase", data = "<form>")]
+pub async fn erase(db: &State<Db>, web: WebUser, id: i32, form: Csrf<EraseForm>) -> Result<Redirect, AppError> {
+    web.user.require(&[Role::Admin, Role::Manager])?;
+    if !form.confirm {
+        return Err(AppError::field("confirm", "Cochez la case pour confirmer l'anonymisation."));
+    }
+    let user = web.user.clone();
+    db.run(move |conn| super::erase(conn, &user, id)).await?;
+    Ok(Redirect::to(format!("/people/{id}")))
+}

@@ -1,0 +1,174 @@
+//! Places (lieux de médiation), each belonging to an organisation.
+
+pub mod api;
+pub mod web;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use crate::auth::StaffUser;
+use crate::db::schema::places;
+use crate::db::{now, DbConn};
+use crate::error::AppError;
+use crate::text::clean;
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[diesel(table_name = places)]
+pub struct Place {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub name: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub phone: Option<String>,
+    pub accessibility_notes: Option<String>,
+    #[serde(skip)]
+    pub created_at: NaiveDateTime,
+    #[serde(skip)]
+    pub updated_at: NaiveDateTime,
+}
+
+fn check_postal_code(code: &str) -> Result<(), ValidationError> {
+    if code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("postal_code").with_message("Le code postal compte 5 chiffres.".into()))
+    }
+}
+
+#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
+pub struct PlaceInput {
+    #[validate(length(min = 1, max = 120, message = "Le nom est obligatoire (120 caractères au plus)."))]
+    pub name: String,
+    #[validate(length(min = 1, max = 200, message = "L'adresse est obligatoire (200 caractères au plus)."))]
+    pub address: String,
+    #[validate(custom(function = "check_postal_code"))]
+    pub postal_code: String,
+    #[validate(length(min = 1, max = 80, message = "La commune est obligatoire."))]
+    pub city: String,
+    #[validate(length(max = 30, message = "30 caractères au plus."))]
+    pub phone: Option<String>,
+    #[validate(length(max = 500, message = "500 caractères au plus."))]
+    pub accessibility_notes: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub organisation_id: Option<i32>,
+}
+
+impl PlaceInput {
+    fn checked(mut self) -> Result<Self, AppError> {
+        self.name = self.name.trim().to_string();
+        self.address = self.address.trim().to_string();
+        self.postal_code = self.postal_code.trim().to_string();
+        self.city = self.city.trim().to_string();
+        self.phone = clean(self.phone);
+        self.accessibility_notes = clean(self.accessibility_notes);
+        self.validate()?;
+        Ok(self)
+    }
+}
+
+impl Place {
+    pub fn input(&self) -> PlaceInput {
+        PlaceInput {
+            name: self.name.clone(),
+            address: self.address.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            phone: self.phone.clone(),
+            accessibility_notes: self.accessibility_notes.clone(),
+            organisation_id: Some(self.organisation_id),
+        }
+    }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = places, treat_none_as_null = true)]
+struct PlaceChanges<'a> {
+    name: &'a str,
+    address: &'a str,
+    postal_code: &'a str,
+    city: &'a str,
+    phone: Option<&'a str>,
+    accessibility_notes: Option<&'a str>,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> PlaceChanges<'a> {
+    fn from_input(input: &'a PlaceInput) -> Self {
+        PlaceChanges {
+            name: &input.name,
+            address: &input.address,
+            postal_code: &input.postal_code,
+            city: &input.city,
+            phone: input.phone.as_deref(),
+            accessibility_notes: input.accessibility_notes.as_deref(),
+            updated_at: now(),
+        }
+    }
+}
+
+pub fn list(conn: &mut DbConn, user: &StaffUser, limit: i64, offset: i64) -> Result<Vec<Place>, AppError> {
+    let mut query = places::table.select(Place::as_select()).into_boxed();
+    if let Some(org) = user.scope() {
+        query = query.filter(places::organisation_id.eq(org));
+    }
+    Ok(query.order((places::name, places::id)).limit(limit).offset(offset).load(conn)?)
+}
+
+pub fn get(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Place, AppError> {
+    places::table
+        .find(id)
+        .select(Place::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|p| user.can_see(p.organisation_id))
+        .ok_or(AppError::NotFound)
+}
+
+pub fn create(conn: &mut DbConn, user: &StaffUser, input: PlaceInput) -> Result<Place, AppError> {
+    let input = input.checked()?;
+    let organisation_id = user.target_organisation(input.organisation_id)?;
+    crate::db::transaction(conn, |conn| {
+        if crate::organisations::find(conn, organisation_id).is_err() {
+            return Err(AppError::field("organisation_id", "Cette structure n'existe pas."));
+        }
+        let stamp = now();
+        let id: i32 = diesel::insert_into(places::table)
+            .values((
+                places::organisation_id.eq(organisation_id),
+                places::name.eq(&input.name),
+                places::address.eq(&input.address),
+                places::postal_code.eq(&input.postal_code),
+                places::city.eq(&input.city),
+                places::phone.eq(input.phone.as_deref()),
+                places::accessibility_notes.eq(input.accessibility_notes.as_deref()),
+                places::created_at.eq(stamp),
+                places::updated_at.eq(stamp),
+            ))
+            .returning(places::id)
+            .get_result(conn)?;
+        crate::audit::record(conn, Some(user), "create", "place", Some(id), Some(organisation_id))?;
+        get(conn, user, id)
+    })
+}
+
+pub fn update(conn: &mut DbConn, user: &StaffUser, id: i32, input: PlaceInput) -> Result<Place, AppError> {
+    let input = input.checked()?;
+    crate::db::transaction(conn, |conn| {
+        let current = get(conn, user, id)?;
+        diesel::update(places::table.find(id))
+            .set(PlaceChanges::from_input(&input))
+            .execute(conn)?;
+        crate::audit::record(conn, Some(user), "update", "place", Some(id), Some(current.organisation_id))?;
+        get(conn, user, id)
+    })
+}
+
+pub fn patch(conn: &mut DbConn, user: &StaffUser, id: i32, patch: serde_json::Value) -> Result<Place, AppError> {
+    let current = get(conn, user, id)?;
+    let input = crate::patch::merge(&current.input(), patch)?;
+    update(conn, user, id, input)
+}

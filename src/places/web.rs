@@ -1,0 +1,102 @@
+//! Places pages.
+
+use rocket::response::Redirect;
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use super::PlaceInput;
+use crate::auth::{Role, WebUser};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::web::csrf::Csrf;
+use crate::web::{page, FormOutcome, Invalid};
+
+#[rocket::get("/places")]
+pub async fn list(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let places = db.run(move |conn| super::list(conn, &user, 1000, 0)).await?;
+    Ok(page("places/list", &web, json!({ "places": places })))
+}
+
+#[derive(rocket::FromForm)]
+pub struct PlaceForm {
+    name: String,
+    address: String,
+    postal_code: String,
+    city: String,
+    phone: String,
+    accessibility_notes: String,
+}
+
+impl PlaceForm {
+    fn input(&self) -> PlaceInput {
+        PlaceInput {
+            name: self.name.clone(),
+            address: self.address.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            phone: Some(self.phone.clone()),
+            accessibility_notes: Some(self.accessibility_notes.clone()),
+            organisation_id: None,
+        }
+    }
+
+    fn values(&self) -> serde_json::Value {
+        json!({ "name": self.name, "address": self.address, "postal_code": self.postal_code,
+                "city": self.city, "phone": self.phone, "accessibility_notes": self.accessibility_notes })
+    }
+}
+
+#[rocket::get("/places/new")]
+pub fn new(web: WebUser) -> Result<Template, AppError> {
+    web.user.require(&[Role::Admin, Role::Manager])?;
+    Ok(page("places/form", &web, json!({ "place_id": null, "values": {}, "errors": {} })))
+}
+
+#[rocket::post("/places", data = "<form>")]
+pub async fn create(db: &State<Db>, web: WebUser, form: Csrf<PlaceForm>) -> Result<FormOutcome, AppError> {
+    web.user.require(&[Role::Admin, Role::Manager])?;
+    let input = form.input();
+    let user = web.user.clone();
+    match db.run(move |conn| super::create(conn, &user, input)).await {
+        Ok(place) => Ok(FormOutcome::Done(Redirect::to(format!("/places/{}", place.id)))),
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
+            "places/form",
+            &web,
+            json!({ "place_id": null, "values": form.values(), "errors": errors }),
+        )))),
+        Err(e) => Err(e),
+    }
+}
+
+#[rocket::get("/places/<id>")]
+pub async fn show(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let place = db.run(move |conn| super::get(conn, &user, id)).await?;
+    Ok(page("places/show", &web, json!({ "place": place })))
+}
+
+#[rocket::get("/places/<id>/edit")]
+pub async fn edit(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
+    web.user.require(&[Role::Admin, Role::Manager])?;
+    let user = web.user.clone();
+    let place = db.run(move |conn| super::get(conn, &user, id)).await?;
+    Ok(page("places/form", &web, json!({ "place_id": id, "values": place, "errors": {} })))
+}
+
+#[rocket::post("/places/<id>", data = "<form>")]
+pub async fn update(db: &State<Db>, web: WebUser, id: i32, form: Csrf<PlaceForm>) -> Result<FormOutcome, AppError> {
+    web.user.require(&[Role::Admin, Role::Manager])?;
+    let input = form.input();
+    let user = web.user.clone();
+    match db.run(move |conn| super::update(conn, &user, id, input)).await {
+        Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!("/places/{id}")))),
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
+            "places/form",
+            &web,
+            json!({ "place_id": id, "values": form.values(), "errors": errors }),
+        )))),
+        Err(e) => Err(e),
+    }
+}

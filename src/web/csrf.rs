@@ -1,0 +1,81 @@
+//! Every state-changing HTML form is read through [`Csrf`], which refuses the request with 403
+//! before parsing anything when its `csrf_token` field is not the session's (or, before sign-in,
+//! the double-submit cookie's).
+
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::form::{Form, FromForm};
+use rocket::http::{RawStr, Status};
+use rocket::outcome::Outcome;
+use rocket::request::Request;
+
+use crate::auth::{constant_time_eq, WebUser, PRE_SESSION_CSRF_COOKIE};
+use crate::error::{AppError, FieldErrors};
+use crate::web::api::remember_guard_error;
+
+pub struct Csrf<T>(pub T);
+
+impl<T> Csrf<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Csrf<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+fn refuse<'r, T: FromData<'r, Error = ()>>(req: &Request<'_>, status: Status, error: AppError) -> data::Outcome<'r, T> {
+    remember_guard_error(req, error);
+    Outcome::Error((status, ()))
+}
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for Csrf<T>
+where
+    T: for<'a> FromForm<'a> + Send + 'static,
+{
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let limit = req.limits().get("form").unwrap_or(64.kibibytes());
+        let body = match data.open(limit).into_string().await {
+            Ok(body) if body.is_complete() => body.into_inner(),
+            _ => {
+                return refuse(req, Status::PayloadTooLarge, AppError::BadRequest(
+                    "Le formulaire est trop volumineux.".into(),
+                ))
+            }
+        };
+        let submitted = Form::<()>::values(&body)
+            .find(|field| field.name == "csrf_token")
+            .map(|field| RawStr::new(field.value).url_decode_lossy().into_owned())
+            .unwrap_or_default();
+        let session_token = req.guard::<WebUser>().await.succeeded().map(|w| w.csrf_token);
+        let cookie_token = req.cookies().get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string());
+        let valid = !submitted.is_empty()
+            && [session_token, cookie_token]
+                .iter()
+                .flatten()
+                .any(|expected| constant_time_eq(expected.as_bytes(), submitted.as_bytes()));
+        if !valid {
+            return refuse(req, Status::Forbidden, AppError::Forbidden(
+                "Le formulaire a expiré ou ne vient pas de Passerelle : rechargez la page et recommencez."
+                    .into(),
+            ));
+        }
+        match Form::<T>::parse_encoded(RawStr::new(&body)) {
+            Ok(value) => Outcome::Success(Csrf(value)),
+            Err(errors) => {
+                let mut fields = FieldErrors::new();
+                for error in errors.iter() {
+                    let name = error.name.as_ref().map(|n| n.to_string()).unwrap_or_else(|| "form".into());
+                    fields.entry(name).or_default().push(format!("Valeur invalide : {}.", error.kind));
+                }
+                refuse(req, Status::UnprocessableEntity, AppError::Validation(fields))
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! What every page and every route share: the layout context, catchers, health, OpenAPI,
+//! the stylesheet and the security headers.
+
+pub mod api;
+pub mod csrf;
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, content::RawJson, Redirect, Responder, Response};
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use crate::auth::{Role, WebUser};
+use crate::db::Db;
+use crate::error::{error_page, problem_response, status_title, wants_problem_json, AppError};
+
+/// Renders a page with the signed-in user and the session's CSRF token in its context.
+pub fn page(name: &'static str, web: &WebUser, mut context: serde_json::Value) -> Template {
+    let user = &web.user;
+    context["me"] = json!({
+        "id": user.id,
+        "name": user.name,
+        "role": user.role.as_str(),
+        "role_label": user.role.label(),
+        "is_admin": user.role == Role::Admin,
+        "can_manage": matches!(user.role, Role::Admin | Role::Manager),
+    });
+    context["csrf_token"] = json!(web.csrf_token);
+    Template::render(name, context)
+}
+
+/// A page shown again with its errors (422), after a failed form submission.
+pub struct Invalid(pub Template);
+
+impl<'r> Responder<'r, 'static> for Invalid {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        Response::build_from(self.0.respond_to(req)?)
+            .status(Status::UnprocessableEntity)
+            .ok()
+    }
+}
+
+/// Either a redirect after a successful POST, or the form again with its errors.
+#[derive(Responder)]
+pub enum FormOutcome {
+    Done(Redirect),
+    Invalid(Invalid),
+}
+
+/// Parses an optional whole number typed in a form field.
+pub fn optional_number(
+    field: &str,
+    text: &str,
+    errors: &mut crate::error::FieldErrors,
+) -> Option<i32> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match text.parse() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors
+                .entry(field.to_string())
+                .or_default()
+                .push("Nombre entier attendu.".into());
+            None
+        }
+    }
+}
+
+pub struct CaughtError(Status);
+
+#[rocket::catch(default)]
+pub fn default_catcher(status: Status, _req: &Request<'_>) -> CaughtError {
+    CaughtError(status)
+}
+
+impl<'r> Responder<'r, 'static> for CaughtError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.0;
+        if let Some(error) = api::take_guard_error(req) {
+            if error.status() == status || status.code == 413 {
+                let mut response = error.respond_to(req)?;
+                response.set_status(status);
+                return Ok(response);
+            }
+        }
+        let detail = match status.code {
+            400 => "La requête est mal formée.",
+            401 => "Authentification requise.",
+            403 => "Accès refusé.",
+            404 => "Cette page n'existe pas ou n'est pas accessible.",
+            422 => "Un paramètre de la requête est invalide.",
+            _ if status.code >= 500 => "Une erreur inattendue est survenue.",
+            _ => status_title(status),
+        };
+        if wants_problem_json(req) {
+            let mut response = problem_response(status, detail, None, None);
+            if status == Status::Unauthorized {
+                response.set_raw_header("WWW-Authenticate", "Bearer");
+            }
+            return Ok(response);
+        }
+        if status == Status::Unauthorized {
+            return Redirect::to("/login").respond_to(req);
+        }
+        error_page(req, status, detail)
+    }
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise.
+#[rocket::get("/health")]
+pub async fn health(db: &State<Db>) -> (Status, RawJson<String>) {
+    let ok = db
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .is_ok();
+    if ok {
+        (Status::Ok, RawJson(json!({"status": "ok", "database": "ok"}).to_string()))
+    } else {
+        (
+            Status::ServiceUnavailable,
+            RawJson(json!({"status": "error", "database": "unreachable"}).to_string()),
+        )
+    }
+}
+
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+#[rocket::get("/openapi.json")]
+pub fn openapi() -> RawJson<&'static str> {
+    RawJson(OPENAPI)
+}
+
+#[rocket::get("/static/style.css")]
+pub fn stylesheet() -> (ContentType, &'static str) {
+    (ContentType::CSS, include_str!("../../templates/static/style.css"))
+}
+
+#[rocket::get("/")]
+pub fn home(web: WebUser) -> Template {
+    page("home", &web, json!({}))
+}
+
+/// Security headers on every answer.
+pub struct SecurityHeaders;
+
+#[rocket::async_trait]
+impl Fairing for SecurityHeaders {
+    fn info(&self) -> Info {
+        Info { name: "security headers", kind: Kind::Response }
+    }
+
+    async fn on_response<'r>(&self, _req: &'r Request<'_>, res: &mut Response<'r>) {
+        res.set_header(Header::new(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ));
+        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        res.set_header(Header::new("X-Frame-Options", "DENY"));
+        res.set_header(Header::new("Referrer-Policy", "same-origin"));
+        if !res.headers().contains("Cache-Control") {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
+}
+
+/// A helper so handlers can return an [`AppError`] for a missing page.
+pub fn not_found<T>() -> Result<T, AppError> {
+    Err(AppError::NotFound)
+}
