@@ -129,6 +129,10 @@ impl<'r> FromRequest<'r> for ApiUser {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
         let Some(token) = bearer_token(req) else {
+            crate::web::api::remember_guard_error(
+                req,
+                AppError::Unauthorized("Jeton d'accès manquant : envoyez Authorization: Bearer JETON.".into()),
+            );
             return Outcome::Error((
                 Status::Unauthorized,
                 AppError::Unauthorized("Jeton d'accès manquant.".into()),
@@ -140,10 +144,11 @@ impl<'r> FromRequest<'r> for ApiUser {
         };
         match db.run(move |conn| model::user_for_api_token(conn, &hash)).await {
             Ok(Some(user)) => Outcome::Success(ApiUser(user)),
-            Ok(None) => Outcome::Error((
-                Status::Unauthorized,
-                AppError::Unauthorized("Jeton d'accès invalide ou expiré.".into()),
-            )),
+            Ok(None) => {
+                let error = AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into());
+                crate::web::api::remember_guard_error(req, AppError::Unauthorized(error.to_string()));
+                Outcome::Error((Status::Unauthorized, error))
+            }
             Err(e) => Outcome::Error((e.status(), e)),
         }
     }

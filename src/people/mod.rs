@@ -194,6 +194,17 @@ impl PersonInput {
         self
     }
 
+    /// The errors the fields have on their own (without looking at the database).
+    pub fn field_errors(self) -> FieldErrors {
+        match self.normalise().validate() {
+            Ok(()) => FieldErrors::new(),
+            Err(e) => match AppError::from(e) {
+                AppError::Validation(errors) => errors,
+                _ => FieldErrors::new(),
+            },
+        }
+    }
+
     /// Validates everything, including that the programmes exist.
     fn check(self, conn: &mut DbConn) -> Result<PersonInput, AppError> {
         let input = self.normalise();
@@ -223,14 +234,20 @@ impl PersonInput {
         }
     }
 
+    /// "given family email phone " folded; the name part leads, so duplicates by name are a
+    /// prefix match, and every part ends with a space.
     fn search_key(&self) -> String {
-        fold(&format!(
-            "{} {} {} {}",
-            self.given_name,
-            self.family_name.as_deref().unwrap_or(""),
-            self.email.as_deref().unwrap_or(""),
+        let mut key = String::new();
+        for part in [
+            fold(&self.given_name),
+            fold(self.family_name.as_deref().unwrap_or("")),
+            fold(self.email.as_deref().unwrap_or("")),
             self.phone.as_deref().map(normalise_phone).unwrap_or_default(),
-        ))
+        ] {
+            key.push_str(&part);
+            key.push(' ');
+        }
+        key
     }
 }
 

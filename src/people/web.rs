@@ -28,40 +28,49 @@ pub async fn list(db: &State<Db>, web: WebUser, q: Option<String>) -> Result<Tem
 
 #[derive(rocket::FromForm, Default)]
 pub struct PersonForm {
-    given_name: String,
-    family_name: String,
-    birth_year: String,
-    postal_code: String,
-    city: String,
-    email: String,
-    phone: String,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    birth_year: Option<String>,
+    postal_code: Option<String>,
+    city: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
     reminder_consent: bool,
-    referent_name: String,
-    referent_email: String,
-    referent_organisation: String,
+    referent_name: Option<String>,
+    referent_email: Option<String>,
+    referent_organisation: Option<String>,
     programme_ids: Vec<i32>,
-    notes: String,
+    notes: Option<String>,
 }
 
 impl PersonForm {
+    /// The input, with the errors of fields that could not even be read (a year that is not a
+    /// number) added to `errors`.
     fn input(&self, errors: &mut FieldErrors) -> PersonInput {
-        let some = |s: &String| Some(s.clone());
-        PersonInput {
-            given_name: self.given_name.clone(),
-            family_name: some(&self.family_name),
-            birth_year: optional_number("birth_year", &self.birth_year, errors),
-            postal_code: some(&self.postal_code),
-            city: some(&self.city),
-            email: some(&self.email),
-            phone: some(&self.phone),
+        let birth_year = optional_number("birth_year", self.birth_year.as_deref().unwrap_or(""), errors);
+        let input = PersonInput {
+            given_name: self.given_name.clone().unwrap_or_default(),
+            family_name: self.family_name.clone(),
+            birth_year,
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
             reminder_consent: self.reminder_consent,
-            referent_name: some(&self.referent_name),
-            referent_email: some(&self.referent_email),
-            referent_organisation: some(&self.referent_organisation),
+            referent_name: self.referent_name.clone(),
+            referent_email: self.referent_email.clone(),
+            referent_organisation: self.referent_organisation.clone(),
             programme_ids: self.programme_ids.clone(),
-            notes: some(&self.notes),
+            notes: self.notes.clone(),
             organisation_id: None,
+        };
+        if !errors.is_empty() {
+            // Show every problem at once, not only the unreadable field.
+            for (field, messages) in input.clone().field_errors() {
+                errors.entry(field).or_default().extend(messages);
+            }
         }
+        input
     }
 
     fn values(&self) -> serde_json::Value {

@@ -1,0 +1,7 @@
+//! One integration binary; every test runs on SQLite and on PostgreSQL.
+
+mod harness;
+
+mod accounts;
+mod people;
+mod platform;

@@ -1,0 +1,232 @@
+//! Health, migrations, errors, OpenAPI, CSRF, pages.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use rocket::http::Status;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::harness::{pg_required, pg_server, Backend, TestApp};
+
+both_backends! {
+    async fn health_reports_the_database(app) {
+        let response = app.get("/health", None).await;
+        assert_eq!(response.status, Status::Ok);
+        assert_eq!(response.json(), json!({"status": "ok", "database": "ok"}));
+    }
+}
+
+#[derive(QueryableByName)]
+struct TableColumn {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+fn columns(app: &TestApp) -> BTreeMap<String, Vec<String>> {
+    let mut conn = app.db().get().unwrap();
+    let rows: Vec<TableColumn> = match app.backend {
+        Backend::Sqlite => diesel::sql_query(
+            "SELECT m.name AS table_name, p.name AS column_name FROM sqlite_master m \
+             JOIN pragma_table_info(m.name) p WHERE m.type = 'table' \
+             AND m.name NOT LIKE 'sqlite_%' AND m.name != '__diesel_schema_migrations'",
+        )
+        .load(&mut *conn)
+        .unwrap(),
+        Backend::Postgres => diesel::sql_query(
+            "SELECT table_name::text AS table_name, column_name::text AS column_name \
+             FROM information_schema.columns WHERE table_schema = 'public' \
+             AND table_name != '__diesel_schema_migrations'",
+        )
+        .load(&mut *conn)
+        .unwrap(),
+    };
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        map.entry(row.table_name).or_default().push(row.column_name);
+    }
+    for list in map.values_mut() {
+        list.sort();
+    }
+    map
+}
+
+#[rocket::async_test]
+async fn both_migration_sets_apply_from_empty_and_give_the_same_tables() {
+    let sqlite = TestApp::new(Backend::Sqlite).await.unwrap();
+    let sqlite_columns = columns(&sqlite);
+    assert!(sqlite_columns.contains_key("people"));
+    assert!(sqlite_columns["people"].contains(&"search_key".to_string()));
+    let Some(postgres) = TestApp::new(Backend::Postgres).await else {
+        assert!(!pg_required());
+        eprintln!("SKIPPED: PostgreSQL leg of the migration comparison");
+        return;
+    };
+    assert_eq!(sqlite_columns, columns(&postgres));
+    // Same migration versions on both.
+    let versions = |app: &TestApp| -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct V {
+            #[diesel(sql_type = Text)]
+            version: String,
+        }
+        let mut conn = app.db().get().unwrap();
+        let mut v: Vec<String> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+            .load::<V>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(versions(&sqlite), versions(&postgres));
+    assert!(pg_server().is_some());
+}
+
+both_backends! {
+    async fn malformed_json_is_a_400_and_invalid_fields_a_422_problem(app) {
+        let staff = app.staff("mediator", "Emmaüs Connect").await;
+        let bad = app.send_json("POST", "/api/v1/people", Some(&staff.token), "{\"given_name\": ").await;
+        assert_eq!(bad.status, Status::BadRequest);
+        assert_eq!(bad.header("content-type"), Some("application/problem+json"));
+        assert_eq!(bad.json()["status"], 400);
+        assert!(bad.json()["title"].is_string() && bad.json()["detail"].is_string());
+
+        let missing = app.post_json("/api/v1/people", &staff.token, json!({"family_name": "Martin"})).await;
+        assert_eq!(missing.status, Status::UnprocessableEntity);
+        assert_eq!(missing.header("content-type"), Some("application/problem+json"));
+        assert!(missing.json()["errors"]["given_name"].is_array(), "{}", missing.body);
+
+        let invalid = app
+            .post_json("/api/v1/people", &staff.token, json!({"given_name": "Ali", "email": "pas-un-email", "postal_code": "123"}))
+            .await;
+        assert_eq!(invalid.status, Status::UnprocessableEntity);
+        let errors = &invalid.json()["errors"];
+        assert_eq!(errors["email"][0], "Adresse e-mail invalide.");
+        assert!(errors["postal_code"][0].as_str().unwrap().contains("5 chiffres"));
+
+        let wrong_type = app.post_json("/api/v1/people", &staff.token, json!({"given_name": "Ali", "birth_year": "soixante"})).await;
+        assert_eq!(wrong_type.status, Status::UnprocessableEntity);
+        assert!(wrong_type.json()["errors"]["birth_year"].is_array(), "{}", wrong_type.body);
+
+        // Nothing half-written: no person was created by these attempts.
+        let list = app.get("/api/v1/people", Some(&staff.token)).await;
+        assert_eq!(list.json().as_array().unwrap().len(), 0);
+
+        let bad_limit = app.get("/api/v1/people?limit=5000", Some(&staff.token)).await;
+        assert_eq!(bad_limit.status, Status::UnprocessableEntity);
+    }
+}
+
+both_backends! {
+    async fn unknown_api_routes_and_missing_tokens_answer_problem_json(app) {
+        let response = app.get("/api/v1/people", None).await;
+        assert_eq!(response.status, Status::Unauthorized);
+        assert_eq!(response.header("content-type"), Some("application/problem+json"));
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+        let response = app.get("/api/v1/nothing-here", None).await;
+        assert_eq!(response.status, Status::NotFound);
+        assert_eq!(response.header("content-type"), Some("application/problem+json"));
+        let page = app.get("/nothing-here", None).await;
+        assert_eq!(page.status, Status::NotFound);
+        assert!(page.body.contains("<html lang=\"fr\">"));
+    }
+}
+
+/// Every API route Rocket serves is in the OpenAPI document, and every documented path exists.
+#[rocket::async_test]
+async fn openapi_document_describes_the_routes_that_exist() {
+    let app = TestApp::new(Backend::Sqlite).await.unwrap();
+    let doc = app.get("/api/v1/openapi.json", None).await.json();
+    assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object().unwrap().keys().map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let mut served = std::collections::BTreeSet::new();
+    for route in app.client.rocket().routes() {
+        let path = route.uri.path().to_string();
+        let is_api = path.starts_with("/api/v1/");
+        let is_doc = ["/health", "/exports/"].iter().any(|p| path.starts_with(p));
+        if !(is_api || is_doc) {
+            continue;
+        }
+        let path = path.replace('<', "{").replace('>', "}").replace("..}", "}");
+        served.insert((route.method.as_str().to_string(), path));
+    }
+    assert_eq!(served, documented, "served routes and the OpenAPI paths differ");
+}
+
+/// Every state-changing HTML form refuses a POST without a valid CSRF token, with 403.
+#[rocket::async_test]
+async fn every_html_post_without_csrf_token_is_refused() {
+    let app = TestApp::new(Backend::Sqlite).await.unwrap();
+    let admin = app.staff("admin", "Département").await;
+    let mut checked = 0;
+    for route in app.client.rocket().routes() {
+        let path = route.uri.path().to_string();
+        if route.method.as_str() != "POST" || path.starts_with("/api/") {
+            continue;
+        }
+        let path = path
+            .split('/')
+            .map(|segment| if segment.starts_with('<') { "1" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/");
+        for token in [None, Some("forged")] {
+            let mut fields = vec![("name", "x")];
+            if let Some(token) = token {
+                fields.push(("csrf_token", token));
+            }
+            let response = app.post_form(&path, Some(&admin.session), &fields).await;
+            assert_eq!(response.status, Status::Forbidden, "POST {path} with csrf {token:?}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} POST routes checked");
+}
+
+both_backends! {
+    async fn pages_are_french_accessible_and_send_security_headers(app) {
+        let staff = app.staff("manager", "Emmaüs Connect").await;
+        for path in ["/", "/people", "/people/new", "/places", "/places/new", "/programmes", "/users"] {
+            let page = app.page(path, &staff.session).await;
+            assert_eq!(page.status, Status::Ok, "{path}");
+            assert!(page.body.contains("<html lang=\"fr\">"), "{path}");
+            assert!(page.body.contains("href=\"#contenu\""), "{path}: skip link");
+            assert!(page.body.contains("<main id=\"contenu\""), "{path}: main landmark");
+            let csp = page.header("content-security-policy").unwrap();
+            assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+            assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+            // Every visible input has a label tied to it.
+            for id in ids_of_inputs(&page.body) {
+                assert!(page.body.contains(&format!("for=\"{id}\"")), "{path}: input #{id} has no label");
+            }
+        }
+        let css = app.get("/static/style.css", None).await;
+        assert_eq!(css.status, Status::Ok);
+        assert!(css.body.contains(":focus"));
+    }
+}
+
+fn ids_of_inputs(html: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for part in html.split('<').skip(1) {
+        let tag = part.split('>').next().unwrap_or_default();
+        let is_field = tag.starts_with("input") || tag.starts_with("select") || tag.starts_with("textarea");
+        if !is_field || tag.contains("type=\"hidden\"") {
+            continue;
+        }
+        let id = tag.split("id=\"").nth(1).and_then(|rest| rest.split('"').next());
+        ids.push(id.unwrap_or("(none)").to_string());
+    }
+    ids
+}
