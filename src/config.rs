@@ -125,7 +125,11 @@ impl Config {
         let mail_transport = match raw.mail_transport.as_str() {
             "file" => MailTransport::File,
             "smtp" => MailTransport::Smtp,
-            other => return Err(format!("mail_transport must be `file` or `smtp` (got `{other}`)")),
+            other => {
+                return Err(format!(
+                    "mail_transport must be `file` or `smtp` (got `{other}`)"
+                ))
+            }
         };
         if mail_transport == MailTransport::Smtp && raw.smtp_url.is_none() {
             return Err("mail_transport = \"smtp\" needs smtp_url".into());
@@ -235,7 +239,10 @@ fn load_or_create_key(data_dir: &Path) -> Result<Vec<u8>, String> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let written = options
         .open(&tmp)
-        .and_then(|mut file| file.write_all(encoded.as_bytes()).and_then(|_| file.sync_all()))
+        .and_then(|mut file| {
+            file.write_all(encoded.as_bytes())
+                .and_then(|_| file.sync_all())
+        })
         .and_then(|_| std::fs::hard_link(&tmp, &path));
     let _ = std::fs::remove_file(&tmp);
     match written {

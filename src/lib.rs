@@ -31,7 +31,10 @@ pub fn figment() -> Figment {
     let figment = rocket::Config::figment();
     // Templates ship with the source; find them when started from elsewhere too.
     if !Path::new("templates").is_dir() && figment.find_value("template_dir").is_err() {
-        return figment.merge(("template_dir", concat!(env!("CARGO_MANIFEST_DIR"), "/templates")));
+        return figment.merge((
+            "template_dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+        ));
     }
     figment
 }
@@ -122,7 +125,9 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
 /// With no account yet, prints a one-time link to create the first admin in the browser.
 fn announce_setup_link(db: &Db, config: &Config) -> Result<(), String> {
     let mut conn = db.get().map_err(|e| e.to_string())?;
-    if let Some(token) = auth::service::setup_token_if_no_user(&mut conn).map_err(|e| e.to_string())? {
+    if let Some(token) =
+        auth::service::setup_token_if_no_user(&mut conn).map_err(|e| e.to_string())?
+    {
         println!(
             "Aucun compte n'existe encore. Créez le premier administrateur (lien valable 24 h, une seule fois) :\n  {}/setup/{}\nou en ligne de commande : passerelle user add --email … --name … --role admin --organisation …",
             config.public_url, token

@@ -46,9 +46,15 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Migrate => migrate(),
-        Command::User { command: UserCommand::Add { email, name, role, organisation } } => {
-            add_user(email, name, role, organisation)
-        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    organisation,
+                },
+        } => add_user(email, name, role, organisation),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,7 +104,8 @@ fn add_user(email: String, name: String, role: String, organisation: String) -> 
             .join("; "),
         other => other.detail(),
     };
-    let org = passerelle::organisations::find_or_create(&mut conn, None, &organisation).map_err(describe)?;
+    let org = passerelle::organisations::find_or_create(&mut conn, None, &organisation)
+        .map_err(describe)?;
     let user = passerelle::auth::service::create_user(
         &mut conn,
         None,

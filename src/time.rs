@@ -15,10 +15,22 @@ pub trait LocalTime {
     fn to_utc(&self, date: NaiveDate, time: NaiveTime) -> NaiveDateTime;
 }
 
-const DAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
+const DAYS: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
 const MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-    "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ];
 
 impl LocalTime for Tz {
@@ -30,7 +42,11 @@ impl LocalTime for Tz {
         use chrono::{Datelike, Timelike};
         let local = self.from_utc_datetime(&utc);
         let day = local.day();
-        let day_text = if day == 1 { "1er".to_string() } else { day.to_string() };
+        let day_text = if day == 1 {
+            "1er".to_string()
+        } else {
+            day.to_string()
+        };
         let time = if local.minute() == 0 {
             format!("{} h", local.hour())
         } else {
@@ -47,7 +63,9 @@ impl LocalTime for Tz {
     }
 
     fn short(&self, utc: NaiveDateTime) -> String {
-        self.from_utc_datetime(&utc).format("%d/%m/%Y %H:%M").to_string()
+        self.from_utc_datetime(&utc)
+            .format("%d/%m/%Y %H:%M")
+            .to_string()
     }
 
     fn to_utc(&self, date: NaiveDate, time: NaiveTime) -> NaiveDateTime {

@@ -19,11 +19,17 @@ pub struct AuditEntry {
     entity_id: Option<i32>,
 }
 
-fn parse_time(field: &str, value: Option<String>) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+fn parse_time(
+    field: &str,
+    value: Option<String>,
+) -> Result<Option<chrono::NaiveDateTime>, AppError> {
     value
         .map(|v| {
             parse_rfc3339(&v).ok_or_else(|| {
-                AppError::field(field, "Date et heure RFC 3339 attendues, par exemple 2026-12-03T14:30:00+01:00.")
+                AppError::field(
+                    field,
+                    "Date et heure RFC 3339 attendues, par exemple 2026-12-03T14:30:00+01:00.",
+                )
             })
         })
         .transpose()

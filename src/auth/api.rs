@@ -44,7 +44,10 @@ pub async fn create_token(
         .await?;
     Ok(Created::new(
         "/api/v1/tokens/current".into(),
-        TokenOut { token, expires_at: tz.rfc3339(expires_at) },
+        TokenOut {
+            token,
+            expires_at: tz.rfc3339(expires_at),
+        },
     ))
 }
 
@@ -57,7 +60,8 @@ pub async fn revoke_current_token(
 ) -> Result<rocket::http::Status, AppError> {
     let user = api.0;
     let hash = super::hash_token(&token.0);
-    db.run(move |conn| model::revoke_api_token(conn, user.id, &hash)).await?;
+    db.run(move |conn| model::revoke_api_token(conn, user.id, &hash))
+        .await?;
     Ok(rocket::http::Status::NoContent)
 }
 
@@ -71,7 +75,9 @@ pub async fn list_users(
     user.require(&[Role::Admin, Role::Manager])?;
     let (limit, offset) = page.bounds()?;
     let scope = user.scope();
-    let rows = db.run(move |conn| model::list_users(conn, scope, limit, offset)).await?;
+    let rows = db
+        .run(move |conn| model::list_users(conn, scope, limit, offset))
+        .await?;
     Ok(Json(rows.iter().map(|r| r.public()).collect()))
 }
 
@@ -84,6 +90,11 @@ pub async fn create_user(
     let user = api.0;
     user.require(&[Role::Admin, Role::Manager])?;
     let input = input.into_inner();
-    let row = db.run(move |conn| service::create_user(conn, Some(&user), input)).await?;
-    Ok(Created::new(format!("/api/v1/users/{}", row.id), row.public()))
+    let row = db
+        .run(move |conn| service::create_user(conn, Some(&user), input))
+        .await?;
+    Ok(Created::new(
+        format!("/api/v1/users/{}", row.id),
+        row.public(),
+    ))
 }

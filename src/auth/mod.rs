@@ -131,7 +131,9 @@ impl<'r> FromRequest<'r> for ApiUser {
         let Some(token) = bearer_token(req) else {
             crate::web::api::remember_guard_error(
                 req,
-                AppError::Unauthorized("Jeton d'accès manquant : envoyez Authorization: Bearer JETON.".into()),
+                AppError::Unauthorized(
+                    "Jeton d'accès manquant : envoyez Authorization: Bearer JETON.".into(),
+                ),
             );
             return Outcome::Error((
                 Status::Unauthorized,
@@ -142,11 +144,18 @@ impl<'r> FromRequest<'r> for ApiUser {
         let Some(db) = db_of(req).await else {
             return Outcome::Error((Status::InternalServerError, AppError::NotFound));
         };
-        match db.run(move |conn| model::user_for_api_token(conn, &hash)).await {
+        match db
+            .run(move |conn| model::user_for_api_token(conn, &hash))
+            .await
+        {
             Ok(Some(user)) => Outcome::Success(ApiUser(user)),
             Ok(None) => {
-                let error = AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into());
-                crate::web::api::remember_guard_error(req, AppError::Unauthorized(error.to_string()));
+                let error =
+                    AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into());
+                crate::web::api::remember_guard_error(
+                    req,
+                    AppError::Unauthorized(error.to_string()),
+                );
                 Outcome::Error((Status::Unauthorized, error))
             }
             Err(e) => Outcome::Error((e.status(), e)),
@@ -180,7 +189,9 @@ impl<'r> FromRequest<'r> for WebUser {
                 Status::Unauthorized,
                 AppError::Unauthorized("Connectez-vous.".into()),
             )),
-            Err(e) => Outcome::Error((Status::ServiceUnavailable, AppError::Unavailable(e.clone()))),
+            Err(e) => {
+                Outcome::Error((Status::ServiceUnavailable, AppError::Unavailable(e.clone())))
+            }
         }
     }
 }

@@ -94,7 +94,11 @@ pub fn list_users(
     if let Some(org) = scope {
         query = query.filter(users::organisation_id.eq(org));
     }
-    Ok(query.order(users::name).limit(limit).offset(offset).load(conn)?)
+    Ok(query
+        .order(users::name)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?)
 }
 
 pub fn count_users(conn: &mut DbConn) -> Result<i64, AppError> {
@@ -217,7 +221,11 @@ pub fn insert_failure(conn: &mut DbConn, email: &str, ip: &str) -> Result<(), Ap
     Ok(())
 }
 
-pub fn clear_failures(conn: &mut DbConn, email: &str, before: NaiveDateTime) -> Result<(), AppError> {
+pub fn clear_failures(
+    conn: &mut DbConn,
+    email: &str,
+    before: NaiveDateTime,
+) -> Result<(), AppError> {
     diesel::delete(
         login_failures::table.filter(
             login_failures::email

@@ -23,11 +23,19 @@ pub const MIN_PASSWORD_LENGTH: u64 = 10;
 pub struct UserInput {
     #[validate(email(message = "Adresse e-mail invalide."))]
     pub email: String,
-    #[validate(length(min = 1, max = 120, message = "Le nom est obligatoire (120 caractères au plus)."))]
+    #[validate(length(
+        min = 1,
+        max = 120,
+        message = "Le nom est obligatoire (120 caractères au plus)."
+    ))]
     pub name: String,
     pub role: String,
     pub organisation_id: Option<i32>,
-    #[validate(length(min = 10, max = 200, message = "Le mot de passe doit compter au moins 10 caractères."))]
+    #[validate(length(
+        min = 10,
+        max = 200,
+        message = "Le mot de passe doit compter au moins 10 caractères."
+    ))]
     pub password: String,
 }
 
@@ -40,9 +48,8 @@ impl UserInput {
 }
 
 fn parse_role(text: &str) -> Result<Role, AppError> {
-    Role::parse(text).ok_or_else(|| {
-        AppError::field("role", "Le rôle doit être admin, manager ou mediator.")
-    })
+    Role::parse(text)
+        .ok_or_else(|| AppError::field("role", "Le rôle doit être admin, manager ou mediator."))
 }
 
 /// Creates a staff account. `actor` is `None` for the command line and the first setup.
@@ -92,7 +99,10 @@ pub fn create_user(
     crate::db::transaction(conn, |conn| {
         // An unknown organisation is a field error, not a foreign-key failure.
         if crate::organisations::find(conn, organisation_id).is_err() {
-            return Err(AppError::field("organisation_id", "Cette structure n'existe pas."));
+            return Err(AppError::field(
+                "organisation_id",
+                "Cette structure n'existe pas.",
+            ));
         }
         if model::user_by_email(conn, &input.email)?.is_some() {
             return Err(AppError::Conflict {
@@ -113,7 +123,14 @@ pub fn create_user(
             })
             .returning(crate::db::schema::users::id)
             .get_result(conn)?;
-        crate::audit::record(conn, actor, "create", "user", Some(id), Some(organisation_id))?;
+        crate::audit::record(
+            conn,
+            actor,
+            "create",
+            "user",
+            Some(id),
+            Some(organisation_id),
+        )?;
         model::user_by_id(conn, id)?.ok_or(AppError::NotFound)
     })
 }
@@ -158,7 +175,9 @@ pub fn authenticate(
         }
         _ => {
             model::insert_failure(conn, &email, ip)?;
-            Err(AppError::Unauthorized("Adresse e-mail ou mot de passe incorrect.".into()))
+            Err(AppError::Unauthorized(
+                "Adresse e-mail ou mot de passe incorrect.".into(),
+            ))
         }
     }
 }
@@ -170,7 +189,13 @@ const DUMMY_HASH: &str =
 /// Opens a browser session; returns the cookie value.
 pub fn open_session(conn: &mut DbConn, user_id: i32, ttl: Duration) -> Result<String, AppError> {
     let token = random_token();
-    model::insert_session(conn, user_id, &hash_token(&token), &random_token(), add(ttl))?;
+    model::insert_session(
+        conn,
+        user_id,
+        &hash_token(&token),
+        &random_token(),
+        add(ttl),
+    )?;
     Ok(token)
 }
 
@@ -192,13 +217,21 @@ pub fn setup_token_if_no_user(conn: &mut DbConn) -> Result<Option<String>, AppEr
         return Ok(None);
     }
     let token = random_token();
-    model::insert_setup_token(conn, &hash_token(&token), add(Duration::from_secs(24 * 3600)))?;
+    model::insert_setup_token(
+        conn,
+        &hash_token(&token),
+        add(Duration::from_secs(24 * 3600)),
+    )?;
     Ok(Some(token))
 }
 
 #[derive(Deserialize, Validate, Debug, Default, Clone)]
 pub struct SetupInput {
-    #[validate(length(min = 1, max = 120, message = "Le nom de la structure est obligatoire."))]
+    #[validate(length(
+        min = 1,
+        max = 120,
+        message = "Le nom de la structure est obligatoire."
+    ))]
     pub organisation: String,
     pub name: String,
     pub email: String,

@@ -40,7 +40,9 @@ fn start_session(jar: &CookieJar<'_>, config: &Config, token: String) {
             .same_site(SameSite::Lax)
             .secure(config.secure_cookies())
             .path("/")
-            .max_age(rocket::time::Duration::seconds(config.session_ttl.as_secs() as i64)),
+            .max_age(rocket::time::Duration::seconds(
+                config.session_ttl.as_secs() as i64,
+            )),
     );
 }
 
@@ -107,7 +109,8 @@ pub async fn logout(
     _form: Csrf<LogoutForm>,
 ) -> Result<Redirect, AppError> {
     let session_id = web.session_id;
-    db.run(move |conn| model::revoke_session(conn, session_id)).await?;
+    db.run(move |conn| model::revoke_session(conn, session_id))
+        .await?;
     jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok(Redirect::to("/login"))
 }
@@ -121,7 +124,9 @@ pub async fn setup_page(
 ) -> Result<Template, AppError> {
     let hash = super::hash_token(&token);
     let valid = db
-        .run(move |conn| Ok(model::count_users(conn)? == 0 && model::setup_token_is_valid(conn, &hash)?))
+        .run(move |conn| {
+            Ok(model::count_users(conn)? == 0 && model::setup_token_is_valid(conn, &hash)?)
+        })
         .await?;
     if !valid {
         return Err(AppError::NotFound);
@@ -158,7 +163,8 @@ pub async fn setup(
         password: form.password,
         password_confirmation: form.password_confirmation,
     };
-    let values = json!({ "organisation": input.organisation, "name": input.name, "email": input.email });
+    let values =
+        json!({ "organisation": input.organisation, "name": input.name, "email": input.email });
     let ttl = config.session_ttl;
     let token_for_db = token.clone();
     let outcome = db
@@ -234,7 +240,11 @@ pub struct UserForm {
 }
 
 #[rocket::post("/users", data = "<form>")]
-pub async fn create_user(db: &State<Db>, web: WebUser, form: Csrf<UserForm>) -> Result<FormOutcome, AppError> {
+pub async fn create_user(
+    db: &State<Db>,
+    web: WebUser,
+    form: Csrf<UserForm>,
+) -> Result<FormOutcome, AppError> {
     web.user.require(&[Role::Admin, Role::Manager])?;
     let form = form.into_inner();
     let values = json!({ "name": form.name, "email": form.email, "role": form.role, "organisation_id": form.organisation_id });
@@ -246,7 +256,10 @@ pub async fn create_user(db: &State<Db>, web: WebUser, form: Csrf<UserForm>) -> 
         password: form.password,
     };
     let user = web.user.clone();
-    match db.run(move |conn| service::create_user(conn, Some(&user), input)).await {
+    match db
+        .run(move |conn| service::create_user(conn, Some(&user), input))
+        .await
+    {
         Ok(_) => Ok(FormOutcome::Done(Redirect::to("/users"))),
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
             users_page(db, &web, values, json!(errors)).await?,
@@ -261,8 +274,14 @@ pub async fn create_user(db: &State<Db>, web: WebUser, form: Csrf<UserForm>) -> 
 #[rocket::get("/organisations")]
 pub async fn organisations(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
     web.user.require(&[Role::Admin])?;
-    let list = db.run(|conn| crate::organisations::list(conn, 1000, 0)).await?;
-    Ok(page("organisations", &web, json!({ "organisations": list, "values": {}, "errors": {} })))
+    let list = db
+        .run(|conn| crate::organisations::list(conn, 1000, 0))
+        .await?;
+    Ok(page(
+        "organisations",
+        &web,
+        json!({ "organisations": list, "values": {}, "errors": {} }),
+    ))
 }
 
 #[derive(rocket::FromForm)]
@@ -280,13 +299,18 @@ pub async fn create_organisation(
     let name = form.into_inner().name;
     let user = web.user.clone();
     let input = crate::organisations::OrganisationInput { name: name.clone() };
-    let errors = match db.run(move |conn| crate::organisations::create(conn, &user, input)).await {
+    let errors = match db
+        .run(move |conn| crate::organisations::create(conn, &user, input))
+        .await
+    {
         Ok(_) => return Ok(FormOutcome::Done(Redirect::to("/organisations"))),
         Err(AppError::Validation(errors)) => json!(errors),
         Err(AppError::Conflict { message, .. }) => json!({ "name": [message] }),
         Err(e) => return Err(e),
     };
-    let list = db.run(|conn| crate::organisations::list(conn, 1000, 0)).await?;
+    let list = db
+        .run(|conn| crate::organisations::list(conn, 1000, 0))
+        .await?;
     Ok(FormOutcome::Invalid(Invalid(page(
         "organisations",
         &web,

@@ -6,7 +6,9 @@ pub mod schema;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+};
 use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -124,7 +126,10 @@ impl Db {
             .connection_timeout(Duration::from_secs(15))
             .build(Manager { url: url.clone() })
             .map_err(|e| format!("cannot open the database: {e}"))?;
-        Ok(Db { pool, backend: url.backend() })
+        Ok(Db {
+            pool,
+            backend: url.backend(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -133,7 +138,9 @@ impl Db {
 
     /// A connection for blocking code (command line, worker threads, tests).
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
-        self.pool.get().map_err(|e| AppError::Unavailable(e.to_string()))
+        self.pool
+            .get()
+            .map_err(|e| AppError::Unavailable(e.to_string()))
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, off the async executor.
@@ -144,7 +151,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         rocket::tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
             f(&mut conn)
         })
         .await
@@ -159,7 +168,9 @@ impl Db {
             DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConn::Pg(c) => {
                 c.batch_execute("SELECT pg_advisory_lock(7243911)")?;
-                let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+                let result = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
                 c.batch_execute("SELECT pg_advisory_unlock(7243911)")?;
                 result
             }

@@ -112,6 +112,14 @@ diesel::table! {
     }
 }
 
+// SQLite only: the trigram full-text index over people.search_key (see the migration).
+diesel::table! {
+    people_fts (rowid) {
+        rowid -> Integer,
+        search_key -> Text,
+    }
+}
+
 diesel::table! {
     person_programmes (person_id, programme_id) {
         person_id -> Integer,
@@ -131,6 +139,101 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    services (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        name -> Text,
+        kind -> Text,
+        duration_minutes -> Integer,
+        capacity -> Integer,
+        min_notice_minutes -> Integer,
+        buffer_minutes -> Integer,
+        horizon_days -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    opening_hours (id) {
+        id -> Integer,
+        user_id -> Integer,
+        place_id -> Integer,
+        weekday -> Integer,
+        start_minute -> Integer,
+        end_minute -> Integer,
+        valid_from -> Nullable<Date>,
+        valid_until -> Nullable<Date>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    absences (id) {
+        id -> Integer,
+        user_id -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appointments (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        service_id -> Integer,
+        mediator_id -> Integer,
+        place_id -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        blocked_until -> Timestamp,
+        capacity -> Integer,
+        title -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        status -> Text,
+        walk_in -> Bool,
+        cancelled_by -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        sequence -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Integer,
+        appointment_id -> Integer,
+        person_id -> Integer,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Integer,
+        key -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (id) {
+        id -> Integer,
+        user_id -> Integer,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -138,6 +241,16 @@ diesel::joinable!(places -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_programmes -> people (person_id));
 diesel::joinable!(person_programmes -> programmes (programme_id));
+diesel::joinable!(services -> organisations (organisation_id));
+diesel::joinable!(opening_hours -> users (user_id));
+diesel::joinable!(opening_hours -> places (place_id));
+diesel::joinable!(absences -> users (user_id));
+diesel::joinable!(appointments -> services (service_id));
+diesel::joinable!(appointments -> places (place_id));
+diesel::joinable!(appointments -> users (mediator_id));
+diesel::joinable!(participants -> appointments (appointment_id));
+diesel::joinable!(participants -> people (person_id));
+diesel::joinable!(calendar_feeds -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -149,6 +262,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     places,
     programmes,
     people,
+    people_fts,
     person_programmes,
     audit_log,
+    services,
+    opening_hours,
+    absences,
+    appointments,
+    participants,
+    idempotency_keys,
+    calendar_feeds,
 );

@@ -16,7 +16,9 @@ pub async fn list(
     let user = api.0;
     user.require(&[Role::Admin])?;
     let (limit, offset) = page.bounds()?;
-    db.run(move |conn| super::list(conn, limit, offset)).await.map(Json)
+    db.run(move |conn| super::list(conn, limit, offset))
+        .await
+        .map(Json)
 }
 
 #[rocket::post("/organisations", data = "<input>")]
@@ -28,6 +30,11 @@ pub async fn create(
     let user = api.0;
     user.require(&[Role::Admin])?;
     let input = input.into_inner();
-    let org = db.run(move |conn| super::create(conn, &user, input)).await?;
-    Ok(Created::new(format!("/api/v1/organisations/{}", org.id), org))
+    let org = db
+        .run(move |conn| super::create(conn, &user, input))
+        .await?;
+    Ok(Created::new(
+        format!("/api/v1/organisations/{}", org.id),
+        org,
+    ))
 }

@@ -23,7 +23,11 @@ pub struct Organisation {
 
 #[derive(Deserialize, Validate, Debug, Default)]
 pub struct OrganisationInput {
-    #[validate(length(min = 1, max = 120, message = "Le nom est obligatoire (120 caractères au plus)."))]
+    #[validate(length(
+        min = 1,
+        max = 120,
+        message = "Le nom est obligatoire (120 caractères au plus)."
+    ))]
     pub name: String,
 }
 
@@ -51,13 +55,27 @@ fn find_by_name(conn: &mut DbConn, name: &str) -> Result<Option<Organisation>, A
         .optional()?)
 }
 
-fn insert(conn: &mut DbConn, actor: Option<&StaffUser>, name: &str) -> Result<Organisation, AppError> {
+fn insert(
+    conn: &mut DbConn,
+    actor: Option<&StaffUser>,
+    name: &str,
+) -> Result<Organisation, AppError> {
     let id: i32 = diesel::insert_into(organisations::table)
-        .values((organisations::name.eq(name), organisations::created_at.eq(now())))
+        .values((
+            organisations::name.eq(name),
+            organisations::created_at.eq(now()),
+        ))
         .returning(organisations::id)
         .get_result(conn)?;
     let org = find(conn, id)?;
-    crate::audit::record(conn, actor, "create", "organisation", Some(org.id), Some(org.id))?;
+    crate::audit::record(
+        conn,
+        actor,
+        "create",
+        "organisation",
+        Some(org.id),
+        Some(org.id),
+    )?;
     Ok(org)
 }
 
@@ -87,7 +105,10 @@ pub fn find_or_create(
     name: &str,
 ) -> Result<Organisation, AppError> {
     let name = name.trim();
-    OrganisationInput { name: name.to_string() }.validate()?;
+    OrganisationInput {
+        name: name.to_string(),
+    }
+    .validate()?;
     crate::db::transaction(conn, |conn| match find_by_name(conn, name)? {
         Some(org) => Ok(org),
         None => insert(conn, actor, name),

@@ -38,18 +38,24 @@ pub async fn create(
 ) -> Result<Created<CreatedPerson>, AppError> {
     let user = api.0;
     let input = input.into_inner();
-    let (person, possible_duplicates) =
-        db.run(move |conn| super::create(conn, &user, input)).await?;
+    let (person, possible_duplicates) = db
+        .run(move |conn| super::create(conn, &user, input))
+        .await?;
     Ok(Created::new(
         format!("/api/v1/people/{}", person.id),
-        CreatedPerson { person, possible_duplicates },
+        CreatedPerson {
+            person,
+            possible_duplicates,
+        },
     ))
 }
 
 #[rocket::get("/people/<id>")]
 pub async fn show(db: &State<Db>, api: ApiUser, id: i32) -> Result<Json<Person>, AppError> {
     let user = api.0;
-    db.run(move |conn| super::get(conn, &user, id)).await.map(Json)
+    db.run(move |conn| super::get(conn, &user, id))
+        .await
+        .map(Json)
 }
 
 #[rocket::patch("/people/<id>", data = "<patch>")]
@@ -61,7 +67,9 @@ pub async fn update(
 ) -> Result<Json<Person>, AppError> {
     let user = api.0;
     let patch = patch.into_inner();
-    db.run(move |conn| super::patch(conn, &user, id, patch)).await.map(Json)
+    db.run(move |conn| super::patch(conn, &user, id, patch))
+        .await
+        .map(Json)
 }
 
 /// Erases (anonymises) the person.
@@ -80,5 +88,7 @@ pub async fn export(
     id: i32,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let user = api.0;
-    db.run(move |conn| super::export(conn, &user, id)).await.map(Json)
+    db.run(move |conn| super::export(conn, &user, id))
+        .await
+        .map(Json)
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
 use crate::auth::StaffUser;
-use crate::db::schema::{people, person_programmes, programmes};
+use crate::db::schema::{people, people_fts, person_programmes, programmes};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::text::{clean, fold, like_escape, normalise_phone};
@@ -138,15 +138,20 @@ fn check_birth_year(year: i32) -> Result<(), ValidationError> {
     if (1900..=current).contains(&year) {
         Ok(())
     } else {
-        Err(ValidationError::new("birth_year")
-            .with_message(format!("L'année de naissance doit être comprise entre 1900 et {current}.").into()))
+        Err(ValidationError::new("birth_year").with_message(
+            format!("L'année de naissance doit être comprise entre 1900 et {current}.").into(),
+        ))
     }
 }
 
 /// What a person is created or updated from (API body and HTML form alike).
 #[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
 pub struct PersonInput {
-    #[validate(length(min = 1, max = 80, message = "Le prénom est obligatoire (80 caractères au plus)."))]
+    #[validate(length(
+        min = 1,
+        max = 80,
+        message = "Le prénom est obligatoire (80 caractères au plus)."
+    ))]
     pub given_name: String,
     #[validate(length(max = 80, message = "80 caractères au plus."))]
     pub family_name: Option<String>,
@@ -242,7 +247,10 @@ impl PersonInput {
             fold(&self.given_name),
             fold(self.family_name.as_deref().unwrap_or("")),
             fold(self.email.as_deref().unwrap_or("")),
-            self.phone.as_deref().map(normalise_phone).unwrap_or_default(),
+            self.phone
+                .as_deref()
+                .map(normalise_phone)
+                .unwrap_or_default(),
         ] {
             key.push_str(&part);
             key.push(' ');
@@ -298,8 +306,14 @@ fn programme_ids_of(conn: &mut DbConn, ids: &[i32]) -> Result<HashMap<i32, Vec<i
     }
     let rows: Vec<(i32, i32)> = person_programmes::table
         .filter(person_programmes::person_id.eq_any(ids))
-        .select((person_programmes::person_id, person_programmes::programme_id))
-        .order((person_programmes::person_id, person_programmes::programme_id))
+        .select((
+            person_programmes::person_id,
+            person_programmes::programme_id,
+        ))
+        .order((
+            person_programmes::person_id,
+            person_programmes::programme_id,
+        ))
         .load(conn)?;
     for (person, programme) in rows {
         map.entry(person).or_default().push(programme);
@@ -336,7 +350,10 @@ fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), 
 }
 
 fn row_by_id(conn: &mut DbConn, id: i32) -> Result<PersonRow, AppError> {
-    Ok(people::table.find(id).select(PersonRow::as_select()).first(conn)?)
+    Ok(people::table
+        .find(id)
+        .select(PersonRow::as_select())
+        .first(conn)?)
 }
 
 /// The person if it exists and the user may see it; another organisation's person is a 404.
@@ -363,14 +380,39 @@ pub fn search(
     if let Some(org) = user.scope() {
         query = query.filter(people::organisation_id.eq(org));
     }
-    for word in q.map(fold).unwrap_or_default().split(' ').filter(|w| !w.is_empty()) {
-        // Phone numbers are stored as digits: "06 12" is searched as "0612".
-        let word = if word.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    for word in q
+        .map(fold)
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+    {
+        // Phone numbers are stored as digits: "06.12" is searched as "0612".
+        let word = if word
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        {
             normalise_phone(word)
         } else {
             word.to_string()
         };
-        query = query.filter(people::search_key.like(format!("%{}%", like_escape(&word))).escape('\\'));
+        let plain = !word.contains(['%', '_', '\\']);
+        query = match (sqlite, plain) {
+            // SQLite's trigram index answers LIKE without an ESCAPE clause.
+            (true, true) => query.filter(
+                people::id.eq_any(
+                    people_fts::table
+                        .select(people_fts::rowid)
+                        .filter(people_fts::search_key.like(format!("%{word}%"))),
+                ),
+            ),
+            // PostgreSQL's trigram index answers LIKE directly.
+            _ => query.filter(
+                people::search_key
+                    .like(format!("%{}%", like_escape(&word)))
+                    .escape('\\'),
+            ),
+        };
     }
     let rows = query
         .order((people::given_name, people::family_name, people::id))
@@ -402,7 +444,11 @@ fn possible_duplicates(
         ids.extend(
             base()
                 .filter(people::birth_year.eq(year))
-                .filter(people::search_key.like(format!("{}%", like_escape(&prefix))).escape('\\'))
+                .filter(
+                    people::search_key
+                        .like(format!("{}%", like_escape(&prefix)))
+                        .escape('\\'),
+                )
                 .load::<i32>(conn)?,
         );
     }
@@ -410,7 +456,11 @@ fn possible_duplicates(
         ids.extend(base().filter(people::email.eq(email)).load::<i32>(conn)?);
     }
     if let Some(phone) = &input.phone {
-        ids.extend(base().filter(people::phone.eq(normalise_phone(phone))).load::<i32>(conn)?);
+        ids.extend(
+            base()
+                .filter(people::phone.eq(normalise_phone(phone)))
+                .load::<i32>(conn)?,
+        );
     }
     ids.sort_unstable();
     ids.dedup();
@@ -428,7 +478,10 @@ pub fn create(
     crate::db::transaction(conn, |conn| {
         let input = input.check(conn)?;
         if crate::organisations::find(conn, organisation_id).is_err() {
-            return Err(AppError::field("organisation_id", "Cette structure n'existe pas."));
+            return Err(AppError::field(
+                "organisation_id",
+                "Cette structure n'existe pas.",
+            ));
         }
         let duplicates = possible_duplicates(conn, organisation_id, &input, None)?;
         let stamp = now();
@@ -442,7 +495,14 @@ pub fn create(
             .get_result(conn)?;
         let row = row_by_id(conn, id)?;
         set_programmes(conn, row.id, &input.programme_ids)?;
-        crate::audit::record(conn, Some(user), "create", "person", Some(row.id), Some(organisation_id))?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "create",
+            "person",
+            Some(row.id),
+            Some(organisation_id),
+        )?;
         Ok((Person::from_row(row, input.programme_ids), duplicates))
     })
 }
@@ -459,7 +519,8 @@ pub fn update(
         if current.anonymised {
             return Err(AppError::Conflict {
                 code: "anonymised",
-                message: "Cette personne a été anonymisée : sa fiche ne peut plus être modifiée.".into(),
+                message: "Cette personne a été anonymisée : sa fiche ne peut plus être modifiée."
+                    .into(),
             });
         }
         let input = input.check(conn)?;
@@ -468,7 +529,14 @@ pub fn update(
             .execute(conn)?;
         let row = row_by_id(conn, id)?;
         set_programmes(conn, id, &input.programme_ids)?;
-        crate::audit::record(conn, Some(user), "update", "person", Some(id), Some(row.organisation_id))?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "update",
+            "person",
+            Some(id),
+            Some(row.organisation_id),
+        )?;
         Ok(Person::from_row(row, input.programme_ids))
     })
 }
@@ -510,7 +578,14 @@ pub fn erase(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErro
                 people::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        crate::audit::record(conn, Some(user), "erase", "person", Some(id), Some(current.organisation_id))?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "erase",
+            "person",
+            Some(id),
+            Some(current.organisation_id),
+        )?;
         Ok(())
     })
 }
@@ -533,7 +608,14 @@ pub fn export(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<serde_json
                 ..Default::default()
             },
         )?;
-        crate::audit::record(conn, Some(user), "export", "person", Some(id), Some(person.organisation_id))?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "export",
+            "person",
+            Some(id),
+            Some(person.organisation_id),
+        )?;
         Ok(serde_json::json!({
             "person": person,
             "programmes": programmes.into_iter().map(|(id, name)| serde_json::json!({"id": id, "name": name})).collect::<Vec<_>>(),

@@ -23,7 +23,11 @@ pub async fn list(db: &State<Db>, web: WebUser, q: Option<String>) -> Result<Tem
         .iter()
         .map(|p| json!({ "id": p.id, "name": p.display_name(), "birth_year": p.birth_year, "city": p.city, "phone": p.phone, "email": p.email, "anonymised": p.anonymised }))
         .collect();
-    Ok(page("people/list", &web, json!({ "people": rows, "q": q.unwrap_or_default() })))
+    Ok(page(
+        "people/list",
+        &web,
+        json!({ "people": rows, "q": q.unwrap_or_default() }),
+    ))
 }
 
 #[derive(rocket::FromForm, Default)]
@@ -47,7 +51,11 @@ impl PersonForm {
     /// The input, with the errors of fields that could not even be read (a year that is not a
     /// number) added to `errors`.
     fn input(&self, errors: &mut FieldErrors) -> PersonInput {
-        let birth_year = optional_number("birth_year", self.birth_year.as_deref().unwrap_or(""), errors);
+        let birth_year = optional_number(
+            "birth_year",
+            self.birth_year.as_deref().unwrap_or(""),
+            errors,
+        );
         let input = PersonInput {
             given_name: self.given_name.clone().unwrap_or_default(),
             family_name: self.family_name.clone(),
@@ -91,7 +99,9 @@ async fn form_page(
     values: serde_json::Value,
     errors: serde_json::Value,
 ) -> Result<Template, AppError> {
-    let programmes = db.run(|conn| crate::programmes::list(conn, 1000, 0)).await?;
+    let programmes = db
+        .run(|conn| crate::programmes::list(conn, 1000, 0))
+        .await?;
     Ok(page(
         "people/form",
         web,
@@ -105,7 +115,11 @@ pub async fn new(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
 }
 
 #[rocket::post("/people", data = "<form>")]
-pub async fn create(db: &State<Db>, web: WebUser, form: Csrf<PersonForm>) -> Result<FormOutcome, AppError> {
+pub async fn create(
+    db: &State<Db>,
+    web: WebUser,
+    form: Csrf<PersonForm>,
+) -> Result<FormOutcome, AppError> {
     let mut errors = FieldErrors::new();
     let input = form.input(&mut errors);
     let user = web.user.clone();
@@ -155,7 +169,9 @@ pub async fn show(
             let duplicates = duplicate_ids
                 .into_iter()
                 .filter_map(|d| super::get(conn, &user, d).ok())
-                .map(|p| json!({ "id": p.id, "name": p.display_name(), "birth_year": p.birth_year }))
+                .map(
+                    |p| json!({ "id": p.id, "name": p.display_name(), "birth_year": p.birth_year }),
+                )
                 .collect::<Vec<_>>();
             Ok((person, programmes, duplicates))
         })
@@ -175,17 +191,24 @@ pub async fn show(
 pub async fn edit(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
     let user = web.user.clone();
     let person = db.run(move |conn| super::get(conn, &user, id)).await?;
-    let values = serde_json::to_value(person.input()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let values =
+        serde_json::to_value(person.input()).map_err(|e| AppError::Internal(e.to_string()))?;
     form_page(db, &web, Some(id), values, json!({})).await
 }
 
 #[rocket::post("/people/<id>", data = "<form>")]
-pub async fn update(db: &State<Db>, web: WebUser, id: i32, form: Csrf<PersonForm>) -> Result<FormOutcome, AppError> {
+pub async fn update(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<PersonForm>,
+) -> Result<FormOutcome, AppError> {
     let mut errors = FieldErrors::new();
     let input = form.input(&mut errors);
     let user = web.user.clone();
     let outcome = if errors.is_empty() {
-        db.run(move |conn| super::update(conn, &user, id, input)).await
+        db.run(move |conn| super::update(conn, &user, id, input))
+            .await
     } else {
         Err(AppError::Validation(errors))
     };
@@ -204,10 +227,18 @@ pub struct EraseForm {
 }
 
 #[rocket::post("/people/<id>/erase", data = "<form>")]
-pub async fn erase(db: &State<Db>, web: WebUser, id: i32, form: Csrf<EraseForm>) -> Result<Redirect, AppError> {
+pub async fn erase(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<EraseForm>,
+) -> Result<Redirect, AppError> {
     web.user.require(&[Role::Admin, Role::Manager])?;
     if !form.confirm {
-        return Err(AppError::field("confirm", "Cochez la case pour confirmer l'anonymisation."));
+        return Err(AppError::field(
+            "confirm",
+            "Cochez la case pour confirmer l'anonymisation.",
+        ));
     }
     let user = web.user.clone();
     db.run(move |conn| super::erase(conn, &user, id)).await?;

@@ -11,7 +11,9 @@ use crate::web::api::{ApiJson, Created, Page};
 pub async fn list(db: &State<Db>, api: ApiUser, page: Page) -> Result<Json<Vec<Place>>, AppError> {
     let user = api.0;
     let (limit, offset) = page.bounds()?;
-    db.run(move |conn| super::list(conn, &user, limit, offset)).await.map(Json)
+    db.run(move |conn| super::list(conn, &user, limit, offset))
+        .await
+        .map(Json)
 }
 
 #[rocket::post("/places", data = "<input>")]
@@ -23,14 +25,18 @@ pub async fn create(
     let user = api.0;
     user.require(&[Role::Admin, Role::Manager])?;
     let input = input.into_inner();
-    let place = db.run(move |conn| super::create(conn, &user, input)).await?;
+    let place = db
+        .run(move |conn| super::create(conn, &user, input))
+        .await?;
     Ok(Created::new(format!("/api/v1/places/{}", place.id), place))
 }
 
 #[rocket::get("/places/<id>")]
 pub async fn show(db: &State<Db>, api: ApiUser, id: i32) -> Result<Json<Place>, AppError> {
     let user = api.0;
-    db.run(move |conn| super::get(conn, &user, id)).await.map(Json)
+    db.run(move |conn| super::get(conn, &user, id))
+        .await
+        .map(Json)
 }
 
 #[rocket::patch("/places/<id>", data = "<patch>")]
@@ -43,5 +49,7 @@ pub async fn update(
     let user = api.0;
     user.require(&[Role::Admin, Role::Manager])?;
     let patch = patch.into_inner();
-    db.run(move |conn| super::patch(conn, &user, id, patch)).await.map(Json)
+    db.run(move |conn| super::patch(conn, &user, id, patch))
+        .await
+        .map(Json)
 }

@@ -35,15 +35,24 @@ fn check_postal_code(code: &str) -> Result<(), ValidationError> {
     if code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(ValidationError::new("postal_code").with_message("Le code postal compte 5 chiffres.".into()))
+        Err(ValidationError::new("postal_code")
+            .with_message("Le code postal compte 5 chiffres.".into()))
     }
 }
 
 #[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
 pub struct PlaceInput {
-    #[validate(length(min = 1, max = 120, message = "Le nom est obligatoire (120 caractères au plus)."))]
+    #[validate(length(
+        min = 1,
+        max = 120,
+        message = "Le nom est obligatoire (120 caractères au plus)."
+    ))]
     pub name: String,
-    #[validate(length(min = 1, max = 200, message = "L'adresse est obligatoire (200 caractères au plus)."))]
+    #[validate(length(
+        min = 1,
+        max = 200,
+        message = "L'adresse est obligatoire (200 caractères au plus)."
+    ))]
     pub address: String,
     #[validate(custom(function = "check_postal_code"))]
     pub postal_code: String,
@@ -110,12 +119,21 @@ impl<'a> PlaceChanges<'a> {
     }
 }
 
-pub fn list(conn: &mut DbConn, user: &StaffUser, limit: i64, offset: i64) -> Result<Vec<Place>, AppError> {
+pub fn list(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Place>, AppError> {
     let mut query = places::table.select(Place::as_select()).into_boxed();
     if let Some(org) = user.scope() {
         query = query.filter(places::organisation_id.eq(org));
     }
-    Ok(query.order((places::name, places::id)).limit(limit).offset(offset).load(conn)?)
+    Ok(query
+        .order((places::name, places::id))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?)
 }
 
 pub fn get(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Place, AppError> {
@@ -133,7 +151,10 @@ pub fn create(conn: &mut DbConn, user: &StaffUser, input: PlaceInput) -> Result<
     let organisation_id = user.target_organisation(input.organisation_id)?;
     crate::db::transaction(conn, |conn| {
         if crate::organisations::find(conn, organisation_id).is_err() {
-            return Err(AppError::field("organisation_id", "Cette structure n'existe pas."));
+            return Err(AppError::field(
+                "organisation_id",
+                "Cette structure n'existe pas.",
+            ));
         }
         let stamp = now();
         let id: i32 = diesel::insert_into(places::table)
@@ -150,24 +171,48 @@ pub fn create(conn: &mut DbConn, user: &StaffUser, input: PlaceInput) -> Result<
             ))
             .returning(places::id)
             .get_result(conn)?;
-        crate::audit::record(conn, Some(user), "create", "place", Some(id), Some(organisation_id))?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "create",
+            "place",
+            Some(id),
+            Some(organisation_id),
+        )?;
         get(conn, user, id)
     })
 }
 
-pub fn update(conn: &mut DbConn, user: &StaffUser, id: i32, input: PlaceInput) -> Result<Place, AppError> {
+pub fn update(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+    input: PlaceInput,
+) -> Result<Place, AppError> {
     let input = input.checked()?;
     crate::db::transaction(conn, |conn| {
         let current = get(conn, user, id)?;
         diesel::update(places::table.find(id))
             .set(PlaceChanges::from_input(&input))
             .execute(conn)?;
-        crate::audit::record(conn, Some(user), "update", "place", Some(id), Some(current.organisation_id))?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "update",
+            "place",
+            Some(id),
+            Some(current.organisation_id),
+        )?;
         get(conn, user, id)
     })
 }
 
-pub fn patch(conn: &mut DbConn, user: &StaffUser, id: i32, patch: serde_json::Value) -> Result<Place, AppError> {
+pub fn patch(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+    patch: serde_json::Value,
+) -> Result<Place, AppError> {
     let current = get(conn, user, id)?;
     let input = crate::patch::merge(&current.input(), patch)?;
     update(conn, user, id, input)

@@ -15,7 +15,9 @@ use crate::web::{page, FormOutcome, Invalid};
 #[rocket::get("/places")]
 pub async fn list(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
     let user = web.user.clone();
-    let places = db.run(move |conn| super::list(conn, &user, 1000, 0)).await?;
+    let places = db
+        .run(move |conn| super::list(conn, &user, 1000, 0))
+        .await?;
     Ok(page("places/list", &web, json!({ "places": places })))
 }
 
@@ -51,16 +53,27 @@ impl PlaceForm {
 #[rocket::get("/places/new")]
 pub fn new(web: WebUser) -> Result<Template, AppError> {
     web.user.require(&[Role::Admin, Role::Manager])?;
-    Ok(page("places/form", &web, json!({ "place_id": null, "values": {}, "errors": {} })))
+    Ok(page(
+        "places/form",
+        &web,
+        json!({ "place_id": null, "values": {}, "errors": {} }),
+    ))
 }
 
 #[rocket::post("/places", data = "<form>")]
-pub async fn create(db: &State<Db>, web: WebUser, form: Csrf<PlaceForm>) -> Result<FormOutcome, AppError> {
+pub async fn create(
+    db: &State<Db>,
+    web: WebUser,
+    form: Csrf<PlaceForm>,
+) -> Result<FormOutcome, AppError> {
     web.user.require(&[Role::Admin, Role::Manager])?;
     let input = form.input();
     let user = web.user.clone();
     match db.run(move |conn| super::create(conn, &user, input)).await {
-        Ok(place) => Ok(FormOutcome::Done(Redirect::to(format!("/places/{}", place.id)))),
+        Ok(place) => Ok(FormOutcome::Done(Redirect::to(format!(
+            "/places/{}",
+            place.id
+        )))),
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
             "places/form",
             &web,
@@ -82,15 +95,27 @@ pub async fn edit(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, App
     web.user.require(&[Role::Admin, Role::Manager])?;
     let user = web.user.clone();
     let place = db.run(move |conn| super::get(conn, &user, id)).await?;
-    Ok(page("places/form", &web, json!({ "place_id": id, "values": place, "errors": {} })))
+    Ok(page(
+        "places/form",
+        &web,
+        json!({ "place_id": id, "values": place, "errors": {} }),
+    ))
 }
 
 #[rocket::post("/places/<id>", data = "<form>")]
-pub async fn update(db: &State<Db>, web: WebUser, id: i32, form: Csrf<PlaceForm>) -> Result<FormOutcome, AppError> {
+pub async fn update(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<PlaceForm>,
+) -> Result<FormOutcome, AppError> {
     web.user.require(&[Role::Admin, Role::Manager])?;
     let input = form.input();
     let user = web.user.clone();
-    match db.run(move |conn| super::update(conn, &user, id, input)).await {
+    match db
+        .run(move |conn| super::update(conn, &user, id, input))
+        .await
+    {
         Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!("/places/{id}")))),
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
             "places/form",

@@ -8,9 +8,15 @@ use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
 
 #[rocket::get("/programmes?<page..>")]
-pub async fn list(db: &State<Db>, _user: ApiUser, page: Page) -> Result<Json<Vec<Programme>>, AppError> {
+pub async fn list(
+    db: &State<Db>,
+    _user: ApiUser,
+    page: Page,
+) -> Result<Json<Vec<Programme>>, AppError> {
     let (limit, offset) = page.bounds()?;
-    db.run(move |conn| super::list(conn, limit, offset)).await.map(Json)
+    db.run(move |conn| super::list(conn, limit, offset))
+        .await
+        .map(Json)
 }
 
 #[rocket::post("/programmes", data = "<input>")]
@@ -21,6 +27,11 @@ pub async fn create(
 ) -> Result<Created<Programme>, AppError> {
     let user = api.0;
     let input = input.into_inner();
-    let programme = db.run(move |conn| super::create(conn, &user, input)).await?;
-    Ok(Created::new(format!("/api/v1/programmes/{}", programme.id), programme))
+    let programme = db
+        .run(move |conn| super::create(conn, &user, input))
+        .await?;
+    Ok(Created::new(
+        format!("/api/v1/programmes/{}", programme.id),
+        programme,
+    ))
 }

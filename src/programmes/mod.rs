@@ -29,7 +29,11 @@ pub struct Programme {
 
 #[derive(Deserialize, Validate, Debug, Default, Clone)]
 pub struct ProgrammeInput {
-    #[validate(length(min = 1, max = 120, message = "Le nom est obligatoire (120 caractères au plus)."))]
+    #[validate(length(
+        min = 1,
+        max = 120,
+        message = "Le nom est obligatoire (120 caractères au plus)."
+    ))]
     pub name: String,
     #[validate(length(max = 120, message = "120 caractères au plus."))]
     pub funder: Option<String>,
@@ -46,7 +50,11 @@ pub fn list(conn: &mut DbConn, limit: i64, offset: i64) -> Result<Vec<Programme>
         .load(conn)?)
 }
 
-pub fn create(conn: &mut DbConn, user: &StaffUser, mut input: ProgrammeInput) -> Result<Programme, AppError> {
+pub fn create(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    mut input: ProgrammeInput,
+) -> Result<Programme, AppError> {
     user.require(&[Role::Admin, Role::Manager])?;
     input.name = input.name.trim().to_string();
     input.funder = clean(input.funder);
@@ -78,6 +86,9 @@ pub fn create(conn: &mut DbConn, user: &StaffUser, mut input: ProgrammeInput) ->
             .returning(programmes::id)
             .get_result(conn)?;
         crate::audit::record(conn, Some(user), "create", "programme", Some(id), None)?;
-        Ok(programmes::table.find(id).select(Programme::as_select()).first(conn)?)
+        Ok(programmes::table
+            .find(id)
+            .select(Programme::as_select())
+            .first(conn)?)
     })
 }

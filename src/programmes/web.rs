@@ -12,9 +12,18 @@ use crate::error::{AppError, FieldErrors};
 use crate::web::csrf::Csrf;
 use crate::web::{page, FormOutcome, Invalid};
 
-async fn list_page(db: &Db, web: &WebUser, values: serde_json::Value, errors: serde_json::Value) -> Result<Template, AppError> {
+async fn list_page(
+    db: &Db,
+    web: &WebUser,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
     let programmes = db.run(|conn| super::list(conn, 1000, 0)).await?;
-    Ok(page("programmes", web, json!({ "programmes": programmes, "values": values, "errors": errors })))
+    Ok(page(
+        "programmes",
+        web,
+        json!({ "programmes": programmes, "values": values, "errors": errors }),
+    ))
 }
 
 #[rocket::get("/programmes")]
@@ -38,14 +47,21 @@ fn optional_date(field: &str, text: &str, errors: &mut FieldErrors) -> Option<ch
     match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         Ok(date) => Some(date),
         Err(_) => {
-            errors.entry(field.into()).or_default().push("Date attendue (AAAA-MM-JJ).".into());
+            errors
+                .entry(field.into())
+                .or_default()
+                .push("Date attendue (AAAA-MM-JJ).".into());
             None
         }
     }
 }
 
 #[rocket::post("/programmes", data = "<form>")]
-pub async fn create(db: &State<Db>, web: WebUser, form: Csrf<ProgrammeForm>) -> Result<FormOutcome, AppError> {
+pub async fn create(
+    db: &State<Db>,
+    web: WebUser,
+    form: Csrf<ProgrammeForm>,
+) -> Result<FormOutcome, AppError> {
     let mut errors = FieldErrors::new();
     let input = ProgrammeInput {
         name: form.name.clone(),
@@ -66,5 +82,7 @@ pub async fn create(db: &State<Db>, web: WebUser, form: Csrf<ProgrammeForm>) -> 
         Err(e) => return Err(e),
     };
     let values = json!({ "name": form.name, "funder": form.funder, "starts_on": form.starts_on, "ends_on": form.ends_on });
-    Ok(FormOutcome::Invalid(Invalid(list_page(db, &web, values, errors).await?)))
+    Ok(FormOutcome::Invalid(Invalid(
+        list_page(db, &web, values, errors).await?,
+    )))
 }

@@ -51,25 +51,33 @@ impl<'r, T: DeserializeOwned> FromData<'r> for ApiJson<T> {
         let bytes = match data.open(limit).into_bytes().await {
             Ok(bytes) if bytes.is_complete() => bytes.into_inner(),
             Ok(_) => {
-                return fail(req, Status::PayloadTooLarge, AppError::BadRequest(
-                    "Le corps de la requête est trop volumineux.".into(),
-                ))
+                return fail(
+                    req,
+                    Status::PayloadTooLarge,
+                    AppError::BadRequest("Le corps de la requête est trop volumineux.".into()),
+                )
             }
             Err(_) => {
-                return fail(req, Status::BadRequest, AppError::BadRequest(
-                    "Le corps de la requête n'a pas pu être lu.".into(),
-                ))
+                return fail(
+                    req,
+                    Status::BadRequest,
+                    AppError::BadRequest("Le corps de la requête n'a pas pu être lu.".into()),
+                )
             }
         };
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let parsed = serde_path_to_error::deserialize::<_, T>(&mut de);
         // Trailing garbage after the value is malformed JSON too.
         if let (Ok(_), Err(e)) = (&parsed, de.end()) {
-            return fail(req, Status::BadRequest, AppError::BadRequest(format!(
-                "Corps JSON mal formé (ligne {}, colonne {}).",
-                e.line(),
-                e.column()
-            )));
+            return fail(
+                req,
+                Status::BadRequest,
+                AppError::BadRequest(format!(
+                    "Corps JSON mal formé (ligne {}, colonne {}).",
+                    e.line(),
+                    e.column()
+                )),
+            );
         }
         match parsed {
             Ok(value) => Outcome::Success(ApiJson(value)),
@@ -80,33 +88,57 @@ impl<'r, T: DeserializeOwned> FromData<'r> for ApiJson<T> {
                     let (field, message) = describe_data_error(&path, &inner.to_string());
                     let mut errors = FieldErrors::new();
                     errors.insert(field, vec![message]);
-                    fail(req, Status::UnprocessableEntity, AppError::Validation(errors))
+                    fail(
+                        req,
+                        Status::UnprocessableEntity,
+                        AppError::Validation(errors),
+                    )
                 } else {
-                    fail(req, Status::BadRequest, AppError::BadRequest(format!(
-                        "Corps JSON mal formé (ligne {}, colonne {}).",
-                        inner.line(),
-                        inner.column()
-                    )))
+                    fail(
+                        req,
+                        Status::BadRequest,
+                        AppError::BadRequest(format!(
+                            "Corps JSON mal formé (ligne {}, colonne {}).",
+                            inner.line(),
+                            inner.column()
+                        )),
+                    )
                 }
             }
         }
     }
 }
 
-fn fail<'r, T: FromData<'r, Error = ()>>(req: &Request<'_>, status: Status, error: AppError) -> data::Outcome<'r, T> {
+fn fail<'r, T: FromData<'r, Error = ()>>(
+    req: &Request<'_>,
+    status: Status,
+    error: AppError,
+) -> data::Outcome<'r, T> {
     remember_guard_error(req, error);
     Outcome::Error((status, ()))
 }
 
 /// Turns serde's message into a field name and a French message.
 fn describe_data_error(path: &str, message: &str) -> (String, String) {
-    let base = if path == "." { String::new() } else { path.to_string() };
+    let base = if path == "." {
+        String::new()
+    } else {
+        path.to_string()
+    };
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or_default();
-        let field = if base.is_empty() { name.to_string() } else { format!("{base}.{name}") };
+        let field = if base.is_empty() {
+            name.to_string()
+        } else {
+            format!("{base}.{name}")
+        };
         return (field, "Ce champ est obligatoire.".into());
     }
-    let field = if base.is_empty() { "body".to_string() } else { base };
+    let field = if base.is_empty() {
+        "body".to_string()
+    } else {
+        base
+    };
     let cleaned = message.split(" at line ").next().unwrap_or(message);
     (field, format!("Valeur invalide : {cleaned}."))
 }
@@ -143,11 +175,17 @@ impl Page {
     pub fn bounds(&self) -> Result<(i64, i64), AppError> {
         let limit = self.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
-            return Err(AppError::field("limit", "limit doit être compris entre 1 et 1000."));
+            return Err(AppError::field(
+                "limit",
+                "limit doit être compris entre 1 et 1000.",
+            ));
         }
         let offset = self.offset.unwrap_or(0);
         if offset < 0 {
-            return Err(AppError::field("offset", "offset ne peut pas être négatif."));
+            return Err(AppError::field(
+                "offset",
+                "offset ne peut pas être négatif.",
+            ));
         }
         Ok((limit, offset))
     }
@@ -161,10 +199,15 @@ mod tests {
     fn serde_errors_name_the_field() {
         assert_eq!(
             describe_data_error(".", "missing field `given_name` at line 1 column 2"),
-            ("given_name".to_string(), "Ce champ est obligatoire.".to_string())
+            (
+                "given_name".to_string(),
+                "Ce champ est obligatoire.".to_string()
+            )
         );
-        let (field, _) =
-            describe_data_error("birth_year", "invalid type: string \"x\", expected i32 at line 1 column 20");
+        let (field, _) = describe_data_error(
+            "birth_year",
+            "invalid type: string \"x\", expected i32 at line 1 column 20",
+        );
         assert_eq!(field, "birth_year");
     }
 }

@@ -27,7 +27,11 @@ impl<T> std::ops::Deref for Csrf<T> {
     }
 }
 
-fn refuse<'r, T: FromData<'r, Error = ()>>(req: &Request<'_>, status: Status, error: AppError) -> data::Outcome<'r, T> {
+fn refuse<'r, T: FromData<'r, Error = ()>>(
+    req: &Request<'_>,
+    status: Status,
+    error: AppError,
+) -> data::Outcome<'r, T> {
     remember_guard_error(req, error);
     Outcome::Error((status, ()))
 }
@@ -44,17 +48,26 @@ where
         let body = match data.open(limit).into_string().await {
             Ok(body) if body.is_complete() => body.into_inner(),
             _ => {
-                return refuse(req, Status::PayloadTooLarge, AppError::BadRequest(
-                    "Le formulaire est trop volumineux.".into(),
-                ))
+                return refuse(
+                    req,
+                    Status::PayloadTooLarge,
+                    AppError::BadRequest("Le formulaire est trop volumineux.".into()),
+                )
             }
         };
         let submitted = Form::<()>::values(&body)
             .find(|field| field.name == "csrf_token")
             .map(|field| RawStr::new(field.value).url_decode_lossy().into_owned())
             .unwrap_or_default();
-        let session_token = req.guard::<WebUser>().await.succeeded().map(|w| w.csrf_token);
-        let cookie_token = req.cookies().get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string());
+        let session_token = req
+            .guard::<WebUser>()
+            .await
+            .succeeded()
+            .map(|w| w.csrf_token);
+        let cookie_token = req
+            .cookies()
+            .get(PRE_SESSION_CSRF_COOKIE)
+            .map(|c| c.value().to_string());
         let valid = !submitted.is_empty()
             && [session_token, cookie_token]
                 .iter()
@@ -71,10 +84,21 @@ where
             Err(errors) => {
                 let mut fields = FieldErrors::new();
                 for error in errors.iter() {
-                    let name = error.name.as_ref().map(|n| n.to_string()).unwrap_or_else(|| "form".into());
-                    fields.entry(name).or_default().push(format!("Valeur invalide : {}.", error.kind));
+                    let name = error
+                        .name
+                        .as_ref()
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "form".into());
+                    fields
+                        .entry(name)
+                        .or_default()
+                        .push(format!("Valeur invalide : {}.", error.kind));
                 }
-                refuse(req, Status::UnprocessableEntity, AppError::Validation(fields))
+                refuse(
+                    req,
+                    Status::UnprocessableEntity,
+                    AppError::Validation(fields),
+                )
             }
         }
     }

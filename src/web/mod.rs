@@ -123,7 +123,10 @@ pub async fn health(db: &State<Db>) -> (Status, RawJson<String>) {
         .await
         .is_ok();
     if ok {
-        (Status::Ok, RawJson(json!({"status": "ok", "database": "ok"}).to_string()))
+        (
+            Status::Ok,
+            RawJson(json!({"status": "ok", "database": "ok"}).to_string()),
+        )
     } else {
         (
             Status::ServiceUnavailable,
@@ -141,7 +144,10 @@ pub fn openapi() -> RawJson<&'static str> {
 
 #[rocket::get("/static/style.css")]
 pub fn stylesheet() -> (ContentType, &'static str) {
-    (ContentType::CSS, include_str!("../../templates/static/style.css"))
+    (
+        ContentType::CSS,
+        include_str!("../../templates/static/style.css"),
+    )
 }
 
 #[rocket::get("/")]
@@ -155,7 +161,10 @@ pub struct SecurityHeaders;
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
     fn info(&self) -> Info {
-        Info { name: "security headers", kind: Kind::Response }
+        Info {
+            name: "security headers",
+            kind: Kind::Response,
+        }
     }
 
     async fn on_response<'r>(&self, _req: &'r Request<'_>, res: &mut Response<'r>) {

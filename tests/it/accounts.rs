@@ -48,13 +48,23 @@ macro_rules! expiry_test {
     ($name:ident, $backend:expr) => {
         #[rocket::async_test]
         async fn $name() {
-            let Some(app) = TestApp::with($backend, &[("token_ttl", "1s"), ("session_ttl", "1s")]).await else { return };
+            let Some(app) =
+                TestApp::with($backend, &[("token_ttl", "1s"), ("session_ttl", "1s")]).await
+            else {
+                return;
+            };
             let staff = app.staff("mediator", "Emmaüs Connect").await;
-            assert_eq!(app.get("/api/v1/people", Some(&staff.token)).await.status, Status::Ok);
+            assert_eq!(
+                app.get("/api/v1/people", Some(&staff.token)).await.status,
+                Status::Ok
+            );
             rocket::tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
             let expired = app.get("/api/v1/people", Some(&staff.token)).await;
             assert_eq!(expired.status, Status::Unauthorized);
-            assert!(expired.json()["detail"].as_str().unwrap().contains("expiré"));
+            assert!(expired.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("expiré"));
             // The browser session expired too: back to the login page.
             let page = app.page("/people", &staff.session).await;
             assert_eq!(page.status, Status::SeeOther);
@@ -186,7 +196,10 @@ macro_rules! setup_test {
     };
 }
 setup_test!(first_admin_setup_link_works_once_sqlite, Backend::Sqlite);
-setup_test!(first_admin_setup_link_works_once_postgres, Backend::Postgres);
+setup_test!(
+    first_admin_setup_link_works_once_postgres,
+    Backend::Postgres
+);
 
 both_backends! {
     async fn roles_limit_who_creates_accounts_and_organisations(app) {
@@ -275,7 +288,18 @@ fn cli_user_add(app: &TestApp) {
     let binary = env!("CARGO_BIN_EXE_passerelle");
     let run = |password: &str, email: &str| {
         std::process::Command::new(binary)
-            .args(["user", "add", "--email", email, "--name", "Léa Martin", "--role", "manager", "--organisation", "Mission locale"])
+            .args([
+                "user",
+                "add",
+                "--email",
+                email,
+                "--name",
+                "Léa Martin",
+                "--role",
+                "manager",
+                "--organisation",
+                "Mission locale",
+            ])
             .env("ROCKET_DATABASE_URL", &app.database_url)
             .env("ROCKET_DATA_DIR", app.dir.path().join("cli-data"))
             .env("PASSERELLE_PASSWORD", password)
@@ -283,8 +307,15 @@ fn cli_user_add(app: &TestApp) {
             .unwrap()
     };
     let out = run(PASSWORD, "lea@example.org");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let id: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("prints the user id");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id: i32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("prints the user id");
     assert!(id > 0);
     let short = run("court", "leo@example.org");
     assert!(!short.status.success());
@@ -307,5 +338,11 @@ macro_rules! cli_test {
         }
     };
 }
-cli_test!(command_line_user_add_then_token_then_person_sqlite, Backend::Sqlite);
-cli_test!(command_line_user_add_then_token_then_person_postgres, Backend::Postgres);
+cli_test!(
+    command_line_user_add_then_token_then_person_sqlite,
+    Backend::Sqlite
+);
+cli_test!(
+    command_line_user_add_then_token_then_person_postgres,
+    Backend::Postgres
+);

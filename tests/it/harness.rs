@@ -121,13 +121,27 @@ fn start_cluster() -> Result<PgServer, String> {
     }
     let data = dir.join("data");
     let out = pg_command(&initdb, root)
-        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
+            "-D",
+        ])
         .arg(&data)
         .stdout(Stdio::null())
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -149,7 +163,10 @@ fn start_cluster() -> Result<PgServer, String> {
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
         let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-        return Err(format!("pg_ctl start failed: {}{log}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "pg_ctl start failed: {}{log}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     // Stop the cluster and remove it once this test process is gone.
     let stop = format!(
@@ -167,7 +184,10 @@ fn start_cluster() -> Result<PgServer, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| e.to_string())?;
-    Ok(PgServer { base_url: format!("postgres://postgres@127.0.0.1:{port}"), template_ready: Mutex::new(false) })
+    Ok(PgServer {
+        base_url: format!("postgres://postgres@127.0.0.1:{port}"),
+        template_ready: Mutex::new(false),
+    })
 }
 
 pub fn pg_server() -> Option<&'static PgServer> {
@@ -181,7 +201,9 @@ pub fn pg_server() -> Option<&'static PgServer> {
         };
         match server {
             Ok(server) => Some(server),
-            Err(e) if pg_required() => panic!("PostgreSQL is required here but could not start: {e}"),
+            Err(e) if pg_required() => {
+                panic!("PostgreSQL is required here but could not start: {e}")
+            }
             Err(e) => {
                 eprintln!("PostgreSQL unavailable ({e}): the PostgreSQL legs are SKIPPED");
                 None
@@ -194,8 +216,15 @@ pub fn pg_server() -> Option<&'static PgServer> {
 impl PgServer {
     /// A new empty database, migrated (copied from a migrated template).
     pub fn fresh_database(&self) -> String {
-        let name = format!("t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-        let mut ready = self.template_ready.lock().unwrap_or_else(|e| e.into_inner());
+        let name = format!(
+            "t_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut ready = self
+            .template_ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let mut admin = PgConnection::establish(&format!("{}/postgres", self.base_url))
             .expect("connect to the PostgreSQL test server");
         if !*ready {
@@ -237,8 +266,7 @@ pub struct Response {
 
 impl Response {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -267,7 +295,11 @@ async fn collect(response: LocalResponse<'_>) -> Response {
         .map(|h| (h.name().to_string(), h.value().to_string()))
         .collect();
     let body = response.into_string().await.unwrap_or_default();
-    Response { status, body, headers }
+    Response {
+        status,
+        body,
+        headers,
+    }
 }
 
 /// A staff member created for a test, with an API token and a browser session.
@@ -300,13 +332,21 @@ impl TestApp {
             .merge(("log_setup_link", false))
             .merge(("worker", false))
             .merge(("log_level", "off"))
-            .merge(("template_dir", concat!(env!("CARGO_MANIFEST_DIR"), "/templates")));
+            .merge((
+                "template_dir",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+            ));
         for (key, value) in overrides {
             figment = figment.merge((*key, *value));
         }
         let rocket = passerelle::build(figment).expect("build the app");
         let client = Client::untracked(rocket).await.expect("valid rocket");
-        Some(TestApp { client, backend, database_url, dir })
+        Some(TestApp {
+            client,
+            backend,
+            database_url,
+            dir,
+        })
     }
 
     pub fn db(&self) -> &Db {
@@ -321,7 +361,13 @@ impl TestApp {
         collect(request.dispatch().await).await
     }
 
-    pub async fn send_json(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Response {
+    pub async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> Response {
         let mut request = match method {
             "POST" => self.client.post(path.to_string()),
             "PATCH" => self.client.patch(path.to_string()),
@@ -337,7 +383,8 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, token: &str, body: Value) -> Response {
-        self.send_json("POST", path, Some(token), &body.to_string()).await
+        self.send_json("POST", path, Some(token), &body.to_string())
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Response {
@@ -346,23 +393,35 @@ impl TestApp {
 
     /// A page fetched with a browser session cookie.
     pub async fn page(&self, path: &str, session: &str) -> Response {
-        let request = self
-            .client
-            .get(path.to_string())
-            .cookie(Cookie::new(passerelle::auth::SESSION_COOKIE, session.to_string()));
+        let request = self.client.get(path.to_string()).cookie(Cookie::new(
+            passerelle::auth::SESSION_COOKIE,
+            session.to_string(),
+        ));
         collect(request.dispatch().await).await
     }
 
     /// A form posted with a browser session cookie; `fields` are url-encoded here.
-    pub async fn post_form(&self, path: &str, session: Option<&str>, fields: &[(&str, &str)]) -> Response {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        session: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let body = fields
             .iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        let mut request = self.client.post(path.to_string()).header(ContentType::Form).body(body);
+        let mut request = self
+            .client
+            .post(path.to_string())
+            .header(ContentType::Form)
+            .body(body);
         if let Some(session) = session {
-            request = request.cookie(Cookie::new(passerelle::auth::SESSION_COOKIE, session.to_string()));
+            request = request.cookie(Cookie::new(
+                passerelle::auth::SESSION_COOKIE,
+                session.to_string(),
+            ));
         }
         collect(request.dispatch().await).await
     }
@@ -370,9 +429,18 @@ impl TestApp {
     /// Creates a staff member (and their organisation when missing), with a token and a session.
     pub async fn staff(&self, role: &str, organisation: &str) -> Staff {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let email = format!("{role}{n}@{}.example", organisation.to_lowercase().replace(' ', "-"));
-        let (organisation, role_owned, email_owned) = (organisation.to_string(), role.to_string(), email.clone());
-        let session_ttl = self.client.rocket().state::<passerelle::config::Config>().expect("config").session_ttl;
+        let email = format!(
+            "{role}{n}@{}.example",
+            organisation.to_lowercase().replace(' ', "-")
+        );
+        let (organisation, role_owned, email_owned) =
+            (organisation.to_string(), role.to_string(), email.clone());
+        let session_ttl = self
+            .client
+            .rocket()
+            .state::<passerelle::config::Config>()
+            .expect("config")
+            .session_ttl;
         let (user, session) = self
             .db()
             .run(move |conn| {
@@ -388,19 +456,29 @@ impl TestApp {
                         password: PASSWORD.into(),
                     },
                 )?;
-                let session =
-                    passerelle::auth::service::open_session(conn, row.id, session_ttl)?;
+                let session = passerelle::auth::service::open_session(conn, row.id, session_ttl)?;
                 Ok((row.staff(), session))
             })
             .await
             .expect("create staff");
         let response = self
-            .send_json("POST", "/api/v1/tokens", None, &json!({"email": email, "password": PASSWORD}).to_string())
+            .send_json(
+                "POST",
+                "/api/v1/tokens",
+                None,
+                &json!({"email": email, "password": PASSWORD}).to_string(),
+            )
             .await;
         assert_eq!(response.status, Status::Created, "{}", response.body);
         let token = response.json()["token"].as_str().unwrap().to_string();
         let csrf = self.csrf_of(&session).await;
-        Staff { user, email, token, session, csrf }
+        Staff {
+            user,
+            email,
+            token,
+            session,
+            csrf,
+        }
     }
 
     /// The CSRF token of a session, read from a page's logout form.
@@ -422,7 +500,9 @@ pub fn urlencode(text: &str) -> String {
     let mut out = String::new();
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -431,5 +511,7 @@ pub fn urlencode(text: &str) -> String {
 }
 
 async fn tokio_block<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    rocket::tokio::task::spawn_blocking(f).await.expect("blocking task")
+    rocket::tokio::task::spawn_blocking(f)
+        .await
+        .expect("blocking task")
 }

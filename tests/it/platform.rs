@@ -32,7 +32,8 @@ fn columns(app: &TestApp) -> BTreeMap<String, Vec<String>> {
         Backend::Sqlite => diesel::sql_query(
             "SELECT m.name AS table_name, p.name AS column_name FROM sqlite_master m \
              JOIN pragma_table_info(m.name) p WHERE m.type = 'table' \
-             AND m.name NOT LIKE 'sqlite_%' AND m.name != '__diesel_schema_migrations'",
+             AND m.name NOT LIKE 'sqlite_%' AND m.name != '__diesel_schema_migrations' \
+             AND m.name NOT LIKE 'people_fts%'",
         )
         .load(&mut *conn)
         .unwrap(),
@@ -74,12 +75,13 @@ async fn both_migration_sets_apply_from_empty_and_give_the_same_tables() {
             version: String,
         }
         let mut conn = app.db().get().unwrap();
-        let mut v: Vec<String> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
-            .load::<V>(&mut *conn)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.version)
-            .collect();
+        let mut v: Vec<String> =
+            diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+                .load::<V>(&mut *conn)
+                .unwrap()
+                .into_iter()
+                .map(|v| v.version)
+                .collect();
         v.sort();
         v
     };
@@ -142,13 +144,19 @@ both_backends! {
 async fn openapi_document_describes_the_routes_that_exist() {
     let app = TestApp::new(Backend::Sqlite).await.unwrap();
     let doc = app.get("/api/v1/openapi.json", None).await.json();
-    assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    assert_eq!(
+        doc["openapi"].as_str().map(|v| v.starts_with("3.")),
+        Some(true)
+    );
     let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()
         .iter()
         .flat_map(|(path, ops)| {
-            ops.as_object().unwrap().keys().map(move |method| (method.to_uppercase(), path.clone()))
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.to_uppercase(), path.clone()))
         })
         .collect();
     let mut served = std::collections::BTreeSet::new();
@@ -162,7 +170,10 @@ async fn openapi_document_describes_the_routes_that_exist() {
         let path = path.replace('<', "{").replace('>', "}").replace("..}", "}");
         served.insert((route.method.as_str().to_string(), path));
     }
-    assert_eq!(served, documented, "served routes and the OpenAPI paths differ");
+    assert_eq!(
+        served, documented,
+        "served routes and the OpenAPI paths differ"
+    );
 }
 
 /// Every state-changing HTML form refuses a POST without a valid CSRF token, with 403.
@@ -178,7 +189,13 @@ async fn every_html_post_without_csrf_token_is_refused() {
         }
         let path = path
             .split('/')
-            .map(|segment| if segment.starts_with('<') { "1" } else { segment })
+            .map(|segment| {
+                if segment.starts_with('<') {
+                    "1"
+                } else {
+                    segment
+                }
+            })
             .collect::<Vec<_>>()
             .join("/");
         for token in [None, Some("forged")] {
@@ -187,7 +204,11 @@ async fn every_html_post_without_csrf_token_is_refused() {
                 fields.push(("csrf_token", token));
             }
             let response = app.post_form(&path, Some(&admin.session), &fields).await;
-            assert_eq!(response.status, Status::Forbidden, "POST {path} with csrf {token:?}");
+            assert_eq!(
+                response.status,
+                Status::Forbidden,
+                "POST {path} with csrf {token:?}"
+            );
         }
         checked += 1;
     }
@@ -221,12 +242,75 @@ fn ids_of_inputs(html: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for part in html.split('<').skip(1) {
         let tag = part.split('>').next().unwrap_or_default();
-        let is_field = tag.starts_with("input") || tag.starts_with("select") || tag.starts_with("textarea");
+        let is_field =
+            tag.starts_with("input") || tag.starts_with("select") || tag.starts_with("textarea");
         if !is_field || tag.contains("type=\"hidden\"") {
             continue;
         }
-        let id = tag.split("id=\"").nth(1).and_then(|rest| rest.split('"').next());
+        let id = tag
+            .split("id=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
         ids.push(id.unwrap_or("(none)").to_string());
     }
     ids
+}
+
+/// With no `secret_key` configured, one is generated in the data dir (mode 0600) and reused.
+#[rocket::async_test]
+async fn secret_key_is_generated_once_and_kept_private() {
+    let app = TestApp::new(Backend::Sqlite).await.unwrap();
+    let path = app.dir.path().join("data").join("secret_key");
+    let first = std::fs::read_to_string(&path).expect("secret key written");
+    assert!(first.len() >= 44);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let figment = passerelle::figment()
+        .merge(("database_url", app.database_url.clone()))
+        .merge((
+            "data_dir",
+            app.dir.path().join("data").display().to_string(),
+        ));
+    let config = passerelle::config::Config::from_figment(&figment).unwrap();
+    assert_eq!(
+        base64_len(&first),
+        config.secret_key.len(),
+        "the stored key is the one in use"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        first,
+        "reused, not regenerated"
+    );
+}
+
+fn base64_len(text: &str) -> usize {
+    text.trim().trim_end_matches('=').len() * 3 / 4
+}
+
+/// A bad configuration stops the start with a message naming the key.
+#[test]
+fn bad_configuration_is_reported_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = passerelle::figment().merge(("data_dir", dir.path().display().to_string()));
+    let error = passerelle::config::Config::from_figment(
+        &base.clone().merge(("database_url", "mysql://x")),
+    )
+    .unwrap_err();
+    assert!(error.contains("database_url"), "{error}");
+    let error =
+        passerelle::config::Config::from_figment(&base.clone().merge(("timezone", "Mars/Olympus")))
+            .unwrap_err();
+    assert!(error.contains("timezone"), "{error}");
+    let error = passerelle::config::Config::from_figment(
+        &base.merge(("reminder_lead_times", vec!["2 weeks"])),
+    )
+    .unwrap_err();
+    assert!(error.contains("reminder_lead_times"), "{error}");
 }

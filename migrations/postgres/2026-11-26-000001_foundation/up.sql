@@ -102,6 +102,10 @@ CREATE TABLE people (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX people_organisation ON people(organisation_id, id);
+-- Possible duplicates are looked up at every creation.
+CREATE INDEX people_email ON people(organisation_id, email);
+CREATE INDEX people_phone ON people(organisation_id, phone);
+CREATE INDEX people_birth_year ON people(organisation_id, birth_year);
 
 CREATE TABLE person_programmes (
     person_id INTEGER NOT NULL REFERENCES people(id),

@@ -1,5 +1,6 @@
 DROP TABLE audit_log;
 DROP TABLE person_programmes;
+DROP TABLE people_fts;
 DROP TABLE people;
 DROP TABLE programmes;
 DROP TABLE places;

@@ -102,6 +102,24 @@ CREATE TABLE people (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX people_organisation ON people(organisation_id, id);
+-- Possible duplicates are looked up at every creation.
+CREATE INDEX people_email ON people(organisation_id, email);
+CREATE INDEX people_phone ON people(organisation_id, phone);
+CREATE INDEX people_birth_year ON people(organisation_id, birth_year);
+
+-- Substring search on names, email and phone ("helene" finds "Hélène"): a trigram full-text
+-- index over search_key, kept in step by triggers.
+CREATE VIRTUAL TABLE people_fts USING fts5(search_key, content='people', content_rowid='id', tokenize='trigram');
+CREATE TRIGGER people_fts_insert AFTER INSERT ON people BEGIN
+    INSERT INTO people_fts(rowid, search_key) VALUES (new.id, new.search_key);
+END;
+CREATE TRIGGER people_fts_delete AFTER DELETE ON people BEGIN
+    INSERT INTO people_fts(people_fts, rowid, search_key) VALUES ('delete', old.id, old.search_key);
+END;
+CREATE TRIGGER people_fts_update AFTER UPDATE OF search_key ON people BEGIN
+    INSERT INTO people_fts(people_fts, rowid, search_key) VALUES ('delete', old.id, old.search_key);
+    INSERT INTO people_fts(rowid, search_key) VALUES (new.id, new.search_key);
+END;
 
 CREATE TABLE person_programmes (
     person_id INTEGER NOT NULL REFERENCES people(id),

@@ -1,0 +1,7 @@
+DROP TABLE calendar_feeds;
+DROP TABLE idempotency_keys;
+DROP TABLE participants;
+DROP TABLE appointments;
+DROP TABLE absences;
+DROP TABLE opening_hours;
+DROP TABLE services;
