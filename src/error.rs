@@ -201,3 +201,14 @@ pub fn error_page<'r>(
         .status(status)
         .ok()
 }
+
+/// The field errors of a `validator` result (empty when valid).
+pub fn validation_errors(result: Result<(), validator::ValidationErrors>) -> FieldErrors {
+    match result {
+        Ok(()) => FieldErrors::new(),
+        Err(e) => match AppError::from(e) {
+            AppError::Validation(errors) => errors,
+            _ => FieldErrors::new(),
+        },
+    }
+}

@@ -5,9 +5,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod booking;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod organisations;
 pub mod patch;
 pub mod people;
@@ -70,6 +72,21 @@ pub fn api_routes() -> Vec<Route> {
         people::api::erase,
         people::api::export,
         audit::api::list,
+        booking::api::list_services,
+        booking::api::create_service,
+        booking::api::add_opening_hours,
+        booking::api::list_opening_hours,
+        booking::api::remove_opening_hours,
+        booking::api::add_absence,
+        booking::api::remove_absence,
+        booking::api::slots,
+        booking::api::book,
+        booking::api::list,
+        booking::api::show,
+        booking::api::enrol,
+        booking::api::withdraw,
+        booking::api::reschedule,
+        booking::api::cancel,
     ]
 }
 
@@ -103,6 +120,28 @@ pub fn web_routes() -> Vec<Route> {
         places::web::update,
         programmes::web::list,
         programmes::web::create,
+        booking::web::agenda,
+        booking::web::new,
+        booking::web::create,
+        booking::web::show,
+        booking::web::enrol,
+        booking::web::withdraw,
+        booking::web::reschedule,
+        booking::web::cancel,
+        booking::web::card,
+        booking::web::ics,
+        booking::web::feed,
+        booking::web::calendar_page,
+        booking::web::calendar_renew,
+        booking::web::calendar_revoke,
+        booking::web::services,
+        booking::web::create_service,
+        booking::web::availability_show,
+        booking::web::add_opening_hours,
+        booking::web::remove_opening_hours,
+        booking::web::add_absence,
+        booking::web::remove_absence,
+        web::card_stylesheet,
     ]
 }
 

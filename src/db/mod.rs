@@ -215,3 +215,16 @@ pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now)
 }
+
+/// Serialises the booking writes of one organisation until the transaction ends. SQLite's
+/// write transaction is already exclusive; PostgreSQL takes a transaction-scoped advisory lock,
+/// which holds across every app instance on the database.
+pub fn lock_organisation(conn: &mut DbConn, organisation_id: i32) -> Result<(), AppError> {
+    if let DbConn::Pg(pg) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7243912, $1)")
+            .bind::<diesel::sql_types::Integer, _>(organisation_id)
+            .execute(pg)?;
+    }
+    Ok(())
+}

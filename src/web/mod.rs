@@ -150,6 +150,14 @@ pub fn stylesheet() -> (ContentType, &'static str) {
     )
 }
 
+#[rocket::get("/static/card.css")]
+pub fn card_stylesheet() -> (ContentType, &'static str) {
+    (
+        ContentType::CSS,
+        include_str!("../../templates/static/card.css"),
+    )
+}
+
 #[rocket::get("/")]
 pub fn home(web: WebUser) -> Template {
     page("home", &web, json!({}))
@@ -185,4 +193,18 @@ impl Fairing for SecurityHeaders {
 /// A helper so handlers can return an [`AppError`] for a missing page.
 pub fn not_found<T>() -> Result<T, AppError> {
     Err(AppError::NotFound)
+}
+
+/// Percent-encodes a query-string value.
+pub fn urlencode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

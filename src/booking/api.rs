@@ -1,0 +1,416 @@
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::{self, FromRequest, Request};
+use rocket::response::{self, Responder, Response};
+use rocket::serde::json::Json;
+use rocket::State;
+use serde::{Deserialize, Serialize};
+
+use super::availability::{self, AbsenceInput, OpeningHoursInput, ServiceInput};
+use super::model::{AppointmentOut, OpeningHoursOut, Service};
+use super::service::{self, AppointmentFilter, BookingInput};
+use super::slots::{free_slots, SlotOut, SlotQuery};
+use crate::auth::ApiUser;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::time::{parse_rfc3339, LocalTime};
+use crate::web::api::{ApiJson, Created, Page};
+
+/// A local date (`2026-12-03`) or an RFC 3339 time, read as a local date.
+pub fn parse_day(field: &str, text: &str, tz: &Tz) -> Result<NaiveDate, AppError> {
+    use chrono::TimeZone;
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .or_else(|| parse_rfc3339(text).map(|t| tz.from_utc_datetime(&t).date_naive()))
+        .ok_or_else(|| {
+            AppError::field(
+                field,
+                "Date attendue (AAAA-MM-JJ) ou date et heure RFC 3339.",
+            )
+        })
+}
+
+/// A bound of a period: an RFC 3339 time, or a local date meaning its midnight.
+pub fn parse_bound(field: &str, text: &str, tz: &Tz) -> Result<NaiveDateTime, AppError> {
+    parse_rfc3339(text)
+        .or_else(|| {
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .ok()
+                .map(|d| tz.to_utc(d, NaiveTime::MIN))
+        })
+        .ok_or_else(|| {
+            AppError::field(
+                field,
+                "Date attendue (AAAA-MM-JJ) ou date et heure RFC 3339.",
+            )
+        })
+}
+
+#[rocket::get("/services")]
+pub async fn list_services(db: &State<Db>, api: ApiUser) -> Result<Json<Vec<Service>>, AppError> {
+    let user = api.0;
+    db.run(move |conn| availability::list_services(conn, &user))
+        .await
+        .map(Json)
+}
+
+#[rocket::post("/services", data = "<input>")]
+pub async fn create_service(
+    db: &State<Db>,
+    api: ApiUser,
+    input: ApiJson<ServiceInput>,
+) -> Result<Created<Service>, AppError> {
+    let user = api.0;
+    let input = input.into_inner();
+    let service = db
+        .run(move |conn| availability::create_service(conn, &user, input))
+        .await?;
+    Ok(Created::new(
+        format!("/api/v1/services/{}", service.id),
+        service,
+    ))
+}
+
+#[rocket::post("/users/<id>/opening-hours", data = "<input>")]
+pub async fn add_opening_hours(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<OpeningHoursInput>,
+) -> Result<Created<OpeningHoursOut>, AppError> {
+    let user = api.0;
+    let input = input.into_inner();
+    let row = db
+        .run(move |conn| availability::add_opening_hours(conn, &user, id, input))
+        .await?;
+    Ok(Created::new(
+        format!("/api/v1/users/{id}/opening-hours"),
+        OpeningHoursOut::from(&row),
+    ))
+}
+
+#[rocket::get("/users/<id>/opening-hours")]
+pub async fn list_opening_hours(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+) -> Result<Json<Vec<OpeningHoursOut>>, AppError> {
+    let user = api.0;
+    let rows = db
+        .run(move |conn| {
+            crate::auth::model::user_by_id(conn, id)?
+                .filter(|u| user.can_see(u.organisation_id))
+                .ok_or(AppError::NotFound)?;
+            availability::opening_hours_of(conn, &[id])
+        })
+        .await?;
+    Ok(Json(rows.iter().map(OpeningHoursOut::from).collect()))
+}
+
+#[rocket::delete("/opening-hours/<id>")]
+pub async fn remove_opening_hours(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+) -> Result<Status, AppError> {
+    let user = api.0;
+    db.run(move |conn| availability::remove_opening_hours(conn, &user, id))
+        .await?;
+    Ok(Status::NoContent)
+}
+
+#[derive(Serialize)]
+pub struct AbsenceOut {
+    id: i32,
+    user_id: i32,
+    starts_at: String,
+    ends_at: String,
+    reason: Option<String>,
+}
+
+#[rocket::post("/users/<id>/absences", data = "<input>")]
+pub async fn add_absence(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<AbsenceInput>,
+) -> Result<Created<AbsenceOut>, AppError> {
+    let user = api.0;
+    let input = input.into_inner();
+    let tz = config.timezone;
+    let row = db
+        .run(move |conn| availability::add_absence(conn, &user, id, input))
+        .await?;
+    Ok(Created::new(
+        format!("/api/v1/users/{id}/absences"),
+        AbsenceOut {
+            id: row.id,
+            user_id: row.user_id,
+            starts_at: tz.rfc3339(row.starts_at),
+            ends_at: tz.rfc3339(row.ends_at),
+            reason: row.reason,
+        },
+    ))
+}
+
+#[rocket::delete("/absences/<id>")]
+pub async fn remove_absence(db: &State<Db>, api: ApiUser, id: i32) -> Result<Status, AppError> {
+    let user = api.0;
+    db.run(move |conn| availability::remove_absence(conn, &user, id))
+        .await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::get("/slots?<service_id>&<from>&<to>&<mediator_id>&<place_id>")]
+pub async fn slots(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    service_id: i32,
+    from: &str,
+    to: &str,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+) -> Result<Json<Vec<SlotOut>>, AppError> {
+    let user = api.0;
+    let tz = config.timezone;
+    let query = SlotQuery {
+        service_id,
+        from: parse_day("from", from, &tz)?,
+        to: parse_day("to", to, &tz)?,
+        mediator_id,
+        place_id,
+    };
+    let found = db
+        .run(move |conn| free_slots(conn, &user, &query, &tz))
+        .await?;
+    Ok(Json(found.iter().map(|s| s.out(&tz)).collect()))
+}
+
+/// The optional `Idempotency-Key` header.
+pub struct IdempotencyKey(pub Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for IdempotencyKey {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        request::Outcome::Success(IdempotencyKey(
+            req.headers().get_one("Idempotency-Key").map(str::to_string),
+        ))
+    }
+}
+
+/// A JSON answer already serialised (stored for idempotent replays).
+pub struct StoredJson {
+    status: Status,
+    body: String,
+    location: Option<String>,
+    replayed: bool,
+}
+
+impl<'r> Responder<'r, 'static> for StoredJson {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = Response::build();
+        response
+            .status(self.status)
+            .header(ContentType::JSON)
+            .sized_body(self.body.len(), std::io::Cursor::new(self.body));
+        if let Some(location) = self.location {
+            response.header(Header::new("Location", location));
+        }
+        if self.replayed {
+            response.header(Header::new("Idempotent-Replayed", "true"));
+        }
+        Ok(response.finalize())
+    }
+}
+
+#[rocket::post("/appointments", data = "<input>")]
+pub async fn book(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    key: IdempotencyKey,
+    input: ApiJson<serde_json::Value>,
+) -> Result<StoredJson, AppError> {
+    let user = api.0;
+    let tz = config.timezone;
+    let raw = input.into_inner();
+    let fingerprint =
+        crate::idempotency::fingerprint("POST", "/api/v1/appointments", &raw.to_string());
+    let input: BookingInput = serde_json::from_value(raw).map_err(|e| {
+        let message = e.to_string();
+        match message.strip_prefix("missing field `") {
+            Some(rest) => AppError::field(
+                rest.split('`').next().unwrap_or("body"),
+                "Ce champ est obligatoire.",
+            ),
+            None => AppError::field("body", format!("Valeur invalide : {message}.")),
+        }
+    })?;
+    let answer = db
+        .run(move |conn| {
+            crate::idempotency::run(conn, user.id, key.0.as_deref(), &fingerprint, 201, |conn| {
+                let appointment = service::book(conn, &user, input, &tz)?;
+                serde_json::to_string(&appointment.out(&tz))
+                    .map_err(|e| AppError::Internal(e.to_string()))
+            })
+        })
+        .await?;
+    let id = serde_json::from_str::<serde_json::Value>(&answer.body)
+        .ok()
+        .and_then(|v| v["id"].as_i64());
+    Ok(StoredJson {
+        status: Status::new(answer.status),
+        body: answer.body,
+        location: id.map(|id| format!("/api/v1/appointments/{id}")),
+        replayed: answer.replayed,
+    })
+}
+
+#[rocket::get("/appointments?<from>&<to>&<mediator_id>&<place_id>&<person_id>&<page..>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn list(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    from: Option<&str>,
+    to: Option<&str>,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+    person_id: Option<i32>,
+    page: Page,
+) -> Result<Json<Vec<AppointmentOut>>, AppError> {
+    let user = api.0;
+    let tz = config.timezone;
+    let (limit, offset) = page.bounds()?;
+    let filter = AppointmentFilter {
+        from: from.map(|f| parse_bound("from", f, &tz)).transpose()?,
+        to: to.map(|t| parse_bound("to", t, &tz)).transpose()?,
+        mediator_id,
+        place_id,
+        person_id,
+        limit,
+        offset,
+    };
+    let found = db
+        .run(move |conn| service::list(conn, &user, &filter))
+        .await?;
+    Ok(Json(found.iter().map(|a| a.out(&tz)).collect()))
+}
+
+#[rocket::get("/appointments/<id>")]
+pub async fn show(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+) -> Result<Json<AppointmentOut>, AppError> {
+    let user = api.0;
+    let tz = config.timezone;
+    let found = db.run(move |conn| service::load(conn, &user, id)).await?;
+    Ok(Json(found.out(&tz)))
+}
+
+#[derive(Deserialize)]
+pub struct EnrolInput {
+    person_id: i32,
+}
+
+#[derive(Serialize)]
+pub struct EnrolOut {
+    person_id: i32,
+    status: String,
+}
+
+#[rocket::post("/appointments/<id>/participants", data = "<input>")]
+pub async fn enrol(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<EnrolInput>,
+) -> Result<Created<EnrolOut>, AppError> {
+    let user = api.0;
+    let tz = config.timezone;
+    let person_id = input.into_inner().person_id;
+    let status = db
+        .run(move |conn| service::enrol(conn, &user, id, person_id, &tz))
+        .await?;
+    Ok(Created::new(
+        format!("/api/v1/appointments/{id}"),
+        EnrolOut { person_id, status },
+    ))
+}
+
+#[rocket::delete("/appointments/<id>/participants/<person_id>")]
+pub async fn withdraw(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+    person_id: i32,
+) -> Result<Status, AppError> {
+    let user = api.0;
+    db.run(move |conn| service::withdraw(conn, &user, id, person_id, "cancelled"))
+        .await?;
+    Ok(Status::NoContent)
+}
+
+#[derive(Deserialize)]
+pub struct RescheduleInput {
+    starts_at: String,
+    #[serde(default)]
+    override_opening_hours: bool,
+}
+
+#[rocket::post("/appointments/<id>/reschedule", data = "<input>")]
+pub async fn reschedule(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<RescheduleInput>,
+) -> Result<Json<AppointmentOut>, AppError> {
+    let user = api.0;
+    let tz = config.timezone;
+    let input = input.into_inner();
+    let moved = db
+        .run(move |conn| {
+            service::reschedule(
+                conn,
+                &user,
+                id,
+                &input.starts_at,
+                input.override_opening_hours,
+                &tz,
+            )
+        })
+        .await?;
+    Ok(Json(moved.out(&tz)))
+}
+
+#[derive(Deserialize)]
+pub struct CancelInput {
+    by: String,
+    reason: Option<String>,
+}
+
+#[rocket::post("/appointments/<id>/cancel", data = "<input>")]
+pub async fn cancel(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<CancelInput>,
+) -> Result<Json<AppointmentOut>, AppError> {
+    let user = api.0;
+    let tz = config.timezone;
+    let input = input.into_inner();
+    let cancelled = db
+        .run(move |conn| service::cancel(conn, &user, id, &input.by, input.reason))
+        .await?;
+    Ok(Json(cancelled.out(&tz)))
+}

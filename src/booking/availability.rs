@@ -1,0 +1,396 @@
+//! Services, opening hours and absences: what the slots are computed from.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+use validator::Validate;
+
+use super::model::{Absence, OpeningHours, Service};
+use crate::auth::{Role, StaffUser};
+use crate::db::schema::{absences, opening_hours, services, users};
+use crate::db::{now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::text::clean;
+use crate::time::parse_rfc3339;
+
+#[derive(Deserialize, Validate, Debug, Default, Clone)]
+pub struct ServiceInput {
+    #[validate(length(
+        min = 1,
+        max = 120,
+        message = "Le nom est obligatoire (120 caractères au plus)."
+    ))]
+    pub name: String,
+    pub kind: String,
+    #[validate(range(
+        min = 5,
+        max = 720,
+        message = "La durée doit être comprise entre 5 et 720 minutes."
+    ))]
+    pub duration_minutes: i32,
+    #[validate(range(
+        min = 1,
+        max = 500,
+        message = "La capacité doit être comprise entre 1 et 500."
+    ))]
+    pub capacity: Option<i32>,
+    #[validate(range(
+        min = 0,
+        max = 43200,
+        message = "Le délai de prévenance doit être compris entre 0 et 43 200 minutes."
+    ))]
+    pub min_notice_minutes: Option<i32>,
+    #[validate(range(
+        min = 0,
+        max = 240,
+        message = "La pause doit être comprise entre 0 et 240 minutes."
+    ))]
+    pub buffer_minutes: Option<i32>,
+    #[validate(range(
+        min = 1,
+        max = 730,
+        message = "L'horizon doit être compris entre 1 et 730 jours."
+    ))]
+    pub horizon_days: Option<i32>,
+    pub organisation_id: Option<i32>,
+}
+
+pub fn create_service(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    mut input: ServiceInput,
+) -> Result<Service, AppError> {
+    user.require(&[Role::Admin, Role::Manager])?;
+    input.name = input.name.trim().to_string();
+    let mut errors = crate::error::validation_errors(input.validate());
+    if !matches!(input.kind.as_str(), "individual" | "workshop") {
+        errors
+            .entry("kind".into())
+            .or_default()
+            .push("Le type doit être individual ou workshop.".into());
+    }
+    if input.kind == "individual" && input.capacity.is_some_and(|c| c != 1) {
+        errors
+            .entry("capacity".into())
+            .or_default()
+            .push("Un rendez-vous individuel a une capacité de 1.".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let organisation_id = user.target_organisation(input.organisation_id)?;
+    let default_capacity = if input.kind == "workshop" { 8 } else { 1 };
+    crate::db::transaction(conn, |conn| {
+        let id: i32 = diesel::insert_into(services::table)
+            .values((
+                services::organisation_id.eq(organisation_id),
+                services::name.eq(&input.name),
+                services::kind.eq(&input.kind),
+                services::duration_minutes.eq(input.duration_minutes),
+                services::capacity.eq(input.capacity.unwrap_or(default_capacity)),
+                services::min_notice_minutes.eq(input.min_notice_minutes.unwrap_or(0)),
+                services::buffer_minutes.eq(input.buffer_minutes.unwrap_or(0)),
+                services::horizon_days.eq(input.horizon_days.unwrap_or(60)),
+                services::created_at.eq(now()),
+            ))
+            .returning(services::id)
+            .get_result(conn)?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "create",
+            "service",
+            Some(id),
+            Some(organisation_id),
+        )?;
+        get_service(conn, user, id)
+    })
+}
+
+pub fn list_services(conn: &mut DbConn, user: &StaffUser) -> Result<Vec<Service>, AppError> {
+    let mut query = services::table.select(Service::as_select()).into_boxed();
+    if let Some(org) = user.scope() {
+        query = query.filter(services::organisation_id.eq(org));
+    }
+    Ok(query.order((services::name, services::id)).load(conn)?)
+}
+
+pub fn get_service(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Service, AppError> {
+    services::table
+        .find(id)
+        .select(Service::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|s| user.can_see(s.organisation_id))
+        .ok_or(AppError::NotFound)
+}
+
+/// The mediator whose agenda `actor` wants to change: themselves, or for managers and admins a
+/// staff member of an organisation they see.
+pub fn editable_mediator(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    mediator_id: i32,
+) -> Result<StaffUser, AppError> {
+    let mediator = crate::auth::model::user_by_id(conn, mediator_id)?
+        .filter(|u| actor.can_see(u.organisation_id))
+        .ok_or(AppError::NotFound)?
+        .staff();
+    if actor.id != mediator.id {
+        actor.require(&[Role::Admin, Role::Manager])?;
+    }
+    Ok(mediator)
+}
+
+/// "09:00" → 540.
+pub fn parse_minute(text: &str) -> Option<i32> {
+    let (h, m) = text.trim().split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..=24).contains(&h) && (0..60).contains(&m) && h * 60 + m <= 1440).then_some(h * 60 + m)
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct OpeningHoursInput {
+    pub place_id: i32,
+    pub weekday: i32,
+    pub start: String,
+    pub end: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+pub fn add_opening_hours(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    mediator_id: i32,
+    input: OpeningHoursInput,
+) -> Result<OpeningHours, AppError> {
+    let mut errors = FieldErrors::new();
+    let mut error =
+        |field: &str, message: &str| errors.entry(field.into()).or_default().push(message.into());
+    if !(1..=7).contains(&input.weekday) {
+        error("weekday", "Le jour va de 1 (lundi) à 7 (dimanche).");
+    }
+    let start = parse_minute(&input.start);
+    let end = parse_minute(&input.end);
+    if start.is_none() {
+        error(
+            "start",
+            "Heure attendue au format HH:MM, par exemple 09:00.",
+        );
+    }
+    if end.is_none() {
+        error("end", "Heure attendue au format HH:MM, par exemple 12:30.");
+    }
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            error("end", "La fin doit suivre le début.");
+        }
+    }
+    if let (Some(from), Some(until)) = (input.valid_from, input.valid_until) {
+        if until < from {
+            error("valid_until", "La fin de validité doit suivre son début.");
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    crate::db::transaction(conn, |conn| {
+        let mediator = editable_mediator(conn, actor, mediator_id)?;
+        let place = crate::places::get(conn, actor, input.place_id)
+            .ok()
+            .filter(|p| p.organisation_id == mediator.organisation_id)
+            .ok_or_else(|| {
+                AppError::field(
+                    "place_id",
+                    "Ce lieu n'existe pas dans la structure du médiateur.",
+                )
+            })?;
+        let id: i32 = diesel::insert_into(opening_hours::table)
+            .values((
+                opening_hours::user_id.eq(mediator.id),
+                opening_hours::place_id.eq(place.id),
+                opening_hours::weekday.eq(input.weekday),
+                opening_hours::start_minute.eq(start.unwrap_or_default()),
+                opening_hours::end_minute.eq(end.unwrap_or_default()),
+                opening_hours::valid_from.eq(input.valid_from),
+                opening_hours::valid_until.eq(input.valid_until),
+                opening_hours::created_at.eq(now()),
+            ))
+            .returning(opening_hours::id)
+            .get_result(conn)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "create",
+            "opening_hours",
+            Some(id),
+            Some(mediator.organisation_id),
+        )?;
+        Ok(opening_hours::table
+            .find(id)
+            .select(OpeningHours::as_select())
+            .first(conn)?)
+    })
+}
+
+pub fn remove_opening_hours(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<(), AppError> {
+    crate::db::transaction(conn, |conn| {
+        let row: OpeningHours = opening_hours::table
+            .find(id)
+            .select(OpeningHours::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        let mediator = editable_mediator(conn, actor, row.user_id)?;
+        diesel::delete(opening_hours::table.find(id)).execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "delete",
+            "opening_hours",
+            Some(id),
+            Some(mediator.organisation_id),
+        )?;
+        Ok(())
+    })
+}
+
+pub fn opening_hours_of(
+    conn: &mut DbConn,
+    mediator_ids: &[i32],
+) -> Result<Vec<OpeningHours>, AppError> {
+    Ok(opening_hours::table
+        .filter(opening_hours::user_id.eq_any(mediator_ids))
+        .select(OpeningHours::as_select())
+        .order((opening_hours::weekday, opening_hours::start_minute))
+        .load(conn)?)
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct AbsenceInput {
+    pub starts_at: String,
+    pub ends_at: String,
+    pub reason: Option<String>,
+}
+
+pub fn add_absence(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    mediator_id: i32,
+    input: AbsenceInput,
+) -> Result<Absence, AppError> {
+    let mut errors = FieldErrors::new();
+    let starts_at = parse_rfc3339(&input.starts_at);
+    let ends_at = parse_rfc3339(&input.ends_at);
+    if starts_at.is_none() {
+        errors
+            .entry("starts_at".into())
+            .or_default()
+            .push(RFC3339_HINT.into());
+    }
+    if ends_at.is_none() {
+        errors
+            .entry("ends_at".into())
+            .or_default()
+            .push(RFC3339_HINT.into());
+    }
+    if let (Some(s), Some(e)) = (starts_at, ends_at) {
+        if e <= s {
+            errors
+                .entry("ends_at".into())
+                .or_default()
+                .push("La fin doit suivre le début.".into());
+        }
+    }
+    let reason = clean(input.reason);
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 120) {
+        errors
+            .entry("reason".into())
+            .or_default()
+            .push("120 caractères au plus.".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    crate::db::transaction(conn, |conn| {
+        let mediator = editable_mediator(conn, actor, mediator_id)?;
+        let id: i32 = diesel::insert_into(absences::table)
+            .values((
+                absences::user_id.eq(mediator.id),
+                absences::starts_at.eq(starts_at.unwrap_or_default()),
+                absences::ends_at.eq(ends_at.unwrap_or_default()),
+                absences::reason.eq(reason.as_deref()),
+                absences::created_at.eq(now()),
+            ))
+            .returning(absences::id)
+            .get_result(conn)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "create",
+            "absence",
+            Some(id),
+            Some(mediator.organisation_id),
+        )?;
+        Ok(absences::table
+            .find(id)
+            .select(Absence::as_select())
+            .first(conn)?)
+    })
+}
+
+pub fn remove_absence(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<(), AppError> {
+    crate::db::transaction(conn, |conn| {
+        let row: Absence = absences::table
+            .find(id)
+            .select(Absence::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        let mediator = editable_mediator(conn, actor, row.user_id)?;
+        diesel::delete(absences::table.find(id)).execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "delete",
+            "absence",
+            Some(id),
+            Some(mediator.organisation_id),
+        )?;
+        Ok(())
+    })
+}
+
+pub fn absences_between(
+    conn: &mut DbConn,
+    mediator_ids: &[i32],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<Absence>, AppError> {
+    Ok(absences::table
+        .filter(absences::user_id.eq_any(mediator_ids))
+        .filter(absences::starts_at.lt(to))
+        .filter(absences::ends_at.gt(from))
+        .select(Absence::as_select())
+        .order(absences::starts_at)
+        .load(conn)?)
+}
+
+/// Staff of an organisation (mediators first), for agenda pickers.
+pub fn staff_of(
+    conn: &mut DbConn,
+    organisation_id: Option<i32>,
+) -> Result<Vec<(i32, String, i32)>, AppError> {
+    let mut query = users::table
+        .filter(users::active.eq(true))
+        .select((users::id, users::name, users::organisation_id))
+        .into_boxed();
+    if let Some(org) = organisation_id {
+        query = query.filter(users::organisation_id.eq(org));
+    }
+    Ok(query.order(users::name).load(conn)?)
+}
+
+pub const RFC3339_HINT: &str =
+    "Date et heure attendues avec leur décalage, par exemple 2026-12-03T14:30:00+01:00.";

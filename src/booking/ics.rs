@@ -1,0 +1,105 @@
+//! iCalendar (RFC 5545): one appointment as a file, and a mediator's private feed.
+//! Events carry no beneficiary's name: a feed ends up on third-party calendar services.
+
+use chrono::NaiveDateTime;
+
+use super::model::Appointment;
+
+pub struct EventInfo<'a> {
+    pub appointment: &'a Appointment,
+    pub summary: String,
+    pub location: String,
+    pub description: String,
+    /// Host part of the public URL, for stable UIDs.
+    pub host: &'a str,
+}
+
+fn stamp(t: NaiveDateTime) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Escapes a TEXT value.
+fn text(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace("\r\n", "\\n")
+        .replace('\n', "\\n")
+}
+
+/// Folds a content line at 75 octets, without splitting a character.
+fn fold(line: &str) -> String {
+    let mut out = String::new();
+    let mut width = 0;
+    for c in line.chars() {
+        let len = c.len_utf8();
+        if width + len > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += len;
+    }
+    out.push_str("\r\n");
+    out
+}
+
+pub fn uid(appointment_id: i32, host: &str) -> String {
+    format!("appointment-{appointment_id}@{host}")
+}
+
+/// One VEVENT.
+pub fn event(info: &EventInfo) -> String {
+    let row = &info.appointment.row;
+    let cancelled = row.status == "cancelled";
+    let mut out = String::new();
+    for line in [
+        "BEGIN:VEVENT".to_string(),
+        format!("UID:{}", uid(row.id, info.host)),
+        format!("SEQUENCE:{}", row.sequence),
+        format!("DTSTAMP:{}", stamp(row.updated_at)),
+        format!("DTSTART:{}", stamp(row.starts_at)),
+        format!("DTEND:{}", stamp(row.ends_at)),
+        format!("SUMMARY:{}", text(&info.summary)),
+        format!("LOCATION:{}", text(&info.location)),
+        format!("DESCRIPTION:{}", text(&info.description)),
+        format!(
+            "STATUS:{}",
+            if cancelled { "CANCELLED" } else { "CONFIRMED" }
+        ),
+        "END:VEVENT".to_string(),
+    ] {
+        out.push_str(&fold(&line));
+    }
+    out
+}
+
+/// A VCALENDAR around events; `method` is `REQUEST` or `CANCEL` for an emailed invitation.
+pub fn calendar(events: &[String], method: Option<&str>) -> String {
+    let mut out = String::new();
+    out.push_str(&fold("BEGIN:VCALENDAR"));
+    out.push_str(&fold("VERSION:2.0"));
+    out.push_str(&fold("PRODID:-//Passerelle//Mediation numerique//FR"));
+    out.push_str(&fold("CALSCALE:GREGORIAN"));
+    if let Some(method) = method {
+        out.push_str(&fold(&format!("METHOD:{method}")));
+    }
+    for event in events {
+        out.push_str(event);
+    }
+    out.push_str(&fold("END:VCALENDAR"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_fold_and_text_escapes() {
+        let folded = fold(&format!("DESCRIPTION:{}", "é".repeat(60)));
+        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
+        assert_eq!(text("a,b;c\nd"), "a\\,b\\;c\\nd");
+    }
+}

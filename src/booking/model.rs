@@ -1,0 +1,203 @@
+//! Booking rows and what the API shows of them.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{absences, appointments, opening_hours, participants, services};
+use crate::time::LocalTime;
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[diesel(table_name = services)]
+pub struct Service {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub name: String,
+    pub kind: String,
+    pub duration_minutes: i32,
+    pub capacity: i32,
+    pub min_notice_minutes: i32,
+    pub buffer_minutes: i32,
+    pub horizon_days: i32,
+    #[serde(skip)]
+    pub created_at: NaiveDateTime,
+}
+
+impl Service {
+    pub fn is_workshop(&self) -> bool {
+        self.kind == "workshop"
+    }
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = opening_hours)]
+pub struct OpeningHours {
+    pub id: i32,
+    pub user_id: i32,
+    pub place_id: i32,
+    pub weekday: i32,
+    pub start_minute: i32,
+    pub end_minute: i32,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub created_at: NaiveDateTime,
+}
+
+impl OpeningHours {
+    pub fn applies_on(&self, date: NaiveDate) -> bool {
+        use chrono::Datelike;
+        self.weekday == date.weekday().number_from_monday() as i32
+            && self.valid_from.is_none_or(|from| date >= from)
+            && self.valid_until.is_none_or(|until| date <= until)
+    }
+}
+
+/// "09:00"
+pub fn minute_text(minute: i32) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+#[derive(Serialize)]
+pub struct OpeningHoursOut {
+    pub id: i32,
+    pub user_id: i32,
+    pub place_id: i32,
+    pub weekday: i32,
+    pub start: String,
+    pub end: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl From<&OpeningHours> for OpeningHoursOut {
+    fn from(o: &OpeningHours) -> Self {
+        OpeningHoursOut {
+            id: o.id,
+            user_id: o.user_id,
+            place_id: o.place_id,
+            weekday: o.weekday,
+            start: minute_text(o.start_minute),
+            end: minute_text(o.end_minute),
+            valid_from: o.valid_from,
+            valid_until: o.valid_until,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = absences)]
+pub struct Absence {
+    pub id: i32,
+    pub user_id: i32,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = appointments)]
+pub struct AppointmentRow {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub service_id: i32,
+    pub mediator_id: i32,
+    pub place_id: i32,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub blocked_until: NaiveDateTime,
+    pub capacity: i32,
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    pub status: String,
+    pub walk_in: bool,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub sequence: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = participants)]
+pub struct ParticipantRow {
+    pub id: i32,
+    pub appointment_id: i32,
+    pub person_id: i32,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Participant statuses that hold a seat.
+pub const SEATED: [&str; 2] = ["booked", "attended"];
+
+/// An appointment with its participants, in enrolment order.
+#[derive(Debug, Clone)]
+pub struct Appointment {
+    pub row: AppointmentRow,
+    pub participants: Vec<ParticipantRow>,
+}
+
+impl Appointment {
+    pub fn booked_count(&self) -> usize {
+        self.participants
+            .iter()
+            .filter(|p| SEATED.contains(&p.status.as_str()))
+            .count()
+    }
+
+    pub fn out(&self, tz: &Tz) -> AppointmentOut {
+        let r = &self.row;
+        AppointmentOut {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            service_id: r.service_id,
+            mediator_id: r.mediator_id,
+            place_id: r.place_id,
+            starts_at: tz.rfc3339(r.starts_at),
+            ends_at: tz.rfc3339(r.ends_at),
+            capacity: r.capacity,
+            title: r.title.clone(),
+            notes: r.notes.clone(),
+            status: r.status.clone(),
+            walk_in: r.walk_in,
+            cancelled_by: r.cancelled_by.clone(),
+            cancel_reason: r.cancel_reason.clone(),
+            participants: self
+                .participants
+                .iter()
+                .map(|p| ParticipantOut {
+                    person_id: p.person_id,
+                    status: p.status.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ParticipantOut {
+    pub person_id: i32,
+    pub status: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct AppointmentOut {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub service_id: i32,
+    pub mediator_id: i32,
+    pub place_id: i32,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub capacity: i32,
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    pub status: String,
+    pub walk_in: bool,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub participants: Vec<ParticipantOut>,
+}

@@ -1,0 +1,763 @@
+//! The booking invariants, each in one function that owns its transaction:
+//! a mediator never has two overlapping appointments (buffers included), a person is never in
+//! two overlapping appointments, a workshop never exceeds its capacity, and outside opening
+//! hours is refused unless explicitly overridden.
+
+use chrono::{Duration, NaiveDateTime, Timelike};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::availability::{absences_between, get_service, opening_hours_of, RFC3339_HINT};
+use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
+use crate::auth::{Role, StaffUser};
+use crate::db::schema::{appointments, participants, people};
+use crate::db::{lock_organisation, now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::text::clean;
+use crate::time::{parse_rfc3339, LocalTime};
+
+/// How far in the future a walk-in may start (clock drift between devices).
+const WALK_IN_TOLERANCE_MINUTES: i64 = 15;
+
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct BookingInput {
+    pub service_id: i32,
+    pub mediator_id: i32,
+    pub place_id: i32,
+    pub starts_at: String,
+    #[serde(default)]
+    pub person_ids: Vec<i32>,
+    pub title: Option<String>,
+    pub capacity: Option<i32>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub walk_in: bool,
+    /// The mediator books outside their opening hours on purpose.
+    #[serde(default)]
+    pub override_opening_hours: bool,
+}
+
+fn conflict(code: &'static str, message: String) -> AppError {
+    AppError::Conflict { code, message }
+}
+
+/// Parses an input time and drops seconds: appointments are to the minute.
+pub fn parse_start(field: &str, text: &str) -> Result<NaiveDateTime, AppError> {
+    let t = parse_rfc3339(text).ok_or_else(|| AppError::field(field, RFC3339_HINT))?;
+    Ok(t.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(t))
+}
+
+pub fn load(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Appointment, AppError> {
+    let row: AppointmentRow = appointments::table
+        .find(id)
+        .select(AppointmentRow::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|a| user.can_see(a.organisation_id))
+        .ok_or(AppError::NotFound)?;
+    let participants = participants::table
+        .filter(participants::appointment_id.eq(id))
+        .select(ParticipantRow::as_select())
+        .order(participants::id)
+        .load(conn)?;
+    Ok(Appointment { row, participants })
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AppointmentFilter {
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub mediator_id: Option<i32>,
+    pub place_id: Option<i32>,
+    pub person_id: Option<i32>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    filter: &AppointmentFilter,
+) -> Result<Vec<Appointment>, AppError> {
+    let mut query = appointments::table
+        .select(AppointmentRow::as_select())
+        .into_boxed();
+    if let Some(org) = user.scope() {
+        query = query.filter(appointments::organisation_id.eq(org));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(appointments::ends_at.gt(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(appointments::starts_at.lt(to));
+    }
+    if let Some(id) = filter.mediator_id {
+        query = query.filter(appointments::mediator_id.eq(id));
+    }
+    if let Some(id) = filter.place_id {
+        query = query.filter(appointments::place_id.eq(id));
+    }
+    if let Some(id) = filter.person_id {
+        query = query.filter(
+            appointments::id.eq_any(
+                participants::table
+                    .filter(participants::person_id.eq(id))
+                    .select(participants::appointment_id),
+            ),
+        );
+    }
+    let rows: Vec<AppointmentRow> = query
+        .order((appointments::starts_at, appointments::id))
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .load(conn)?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let mut all: Vec<ParticipantRow> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        participants::table
+            .filter(participants::appointment_id.eq_any(&ids))
+            .select(ParticipantRow::as_select())
+            .order(participants::id)
+            .load(conn)?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                all.drain(..).partition(|p| p.appointment_id == row.id);
+            all = rest;
+            Appointment {
+                row,
+                participants: mine,
+            }
+        })
+        .collect())
+}
+
+/// What a new or moved appointment must respect.
+struct Placement<'a> {
+    mediator_id: i32,
+    place_id: i32,
+    service: &'a Service,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    blocked_until: NaiveDateTime,
+    walk_in: bool,
+    override_opening_hours: bool,
+    /// The appointment being moved, which does not conflict with itself.
+    except: Option<i32>,
+}
+
+fn mediator_name(conn: &mut DbConn, id: i32) -> String {
+    crate::auth::model::user_by_id(conn, id)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| "Le médiateur".into())
+}
+
+fn person_label(conn: &mut DbConn, id: i32) -> String {
+    people::table
+        .find(id)
+        .select((people::given_name, people::family_name))
+        .first::<(String, Option<String>)>(conn)
+        .map(
+            |(given, family)| match family.and_then(|f| f.chars().next()) {
+                Some(initial) => format!("{given} {initial}."),
+                None => given,
+            },
+        )
+        .unwrap_or_else(|_| "Cette personne".into())
+}
+
+/// Time rules (notice, horizon, opening hours, absences) and the mediator's overlaps.
+fn check_mediator(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppError> {
+    let current = now();
+    if p.walk_in {
+        if p.starts_at > current + Duration::minutes(WALK_IN_TOLERANCE_MINUTES) {
+            return Err(AppError::field(
+                "starts_at",
+                "Une séance sans rendez-vous a déjà commencé ou eu lieu.",
+            ));
+        }
+    } else {
+        let earliest = current + Duration::minutes(i64::from(p.service.min_notice_minutes));
+        if p.starts_at < earliest {
+            return Err(conflict(
+                "too_late",
+                if p.starts_at < current {
+                    "Ce créneau est déjà passé.".to_string()
+                } else {
+                    format!(
+                        "Il faut réserver au moins {} minutes à l'avance (au plus tôt {}).",
+                        p.service.min_notice_minutes,
+                        tz.in_words(earliest)
+                    )
+                },
+            ));
+        }
+        let latest = current + Duration::days(i64::from(p.service.horizon_days));
+        if p.starts_at > latest {
+            return Err(conflict(
+                "beyond_horizon",
+                format!(
+                    "On ne réserve pas plus de {} jours à l'avance.",
+                    p.service.horizon_days
+                ),
+            ));
+        }
+        if !p.override_opening_hours && !within_opening_hours(conn, p, tz)? {
+            return Err(conflict(
+                "outside_opening_hours",
+                format!(
+                    "{} n'assure pas de permanence dans ce lieu le {} : choisissez un créneau libre ou forcez la réservation.",
+                    mediator_name(conn, p.mediator_id),
+                    tz.in_words(p.starts_at)
+                ),
+            ));
+        }
+        if let Some(absence) =
+            absences_between(conn, &[p.mediator_id], p.starts_at, p.ends_at)?.first()
+        {
+            return Err(conflict(
+                "mediator_busy",
+                format!(
+                    "{} est absent·e du {} au {}.",
+                    mediator_name(conn, p.mediator_id),
+                    tz.in_words(absence.starts_at),
+                    tz.in_words(absence.ends_at)
+                ),
+            ));
+        }
+    }
+    let clash: Option<AppointmentRow> = appointments::table
+        .filter(appointments::mediator_id.eq(p.mediator_id))
+        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::starts_at.lt(p.blocked_until))
+        .filter(appointments::blocked_until.gt(p.starts_at))
+        .filter(appointments::id.ne(p.except.unwrap_or(-1)))
+        .select(AppointmentRow::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(other) = clash {
+        return Err(conflict(
+            "mediator_busy",
+            format!(
+                "{} a déjà un rendez-vous le {} (jusqu'à {}, pause comprise).",
+                mediator_name(conn, p.mediator_id),
+                tz.in_words(other.starts_at),
+                tz.short(other.blocked_until)
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn within_opening_hours(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<bool, AppError> {
+    use chrono::TimeZone;
+    let start = tz.from_utc_datetime(&p.starts_at).naive_local();
+    let end = tz.from_utc_datetime(&p.ends_at).naive_local();
+    if start.date() != end.date() && end.time() != chrono::NaiveTime::MIN {
+        return Ok(false);
+    }
+    let start_minute = (start.hour() * 60 + start.minute()) as i32;
+    let end_minute = if start.date() != end.date() {
+        1440
+    } else {
+        (end.hour() * 60 + end.minute()) as i32
+    };
+    Ok(opening_hours_of(conn, &[p.mediator_id])?.iter().any(|o| {
+        o.place_id == p.place_id
+            && o.applies_on(start.date())
+            && o.start_minute <= start_minute
+            && end_minute <= o.end_minute
+    }))
+}
+
+/// A person's overlapping seat elsewhere, if any.
+fn person_clash(
+    conn: &mut DbConn,
+    person_id: i32,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    except: Option<i32>,
+) -> Result<Option<AppointmentRow>, AppError> {
+    Ok(appointments::table
+        .inner_join(participants::table)
+        .filter(participants::person_id.eq(person_id))
+        .filter(participants::status.eq_any(SEATED))
+        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::starts_at.lt(ends_at))
+        .filter(appointments::ends_at.gt(starts_at))
+        .filter(appointments::id.ne(except.unwrap_or(-1)))
+        .select(AppointmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn check_person(
+    conn: &mut DbConn,
+    person_id: i32,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    except: Option<i32>,
+    tz: &Tz,
+) -> Result<(), AppError> {
+    if let Some(other) = person_clash(conn, person_id, starts_at, ends_at, except)? {
+        return Err(conflict(
+            "person_busy",
+            format!(
+                "{} a déjà un rendez-vous le {}.",
+                person_label(conn, person_id),
+                tz.in_words(other.starts_at)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn insert_participant(
+    conn: &mut DbConn,
+    appointment_id: i32,
+    person_id: i32,
+    status: &str,
+) -> Result<(), AppError> {
+    let stamp = now();
+    diesel::insert_into(participants::table)
+        .values((
+            participants::appointment_id.eq(appointment_id),
+            participants::person_id.eq(person_id),
+            participants::status.eq(status),
+            participants::created_at.eq(stamp),
+            participants::updated_at.eq(stamp),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Books an appointment: checks every rule, then inserts it with its participants (the first
+/// `capacity` booked, the others waitlisted).
+pub fn book(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    input: BookingInput,
+    tz: &Tz,
+) -> Result<Appointment, AppError> {
+    let starts_at = parse_start("starts_at", &input.starts_at)?;
+    let title = clean(input.title.clone());
+    let notes = clean(input.notes.clone());
+    let mut errors = FieldErrors::new();
+    if title.as_ref().is_some_and(|t| t.chars().count() > 120) {
+        errors
+            .entry("title".into())
+            .or_default()
+            .push("120 caractères au plus.".into());
+    }
+    if notes.as_ref().is_some_and(|t| t.chars().count() > 500) {
+        errors
+            .entry("notes".into())
+            .or_default()
+            .push("500 caractères au plus.".into());
+    }
+    if input.capacity.is_some_and(|c| !(1..=500).contains(&c)) {
+        errors
+            .entry("capacity".into())
+            .or_default()
+            .push("La capacité doit être comprise entre 1 et 500.".into());
+    }
+    let person_ids = input.person_ids.clone();
+    let mut distinct = person_ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != person_ids.len() {
+        errors
+            .entry("person_ids".into())
+            .or_default()
+            .push("Une personne figure deux fois.".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    crate::db::transaction(conn, |conn| {
+        let service = get_service(conn, actor, input.service_id)
+            .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
+        let organisation_id = service.organisation_id;
+        lock_organisation(conn, organisation_id)?;
+        let mediator = crate::auth::model::user_by_id(conn, input.mediator_id)?
+            .filter(|u| u.organisation_id == organisation_id && u.active)
+            .ok_or_else(|| {
+                AppError::field(
+                    "mediator_id",
+                    "Ce médiateur n'existe pas dans la structure.",
+                )
+            })?;
+        if actor.role == Role::Mediator && input.override_opening_hours && actor.id != mediator.id {
+            return Err(AppError::Forbidden(
+                "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
+            ));
+        }
+        let place = crate::places::get(conn, actor, input.place_id)
+            .ok()
+            .filter(|p| p.organisation_id == organisation_id)
+            .ok_or_else(|| {
+                AppError::field("place_id", "Ce lieu n'existe pas dans la structure.")
+            })?;
+        for id in &person_ids {
+            crate::people::get(conn, actor, *id)
+                .ok()
+                .filter(|p| p.organisation_id == organisation_id && !p.anonymised)
+                .ok_or_else(|| {
+                    AppError::field(
+                        "person_ids",
+                        format!("La personne {id} n'existe pas dans la structure."),
+                    )
+                })?;
+        }
+        let capacity = match (service.is_workshop(), input.capacity) {
+            (true, Some(c)) => c,
+            (true, None) => service.capacity,
+            (false, _) => 1,
+        };
+        let ends_at = starts_at + Duration::minutes(i64::from(service.duration_minutes));
+        let blocked_until = ends_at + Duration::minutes(i64::from(service.buffer_minutes));
+        check_mediator(
+            conn,
+            &Placement {
+                mediator_id: mediator.id,
+                place_id: place.id,
+                service: &service,
+                starts_at,
+                ends_at,
+                blocked_until,
+                walk_in: input.walk_in,
+                override_opening_hours: input.override_opening_hours,
+                except: None,
+            },
+            tz,
+        )?;
+        let seated = person_ids.len().min(capacity as usize);
+        for id in &person_ids[..seated] {
+            check_person(conn, *id, starts_at, ends_at, None, tz)?;
+        }
+        let stamp = now();
+        let id: i32 = diesel::insert_into(appointments::table)
+            .values((
+                appointments::organisation_id.eq(organisation_id),
+                appointments::service_id.eq(service.id),
+                appointments::mediator_id.eq(mediator.id),
+                appointments::place_id.eq(place.id),
+                appointments::starts_at.eq(starts_at),
+                appointments::ends_at.eq(ends_at),
+                appointments::blocked_until.eq(blocked_until),
+                appointments::capacity.eq(capacity),
+                appointments::title.eq(title.as_deref()),
+                appointments::notes.eq(notes.as_deref()),
+                appointments::status.eq("planned"),
+                appointments::walk_in.eq(input.walk_in),
+                appointments::created_at.eq(stamp),
+                appointments::updated_at.eq(stamp),
+            ))
+            .returning(appointments::id)
+            .get_result(conn)?;
+        for (i, person_id) in person_ids.iter().enumerate() {
+            insert_participant(
+                conn,
+                id,
+                *person_id,
+                if i < seated { "booked" } else { "waitlisted" },
+            )?;
+        }
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "create",
+            "appointment",
+            Some(id),
+            Some(organisation_id),
+        )?;
+        load(conn, actor, id)
+    })
+}
+
+fn planned(appointment: &Appointment) -> Result<(), AppError> {
+    if appointment.row.status != "planned" {
+        return Err(conflict(
+            "not_planned",
+            "Ce rendez-vous est annulé ou déjà tenu : il ne peut plus être modifié.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Enrols a person: booked while seats remain, waitlisted after.
+pub fn enrol(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment_id: i32,
+    person_id: i32,
+    tz: &Tz,
+) -> Result<String, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let appointment = load(conn, actor, appointment_id)?;
+        lock_organisation(conn, appointment.row.organisation_id)?;
+        let appointment = load(conn, actor, appointment_id)?;
+        planned(&appointment)?;
+        crate::people::get(conn, actor, person_id)
+            .ok()
+            .filter(|p| p.organisation_id == appointment.row.organisation_id && !p.anonymised)
+            .ok_or_else(|| {
+                AppError::field(
+                    "person_id",
+                    "Cette personne n'existe pas dans la structure.",
+                )
+            })?;
+        let existing = appointment
+            .participants
+            .iter()
+            .find(|p| p.person_id == person_id);
+        if existing
+            .is_some_and(|p| matches!(p.status.as_str(), "booked" | "waitlisted" | "attended"))
+        {
+            return Err(conflict(
+                "already_enrolled",
+                "Cette personne est déjà inscrite.".into(),
+            ));
+        }
+        let status = if appointment.booked_count() < appointment.row.capacity as usize {
+            check_person(
+                conn,
+                person_id,
+                appointment.row.starts_at,
+                appointment.row.ends_at,
+                Some(appointment_id),
+                tz,
+            )?;
+            "booked"
+        } else {
+            "waitlisted"
+        };
+        match existing {
+            Some(row) => {
+                diesel::update(participants::table.find(row.id))
+                    .set((
+                        participants::status.eq(status),
+                        participants::updated_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+            }
+            None => insert_participant(conn, appointment_id, person_id, status)?,
+        }
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "enrol",
+            "appointment",
+            Some(appointment_id),
+            Some(appointment.row.organisation_id),
+        )?;
+        Ok(status.to_string())
+    })
+}
+
+/// Seats the first waitlisted person who is free at that time; returns who was promoted.
+fn promote_waitlist(conn: &mut DbConn, appointment: &Appointment) -> Result<Option<i32>, AppError> {
+    let mut booked = appointment.booked_count();
+    let mut promoted = None;
+    for candidate in appointment
+        .participants
+        .iter()
+        .filter(|p| p.status == "waitlisted")
+    {
+        if booked >= appointment.row.capacity as usize {
+            break;
+        }
+        let busy = person_clash(
+            conn,
+            candidate.person_id,
+            appointment.row.starts_at,
+            appointment.row.ends_at,
+            Some(appointment.row.id),
+        )?;
+        if busy.is_some() {
+            continue;
+        }
+        diesel::update(participants::table.find(candidate.id))
+            .set((
+                participants::status.eq("booked"),
+                participants::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        booked += 1;
+        promoted.get_or_insert(candidate.person_id);
+    }
+    Ok(promoted)
+}
+
+/// Withdraws a person (`cancelled` by the structure, `excused` by the person) and promotes the
+/// waitlist. Returns the promoted person, if any.
+pub fn withdraw(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment_id: i32,
+    person_id: i32,
+    new_status: &str,
+) -> Result<Option<i32>, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let appointment = load(conn, actor, appointment_id)?;
+        lock_organisation(conn, appointment.row.organisation_id)?;
+        let appointment = load(conn, actor, appointment_id)?;
+        planned(&appointment)?;
+        let row = appointment
+            .participants
+            .iter()
+            .find(|p| {
+                p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted")
+            })
+            .ok_or(AppError::NotFound)?;
+        diesel::update(participants::table.find(row.id))
+            .set((
+                participants::status.eq(new_status),
+                participants::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let appointment = load(conn, actor, appointment_id)?;
+        let promoted = promote_waitlist(conn, &appointment)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "withdraw",
+            "appointment",
+            Some(appointment_id),
+            Some(appointment.row.organisation_id),
+        )?;
+        Ok(promoted)
+    })
+}
+
+/// Moves an appointment, checking the same rules as a booking.
+pub fn reschedule(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment_id: i32,
+    starts_at: &str,
+    override_opening_hours: bool,
+    tz: &Tz,
+) -> Result<Appointment, AppError> {
+    let starts_at = parse_start("starts_at", starts_at)?;
+    crate::db::transaction(conn, |conn| {
+        let appointment = load(conn, actor, appointment_id)?;
+        lock_organisation(conn, appointment.row.organisation_id)?;
+        let appointment = load(conn, actor, appointment_id)?;
+        planned(&appointment)?;
+        let service = get_service(conn, actor, appointment.row.service_id)?;
+        let ends_at = starts_at + (appointment.row.ends_at - appointment.row.starts_at);
+        let blocked_until = ends_at + (appointment.row.blocked_until - appointment.row.ends_at);
+        check_mediator(
+            conn,
+            &Placement {
+                mediator_id: appointment.row.mediator_id,
+                place_id: appointment.row.place_id,
+                service: &service,
+                starts_at,
+                ends_at,
+                blocked_until,
+                walk_in: false,
+                override_opening_hours,
+                except: Some(appointment_id),
+            },
+            tz,
+        )?;
+        for p in appointment
+            .participants
+            .iter()
+            .filter(|p| p.status == "booked")
+        {
+            check_person(
+                conn,
+                p.person_id,
+                starts_at,
+                ends_at,
+                Some(appointment_id),
+                tz,
+            )?;
+        }
+        diesel::update(appointments::table.find(appointment_id))
+            .set((
+                appointments::starts_at.eq(starts_at),
+                appointments::ends_at.eq(ends_at),
+                appointments::blocked_until.eq(blocked_until),
+                appointments::sequence.eq(appointment.row.sequence + 1),
+                appointments::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "reschedule",
+            "appointment",
+            Some(appointment_id),
+            Some(appointment.row.organisation_id),
+        )?;
+        load(conn, actor, appointment_id)
+    })
+}
+
+/// Cancels an appointment, by the person or by the structure.
+pub fn cancel(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment_id: i32,
+    by: &str,
+    reason: Option<String>,
+) -> Result<Appointment, AppError> {
+    let participant_status = match by {
+        "person" => "excused",
+        "structure" => "cancelled",
+        _ => return Err(AppError::field("by", "Indiquez person ou structure.")),
+    };
+    let reason = clean(reason);
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 200) {
+        return Err(AppError::field("reason", "200 caractères au plus."));
+    }
+    crate::db::transaction(conn, |conn| {
+        let appointment = load(conn, actor, appointment_id)?;
+        lock_organisation(conn, appointment.row.organisation_id)?;
+        let appointment = load(conn, actor, appointment_id)?;
+        planned(&appointment)?;
+        diesel::update(appointments::table.find(appointment_id))
+            .set((
+                appointments::status.eq("cancelled"),
+                appointments::cancelled_by.eq(by),
+                appointments::cancel_reason.eq(reason.as_deref()),
+                appointments::sequence.eq(appointment.row.sequence + 1),
+                appointments::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        diesel::update(
+            participants::table
+                .filter(participants::appointment_id.eq(appointment_id))
+                .filter(participants::status.eq_any(["booked", "waitlisted"])),
+        )
+        .set((
+            participants::status.eq(participant_status),
+            participants::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "cancel",
+            "appointment",
+            Some(appointment_id),
+            Some(appointment.row.organisation_id),
+        )?;
+        load(conn, actor, appointment_id)
+    })
+}

@@ -1,0 +1,999 @@
+//! Booking pages for mediators: agenda by day or week (per mediator or place), booking from a
+//! free slot with the person found or created inline, the appointment page with participants and
+//! waitlist, availability, services, the printable card and calendars.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use rocket::http::{ContentType, Header};
+use rocket::response::Redirect;
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use super::availability::{self, AbsenceInput, OpeningHoursInput, ServiceInput};
+use super::model::{minute_text, Appointment};
+use super::service::{self, AppointmentFilter, BookingInput};
+use super::slots::{self, SlotQuery};
+use crate::auth::{Role, StaffUser, WebUser};
+use crate::config::Config;
+use crate::db::{Db, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::people::PersonInput;
+use crate::time::LocalTime;
+use crate::web::csrf::Csrf;
+use crate::web::{page, FormOutcome, Invalid};
+
+const WEEKDAYS: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
+
+fn today(tz: &Tz) -> NaiveDate {
+    tz.from_utc_datetime(&crate::db::now()).date_naive()
+}
+
+fn local_time(tz: &Tz, t: chrono::NaiveDateTime) -> String {
+    tz.from_utc_datetime(&t).format("%H:%M").to_string()
+}
+
+/// A `datetime-local` value ("2026-12-03T14:30") read in the configured time zone, as RFC 3339.
+fn local_input_to_rfc3339(tz: &Tz, text: &str) -> Option<String> {
+    let naive = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    Some(tz.rfc3339(tz.to_utc(naive.date(), naive.time())))
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "planned" => "prévu",
+        "done" => "tenu",
+        "cancelled" => "annulé",
+        "booked" => "inscrit·e",
+        "waitlisted" => "en liste d'attente",
+        "attended" => "venu·e",
+        "no_show" => "absent·e",
+        "excused" => "excusé·e",
+        _ => "annulé·e",
+    }
+}
+
+fn names(
+    conn: &mut DbConn,
+    user: &StaffUser,
+) -> Result<
+    (
+        Vec<(i32, String, i32)>,
+        Vec<crate::places::Place>,
+        Vec<super::Service>,
+    ),
+    AppError,
+> {
+    Ok((
+        availability::staff_of(conn, user.scope())?,
+        crate::places::list(conn, user, 1000, 0)?,
+        availability::list_services(conn, user)?,
+    ))
+}
+
+fn appointment_summary(
+    tz: &Tz,
+    a: &Appointment,
+    services: &[super::Service],
+    places: &[crate::places::Place],
+    staff: &[(i32, String, i32)],
+) -> serde_json::Value {
+    let service = services.iter().find(|s| s.id == a.row.service_id);
+    json!({
+        "id": a.row.id,
+        "day": tz.from_utc_datetime(&a.row.starts_at).date_naive().to_string(),
+        "start": local_time(tz, a.row.starts_at),
+        "end": local_time(tz, a.row.ends_at),
+        "title": a.row.title.clone().or_else(|| service.map(|s| s.name.clone())).unwrap_or_default(),
+        "place": places.iter().find(|p| p.id == a.row.place_id).map(|p| p.name.clone()).unwrap_or_default(),
+        "mediator": staff.iter().find(|s| s.0 == a.row.mediator_id).map(|s| s.1.clone()).unwrap_or_default(),
+        "status": a.row.status,
+        "status_label": status_label(&a.row.status),
+        "booked": a.booked_count(),
+        "capacity": a.row.capacity,
+        "walk_in": a.row.walk_in,
+    })
+}
+
+#[rocket::get("/agenda?<date>&<view>&<mediator_id>&<place_id>&<service_id>")]
+pub async fn agenda(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    date: Option<String>,
+    view: Option<String>,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+    service_id: Option<i32>,
+) -> Result<Template, AppError> {
+    let tz = config.timezone;
+    let day = date
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .unwrap_or_else(|| today(&tz));
+    let week = view.as_deref() == Some("week");
+    let first = if week {
+        day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+    } else {
+        day
+    };
+    let last = if week {
+        first + Duration::days(6)
+    } else {
+        first
+    };
+    // Mediators see their own agenda unless they pick a place or a colleague.
+    let mediator_id = mediator_id
+        .or_else(|| (place_id.is_none() && web.user.role == Role::Mediator).then_some(web.user.id));
+    let user = web.user.clone();
+    let (appointments, slots, staff, places, services) = db
+        .run(move |conn| {
+            let (staff, places, services) = names(conn, &user)?;
+            let filter = AppointmentFilter {
+                from: Some(tz.to_utc(first, NaiveTime::MIN)),
+                to: Some(tz.to_utc(last + Duration::days(1), NaiveTime::MIN)),
+                mediator_id,
+                place_id,
+                limit: 1000,
+                ..Default::default()
+            };
+            let appointments = service::list(conn, &user, &filter)?;
+            let service_id =
+                service_id.or_else(|| services.iter().find(|s| !s.is_workshop()).map(|s| s.id));
+            let slots = match service_id {
+                Some(service_id) => slots::free_slots(
+                    conn,
+                    &user,
+                    &SlotQuery {
+                        service_id,
+                        from: first,
+                        to: last,
+                        mediator_id,
+                        place_id,
+                    },
+                    &tz,
+                )?,
+                None => Vec::new(),
+            };
+            Ok((appointments, slots, staff, places, services))
+        })
+        .await?;
+    let chosen_service =
+        service_id.or_else(|| services.iter().find(|s| !s.is_workshop()).map(|s| s.id));
+    let days: Vec<serde_json::Value> = (0..=(last - first).num_days())
+        .map(|offset| {
+            let d = first + Duration::days(offset);
+            let key = d.to_string();
+            json!({
+                "date": key,
+                "label": format!("{} {}", WEEKDAYS[d.weekday().num_days_from_monday() as usize], d.format("%d/%m")),
+                "appointments": appointments.iter().filter(|a| tz.from_utc_datetime(&a.row.starts_at).date_naive() == d)
+                    .map(|a| appointment_summary(&tz, a, &services, &places, &staff)).collect::<Vec<_>>(),
+                "slots": slots.iter().filter(|s| tz.from_utc_datetime(&s.starts_at).date_naive() == d).map(|s| json!({
+                    "start": local_time(&tz, s.starts_at),
+                    "mediator": staff.iter().find(|m| m.0 == s.mediator_id).map(|m| m.1.clone()).unwrap_or_default(),
+                    "place": places.iter().find(|p| p.id == s.place_id).map(|p| p.name.clone()).unwrap_or_default(),
+                    "href": format!("/appointments/new?service_id={}&mediator_id={}&place_id={}&starts_at={}",
+                        chosen_service.unwrap_or_default(), s.mediator_id, s.place_id,
+                        crate::web::urlencode(&tz.rfc3339(s.starts_at))),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let step = if week { 7 } else { 1 };
+    let query = |d: NaiveDate| {
+        let mut q = format!(
+            "/agenda?date={d}&view={}",
+            if week { "week" } else { "day" }
+        );
+        if let Some(m) = mediator_id {
+            q.push_str(&format!("&mediator_id={m}"));
+        }
+        if let Some(p) = place_id {
+            q.push_str(&format!("&place_id={p}"));
+        }
+        if let Some(s) = service_id {
+            q.push_str(&format!("&service_id={s}"));
+        }
+        q
+    };
+    Ok(page(
+        "booking/agenda",
+        &web,
+        json!({
+            "days": days, "week": week, "date": day.to_string(),
+            "previous": query(first - Duration::days(step)), "next": query(first + Duration::days(step)),
+            "mediator_id": mediator_id, "place_id": place_id, "service_id": chosen_service,
+            "staff": staff.iter().map(|s| json!({"id": s.0, "name": s.1})).collect::<Vec<_>>(),
+            "places": places, "services": services,
+        }),
+    ))
+}
+
+async fn new_form(
+    db: &Db,
+    config: &Config,
+    web: &WebUser,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+    q: Option<String>,
+) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let tz = config.timezone;
+    let query = q.clone();
+    let (staff, places, services, people) = db
+        .run(move |conn| {
+            let (staff, places, services) = names(conn, &user)?;
+            let people = match query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+                Some(q) => crate::people::search(conn, &user, Some(q), 20, 0)?,
+                None => Vec::new(),
+            };
+            Ok((staff, places, services, people))
+        })
+        .await?;
+    let starts_label = values["starts_at"]
+        .as_str()
+        .and_then(crate::time::parse_rfc3339)
+        .map(|t| tz.in_words(t))
+        .unwrap_or_default();
+    Ok(page(
+        "booking/new",
+        web,
+        json!({
+            "values": values, "errors": errors, "q": q.unwrap_or_default(), "starts_label": starts_label,
+            "people": people.iter().filter(|p| !p.anonymised).map(|p| json!({"id": p.id, "name": p.display_name(), "birth_year": p.birth_year, "phone": p.phone})).collect::<Vec<_>>(),
+            "staff": staff.iter().map(|s| json!({"id": s.0, "name": s.1})).collect::<Vec<_>>(),
+            "places": places, "services": services,
+        }),
+    ))
+}
+
+#[rocket::get("/appointments/new?<service_id>&<mediator_id>&<place_id>&<starts_at>&<q>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn new(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    service_id: Option<i32>,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+    starts_at: Option<String>,
+    q: Option<String>,
+) -> Result<Template, AppError> {
+    let values = json!({
+        "service_id": service_id, "mediator_id": mediator_id.unwrap_or(web.user.id), "place_id": place_id,
+        "starts_at": starts_at,
+    });
+    new_form(db, config, &web, values, json!({}), q).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct BookingForm {
+    service_id: Option<i32>,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+    starts_at: Option<String>,
+    starts_at_local: Option<String>,
+    person_id: Option<i32>,
+    new_given_name: Option<String>,
+    new_family_name: Option<String>,
+    new_phone: Option<String>,
+    new_email: Option<String>,
+    title: Option<String>,
+    capacity: Option<i32>,
+    walk_in: bool,
+    override_opening_hours: bool,
+}
+
+#[rocket::post("/appointments", data = "<form>")]
+pub async fn create(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    form: Csrf<BookingForm>,
+) -> Result<FormOutcome, AppError> {
+    let tz = config.timezone;
+    let form = form.into_inner();
+    let starts_at = form
+        .starts_at_local
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|s| local_input_to_rfc3339(&tz, s))
+        .or_else(|| form.starts_at.clone())
+        .unwrap_or_default();
+    let values = json!({
+        "service_id": form.service_id, "mediator_id": form.mediator_id, "place_id": form.place_id, "starts_at": starts_at,
+        "person_id": form.person_id, "new_given_name": form.new_given_name, "new_family_name": form.new_family_name,
+        "new_phone": form.new_phone, "new_email": form.new_email, "title": form.title, "capacity": form.capacity,
+        "walk_in": form.walk_in, "override_opening_hours": form.override_opening_hours,
+    });
+    let new_person = form
+        .new_given_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .map(|given_name| PersonInput {
+            given_name,
+            family_name: form.new_family_name.clone(),
+            phone: form.new_phone.clone(),
+            email: form.new_email.clone(),
+            ..Default::default()
+        });
+    let input = BookingInput {
+        service_id: form.service_id.unwrap_or_default(),
+        mediator_id: form.mediator_id.unwrap_or_default(),
+        place_id: form.place_id.unwrap_or_default(),
+        starts_at,
+        person_ids: form.person_id.into_iter().collect(),
+        title: form.title.clone(),
+        capacity: form.capacity,
+        notes: None,
+        walk_in: form.walk_in,
+        override_opening_hours: form.override_opening_hours,
+    };
+    let user = web.user.clone();
+    // The person created inline and the booking stand or fall together.
+    let outcome = db
+        .run(move |conn| {
+            crate::db::transaction(conn, |conn| {
+                let mut input = input;
+                if let Some(person) = new_person {
+                    let (created, _) =
+                        crate::people::create(conn, &user, person).map_err(|e| match e {
+                            AppError::Validation(errors) => AppError::Validation(
+                                errors
+                                    .into_iter()
+                                    .map(|(k, v)| (format!("new_{k}"), v))
+                                    .collect(),
+                            ),
+                            other => other,
+                        })?;
+                    input.person_ids = vec![created.id];
+                }
+                service::book(conn, &user, input, &tz)
+            })
+        })
+        .await;
+    let errors: FieldErrors = match outcome {
+        Ok(appointment) => {
+            return Ok(FormOutcome::Done(Redirect::to(format!(
+                "/appointments/{}",
+                appointment.row.id
+            ))))
+        }
+        Err(AppError::Validation(errors)) => errors,
+        Err(AppError::Conflict { message, .. }) => {
+            [("starts_at".to_string(), vec![message])].into()
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(FormOutcome::Invalid(Invalid(
+        new_form(db, config, &web, values, json!(errors), None).await?,
+    )))
+}
+
+async fn show_page(
+    db: &Db,
+    config: &Config,
+    web: &WebUser,
+    id: i32,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let (appointment, people, staff, places, services) = db
+        .run(move |conn| {
+            let appointment = service::load(conn, &user, id)?;
+            let people: Vec<_> = appointment
+                .participants
+                .iter()
+                .map(|p| {
+                    crate::people::get(conn, &user, p.person_id).map(|person| (p.clone(), person))
+                })
+                .collect::<Result<_, _>>()?;
+            let (staff, places, services) = names(conn, &user)?;
+            Ok((appointment, people, staff, places, services))
+        })
+        .await?;
+    let summary = appointment_summary(&tz, &appointment, &services, &places, &staff);
+    let participants: Vec<_> = people
+        .iter()
+        .map(|(p, person)| json!({
+            "person_id": p.person_id, "name": person.display_name(), "phone": person.phone, "status": p.status,
+            "status_label": status_label(&p.status), "active": matches!(p.status.as_str(), "booked" | "waitlisted"),
+        }))
+        .collect();
+    let local_start = tz
+        .from_utc_datetime(&appointment.row.starts_at)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    Ok(page(
+        "booking/show",
+        web,
+        json!({
+            "a": summary, "when": tz.in_words(appointment.row.starts_at), "participants": participants,
+            "planned": appointment.row.status == "planned", "local_start": local_start,
+            "cancel_reason": appointment.row.cancel_reason, "notes": appointment.row.notes, "errors": errors,
+        }),
+    ))
+}
+
+#[rocket::get("/appointments/<id>")]
+pub async fn show(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+) -> Result<Template, AppError> {
+    show_page(db, config, &web, id, json!({})).await
+}
+
+/// After a POST on the appointment page: back to it, or the page again with the error.
+async fn back(
+    db: &Db,
+    config: &Config,
+    web: &WebUser,
+    id: i32,
+    field: &str,
+    outcome: Result<(), AppError>,
+) -> Result<FormOutcome, AppError> {
+    let message = match outcome {
+        Ok(()) => {
+            return Ok(FormOutcome::Done(Redirect::to(format!(
+                "/appointments/{id}"
+            ))))
+        }
+        Err(AppError::Conflict { message, .. }) => message,
+        Err(AppError::Validation(errors)) => {
+            errors.into_values().flatten().collect::<Vec<_>>().join(" ")
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(FormOutcome::Invalid(Invalid(
+        show_page(db, config, web, id, json!({ field: [message] })).await?,
+    )))
+}
+
+#[derive(rocket::FromForm)]
+pub struct EnrolForm {
+    person_id: Option<i32>,
+}
+
+#[rocket::post("/appointments/<id>/participants", data = "<form>")]
+pub async fn enrol(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<EnrolForm>,
+) -> Result<FormOutcome, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let person_id = form.person_id.unwrap_or_default();
+    let outcome = db
+        .run(move |conn| service::enrol(conn, &user, id, person_id, &tz).map(|_| ()))
+        .await;
+    back(db, config, &web, id, "enrol", outcome).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct Nothing {
+    #[allow(dead_code)]
+    csrf_token: String,
+}
+
+#[rocket::post(
+    "/appointments/<id>/participants/<person_id>/withdraw",
+    data = "<_form>"
+)]
+pub async fn withdraw(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    person_id: i32,
+    _form: Csrf<Nothing>,
+) -> Result<FormOutcome, AppError> {
+    let user = web.user.clone();
+    let outcome = db
+        .run(move |conn| service::withdraw(conn, &user, id, person_id, "cancelled").map(|_| ()))
+        .await;
+    back(db, config, &web, id, "participants", outcome).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct RescheduleForm {
+    starts_at_local: String,
+    override_opening_hours: bool,
+}
+
+#[rocket::post("/appointments/<id>/reschedule", data = "<form>")]
+pub async fn reschedule(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<RescheduleForm>,
+) -> Result<FormOutcome, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let starts_at = local_input_to_rfc3339(&tz, &form.starts_at_local).unwrap_or_default();
+    let override_hours = form.override_opening_hours;
+    let outcome = db
+        .run(move |conn| {
+            service::reschedule(conn, &user, id, &starts_at, override_hours, &tz).map(|_| ())
+        })
+        .await;
+    back(db, config, &web, id, "reschedule", outcome).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct CancelForm {
+    by: String,
+    reason: Option<String>,
+}
+
+#[rocket::post("/appointments/<id>/cancel", data = "<form>")]
+pub async fn cancel(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<CancelForm>,
+) -> Result<FormOutcome, AppError> {
+    let user = web.user.clone();
+    let form = form.into_inner();
+    let outcome = db
+        .run(move |conn| service::cancel(conn, &user, id, &form.by, form.reason).map(|_| ()))
+        .await;
+    back(db, config, &web, id, "cancel", outcome).await
+}
+
+/// The printable appointment card (A6, large type) for people without email.
+#[rocket::get("/appointments/<id>/card?<person_id>")]
+pub async fn card(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    person_id: Option<i32>,
+) -> Result<Template, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let (appointment, place, mediator, person) = db
+        .run(move |conn| {
+            let appointment = service::load(conn, &user, id)?;
+            let place = crate::places::get(conn, &user, appointment.row.place_id)?;
+            let mediator = crate::auth::model::user_by_id(conn, appointment.row.mediator_id)?
+                .ok_or(AppError::NotFound)?;
+            let person = match person_id {
+                Some(pid) if appointment.participants.iter().any(|p| p.person_id == pid) => {
+                    Some(crate::people::get(conn, &user, pid)?)
+                }
+                Some(_) => return Err(AppError::NotFound),
+                None => None,
+            };
+            Ok((appointment, place, mediator, person))
+        })
+        .await?;
+    let first_name = mediator
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Ok(Template::render(
+        "booking/card",
+        json!({
+            "when": tz.in_words(appointment.row.starts_at), "place": place, "mediator": first_name,
+            "person": person.map(|p| p.given_name), "title": appointment.row.title,
+            "cancelled": appointment.row.status == "cancelled",
+        }),
+    ))
+}
+
+fn ics_for(
+    tz: &Tz,
+    config: &Config,
+    a: &Appointment,
+    service: &str,
+    place: &crate::places::Place,
+) -> String {
+    let host = config
+        .public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("localhost")
+        .split('/')
+        .next()
+        .unwrap_or("localhost");
+    super::ics::event(&super::ics::EventInfo {
+        appointment: a,
+        summary: a.row.title.clone().unwrap_or_else(|| service.to_string()),
+        location: format!(
+            "{}, {}, {} {}",
+            place.name, place.address, place.postal_code, place.city
+        ),
+        description: format!(
+            "{} — {} participant(s) inscrit(s)",
+            tz.in_words(a.row.starts_at),
+            a.booked_count()
+        ),
+        host,
+    })
+}
+
+pub struct IcsFile(String, String);
+
+impl<'r> rocket::response::Responder<'r, 'static> for IcsFile {
+    fn respond_to(self, req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        let mut response = (
+            ContentType::new("text", "calendar").with_params(("charset", "utf-8")),
+            self.0,
+        )
+            .respond_to(req)?;
+        response.set_header(Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", self.1),
+        ));
+        Ok(response)
+    }
+}
+
+#[rocket::get("/appointments/<id>/ics")]
+pub async fn ics(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+) -> Result<IcsFile, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let config_owned = config.inner().clone();
+    let body = db
+        .run(move |conn| {
+            let a = service::load(conn, &user, id)?;
+            let place = crate::places::get(conn, &user, a.row.place_id)?;
+            let service = availability::get_service(conn, &user, a.row.service_id)?;
+            let event = ics_for(&tz, &config_owned, &a, &service.name, &place);
+            Ok(super::ics::calendar(&[event], None))
+        })
+        .await?;
+    Ok(IcsFile(body, format!("rendez-vous-{id}.ics")))
+}
+
+/// The private calendar feed of a mediator (no login: the secret token is the key).
+#[rocket::get("/calendar/<file>")]
+pub async fn feed(db: &State<Db>, config: &State<Config>, file: &str) -> Result<IcsFile, AppError> {
+    let token = file.strip_suffix(".ics").ok_or(AppError::NotFound)?;
+    let hash = crate::auth::hash_token(token);
+    let tz = config.timezone;
+    let config_owned = config.inner().clone();
+    let body = db
+        .run(move |conn| {
+            let user = super::calendar::user_for_feed(conn, &hash)?.ok_or(AppError::NotFound)?;
+            let filter = AppointmentFilter {
+                from: Some(crate::db::now() - Duration::days(30)),
+                mediator_id: Some(user.id),
+                limit: 1000,
+                ..Default::default()
+            };
+            let (_, places, services) = names(conn, &user)?;
+            let events: Vec<String> = service::list(conn, &user, &filter)?
+                .iter()
+                .filter_map(|a| {
+                    let place = places.iter().find(|p| p.id == a.row.place_id)?;
+                    let service = services.iter().find(|s| s.id == a.row.service_id)?;
+                    Some(ics_for(&tz, &config_owned, a, &service.name, place))
+                })
+                .collect();
+            Ok(super::ics::calendar(&events, None))
+        })
+        .await?;
+    Ok(IcsFile(body, "passerelle.ics".into()))
+}
+
+#[rocket::get("/calendar")]
+pub async fn calendar_page(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+    let user_id = web.user.id;
+    let active = db
+        .run(move |conn| super::calendar::has_feed(conn, user_id))
+        .await?;
+    Ok(page(
+        "booking/calendar",
+        &web,
+        json!({ "active": active, "url": null }),
+    ))
+}
+
+#[rocket::post("/calendar", data = "<_form>")]
+pub async fn calendar_renew(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    _form: Csrf<Nothing>,
+) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let token = db
+        .run(move |conn| super::calendar::renew(conn, &user))
+        .await?;
+    let url = format!("{}/calendar/{token}.ics", config.public_url);
+    Ok(page(
+        "booking/calendar",
+        &web,
+        json!({ "active": true, "url": url }),
+    ))
+}
+
+#[rocket::post("/calendar/revoke", data = "<_form>")]
+pub async fn calendar_revoke(
+    db: &State<Db>,
+    web: WebUser,
+    _form: Csrf<Nothing>,
+) -> Result<Redirect, AppError> {
+    let user = web.user.clone();
+    db.run(move |conn| super::calendar::revoke(conn, &user))
+        .await?;
+    Ok(Redirect::to("/calendar"))
+}
+
+async fn services_page(
+    db: &Db,
+    web: &WebUser,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let services = db
+        .run(move |conn| availability::list_services(conn, &user))
+        .await?;
+    Ok(page(
+        "booking/services",
+        web,
+        json!({ "services": services, "values": values, "errors": errors }),
+    ))
+}
+
+#[rocket::get("/services")]
+pub async fn services(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+    services_page(
+        db,
+        &web,
+        json!({ "kind": "individual", "duration_minutes": 60 }),
+        json!({}),
+    )
+    .await
+}
+
+#[derive(rocket::FromForm)]
+pub struct ServiceForm {
+    name: String,
+    kind: String,
+    duration_minutes: Option<i32>,
+    capacity: Option<i32>,
+    min_notice_minutes: Option<i32>,
+    buffer_minutes: Option<i32>,
+    horizon_days: Option<i32>,
+}
+
+#[rocket::post("/services", data = "<form>")]
+pub async fn create_service(
+    db: &State<Db>,
+    web: WebUser,
+    form: Csrf<ServiceForm>,
+) -> Result<FormOutcome, AppError> {
+    let form = form.into_inner();
+    let values = json!({ "name": form.name, "kind": form.kind, "duration_minutes": form.duration_minutes, "capacity": form.capacity,
+        "min_notice_minutes": form.min_notice_minutes, "buffer_minutes": form.buffer_minutes, "horizon_days": form.horizon_days });
+    let input = ServiceInput {
+        name: form.name,
+        kind: form.kind,
+        duration_minutes: form.duration_minutes.unwrap_or_default(),
+        capacity: form.capacity,
+        min_notice_minutes: form.min_notice_minutes,
+        buffer_minutes: form.buffer_minutes,
+        horizon_days: form.horizon_days,
+        organisation_id: None,
+    };
+    let user = web.user.clone();
+    match db
+        .run(move |conn| availability::create_service(conn, &user, input))
+        .await
+    {
+        Ok(_) => Ok(FormOutcome::Done(Redirect::to("/services"))),
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
+            services_page(db, &web, values, json!(errors)).await?,
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+async fn availability_page(
+    db: &Db,
+    config: &Config,
+    web: &WebUser,
+    id: i32,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let (mediator, hours, absences, places) = db
+        .run(move |conn| {
+            let mediator = crate::auth::model::user_by_id(conn, id)?
+                .filter(|u| user.can_see(u.organisation_id))
+                .ok_or(AppError::NotFound)?;
+            let hours = availability::opening_hours_of(conn, &[id])?;
+            let now = crate::db::now();
+            let absences = availability::absences_between(
+                conn,
+                &[id],
+                now - Duration::days(1),
+                now + Duration::days(3650),
+            )?;
+            let places = crate::places::list(conn, &user, 1000, 0)?
+                .into_iter()
+                .filter(|p| p.organisation_id == mediator.organisation_id)
+                .collect::<Vec<_>>();
+            Ok((mediator, hours, absences, places))
+        })
+        .await?;
+    let editable = web.user.id == id || matches!(web.user.role, Role::Admin | Role::Manager);
+    Ok(page(
+        "booking/availability",
+        web,
+        json!({
+            "mediator": { "id": mediator.id, "name": mediator.name }, "editable": editable, "errors": errors,
+            "hours": hours.iter().map(|h| json!({
+                "id": h.id, "weekday": WEEKDAYS[(h.weekday - 1).clamp(0, 6) as usize], "start": minute_text(h.start_minute),
+                "end": minute_text(h.end_minute), "valid_from": h.valid_from, "valid_until": h.valid_until,
+                "place": places.iter().find(|p| p.id == h.place_id).map(|p| p.name.clone()).unwrap_or_default(),
+            })).collect::<Vec<_>>(),
+            "absences": absences.iter().map(|a| json!({
+                "id": a.id, "from": tz.short(a.starts_at), "to": tz.short(a.ends_at), "reason": a.reason,
+            })).collect::<Vec<_>>(),
+            "places": places,
+            "weekdays": WEEKDAYS.iter().enumerate().map(|(i, d)| json!({"value": i + 1, "label": d})).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+#[rocket::get("/users/<id>/availability")]
+pub async fn availability_show(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+) -> Result<Template, AppError> {
+    availability_page(db, config, &web, id, json!({})).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct OpeningHoursForm {
+    place_id: Option<i32>,
+    weekday: Option<i32>,
+    start: String,
+    end: String,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+}
+
+fn optional_date(text: &Option<String>) -> Option<NaiveDate> {
+    text.as_deref()
+        .and_then(|t| NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok())
+}
+
+async fn availability_back(
+    db: &Db,
+    config: &Config,
+    web: &WebUser,
+    id: i32,
+    outcome: Result<(), AppError>,
+) -> Result<FormOutcome, AppError> {
+    match outcome {
+        Ok(()) => Ok(FormOutcome::Done(Redirect::to(format!(
+            "/users/{id}/availability"
+        )))),
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
+            availability_page(db, config, web, id, json!(errors)).await?,
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+#[rocket::post("/users/<id>/opening-hours", data = "<form>")]
+pub async fn add_opening_hours(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<OpeningHoursForm>,
+) -> Result<FormOutcome, AppError> {
+    let input = OpeningHoursInput {
+        place_id: form.place_id.unwrap_or_default(),
+        weekday: form.weekday.unwrap_or_default(),
+        start: form.start.clone(),
+        end: form.end.clone(),
+        valid_from: optional_date(&form.valid_from),
+        valid_until: optional_date(&form.valid_until),
+    };
+    let user = web.user.clone();
+    let outcome = db
+        .run(move |conn| availability::add_opening_hours(conn, &user, id, input).map(|_| ()))
+        .await;
+    availability_back(db, config, &web, id, outcome).await
+}
+
+#[rocket::post("/opening-hours/<id>/delete", data = "<_form>")]
+pub async fn remove_opening_hours(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    _form: Csrf<Nothing>,
+) -> Result<Redirect, AppError> {
+    let user = web.user.clone();
+    let back_to = db
+        .run(move |conn| {
+            use crate::db::schema::opening_hours;
+            use diesel::prelude::*;
+            let owner: i32 = opening_hours::table
+                .find(id)
+                .select(opening_hours::user_id)
+                .first(conn)?;
+            availability::remove_opening_hours(conn, &user, id)?;
+            Ok(owner)
+        })
+        .await?;
+    Ok(Redirect::to(format!("/users/{back_to}/availability")))
+}
+
+#[derive(rocket::FromForm)]
+pub struct AbsenceForm {
+    starts_at_local: String,
+    ends_at_local: String,
+    reason: Option<String>,
+}
+
+#[rocket::post("/users/<id>/absences", data = "<form>")]
+pub async fn add_absence(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<AbsenceForm>,
+) -> Result<FormOutcome, AppError> {
+    let tz = config.timezone;
+    let input = AbsenceInput {
+        starts_at: local_input_to_rfc3339(&tz, &form.starts_at_local).unwrap_or_default(),
+        ends_at: local_input_to_rfc3339(&tz, &form.ends_at_local).unwrap_or_default(),
+        reason: form.reason.clone(),
+    };
+    let user = web.user.clone();
+    let outcome = db
+        .run(move |conn| availability::add_absence(conn, &user, id, input).map(|_| ()))
+        .await;
+    availability_back(db, config, &web, id, outcome).await
+}
+
+#[rocket::post("/absences/<id>/delete", data = "<_form>")]
+pub async fn remove_absence(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    _form: Csrf<Nothing>,
+) -> Result<Redirect, AppError> {
+    let user = web.user.clone();
+    let back_to = db
+        .run(move |conn| {
+            use crate::db::schema::absences;
+            use diesel::prelude::*;
+            let owner: i32 = absences::table
+                .find(id)
+                .select(absences::user_id)
+                .first(conn)?;
+            availability::remove_absence(conn, &user, id)?;
+            Ok(owner)
+        })
+        .await?;
+    Ok(Redirect::to(format!("/users/{back_to}/availability")))
+}
