@@ -326,6 +326,21 @@ impl TestApp {
                 tokio_block(move || server.fresh_database()).await
             }
         };
+        Some(Self::on(backend, database_url, dir, overrides).await)
+    }
+
+    /// A second app instance on the same database (as with several servers on one PostgreSQL).
+    pub async fn another_instance(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::on(self.backend, self.database_url.clone(), dir, &[]).await
+    }
+
+    async fn on(
+        backend: Backend,
+        database_url: String,
+        dir: tempfile::TempDir,
+        overrides: &[(&str, &str)],
+    ) -> TestApp {
         let mut figment = passerelle::figment()
             .merge(("database_url", database_url.clone()))
             .merge(("data_dir", dir.path().join("data").display().to_string()))
@@ -341,12 +356,12 @@ impl TestApp {
         }
         let rocket = passerelle::build(figment).expect("build the app");
         let client = Client::untracked(rocket).await.expect("valid rocket");
-        Some(TestApp {
+        TestApp {
             client,
             backend,
             database_url,
             dir,
-        })
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -514,4 +529,14 @@ async fn tokio_block<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) 
     rocket::tokio::task::spawn_blocking(f)
         .await
         .expect("blocking task")
+}
+
+/// The text of a page with Tera's HTML escapes undone (it escapes `/` too).
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x2F;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

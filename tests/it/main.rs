@@ -3,5 +3,6 @@
 mod harness;
 
 mod accounts;
+mod booking;
 mod people;
 mod platform;
