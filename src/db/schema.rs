@@ -106,6 +106,7 @@ diesel::table! {
         referent_organisation -> Nullable<Text>,
         notes -> Nullable<Text>,
         search_key -> Text,
+        name_key -> Text,
         anonymised_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,

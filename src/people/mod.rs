@@ -239,8 +239,12 @@ impl PersonInput {
         }
     }
 
-    /// "given family email phone " folded; the name part leads, so duplicates by name are a
-    /// prefix match, and every part ends with a space.
+    /// "given family" folded: people with the same and the same birth year may be duplicates.
+    fn name_key(&self) -> String {
+        format!("{} {}", fold(&self.given_name), fold(self.family_name.as_deref().unwrap_or("")))
+    }
+
+    /// "given family email phone " folded, searched by substring.
     fn search_key(&self) -> String {
         let mut key = String::new();
         for part in [
@@ -275,6 +279,7 @@ struct PersonChanges<'a> {
     referent_organisation: Option<&'a str>,
     notes: Option<&'a str>,
     search_key: String,
+    name_key: String,
     updated_at: NaiveDateTime,
 }
 
@@ -294,6 +299,7 @@ impl<'a> PersonChanges<'a> {
             referent_organisation: input.referent_organisation.as_deref(),
             notes: input.notes.as_deref(),
             search_key: input.search_key(),
+            name_key: input.name_key(),
             updated_at: now(),
         }
     }
@@ -439,16 +445,11 @@ fn possible_duplicates(
             .select(people::id)
             .into_boxed()
     };
-    if let (Some(family), Some(year)) = (&input.family_name, input.birth_year) {
-        let prefix = format!("{} {} ", fold(&input.given_name), fold(family));
+    if let (Some(_), Some(year)) = (&input.family_name, input.birth_year) {
         ids.extend(
             base()
+                .filter(people::name_key.eq(input.name_key()))
                 .filter(people::birth_year.eq(year))
-                .filter(
-                    people::search_key
-                        .like(format!("{}%", like_escape(&prefix)))
-                        .escape('\\'),
-                )
                 .load::<i32>(conn)?,
         );
     }
@@ -574,6 +575,7 @@ pub fn erase(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErro
                 people::referent_organisation.eq(None::<String>),
                 people::notes.eq(None::<String>),
                 people::search_key.eq(""),
+                people::name_key.eq(""),
                 people::anonymised_at.eq(Some(now())),
                 people::updated_at.eq(now()),
             ))

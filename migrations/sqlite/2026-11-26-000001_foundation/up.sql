@@ -97,6 +97,8 @@ CREATE TABLE people (
     notes TEXT,
     -- given name, family name, email and phone folded to lower case without accents
     search_key TEXT NOT NULL,
+    -- "given family" folded, for possible duplicates
+    name_key TEXT NOT NULL,
     anonymised_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
@@ -105,7 +107,7 @@ CREATE INDEX people_organisation ON people(organisation_id, id);
 -- Possible duplicates are looked up at every creation.
 CREATE INDEX people_email ON people(organisation_id, email);
 CREATE INDEX people_phone ON people(organisation_id, phone);
-CREATE INDEX people_birth_year ON people(organisation_id, birth_year);
+CREATE INDEX people_name ON people(organisation_id, name_key, birth_year);
 
 -- Substring search on names, email and phone ("helene" finds "Hélène"): a trigram full-text
 -- index over search_key, kept in step by triggers.
