@@ -61,29 +61,37 @@ fn main() {
         seed ^= seed << 17;
         seed
     };
-    passerelle::db::transaction(&mut conn, |conn| {
-        for i in 0..PEOPLE {
-            let r = next();
-            let input = PersonInput {
-                given_name: GIVEN[(r % 16) as usize].into(),
-                family_name: Some(format!(
-                    "{}{}",
-                    FAMILY[((r >> 8) % 16) as usize],
-                    if i % 3 == 0 { "" } else { "-X" }
-                )),
-                birth_year: Some(1940 + ((r >> 16) % 70) as i32),
-                phone: Some(format!("06{:08}", (r >> 24) % 100_000_000)),
-                email: (i % 2 == 0).then(|| format!("p{i}@example.org")),
-                ..Default::default()
-            };
-            passerelle::people::create(conn, &user, input)?;
-            if i % 10_000 == 0 {
-                eprint!("\r{i}/{PEOPLE}");
+    // Batches of 1,000 per transaction, with fresh planner statistics now and then, as a
+    // database that grew over months would have.
+    for batch in 0..PEOPLE / 1000 {
+        passerelle::db::transaction(&mut conn, |conn| {
+            for i in batch * 1000..(batch + 1) * 1000 {
+                let r = next();
+                let input = PersonInput {
+                    given_name: GIVEN[(r % 16) as usize].into(),
+                    family_name: Some(format!(
+                        "{}{}",
+                        FAMILY[((r >> 8) % 16) as usize],
+                        if i % 3 == 0 { "" } else { "-X" }
+                    )),
+                    birth_year: Some(1940 + ((r >> 16) % 70) as i32),
+                    phone: Some(format!("06{:08}", (r >> 24) % 100_000_000)),
+                    email: (i % 2 == 0).then(|| format!("p{i}@example.org")),
+                    ..Default::default()
+                };
+                passerelle::people::create(conn, &user, input)?;
             }
+            Ok(())
+        })
+        .unwrap();
+        if batch % 10 == 0 {
+            use diesel::connection::SimpleConnection;
+            if let passerelle::db::DbConn::Pg(pg) = &mut *conn {
+                pg.batch_execute("ANALYZE people").unwrap();
+            }
+            eprint!("\r{}/{PEOPLE}", batch * 1000);
         }
-        Ok(())
-    })
-    .unwrap();
+    }
     eprintln!(
         "\rfilled {PEOPLE} people in {:.1?} ({})",
         started.elapsed(),

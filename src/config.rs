@@ -45,6 +45,27 @@ struct RawConfig {
     token_ttl: String,
     #[serde(default = "default_setup_log")]
     log_setup_link: bool,
+    #[serde(default = "default_max_attempts")]
+    mail_max_attempts: i32,
+    #[serde(default = "default_retry_base")]
+    mail_retry_base: String,
+    #[serde(default = "default_lease")]
+    worker_lease: String,
+    #[serde(default = "default_concurrency")]
+    worker_concurrency: usize,
+}
+
+fn default_max_attempts() -> i32 {
+    8
+}
+fn default_retry_base() -> String {
+    "30s".into()
+}
+fn default_lease() -> String {
+    "2m".into()
+}
+fn default_concurrency() -> usize {
+    4
 }
 
 fn default_database_url() -> String {
@@ -109,6 +130,14 @@ pub struct Config {
     pub session_ttl: Duration,
     pub token_ttl: Duration,
     pub log_setup_link: bool,
+    /// Attempts before a message is `dead`.
+    pub mail_max_attempts: i32,
+    /// First retry delay; doubled at each failure, at most an hour.
+    pub mail_retry_base: Duration,
+    /// How long a worker holds the messages it claimed.
+    pub worker_lease: Duration,
+    /// Messages a worker sends at the same time.
+    pub worker_concurrency: usize,
 }
 
 impl Config {
@@ -144,6 +173,12 @@ impl Config {
         let session_ttl =
             parse_duration(&raw.session_ttl).map_err(|e| format!("session_ttl: {e}"))?;
         let token_ttl = parse_duration(&raw.token_ttl).map_err(|e| format!("token_ttl: {e}"))?;
+        let mail_retry_base =
+            parse_duration(&raw.mail_retry_base).map_err(|e| format!("mail_retry_base: {e}"))?;
+        let worker_lease = parse_duration(&raw.worker_lease).map_err(|e| format!("worker_lease: {e}"))?;
+        if raw.mail_max_attempts < 1 {
+            return Err("mail_max_attempts must be at least 1".into());
+        }
         std::fs::create_dir_all(&raw.data_dir)
             .map_err(|e| format!("cannot create data_dir {}: {e}", raw.data_dir.display()))?;
         let secret_key = match raw.secret_key {
@@ -170,6 +205,10 @@ impl Config {
             session_ttl,
             token_ttl,
             log_setup_link: raw.log_setup_link,
+            mail_max_attempts: raw.mail_max_attempts,
+            mail_retry_base,
+            worker_lease,
+            worker_concurrency: raw.worker_concurrency.clamp(1, 64),
         })
     }
 

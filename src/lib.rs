@@ -4,12 +4,14 @@
 //! line around it. Data flows one way: routes → services → models → database.
 
 pub mod audit;
+pub mod beneficiary;
 pub mod auth;
 pub mod booking;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod mail;
 pub mod organisations;
 pub mod patch;
 pub mod people;
@@ -87,6 +89,8 @@ pub fn api_routes() -> Vec<Route> {
         booking::api::withdraw,
         booking::api::reschedule,
         booking::api::cancel,
+        mail::api::list,
+        mail::api::retry,
     ]
 }
 
@@ -142,6 +146,12 @@ pub fn web_routes() -> Vec<Route> {
         booking::web::add_absence,
         booking::web::remove_absence,
         web::card_stylesheet,
+        beneficiary::show,
+        beneficiary::confirm,
+        beneficiary::cancel,
+        mail::web::list,
+        mail::web::retry,
+        mail::web::to_call,
     ]
 }
 
@@ -151,7 +161,15 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     if config.log_setup_link {
         announce_setup_link(&db, &config)?;
     }
+    let worker = if config.worker {
+        Some(mail::worker::Worker::new(db.clone(), config.clone())?)
+    } else {
+        // Still checks the mail configuration at start.
+        mail::Mailer::from_config(&config)?;
+        None
+    };
     Ok(rocket::custom(figment)
+        .attach(worker_fairing(worker))
         .manage(config)
         .manage(db)
         .attach(Template::fairing())
@@ -159,6 +177,43 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .mount("/api/v1", api_routes())
         .mount("/", web_routes())
         .register("/", rocket::catchers![web::default_catcher]))
+}
+
+/// Runs the reminder worker in-process from liftoff; on shutdown it finishes the message in
+/// hand and releases the rest (waiting at most 20 seconds).
+struct WorkerFairing {
+    worker: Option<mail::worker::Worker>,
+    running: std::sync::Mutex<Option<rocket::tokio::task::JoinHandle<()>>>,
+}
+
+#[rocket::async_trait]
+impl rocket::fairing::Fairing for WorkerFairing {
+    fn info(&self) -> rocket::fairing::Info {
+        rocket::fairing::Info {
+            name: "reminder worker",
+            kind: rocket::fairing::Kind::Liftoff | rocket::fairing::Kind::Shutdown,
+        }
+    }
+
+    async fn on_liftoff(&self, _: &Rocket<rocket::Orbit>) {
+        if let (Some(worker), Ok(mut slot)) = (self.worker.clone(), self.running.lock()) {
+            *slot = Some(rocket::tokio::spawn(worker.run()));
+        }
+    }
+
+    async fn on_shutdown(&self, _: &Rocket<rocket::Orbit>) {
+        if let Some(worker) = &self.worker {
+            worker.stop();
+            let running = self.running.lock().ok().and_then(|mut slot| slot.take());
+            if let Some(running) = running {
+                let _ = rocket::tokio::time::timeout(std::time::Duration::from_secs(20), running).await;
+            }
+        }
+    }
+}
+
+fn worker_fairing(worker: Option<mail::worker::Worker>) -> WorkerFairing {
+    WorkerFairing { worker, running: std::sync::Mutex::new(None) }
 }
 
 /// With no account yet, prints a one-time link to create the first admin in the browser.

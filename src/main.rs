@@ -18,6 +18,8 @@ enum Command {
     Serve,
     /// Applies pending migrations and exits.
     Migrate,
+    /// Runs only the reminder worker (for deployments with several app instances).
+    Worker,
     /// Staff accounts.
     User {
         #[command(subcommand)]
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Migrate => migrate(),
+        Command::Worker => worker(),
         Command::User {
             command:
                 UserCommand::Add {
@@ -78,6 +81,25 @@ fn migrate() -> Result<(), String> {
     let applied = db.migrate().map_err(|e| format!("{e:?}"))?;
     println!("{applied} migration(s) appliquée(s).");
     Ok(())
+}
+
+/// Sends due messages until SIGINT or SIGTERM, then finishes the message in hand and releases
+/// the rest.
+fn worker() -> Result<(), String> {
+    let (config, db) = passerelle::open(&passerelle::figment())?;
+    let worker = passerelle::mail::worker::Worker::new(db, config)?;
+    println!("Passerelle : envoi des rappels ({}).", worker.id);
+    rocket::execute(async move {
+        let running = rocket::tokio::spawn(worker.clone().run());
+        let mut terminate = rocket::tokio::signal::unix::signal(rocket::tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        rocket::tokio::select! {
+            _ = rocket::tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        worker.stop();
+        running.await.map_err(|e| e.to_string())
+    })
 }
 
 fn read_password() -> Result<String, String> {

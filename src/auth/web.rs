@@ -17,7 +17,7 @@ use crate::web::csrf::Csrf;
 use crate::web::{page, FormOutcome, Invalid};
 
 /// The CSRF token for forms shown before sign-in (double-submit cookie).
-fn pre_session_token(jar: &CookieJar<'_>, config: &Config) -> String {
+pub(crate) fn pre_session_token(jar: &CookieJar<'_>, config: &Config) -> String {
     if let Some(cookie) = jar.get(PRE_SESSION_CSRF_COOKIE) {
         return cookie.value().to_string();
     }

@@ -237,6 +237,7 @@ pub async fn book(
     input: ApiJson<serde_json::Value>,
 ) -> Result<StoredJson, AppError> {
     let user = api.0;
+    let cfg = config.inner().clone();
     let tz = config.timezone;
     let raw = input.into_inner();
     let fingerprint =
@@ -254,7 +255,7 @@ pub async fn book(
     let answer = db
         .run(move |conn| {
             crate::idempotency::run(conn, user.id, key.0.as_deref(), &fingerprint, 201, |conn| {
-                let appointment = service::book(conn, &user, input, &tz)?;
+                let appointment = service::book(conn, &user, input, &cfg)?;
                 serde_json::to_string(&appointment.out(&tz))
                     .map_err(|e| AppError::Internal(e.to_string()))
             })
@@ -335,10 +336,10 @@ pub async fn enrol(
     input: ApiJson<EnrolInput>,
 ) -> Result<Created<EnrolOut>, AppError> {
     let user = api.0;
-    let tz = config.timezone;
-    let person_id = input.into_inner().person_id;
+    let cfg = config.inner().clone();
+        let person_id = input.into_inner().person_id;
     let status = db
-        .run(move |conn| service::enrol(conn, &user, id, person_id, &tz))
+        .run(move |conn| service::enrol(conn, &user, id, person_id, &cfg))
         .await?;
     Ok(Created::new(
         format!("/api/v1/appointments/{id}"),
@@ -349,12 +350,14 @@ pub async fn enrol(
 #[rocket::delete("/appointments/<id>/participants/<person_id>")]
 pub async fn withdraw(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     id: i32,
     person_id: i32,
 ) -> Result<Status, AppError> {
     let user = api.0;
-    db.run(move |conn| service::withdraw(conn, &user, id, person_id, "cancelled"))
+    let cfg = config.inner().clone();
+    db.run(move |conn| service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg))
         .await?;
     Ok(Status::NoContent)
 }
@@ -375,6 +378,7 @@ pub async fn reschedule(
     input: ApiJson<RescheduleInput>,
 ) -> Result<Json<AppointmentOut>, AppError> {
     let user = api.0;
+    let cfg = config.inner().clone();
     let tz = config.timezone;
     let input = input.into_inner();
     let moved = db
@@ -385,7 +389,7 @@ pub async fn reschedule(
                 id,
                 &input.starts_at,
                 input.override_opening_hours,
-                &tz,
+                &cfg,
             )
         })
         .await?;
@@ -407,10 +411,11 @@ pub async fn cancel(
     input: ApiJson<CancelInput>,
 ) -> Result<Json<AppointmentOut>, AppError> {
     let user = api.0;
+    let cfg = config.inner().clone();
     let tz = config.timezone;
     let input = input.into_inner();
     let cancelled = db
-        .run(move |conn| service::cancel(conn, &user, id, &input.by, input.reason))
+        .run(move |conn| service::cancel(conn, &user, id, &input.by, input.reason, &cfg))
         .await?;
     Ok(Json(cancelled.out(&tz)))
 }

@@ -52,6 +52,8 @@ pub struct ServiceInput {
         message = "L'horizon doit être compris entre 1 et 730 jours."
     ))]
     pub horizon_days: Option<i32>,
+    #[validate(length(max = 300, message = "300 caractères au plus."))]
+    pub what_to_bring: Option<String>,
     pub organisation_id: Option<i32>,
 }
 
@@ -91,6 +93,7 @@ pub fn create_service(
                 services::min_notice_minutes.eq(input.min_notice_minutes.unwrap_or(0)),
                 services::buffer_minutes.eq(input.buffer_minutes.unwrap_or(0)),
                 services::horizon_days.eq(input.horizon_days.unwrap_or(60)),
+                services::what_to_bring.eq(clean(input.what_to_bring.clone()).as_deref()),
                 services::created_at.eq(now()),
             ))
             .returning(services::id)

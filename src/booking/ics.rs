@@ -5,6 +5,8 @@ use chrono::NaiveDateTime;
 
 use super::model::Appointment;
 
+/// One event. Carries no beneficiary's name unless the caller puts it there (emails to the
+/// person themselves do; the mediator's feed does not).
 pub struct EventInfo<'a> {
     pub appointment: &'a Appointment,
     pub summary: String,
@@ -12,6 +14,12 @@ pub struct EventInfo<'a> {
     pub description: String,
     /// Host part of the public URL, for stable UIDs.
     pub host: &'a str,
+    /// Overrides the appointment's SEQUENCE (an email keeps the one it was written with).
+    pub sequence: Option<i32>,
+    /// Marks the event cancelled even when the appointment still stands (a withdrawn person).
+    pub cancelled: bool,
+    pub organizer: Option<String>,
+    pub attendee: Option<String>,
 }
 
 fn stamp(t: NaiveDateTime) -> String {
@@ -52,27 +60,27 @@ pub fn uid(appointment_id: i32, host: &str) -> String {
 /// One VEVENT.
 pub fn event(info: &EventInfo) -> String {
     let row = &info.appointment.row;
-    let cancelled = row.status == "cancelled";
-    let mut out = String::new();
-    for line in [
+    let cancelled = info.cancelled || row.status == "cancelled";
+    let mut lines = vec![
         "BEGIN:VEVENT".to_string(),
         format!("UID:{}", uid(row.id, info.host)),
-        format!("SEQUENCE:{}", row.sequence),
+        format!("SEQUENCE:{}", info.sequence.unwrap_or(row.sequence)),
         format!("DTSTAMP:{}", stamp(row.updated_at)),
         format!("DTSTART:{}", stamp(row.starts_at)),
         format!("DTEND:{}", stamp(row.ends_at)),
         format!("SUMMARY:{}", text(&info.summary)),
         format!("LOCATION:{}", text(&info.location)),
         format!("DESCRIPTION:{}", text(&info.description)),
-        format!(
-            "STATUS:{}",
-            if cancelled { "CANCELLED" } else { "CONFIRMED" }
-        ),
-        "END:VEVENT".to_string(),
-    ] {
-        out.push_str(&fold(&line));
+        format!("STATUS:{}", if cancelled { "CANCELLED" } else { "CONFIRMED" }),
+    ];
+    if let Some(organizer) = &info.organizer {
+        lines.push(format!("ORGANIZER:mailto:{organizer}"));
     }
-    out
+    if let Some(attendee) = &info.attendee {
+        lines.push(format!("ATTENDEE;ROLE=REQ-PARTICIPANT:mailto:{attendee}"));
+    }
+    lines.push("END:VEVENT".to_string());
+    lines.iter().map(|line| fold(line)).collect()
 }
 
 /// A VCALENDAR around events; `method` is `REQUEST` or `CANCEL` for an emailed invitation.

@@ -22,6 +22,7 @@ pub struct Service {
     pub horizon_days: i32,
     #[serde(skip)]
     pub created_at: NaiveDateTime,
+    pub what_to_bring: Option<String>,
 }
 
 impl Service {
@@ -128,6 +129,7 @@ pub struct ParticipantRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
 }
 
 /// Participant statuses that hold a seat.
@@ -171,6 +173,7 @@ impl Appointment {
                 .map(|p| ParticipantOut {
                     person_id: p.person_id,
                     status: p.status.clone(),
+                    confirmed: p.confirmed_at.is_some(),
                 })
                 .collect(),
         }
@@ -181,6 +184,8 @@ impl Appointment {
 pub struct ParticipantOut {
     pub person_id: i32,
     pub status: String,
+    /// The person confirmed from their link.
+    pub confirmed: bool,
 }
 
 #[derive(Serialize, Debug, Clone)]

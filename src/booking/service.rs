@@ -11,6 +11,8 @@ use serde::Deserialize;
 use super::availability::{absences_between, get_service, opening_hours_of, RFC3339_HINT};
 use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
 use crate::auth::{Role, StaffUser};
+use crate::config::Config;
+use crate::mail::outbox::{self, Event};
 use crate::db::schema::{appointments, participants, people};
 use crate::db::{lock_organisation, now, DbConn};
 use crate::error::{AppError, FieldErrors};
@@ -51,12 +53,22 @@ pub fn parse_start(field: &str, text: &str) -> Result<NaiveDateTime, AppError> {
 }
 
 pub fn load(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Appointment, AppError> {
+    load_for(conn, Some(user), id)
+}
+
+/// The appointment, if `user` may see it; `None` is a beneficiary whose signed link already
+/// named the participation.
+pub fn load_for(
+    conn: &mut DbConn,
+    user: Option<&StaffUser>,
+    id: i32,
+) -> Result<Appointment, AppError> {
     let row: AppointmentRow = appointments::table
         .find(id)
         .select(AppointmentRow::as_select())
         .first(conn)
         .optional()?
-        .filter(|a| user.can_see(a.organisation_id))
+        .filter(|a| user.is_none_or(|u| u.can_see(a.organisation_id)))
         .ok_or(AppError::NotFound)?;
     let participants = participants::table
         .filter(participants::appointment_id.eq(id))
@@ -348,8 +360,9 @@ pub fn book(
     conn: &mut DbConn,
     actor: &StaffUser,
     input: BookingInput,
-    tz: &Tz,
+    config: &Config,
 ) -> Result<Appointment, AppError> {
+    let tz = &config.timezone;
     let starts_at = parse_start("starts_at", &input.starts_at)?;
     let title = clean(input.title.clone());
     let notes = clean(input.notes.clone());
@@ -482,7 +495,9 @@ pub fn book(
             Some(id),
             Some(organisation_id),
         )?;
-        load(conn, actor, id)
+        let appointment = load(conn, actor, id)?;
+        outbox::announce(conn, config, &appointment, Event::Booked)?;
+        Ok(appointment)
     })
 }
 
@@ -502,8 +517,9 @@ pub fn enrol(
     actor: &StaffUser,
     appointment_id: i32,
     person_id: i32,
-    tz: &Tz,
+    config: &Config,
 ) -> Result<String, AppError> {
+    let tz = &config.timezone;
     crate::db::transaction(conn, |conn| {
         let appointment = load(conn, actor, appointment_id)?;
         lock_organisation(conn, appointment.row.organisation_id)?;
@@ -562,6 +578,10 @@ pub fn enrol(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
+        if status == "booked" {
+            let appointment = load(conn, actor, appointment_id)?;
+            outbox::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
+        }
         Ok(status.to_string())
     })
 }
@@ -601,42 +621,44 @@ fn promote_waitlist(conn: &mut DbConn, appointment: &Appointment) -> Result<Opti
 }
 
 /// Withdraws a person (`cancelled` by the structure, `excused` by the person) and promotes the
-/// waitlist. Returns the promoted person, if any.
+/// waitlist. `actor` is `None` when the person cancels from their link. Returns the promoted
+/// person, if any.
 pub fn withdraw(
     conn: &mut DbConn,
-    actor: &StaffUser,
+    actor: Option<&StaffUser>,
     appointment_id: i32,
     person_id: i32,
     new_status: &str,
+    config: &Config,
 ) -> Result<Option<i32>, AppError> {
     crate::db::transaction(conn, |conn| {
-        let appointment = load(conn, actor, appointment_id)?;
+        let appointment = load_for(conn, actor, appointment_id)?;
         lock_organisation(conn, appointment.row.organisation_id)?;
-        let appointment = load(conn, actor, appointment_id)?;
+        let appointment = load_for(conn, actor, appointment_id)?;
         planned(&appointment)?;
         let row = appointment
             .participants
             .iter()
-            .find(|p| {
-                p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted")
-            })
+            .find(|p| p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted"))
             .ok_or(AppError::NotFound)?;
         diesel::update(participants::table.find(row.id))
-            .set((
-                participants::status.eq(new_status),
-                participants::updated_at.eq(now()),
-            ))
+            .set((participants::status.eq(new_status), participants::updated_at.eq(now())))
             .execute(conn)?;
-        let appointment = load(conn, actor, appointment_id)?;
+        let appointment = load_for(conn, actor, appointment_id)?;
         let promoted = promote_waitlist(conn, &appointment)?;
         crate::audit::record(
             conn,
-            Some(actor),
+            actor,
             "withdraw",
             "appointment",
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
+        let appointment = load_for(conn, actor, appointment_id)?;
+        outbox::announce(conn, config, &appointment, Event::Withdrawn(person_id))?;
+        if let Some(promoted) = promoted {
+            outbox::announce(conn, config, &appointment, Event::Promoted(promoted))?;
+        }
         Ok(promoted)
     })
 }
@@ -648,8 +670,9 @@ pub fn reschedule(
     appointment_id: i32,
     starts_at: &str,
     override_opening_hours: bool,
-    tz: &Tz,
+    config: &Config,
 ) -> Result<Appointment, AppError> {
+    let tz = &config.timezone;
     let starts_at = parse_start("starts_at", starts_at)?;
     crate::db::transaction(conn, |conn| {
         let appointment = load(conn, actor, appointment_id)?;
@@ -705,7 +728,9 @@ pub fn reschedule(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        load(conn, actor, appointment_id)
+        let moved = load(conn, actor, appointment_id)?;
+        outbox::announce(conn, config, &moved, Event::Rescheduled)?;
+        Ok(moved)
     })
 }
 
@@ -716,6 +741,7 @@ pub fn cancel(
     appointment_id: i32,
     by: &str,
     reason: Option<String>,
+    config: &Config,
 ) -> Result<Appointment, AppError> {
     let participant_status = match by {
         "person" => "excused",
@@ -758,6 +784,14 @@ pub fn cancel(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        load(conn, actor, appointment_id)
+        let seated: Vec<i32> = appointment
+            .participants
+            .iter()
+            .filter(|p| p.status == "booked")
+            .map(|p| p.person_id)
+            .collect();
+        let cancelled = load(conn, actor, appointment_id)?;
+        outbox::announce(conn, config, &cancelled, Event::Cancelled(seated))?;
+        Ok(cancelled)
     })
 }

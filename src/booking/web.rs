@@ -333,6 +333,7 @@ pub async fn create(
         override_opening_hours: form.override_opening_hours,
     };
     let user = web.user.clone();
+    let cfg = config.inner().clone();
     // The person created inline and the booking stand or fall together.
     let outcome = db
         .run(move |conn| {
@@ -351,7 +352,7 @@ pub async fn create(
                         })?;
                     input.person_ids = vec![created.id];
                 }
-                service::book(conn, &user, input, &tz)
+                service::book(conn, &user, input, &cfg)
             })
         })
         .await;
@@ -468,11 +469,11 @@ pub async fn enrol(
     id: i32,
     form: Csrf<EnrolForm>,
 ) -> Result<FormOutcome, AppError> {
-    let tz = config.timezone;
-    let user = web.user.clone();
+        let user = web.user.clone();
+    let cfg = config.inner().clone();
     let person_id = form.person_id.unwrap_or_default();
     let outcome = db
-        .run(move |conn| service::enrol(conn, &user, id, person_id, &tz).map(|_| ()))
+        .run(move |conn| service::enrol(conn, &user, id, person_id, &cfg).map(|_| ()))
         .await;
     back(db, config, &web, id, "enrol", outcome).await
 }
@@ -496,8 +497,9 @@ pub async fn withdraw(
     _form: Csrf<Nothing>,
 ) -> Result<FormOutcome, AppError> {
     let user = web.user.clone();
+    let cfg = config.inner().clone();
     let outcome = db
-        .run(move |conn| service::withdraw(conn, &user, id, person_id, "cancelled").map(|_| ()))
+        .run(move |conn| service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg).map(|_| ()))
         .await;
     back(db, config, &web, id, "participants", outcome).await
 }
@@ -518,11 +520,12 @@ pub async fn reschedule(
 ) -> Result<FormOutcome, AppError> {
     let tz = config.timezone;
     let user = web.user.clone();
+    let cfg = config.inner().clone();
     let starts_at = local_input_to_rfc3339(&tz, &form.starts_at_local).unwrap_or_default();
     let override_hours = form.override_opening_hours;
     let outcome = db
         .run(move |conn| {
-            service::reschedule(conn, &user, id, &starts_at, override_hours, &tz).map(|_| ())
+            service::reschedule(conn, &user, id, &starts_at, override_hours, &cfg).map(|_| ())
         })
         .await;
     back(db, config, &web, id, "reschedule", outcome).await
@@ -543,9 +546,10 @@ pub async fn cancel(
     form: Csrf<CancelForm>,
 ) -> Result<FormOutcome, AppError> {
     let user = web.user.clone();
+    let cfg = config.inner().clone();
     let form = form.into_inner();
     let outcome = db
-        .run(move |conn| service::cancel(conn, &user, id, &form.by, form.reason).map(|_| ()))
+        .run(move |conn| service::cancel(conn, &user, id, &form.by, form.reason, &cfg).map(|_| ()))
         .await;
     back(db, config, &web, id, "cancel", outcome).await
 }
@@ -621,6 +625,10 @@ fn ics_for(
             a.booked_count()
         ),
         host,
+        sequence: None,
+        cancelled: false,
+        organizer: None,
+        attendee: None,
     })
 }
 
@@ -775,6 +783,7 @@ pub struct ServiceForm {
     min_notice_minutes: Option<i32>,
     buffer_minutes: Option<i32>,
     horizon_days: Option<i32>,
+    what_to_bring: Option<String>,
 }
 
 #[rocket::post("/services", data = "<form>")]
@@ -794,6 +803,7 @@ pub async fn create_service(
         min_notice_minutes: form.min_notice_minutes,
         buffer_minutes: form.buffer_minutes,
         horizon_days: form.horizon_days,
+        what_to_bring: form.what_to_bring,
         organisation_id: None,
     };
     let user = web.user.clone();

@@ -110,6 +110,7 @@ diesel::table! {
         anonymised_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        referent_consent -> Bool,
     }
 }
 
@@ -152,6 +153,7 @@ diesel::table! {
         buffer_minutes -> Integer,
         horizon_days -> Integer,
         created_at -> Timestamp,
+        what_to_bring -> Nullable<Text>,
     }
 }
 
@@ -211,6 +213,30 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        appointment_id -> Integer,
+        person_id -> Integer,
+        kind -> Text,
+        recipient -> Text,
+        recipient_kind -> Text,
+        sequence -> Integer,
+        due_at -> Timestamp,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        subject -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -252,6 +278,8 @@ diesel::joinable!(appointments -> users (mediator_id));
 diesel::joinable!(participants -> appointments (appointment_id));
 diesel::joinable!(participants -> people (person_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
+diesel::joinable!(messages -> appointments (appointment_id));
+diesel::joinable!(messages -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -273,4 +301,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     participants,
     idempotency_keys,
     calendar_feeds,
+    messages,
 );

@@ -32,6 +32,7 @@ pub struct PersonRow {
     pub referent_name: Option<String>,
     pub referent_email: Option<String>,
     pub referent_organisation: Option<String>,
+    pub referent_consent: bool,
     pub notes: Option<String>,
     pub anonymised_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -54,6 +55,8 @@ pub struct Person {
     pub referent_name: Option<String>,
     pub referent_email: Option<String>,
     pub referent_organisation: Option<String>,
+    /// Reminders may go to the referent's email when the person has none.
+    pub referent_consent: bool,
     pub programme_ids: Vec<i32>,
     pub notes: Option<String>,
     pub anonymised: bool,
@@ -75,6 +78,7 @@ impl Person {
             referent_name: row.referent_name,
             referent_email: row.referent_email,
             referent_organisation: row.referent_organisation,
+            referent_consent: row.referent_consent,
             programme_ids,
             notes: row.notes,
             anonymised: row.anonymised_at.is_some(),
@@ -102,6 +106,7 @@ impl Person {
             referent_name: self.referent_name.clone(),
             referent_email: self.referent_email.clone(),
             referent_organisation: self.referent_organisation.clone(),
+            referent_consent: self.referent_consent,
             programme_ids: self.programme_ids.clone(),
             notes: self.notes.clone(),
             organisation_id: Some(self.organisation_id),
@@ -173,6 +178,8 @@ pub struct PersonInput {
     pub referent_email: Option<String>,
     #[validate(length(max = 120, message = "120 caractères au plus."))]
     pub referent_organisation: Option<String>,
+    #[serde(default)]
+    pub referent_consent: bool,
     #[serde(default)]
     pub programme_ids: Vec<i32>,
     #[validate(length(max = 500, message = "500 caractères au plus."))]
@@ -277,6 +284,7 @@ struct PersonChanges<'a> {
     referent_name: Option<&'a str>,
     referent_email: Option<&'a str>,
     referent_organisation: Option<&'a str>,
+    referent_consent: bool,
     notes: Option<&'a str>,
     search_key: String,
     name_key: String,
@@ -297,6 +305,7 @@ impl<'a> PersonChanges<'a> {
             referent_name: input.referent_name.as_deref(),
             referent_email: input.referent_email.as_deref(),
             referent_organisation: input.referent_organisation.as_deref(),
+            referent_consent: input.referent_consent,
             notes: input.notes.as_deref(),
             search_key: input.search_key(),
             name_key: input.name_key(),
@@ -573,6 +582,7 @@ pub fn erase(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErro
                 people::referent_name.eq(None::<String>),
                 people::referent_email.eq(None::<String>),
                 people::referent_organisation.eq(None::<String>),
+                people::referent_consent.eq(false),
                 people::notes.eq(None::<String>),
                 people::search_key.eq(""),
                 people::name_key.eq(""),

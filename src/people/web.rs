@@ -43,6 +43,7 @@ pub struct PersonForm {
     referent_name: Option<String>,
     referent_email: Option<String>,
     referent_organisation: Option<String>,
+    referent_consent: bool,
     programme_ids: Vec<i32>,
     notes: Option<String>,
 }
@@ -68,6 +69,7 @@ impl PersonForm {
             referent_name: self.referent_name.clone(),
             referent_email: self.referent_email.clone(),
             referent_organisation: self.referent_organisation.clone(),
+            referent_consent: self.referent_consent,
             programme_ids: self.programme_ids.clone(),
             notes: self.notes.clone(),
             organisation_id: None,
@@ -86,7 +88,7 @@ impl PersonForm {
             "given_name": self.given_name, "family_name": self.family_name, "birth_year": self.birth_year,
             "postal_code": self.postal_code, "city": self.city, "email": self.email, "phone": self.phone,
             "reminder_consent": self.reminder_consent, "referent_name": self.referent_name,
-            "referent_email": self.referent_email, "referent_organisation": self.referent_organisation,
+            "referent_email": self.referent_email, "referent_organisation": self.referent_organisation, "referent_consent": self.referent_consent,
             "programme_ids": self.programme_ids, "notes": self.notes,
         })
     }

@@ -1,0 +1,31 @@
+-- wrk script for benches/booking.sh: every request books a distinct (mediator, half-hour) slot.
+local counter = 0
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+
+function init(args)
+  token, service, place = args[1], args[2], args[3]
+  mediators, people = {}, {}
+  for m in string.gmatch(args[4], "%d+") do table.insert(mediators, m) end
+  for p in string.gmatch(args[5], "%d+") do table.insert(people, p) end
+  base = tonumber(args[6])
+  threads = tonumber(args[7])
+  failures = 0
+end
+
+function request()
+  local n = counter * threads + id
+  counter = counter + 1
+  local mediator = mediators[(n % #mediators) + 1]
+  local person = people[(n % #people) + 1]
+  local starts = os.date("!%Y-%m-%dT%H:%M:%SZ", base + math.floor(n / #mediators) * 1800)
+  local body = string.format(
+    '{"service_id":%s,"mediator_id":%s,"place_id":%s,"starts_at":"%s","person_ids":[%s]}',
+    service, mediator, place, starts, person)
+  return wrk.format("POST", "/api/v1/appointments",
+    { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }, body)
+end

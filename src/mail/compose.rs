@@ -1,0 +1,136 @@
+//! Composes an outbox message into an email: French, short, plain language; plain text with an
+//! HTML alternative; an ICS invitation (REQUEST, or CANCEL when it is off).
+
+use std::sync::OnceLock;
+
+use diesel::prelude::*;
+use lettre::message::header::{ContentDisposition, ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use serde_json::json;
+use tera::{Context, Tera};
+
+use super::outbox::MessageRow;
+use crate::booking::{ics, Appointment, AppointmentRow, ParticipantRow, Service};
+use crate::config::Config;
+use crate::db::schema::{appointments, participants, people, places, services, users};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::time::LocalTime;
+
+pub const KINDS: [&str; 5] = ["confirmation", "reminder", "reschedule", "cancellation", "promotion"];
+
+macro_rules! email_templates {
+    ($($kind:literal),*) => {
+        vec![
+            ("emails/_details.txt", include_str!("../../templates/emails/_details.txt.tera")),
+            ("emails/_details.html", include_str!("../../templates/emails/_details.html.tera")),
+            ("emails/_layout.html", include_str!("../../templates/emails/_layout.html.tera")),
+            $(
+                (concat!("emails/", $kind, "/subject.txt"), include_str!(concat!("../../templates/emails/", $kind, "/subject.txt.tera"))),
+                (concat!("emails/", $kind, "/body.txt"), include_str!(concat!("../../templates/emails/", $kind, "/body.txt.tera"))),
+                (concat!("emails/", $kind, "/body.html"), include_str!(concat!("../../templates/emails/", $kind, "/body.html.tera"))),
+            )*
+        ]
+    };
+}
+
+/// The email templates, compiled into the binary so that `passerelle worker` runs anywhere.
+fn templates() -> &'static Tera {
+    static TERA: OnceLock<Tera> = OnceLock::new();
+    TERA.get_or_init(|| {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(email_templates!("confirmation", "reminder", "reschedule", "cancellation", "promotion"))
+            .expect("email templates parse");
+        tera
+    })
+}
+
+pub struct Composed {
+    pub message: Message,
+    pub subject: String,
+    pub text: String,
+}
+
+fn render(name: &str, context: &Context) -> Result<String, AppError> {
+    templates().render(name, context).map_err(|e| AppError::Internal(format!("email template {name}: {e:?}")))
+}
+
+/// Builds the email for an outbox row, from the appointment as it stands now.
+pub fn compose(conn: &mut DbConn, config: &Config, message: &MessageRow) -> Result<Composed, AppError> {
+    let tz = &config.timezone;
+    let row: AppointmentRow = appointments::table.find(message.appointment_id).select(AppointmentRow::as_select()).first(conn)?;
+    let participant: ParticipantRow = participants::table
+        .filter(participants::appointment_id.eq(message.appointment_id))
+        .filter(participants::person_id.eq(message.person_id))
+        .select(ParticipantRow::as_select())
+        .first(conn)?;
+    let place: crate::places::Place = places::table.find(row.place_id).select(crate::places::Place::as_select()).first(conn)?;
+    let service: Service = services::table.find(row.service_id).select(Service::as_select()).first(conn)?;
+    let mediator: String = users::table.find(row.mediator_id).select(users::name).first(conn)?;
+    let given_name: String = people::table.find(message.person_id).select(people::given_name).first(conn)?;
+    let mediator_first_name = mediator.split_whitespace().next().unwrap_or_default().to_string();
+    let title = row.title.clone().unwrap_or_else(|| service.name.clone());
+    let link = format!(
+        "{}/r/{}",
+        config.public_url,
+        super::links::sign(&config.secret_key, participant.id, row.ends_at)
+    );
+    let context = Context::from_value(json!({
+        "kind": message.kind,
+        "for_referent": message.recipient_kind == "referent",
+        "given_name": given_name,
+        "when": tz.in_words(row.starts_at),
+        "title": title,
+        "place": place,
+        "mediator": mediator_first_name,
+        "what_to_bring": service.what_to_bring.clone().unwrap_or_else(|| DEFAULT_BRING.to_string()),
+        "link": link,
+        "duration_minutes": service.duration_minutes,
+    }))
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let kind = if KINDS.contains(&message.kind.as_str()) { message.kind.as_str() } else { "reminder" };
+    let subject = render(&format!("emails/{kind}/subject.txt"), &context)?.trim().to_string();
+    let text = render(&format!("emails/{kind}/body.txt"), &context)?;
+    let html = render(&format!("emails/{kind}/body.html"), &context)?;
+
+    let cancelled = message.kind == "cancellation";
+    let host = config.public_url.split("://").nth(1).unwrap_or("localhost").split('/').next().unwrap_or("localhost");
+    let from: Mailbox = config.mail_from.parse().map_err(|e| AppError::Internal(format!("mail_from: {e}")))?;
+    let to: Mailbox = message.recipient.parse().map_err(|e| AppError::BadRequest(format!("adresse du destinataire invalide : {e}")))?;
+    let appointment = Appointment { row: row.clone(), participants: vec![participant] };
+    let event = ics::event(&ics::EventInfo {
+        appointment: &appointment,
+        summary: format!("{title} — {}", place.name),
+        location: format!("{}, {}, {} {}", place.name, place.address, place.postal_code, place.city),
+        description: format!("Avec {mediator_first_name}. Pour confirmer ou annuler : {}", context.get("link").and_then(|l| l.as_str()).unwrap_or_default()),
+        host,
+        sequence: Some(message.sequence),
+        cancelled,
+        organizer: Some(from.email.to_string()),
+        attendee: Some(to.email.to_string()),
+    });
+    let method = if cancelled { "CANCEL" } else { "REQUEST" };
+    let calendar = ics::calendar(&[event], Some(method));
+    let email = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject.clone())
+        .multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(text.clone(), html))
+                .singlepart(
+                    SinglePart::builder()
+                        .header(
+                            ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                                .map_err(|e| AppError::Internal(e.to_string()))?,
+                        )
+                        .header(ContentDisposition::attachment("rendez-vous.ics"))
+                        .body(calendar),
+                ),
+        )
+        .map_err(|e| AppError::Internal(format!("email: {e}")))?;
+    Ok(Composed { message: email, subject, text })
+}
+
+pub const DEFAULT_BRING: &str = "votre téléphone, votre tablette ou votre ordinateur si vous en avez un, chargé, et vos identifiants (adresse e-mail, mots de passe) si vous les connaissez.";

@@ -1,0 +1,350 @@
+//! The outbox. Booking changes call [`announce`] inside their own transaction, so a message
+//! exists if and only if the change it announces was committed. Workers claim due messages with
+//! a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the write transaction is exclusive),
+//! so several workers never send one message twice; a lease left by a killed worker expires and
+//! the message is claimed again.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::auth::StaffUser;
+use crate::booking::{Appointment, SEATED};
+use crate::config::Config;
+use crate::db::schema::{messages, people};
+use crate::db::{now, DbConn};
+use crate::error::AppError;
+use crate::time::LocalTime;
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub appointment_id: i32,
+    pub person_id: i32,
+    pub kind: String,
+    pub recipient: String,
+    pub recipient_kind: String,
+    pub sequence: i32,
+    pub due_at: NaiveDateTime,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// What happened to an appointment, for whom messages are written.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A new appointment: its booked participants get a confirmation and reminders.
+    Booked,
+    /// A person got a seat in an existing appointment.
+    Enrolled(i32),
+    /// A waitlisted person got a freed seat.
+    Promoted(i32),
+    /// The appointment moved: new notice and reminders, the old reminders are dropped.
+    Rescheduled,
+    /// The appointment was cancelled; these people held a seat.
+    Cancelled(Vec<i32>),
+    /// This person no longer takes part.
+    Withdrawn(i32),
+}
+
+/// Where a person's messages go: their email when they consented, else their referent's when
+/// they consented to that, else nowhere (the appointment lands on the "to call" list).
+pub fn route(email: Option<&str>, consent: bool, referent_email: Option<&str>, referent_consent: bool) -> Option<(String, &'static str)> {
+    match (email, consent, referent_email, referent_consent) {
+        (Some(email), true, _, _) => Some((email.to_string(), "person")),
+        (_, _, Some(referent), true) => Some((referent.to_string(), "referent")),
+        _ => None,
+    }
+}
+
+/// When a reminder `lead` before `starts_at` is due. Whole days keep the local wall-clock time
+/// ("48h" before Monday 10:00 is Saturday 10:00, across a daylight-saving change too); other
+/// leads are exact durations.
+pub fn due_before(starts_at: NaiveDateTime, lead: Duration, tz: &Tz) -> NaiveDateTime {
+    let secs = lead.as_secs();
+    if secs > 0 && secs % 86_400 == 0 {
+        let local = tz.from_utc_datetime(&starts_at).naive_local();
+        let day = local.date() - chrono::Days::new(secs / 86_400);
+        tz.to_utc(day, local.time())
+    } else {
+        starts_at - chrono::Duration::seconds(secs as i64)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    conn: &mut DbConn,
+    appointment: &Appointment,
+    person_id: i32,
+    kind: &str,
+    recipient: &(String, &'static str),
+    due_at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(messages::table)
+        .values((
+            messages::organisation_id.eq(appointment.row.organisation_id),
+            messages::appointment_id.eq(appointment.row.id),
+            messages::person_id.eq(person_id),
+            messages::kind.eq(kind),
+            messages::recipient.eq(&recipient.0),
+            messages::recipient_kind.eq(recipient.1),
+            messages::sequence.eq(appointment.row.sequence),
+            messages::due_at.eq(due_at),
+            messages::status.eq("pending"),
+            messages::attempts.eq(0),
+            messages::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Drops the reminders not yet sent (of one person, or of everyone).
+fn cancel_pending(conn: &mut DbConn, appointment_id: i32, person_id: Option<i32>) -> Result<(), AppError> {
+    let mut query = diesel::update(messages::table)
+        .filter(messages::appointment_id.eq(appointment_id))
+        .filter(messages::status.eq("pending"))
+        .into_boxed();
+    if let Some(person) = person_id {
+        query = query.filter(messages::person_id.eq(person));
+    }
+    query.set(messages::status.eq("cancelled")).execute(conn)?;
+    Ok(())
+}
+
+/// Writes the messages an event calls for. Call it inside the transaction of the change.
+pub fn announce(conn: &mut DbConn, config: &Config, appointment: &Appointment, event: Event) -> Result<(), AppError> {
+    if appointment.row.walk_in {
+        return Ok(());
+    }
+    let seated = |a: &Appointment| -> Vec<i32> {
+        a.participants.iter().filter(|p| SEATED.contains(&p.status.as_str())).map(|p| p.person_id).collect()
+    };
+    let (kind, targets, with_reminders) = match &event {
+        Event::Booked => ("confirmation", seated(appointment), true),
+        Event::Enrolled(p) => ("confirmation", vec![*p], true),
+        Event::Promoted(p) => ("promotion", vec![*p], true),
+        Event::Rescheduled => {
+            cancel_pending(conn, appointment.row.id, None)?;
+            ("reschedule", seated(appointment), true)
+        }
+        Event::Cancelled(people) => {
+            cancel_pending(conn, appointment.row.id, None)?;
+            ("cancellation", people.clone(), false)
+        }
+        Event::Withdrawn(p) => {
+            cancel_pending(conn, appointment.row.id, Some(*p))?;
+            ("cancellation", vec![*p], false)
+        }
+    };
+    let current = now();
+    for person_id in targets {
+        let contact: Option<(Option<String>, bool, Option<String>, bool)> = people::table
+            .find(person_id)
+            .filter(people::anonymised_at.is_null())
+            .select((people::email, people::reminder_consent, people::referent_email, people::referent_consent))
+            .first(conn)
+            .optional()?;
+        let Some((email, consent, referent, referent_consent)) = contact else { continue };
+        let Some(recipient) = route(email.as_deref(), consent, referent.as_deref(), referent_consent) else { continue };
+        insert(conn, appointment, person_id, kind, &recipient, current)?;
+        if with_reminders {
+            for lead in &config.reminder_lead_times {
+                let due = due_before(appointment.row.starts_at, *lead, &config.timezone);
+                // A lead time already past is skipped; the confirmation always goes.
+                if due > current {
+                    insert(conn, appointment, person_id, "reminder", &recipient, due)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    id: i32,
+}
+
+/// Claims up to `limit` due messages for `worker` until `now + lease`.
+pub fn claim(conn: &mut DbConn, worker: &str, limit: i64, lease: Duration) -> Result<Vec<MessageRow>, AppError> {
+    let current = now();
+    let until = current + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    crate::db::transaction(conn, |conn| {
+        let ids: Vec<i32> = match conn {
+            DbConn::Pg(pg) => diesel::sql_query(
+                "SELECT id FROM messages WHERE (status = 'pending' AND due_at <= $1) \
+                 OR (status = 'sending' AND locked_until < $1) \
+                 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            )
+            .bind::<diesel::sql_types::Timestamp, _>(current)
+            .bind::<diesel::sql_types::BigInt, _>(limit)
+            .load::<Id>(pg)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
+            // The write transaction is exclusive on SQLite: the select-then-update cannot interleave.
+            DbConn::Sqlite(_) => messages::table
+                .filter(
+                    messages::status
+                        .eq("pending")
+                        .and(messages::due_at.le(current))
+                        .or(messages::status.eq("sending").and(messages::locked_until.lt(current))),
+                )
+                .order((messages::due_at, messages::id))
+                .limit(limit)
+                .select(messages::id)
+                .load(conn)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(messages::table.filter(messages::id.eq_any(&ids)))
+            .set((
+                messages::status.eq("sending"),
+                messages::locked_by.eq(worker),
+                messages::locked_until.eq(until),
+            ))
+            .execute(conn)?;
+        Ok(messages::table
+            .filter(messages::id.eq_any(&ids))
+            .order((messages::due_at, messages::id))
+            .select(MessageRow::as_select())
+            .load(conn)?)
+    })
+}
+
+/// Records a delivery.
+pub fn sent(conn: &mut DbConn, worker: &str, id: i32, subject: &str, body: &str) -> Result<(), AppError> {
+    diesel::update(messages::table.find(id).filter(messages::locked_by.eq(worker)))
+        .set((
+            messages::status.eq("sent"),
+            messages::sent_at.eq(Some(now())),
+            messages::attempts.eq(messages::attempts + 1),
+            messages::subject.eq(subject),
+            messages::body.eq(body),
+            messages::last_error.eq(None::<String>),
+            messages::locked_by.eq(None::<String>),
+            messages::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried later with exponential backoff, `dead` after the last.
+pub fn failed(conn: &mut DbConn, config: &Config, worker: &str, message: &MessageRow, error: &str) -> Result<(), AppError> {
+    let attempts = message.attempts + 1;
+    let dead = attempts >= config.mail_max_attempts;
+    let backoff = config.mail_retry_base.as_secs().saturating_mul(1u64 << (attempts - 1).clamp(0, 16) as u64).min(3600);
+    let error: String = error.chars().take(500).collect();
+    diesel::update(messages::table.find(message.id).filter(messages::locked_by.eq(worker)))
+        .set((
+            messages::status.eq(if dead { "dead" } else { "pending" }),
+            messages::attempts.eq(attempts),
+            messages::last_error.eq(Some(error)),
+            messages::due_at.eq(now() + chrono::Duration::seconds(backoff as i64)),
+            messages::locked_by.eq(None::<String>),
+            messages::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Gives back the messages a stopping worker still holds.
+pub fn release(conn: &mut DbConn, worker: &str, ids: &[i32]) -> Result<(), AppError> {
+    diesel::update(
+        messages::table
+            .filter(messages::id.eq_any(ids))
+            .filter(messages::locked_by.eq(worker))
+            .filter(messages::status.eq("sending")),
+    )
+    .set((
+        messages::status.eq("pending"),
+        messages::locked_by.eq(None::<String>),
+        messages::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Serialize, Debug)]
+pub struct MessageOut {
+    pub id: i32,
+    pub kind: String,
+    pub recipient: String,
+    pub recipient_kind: String,
+    pub appointment_id: i32,
+    pub due_at: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+impl MessageRow {
+    pub fn out(&self, tz: &Tz) -> MessageOut {
+        MessageOut {
+            id: self.id,
+            kind: self.kind.clone(),
+            recipient: self.recipient.clone(),
+            recipient_kind: self.recipient_kind.clone(),
+            appointment_id: self.appointment_id,
+            due_at: tz.rfc3339(self.due_at),
+            status: self.status.clone(),
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+            sent_at: self.sent_at.map(|t| tz.rfc3339(t)),
+        }
+    }
+}
+
+pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "cancelled"];
+
+pub fn list(conn: &mut DbConn, user: &StaffUser, status: Option<&str>, limit: i64, offset: i64) -> Result<Vec<MessageRow>, AppError> {
+    user.require(&[crate::auth::Role::Admin, crate::auth::Role::Manager])?;
+    let mut query = messages::table.select(MessageRow::as_select()).into_boxed();
+    if let Some(org) = user.scope() {
+        query = query.filter(messages::organisation_id.eq(org));
+    }
+    if let Some(status) = status {
+        if !STATUSES.contains(&status) {
+            return Err(AppError::field("status", "Statut inconnu : pending, sending, sent, dead ou cancelled."));
+        }
+        query = query.filter(messages::status.eq(status.to_string()));
+    }
+    Ok(query.order((messages::due_at.desc(), messages::id.desc())).limit(limit).offset(offset).load(conn)?)
+}
+
+/// Puts a dead message back in the queue, due now.
+pub fn retry(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppError> {
+    user.require(&[crate::auth::Role::Admin, crate::auth::Role::Manager])?;
+    crate::db::transaction(conn, |conn| {
+        let row: MessageRow = messages::table
+            .find(id)
+            .select(MessageRow::as_select())
+            .first(conn)
+            .optional()?
+            .filter(|m| user.can_see(m.organisation_id))
+            .ok_or(AppError::NotFound)?;
+        if row.status != "dead" {
+            return Err(AppError::Conflict { code: "not_dead", message: "Seul un message en échec définitif peut être relancé.".into() });
+        }
+        diesel::update(messages::table.find(id))
+            .set((messages::status.eq("pending"), messages::attempts.eq(0), messages::due_at.eq(now())))
+            .execute(conn)?;
+        crate::audit::record(conn, Some(user), "retry", "message", Some(id), Some(row.organisation_id))?;
+        Ok(())
+    })
+}

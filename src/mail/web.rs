@@ -1,0 +1,110 @@
+//! The outbox page (with a retry button for dead messages) and the "to call" list: people with
+//! an appointment soon whom no email reaches.
+
+use chrono::{Duration, TimeZone};
+use diesel::prelude::*;
+use rocket::response::Redirect;
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use super::outbox;
+use crate::auth::{Role, WebUser};
+use crate::booking::service::{self, AppointmentFilter};
+use crate::config::Config;
+use crate::db::schema::people;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::time::LocalTime;
+use crate::web::csrf::Csrf;
+use crate::web::page;
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "confirmation" => "confirmation",
+        "reminder" => "rappel",
+        "reschedule" => "changement d'horaire",
+        "cancellation" => "annulation",
+        _ => "place libérée",
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "pending" => "à envoyer",
+        "sending" => "en cours d'envoi",
+        "sent" => "envoyé",
+        "dead" => "échec définitif",
+        _ => "annulé",
+    }
+}
+
+#[rocket::get("/messages?<status>")]
+pub async fn list(db: &State<Db>, config: &State<Config>, web: WebUser, status: Option<String>) -> Result<Template, AppError> {
+    web.user.require(&[Role::Admin, Role::Manager])?;
+    let user = web.user.clone();
+    let filter = status.clone().filter(|s| !s.is_empty());
+    let rows = db.run(move |conn| outbox::list(conn, &user, filter.as_deref(), 500, 0)).await?;
+    let tz = config.timezone;
+    let messages: Vec<_> = rows
+        .iter()
+        .map(|m| json!({
+            "id": m.id, "kind": kind_label(&m.kind), "recipient": m.recipient, "due": tz.short(m.due_at),
+            "status": m.status, "status_label": status_label(&m.status), "attempts": m.attempts,
+            "last_error": m.last_error, "appointment_id": m.appointment_id,
+        }))
+        .collect();
+    Ok(page("messages", &web, json!({ "messages": messages, "status": status.unwrap_or_default() })))
+}
+
+#[derive(rocket::FromForm)]
+pub struct Nothing {
+    #[allow(dead_code)]
+    csrf_token: String,
+}
+
+#[rocket::post("/messages/<id>/retry", data = "<_form>")]
+pub async fn retry(db: &State<Db>, web: WebUser, id: i32, _form: Csrf<Nothing>) -> Result<Redirect, AppError> {
+    let user = web.user.clone();
+    db.run(move |conn| outbox::retry(conn, &user, id)).await?;
+    Ok(Redirect::to("/messages?status=dead"))
+}
+
+/// People with an appointment in the next two weeks whom no email reaches, with their phone.
+#[rocket::get("/to-call")]
+pub async fn to_call(db: &State<Db>, config: &State<Config>, web: WebUser) -> Result<Template, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let rows = db
+        .run(move |conn| {
+            let current = crate::db::now();
+            let filter = AppointmentFilter {
+                from: Some(current),
+                to: Some(current + Duration::days(14)),
+                mediator_id: (user.role == Role::Mediator).then_some(user.id),
+                limit: 1000,
+                ..Default::default()
+            };
+            let mut rows = Vec::new();
+            for appointment in service::list(conn, &user, &filter)?.into_iter().filter(|a| a.row.status == "planned" && !a.row.walk_in) {
+                for participant in appointment.participants.iter().filter(|p| p.status == "booked") {
+                    let person: (String, Option<String>, Option<String>, Option<String>, bool, Option<String>, bool) = people::table
+                        .find(participant.person_id)
+                        .select((people::given_name, people::family_name, people::phone, people::email, people::reminder_consent, people::referent_email, people::referent_consent))
+                        .first(conn)?;
+                    if outbox::route(person.3.as_deref(), person.4, person.5.as_deref(), person.6).is_none() {
+                        rows.push(json!({
+                            "appointment_id": appointment.row.id, "person_id": participant.person_id,
+                            "when": tz.in_words(appointment.row.starts_at),
+                            "day": tz.from_utc_datetime(&appointment.row.starts_at).date_naive().to_string(),
+                            "name": match &person.1 { Some(f) => format!("{} {f}", person.0), None => person.0.clone() },
+                            "phone": person.2,
+                        }));
+                    }
+                }
+            }
+            Ok(rows)
+        })
+        .await?;
+    Ok(page("to_call", &web, json!({ "rows": rows })))
+}

@@ -1,0 +1,153 @@
+//! The reminder worker: claims due messages, composes and sends them, records the outcome.
+//! Runs inside `serve` (unless `worker = false`) or alone with `passerelle worker`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::outbox::{self, MessageRow};
+use super::{compose, Mailer};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+
+/// Messages claimed at once.
+const BATCH: i64 = 200;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub claimed: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub released: usize,
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    db: Db,
+    config: Config,
+    mailer: Mailer,
+    pub id: String,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Worker {
+    pub fn new(db: Db, config: Config) -> Result<Worker, String> {
+        let mailer = Mailer::from_config(&config)?;
+        let host = hostname();
+        let id = format!("{host}-{}-{}", std::process::id(), &crate::auth::random_token()[..8]);
+        Ok(Worker { db, config, mailer, id, stopping: Arc::new(AtomicBool::new(false)) })
+    }
+
+    /// Asks the worker to stop: the message being sent is finished, the others released.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn deliver(&self, message: &MessageRow) -> Result<Result<(), String>, AppError> {
+        let mut conn = self.db.get()?;
+        let composed = match compose::compose(&mut conn, &self.config, message) {
+            Ok(composed) => composed,
+            Err(e) => {
+                outbox::failed(&mut conn, &self.config, &self.id, message, &format!("composition : {}", e.detail()))?;
+                return Ok(Err(e.to_string()));
+            }
+        };
+        drop(conn);
+        let outcome = self.mailer.send(&composed.message);
+        let mut conn = self.db.get()?;
+        match &outcome {
+            Ok(()) => outbox::sent(&mut conn, &self.id, message.id, &composed.subject, &composed.text)?,
+            Err(error) => outbox::failed(&mut conn, &self.config, &self.id, message, error)?,
+        }
+        Ok(outcome)
+    }
+
+    /// One round: claims what is due and sends it, several at a time. Blocking.
+    pub fn run_once(&self) -> Result<Round, AppError> {
+        let batch = {
+            let mut conn = self.db.get()?;
+            outbox::claim(&mut conn, &self.id, BATCH, self.config.worker_lease)?
+        };
+        let mut round = Round { claimed: batch.len(), ..Round::default() };
+        if batch.is_empty() {
+            return Ok(round);
+        }
+        let lanes = self.config.worker_concurrency.min(batch.len()).max(1);
+        let chunk = batch.len().div_ceil(lanes);
+        let results: Vec<Result<(usize, usize, Vec<i32>), AppError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(chunk)
+                .map(|messages| {
+                    scope.spawn(move || {
+                        let (mut sent, mut failed, mut left) = (0, 0, Vec::new());
+                        for message in messages {
+                            if self.stopping.load(Ordering::SeqCst) {
+                                left.push(message.id);
+                                continue;
+                            }
+                            match self.deliver(message)? {
+                                Ok(()) => sent += 1,
+                                Err(_) => failed += 1,
+                            }
+                        }
+                        Ok((sent, failed, left))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(AppError::Internal("worker lane panicked".into()))))
+                .collect()
+        });
+        let mut left = Vec::new();
+        for result in results {
+            let (sent, failed, mut rest) = result?;
+            round.sent += sent;
+            round.failed += failed;
+            left.append(&mut rest);
+        }
+        if !left.is_empty() {
+            let mut conn = self.db.get()?;
+            outbox::release(&mut conn, &self.id, &left)?;
+            round.released = left.len();
+        }
+        Ok(round)
+    }
+
+    /// Runs rounds until `stop`, sleeping `worker_poll_interval` when nothing is due.
+    pub async fn run(self) {
+        log::info!("reminder worker {} started", self.id);
+        while !self.stopping.load(Ordering::SeqCst) {
+            let worker = self.clone();
+            let round = rocket::tokio::task::spawn_blocking(move || worker.run_once()).await;
+            let busy = match round {
+                Ok(Ok(round)) => round.claimed as i64 == BATCH,
+                Ok(Err(e)) => {
+                    log::error!("reminder worker: {}", e.detail());
+                    false
+                }
+                Err(e) => {
+                    log::error!("reminder worker round failed: {e}");
+                    false
+                }
+            };
+            if !busy {
+                let mut waited = std::time::Duration::ZERO;
+                let step = std::time::Duration::from_millis(100);
+                while waited < self.config.worker_poll_interval && !self.stopping.load(Ordering::SeqCst) {
+                    rocket::tokio::time::sleep(step).await;
+                    waited += step;
+                }
+            }
+        }
+        log::info!("reminder worker {} stopped", self.id);
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "passerelle".into())
+}
