@@ -23,7 +23,13 @@ use crate::web::csrf::Csrf;
 pub type Answer = (Status, Template);
 
 fn kind_page(status: Status, title: &str, text: &str) -> Answer {
-    (status, Template::render("beneficiary/message", json!({ "title": title, "text": text })))
+    (
+        status,
+        Template::render(
+            "beneficiary/message",
+            json!({ "title": title, "text": text }),
+        ),
+    )
 }
 
 fn bad_link(error: LinkError) -> Answer {
@@ -42,7 +48,11 @@ fn bad_link(error: LinkError) -> Answer {
 }
 
 /// The participation a token names, if it is still valid.
-fn participation(conn: &mut DbConn, config: &Config, token: &str) -> Result<Result<ParticipantRow, LinkError>, AppError> {
+fn participation(
+    conn: &mut DbConn,
+    config: &Config,
+    token: &str,
+) -> Result<Result<ParticipantRow, LinkError>, AppError> {
     let id = match links::verify(&config.secret_key, token, now()) {
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
@@ -56,7 +66,12 @@ fn participation(conn: &mut DbConn, config: &Config, token: &str) -> Result<Resu
 }
 
 #[rocket::get("/r/<token>")]
-pub async fn show(db: &State<Db>, config: &State<Config>, jar: &CookieJar<'_>, token: String) -> Result<Answer, AppError> {
+pub async fn show(
+    db: &State<Db>,
+    config: &State<Config>,
+    jar: &CookieJar<'_>,
+    token: String,
+) -> Result<Answer, AppError> {
     let cfg = config.inner().clone();
     let link = token.clone();
     let found = db
@@ -70,7 +85,10 @@ pub async fn show(db: &State<Db>, config: &State<Config>, jar: &CookieJar<'_>, t
                 return Ok(Err(LinkError::Expired));
             }
             let place = crate::places::Place::load(conn, appointment.row.place_id)?;
-            let mediator: String = users::table.find(appointment.row.mediator_id).select(users::name).first(conn)?;
+            let mediator: String = users::table
+                .find(appointment.row.mediator_id)
+                .select(users::name)
+                .first(conn)?;
             Ok(Ok((participant, appointment, place, mediator)))
         })
         .await?;
@@ -109,7 +127,12 @@ pub struct Nothing {
 }
 
 #[rocket::post("/r/<token>/confirm", data = "<_form>")]
-pub async fn confirm(db: &State<Db>, config: &State<Config>, token: String, _form: Csrf<Nothing>) -> Result<Result<Redirect, Answer>, AppError> {
+pub async fn confirm(
+    db: &State<Db>,
+    config: &State<Config>,
+    token: String,
+    _form: Csrf<Nothing>,
+) -> Result<Result<Redirect, Answer>, AppError> {
     let cfg = config.inner().clone();
     let link = token.clone();
     let outcome = db
@@ -123,11 +146,21 @@ pub async fn confirm(db: &State<Db>, config: &State<Config>, token: String, _for
                 if appointment.row.ends_at <= now() {
                     return Ok(Err(LinkError::Expired));
                 }
-                if participant.status == "booked" && appointment.row.status == "planned" && participant.confirmed_at.is_none() {
+                if participant.status == "booked"
+                    && appointment.row.status == "planned"
+                    && participant.confirmed_at.is_none()
+                {
                     diesel::update(participants::table.find(participant.id))
                         .set(participants::confirmed_at.eq(Some(now())))
                         .execute(conn)?;
-                    crate::audit::record(conn, None, "confirm", "appointment", Some(appointment.row.id), Some(appointment.row.organisation_id))?;
+                    crate::audit::record(
+                        conn,
+                        None,
+                        "confirm",
+                        "appointment",
+                        Some(appointment.row.id),
+                        Some(appointment.row.organisation_id),
+                    )?;
                 }
                 Ok(Ok(()))
             })
@@ -141,7 +174,12 @@ pub async fn confirm(db: &State<Db>, config: &State<Config>, token: String, _for
 
 /// "Je ne peux pas venir": frees the seat, which goes to the first person waiting.
 #[rocket::post("/r/<token>/cancel", data = "<_form>")]
-pub async fn cancel(db: &State<Db>, config: &State<Config>, token: String, _form: Csrf<Nothing>) -> Result<Result<Redirect, Answer>, AppError> {
+pub async fn cancel(
+    db: &State<Db>,
+    config: &State<Config>,
+    token: String,
+    _form: Csrf<Nothing>,
+) -> Result<Result<Redirect, Answer>, AppError> {
     let cfg = config.inner().clone();
     let link = token.clone();
     let outcome = db
@@ -154,8 +192,17 @@ pub async fn cancel(db: &State<Db>, config: &State<Config>, token: String, _form
             if appointment.row.ends_at <= now() {
                 return Ok(Err(LinkError::Expired));
             }
-            if appointment.row.status == "planned" && matches!(participant.status.as_str(), "booked" | "waitlisted") {
-                service::withdraw(conn, None, appointment.row.id, participant.person_id, "excused", &cfg)?;
+            if appointment.row.status == "planned"
+                && matches!(participant.status.as_str(), "booked" | "waitlisted")
+            {
+                service::withdraw(
+                    conn,
+                    None,
+                    appointment.row.id,
+                    participant.person_id,
+                    "excused",
+                    &cfg,
+                )?;
             }
             Ok(Ok(()))
         })

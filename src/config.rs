@@ -45,7 +45,7 @@ struct RawConfig {
     token_ttl: String,
     #[serde(default = "default_setup_log")]
     log_setup_link: bool,
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "default_max_attempts", deserialize_with = "number_or_text")]
     mail_max_attempts: i32,
     #[serde(default = "default_retry_base")]
     mail_retry_base: String,
@@ -53,6 +53,20 @@ struct RawConfig {
     worker_lease: String,
     #[serde(default = "default_concurrency")]
     worker_concurrency: usize,
+}
+
+/// A whole number given as a number or as text (`ROCKET_X=3` and `("x", "3")` alike).
+fn number_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(i64),
+        Text(String),
+    }
+    match Either::deserialize(deserializer)? {
+        Either::Number(n) => i32::try_from(n).map_err(serde::de::Error::custom),
+        Either::Text(t) => t.trim().parse().map_err(serde::de::Error::custom),
+    }
 }
 
 fn default_max_attempts() -> i32 {
@@ -175,7 +189,8 @@ impl Config {
         let token_ttl = parse_duration(&raw.token_ttl).map_err(|e| format!("token_ttl: {e}"))?;
         let mail_retry_base =
             parse_duration(&raw.mail_retry_base).map_err(|e| format!("mail_retry_base: {e}"))?;
-        let worker_lease = parse_duration(&raw.worker_lease).map_err(|e| format!("worker_lease: {e}"))?;
+        let worker_lease =
+            parse_duration(&raw.worker_lease).map_err(|e| format!("worker_lease: {e}"))?;
         if raw.mail_max_attempts < 1 {
             return Err("mail_max_attempts must be at least 1".into());
         }

@@ -4,8 +4,8 @@
 //! line around it. Data flows one way: routes → services → models → database.
 
 pub mod audit;
-pub mod beneficiary;
 pub mod auth;
+pub mod beneficiary;
 pub mod booking;
 pub mod config;
 pub mod db;
@@ -33,12 +33,15 @@ use crate::db::Db;
 /// The figment every command reads: Rocket.toml, then `ROCKET_*` variables.
 pub fn figment() -> Figment {
     let figment = rocket::Config::figment();
-    // Templates ship with the source; find them when started from elsewhere too.
-    if !Path::new("templates").is_dir() && figment.find_value("template_dir").is_err() {
-        return figment.merge((
-            "template_dir",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
-        ));
+    // Page templates ship with the source; find them when started from elsewhere too.
+    // (Email templates are compiled into the binary.)
+    if figment.find_value("template_dir").is_err() {
+        let dir = if Path::new("templates/pages").is_dir() {
+            "templates/pages".to_string()
+        } else {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/templates/pages").to_string()
+        };
+        return figment.merge(("template_dir", dir));
     }
     figment
 }
@@ -206,14 +209,18 @@ impl rocket::fairing::Fairing for WorkerFairing {
             worker.stop();
             let running = self.running.lock().ok().and_then(|mut slot| slot.take());
             if let Some(running) = running {
-                let _ = rocket::tokio::time::timeout(std::time::Duration::from_secs(20), running).await;
+                let _ =
+                    rocket::tokio::time::timeout(std::time::Duration::from_secs(20), running).await;
             }
         }
     }
 }
 
 fn worker_fairing(worker: Option<mail::worker::Worker>) -> WorkerFairing {
-    WorkerFairing { worker, running: std::sync::Mutex::new(None) }
+    WorkerFairing {
+        worker,
+        running: std::sync::Mutex::new(None),
+    }
 }
 
 /// With no account yet, prints a one-time link to create the first admin in the browser.

@@ -91,8 +91,10 @@ fn worker() -> Result<(), String> {
     println!("Passerelle : envoi des rappels ({}).", worker.id);
     rocket::execute(async move {
         let running = rocket::tokio::spawn(worker.clone().run());
-        let mut terminate = rocket::tokio::signal::unix::signal(rocket::tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| e.to_string())?;
+        let mut terminate = rocket::tokio::signal::unix::signal(
+            rocket::tokio::signal::unix::SignalKind::terminate(),
+        )
+        .map_err(|e| e.to_string())?;
         rocket::tokio::select! {
             _ = rocket::tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}

@@ -337,7 +337,7 @@ pub async fn enrol(
 ) -> Result<Created<EnrolOut>, AppError> {
     let user = api.0;
     let cfg = config.inner().clone();
-        let person_id = input.into_inner().person_id;
+    let person_id = input.into_inner().person_id;
     let status = db
         .run(move |conn| service::enrol(conn, &user, id, person_id, &cfg))
         .await?;

@@ -71,7 +71,10 @@ pub fn event(info: &EventInfo) -> String {
         format!("SUMMARY:{}", text(&info.summary)),
         format!("LOCATION:{}", text(&info.location)),
         format!("DESCRIPTION:{}", text(&info.description)),
-        format!("STATUS:{}", if cancelled { "CANCELLED" } else { "CONFIRMED" }),
+        format!(
+            "STATUS:{}",
+            if cancelled { "CANCELLED" } else { "CONFIRMED" }
+        ),
     ];
     if let Some(organizer) = &info.organizer {
         lines.push(format!("ORGANIZER:mailto:{organizer}"));

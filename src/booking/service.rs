@@ -12,10 +12,10 @@ use super::availability::{absences_between, get_service, opening_hours_of, RFC33
 use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
 use crate::auth::{Role, StaffUser};
 use crate::config::Config;
-use crate::mail::outbox::{self, Event};
 use crate::db::schema::{appointments, participants, people};
 use crate::db::{lock_organisation, now, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::mail::outbox::{self, Event};
 use crate::text::clean;
 use crate::time::{parse_rfc3339, LocalTime};
 
@@ -639,10 +639,15 @@ pub fn withdraw(
         let row = appointment
             .participants
             .iter()
-            .find(|p| p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted"))
+            .find(|p| {
+                p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted")
+            })
             .ok_or(AppError::NotFound)?;
         diesel::update(participants::table.find(row.id))
-            .set((participants::status.eq(new_status), participants::updated_at.eq(now())))
+            .set((
+                participants::status.eq(new_status),
+                participants::updated_at.eq(now()),
+            ))
             .execute(conn)?;
         let appointment = load_for(conn, actor, appointment_id)?;
         let promoted = promote_waitlist(conn, &appointment)?;

@@ -469,7 +469,7 @@ pub async fn enrol(
     id: i32,
     form: Csrf<EnrolForm>,
 ) -> Result<FormOutcome, AppError> {
-        let user = web.user.clone();
+    let user = web.user.clone();
     let cfg = config.inner().clone();
     let person_id = form.person_id.unwrap_or_default();
     let outcome = db
@@ -499,7 +499,9 @@ pub async fn withdraw(
     let user = web.user.clone();
     let cfg = config.inner().clone();
     let outcome = db
-        .run(move |conn| service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg).map(|_| ()))
+        .run(move |conn| {
+            service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg).map(|_| ())
+        })
         .await;
     back(db, config, &web, id, "participants", outcome).await
 }

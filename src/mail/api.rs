@@ -20,13 +20,19 @@ pub async fn list(
     let user = api.0;
     let (limit, offset) = page.bounds()?;
     let tz = config.timezone;
-    let rows = db.run(move |conn| outbox::list(conn, &user, status.as_deref(), limit, offset)).await?;
+    let rows = db
+        .run(move |conn| outbox::list(conn, &user, status.as_deref(), limit, offset))
+        .await?;
     Ok(Json(rows.iter().map(|m| m.out(&tz)).collect()))
 }
 
 /// Puts a dead message back in the queue.
 #[rocket::post("/messages/<id>/retry")]
-pub async fn retry(db: &State<Db>, api: ApiUser, id: i32) -> Result<rocket::http::Status, AppError> {
+pub async fn retry(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+) -> Result<rocket::http::Status, AppError> {
     let user = api.0;
     db.run(move |conn| outbox::retry(conn, &user, id)).await?;
     Ok(rocket::http::Status::NoContent)

@@ -18,7 +18,13 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::time::LocalTime;
 
-pub const KINDS: [&str; 5] = ["confirmation", "reminder", "reschedule", "cancellation", "promotion"];
+pub const KINDS: [&str; 5] = [
+    "confirmation",
+    "reminder",
+    "reschedule",
+    "cancellation",
+    "promotion",
+];
 
 macro_rules! email_templates {
     ($($kind:literal),*) => {
@@ -40,8 +46,14 @@ fn templates() -> &'static Tera {
     static TERA: OnceLock<Tera> = OnceLock::new();
     TERA.get_or_init(|| {
         let mut tera = Tera::default();
-        tera.add_raw_templates(email_templates!("confirmation", "reminder", "reschedule", "cancellation", "promotion"))
-            .expect("email templates parse");
+        tera.add_raw_templates(email_templates!(
+            "confirmation",
+            "reminder",
+            "reschedule",
+            "cancellation",
+            "promotion"
+        ))
+        .expect("email templates parse");
         tera
     })
 }
@@ -53,23 +65,48 @@ pub struct Composed {
 }
 
 fn render(name: &str, context: &Context) -> Result<String, AppError> {
-    templates().render(name, context).map_err(|e| AppError::Internal(format!("email template {name}: {e:?}")))
+    templates()
+        .render(name, context)
+        .map_err(|e| AppError::Internal(format!("email template {name}: {e:?}")))
 }
 
 /// Builds the email for an outbox row, from the appointment as it stands now.
-pub fn compose(conn: &mut DbConn, config: &Config, message: &MessageRow) -> Result<Composed, AppError> {
+pub fn compose(
+    conn: &mut DbConn,
+    config: &Config,
+    message: &MessageRow,
+) -> Result<Composed, AppError> {
     let tz = &config.timezone;
-    let row: AppointmentRow = appointments::table.find(message.appointment_id).select(AppointmentRow::as_select()).first(conn)?;
+    let row: AppointmentRow = appointments::table
+        .find(message.appointment_id)
+        .select(AppointmentRow::as_select())
+        .first(conn)?;
     let participant: ParticipantRow = participants::table
         .filter(participants::appointment_id.eq(message.appointment_id))
         .filter(participants::person_id.eq(message.person_id))
         .select(ParticipantRow::as_select())
         .first(conn)?;
-    let place: crate::places::Place = places::table.find(row.place_id).select(crate::places::Place::as_select()).first(conn)?;
-    let service: Service = services::table.find(row.service_id).select(Service::as_select()).first(conn)?;
-    let mediator: String = users::table.find(row.mediator_id).select(users::name).first(conn)?;
-    let given_name: String = people::table.find(message.person_id).select(people::given_name).first(conn)?;
-    let mediator_first_name = mediator.split_whitespace().next().unwrap_or_default().to_string();
+    let place: crate::places::Place = places::table
+        .find(row.place_id)
+        .select(crate::places::Place::as_select())
+        .first(conn)?;
+    let service: Service = services::table
+        .find(row.service_id)
+        .select(Service::as_select())
+        .first(conn)?;
+    let mediator: String = users::table
+        .find(row.mediator_id)
+        .select(users::name)
+        .first(conn)?;
+    let given_name: String = people::table
+        .find(message.person_id)
+        .select(people::given_name)
+        .first(conn)?;
+    let mediator_first_name = mediator
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let title = row.title.clone().unwrap_or_else(|| service.name.clone());
     let link = format!(
         "{}/r/{}",
@@ -89,21 +126,52 @@ pub fn compose(conn: &mut DbConn, config: &Config, message: &MessageRow) -> Resu
         "duration_minutes": service.duration_minutes,
     }))
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    let kind = if KINDS.contains(&message.kind.as_str()) { message.kind.as_str() } else { "reminder" };
-    let subject = render(&format!("emails/{kind}/subject.txt"), &context)?.trim().to_string();
+    let kind = if KINDS.contains(&message.kind.as_str()) {
+        message.kind.as_str()
+    } else {
+        "reminder"
+    };
+    let subject = render(&format!("emails/{kind}/subject.txt"), &context)?
+        .trim()
+        .to_string();
     let text = render(&format!("emails/{kind}/body.txt"), &context)?;
     let html = render(&format!("emails/{kind}/body.html"), &context)?;
 
     let cancelled = message.kind == "cancellation";
-    let host = config.public_url.split("://").nth(1).unwrap_or("localhost").split('/').next().unwrap_or("localhost");
-    let from: Mailbox = config.mail_from.parse().map_err(|e| AppError::Internal(format!("mail_from: {e}")))?;
-    let to: Mailbox = message.recipient.parse().map_err(|e| AppError::BadRequest(format!("adresse du destinataire invalide : {e}")))?;
-    let appointment = Appointment { row: row.clone(), participants: vec![participant] };
+    let host = config
+        .public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("localhost")
+        .split('/')
+        .next()
+        .unwrap_or("localhost");
+    let from: Mailbox = config
+        .mail_from
+        .parse()
+        .map_err(|e| AppError::Internal(format!("mail_from: {e}")))?;
+    let to: Mailbox = message
+        .recipient
+        .parse()
+        .map_err(|e| AppError::BadRequest(format!("adresse du destinataire invalide : {e}")))?;
+    let appointment = Appointment {
+        row: row.clone(),
+        participants: vec![participant],
+    };
     let event = ics::event(&ics::EventInfo {
         appointment: &appointment,
         summary: format!("{title} — {}", place.name),
-        location: format!("{}, {}, {} {}", place.name, place.address, place.postal_code, place.city),
-        description: format!("Avec {mediator_first_name}. Pour confirmer ou annuler : {}", context.get("link").and_then(|l| l.as_str()).unwrap_or_default()),
+        location: format!(
+            "{}, {}, {} {}",
+            place.name, place.address, place.postal_code, place.city
+        ),
+        description: format!(
+            "Avec {mediator_first_name}. Pour confirmer ou annuler : {}",
+            context
+                .get("link")
+                .and_then(|l| l.as_str())
+                .unwrap_or_default()
+        ),
         host,
         sequence: Some(message.sequence),
         cancelled,
@@ -122,15 +190,21 @@ pub fn compose(conn: &mut DbConn, config: &Config, message: &MessageRow) -> Resu
                 .singlepart(
                     SinglePart::builder()
                         .header(
-                            ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
-                                .map_err(|e| AppError::Internal(e.to_string()))?,
+                            ContentType::parse(&format!(
+                                "text/calendar; charset=utf-8; method={method}"
+                            ))
+                            .map_err(|e| AppError::Internal(e.to_string()))?,
                         )
                         .header(ContentDisposition::attachment("rendez-vous.ics"))
                         .body(calendar),
                 ),
         )
         .map_err(|e| AppError::Internal(format!("email: {e}")))?;
-    Ok(Composed { message: email, subject, text })
+    Ok(Composed {
+        message: email,
+        subject,
+        text,
+    })
 }
 
 pub const DEFAULT_BRING: &str = "votre téléphone, votre tablette ou votre ordinateur si vous en avez un, chargé, et vos identifiants (adresse e-mail, mots de passe) si vous les connaissez.";

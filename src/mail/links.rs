@@ -21,7 +21,11 @@ pub fn sign(key: &[u8], participant_id: i32, expires_at: NaiveDateTime) -> Strin
     let mut payload = Vec::with_capacity(12);
     payload.extend_from_slice(&participant_id.to_be_bytes());
     payload.extend_from_slice(&expires_at.and_utc().timestamp().to_be_bytes());
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(mac(key, &payload)))
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&payload),
+        URL_SAFE_NO_PAD.encode(mac(key, &payload))
+    )
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -33,12 +37,17 @@ pub enum LinkError {
 /// The participation a token names, if its signature holds and it has not expired.
 pub fn verify(key: &[u8], token: &str, now: NaiveDateTime) -> Result<i32, LinkError> {
     let (payload, signature) = token.split_once('.').ok_or(LinkError::Invalid)?;
-    let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| LinkError::Invalid)?;
-    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| LinkError::Invalid)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| LinkError::Invalid)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| LinkError::Invalid)?;
     if payload.len() != 12 || !crate::auth::constant_time_eq(&signature, &mac(key, &payload)) {
         return Err(LinkError::Invalid);
     }
-    let participant_id = i32::from_be_bytes(payload[..4].try_into().map_err(|_| LinkError::Invalid)?);
+    let participant_id =
+        i32::from_be_bytes(payload[..4].try_into().map_err(|_| LinkError::Invalid)?);
     let expires = i64::from_be_bytes(payload[4..].try_into().map_err(|_| LinkError::Invalid)?);
     if now.and_utc().timestamp() >= expires {
         return Err(LinkError::Expired);
@@ -56,11 +65,21 @@ mod tests {
         let now = chrono::Utc::now().naive_utc();
         let token = sign(key, 42, now + chrono::Duration::hours(1));
         assert_eq!(verify(key, &token, now), Ok(42));
-        assert_eq!(verify(key, &token, now + chrono::Duration::hours(2)), Err(LinkError::Expired));
-        assert_eq!(verify(b"another key of thirty-two bytes!", &token, now), Err(LinkError::Invalid));
+        assert_eq!(
+            verify(key, &token, now + chrono::Duration::hours(2)),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(
+            verify(b"another key of thirty-two bytes!", &token, now),
+            Err(LinkError::Invalid)
+        );
         // Changing the participation breaks the signature.
         let forged = sign(key, 43, now + chrono::Duration::hours(1));
-        let mixed = format!("{}.{}", forged.split('.').next().unwrap(), token.split('.').nth(1).unwrap());
+        let mixed = format!(
+            "{}.{}",
+            forged.split('.').next().unwrap(),
+            token.split('.').nth(1).unwrap()
+        );
         assert_eq!(verify(key, &mixed, now), Err(LinkError::Invalid));
         assert_eq!(verify(key, "garbage", now), Err(LinkError::Invalid));
     }

@@ -27,7 +27,8 @@ impl Mailer {
         match config.mail_transport {
             MailTransport::File => {
                 let dir = config.data_dir.join("mail");
-                std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 Ok(Mailer::File(FileTransport::new(dir)))
             }
             MailTransport::Smtp => {

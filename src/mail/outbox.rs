@@ -61,7 +61,12 @@ pub enum Event {
 
 /// Where a person's messages go: their email when they consented, else their referent's when
 /// they consented to that, else nowhere (the appointment lands on the "to call" list).
-pub fn route(email: Option<&str>, consent: bool, referent_email: Option<&str>, referent_consent: bool) -> Option<(String, &'static str)> {
+pub fn route(
+    email: Option<&str>,
+    consent: bool,
+    referent_email: Option<&str>,
+    referent_consent: bool,
+) -> Option<(String, &'static str)> {
     match (email, consent, referent_email, referent_consent) {
         (Some(email), true, _, _) => Some((email.to_string(), "person")),
         (_, _, Some(referent), true) => Some((referent.to_string(), "referent")),
@@ -111,7 +116,11 @@ fn insert(
 }
 
 /// Drops the reminders not yet sent (of one person, or of everyone).
-fn cancel_pending(conn: &mut DbConn, appointment_id: i32, person_id: Option<i32>) -> Result<(), AppError> {
+fn cancel_pending(
+    conn: &mut DbConn,
+    appointment_id: i32,
+    person_id: Option<i32>,
+) -> Result<(), AppError> {
     let mut query = diesel::update(messages::table)
         .filter(messages::appointment_id.eq(appointment_id))
         .filter(messages::status.eq("pending"))
@@ -124,12 +133,21 @@ fn cancel_pending(conn: &mut DbConn, appointment_id: i32, person_id: Option<i32>
 }
 
 /// Writes the messages an event calls for. Call it inside the transaction of the change.
-pub fn announce(conn: &mut DbConn, config: &Config, appointment: &Appointment, event: Event) -> Result<(), AppError> {
+pub fn announce(
+    conn: &mut DbConn,
+    config: &Config,
+    appointment: &Appointment,
+    event: Event,
+) -> Result<(), AppError> {
     if appointment.row.walk_in {
         return Ok(());
     }
     let seated = |a: &Appointment| -> Vec<i32> {
-        a.participants.iter().filter(|p| SEATED.contains(&p.status.as_str())).map(|p| p.person_id).collect()
+        a.participants
+            .iter()
+            .filter(|p| SEATED.contains(&p.status.as_str()))
+            .map(|p| p.person_id)
+            .collect()
     };
     let (kind, targets, with_reminders) = match &event {
         Event::Booked => ("confirmation", seated(appointment), true),
@@ -153,11 +171,25 @@ pub fn announce(conn: &mut DbConn, config: &Config, appointment: &Appointment, e
         let contact: Option<(Option<String>, bool, Option<String>, bool)> = people::table
             .find(person_id)
             .filter(people::anonymised_at.is_null())
-            .select((people::email, people::reminder_consent, people::referent_email, people::referent_consent))
+            .select((
+                people::email,
+                people::reminder_consent,
+                people::referent_email,
+                people::referent_consent,
+            ))
             .first(conn)
             .optional()?;
-        let Some((email, consent, referent, referent_consent)) = contact else { continue };
-        let Some(recipient) = route(email.as_deref(), consent, referent.as_deref(), referent_consent) else { continue };
+        let Some((email, consent, referent, referent_consent)) = contact else {
+            continue;
+        };
+        let Some(recipient) = route(
+            email.as_deref(),
+            consent,
+            referent.as_deref(),
+            referent_consent,
+        ) else {
+            continue;
+        };
         insert(conn, appointment, person_id, kind, &recipient, current)?;
         if with_reminders {
             for lead in &config.reminder_lead_times {
@@ -179,9 +211,16 @@ struct Id {
 }
 
 /// Claims up to `limit` due messages for `worker` until `now + lease`.
-pub fn claim(conn: &mut DbConn, worker: &str, limit: i64, lease: Duration) -> Result<Vec<MessageRow>, AppError> {
-    let current = now();
-    let until = current + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+pub fn claim(
+    conn: &mut DbConn,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<MessageRow>, AppError> {
+    // To the microsecond: a lease of one second must not last two.
+    let current = chrono::Utc::now().naive_utc();
+    let until =
+        current + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     crate::db::transaction(conn, |conn| {
         let ids: Vec<i32> = match conn {
             DbConn::Pg(pg) => diesel::sql_query(
@@ -201,7 +240,9 @@ pub fn claim(conn: &mut DbConn, worker: &str, limit: i64, lease: Duration) -> Re
                     messages::status
                         .eq("pending")
                         .and(messages::due_at.le(current))
-                        .or(messages::status.eq("sending").and(messages::locked_until.lt(current))),
+                        .or(messages::status
+                            .eq("sending")
+                            .and(messages::locked_until.lt(current))),
                 )
                 .order((messages::due_at, messages::id))
                 .limit(limit)
@@ -227,38 +268,62 @@ pub fn claim(conn: &mut DbConn, worker: &str, limit: i64, lease: Duration) -> Re
 }
 
 /// Records a delivery.
-pub fn sent(conn: &mut DbConn, worker: &str, id: i32, subject: &str, body: &str) -> Result<(), AppError> {
-    diesel::update(messages::table.find(id).filter(messages::locked_by.eq(worker)))
-        .set((
-            messages::status.eq("sent"),
-            messages::sent_at.eq(Some(now())),
-            messages::attempts.eq(messages::attempts + 1),
-            messages::subject.eq(subject),
-            messages::body.eq(body),
-            messages::last_error.eq(None::<String>),
-            messages::locked_by.eq(None::<String>),
-            messages::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+pub fn sent(
+    conn: &mut DbConn,
+    worker: &str,
+    id: i32,
+    subject: &str,
+    body: &str,
+) -> Result<(), AppError> {
+    diesel::update(
+        messages::table
+            .find(id)
+            .filter(messages::locked_by.eq(worker)),
+    )
+    .set((
+        messages::status.eq("sent"),
+        messages::sent_at.eq(Some(now())),
+        messages::attempts.eq(messages::attempts + 1),
+        messages::subject.eq(subject),
+        messages::body.eq(body),
+        messages::last_error.eq(None::<String>),
+        messages::locked_by.eq(None::<String>),
+        messages::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
 /// Records a failed attempt: retried later with exponential backoff, `dead` after the last.
-pub fn failed(conn: &mut DbConn, config: &Config, worker: &str, message: &MessageRow, error: &str) -> Result<(), AppError> {
+pub fn failed(
+    conn: &mut DbConn,
+    config: &Config,
+    worker: &str,
+    message: &MessageRow,
+    error: &str,
+) -> Result<(), AppError> {
     let attempts = message.attempts + 1;
     let dead = attempts >= config.mail_max_attempts;
-    let backoff = config.mail_retry_base.as_secs().saturating_mul(1u64 << (attempts - 1).clamp(0, 16) as u64).min(3600);
+    let backoff = config
+        .mail_retry_base
+        .as_secs()
+        .saturating_mul(1u64 << (attempts - 1).clamp(0, 16) as u64)
+        .min(3600);
     let error: String = error.chars().take(500).collect();
-    diesel::update(messages::table.find(message.id).filter(messages::locked_by.eq(worker)))
-        .set((
-            messages::status.eq(if dead { "dead" } else { "pending" }),
-            messages::attempts.eq(attempts),
-            messages::last_error.eq(Some(error)),
-            messages::due_at.eq(now() + chrono::Duration::seconds(backoff as i64)),
-            messages::locked_by.eq(None::<String>),
-            messages::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        messages::table
+            .find(message.id)
+            .filter(messages::locked_by.eq(worker)),
+    )
+    .set((
+        messages::status.eq(if dead { "dead" } else { "pending" }),
+        messages::attempts.eq(attempts),
+        messages::last_error.eq(Some(error)),
+        messages::due_at.eq(now() + chrono::Duration::seconds(backoff as i64)),
+        messages::locked_by.eq(None::<String>),
+        messages::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -312,7 +377,13 @@ impl MessageRow {
 
 pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "cancelled"];
 
-pub fn list(conn: &mut DbConn, user: &StaffUser, status: Option<&str>, limit: i64, offset: i64) -> Result<Vec<MessageRow>, AppError> {
+pub fn list(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<MessageRow>, AppError> {
     user.require(&[crate::auth::Role::Admin, crate::auth::Role::Manager])?;
     let mut query = messages::table.select(MessageRow::as_select()).into_boxed();
     if let Some(org) = user.scope() {
@@ -320,11 +391,18 @@ pub fn list(conn: &mut DbConn, user: &StaffUser, status: Option<&str>, limit: i6
     }
     if let Some(status) = status {
         if !STATUSES.contains(&status) {
-            return Err(AppError::field("status", "Statut inconnu : pending, sending, sent, dead ou cancelled."));
+            return Err(AppError::field(
+                "status",
+                "Statut inconnu : pending, sending, sent, dead ou cancelled.",
+            ));
         }
         query = query.filter(messages::status.eq(status.to_string()));
     }
-    Ok(query.order((messages::due_at.desc(), messages::id.desc())).limit(limit).offset(offset).load(conn)?)
+    Ok(query
+        .order((messages::due_at.desc(), messages::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?)
 }
 
 /// Puts a dead message back in the queue, due now.
@@ -339,12 +417,26 @@ pub fn retry(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErro
             .filter(|m| user.can_see(m.organisation_id))
             .ok_or(AppError::NotFound)?;
         if row.status != "dead" {
-            return Err(AppError::Conflict { code: "not_dead", message: "Seul un message en échec définitif peut être relancé.".into() });
+            return Err(AppError::Conflict {
+                code: "not_dead",
+                message: "Seul un message en échec définitif peut être relancé.".into(),
+            });
         }
         diesel::update(messages::table.find(id))
-            .set((messages::status.eq("pending"), messages::attempts.eq(0), messages::due_at.eq(now())))
+            .set((
+                messages::status.eq("pending"),
+                messages::attempts.eq(0),
+                messages::due_at.eq(now()),
+            ))
             .execute(conn)?;
-        crate::audit::record(conn, Some(user), "retry", "message", Some(id), Some(row.organisation_id))?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "retry",
+            "message",
+            Some(id),
+            Some(row.organisation_id),
+        )?;
         Ok(())
     })
 }

@@ -76,7 +76,9 @@ impl SmtpSink {
             let command = line.trim_end().to_string();
             let upper = command.to_ascii_uppercase();
             if upper.starts_with("EHLO") {
-                writer.write_all(b"250-sink.localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 20000000\r\n")?;
+                writer.write_all(
+                    b"250-sink.localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 20000000\r\n",
+                )?;
             } else if upper.starts_with("HELO") {
                 writer.write_all(b"250 sink.localhost\r\n")?;
             } else if upper.starts_with("MAIL FROM:") {
@@ -103,7 +105,11 @@ impl SmtpSink {
                     data.extend_from_slice(&raw[start..]);
                 }
                 if let Ok(mut received) = self.received.lock() {
-                    received.push(Received { from: from.clone(), to: to.clone(), data });
+                    received.push(Received {
+                        from: from.clone(),
+                        to: to.clone(),
+                        data,
+                    });
                 }
                 writer.write_all(b"250 2.0.0 OK queued\r\n")?;
             } else if upper == "QUIT" {
@@ -119,5 +125,10 @@ impl SmtpSink {
 }
 
 fn address(text: &str) -> String {
-    text.trim().trim_start_matches('<').split('>').next().unwrap_or_default().to_string()
+    text.trim()
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }

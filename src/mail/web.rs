@@ -40,11 +40,18 @@ fn status_label(status: &str) -> &'static str {
 }
 
 #[rocket::get("/messages?<status>")]
-pub async fn list(db: &State<Db>, config: &State<Config>, web: WebUser, status: Option<String>) -> Result<Template, AppError> {
+pub async fn list(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    status: Option<String>,
+) -> Result<Template, AppError> {
     web.user.require(&[Role::Admin, Role::Manager])?;
     let user = web.user.clone();
     let filter = status.clone().filter(|s| !s.is_empty());
-    let rows = db.run(move |conn| outbox::list(conn, &user, filter.as_deref(), 500, 0)).await?;
+    let rows = db
+        .run(move |conn| outbox::list(conn, &user, filter.as_deref(), 500, 0))
+        .await?;
     let tz = config.timezone;
     let messages: Vec<_> = rows
         .iter()
@@ -54,7 +61,11 @@ pub async fn list(db: &State<Db>, config: &State<Config>, web: WebUser, status: 
             "last_error": m.last_error, "appointment_id": m.appointment_id,
         }))
         .collect();
-    Ok(page("messages", &web, json!({ "messages": messages, "status": status.unwrap_or_default() })))
+    Ok(page(
+        "messages",
+        &web,
+        json!({ "messages": messages, "status": status.unwrap_or_default() }),
+    ))
 }
 
 #[derive(rocket::FromForm)]
@@ -64,7 +75,12 @@ pub struct Nothing {
 }
 
 #[rocket::post("/messages/<id>/retry", data = "<_form>")]
-pub async fn retry(db: &State<Db>, web: WebUser, id: i32, _form: Csrf<Nothing>) -> Result<Redirect, AppError> {
+pub async fn retry(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    _form: Csrf<Nothing>,
+) -> Result<Redirect, AppError> {
     let user = web.user.clone();
     db.run(move |conn| outbox::retry(conn, &user, id)).await?;
     Ok(Redirect::to("/messages?status=dead"))
@@ -72,7 +88,11 @@ pub async fn retry(db: &State<Db>, web: WebUser, id: i32, _form: Csrf<Nothing>) 
 
 /// People with an appointment in the next two weeks whom no email reaches, with their phone.
 #[rocket::get("/to-call")]
-pub async fn to_call(db: &State<Db>, config: &State<Config>, web: WebUser) -> Result<Template, AppError> {
+pub async fn to_call(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+) -> Result<Template, AppError> {
     let tz = config.timezone;
     let user = web.user.clone();
     let rows = db

@@ -34,8 +34,18 @@ impl Worker {
     pub fn new(db: Db, config: Config) -> Result<Worker, String> {
         let mailer = Mailer::from_config(&config)?;
         let host = hostname();
-        let id = format!("{host}-{}-{}", std::process::id(), &crate::auth::random_token()[..8]);
-        Ok(Worker { db, config, mailer, id, stopping: Arc::new(AtomicBool::new(false)) })
+        let id = format!(
+            "{host}-{}-{}",
+            std::process::id(),
+            &crate::auth::random_token()[..8]
+        );
+        Ok(Worker {
+            db,
+            config,
+            mailer,
+            id,
+            stopping: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// Asks the worker to stop: the message being sent is finished, the others released.
@@ -48,7 +58,13 @@ impl Worker {
         let composed = match compose::compose(&mut conn, &self.config, message) {
             Ok(composed) => composed,
             Err(e) => {
-                outbox::failed(&mut conn, &self.config, &self.id, message, &format!("composition : {}", e.detail()))?;
+                outbox::failed(
+                    &mut conn,
+                    &self.config,
+                    &self.id,
+                    message,
+                    &format!("composition : {}", e.detail()),
+                )?;
                 return Ok(Err(e.to_string()));
             }
         };
@@ -56,7 +72,13 @@ impl Worker {
         let outcome = self.mailer.send(&composed.message);
         let mut conn = self.db.get()?;
         match &outcome {
-            Ok(()) => outbox::sent(&mut conn, &self.id, message.id, &composed.subject, &composed.text)?,
+            Ok(()) => outbox::sent(
+                &mut conn,
+                &self.id,
+                message.id,
+                &composed.subject,
+                &composed.text,
+            )?,
             Err(error) => outbox::failed(&mut conn, &self.config, &self.id, message, error)?,
         }
         Ok(outcome)
@@ -68,37 +90,45 @@ impl Worker {
             let mut conn = self.db.get()?;
             outbox::claim(&mut conn, &self.id, BATCH, self.config.worker_lease)?
         };
-        let mut round = Round { claimed: batch.len(), ..Round::default() };
+        let mut round = Round {
+            claimed: batch.len(),
+            ..Round::default()
+        };
         if batch.is_empty() {
             return Ok(round);
         }
         let lanes = self.config.worker_concurrency.min(batch.len()).max(1);
         let chunk = batch.len().div_ceil(lanes);
-        let results: Vec<Result<(usize, usize, Vec<i32>), AppError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(chunk)
-                .map(|messages| {
-                    scope.spawn(move || {
-                        let (mut sent, mut failed, mut left) = (0, 0, Vec::new());
-                        for message in messages {
-                            if self.stopping.load(Ordering::SeqCst) {
-                                left.push(message.id);
-                                continue;
+        let results: Vec<Result<(usize, usize, Vec<i32>), AppError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .chunks(chunk)
+                    .map(|messages| {
+                        scope.spawn(move || {
+                            let (mut sent, mut failed, mut left) = (0, 0, Vec::new());
+                            for message in messages {
+                                if self.stopping.load(Ordering::SeqCst) {
+                                    left.push(message.id);
+                                    continue;
+                                }
+                                match self.deliver(message)? {
+                                    Ok(()) => sent += 1,
+                                    Err(_) => failed += 1,
+                                }
                             }
-                            match self.deliver(message)? {
-                                Ok(()) => sent += 1,
-                                Err(_) => failed += 1,
-                            }
-                        }
-                        Ok((sent, failed, left))
+                            Ok((sent, failed, left))
+                        })
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(AppError::Internal("worker lane panicked".into()))))
-                .collect()
-        });
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(AppError::Internal("worker lane panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
         let mut left = Vec::new();
         for result in results {
             let (sent, failed, mut rest) = result?;
@@ -134,7 +164,9 @@ impl Worker {
             if !busy {
                 let mut waited = std::time::Duration::ZERO;
                 let step = std::time::Duration::from_millis(100);
-                while waited < self.config.worker_poll_interval && !self.stopping.load(Ordering::SeqCst) {
+                while waited < self.config.worker_poll_interval
+                    && !self.stopping.load(Ordering::SeqCst)
+                {
                     rocket::tokio::time::sleep(step).await;
                     waited += step;
                 }

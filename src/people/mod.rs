@@ -248,7 +248,11 @@ impl PersonInput {
 
     /// "given family" folded: people with the same and the same birth year may be duplicates.
     fn name_key(&self) -> String {
-        format!("{} {}", fold(&self.given_name), fold(self.family_name.as_deref().unwrap_or("")))
+        format!(
+            "{} {}",
+            fold(&self.given_name),
+            fold(self.family_name.as_deref().unwrap_or(""))
+        )
     }
 
     /// "given family email phone " folded, searched by substring.

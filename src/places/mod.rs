@@ -82,7 +82,10 @@ impl PlaceInput {
 impl Place {
     /// A place by id, without scope (for the beneficiary's page and emails).
     pub fn load(conn: &mut DbConn, id: i32) -> Result<Place, AppError> {
-        Ok(places::table.find(id).select(Place::as_select()).first(conn)?)
+        Ok(places::table
+            .find(id)
+            .select(Place::as_select())
+            .first(conn)?)
     }
 
     pub fn input(&self) -> PlaceInput {

@@ -349,7 +349,7 @@ impl TestApp {
             .merge(("log_level", "off"))
             .merge((
                 "template_dir",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+                concat!(env!("CARGO_MANIFEST_DIR"), "/templates/pages"),
             ));
         for (key, value) in overrides {
             figment = figment.merge((*key, *value));
@@ -362,6 +362,25 @@ impl TestApp {
             database_url,
             dir,
         }
+    }
+
+    pub fn config(&self) -> passerelle::config::Config {
+        self.client
+            .rocket()
+            .state::<passerelle::config::Config>()
+            .expect("config")
+            .clone()
+    }
+
+    /// A reminder worker on this app's database and configuration.
+    pub fn worker(&self) -> passerelle::mail::worker::Worker {
+        passerelle::mail::worker::Worker::new(self.db().clone(), self.config()).expect("worker")
+    }
+
+    /// One worker round, off the async executor.
+    pub async fn run_worker(&self) -> passerelle::mail::worker::Round {
+        let worker = self.worker();
+        tokio_block(move || worker.run_once().expect("worker round")).await
     }
 
     pub fn db(&self) -> &Db {

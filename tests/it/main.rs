@@ -2,6 +2,8 @@
 
 mod harness;
 
+mod mail;
+
 mod accounts;
 mod booking;
 mod people;

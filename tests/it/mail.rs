@@ -1,0 +1,693 @@
+//! Email reminders through a real SMTP server (the in-process sink): outbox, recipients, lead
+//! times, worker races and failures, the beneficiary's page, the outbox view.
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use chrono_tz::Europe::Paris;
+use passerelle::mail::sink::SmtpSink;
+use rocket::http::{ContentType, Cookie, Status};
+use serde_json::{json, Value};
+
+use crate::booking::{at, setup, today, Setup};
+use crate::harness::{unescape, Backend, TestApp};
+
+async fn app_with_smtp(backend: Backend, extra: &[(&str, &str)]) -> Option<(TestApp, SmtpSink)> {
+    let sink = SmtpSink::start().expect("smtp sink");
+    let url = sink.url();
+    let mut overrides = vec![("mail_transport", "smtp"), ("smtp_url", url.as_str())];
+    overrides.extend_from_slice(extra);
+    let app = TestApp::with(backend, &overrides).await?;
+    Some((app, sink))
+}
+
+macro_rules! mail_test {
+    ($name:ident, |$app:ident, $sink:ident| $body:block) => {
+        mail_test!($name, [], |$app, $sink| $body);
+    };
+    ($name:ident, [$($k:literal = $v:literal),*], |$app:ident, $sink:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn run($app: TestApp, $sink: SmtpSink) $body
+            #[rocket::async_test]
+            async fn sqlite() {
+                let (app, sink) = app_with_smtp(Backend::Sqlite, &[$(($k, $v)),*]).await.unwrap();
+                run(app, sink).await
+            }
+            #[rocket::async_test]
+            async fn postgres() {
+                if let Some((app, sink)) = app_with_smtp(Backend::Postgres, &[$(($k, $v)),*]).await {
+                    run(app, sink).await
+                }
+            }
+        }
+    };
+}
+
+async fn reachable_person(app: &TestApp, token: &str, given: &str, email: &str) -> i64 {
+    let r = app
+        .post_json("/api/v1/people", token, json!({"given_name": given, "family_name": "Martin", "email": email, "reminder_consent": true, "phone": "06 01 02 03 04"}))
+        .await;
+    assert_eq!(r.status, Status::Created);
+    r.json()["id"].as_i64().unwrap()
+}
+
+async fn book_at(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> Value {
+    let r = app
+        .post_json(
+            "/api/v1/appointments",
+            &s.mediator.token,
+            json!({
+        "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+        "starts_at": start, "person_ids": people, "override_opening_hours": true}),
+        )
+        .await;
+    assert_eq!(r.status, Status::Created, "{}", r.body);
+    r.json()
+}
+
+async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let r = app
+        .get(&format!("/api/v1/messages{query}"), Some(token))
+        .await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    r.json().as_array().unwrap().clone()
+}
+
+struct Parsed {
+    from: String,
+    to: String,
+    subject: String,
+    text: String,
+    html: String,
+    ics: String,
+}
+
+fn parse(raw: &[u8]) -> Parsed {
+    use mail_parser::MimeHeaders;
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a MIME message");
+    let address = |a: Option<&mail_parser::Address>| {
+        a.and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ics = message
+        .attachments()
+        .find(|a| a.attachment_name() == Some("rendez-vous.ics"))
+        .map(|a| String::from_utf8_lossy(a.contents()).to_string())
+        .expect("an ICS attachment");
+    Parsed {
+        from: address(message.from()),
+        to: address(message.to()),
+        subject: message.subject().unwrap_or_default().to_string(),
+        text: message.body_text(0).unwrap_or_default().to_string(),
+        html: message.body_html(0).unwrap_or_default().to_string(),
+        ics,
+    }
+}
+
+/// Unfolds an ICS and reads its properties (the last value of each name).
+fn ics_fields(ics: &str) -> std::collections::HashMap<String, String> {
+    let unfolded = ics.replace("\r\n ", "");
+    unfolded
+        .split("\r\n")
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.split(';').next().unwrap().to_string(), v.to_string()))
+        .collect()
+}
+
+mail_test!(
+    a_booking_writes_its_confirmation_and_reminders_and_the_worker_sends_them,
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let day = today() + Duration::days(5);
+        let p = reachable_person(&app, &s.mediator.token, "Hélène", "helene@example.org").await;
+        let appointment = book_at(&app, &s, &at(day, "14:30"), &[p]).await;
+        let written = messages(&app, &s.manager.token, "").await;
+        let mut kinds: Vec<(String, String)> = written
+            .iter()
+            .map(|m| {
+                (
+                    m["kind"].as_str().unwrap().into(),
+                    m["due_at"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        kinds.sort();
+        assert_eq!(kinds.len(), 3, "{written:?}");
+        assert_eq!(kinds[0].0, "confirmation");
+        assert_eq!(
+            kinds[1],
+            ("reminder".to_string(), at(day - Duration::days(2), "14:30"))
+        );
+        assert_eq!(kinds[2], ("reminder".to_string(), at(day, "12:30")));
+        assert!(written
+            .iter()
+            .all(|m| m["recipient"] == "helene@example.org" && m["status"] == "pending"));
+
+        let round = app.run_worker().await;
+        assert_eq!(
+            (round.claimed, round.sent),
+            (1, 1),
+            "only the confirmation is due"
+        );
+        let received = sink.received();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].to, vec!["helene@example.org".to_string()]);
+        let mail = parse(&received[0].data);
+        assert_eq!(mail.from, "no-reply@localhost");
+        assert_eq!(mail.to, "helene@example.org");
+        let words = passerelle::time::LocalTime::in_words(
+            &Paris,
+            chrono::DateTime::parse_from_rfc3339(&at(day, "14:30"))
+                .unwrap()
+                .naive_utc(),
+        );
+        assert!(words.ends_with("à 14 h 30"));
+        assert_eq!(mail.subject, format!("Votre rendez-vous : {words}"));
+        for part in [&mail.text, &unescape(&mail.html)] {
+            assert!(part.contains("Bonjour Hélène"), "{part}");
+            assert!(part.contains(&words));
+            assert!(part.contains("Médiathèque Jean Macé, 2 rue de la Gare, 59100 Roubaix"));
+            assert!(
+                part.contains(&format!(
+                    "Avec : {}",
+                    s.mediator.user.name.split(' ').next().unwrap()
+                )) || part.contains("Avec :")
+            );
+            assert!(part.contains("À apporter"));
+            assert!(part.contains("http://127.0.0.1:8000/r/"));
+        }
+        let ics = ics_fields(&mail.ics);
+        assert_eq!(ics["METHOD"], "REQUEST");
+        assert_eq!(
+            ics["UID"],
+            format!("appointment-{}@127.0.0.1:8000", appointment["id"])
+        );
+        assert_eq!(ics["SEQUENCE"], "0");
+        let utc = chrono::DateTime::parse_from_rfc3339(&at(day, "14:30"))
+            .unwrap()
+            .naive_utc();
+        assert_eq!(ics["DTSTART"], utc.format("%Y%m%dT%H%M%SZ").to_string());
+        assert_eq!(ics["STATUS"], "CONFIRMED");
+        let sent = messages(&app, &s.manager.token, "?status=sent").await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["attempts"], 1);
+        // Nothing more is due: a second round sends nothing.
+        assert_eq!(app.run_worker().await.claimed, 0);
+        assert_eq!(sink.count(), 1);
+    }
+);
+
+mail_test!(
+    messages_go_to_the_person_then_the_referent_else_onto_the_call_list,
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let day = today() + Duration::days(3);
+        let direct = reachable_person(&app, &s.mediator.token, "Ali", "ali@example.org").await;
+        let via_referent = app
+            .post_json(
+                "/api/v1/people",
+                &s.mediator.token,
+                json!({"given_name": "Binta", "referent_name": "Mme Conseillère",
+        "referent_email": "conseillere@mission-locale.example", "referent_consent": true}),
+            )
+            .await
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        let no_consent = app
+            .post_json(
+                "/api/v1/people",
+                &s.mediator.token,
+                json!({"given_name": "Chris", "email": "chris@example.org",
+        "reminder_consent": false, "phone": "07 11 22 33 44"}),
+            )
+            .await
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        for (i, p) in [direct, via_referent, no_consent].iter().enumerate() {
+            book_at(&app, &s, &at(day, &format!("{}:00", 9 + 2 * i)), &[*p]).await;
+        }
+        app.run_worker().await;
+        let mut to: Vec<String> = sink.received().iter().map(|r| r.to[0].clone()).collect();
+        to.sort();
+        assert_eq!(
+            to,
+            vec!["ali@example.org", "conseillere@mission-locale.example"]
+        );
+        let referent_mail = sink
+            .received()
+            .into_iter()
+            .find(|r| r.to[0].starts_with("conseillere"))
+            .unwrap();
+        let parsed = parse(&referent_mail.data);
+        assert!(
+            parsed.subject.starts_with("Rendez-vous de Binta"),
+            "{}",
+            parsed.subject
+        );
+        assert!(parsed.text.contains("merci de le lui transmettre"));
+        // Chris gets no email: on the mediator's call list, with the phone number.
+        let page = app.page("/to-call", &s.mediator.session).await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(
+            page.body.contains("Chris") && page.body.contains("07 11 22 33 44")
+                || page.body.contains("0711223344")
+        );
+        assert!(!page.body.contains("Ali Martin") && !page.body.contains("Binta"));
+    }
+);
+
+/// The Monday after the last Sunday of March next year (clocks go forward on that Sunday).
+fn monday_after_spring_change() -> NaiveDate {
+    let year = today().year() + 1;
+    let mut d = NaiveDate::from_ymd_opt(year, 3, 31).unwrap();
+    while d.weekday() != chrono::Weekday::Sun {
+        d -= Duration::days(1);
+    }
+    d + Duration::days(1)
+}
+
+mail_test!(
+    reminder_times_hold_across_daylight_saving_and_short_notice_skips_past_ones,
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let p = reachable_person(&app, &s.mediator.token, "Dina", "dina@example.org").await;
+        let monday = monday_after_spring_change();
+        book_at(&app, &s, &at(monday, "10:00"), &[p]).await;
+        let mut due: Vec<String> = messages(&app, &s.manager.token, "")
+            .await
+            .iter()
+            .filter(|m| m["kind"] == "reminder")
+            .map(|m| m["due_at"].as_str().unwrap().to_string())
+            .collect();
+        due.sort();
+        // 48h before is Saturday 10:00 local (winter time), 2h before is Monday 08:00 (summer time).
+        assert_eq!(
+            due,
+            vec![
+                format!("{}T10:00:00+01:00", monday - Duration::days(2)),
+                format!("{monday}T08:00:00+02:00")
+            ]
+        );
+
+        // Booked 3 hours ahead: the 48h reminder is already past, the 2h one is not.
+        let soon =
+            Paris.from_utc_datetime(&(chrono::Utc::now().naive_utc() + Duration::minutes(180)));
+        let q = reachable_person(&app, &s.mediator.token, "Eva", "eva@example.org").await;
+        let a = book_at(&app, &s, &soon.to_rfc3339(), &[q]).await;
+        let of_a: Vec<Value> = messages(&app, &s.manager.token, "")
+            .await
+            .into_iter()
+            .filter(|m| m["appointment_id"] == a["id"])
+            .collect();
+        let mut kinds: Vec<&str> = of_a.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+        kinds.sort();
+        assert_eq!(kinds, vec!["confirmation", "reminder"]);
+        // Booked 90 minutes ahead: confirmation only.
+        let sooner =
+            Paris.from_utc_datetime(&(chrono::Utc::now().naive_utc() + Duration::minutes(90)));
+        let r = reachable_person(&app, &s.mediator.token, "Fanny", "fanny@example.org").await;
+        let b = book_at(&app, &s, &sooner.to_rfc3339(), &[r]).await;
+        let of_b: Vec<Value> = messages(&app, &s.manager.token, "")
+            .await
+            .into_iter()
+            .filter(|m| m["appointment_id"] == b["id"])
+            .collect();
+        assert_eq!(of_b.len(), 1);
+        assert_eq!(of_b[0]["kind"], "confirmation");
+        app.run_worker().await;
+        assert_eq!(sink.count(), 3, "three confirmations");
+    }
+);
+
+mail_test!(
+    rescheduling_replaces_the_reminders_and_cancelling_sends_an_ics_cancel,
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let day = today() + Duration::days(6);
+        let p = reachable_person(&app, &s.mediator.token, "Gaëlle", "gaelle@example.org").await;
+        let a = book_at(&app, &s, &at(day, "10:00"), &[p]).await;
+        let id = a["id"].as_i64().unwrap();
+        app.run_worker().await;
+        let moved = app
+            .post_json(
+                &format!("/api/v1/appointments/{id}/reschedule"),
+                &s.mediator.token,
+                json!({"starts_at": at(day, "15:00")}),
+            )
+            .await;
+        assert_eq!(moved.status, Status::Ok);
+        let all = messages(&app, &s.manager.token, "").await;
+        let pending_reminders: Vec<&Value> = all
+            .iter()
+            .filter(|m| m["kind"] == "reminder" && m["status"] == "pending")
+            .collect();
+        assert_eq!(pending_reminders.len(), 2);
+        assert!(
+            pending_reminders
+                .iter()
+                .any(|m| m["due_at"] == at(day, "13:00")),
+            "the 2h reminder follows the new time"
+        );
+        assert_eq!(
+            all.iter()
+                .filter(|m| m["kind"] == "reminder" && m["status"] == "cancelled")
+                .count(),
+            2
+        );
+        app.run_worker().await;
+        let notice = parse(&sink.received()[1].data);
+        assert!(notice.subject.contains("déplacé"));
+        assert!(notice.text.contains("à 15 h"));
+        assert_eq!(ics_fields(&notice.ics)["SEQUENCE"], "1");
+
+        let cancelled = app
+            .post_json(
+                &format!("/api/v1/appointments/{id}/cancel"),
+                &s.mediator.token,
+                json!({"by": "structure", "reason": "médiateur malade"}),
+            )
+            .await;
+        assert_eq!(cancelled.status, Status::Ok);
+        let after = messages(&app, &s.manager.token, "?status=pending").await;
+        assert_eq!(
+            after.len(),
+            1,
+            "only the cancellation notice is left to send: {after:?}"
+        );
+        app.run_worker().await;
+        let cancel = parse(&sink.received()[2].data);
+        assert!(cancel.subject.starts_with("Rendez-vous annulé"));
+        let ics = ics_fields(&cancel.ics);
+        assert_eq!(ics["METHOD"], "CANCEL");
+        assert_eq!(ics["STATUS"], "CANCELLED");
+        assert_eq!(ics["SEQUENCE"], "2");
+        assert_eq!(ics["UID"], format!("appointment-{id}@127.0.0.1:8000"));
+    }
+);
+
+mail_test!(
+    two_workers_racing_never_send_a_message_twice,
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let day = today() + Duration::days(4);
+        for i in 0..30 {
+            let p = reachable_person(
+                &app,
+                &s.mediator.token,
+                &format!("R{i}"),
+                &format!("r{i}@example.org"),
+            )
+            .await;
+            let hour = 8 + (i / 4);
+            let minute = (i % 4) * 15;
+            let other = app.staff("mediator", "Emmaüs Connect").await;
+            let r = app.post_json("/api/v1/appointments", &s.manager.token, json!({
+            "service_id": s.service_id, "mediator_id": other.user.id, "place_id": s.place_id,
+            "starts_at": at(day, &format!("{hour:02}:{minute:02}")), "person_ids": [p], "override_opening_hours": true})).await;
+            assert_eq!(r.status, Status::Created, "{}", r.body);
+        }
+        let (a, b) = (app.worker(), app.worker());
+        let rounds = rocket::tokio::task::spawn_blocking(move || {
+            std::thread::scope(|scope| {
+                let first =
+                    scope.spawn(|| (0..3).map(|_| a.run_once().unwrap().sent).sum::<usize>());
+                let second =
+                    scope.spawn(|| (0..3).map(|_| b.run_once().unwrap().sent).sum::<usize>());
+                (first.join().unwrap(), second.join().unwrap())
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(rounds.0 + rounds.1, 30);
+        let mut recipients: Vec<String> = sink.received().iter().map(|r| r.to[0].clone()).collect();
+        recipients.sort();
+        recipients.dedup();
+        assert_eq!(sink.count(), 30, "no duplicate");
+        assert_eq!(recipients.len(), 30);
+        assert_eq!(
+            messages(&app, &s.manager.token, "?status=sent").await.len(),
+            30
+        );
+    }
+);
+
+mail_test!(
+    a_lease_left_by_a_killed_worker_expires_and_the_message_goes_out,
+    ["worker_lease" = "1s"],
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let p = reachable_person(&app, &s.mediator.token, "Hugo", "hugo@example.org").await;
+        book_at(&app, &s, &at(today() + Duration::days(2), "11:00"), &[p]).await;
+        // A worker claims the confirmation, then dies before sending it.
+        let claimed = app
+            .db()
+            .run(|conn| {
+                passerelle::mail::outbox::claim(
+                    conn,
+                    "killed-worker",
+                    10,
+                    std::time::Duration::from_secs(1),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(app.run_worker().await.claimed, 0, "the lease still holds");
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let round = app.run_worker().await;
+        assert_eq!((round.claimed, round.sent), (1, 1));
+        assert_eq!(sink.count(), 1);
+    }
+);
+
+mail_test!(
+    smtp_down_then_back_loses_nothing,
+    ["mail_retry_base" = "1s", "mail_max_attempts" = "3"],
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let p = reachable_person(&app, &s.mediator.token, "Iris", "iris@example.org").await;
+        book_at(&app, &s, &at(today() + Duration::days(2), "11:00"), &[p]).await;
+        sink.set_down(true);
+        let round = app.run_worker().await;
+        assert_eq!((round.sent, round.failed), (0, 1));
+        let pending = messages(&app, &s.manager.token, "?status=pending").await;
+        let confirmation = pending
+            .iter()
+            .find(|m| m["kind"] == "confirmation")
+            .unwrap();
+        assert_eq!(confirmation["attempts"], 1);
+        assert!(confirmation["last_error"].as_str().unwrap().len() > 3);
+        // Backed off: not due again at once.
+        assert_eq!(app.run_worker().await.claimed, 0);
+        sink.set_down(false);
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(app.run_worker().await.sent, 1);
+        assert_eq!(sink.count(), 1);
+
+        // Past the last attempt a message is dead, shown with a retry button, and can be retried.
+        let q = reachable_person(&app, &s.mediator.token, "Jade", "jade@example.org").await;
+        book_at(&app, &s, &at(today() + Duration::days(2), "14:00"), &[q]).await;
+        sink.set_down(true);
+        for _ in 0..3 {
+            app.run_worker().await;
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+        }
+        let dead = messages(&app, &s.manager.token, "?status=dead").await;
+        assert_eq!(
+            dead.len(),
+            1,
+            "{:?}",
+            messages(&app, &s.manager.token, "").await
+        );
+        let page = app.page("/messages?status=dead", &s.manager.session).await;
+        assert!(page
+            .body
+            .contains(&format!("/messages/{}/retry", dead[0]["id"])));
+        assert_eq!(
+            app.page("/messages", &s.mediator.session).await.status,
+            Status::Forbidden
+        );
+        assert_eq!(
+            app.get("/api/v1/messages", Some(&s.mediator.token))
+                .await
+                .status,
+            Status::Forbidden
+        );
+        sink.set_down(false);
+        let retry = app
+            .post_form(
+                &format!("/messages/{}/retry", dead[0]["id"]),
+                Some(&s.manager.session),
+                &[("csrf_token", &s.manager.csrf)],
+            )
+            .await;
+        assert_eq!(retry.status, Status::SeeOther);
+        assert_eq!(app.run_worker().await.sent, 1);
+        assert_eq!(sink.count(), 2);
+    }
+);
+
+/// The personal link from the email.
+fn link_of(mail: &Parsed) -> String {
+    let start = mail.text.find("/r/").expect("a personal link");
+    mail.text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+mail_test!(
+    the_beneficiary_confirms_or_cancels_from_the_link,
+    |app, sink| {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let day = today() + Duration::days(3);
+        let people = [
+            reachable_person(&app, &s.mediator.token, "Karim", "karim@example.org").await,
+            reachable_person(&app, &s.mediator.token, "Léa", "lea@example.org").await,
+            reachable_person(&app, &s.mediator.token, "Malik", "malik@example.org").await,
+        ];
+        let w = app
+            .post_json(
+                "/api/v1/appointments",
+                &s.mediator.token,
+                json!({
+        "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+        "starts_at": at(day, "14:00"), "capacity": 2, "person_ids": people}),
+            )
+            .await
+            .json();
+        let id = w["id"].as_i64().unwrap();
+        app.run_worker().await;
+        assert_eq!(
+            sink.count(),
+            2,
+            "the two booked people; the waitlisted one gets nothing yet"
+        );
+        let mails: Vec<Parsed> = sink.received().iter().map(|r| parse(&r.data)).collect();
+        let karim = mails.iter().find(|m| m.to == "karim@example.org").unwrap();
+        let lea = mails.iter().find(|m| m.to == "lea@example.org").unwrap();
+
+        let page = app.get(&link_of(karim), None).await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(page.body.len() < 30_000, "{} bytes", page.body.len());
+        assert!(
+            page.body.contains("Je confirme ma venue")
+                && page.body.contains("Je ne peux pas venir")
+        );
+        assert!(!page.body.contains("<script"));
+        assert!(unescape(&page.body).contains("2 rue de la Gare"));
+        let csrf = page
+            .cookie(passerelle::auth::PRE_SESSION_CSRF_COOKIE)
+            .unwrap();
+        let post = |path: String| {
+            let csrf = csrf.clone();
+            let client = &app.client;
+            async move {
+                client
+                    .post(path)
+                    .header(ContentType::Form)
+                    .cookie(Cookie::new(
+                        passerelle::auth::PRE_SESSION_CSRF_COOKIE,
+                        csrf.clone(),
+                    ))
+                    .body(format!("csrf_token={csrf}"))
+                    .dispatch()
+                    .await
+                    .status()
+            }
+        };
+        assert_eq!(
+            post(format!("{}/confirm", link_of(karim))).await,
+            Status::SeeOther
+        );
+        assert!(app
+            .get(&link_of(karim), None)
+            .await
+            .body
+            .contains("vous avez confirmé"));
+        let stored = app
+            .get(
+                &format!("/api/v1/appointments/{id}"),
+                Some(&s.mediator.token),
+            )
+            .await
+            .json();
+        assert_eq!(stored["participants"][0]["confirmed"], true);
+
+        // Léa cannot come: her seat goes to Malik, who is told.
+        assert_eq!(
+            post(format!("{}/cancel", link_of(lea))).await,
+            Status::SeeOther
+        );
+        let stored = app
+            .get(
+                &format!("/api/v1/appointments/{id}"),
+                Some(&s.mediator.token),
+            )
+            .await
+            .json();
+        let statuses: Vec<&str> = stored["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, vec!["booked", "excused", "booked"]);
+        app.run_worker().await;
+        let malik = sink
+            .received()
+            .iter()
+            .map(|r| parse(&r.data))
+            .find(|m| m.to == "malik@example.org")
+            .expect("Malik is told");
+        assert!(malik.subject.starts_with("Une place s'est libérée"));
+        assert!(app
+            .get(&link_of(lea), None)
+            .await
+            .body
+            .contains("vous ne venez pas"));
+        // A POST without the form's token is refused.
+        let forged = app
+            .client
+            .post(format!("{}/cancel", link_of(karim)))
+            .header(ContentType::Form)
+            .body("csrf_token=x")
+            .dispatch()
+            .await;
+        assert_eq!(forged.status(), Status::Forbidden);
+
+        // A wrong or expired link gets a kind page.
+        let wrong = app.get("/r/abc.def", None).await;
+        assert_eq!(wrong.status, Status::NotFound);
+        assert!(wrong.body.contains("Ce lien ne fonctionne pas"));
+        let key = app.config().secret_key;
+        let expired = passerelle::mail::links::sign(
+            &key,
+            1,
+            chrono::Utc::now().naive_utc() - Duration::hours(1),
+        );
+        let gone = app.get(&format!("/r/{expired}"), None).await;
+        assert_eq!(gone.status, Status::Gone);
+        assert!(unescape(&gone.body).contains("n'est plus valable"));
+    }
+);
+
+#[rocket::async_test]
+async fn by_default_emails_are_written_as_eml_files_in_the_data_dir() {
+    let app = TestApp::new(Backend::Sqlite).await.unwrap();
+    let s = setup(&app, "Emmaüs Connect").await;
+    let p = reachable_person(&app, &s.mediator.token, "Nina", "nina@example.org").await;
+    book_at(&app, &s, &at(today() + Duration::days(2), "10:00"), &[p]).await;
+    assert_eq!(app.run_worker().await.sent, 1);
+    let dir = app.dir.path().join("data").join("mail");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1);
+    let mail = parse(&std::fs::read(files[0].path()).unwrap());
+    assert_eq!(mail.to, "nina@example.org");
+}
