@@ -79,7 +79,7 @@ fn default_lease() -> String {
     "2m".into()
 }
 fn default_concurrency() -> usize {
-    4
+    16
 }
 
 fn default_database_url() -> String {

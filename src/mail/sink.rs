@@ -59,6 +59,7 @@ impl SmtpSink {
     }
 
     fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
+        stream.set_nodelay(true)?;
         let mut writer = stream.try_clone()?;
         if self.down.load(Ordering::SeqCst) {
             writer.write_all(b"421 4.3.2 Service not available\r\n")?;

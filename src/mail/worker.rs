@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 
-/// Messages claimed at once.
-const BATCH: i64 = 200;
+/// Messages claimed at once, per sending lane.
+const PER_LANE: usize = 16;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Round {
@@ -84,11 +84,16 @@ impl Worker {
         Ok(outcome)
     }
 
+    /// How many messages one round claims.
+    fn batch(&self) -> i64 {
+        (self.config.worker_concurrency * PER_LANE).min(2000) as i64
+    }
+
     /// One round: claims what is due and sends it, several at a time. Blocking.
     pub fn run_once(&self) -> Result<Round, AppError> {
         let batch = {
             let mut conn = self.db.get()?;
-            outbox::claim(&mut conn, &self.id, BATCH, self.config.worker_lease)?
+            outbox::claim(&mut conn, &self.id, self.batch(), self.config.worker_lease)?
         };
         let mut round = Round {
             claimed: batch.len(),
@@ -151,7 +156,7 @@ impl Worker {
             let worker = self.clone();
             let round = rocket::tokio::task::spawn_blocking(move || worker.run_once()).await;
             let busy = match round {
-                Ok(Ok(round)) => round.claimed as i64 == BATCH,
+                Ok(Ok(round)) => round.claimed as i64 == self.batch(),
                 Ok(Err(e)) => {
                     log::error!("reminder worker: {}", e.detail());
                     false
