@@ -19,7 +19,10 @@ fn main() {
     let figment = passerelle::figment()
         .merge(("database_url", url.clone()))
         .merge(("data_dir", dir.display().to_string()))
-        .merge(("mail_transport", std::env::var("BENCH_TRANSPORT").unwrap_or("smtp".into())))
+        .merge((
+            "mail_transport",
+            std::env::var("BENCH_TRANSPORT").unwrap_or("smtp".into()),
+        ))
         .merge(("smtp_url", sink.url()))
         .merge(("worker_concurrency", 32));
     let (config, db) = passerelle::open(&figment).unwrap();
@@ -118,7 +121,10 @@ fn main() {
     })
     .unwrap();
     drop(conn);
-    eprintln!("{MESSAGES} due messages written in {:.1?}", filled.elapsed());
+    eprintln!(
+        "{MESSAGES} due messages written in {:.1?}",
+        filled.elapsed()
+    );
 
     let worker = passerelle::mail::worker::Worker::new(db.clone(), config.clone()).unwrap();
     let started = Instant::now();
@@ -132,7 +138,11 @@ fn main() {
     }
     let elapsed = started.elapsed();
     if config.mail_transport == passerelle::config::MailTransport::Smtp {
-        assert_eq!(sink.count(), MESSAGES, "every message reached the SMTP server once");
+        assert_eq!(
+            sink.count(),
+            MESSAGES,
+            "every message reached the SMTP server once"
+        );
     }
     println!(
         "{sent} emails delivered to a local SMTP server in {:.2?}: {:.0} emails/s ({})",

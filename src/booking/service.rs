@@ -19,6 +19,10 @@ use crate::mail::outbox::{self, Event};
 use crate::text::clean;
 use crate::time::{parse_rfc3339, LocalTime};
 
+/// Longer than any appointment with its pause (at most 12 h + 4 h): overlaps are looked for
+/// among the appointments that start less than this before.
+pub const MAX_SPAN: Duration = Duration::hours(24);
+
 /// How far in the future a walk-in may start (clock drift between devices).
 const WALK_IN_TOLERANCE_MINUTES: i64 = 15;
 
@@ -249,6 +253,8 @@ fn check_mediator(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppEr
     let clash: Option<AppointmentRow> = appointments::table
         .filter(appointments::mediator_id.eq(p.mediator_id))
         .filter(appointments::status.ne("cancelled"))
+        // No appointment lasts a day: this bounds the index range to scan.
+        .filter(appointments::starts_at.gt(p.starts_at - MAX_SPAN))
         .filter(appointments::starts_at.lt(p.blocked_until))
         .filter(appointments::blocked_until.gt(p.starts_at))
         .filter(appointments::id.ne(p.except.unwrap_or(-1)))
@@ -306,6 +312,7 @@ fn person_clash(
         .filter(participants::person_id.eq(person_id))
         .filter(participants::status.eq_any(SEATED))
         .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::starts_at.gt(starts_at - MAX_SPAN))
         .filter(appointments::starts_at.lt(ends_at))
         .filter(appointments::ends_at.gt(starts_at))
         .filter(appointments::id.ne(except.unwrap_or(-1)))

@@ -80,6 +80,7 @@ pub fn free_slots(
     let busy: Vec<AppointmentRow> = appointments::table
         .filter(appointments::mediator_id.eq_any(&mediator_ids))
         .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::starts_at.gt(range_start - super::service::MAX_SPAN))
         .filter(appointments::starts_at.lt(range_end))
         .filter(appointments::blocked_until.gt(range_start))
         .select(AppointmentRow::as_select())

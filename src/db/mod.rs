@@ -84,7 +84,8 @@ impl ManageConnection for Manager {
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
@@ -179,6 +180,9 @@ impl Db {
     }
 }
 
+/// The in-process queue of SQLite write transactions.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in a write transaction. SQLite starts it with `BEGIN IMMEDIATE`, so that two
 /// writers queue on the busy timeout instead of failing when a read lock is upgraded.
 pub fn transaction<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
@@ -195,6 +199,12 @@ where
     if !outermost {
         return conn.transaction(f);
     }
+    // Writers of this process queue here rather than in SQLite's busy handler, which sleeps
+    // in steps of up to 100 ms. (Other processes on the same file still meet the busy timeout.)
+    let _writer = match conn {
+        DbConn::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner())),
+        DbConn::Pg(_) => None,
+    };
     if let DbConn::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     }
