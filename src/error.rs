@@ -90,8 +90,17 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            diesel::result::Error::NotFound => AppError::NotFound,
+            Error::NotFound => AppError::NotFound,
+            // Two requests racing past a check-then-insert: the database's constraint decides.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => AppError::Conflict {
+                code: "already_exists",
+                message: "Cet enregistrement existe déjà.".into(),
+            },
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                AppError::field("body", "Une des références n'existe pas.")
+            }
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -173,7 +182,9 @@ impl<'r> Responder<'r, 'static> for AppError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
         if let AppError::Internal(msg) | AppError::Unavailable(msg) = &self {
-            log::error!("{} {}: {msg}", req.method(), req.uri().path());
+            // The route's pattern, not the path: paths can carry tokens and names.
+            let route = req.route().map(|r| r.uri.to_string()).unwrap_or_default();
+            log::error!("{} {route}: {msg}", req.method());
         }
         if wants_problem_json(req) {
             let mut response =

@@ -17,6 +17,7 @@ pub mod patch;
 pub mod people;
 pub mod places;
 pub mod programmes;
+pub mod skills;
 pub mod text;
 pub mod time;
 pub mod web;
@@ -51,6 +52,9 @@ pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
     let config = Config::from_figment(figment)?;
     let db = Db::connect(&config.database_url, config.database_pool_size)?;
     db.migrate().map_err(|e| format!("{e:?}"))?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    skills::sync_defaults(&mut conn).map_err(|e| format!("skills referential: {e:?}"))?;
+    drop(conn);
     Ok((config, db))
 }
 
@@ -94,6 +98,14 @@ pub fn api_routes() -> Vec<Route> {
         booking::api::cancel,
         mail::api::list,
         mail::api::retry,
+        skills::api::referential,
+        skills::api::add_skill,
+        skills::api::edit_skill,
+        skills::api::log,
+        skills::api::current_log,
+        skills::api::person_skills,
+        skills::api::assess,
+        skills::api::to_fill,
     ]
 }
 
@@ -155,6 +167,12 @@ pub fn web_routes() -> Vec<Route> {
         mail::web::list,
         mail::web::retry,
         mail::web::to_call,
+        skills::web::form,
+        skills::web::save,
+        skills::web::to_fill,
+        skills::web::referential,
+        skills::web::add,
+        skills::web::edit,
     ]
 }
 

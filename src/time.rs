@@ -86,10 +86,20 @@ impl LocalTime for Tz {
 }
 
 /// Parses an RFC 3339 input time (an offset is required) into UTC.
+/// Years outside 1900–2200 are refused: they are typing mistakes, and arithmetic on them
+/// could overflow.
 pub fn parse_rfc3339(text: &str) -> Option<NaiveDateTime> {
     DateTime::<FixedOffset>::parse_from_rfc3339(text.trim())
         .ok()
         .map(|t| t.naive_utc())
+        .filter(|t| (1900..=2200).contains(&chrono::Datelike::year(t)))
+}
+
+/// A `YYYY-MM-DD` date within 1900–2200.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d)))
 }
 
 #[cfg(test)]

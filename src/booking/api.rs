@@ -21,8 +21,7 @@ use crate::web::api::{ApiJson, Created, Page};
 /// A local date (`2026-12-03`) or an RFC 3339 time, read as a local date.
 pub fn parse_day(field: &str, text: &str, tz: &Tz) -> Result<NaiveDate, AppError> {
     use chrono::TimeZone;
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .ok()
+    crate::time::parse_date(text)
         .or_else(|| parse_rfc3339(text).map(|t| tz.from_utc_datetime(&t).date_naive()))
         .ok_or_else(|| {
             AppError::field(
@@ -35,11 +34,7 @@ pub fn parse_day(field: &str, text: &str, tz: &Tz) -> Result<NaiveDate, AppError
 /// A bound of a period: an RFC 3339 time, or a local date meaning its midnight.
 pub fn parse_bound(field: &str, text: &str, tz: &Tz) -> Result<NaiveDateTime, AppError> {
     parse_rfc3339(text)
-        .or_else(|| {
-            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-                .ok()
-                .map(|d| tz.to_utc(d, NaiveTime::MIN))
-        })
+        .or_else(|| crate::time::parse_date(text).map(|d| tz.to_utc(d, NaiveTime::MIN)))
         .ok_or_else(|| {
             AppError::field(
                 field,

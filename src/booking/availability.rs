@@ -83,6 +83,12 @@ pub fn create_service(
     let organisation_id = user.target_organisation(input.organisation_id)?;
     let default_capacity = if input.kind == "workshop" { 8 } else { 1 };
     crate::db::transaction(conn, |conn| {
+        if crate::organisations::find(conn, organisation_id).is_err() {
+            return Err(AppError::field(
+                "organisation_id",
+                "Cette structure n'existe pas.",
+            ));
+        }
         let id: i32 = diesel::insert_into(services::table)
             .values((
                 services::organisation_id.eq(organisation_id),

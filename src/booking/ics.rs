@@ -33,7 +33,7 @@ fn text(value: &str) -> String {
         .replace(';', "\\;")
         .replace(',', "\\,")
         .replace("\r\n", "\\n")
-        .replace('\n', "\\n")
+        .replace(['\n', '\r'], "\\n")
 }
 
 /// Folds a content line at 75 octets, without splitting a character.

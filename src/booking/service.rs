@@ -593,10 +593,11 @@ pub fn enrol(
     })
 }
 
-/// Seats the first waitlisted person who is free at that time; returns who was promoted.
-fn promote_waitlist(conn: &mut DbConn, appointment: &Appointment) -> Result<Option<i32>, AppError> {
+/// Seats the waitlisted people, in order, who are free at that time, while seats remain;
+/// returns who was promoted.
+fn promote_waitlist(conn: &mut DbConn, appointment: &Appointment) -> Result<Vec<i32>, AppError> {
     let mut booked = appointment.booked_count();
-    let mut promoted = None;
+    let mut promoted = Vec::new();
     for candidate in appointment
         .participants
         .iter()
@@ -622,14 +623,14 @@ fn promote_waitlist(conn: &mut DbConn, appointment: &Appointment) -> Result<Opti
             ))
             .execute(conn)?;
         booked += 1;
-        promoted.get_or_insert(candidate.person_id);
+        promoted.push(candidate.person_id);
     }
     Ok(promoted)
 }
 
 /// Withdraws a person (`cancelled` by the structure, `excused` by the person) and promotes the
 /// waitlist. `actor` is `None` when the person cancels from their link. Returns the promoted
-/// person, if any.
+/// people.
 pub fn withdraw(
     conn: &mut DbConn,
     actor: Option<&StaffUser>,
@@ -637,7 +638,7 @@ pub fn withdraw(
     person_id: i32,
     new_status: &str,
     config: &Config,
-) -> Result<Option<i32>, AppError> {
+) -> Result<Vec<i32>, AppError> {
     crate::db::transaction(conn, |conn| {
         let appointment = load_for(conn, actor, appointment_id)?;
         lock_organisation(conn, appointment.row.organisation_id)?;
@@ -668,8 +669,8 @@ pub fn withdraw(
         )?;
         let appointment = load_for(conn, actor, appointment_id)?;
         outbox::announce(conn, config, &appointment, Event::Withdrawn(person_id))?;
-        if let Some(promoted) = promoted {
-            outbox::announce(conn, config, &appointment, Event::Promoted(promoted))?;
+        for person in &promoted {
+            outbox::announce(conn, config, &appointment, Event::Promoted(*person))?;
         }
         Ok(promoted)
     })
@@ -691,6 +692,14 @@ pub fn reschedule(
         lock_organisation(conn, appointment.row.organisation_id)?;
         let appointment = load(conn, actor, appointment_id)?;
         planned(&appointment)?;
+        if actor.role == Role::Mediator
+            && override_opening_hours
+            && actor.id != appointment.row.mediator_id
+        {
+            return Err(AppError::Forbidden(
+                "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
+            ));
+        }
         let service = get_service(conn, actor, appointment.row.service_id)?;
         let ends_at = starts_at + (appointment.row.ends_at - appointment.row.starts_at);
         let blocked_until = ends_at + (appointment.row.blocked_until - appointment.row.ends_at);

@@ -111,7 +111,7 @@ pub async fn agenda(
     let tz = config.timezone;
     let day = date
         .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .and_then(crate::time::parse_date)
         .unwrap_or_else(|| today(&tz));
     let week = view.as_deref() == Some("week");
     let first = if week {

@@ -238,3 +238,15 @@ pub fn lock_organisation(conn: &mut DbConn, organisation_id: i32) -> Result<(), 
     }
     Ok(())
 }
+
+/// A transaction-scoped lock on an application-wide key (PostgreSQL; SQLite's write
+/// transaction is exclusive already).
+pub fn lock_key(conn: &mut DbConn, key: i32) -> Result<(), AppError> {
+    if let DbConn::Pg(pg) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7243900, $1)")
+            .bind::<diesel::sql_types::Integer, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}

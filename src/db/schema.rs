@@ -261,6 +261,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    skill_domains (id) {
+        id -> Integer,
+        code -> Text,
+        name -> Text,
+        pix_code -> Nullable<Text>,
+        digcomp_code -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    skills (id) {
+        id -> Integer,
+        domain_id -> Integer,
+        code -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        position -> Integer,
+        retired_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_logs (id) {
+        id -> Integer,
+        appointment_id -> Integer,
+        person_id -> Integer,
+        version -> Integer,
+        current -> Bool,
+        attendance -> Text,
+        duration_minutes -> Nullable<Integer>,
+        topics -> Text,
+        device -> Nullable<Text>,
+        autonomy -> Nullable<Text>,
+        orientation -> Nullable<Text>,
+        note -> Nullable<Text>,
+        author_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> Integer,
+        person_id -> Integer,
+        skill_id -> Integer,
+        level -> Integer,
+        kind -> Text,
+        session_log_id -> Nullable<Integer>,
+        active -> Bool,
+        assessed_at -> Timestamp,
+        author_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -280,6 +340,10 @@ diesel::joinable!(participants -> people (person_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(messages -> appointments (appointment_id));
 diesel::joinable!(messages -> people (person_id));
+diesel::joinable!(skills -> skill_domains (domain_id));
+diesel::joinable!(assessments -> skills (skill_id));
+diesel::joinable!(assessments -> people (person_id));
+diesel::joinable!(session_logs -> appointments (appointment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -302,4 +366,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     calendar_feeds,
     messages,
+    skill_domains,
+    skills,
+    session_logs,
+    assessments,
 );

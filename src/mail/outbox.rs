@@ -121,9 +121,11 @@ fn cancel_pending(
     appointment_id: i32,
     person_id: Option<i32>,
 ) -> Result<(), AppError> {
+    // A cancellation notice already written still goes out.
     let mut query = diesel::update(messages::table)
         .filter(messages::appointment_id.eq(appointment_id))
         .filter(messages::status.eq("pending"))
+        .filter(messages::kind.ne("cancellation"))
         .into_boxed();
     if let Some(person) = person_id {
         query = query.filter(messages::person_id.eq(person));
@@ -265,6 +267,84 @@ pub fn claim(
             .select(MessageRow::as_select())
             .load(conn)?)
     })
+}
+
+/// Whether a claimed message still says something true: a reminder of an appointment since
+/// cancelled or moved, or for a person who left it, is dropped rather than sent.
+pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, AppError> {
+    use crate::db::schema::{appointments, participants};
+    if message.kind == "cancellation" {
+        return Ok(true);
+    }
+    let appointment: Option<(String, i32)> = appointments::table
+        .find(message.appointment_id)
+        .select((appointments::status, appointments::sequence))
+        .first(conn)
+        .optional()?;
+    let seated: i64 = participants::table
+        .filter(participants::appointment_id.eq(message.appointment_id))
+        .filter(participants::person_id.eq(message.person_id))
+        .filter(participants::status.eq("booked"))
+        .count()
+        .get_result(conn)?;
+    Ok(
+        matches!(appointment, Some((status, sequence)) if status == "planned" && sequence == message.sequence)
+            && seated > 0,
+    )
+}
+
+/// Drops a claimed message that no longer applies.
+pub fn drop_stale(conn: &mut DbConn, worker: &str, id: i32) -> Result<(), AppError> {
+    diesel::update(
+        messages::table
+            .find(id)
+            .filter(messages::locked_by.eq(worker)),
+    )
+    .set((
+        messages::status.eq("cancelled"),
+        messages::locked_by.eq(None::<String>),
+        messages::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Extends this worker's lease on a message right before sending it; false when the lease was
+/// lost (it expired and another worker took the message).
+pub fn renew(conn: &mut DbConn, worker: &str, id: i32, lease: Duration) -> Result<bool, AppError> {
+    let current = chrono::Utc::now().naive_utc();
+    let until =
+        current + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let n = diesel::update(
+        messages::table
+            .find(id)
+            .filter(messages::locked_by.eq(worker))
+            .filter(messages::status.eq("sending"))
+            .filter(messages::locked_until.gt(current)),
+    )
+    .set(messages::locked_until.eq(until))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Forgets the addresses and texts of an erased person's messages; what was still to send is
+/// cancelled.
+pub fn forget_person(conn: &mut DbConn, person_id: i32) -> Result<(), AppError> {
+    diesel::update(
+        messages::table
+            .filter(messages::person_id.eq(person_id))
+            .filter(messages::status.eq_any(["pending", "sending", "dead"])),
+    )
+    .set(messages::status.eq("cancelled"))
+    .execute(conn)?;
+    diesel::update(messages::table.filter(messages::person_id.eq(person_id)))
+        .set((
+            messages::recipient.eq(""),
+            messages::subject.eq(None::<String>),
+            messages::body.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Records a delivery.

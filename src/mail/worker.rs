@@ -53,8 +53,13 @@ impl Worker {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    fn deliver(&self, message: &MessageRow) -> Result<Result<(), String>, AppError> {
+    /// Sends one message. `Ok(None)`: not sent on purpose (stale, or the lease was lost).
+    fn deliver(&self, message: &MessageRow) -> Result<Option<Result<(), String>>, AppError> {
         let mut conn = self.db.get()?;
+        if !outbox::still_relevant(&mut conn, message)? {
+            outbox::drop_stale(&mut conn, &self.id, message.id)?;
+            return Ok(None);
+        }
         let composed = match compose::compose(&mut conn, &self.config, message) {
             Ok(composed) => composed,
             Err(e) => {
@@ -65,9 +70,13 @@ impl Worker {
                     message,
                     &format!("composition : {}", e.detail()),
                 )?;
-                return Ok(Err(e.to_string()));
+                return Ok(Some(Err(e.to_string())));
             }
         };
+        // A slow server may have outlasted the lease: never send what another worker holds.
+        if !outbox::renew(&mut conn, &self.id, message.id, self.config.worker_lease)? {
+            return Ok(None);
+        }
         drop(conn);
         let outcome = self.mailer.send(&composed.message);
         let mut conn = self.db.get()?;
@@ -81,7 +90,7 @@ impl Worker {
             )?,
             Err(error) => outbox::failed(&mut conn, &self.config, &self.id, message, error)?,
         }
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// How many messages one round claims.
@@ -116,9 +125,19 @@ impl Worker {
                                     left.push(message.id);
                                     continue;
                                 }
-                                match self.deliver(message)? {
-                                    Ok(()) => sent += 1,
-                                    Err(_) => failed += 1,
+                                match self.deliver(message) {
+                                    Ok(Some(Ok(()))) => sent += 1,
+                                    Ok(Some(Err(_))) => failed += 1,
+                                    Ok(None) => {}
+                                    Err(e) => {
+                                        // The database is away: give the message back for later.
+                                        log::error!(
+                                            "reminder worker: message {}: {}",
+                                            message.id,
+                                            e.detail()
+                                        );
+                                        left.push(message.id);
+                                    }
                                 }
                             }
                             Ok((sent, failed, left))

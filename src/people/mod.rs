@@ -594,6 +594,7 @@ pub fn erase(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErro
                 people::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        crate::mail::outbox::forget_person(conn, id)?;
         crate::audit::record(
             conn,
             Some(user),

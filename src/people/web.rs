@@ -150,6 +150,7 @@ pub async fn create(
 #[rocket::get("/people/<id>?<duplicates>")]
 pub async fn show(
     db: &State<Db>,
+    config: &State<crate::config::Config>,
     web: WebUser,
     id: i32,
     duplicates: Option<String>,
@@ -160,7 +161,8 @@ pub async fn show(
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let (person, programmes, duplicates) = db
+    let tz = config.timezone;
+    let (person, programmes, duplicates, profile, catalogue, attendance) = db
         .run(move |conn| {
             let person = super::get(conn, &user, id)?;
             let programmes = crate::programmes::list(conn, 1000, 0)?
@@ -175,9 +177,43 @@ pub async fn show(
                     |p| json!({ "id": p.id, "name": p.display_name(), "birth_year": p.birth_year }),
                 )
                 .collect::<Vec<_>>();
-            Ok((person, programmes, duplicates))
+            let profile = crate::skills::profile::of_person(conn, &user, id, &tz)?;
+            let catalogue = crate::skills::catalogue(conn, true)?;
+            let attendance = crate::skills::profile::attendance(conn, id)?;
+            Ok((
+                person, programmes, duplicates, profile, catalogue, attendance,
+            ))
         })
         .await?;
+    let levels = crate::skills::levels();
+    let label = |level: i32| {
+        levels
+            .iter()
+            .find(|l| l.level == level)
+            .map(|l| l.label.clone())
+            .unwrap_or_default()
+    };
+    let grid: Vec<_> = catalogue
+        .iter()
+        .filter_map(|(domain, skills)| {
+            let rows: Vec<_> = skills
+                .iter()
+                .filter_map(|skill| {
+                    let progress = profile.iter().find(|p| p.skill_code == skill.code);
+                    if progress.is_none() && skill.retired_at.is_some() {
+                        return None;
+                    }
+                    Some(json!({
+                        "code": skill.code, "name": skill.name,
+                        "level": progress.map(|p| p.level), "label": progress.map(|p| label(p.level)),
+                        "first": progress.map(|p| p.first_level), "progressed": progress.is_some_and(|p| p.progressed),
+                        "history": progress.map(|p| p.history.iter().map(|h| h.level.to_string()).collect::<Vec<_>>().join(" → ")),
+                    }))
+                })
+                .collect();
+            (!rows.is_empty()).then(|| json!({ "code": domain.code, "name": domain.name, "skills": rows }))
+        })
+        .collect();
     let name = person.display_name();
     Ok(page(
         "people/show",
@@ -185,6 +221,8 @@ pub async fn show(
         json!({
             "person": person, "name": name, "programmes": programmes, "duplicates": duplicates,
             "can_erase": matches!(web.user.role, Role::Admin | Role::Manager),
+            "grid": grid, "assessed": !profile.is_empty(),
+            "sessions": attendance.0, "hours": format!("{:.1}", attendance.1 as f64 / 60.0).replace('.', ","),
         }),
     ))
 }

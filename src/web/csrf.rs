@@ -68,11 +68,20 @@ where
             .cookies()
             .get(PRE_SESSION_CSRF_COOKIE)
             .map(|c| c.value().to_string());
+        // Forms shown without a session (login, first setup, a beneficiary's page) carry the
+        // double-submit cookie's token; every other form, only the session's.
+        let path = req.uri().path();
+        let pre_session =
+            path == "/login" || path.starts_with("/setup/") || path.starts_with("/r/");
+        let expected = if pre_session {
+            cookie_token
+        } else {
+            session_token
+        };
         let valid = !submitted.is_empty()
-            && [session_token, cookie_token]
-                .iter()
-                .flatten()
-                .any(|expected| constant_time_eq(expected.as_bytes(), submitted.as_bytes()));
+            && expected.is_some_and(|expected| {
+                constant_time_eq(expected.as_bytes(), submitted.as_bytes())
+            });
         if !valid {
             return refuse(req, Status::Forbidden, AppError::Forbidden(
                 "Le formulaire a expiré ou ne vient pas de Passerelle : rechargez la page et recommencez."

@@ -6,5 +6,7 @@ mod mail;
 
 mod accounts;
 mod booking;
+mod hardening;
 mod people;
 mod platform;
+mod skills;

@@ -1,0 +1,343 @@
+//! Session logs (comptes rendus): per participant attendance, duration, thématiques, device,
+//! autonomy, orientation, the skills observed with their level, a short note. Editing writes a
+//! new version and keeps the previous ones; their observations stop counting.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::topics;
+use crate::auth::StaffUser;
+use crate::booking::service::load;
+use crate::db::schema::{appointments, assessments, participants, session_logs};
+use crate::db::{now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::text::clean;
+
+#[derive(Deserialize, Serialize, Debug, Clone)]
+pub struct SkillLevel {
+    pub skill_code: String,
+    pub level: i32,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct ParticipantLog {
+    pub person_id: i32,
+    pub attendance: String,
+    pub duration_minutes: Option<i32>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    pub device: Option<String>,
+    pub autonomy: Option<String>,
+    #[serde(default)]
+    pub skills: Vec<SkillLevel>,
+    pub orientation: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct LogInput {
+    pub participants: Vec<ParticipantLog>,
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = session_logs)]
+pub struct LogRow {
+    pub id: i32,
+    pub appointment_id: i32,
+    pub person_id: i32,
+    pub version: i32,
+    pub current: bool,
+    pub attendance: String,
+    pub duration_minutes: Option<i32>,
+    pub topics: String,
+    pub device: Option<String>,
+    pub autonomy: Option<String>,
+    pub orientation: Option<String>,
+    pub note: Option<String>,
+    pub author_id: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Serialize, Debug)]
+pub struct LogOut {
+    pub person_id: i32,
+    pub version: i32,
+    pub attendance: String,
+    pub duration_minutes: Option<i32>,
+    pub topics: Vec<String>,
+    pub device: Option<String>,
+    pub autonomy: Option<String>,
+    pub skills: Vec<SkillLevel>,
+    pub orientation: Option<String>,
+    pub note: Option<String>,
+}
+
+fn check(input: &LogInput, skill_ids: &std::collections::HashMap<String, i32>) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let mut error =
+        |field: String, message: &str| errors.entry(field).or_default().push(message.to_string());
+    if input.participants.is_empty() {
+        error("participants".into(), "Indiquez au moins une personne.");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, p) in input.participants.iter().enumerate() {
+        let f = |name: &str| format!("participants[{i}].{name}");
+        if !seen.insert(p.person_id) {
+            error(f("person_id"), "Cette personne figure deux fois.");
+        }
+        if !topics::ATTENDANCE.iter().any(|(c, _)| *c == p.attendance) {
+            error(f("attendance"), "Présence : attended, no_show ou excused.");
+        }
+        if p.duration_minutes.is_some_and(|d| !(1..=720).contains(&d)) {
+            error(f("duration_minutes"), "La durée va de 1 à 720 minutes.");
+        }
+        for t in &p.topics {
+            if !topics::is_known(t) {
+                error(f("topics"), &format!("Thématique inconnue : {t}."));
+            }
+        }
+        if p.device
+            .as_deref()
+            .is_some_and(|d| !topics::DEVICES.iter().any(|(c, _)| *c == d))
+        {
+            error(f("device"), "Appareil : own, lent, structure ou none.");
+        }
+        if p.autonomy
+            .as_deref()
+            .is_some_and(|d| !topics::AUTONOMY.iter().any(|(c, _)| *c == d))
+        {
+            error(
+                f("autonomy"),
+                "Autonomie : accompanied, partly ou autonomous.",
+            );
+        }
+        let mut codes = std::collections::HashSet::new();
+        for (j, s) in p.skills.iter().enumerate() {
+            if !skill_ids.contains_key(&s.skill_code) {
+                error(
+                    format!("participants[{i}].skills[{j}].skill_code"),
+                    &format!("Compétence inconnue : {}.", s.skill_code),
+                );
+            }
+            if !(0..=super::TOP_LEVEL).contains(&s.level) {
+                error(
+                    format!("participants[{i}].skills[{j}].level"),
+                    "Le niveau va de 0 (pas encore) à 3 (autonome).",
+                );
+            }
+            if !codes.insert(&s.skill_code) {
+                error(
+                    format!("participants[{i}].skills[{j}].skill_code"),
+                    "Compétence notée deux fois.",
+                );
+            }
+        }
+        if p.orientation
+            .as_deref()
+            .is_some_and(|o| o.chars().count() > 200)
+        {
+            error(f("orientation"), "200 caractères au plus.");
+        }
+        if p.note.as_deref().is_some_and(|o| o.chars().count() > 500) {
+            error(f("note"), "500 caractères au plus.");
+        }
+    }
+    errors
+}
+
+/// Records (or edits) the log of an appointment that has started.
+pub fn record(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment_id: i32,
+    input: LogInput,
+) -> Result<Vec<LogOut>, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let appointment = load(conn, actor, appointment_id)?;
+        if appointment.row.status == "cancelled" {
+            return Err(AppError::Conflict {
+                code: "not_planned",
+                message: "Un rendez-vous annulé ne se consigne pas.".into(),
+            });
+        }
+        if appointment.row.starts_at > now() {
+            return Err(AppError::field(
+                "appointment",
+                "Un rendez-vous à venir ne peut pas encore être consigné.",
+            ));
+        }
+        let skill_ids = super::active_skill_ids(conn)?;
+        let errors = check(&input, &skill_ids);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let mut out = Vec::new();
+        for (i, entry) in input.participants.iter().enumerate() {
+            match appointment
+                .participants
+                .iter()
+                .find(|p| p.person_id == entry.person_id)
+            {
+                Some(p) => {
+                    diesel::update(participants::table.find(p.id))
+                        .set((
+                            participants::status.eq(&entry.attendance),
+                            participants::updated_at.eq(now()),
+                        ))
+                        .execute(conn)?;
+                }
+                // A drop-in session gathers whoever came.
+                None if appointment.row.walk_in => {
+                    crate::people::get(conn, actor, entry.person_id)
+                        .ok()
+                        .filter(|p| p.organisation_id == appointment.row.organisation_id)
+                        .ok_or_else(|| {
+                            AppError::field(
+                                &format!("participants[{i}].person_id"),
+                                "Cette personne n'existe pas dans la structure.",
+                            )
+                        })?;
+                    diesel::insert_into(participants::table)
+                        .values((
+                            participants::appointment_id.eq(appointment_id),
+                            participants::person_id.eq(entry.person_id),
+                            participants::status.eq(&entry.attendance),
+                            participants::created_at.eq(now()),
+                            participants::updated_at.eq(now()),
+                        ))
+                        .execute(conn)?;
+                }
+                None => {
+                    return Err(AppError::field(
+                        &format!("participants[{i}].person_id"),
+                        "Cette personne n'est pas inscrite à ce rendez-vous.",
+                    ))
+                }
+            }
+            let previous: Option<LogRow> = session_logs::table
+                .filter(session_logs::appointment_id.eq(appointment_id))
+                .filter(session_logs::person_id.eq(entry.person_id))
+                .filter(session_logs::current.eq(true))
+                .select(LogRow::as_select())
+                .first(conn)
+                .optional()?;
+            if let Some(previous) = &previous {
+                diesel::update(session_logs::table.find(previous.id))
+                    .set(session_logs::current.eq(false))
+                    .execute(conn)?;
+                diesel::update(
+                    assessments::table.filter(assessments::session_log_id.eq(previous.id)),
+                )
+                .set(assessments::active.eq(false))
+                .execute(conn)?;
+            }
+            let version = previous.map(|p| p.version + 1).unwrap_or(1);
+            let default_minutes =
+                ((appointment.row.ends_at - appointment.row.starts_at).num_minutes()) as i32;
+            let duration = match entry.attendance.as_str() {
+                "attended" => Some(entry.duration_minutes.unwrap_or(default_minutes)),
+                _ => None,
+            };
+            let log_id: i32 = diesel::insert_into(session_logs::table)
+                .values((
+                    session_logs::appointment_id.eq(appointment_id),
+                    session_logs::person_id.eq(entry.person_id),
+                    session_logs::version.eq(version),
+                    session_logs::current.eq(true),
+                    session_logs::attendance.eq(&entry.attendance),
+                    session_logs::duration_minutes.eq(duration),
+                    session_logs::topics.eq(entry.topics.join(",")),
+                    session_logs::device.eq(entry.device.as_deref()),
+                    session_logs::autonomy.eq(entry.autonomy.as_deref()),
+                    session_logs::orientation.eq(clean(entry.orientation.clone()).as_deref()),
+                    session_logs::note.eq(clean(entry.note.clone()).as_deref()),
+                    session_logs::author_id.eq(actor.id),
+                    session_logs::created_at.eq(now()),
+                ))
+                .returning(session_logs::id)
+                .get_result(conn)?;
+            if entry.attendance == "attended" {
+                for s in &entry.skills {
+                    diesel::insert_into(assessments::table)
+                        .values((
+                            assessments::person_id.eq(entry.person_id),
+                            assessments::skill_id.eq(skill_ids[&s.skill_code]),
+                            assessments::level.eq(s.level),
+                            assessments::kind.eq("session"),
+                            assessments::session_log_id.eq(Some(log_id)),
+                            assessments::active.eq(true),
+                            assessments::assessed_at.eq(appointment.row.starts_at),
+                            assessments::author_id.eq(actor.id),
+                            assessments::created_at.eq(now()),
+                        ))
+                        .execute(conn)?;
+                }
+            }
+            out.push(LogOut {
+                person_id: entry.person_id,
+                version,
+                attendance: entry.attendance.clone(),
+                duration_minutes: duration,
+                topics: entry.topics.clone(),
+                device: entry.device.clone(),
+                autonomy: entry.autonomy.clone(),
+                skills: if entry.attendance == "attended" {
+                    entry.skills.clone()
+                } else {
+                    Vec::new()
+                },
+                orientation: clean(entry.orientation.clone()),
+                note: clean(entry.note.clone()),
+            });
+        }
+        diesel::update(appointments::table.find(appointment_id))
+            .set((
+                appointments::status.eq("done"),
+                appointments::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "log",
+            "appointment",
+            Some(appointment_id),
+            Some(appointment.row.organisation_id),
+        )?;
+        Ok(out)
+    })
+}
+
+/// The current logs of an appointment, by person.
+pub fn current(conn: &mut DbConn, appointment_id: i32) -> Result<Vec<LogRow>, AppError> {
+    Ok(session_logs::table
+        .filter(session_logs::appointment_id.eq(appointment_id))
+        .filter(session_logs::current.eq(true))
+        .select(LogRow::as_select())
+        .load(conn)?)
+}
+
+/// Past appointments (of a mediator, or of the organisation) with nothing logged yet, oldest first.
+pub fn to_fill(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    mediator_id: Option<i32>,
+) -> Result<Vec<crate::booking::AppointmentRow>, AppError> {
+    let mut query = appointments::table
+        .filter(appointments::status.eq("planned"))
+        .filter(appointments::starts_at.lt(now()))
+        .filter(appointments::starts_at.gt(now() - Duration::days(365)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            session_logs::table.filter(session_logs::appointment_id.eq(appointments::id)),
+        )))
+        .select(crate::booking::AppointmentRow::as_select())
+        .into_boxed();
+    if let Some(org) = user.scope() {
+        query = query.filter(appointments::organisation_id.eq(org));
+    }
+    if let Some(id) = mediator_id {
+        query = query.filter(appointments::mediator_id.eq(id));
+    }
+    Ok(query.order(appointments::starts_at).limit(500).load(conn)?)
+}

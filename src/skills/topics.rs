@@ -1,0 +1,72 @@
+//! Thématiques of a session, with the codes of La Coop de la médiation numérique.
+
+pub const DIGITAL: [(&str, &str); 19] = [
+    ("diagnostic_numerique", "Diagnostic numérique"),
+    ("prendre_en_main_du_materiel", "Prendre en main du matériel"),
+    ("maintenance_de_materiel", "Maintenance de matériel"),
+    (
+        "gere_ses_contenus_numeriques",
+        "Gérer ses contenus numériques",
+    ),
+    ("navigation_sur_internet", "Navigation sur internet"),
+    ("email", "E-mail"),
+    ("bureautique", "Bureautique"),
+    ("reseaux_sociaux", "Réseaux sociaux"),
+    ("sante", "Santé"),
+    ("banque_et_achats_en_ligne", "Banque et achats en ligne"),
+    ("entrepreneuriat", "Entrepreneuriat"),
+    ("insertion_professionnelle", "Insertion professionnelle"),
+    ("securite_numerique", "Sécurité numérique"),
+    ("parentalite", "Parentalité"),
+    ("scolarite_et_numerique", "Scolarité et numérique"),
+    ("creer_avec_le_numerique", "Créer avec le numérique"),
+    ("culture_numerique", "Culture numérique"),
+    ("intelligence_artificielle", "Intelligence artificielle"),
+    (
+        "aide_aux_demarches_administratives",
+        "Aide aux démarches administratives",
+    ),
+];
+
+pub const PROCEDURES: [(&str, &str); 11] = [
+    (
+        "papiers_elections_citoyennete",
+        "Papiers, élections, citoyenneté",
+    ),
+    ("famille_scolarite", "Famille, scolarité"),
+    ("social_sante", "Social, santé"),
+    ("travail_formation", "Travail, formation"),
+    ("logement", "Logement"),
+    ("transports_mobilite", "Transports, mobilité"),
+    ("argent_impots", "Argent, impôts"),
+    ("justice", "Justice"),
+    ("etrangers_europe", "Étrangers, Europe"),
+    ("loisirs_sports_culture", "Loisirs, sports, culture"),
+    ("associations", "Associations"),
+];
+
+pub fn is_known(code: &str) -> bool {
+    DIGITAL
+        .iter()
+        .chain(PROCEDURES.iter())
+        .any(|(c, _)| *c == code)
+}
+
+pub const DEVICES: [(&str, &str); 4] = [
+    ("own", "son propre appareil"),
+    ("lent", "un appareil prêté"),
+    ("structure", "un appareil de la structure"),
+    ("none", "aucun"),
+];
+
+pub const AUTONOMY: [(&str, &str); 3] = [
+    ("accompanied", "entièrement accompagné·e"),
+    ("partly", "en partie autonome"),
+    ("autonomous", "autonome"),
+];
+
+pub const ATTENDANCE: [(&str, &str); 3] = [
+    ("attended", "venu·e"),
+    ("no_show", "absent·e"),
+    ("excused", "excusé·e"),
+];

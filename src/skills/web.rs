@@ -1,0 +1,253 @@
+//! The session-log form (one screen per appointment, under a minute), "logs to fill", and the
+//! referential page for admins.
+
+use std::collections::HashMap;
+
+use rocket::response::Redirect;
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use super::logs::{self, LogInput, ParticipantLog, SkillLevel};
+use super::topics;
+use super::SkillEdit;
+use crate::auth::{Role, WebUser};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::time::LocalTime;
+use crate::web::csrf::Csrf;
+use crate::web::{page, FormOutcome, Invalid};
+
+fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    list.iter()
+        .map(|(code, label)| json!({ "code": code, "label": label }))
+        .collect()
+}
+
+async fn log_page(
+    db: &Db,
+    config: &Config,
+    web: &WebUser,
+    id: i32,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let (appointment, people, catalogue, current) = db
+        .run(move |conn| {
+            let appointment = crate::booking::service::load(conn, &user, id)?;
+            let people = appointment
+                .participants
+                .iter()
+                .filter(|p| p.status != "waitlisted" && p.status != "cancelled")
+                .map(|p| {
+                    crate::people::get(conn, &user, p.person_id)
+                        .map(|person| (p.status.clone(), person))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let catalogue = super::catalogue(conn, false)?;
+            let current = logs::current(conn, id)?;
+            Ok((appointment, people, catalogue, current))
+        })
+        .await?;
+    let minutes = (appointment.row.ends_at - appointment.row.starts_at).num_minutes();
+    let participants: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (status, person))| {
+            let log = current.iter().find(|l| l.person_id == person.id);
+            json!({
+                "index": i, "person_id": person.id, "name": person.display_name(),
+                "attendance": log.map(|l| l.attendance.clone()).unwrap_or_else(|| if status == "booked" { "attended".into() } else { status.clone() }),
+                "duration": log.and_then(|l| l.duration_minutes).map(i64::from).unwrap_or(minutes),
+                "topics": log.map(|l| l.topics.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default(),
+                "device": log.and_then(|l| l.device.clone()).unwrap_or_default(),
+                "autonomy": log.and_then(|l| l.autonomy.clone()).unwrap_or_default(),
+                "orientation": log.and_then(|l| l.orientation.clone()).unwrap_or_default(),
+                "note": log.and_then(|l| l.note.clone()).unwrap_or_default(),
+                "version": log.map(|l| l.version),
+            })
+        })
+        .collect();
+    let domains: Vec<_> = catalogue
+        .iter()
+        .map(|(d, skills)| json!({ "code": d.code, "name": d.name, "skills": skills.iter().map(|s| json!({"code": s.code, "name": s.name})).collect::<Vec<_>>() }))
+        .collect();
+    Ok(page(
+        "skills/log",
+        web,
+        json!({
+            "appointment_id": id, "when": tz.in_words(appointment.row.starts_at), "participants": participants,
+            "future": appointment.row.starts_at > crate::db::now(), "domains": domains, "levels": super::levels(),
+            "digital": pairs(&topics::DIGITAL), "procedures": pairs(&topics::PROCEDURES), "devices": pairs(&topics::DEVICES),
+            "autonomy": pairs(&topics::AUTONOMY), "attendance": pairs(&topics::ATTENDANCE), "errors": errors,
+        }),
+    ))
+}
+
+#[rocket::get("/appointments/<id>/log")]
+pub async fn form(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+) -> Result<Template, AppError> {
+    log_page(db, config, &web, id, json!({})).await
+}
+
+#[derive(rocket::FromForm, Debug)]
+pub struct ParticipantForm {
+    person_id: i32,
+    attendance: String,
+    duration_minutes: Option<String>,
+    topics: Vec<String>,
+    device: Option<String>,
+    autonomy: Option<String>,
+    skills: HashMap<String, String>,
+    orientation: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(rocket::FromForm, Debug)]
+pub struct LogForm {
+    participants: Vec<ParticipantForm>,
+}
+
+#[rocket::post("/appointments/<id>/log", data = "<form>")]
+pub async fn save(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<LogForm>,
+) -> Result<FormOutcome, AppError> {
+    let form = form.into_inner();
+    let empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let input = LogInput {
+        participants: form
+            .participants
+            .into_iter()
+            .map(|p| {
+                let mut skills: Vec<SkillLevel> = p
+                    .skills
+                    .into_iter()
+                    .filter(|(_, level)| !level.is_empty())
+                    .map(|(skill_code, level)| SkillLevel {
+                        skill_code,
+                        level: level.parse().unwrap_or(-1),
+                    })
+                    .collect();
+                skills.sort_by(|a, b| a.skill_code.cmp(&b.skill_code));
+                ParticipantLog {
+                    person_id: p.person_id,
+                    attendance: p.attendance,
+                    duration_minutes: p.duration_minutes.and_then(|d| d.trim().parse().ok()),
+                    topics: p.topics,
+                    device: empty(p.device),
+                    autonomy: empty(p.autonomy),
+                    skills,
+                    orientation: p.orientation,
+                    note: p.note,
+                }
+            })
+            .collect(),
+    };
+    let user = web.user.clone();
+    match db
+        .run(move |conn| logs::record(conn, &user, id, input))
+        .await
+    {
+        Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!(
+            "/appointments/{id}"
+        )))),
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
+            log_page(db, config, &web, id, json!(errors)).await?,
+        ))),
+        Err(AppError::Conflict { message, .. }) => Ok(FormOutcome::Invalid(Invalid(
+            log_page(db, config, &web, id, json!({ "appointment": [message] })).await?,
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+#[rocket::get("/logs-to-fill")]
+pub async fn to_fill(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+) -> Result<Template, AppError> {
+    let tz = config.timezone;
+    let user = web.user.clone();
+    let mediator = (user.role == Role::Mediator).then_some(user.id);
+    let rows = db
+        .run(move |conn| logs::to_fill(conn, &user, mediator))
+        .await?;
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| json!({ "id": r.id, "when": tz.in_words(r.starts_at), "title": r.title, "walk_in": r.walk_in }))
+        .collect();
+    Ok(page("skills/to_fill", &web, json!({ "rows": rows })))
+}
+
+#[rocket::get("/skills")]
+pub async fn referential(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+    let catalogue = db.run(|conn| super::catalogue(conn, true)).await?;
+    let domains: Vec<_> = catalogue
+        .iter()
+        .map(|(d, skills)| json!({ "code": d.code, "name": d.name, "pix": d.pix_code, "digcomp": d.digcomp_code, "skills": skills }))
+        .collect();
+    Ok(page(
+        "skills/referential",
+        &web,
+        json!({ "domains": domains, "levels": super::levels() }),
+    ))
+}
+
+#[derive(rocket::FromForm)]
+pub struct SkillForm {
+    domain_code: Option<String>,
+    code: Option<String>,
+    name: Option<String>,
+    position: Option<i32>,
+    retired: Option<bool>,
+}
+
+impl SkillForm {
+    fn edit(self) -> SkillEdit {
+        SkillEdit {
+            domain_code: self.domain_code,
+            code: self.code,
+            name: self.name,
+            position: self.position,
+            retired: self.retired,
+        }
+    }
+}
+
+#[rocket::post("/skills", data = "<form>")]
+pub async fn add(
+    db: &State<Db>,
+    web: WebUser,
+    form: Csrf<SkillForm>,
+) -> Result<Redirect, AppError> {
+    let user = web.user.clone();
+    let edit = form.into_inner().edit();
+    db.run(move |conn| super::add_skill(conn, &user, edit))
+        .await?;
+    Ok(Redirect::to("/skills"))
+}
+
+#[rocket::post("/skills/<code>", data = "<form>")]
+pub async fn edit(
+    db: &State<Db>,
+    web: WebUser,
+    code: String,
+    form: Csrf<SkillForm>,
+) -> Result<Redirect, AppError> {
+    let user = web.user.clone();
+    let edit = form.into_inner().edit();
+    db.run(move |conn| super::edit_skill(conn, &user, &code, edit))
+        .await?;
+    Ok(Redirect::to("/skills"))
+}
