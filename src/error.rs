@@ -199,11 +199,7 @@ impl<'r> Responder<'r, 'static> for AppError {
 }
 
 /// The HTML error page.
-pub fn error_page<'r>(
-    req: &'r Request<'_>,
-    status: Status,
-    detail: &str,
-) -> response::Result<'static> {
+pub fn error_page(req: &Request<'_>, status: Status, detail: &str) -> response::Result<'static> {
     let page = Template::render(
         "error",
         context! { title: status_title(status), status: status.code, detail: detail },

@@ -233,6 +233,24 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The raw Bearer token of the request (to revoke it).
+pub struct BearerToken(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BearerToken {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
+        match bearer_token(req) {
+            Some(token) => Outcome::Success(BearerToken(token.to_string())),
+            None => Outcome::Error((
+                Status::Unauthorized,
+                AppError::Unauthorized("Jeton d'accès manquant.".into()),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,23 +269,5 @@ mod tests {
         assert_ne!(a, random_token());
         assert_eq!(hash_token(&a).len(), 64);
         assert_ne!(hash_token(&a), a);
-    }
-}
-
-/// The raw Bearer token of the request (to revoke it).
-pub struct BearerToken(pub String);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for BearerToken {
-    type Error = AppError;
-
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
-        match bearer_token(req) {
-            Some(token) => Outcome::Success(BearerToken(token.to_string())),
-            None => Outcome::Error((
-                Status::Unauthorized,
-                AppError::Unauthorized("Jeton d'accès manquant.".into()),
-            )),
-        }
     }
 }

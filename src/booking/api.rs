@@ -160,6 +160,7 @@ pub async fn remove_absence(db: &State<Db>, api: ApiUser, id: i32) -> Result<Sta
 }
 
 #[rocket::get("/slots?<service_id>&<from>&<to>&<mediator_id>&<place_id>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn slots(
     db: &State<Db>,
     config: &State<Config>,

@@ -55,17 +55,14 @@ fn status_label(status: &str) -> &'static str {
     }
 }
 
-fn names(
-    conn: &mut DbConn,
-    user: &StaffUser,
-) -> Result<
-    (
-        Vec<(i32, String, i32)>,
-        Vec<crate::places::Place>,
-        Vec<super::Service>,
-    ),
-    AppError,
-> {
+/// Staff (id, name, organisation), places and services the user sees, to name things on pages.
+type Names = (
+    Vec<(i32, String, i32)>,
+    Vec<crate::places::Place>,
+    Vec<super::Service>,
+);
+
+fn names(conn: &mut DbConn, user: &StaffUser) -> Result<Names, AppError> {
     Ok((
         availability::staff_of(conn, user.scope())?,
         crate::places::list(conn, user, 1000, 0)?,
@@ -98,6 +95,7 @@ fn appointment_summary(
 }
 
 #[rocket::get("/agenda?<date>&<view>&<mediator_id>&<place_id>&<service_id>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn agenda(
     db: &State<Db>,
     config: &State<Config>,

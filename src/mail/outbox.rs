@@ -79,7 +79,7 @@ pub fn route(
 /// leads are exact durations.
 pub fn due_before(starts_at: NaiveDateTime, lead: Duration, tz: &Tz) -> NaiveDateTime {
     let secs = lead.as_secs();
-    if secs > 0 && secs % 86_400 == 0 {
+    if secs > 0 && secs.is_multiple_of(86_400) {
         let local = tz.from_utc_datetime(&starts_at).naive_local();
         let day = local.date() - chrono::Days::new(secs / 86_400);
         tz.to_utc(day, local.time())

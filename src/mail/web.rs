@@ -88,6 +88,7 @@ pub async fn retry(
 
 /// People with an appointment in the next two weeks whom no email reaches, with their phone.
 #[rocket::get("/to-call")]
+#[allow(clippy::type_complexity)]
 pub async fn to_call(
     db: &State<Db>,
     config: &State<Config>,

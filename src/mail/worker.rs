@@ -10,6 +10,9 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 
+/// What one sending lane did: sent, failed, and the ids it gives back.
+type LaneResult = Result<(usize, usize, Vec<i32>), AppError>;
+
 /// Messages claimed at once, per sending lane.
 const PER_LANE: usize = 16;
 
@@ -113,46 +116,44 @@ impl Worker {
         }
         let lanes = self.config.worker_concurrency.min(batch.len()).max(1);
         let chunk = batch.len().div_ceil(lanes);
-        let results: Vec<Result<(usize, usize, Vec<i32>), AppError>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = batch
-                    .chunks(chunk)
-                    .map(|messages| {
-                        scope.spawn(move || {
-                            let (mut sent, mut failed, mut left) = (0, 0, Vec::new());
-                            for message in messages {
-                                if self.stopping.load(Ordering::SeqCst) {
+        let results: Vec<LaneResult> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(chunk)
+                .map(|messages| {
+                    scope.spawn(move || {
+                        let (mut sent, mut failed, mut left) = (0, 0, Vec::new());
+                        for message in messages {
+                            if self.stopping.load(Ordering::SeqCst) {
+                                left.push(message.id);
+                                continue;
+                            }
+                            match self.deliver(message) {
+                                Ok(Some(Ok(()))) => sent += 1,
+                                Ok(Some(Err(_))) => failed += 1,
+                                Ok(None) => {}
+                                Err(e) => {
+                                    // The database is away: give the message back for later.
+                                    log::error!(
+                                        "reminder worker: message {}: {}",
+                                        message.id,
+                                        e.detail()
+                                    );
                                     left.push(message.id);
-                                    continue;
-                                }
-                                match self.deliver(message) {
-                                    Ok(Some(Ok(()))) => sent += 1,
-                                    Ok(Some(Err(_))) => failed += 1,
-                                    Ok(None) => {}
-                                    Err(e) => {
-                                        // The database is away: give the message back for later.
-                                        log::error!(
-                                            "reminder worker: message {}: {}",
-                                            message.id,
-                                            e.detail()
-                                        );
-                                        left.push(message.id);
-                                    }
                                 }
                             }
-                            Ok((sent, failed, left))
-                        })
+                        }
+                        Ok((sent, failed, left))
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(AppError::Internal("worker lane panicked".into()))
-                        })
-                    })
-                    .collect()
-            });
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(AppError::Internal("worker lane panicked".into())))
+                })
+                .collect()
+        });
         let mut left = Vec::new();
         for result in results {
             let (sent, failed, mut rest) = result?;

@@ -409,7 +409,7 @@ impl TestApp {
             "DELETE" => self.client.delete(path.to_string()),
             other => panic!("unknown method {other}"),
         };
-        request = request.header(ContentType::JSON).body(body.to_string());
+        request = request.header(ContentType::JSON).body(body);
         if let Some(token) = token {
             request = request.header(Header::new("Authorization", format!("Bearer {token}")));
         }

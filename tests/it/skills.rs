@@ -46,7 +46,7 @@ both_backends! {
             diesel::delete(skills::table.filter(skills::code.eq("F5"))).execute(conn)?;
             Ok(())
         }).await.unwrap();
-        let added_again = app.db().run(|conn| passerelle::skills::sync_defaults(conn)).await.unwrap();
+        let added_again = app.db().run(passerelle::skills::sync_defaults).await.unwrap();
         assert_eq!(added_again, 1);
         let after = app.get("/api/v1/skills", Some(&mediator.token)).await.json();
         assert_eq!(after[0]["skills"][0]["name"], "Utiliser l'écran tactile");
