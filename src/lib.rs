@@ -9,6 +9,7 @@ pub mod beneficiary;
 pub mod booking;
 pub mod config;
 pub mod db;
+pub mod equipment;
 pub mod error;
 pub mod idempotency;
 pub mod mail;
@@ -106,6 +107,14 @@ pub fn api_routes() -> Vec<Route> {
         skills::api::person_skills,
         skills::api::assess,
         skills::api::to_fill,
+        equipment::api::list,
+        equipment::api::create,
+        equipment::api::show,
+        equipment::api::import_csv,
+        equipment::api::assign,
+        equipment::api::give_back,
+        equipment::api::set_status,
+        equipment::api::of_person,
     ]
 }
 
@@ -173,6 +182,15 @@ pub fn web_routes() -> Vec<Route> {
         skills::web::referential,
         skills::web::add,
         skills::web::edit,
+        equipment::web::list,
+        equipment::web::create,
+        equipment::web::due,
+        equipment::web::show,
+        equipment::web::assign,
+        equipment::web::give_back,
+        equipment::web::set_status,
+        equipment::web::handover_form,
+        web::handover_stylesheet,
     ]
 }
 

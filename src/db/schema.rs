@@ -321,6 +321,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    equipment (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        kind -> Text,
+        model -> Nullable<Text>,
+        serial -> Nullable<Text>,
+        imei -> Nullable<Text>,
+        iccid -> Nullable<Text>,
+        phone_number -> Nullable<Text>,
+        operator -> Nullable<Text>,
+        data_allowance -> Nullable<Text>,
+        valid_until -> Nullable<Date>,
+        programme_id -> Nullable<Integer>,
+        status -> Text,
+        current_holder_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> Integer,
+        equipment_id -> Integer,
+        person_id -> Integer,
+        mode -> Text,
+        handed_over_on -> Date,
+        due_back_on -> Nullable<Date>,
+        acceptance -> Text,
+        accepted_by_name -> Nullable<Text>,
+        returned_on -> Nullable<Date>,
+        return_condition -> Nullable<Text>,
+        author_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    equipment_events (id) {
+        id -> Integer,
+        equipment_id -> Integer,
+        person_id -> Nullable<Integer>,
+        action -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        actor_id -> Integer,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -344,6 +395,9 @@ diesel::joinable!(skills -> skill_domains (domain_id));
 diesel::joinable!(assessments -> skills (skill_id));
 diesel::joinable!(assessments -> people (person_id));
 diesel::joinable!(session_logs -> appointments (appointment_id));
+diesel::joinable!(assignments -> equipment (equipment_id));
+diesel::joinable!(assignments -> people (person_id));
+diesel::joinable!(equipment_events -> equipment (equipment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -370,4 +424,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     skills,
     session_logs,
     assessments,
+    equipment,
+    assignments,
+    equipment_events,
 );

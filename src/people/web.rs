@@ -162,7 +162,7 @@ pub async fn show(
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let tz = config.timezone;
-    let (person, programmes, duplicates, profile, catalogue, attendance) = db
+    let (person, programmes, duplicates, profile, catalogue, (attendance, equipment)) = db
         .run(move |conn| {
             let person = super::get(conn, &user, id)?;
             let programmes = crate::programmes::list(conn, 1000, 0)?
@@ -180,9 +180,16 @@ pub async fn show(
             let profile = crate::skills::profile::of_person(conn, &user, id, &tz)?;
             let catalogue = crate::skills::catalogue(conn, true)?;
             let attendance = crate::skills::profile::attendance(conn, id)?;
-            Ok((
-                person, programmes, duplicates, profile, catalogue, attendance,
-            ))
+            let equipment = crate::equipment::of_person(conn, &user, id)?
+                .into_iter()
+                .map(|(a, item)| json!({
+                    "id": item.id, "kind": crate::equipment::kind_label(&item.kind), "model": item.model,
+                    "mode": a.mode, "handed_over_on": a.handed_over_on.format("%d/%m/%Y").to_string(),
+                    "due_back_on": a.due_back_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                    "returned_on": a.returned_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                }))
+                .collect::<Vec<_>>();
+            Ok((person, programmes, duplicates, profile, catalogue, (attendance, equipment)))
         })
         .await?;
     let levels = crate::skills::levels();
@@ -221,7 +228,7 @@ pub async fn show(
         json!({
             "person": person, "name": name, "programmes": programmes, "duplicates": duplicates,
             "can_erase": matches!(web.user.role, Role::Admin | Role::Manager),
-            "grid": grid, "assessed": !profile.is_empty(),
+            "grid": grid, "assessed": !profile.is_empty(), "equipment": equipment,
             "sessions": attendance.0, "hours": format!("{:.1}", attendance.1 as f64 / 60.0).replace('.', ","),
         }),
     ))

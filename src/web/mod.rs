@@ -158,6 +158,14 @@ pub fn card_stylesheet() -> (ContentType, &'static str) {
     )
 }
 
+#[rocket::get("/static/handover.css")]
+pub fn handover_stylesheet() -> (ContentType, &'static str) {
+    (
+        ContentType::CSS,
+        include_str!("../../templates/static/handover.css"),
+    )
+}
+
 #[rocket::get("/")]
 pub fn home(web: WebUser) -> Template {
     page("home", &web, json!({}))

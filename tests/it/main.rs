@@ -6,6 +6,7 @@ mod mail;
 
 mod accounts;
 mod booking;
+mod equipment;
 mod hardening;
 mod people;
 mod platform;

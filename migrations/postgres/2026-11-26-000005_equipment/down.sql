@@ -1,0 +1,3 @@
+DROP TABLE equipment_events;
+DROP TABLE assignments;
+DROP TABLE equipment;

@@ -1,0 +1,712 @@
+//! Equipment: inventory (tablets, laptops, smartphones, SIM cards…), handovers to people as a
+//! donation or a loan, returns and status changes, with an append-only history per item.
+
+pub mod api;
+pub mod ids;
+pub mod import;
+pub mod web;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::StaffUser;
+use crate::db::schema::{assignments, equipment, equipment_events, people};
+use crate::db::{lock_organisation, now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::text::clean;
+
+pub const KINDS: [(&str, &str); 6] = [
+    ("tablet", "tablette"),
+    ("laptop", "ordinateur portable"),
+    ("smartphone", "smartphone"),
+    ("sim_card", "carte SIM"),
+    ("hotspot", "box ou clé 4G"),
+    ("other", "autre"),
+];
+pub const STATUSES: [(&str, &str); 5] = [
+    ("in_stock", "en stock"),
+    ("assigned", "remis"),
+    ("lost", "perdu"),
+    ("broken", "cassé"),
+    ("retired", "réformé"),
+];
+
+pub fn kind_label(kind: &str) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, l)| *l)
+        .unwrap_or("autre")
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    STATUSES
+        .iter()
+        .find(|(k, _)| *k == status)
+        .map(|(_, l)| *l)
+        .unwrap_or("")
+}
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[diesel(table_name = equipment)]
+pub struct Item {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub kind: String,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub imei: Option<String>,
+    pub iccid: Option<String>,
+    pub phone_number: Option<String>,
+    pub operator: Option<String>,
+    pub data_allowance: Option<String>,
+    pub valid_until: Option<NaiveDate>,
+    pub programme_id: Option<i32>,
+    pub status: String,
+    #[serde(rename = "current_holder")]
+    pub current_holder_id: Option<i32>,
+    #[serde(skip)]
+    pub created_at: NaiveDateTime,
+    #[serde(skip)]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct ItemInput {
+    pub kind: String,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub imei: Option<String>,
+    pub iccid: Option<String>,
+    pub phone_number: Option<String>,
+    pub operator: Option<String>,
+    pub data_allowance: Option<String>,
+    pub valid_until: Option<NaiveDate>,
+    pub programme_id: Option<i32>,
+    pub organisation_id: Option<i32>,
+}
+
+impl ItemInput {
+    /// Normalises and checks the fields on their own; `errors` gets messages by field.
+    pub fn normalised(mut self, errors: &mut FieldErrors) -> ItemInput {
+        let mut error = |field: &str, message: &str| {
+            errors
+                .entry(field.to_string())
+                .or_default()
+                .push(message.to_string())
+        };
+        self.kind = self.kind.trim().to_string();
+        if !KINDS.iter().any(|(k, _)| *k == self.kind) {
+            error(
+                "kind",
+                "Type : tablet, laptop, smartphone, sim_card, hotspot ou other.",
+            );
+        }
+        self.model = clean(self.model);
+        self.serial = clean(self.serial);
+        self.imei = clean(self.imei).map(|v| ids::compact(&v));
+        self.iccid = clean(self.iccid).map(|v| ids::compact(&v));
+        self.phone_number = clean(self.phone_number).map(|p| crate::text::normalise_phone(&p));
+        self.operator = clean(self.operator);
+        self.data_allowance = clean(self.data_allowance);
+        if let Some(imei) = &self.imei {
+            if let Err(message) = ids::check_imei(imei) {
+                error("imei", message);
+            }
+        }
+        if let Some(iccid) = &self.iccid {
+            if let Err(message) = ids::check_iccid(iccid) {
+                error("iccid", message);
+            }
+        }
+        for (field, value, max) in [
+            ("model", &self.model, 120),
+            ("serial", &self.serial, 80),
+            ("operator", &self.operator, 60),
+            ("data_allowance", &self.data_allowance, 60),
+        ] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+                error(field, &format!("{max} caractères au plus."));
+            }
+        }
+        self
+    }
+}
+
+fn event(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    item_id: i32,
+    person_id: Option<i32>,
+    action: &str,
+    status: &str,
+    note: Option<&str>,
+) -> Result<(), AppError> {
+    diesel::insert_into(equipment_events::table)
+        .values((
+            equipment_events::equipment_id.eq(item_id),
+            equipment_events::person_id.eq(person_id),
+            equipment_events::action.eq(action),
+            equipment_events::status.eq(status),
+            equipment_events::note.eq(note),
+            equipment_events::actor_id.eq(actor.id),
+            equipment_events::at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Serial, IMEI and ICCID are unique: which of them is already taken.
+fn taken(
+    conn: &mut DbConn,
+    input: &ItemInput,
+    except: Option<i32>,
+) -> Result<FieldErrors, AppError> {
+    let mut errors = FieldErrors::new();
+    let others = || {
+        equipment::table
+            .filter(equipment::id.ne(except.unwrap_or(-1)))
+            .into_boxed()
+    };
+    if let Some(serial) = &input.serial {
+        if others()
+            .filter(equipment::serial.eq(serial))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+        {
+            errors
+                .entry("serial".into())
+                .or_default()
+                .push("Ce numéro de série est déjà inventorié.".into());
+        }
+    }
+    if let Some(imei) = &input.imei {
+        if others()
+            .filter(equipment::imei.eq(imei))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+        {
+            errors
+                .entry("imei".into())
+                .or_default()
+                .push("Cet IMEI est déjà inventorié.".into());
+        }
+    }
+    if let Some(iccid) = &input.iccid {
+        if others()
+            .filter(equipment::iccid.eq(iccid))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+        {
+            errors
+                .entry("iccid".into())
+                .or_default()
+                .push("Cet ICCID est déjà inventorié.".into());
+        }
+    }
+    Ok(errors)
+}
+
+/// Inserts a checked item (no transaction of its own: the caller's, one item or a whole import).
+pub(crate) fn insert(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    organisation_id: i32,
+    input: &ItemInput,
+) -> Result<i32, AppError> {
+    let stamp = now();
+    let id: i32 = diesel::insert_into(equipment::table)
+        .values((
+            equipment::organisation_id.eq(organisation_id),
+            equipment::kind.eq(&input.kind),
+            equipment::model.eq(input.model.as_deref()),
+            equipment::serial.eq(input.serial.as_deref()),
+            equipment::imei.eq(input.imei.as_deref()),
+            equipment::iccid.eq(input.iccid.as_deref()),
+            equipment::phone_number.eq(input.phone_number.as_deref()),
+            equipment::operator.eq(input.operator.as_deref()),
+            equipment::data_allowance.eq(input.data_allowance.as_deref()),
+            equipment::valid_until.eq(input.valid_until),
+            equipment::programme_id.eq(input.programme_id),
+            equipment::status.eq("in_stock"),
+            equipment::created_at.eq(stamp),
+            equipment::updated_at.eq(stamp),
+        ))
+        .returning(equipment::id)
+        .get_result(conn)?;
+    event(conn, actor, id, None, "created", "in_stock", None)?;
+    Ok(id)
+}
+
+pub fn create(conn: &mut DbConn, actor: &StaffUser, input: ItemInput) -> Result<Item, AppError> {
+    let mut errors = FieldErrors::new();
+    let input = input.normalised(&mut errors);
+    let organisation_id = actor.target_organisation(input.organisation_id)?;
+    crate::db::transaction(conn, |conn| {
+        errors.extend(taken(conn, &input, None)?);
+        if let Some(programme) = input.programme_id {
+            let exists: i64 = crate::db::schema::programmes::table
+                .find(programme)
+                .count()
+                .get_result(conn)?;
+            if exists == 0 {
+                errors
+                    .entry("programme_id".into())
+                    .or_default()
+                    .push("Ce dispositif n'existe pas.".into());
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors.clone()));
+        }
+        let id = insert(conn, actor, organisation_id, &input)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "create",
+            "equipment",
+            Some(id),
+            Some(organisation_id),
+        )?;
+        get(conn, actor, id)
+    })
+}
+
+pub fn get(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<Item, AppError> {
+    equipment::table
+        .find(id)
+        .select(Item::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|i| actor.can_see(i.organisation_id))
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct Filter {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub programme_id: Option<i32>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub fn list(conn: &mut DbConn, actor: &StaffUser, filter: &Filter) -> Result<Vec<Item>, AppError> {
+    let mut query = equipment::table.select(Item::as_select()).into_boxed();
+    if let Some(org) = actor.scope() {
+        query = query.filter(equipment::organisation_id.eq(org));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(equipment::kind.eq(kind.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(equipment::status.eq(status.clone()));
+    }
+    if let Some(programme) = filter.programme_id {
+        query = query.filter(equipment::programme_id.eq(programme));
+    }
+    Ok(query
+        .order((equipment::kind, equipment::id))
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .load(conn)?)
+}
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[diesel(table_name = equipment_events)]
+pub struct Event {
+    #[serde(skip)]
+    pub id: i32,
+    pub equipment_id: i32,
+    pub person_id: Option<i32>,
+    pub action: String,
+    pub status: String,
+    pub note: Option<String>,
+    pub actor_id: i32,
+    #[serde(skip)]
+    pub at: NaiveDateTime,
+}
+
+pub fn history(conn: &mut DbConn, item_id: i32) -> Result<Vec<Event>, AppError> {
+    Ok(equipment_events::table
+        .filter(equipment_events::equipment_id.eq(item_id))
+        .select(Event::as_select())
+        .order((equipment_events::at, equipment_events::id))
+        .load(conn)?)
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct AssignInput {
+    pub person_id: i32,
+    pub mode: String,
+    pub handed_over_on: NaiveDate,
+    pub due_back_on: Option<NaiveDate>,
+    pub acceptance: String,
+    pub accepted_by_name: Option<String>,
+}
+
+/// Hands an item over to a person. One holder at a time: a second concurrent handover of the
+/// same item is a 409 `already_assigned`.
+pub fn assign(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    item_id: i32,
+    input: AssignInput,
+) -> Result<Item, AppError> {
+    let mut errors = FieldErrors::new();
+    if !matches!(input.mode.as_str(), "donation" | "loan") {
+        errors
+            .entry("mode".into())
+            .or_default()
+            .push("Mode : donation ou loan.".into());
+    }
+    if !matches!(
+        input.acceptance.as_str(),
+        "paper_signature" | "typed_name" | "email_confirmation"
+    ) {
+        errors
+            .entry("acceptance".into())
+            .or_default()
+            .push("Acceptation : paper_signature, typed_name ou email_confirmation.".into());
+    }
+    let accepted_by = clean(input.accepted_by_name.clone());
+    if input.acceptance == "typed_name" && accepted_by.is_none() {
+        errors
+            .entry("accepted_by_name".into())
+            .or_default()
+            .push("La personne tape son nom pour accepter.".into());
+    }
+    match (input.mode.as_str(), input.due_back_on) {
+        ("loan", None) => {
+            errors
+                .entry("due_back_on".into())
+                .or_default()
+                .push("Un prêt a une date de retour.".into());
+        }
+        ("loan", Some(due)) if due < input.handed_over_on => {
+            errors
+                .entry("due_back_on".into())
+                .or_default()
+                .push("Le retour suit la remise.".into());
+        }
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    crate::db::transaction(conn, |conn| {
+        let item = get(conn, actor, item_id)?;
+        lock_organisation(conn, item.organisation_id)?;
+        let item = get(conn, actor, item_id)?;
+        let person = crate::people::get(conn, actor, input.person_id)
+            .ok()
+            .filter(|p| p.organisation_id == item.organisation_id && !p.anonymised)
+            .ok_or_else(|| {
+                AppError::field(
+                    "person_id",
+                    "Cette personne n'existe pas dans la structure.",
+                )
+            })?;
+        if item.status != "in_stock" {
+            return Err(AppError::Conflict {
+                code: "already_assigned",
+                message: if item.status == "assigned" {
+                    "Ce matériel est déjà remis à quelqu'un : enregistrez d'abord son retour."
+                        .into()
+                } else {
+                    format!(
+                        "Ce matériel est {} : il ne peut pas être remis.",
+                        status_label(&item.status)
+                    )
+                },
+            });
+        }
+        diesel::insert_into(assignments::table)
+            .values((
+                assignments::equipment_id.eq(item_id),
+                assignments::person_id.eq(person.id),
+                assignments::mode.eq(&input.mode),
+                assignments::handed_over_on.eq(input.handed_over_on),
+                assignments::due_back_on.eq(if input.mode == "loan" {
+                    input.due_back_on
+                } else {
+                    None
+                }),
+                assignments::acceptance.eq(&input.acceptance),
+                assignments::accepted_by_name.eq(accepted_by.as_deref()),
+                assignments::author_id.eq(actor.id),
+                assignments::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        diesel::update(equipment::table.find(item_id))
+            .set((
+                equipment::status.eq("assigned"),
+                equipment::current_holder_id.eq(Some(person.id)),
+                equipment::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        event(
+            conn,
+            actor,
+            item_id,
+            Some(person.id),
+            if input.mode == "loan" {
+                "loaned"
+            } else {
+                "donated"
+            },
+            "assigned",
+            None,
+        )?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "assign",
+            "equipment",
+            Some(item_id),
+            Some(item.organisation_id),
+        )?;
+        get(conn, actor, item_id)
+    })
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct ReturnInput {
+    pub returned_on: NaiveDate,
+    pub condition: Option<String>,
+}
+
+pub fn give_back(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    item_id: i32,
+    input: ReturnInput,
+) -> Result<Item, AppError> {
+    let condition = clean(input.condition.clone());
+    if condition.as_ref().is_some_and(|c| c.chars().count() > 200) {
+        return Err(AppError::field("condition", "200 caractères au plus."));
+    }
+    crate::db::transaction(conn, |conn| {
+        let item = get(conn, actor, item_id)?;
+        lock_organisation(conn, item.organisation_id)?;
+        let open: Option<(i32, i32, NaiveDate)> = assignments::table
+            .filter(assignments::equipment_id.eq(item_id))
+            .filter(assignments::returned_on.is_null())
+            .select((
+                assignments::id,
+                assignments::person_id,
+                assignments::handed_over_on,
+            ))
+            .first(conn)
+            .optional()?;
+        let Some((assignment_id, person_id, handed_over_on)) = open else {
+            return Err(AppError::Conflict {
+                code: "not_assigned",
+                message: "Ce matériel n'est remis à personne.".into(),
+            });
+        };
+        if input.returned_on < handed_over_on {
+            return Err(AppError::field("returned_on", "Le retour suit la remise."));
+        }
+        diesel::update(assignments::table.find(assignment_id))
+            .set((
+                assignments::returned_on.eq(Some(input.returned_on)),
+                assignments::return_condition.eq(condition.as_deref()),
+            ))
+            .execute(conn)?;
+        diesel::update(equipment::table.find(item_id))
+            .set((
+                equipment::status.eq("in_stock"),
+                equipment::current_holder_id.eq(None::<i32>),
+                equipment::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        event(
+            conn,
+            actor,
+            item_id,
+            Some(person_id),
+            "returned",
+            "in_stock",
+            condition.as_deref(),
+        )?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "return",
+            "equipment",
+            Some(item_id),
+            Some(item.organisation_id),
+        )?;
+        get(conn, actor, item_id)
+    })
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct StatusInput {
+    pub status: String,
+    pub note: Option<String>,
+}
+
+/// Lost, broken, retired, or back in stock. An item lost or broken while held closes the
+/// handover (the person keeps it in their history).
+pub fn set_status(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    item_id: i32,
+    input: StatusInput,
+) -> Result<Item, AppError> {
+    if !matches!(
+        input.status.as_str(),
+        "lost" | "broken" | "retired" | "in_stock"
+    ) {
+        return Err(AppError::field(
+            "status",
+            "Statut : lost, broken, retired ou in_stock.",
+        ));
+    }
+    let note = clean(input.note.clone());
+    if note.as_ref().is_some_and(|c| c.chars().count() > 200) {
+        return Err(AppError::field("note", "200 caractères au plus."));
+    }
+    crate::db::transaction(conn, |conn| {
+        let item = get(conn, actor, item_id)?;
+        lock_organisation(conn, item.organisation_id)?;
+        let item = get(conn, actor, item_id)?;
+        if input.status == "in_stock" && item.status == "assigned" {
+            return Err(AppError::Conflict {
+                code: "already_assigned",
+                message: "Enregistrez le retour du matériel pour le remettre en stock.".into(),
+            });
+        }
+        let holder = item.current_holder_id;
+        if holder.is_some() {
+            diesel::update(
+                assignments::table
+                    .filter(assignments::equipment_id.eq(item_id))
+                    .filter(assignments::returned_on.is_null()),
+            )
+            .set((
+                assignments::returned_on.eq(Some(now().date())),
+                assignments::return_condition.eq(Some(status_label(&input.status))),
+            ))
+            .execute(conn)?;
+        }
+        diesel::update(equipment::table.find(item_id))
+            .set((
+                equipment::status.eq(&input.status),
+                equipment::current_holder_id.eq(None::<i32>),
+                equipment::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        event(
+            conn,
+            actor,
+            item_id,
+            holder,
+            "status",
+            &input.status,
+            note.as_deref(),
+        )?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "status",
+            "equipment",
+            Some(item_id),
+            Some(item.organisation_id),
+        )?;
+        get(conn, actor, item_id)
+    })
+}
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[diesel(table_name = assignments)]
+pub struct Assignment {
+    #[serde(skip)]
+    pub id: i32,
+    pub equipment_id: i32,
+    pub person_id: i32,
+    pub mode: String,
+    pub handed_over_on: NaiveDate,
+    pub due_back_on: Option<NaiveDate>,
+    pub acceptance: String,
+    pub accepted_by_name: Option<String>,
+    pub returned_on: Option<NaiveDate>,
+    pub return_condition: Option<String>,
+    #[serde(skip)]
+    pub author_id: i32,
+    #[serde(skip)]
+    pub created_at: NaiveDateTime,
+}
+
+/// A person's equipment, current and past (newest first), with each item.
+pub fn of_person(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    person_id: i32,
+) -> Result<Vec<(Assignment, Item)>, AppError> {
+    crate::people::get(conn, actor, person_id)?;
+    let rows: Vec<(Assignment, Item)> = assignments::table
+        .inner_join(equipment::table)
+        .filter(assignments::person_id.eq(person_id))
+        .select((Assignment::as_select(), Item::as_select()))
+        .order((assignments::handed_over_on.desc(), assignments::id.desc()))
+        .load(conn)?;
+    Ok(rows)
+}
+
+/// The open handover of an item, if any, with the holder's name.
+pub fn current_assignment(
+    conn: &mut DbConn,
+    item_id: i32,
+) -> Result<Option<(Assignment, String)>, AppError> {
+    Ok(assignments::table
+        .inner_join(people::table)
+        .filter(assignments::equipment_id.eq(item_id))
+        .filter(assignments::returned_on.is_null())
+        .select((Assignment::as_select(), people::given_name))
+        .first(conn)
+        .optional()?)
+}
+
+/// Loans due back before `until` (overdue included), oldest first.
+pub fn loans_due(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    until: NaiveDate,
+) -> Result<Vec<(Assignment, Item)>, AppError> {
+    let mut query = assignments::table
+        .inner_join(equipment::table)
+        .filter(assignments::returned_on.is_null())
+        .filter(assignments::mode.eq("loan"))
+        .filter(assignments::due_back_on.le(until))
+        .select((Assignment::as_select(), Item::as_select()))
+        .into_boxed();
+    if let Some(org) = actor.scope() {
+        query = query.filter(equipment::organisation_id.eq(org));
+    }
+    Ok(query.order(assignments::due_back_on).load(conn)?)
+}
+
+/// SIM cards whose validity ends before `until`.
+pub fn sims_ending(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    until: NaiveDate,
+) -> Result<Vec<Item>, AppError> {
+    let mut query = equipment::table
+        .filter(equipment::kind.eq("sim_card"))
+        .filter(equipment::valid_until.le(until))
+        .filter(equipment::status.ne("retired"))
+        .select(Item::as_select())
+        .into_boxed();
+    if let Some(org) = actor.scope() {
+        query = query.filter(equipment::organisation_id.eq(org));
+    }
+    Ok(query.order(equipment::valid_until).load(conn)?)
+}

@@ -1,0 +1,365 @@
+//! Equipment pages: inventory with filters, the item page with its history and handover forms,
+//! the printable A4 handover form, loans due back and SIM cards ending soon.
+
+use chrono::{Duration, NaiveDate};
+use rocket::response::Redirect;
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use super::{
+    kind_label, status_label, AssignInput, Filter, ItemInput, ReturnInput, StatusInput, KINDS,
+    STATUSES,
+};
+use crate::auth::WebUser;
+use crate::db::Db;
+use crate::error::{AppError, FieldErrors};
+use crate::web::csrf::Csrf;
+use crate::web::{page, FormOutcome, Invalid};
+
+fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    list.iter()
+        .map(|(code, label)| json!({ "code": code, "label": label }))
+        .collect()
+}
+
+fn item_json(item: &super::Item) -> serde_json::Value {
+    json!({
+        "id": item.id, "kind": kind_label(&item.kind), "model": item.model, "serial": item.serial, "imei": item.imei,
+        "iccid": item.iccid, "phone_number": item.phone_number, "operator": item.operator, "data_allowance": item.data_allowance,
+        "valid_until": item.valid_until, "status": item.status, "status_label": status_label(&item.status),
+    })
+}
+
+async fn inventory_page(
+    db: &Db,
+    web: &WebUser,
+    filter: Filter,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let query = json!({ "kind": filter.kind, "status": filter.status, "programme_id": filter.programme_id });
+    let (items, programmes) = db
+        .run(move |conn| {
+            Ok((
+                super::list(conn, &user, &filter)?,
+                crate::programmes::list(conn, 1000, 0)?,
+            ))
+        })
+        .await?;
+    Ok(page(
+        "equipment/list",
+        web,
+        json!({
+            "items": items.iter().map(item_json).collect::<Vec<_>>(), "kinds": pairs(&KINDS), "statuses": pairs(&STATUSES),
+            "programmes": programmes, "query": query, "values": values, "errors": errors,
+        }),
+    ))
+}
+
+#[rocket::get("/equipment?<kind>&<status>&<programme_id>")]
+pub async fn list(
+    db: &State<Db>,
+    web: WebUser,
+    kind: Option<String>,
+    status: Option<String>,
+    programme_id: Option<i32>,
+) -> Result<Template, AppError> {
+    let filter = Filter {
+        kind: kind.filter(|k| !k.is_empty()),
+        status: status.filter(|s| !s.is_empty()),
+        programme_id,
+        limit: 1000,
+        offset: 0,
+    };
+    inventory_page(db, &web, filter, json!({ "kind": "tablet" }), json!({})).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct ItemForm {
+    kind: String,
+    model: Option<String>,
+    serial: Option<String>,
+    imei: Option<String>,
+    iccid: Option<String>,
+    phone_number: Option<String>,
+    operator: Option<String>,
+    data_allowance: Option<String>,
+    valid_until: Option<String>,
+    programme_id: Option<i32>,
+}
+
+#[rocket::post("/equipment", data = "<form>")]
+pub async fn create(
+    db: &State<Db>,
+    web: WebUser,
+    form: Csrf<ItemForm>,
+) -> Result<FormOutcome, AppError> {
+    let form = form.into_inner();
+    let values = json!({ "kind": form.kind, "model": form.model, "serial": form.serial, "imei": form.imei, "iccid": form.iccid,
+        "phone_number": form.phone_number, "operator": form.operator, "data_allowance": form.data_allowance, "valid_until": form.valid_until });
+    let valid_until = form
+        .valid_until
+        .as_deref()
+        .and_then(crate::time::parse_date);
+    let input = ItemInput {
+        kind: form.kind,
+        model: form.model,
+        serial: form.serial,
+        imei: form.imei,
+        iccid: form.iccid,
+        phone_number: form.phone_number,
+        operator: form.operator,
+        data_allowance: form.data_allowance,
+        valid_until,
+        programme_id: form.programme_id,
+        organisation_id: None,
+    };
+    let user = web.user.clone();
+    match db.run(move |conn| super::create(conn, &user, input)).await {
+        Ok(item) => Ok(FormOutcome::Done(Redirect::to(format!(
+            "/equipment/{}",
+            item.id
+        )))),
+        Err(AppError::Validation(errors)) => {
+            let filter = Filter {
+                limit: 1000,
+                ..Default::default()
+            };
+            Ok(FormOutcome::Invalid(Invalid(
+                inventory_page(db, &web, filter, values, json!(errors)).await?,
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn item_page(
+    db: &Db,
+    web: &WebUser,
+    id: i32,
+    errors: serde_json::Value,
+) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let (item, history, current, people) = db
+        .run(move |conn| {
+            let item = super::get(conn, &user, id)?;
+            let history = super::history(conn, id)?;
+            let current = super::current_assignment(conn, id)?;
+            let names: Vec<(i32, String)> = history
+                .iter()
+                .filter_map(|e| e.person_id)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter_map(|pid| {
+                    crate::people::get(conn, &user, pid)
+                        .ok()
+                        .map(|p| (pid, p.display_name()))
+                })
+                .collect();
+            Ok((item, history, current, names))
+        })
+        .await?;
+    let history: Vec<_> = history
+        .iter()
+        .map(|e| {
+            let action = match e.action.as_str() {
+                "created" => "inventorié",
+                "donated" => "donné",
+                "loaned" => "prêté",
+                "returned" => "rendu",
+                _ => status_label(&e.status),
+            };
+            json!({
+                "at": e.at.format("%d/%m/%Y").to_string(), "action": action, "note": e.note,
+                "person_id": e.person_id, "person": e.person_id.and_then(|p| people.iter().find(|(id, _)| *id == p).map(|(_, n)| n.clone())),
+            })
+        })
+        .collect();
+    Ok(page(
+        "equipment/show",
+        web,
+        json!({
+            "item": item_json(&item), "history": history, "errors": errors,
+            "current": current.map(|(a, name)| json!({ "person_id": a.person_id, "name": name, "mode": a.mode, "due_back_on": a.due_back_on, "handed_over_on": a.handed_over_on })),
+            "today": crate::db::now().date().to_string(),
+        }),
+    ))
+}
+
+#[rocket::get("/equipment/<id>")]
+pub async fn show(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
+    item_page(db, &web, id, json!({})).await
+}
+
+async fn back(
+    db: &Db,
+    web: &WebUser,
+    id: i32,
+    outcome: Result<(), AppError>,
+) -> Result<FormOutcome, AppError> {
+    let errors = match outcome {
+        Ok(()) => return Ok(FormOutcome::Done(Redirect::to(format!("/equipment/{id}")))),
+        Err(AppError::Validation(errors)) => json!(errors),
+        Err(AppError::Conflict { message, .. }) => json!({ "item": [message] }),
+        Err(e) => return Err(e),
+    };
+    Ok(FormOutcome::Invalid(Invalid(
+        item_page(db, web, id, errors).await?,
+    )))
+}
+
+#[derive(rocket::FromForm)]
+pub struct AssignForm {
+    person_id: Option<i32>,
+    mode: String,
+    handed_over_on: String,
+    due_back_on: Option<String>,
+    acceptance: String,
+    accepted_by_name: Option<String>,
+}
+
+#[rocket::post("/equipment/<id>/assign", data = "<form>")]
+pub async fn assign(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<AssignForm>,
+) -> Result<FormOutcome, AppError> {
+    let form = form.into_inner();
+    let Some(handed_over_on) = crate::time::parse_date(&form.handed_over_on) else {
+        let mut errors = FieldErrors::new();
+        errors.insert(
+            "handed_over_on".into(),
+            vec!["Date attendue (AAAA-MM-JJ).".into()],
+        );
+        return back(db, &web, id, Err(AppError::Validation(errors))).await;
+    };
+    let input = AssignInput {
+        person_id: form.person_id.unwrap_or_default(),
+        mode: form.mode,
+        handed_over_on,
+        due_back_on: form
+            .due_back_on
+            .as_deref()
+            .and_then(crate::time::parse_date),
+        acceptance: form.acceptance,
+        accepted_by_name: form.accepted_by_name,
+    };
+    let user = web.user.clone();
+    let outcome = db
+        .run(move |conn| super::assign(conn, &user, id, input).map(|_| ()))
+        .await;
+    back(db, &web, id, outcome).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct ReturnForm {
+    returned_on: String,
+    condition: Option<String>,
+}
+
+#[rocket::post("/equipment/<id>/return", data = "<form>")]
+pub async fn give_back(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<ReturnForm>,
+) -> Result<FormOutcome, AppError> {
+    let form = form.into_inner();
+    let returned_on: NaiveDate =
+        crate::time::parse_date(&form.returned_on).unwrap_or_else(|| crate::db::now().date());
+    let user = web.user.clone();
+    let input = ReturnInput {
+        returned_on,
+        condition: form.condition,
+    };
+    let outcome = db
+        .run(move |conn| super::give_back(conn, &user, id, input).map(|_| ()))
+        .await;
+    back(db, &web, id, outcome).await
+}
+
+#[derive(rocket::FromForm)]
+pub struct StatusForm {
+    status: String,
+    note: Option<String>,
+}
+
+#[rocket::post("/equipment/<id>/status", data = "<form>")]
+pub async fn set_status(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<StatusForm>,
+) -> Result<FormOutcome, AppError> {
+    let form = form.into_inner();
+    let user = web.user.clone();
+    let input = StatusInput {
+        status: form.status,
+        note: form.note,
+    };
+    let outcome = db
+        .run(move |conn| super::set_status(conn, &user, id, input).map(|_| ()))
+        .await;
+    back(db, &web, id, outcome).await
+}
+
+/// The printable A4 handover form of the item's current handover.
+#[rocket::get("/equipment/<id>/handover")]
+pub async fn handover_form(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let (item, current, organisation, programme) = db
+        .run(move |conn| {
+            let item = super::get(conn, &user, id)?;
+            let (assignment, _) = super::current_assignment(conn, id)?.ok_or(AppError::NotFound)?;
+            let person = crate::people::get(conn, &user, assignment.person_id)?;
+            let organisation = crate::organisations::find(conn, item.organisation_id)?;
+            let programme = match item.programme_id {
+                Some(pid) => crate::programmes::list(conn, 1000, 0)?
+                    .into_iter()
+                    .find(|p| p.id == pid)
+                    .map(|p| p.name),
+                None => None,
+            };
+            Ok((item, (assignment, person), organisation, programme))
+        })
+        .await?;
+    let (assignment, person) = current;
+    Ok(Template::render(
+        "equipment/handover",
+        json!({
+            "item": item_json(&item), "person": person.display_name(), "organisation": organisation.name,
+            "programme": programme, "mode": assignment.mode, "handed_over_on": assignment.handed_over_on.format("%d/%m/%Y").to_string(),
+            "due_back_on": assignment.due_back_on.map(|d| d.format("%d/%m/%Y").to_string()), "mediator": web.user.name,
+        }),
+    ))
+}
+
+/// Loans due back within two weeks (and overdue ones), and SIM cards ending within 30 days.
+#[rocket::get("/equipment/due")]
+pub async fn due(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+    let user = web.user.clone();
+    let today = crate::db::now().date();
+    let (loans, sims) = db
+        .run(move |conn| {
+            let loans = super::loans_due(conn, &user, today + Duration::days(14))?;
+            let loans = loans
+                .into_iter()
+                .map(|(a, item)| {
+                    let name = crate::people::get(conn, &user, a.person_id).map(|p| p.display_name()).unwrap_or_default();
+                    json!({ "item": item_json(&item), "person_id": a.person_id, "person": name,
+                        "due": a.due_back_on.map(|d| d.format("%d/%m/%Y").to_string()), "overdue": a.due_back_on.is_some_and(|d| d < today) })
+                })
+                .collect::<Vec<_>>();
+            let sims = super::sims_ending(conn, &user, today + Duration::days(30))?;
+            Ok((loans, sims))
+        })
+        .await?;
+    Ok(page(
+        "equipment/due",
+        &web,
+        json!({ "loans": loans, "sims": sims.iter().map(item_json).collect::<Vec<_>>() }),
+    ))
+}
