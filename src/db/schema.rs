@@ -303,6 +303,7 @@ diesel::table! {
         note -> Nullable<Text>,
         author_id -> Integer,
         created_at -> Timestamp,
+        equipment_id -> Nullable<Integer>,
     }
 }
 

@@ -114,6 +114,7 @@ pub struct CurrentLog {
     duration_minutes: Option<i32>,
     topics: Vec<String>,
     device: Option<String>,
+    equipment_id: Option<i32>,
     autonomy: Option<String>,
     orientation: Option<String>,
     note: Option<String>,
@@ -154,6 +155,7 @@ pub async fn current_log(
                         .map(str::to_string)
                         .collect(),
                     device: row.device,
+                    equipment_id: row.equipment_id,
                     autonomy: row.autonomy,
                     orientation: row.orientation,
                     note: row.note,

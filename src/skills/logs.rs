@@ -57,6 +57,7 @@ pub struct LogRow {
     pub note: Option<String>,
     pub author_id: i32,
     pub created_at: NaiveDateTime,
+    pub equipment_id: Option<i32>,
 }
 
 #[derive(Serialize, Debug)]
@@ -67,6 +68,8 @@ pub struct LogOut {
     pub duration_minutes: Option<i32>,
     pub topics: Vec<String>,
     pub device: Option<String>,
+    /// The lent device the person used, when `device` is `lent` and they hold one.
+    pub equipment_id: Option<i32>,
     pub autonomy: Option<String>,
     pub skills: Vec<SkillLevel>,
     pub orientation: Option<String>,
@@ -239,6 +242,19 @@ pub fn record(
                 "attended" => Some(entry.duration_minutes.unwrap_or(default_minutes)),
                 _ => None,
             };
+            // "Lent": the device this person holds on loan (or, failing that, any they hold).
+            let equipment_id: Option<i32> = if entry.device.as_deref() == Some("lent") {
+                use crate::db::schema::assignments;
+                assignments::table
+                    .filter(assignments::person_id.eq(entry.person_id))
+                    .filter(assignments::returned_on.is_null())
+                    .order((assignments::mode.desc(), assignments::handed_over_on.desc()))
+                    .select(assignments::equipment_id)
+                    .first(conn)
+                    .optional()?
+            } else {
+                None
+            };
             let log_id: i32 = diesel::insert_into(session_logs::table)
                 .values((
                     session_logs::appointment_id.eq(appointment_id),
@@ -249,6 +265,7 @@ pub fn record(
                     session_logs::duration_minutes.eq(duration),
                     session_logs::topics.eq(entry.topics.join(",")),
                     session_logs::device.eq(entry.device.as_deref()),
+                    session_logs::equipment_id.eq(equipment_id),
                     session_logs::autonomy.eq(entry.autonomy.as_deref()),
                     session_logs::orientation.eq(clean(entry.orientation.clone()).as_deref()),
                     session_logs::note.eq(clean(entry.note.clone()).as_deref()),
@@ -281,6 +298,7 @@ pub fn record(
                 duration_minutes: duration,
                 topics: entry.topics.clone(),
                 device: entry.device.clone(),
+                equipment_id,
                 autonomy: entry.autonomy.clone(),
                 skills: if entry.attendance == "attended" {
                     entry.skills.clone()

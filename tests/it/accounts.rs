@@ -49,7 +49,7 @@ macro_rules! expiry_test {
         #[rocket::async_test]
         async fn $name() {
             let Some(app) =
-                TestApp::with($backend, &[("token_ttl", "1s"), ("session_ttl", "1s")]).await
+                TestApp::with($backend, &[("token_ttl", "3s"), ("session_ttl", "3s")]).await
             else {
                 return;
             };
@@ -58,7 +58,7 @@ macro_rules! expiry_test {
                 app.get("/api/v1/people", Some(&staff.token)).await.status,
                 Status::Ok
             );
-            rocket::tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
             let expired = app.get("/api/v1/people", Some(&staff.token)).await;
             assert_eq!(expired.status, Status::Unauthorized);
             assert!(expired.json()["detail"]

@@ -17,7 +17,7 @@ async fn import(app: &TestApp, token: &str, csv: &str) -> crate::harness::Respon
         .post("/api/v1/equipment/import")
         .header(ContentType::new("text", "csv"))
         .header(Header::new("Authorization", format!("Bearer {token}")))
-        .body(csv.to_string())
+        .body(csv)
         .dispatch()
         .await;
     let status = response.status();
@@ -212,5 +212,25 @@ both_backends! {
         let cross = app.post_json(&format!("/api/v1/equipment/{id}/assign"), &mine.token,
             json!({"person_id": p, "mode": "donation", "handed_over_on": today().to_string(), "acceptance": "paper_signature"})).await;
         assert_eq!(cross.status, Status::UnprocessableEntity);
+    }
+}
+
+both_backends! {
+    async fn a_session_on_a_lent_device_names_that_device(app) {
+        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let p = person(&app, &s.mediator.token, "Gaby").await;
+        let item = app.post_json("/api/v1/equipment", &s.mediator.token, json!({"kind": "tablet", "serial": "LENT-1"})).await.json();
+        let lent = app.post_json(&format!("/api/v1/equipment/{}/assign", item["id"]), &s.mediator.token, json!({"person_id": p, "mode": "loan",
+            "handed_over_on": today().to_string(), "due_back_on": (today() + Duration::days(60)).to_string(), "acceptance": "paper_signature"})).await;
+        assert_eq!(lent.status, Status::Created);
+        let walk_in = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
+            "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": crate::booking::at(today() - Duration::days(1), "10:00"), "person_ids": [p], "walk_in": true})).await.json();
+        let logged = app.post_json(&format!("/api/v1/appointments/{}/log", walk_in["id"]), &s.mediator.token,
+            json!({"participants": [{"person_id": p, "attendance": "attended", "device": "lent"}]})).await;
+        assert_eq!(logged.status, Status::Created, "{}", logged.body);
+        assert_eq!(logged.json()[0]["equipment_id"], item["id"]);
+        let current = app.get(&format!("/api/v1/appointments/{}/log", walk_in["id"]), Some(&s.mediator.token)).await.json();
+        assert_eq!(current[0]["equipment_id"], item["id"]);
     }
 }

@@ -691,3 +691,42 @@ async fn by_default_emails_are_written_as_eml_files_in_the_data_dir() {
     let mail = parse(&std::fs::read(files[0].path()).unwrap());
     assert_eq!(mail.to, "nina@example.org");
 }
+
+mail_test!(a_stopping_worker_releases_what_it_claimed, |app, sink| {
+    let s = setup(&app, "Emmaüs Connect").await;
+    for (i, name) in ["Olga", "Pia", "Quentin"].iter().enumerate() {
+        let p = reachable_person(
+            &app,
+            &s.mediator.token,
+            name,
+            &format!("{}@example.org", name.to_lowercase()),
+        )
+        .await;
+        book_at(
+            &app,
+            &s,
+            &at(today() + Duration::days(2), &format!("{}:00", 9 + 2 * i)),
+            &[p],
+        )
+        .await;
+    }
+    // Shutdown was asked: the round sends nothing and gives every claimed message back.
+    let worker = app.worker();
+    worker.stop();
+    let round = rocket::tokio::task::spawn_blocking(move || worker.run_once().unwrap())
+        .await
+        .unwrap();
+    assert_eq!((round.claimed, round.sent, round.released), (3, 0, 3));
+    assert_eq!(sink.count(), 0);
+    let pending = messages(&app, &s.manager.token, "?status=pending").await;
+    assert_eq!(
+        pending
+            .iter()
+            .filter(|m| m["kind"] == "confirmation")
+            .count(),
+        3,
+        "released, not stuck in sending"
+    );
+    // Another worker sends them at once, no lease to wait for.
+    assert_eq!(app.run_worker().await.sent, 3);
+});

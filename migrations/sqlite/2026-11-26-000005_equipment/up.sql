@@ -51,3 +51,6 @@ CREATE TABLE equipment_events (
 );
 CREATE INDEX equipment_events_equipment ON equipment_events(equipment_id, at);
 CREATE INDEX equipment_events_person ON equipment_events(person_id);
+
+-- A session where the person used a lent device names that device.
+ALTER TABLE session_logs ADD COLUMN equipment_id INTEGER REFERENCES equipment(id);

@@ -1,0 +1,82 @@
+//! CSV import of 20,000 devices: `cargo bench --bench import` (SQLite), or
+//! `PASSERELLE_BENCH_DATABASE_URL=postgres://…/empty_db cargo bench --bench import`.
+
+use std::time::Instant;
+
+fn luhn_digit(payload: &str) -> u32 {
+    let sum: u32 = payload
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let double = d * 2;
+                if double > 9 {
+                    double - 9
+                } else {
+                    double
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    (10 - sum % 10) % 10
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("passerelle-import-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = std::env::var("PASSERELLE_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
+    let figment = passerelle::figment()
+        .merge(("database_url", url.clone()))
+        .merge(("data_dir", dir.display().to_string()));
+    let (_, db) = passerelle::open(&figment).unwrap();
+    let mut conn = db.get().unwrap();
+    let org = passerelle::organisations::find_or_create(&mut conn, None, "Bench").unwrap();
+    let user = passerelle::auth::service::create_user(
+        &mut conn,
+        None,
+        passerelle::auth::service::UserInput {
+            email: format!("import{}@example.org", std::process::id()),
+            name: "Bench".into(),
+            role: "manager".into(),
+            organisation_id: Some(org.id),
+            password: "bench-password".into(),
+        },
+    )
+    .unwrap()
+    .staff();
+    let mut csv = String::from("Type;Modèle;Numéro de série;IMEI;ICCID;Fin de validité\n");
+    for i in 0..20_000u64 {
+        if i % 2 == 0 {
+            let payload = format!("35209900{:06}", i);
+            csv.push_str(&format!(
+                "tablette;Lenovo M10;SN-{i};{payload}{};;\n",
+                luhn_digit(&payload)
+            ));
+        } else {
+            let payload = format!("893315031900{:06}", i);
+            csv.push_str(&format!(
+                "carte SIM;;;;{payload}{};31/12/2027\n",
+                luhn_digit(&payload)
+            ));
+        }
+    }
+    let started = Instant::now();
+    let imported = match passerelle::equipment::import::import(&mut conn, &user, &csv) {
+        Ok(n) => n,
+        Err(passerelle::equipment::import::ImportError::Lines(errors)) => {
+            panic!("{:?}", &errors[..3.min(errors.len())])
+        }
+        Err(passerelle::equipment::import::ImportError::Other(e)) => panic!("{e:?}"),
+    };
+    println!(
+        "{imported} devices imported in {:.2?} ({})",
+        started.elapsed(),
+        url.split(':').next().unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
