@@ -3,27 +3,7 @@
 
 use std::time::Instant;
 
-fn luhn_digit(payload: &str) -> u32 {
-    let sum: u32 = payload
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let double = d * 2;
-                if double > 9 {
-                    double - 9
-                } else {
-                    double
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    (10 - sum % 10) % 10
-}
+use passerelle::equipment::ids::luhn_check_digit as luhn_digit;
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("passerelle-import-bench-{}", std::process::id()));

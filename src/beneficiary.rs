@@ -17,7 +17,7 @@ use crate::db::{now, Db, DbConn};
 use crate::error::AppError;
 use crate::mail::links::{self, LinkError};
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
+use crate::web::csrf::{Csrf, TokenOnly};
 
 /// A page for the beneficiary: the appointment, or a kind explanation.
 pub type Answer = (Status, Template);
@@ -120,18 +120,12 @@ pub async fn show(
     ))
 }
 
-#[derive(rocket::FromForm)]
-pub struct Nothing {
-    #[allow(dead_code)]
-    csrf_token: String,
-}
-
 #[rocket::post("/r/<token>/confirm", data = "<_form>")]
 pub async fn confirm(
     db: &State<Db>,
     config: &State<Config>,
     token: String,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Result<Redirect, Answer>, AppError> {
     let cfg = config.inner().clone();
     let link = token.clone();
@@ -178,7 +172,7 @@ pub async fn cancel(
     db: &State<Db>,
     config: &State<Config>,
     token: String,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Result<Redirect, Answer>, AppError> {
     let cfg = config.inner().clone();
     let link = token.clone();

@@ -13,7 +13,7 @@ use super::{model, random_token, Role, WebUser, PRE_SESSION_CSRF_COOKIE, SESSION
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::web::csrf::Csrf;
+use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::{page, FormOutcome, Invalid};
 
 /// The CSRF token for forms shown before sign-in (double-submit cookie).
@@ -95,18 +95,12 @@ pub async fn login(
     }
 }
 
-#[derive(rocket::FromForm)]
-pub struct LogoutForm {
-    #[allow(dead_code)]
-    csrf_token: String,
-}
-
 #[rocket::post("/logout", data = "<_form>")]
 pub async fn logout(
     db: &State<Db>,
     jar: &CookieJar<'_>,
     web: WebUser,
-    _form: Csrf<LogoutForm>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Redirect, AppError> {
     let session_id = web.session_id;
     db.run(move |conn| model::revoke_session(conn, session_id))

@@ -77,7 +77,8 @@ pub fn load_for(
     let participants = participants::table
         .filter(participants::appointment_id.eq(id))
         .select(ParticipantRow::as_select())
-        .order(participants::id)
+        // Enrolment order: a person who comes back joins the end of the queue.
+        .order((participants::created_at, participants::id))
         .load(conn)?;
     Ok(Appointment { row, participants })
 }
@@ -137,7 +138,7 @@ pub fn list(
         participants::table
             .filter(participants::appointment_id.eq_any(&ids))
             .select(ParticipantRow::as_select())
-            .order(participants::id)
+            .order((participants::created_at, participants::id))
             .load(conn)?
     };
     Ok(rows
@@ -568,9 +569,11 @@ pub fn enrol(
         };
         match existing {
             Some(row) => {
+                // Enrolled again: as of now, behind those already waiting.
                 diesel::update(participants::table.find(row.id))
                     .set((
                         participants::status.eq(status),
+                        participants::created_at.eq(now()),
                         participants::updated_at.eq(now()),
                     ))
                     .execute(conn)?;

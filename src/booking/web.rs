@@ -20,7 +20,7 @@ use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::people::PersonInput;
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
+use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::{page, FormOutcome, Invalid};
 
 const WEEKDAYS: [&str; 7] = [
@@ -476,12 +476,6 @@ pub async fn enrol(
     back(db, config, &web, id, "enrol", outcome).await
 }
 
-#[derive(rocket::FromForm)]
-pub struct Nothing {
-    #[allow(dead_code)]
-    csrf_token: String,
-}
-
 #[rocket::post(
     "/appointments/<id>/participants/<person_id>/withdraw",
     data = "<_form>"
@@ -492,7 +486,7 @@ pub async fn withdraw(
     web: WebUser,
     id: i32,
     person_id: i32,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<FormOutcome, AppError> {
     let user = web.user.clone();
     let cfg = config.inner().clone();
@@ -720,7 +714,7 @@ pub async fn calendar_renew(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Template, AppError> {
     let user = web.user.clone();
     let token = db
@@ -738,7 +732,7 @@ pub async fn calendar_renew(
 pub async fn calendar_revoke(
     db: &State<Db>,
     web: WebUser,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Redirect, AppError> {
     let user = web.user.clone();
     db.run(move |conn| super::calendar::revoke(conn, &user))
@@ -939,7 +933,7 @@ pub async fn remove_opening_hours(
     db: &State<Db>,
     web: WebUser,
     id: i32,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Redirect, AppError> {
     let user = web.user.clone();
     let back_to = db
@@ -990,7 +984,7 @@ pub async fn remove_absence(
     db: &State<Db>,
     web: WebUser,
     id: i32,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Redirect, AppError> {
     let user = web.user.clone();
     let back_to = db

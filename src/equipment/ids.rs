@@ -27,6 +27,29 @@ pub fn luhn_valid(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// The Luhn check digit to append to `payload` (digits only).
+pub fn luhn_check_digit(payload: &str) -> u32 {
+    let sum: u32 = payload
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b.wrapping_sub(b'0'));
+            if i % 2 == 0 {
+                let double = d * 2;
+                if double > 9 {
+                    double - 9
+                } else {
+                    double
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    (10 - sum % 10) % 10
+}
+
 /// Spaces and dashes typed for readability are dropped.
 pub fn compact(text: &str) -> String {
     text.chars()
@@ -77,6 +100,15 @@ mod tests {
             "does not start with 89"
         );
         assert_eq!(compact("49 0154-2032 37518"), "490154203237518");
+    }
+
+    #[test]
+    fn check_digits_complete_valid_numbers() {
+        assert_eq!(luhn_check_digit("35209900176148"), 1);
+        assert!(luhn_valid(&format!(
+            "7992739871{}",
+            luhn_check_digit("7992739871")
+        )));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::db::schema::people;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
+use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::page;
 
 fn kind_label(kind: &str) -> &'static str {
@@ -68,18 +68,12 @@ pub async fn list(
     ))
 }
 
-#[derive(rocket::FromForm)]
-pub struct Nothing {
-    #[allow(dead_code)]
-    csrf_token: String,
-}
-
 #[rocket::post("/messages/<id>/retry", data = "<_form>")]
 pub async fn retry(
     db: &State<Db>,
     web: WebUser,
     id: i32,
-    _form: Csrf<Nothing>,
+    _form: Csrf<TokenOnly>,
 ) -> Result<Redirect, AppError> {
     let user = web.user.clone();
     db.run(move |conn| outbox::retry(conn, &user, id)).await?;

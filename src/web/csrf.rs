@@ -14,6 +14,13 @@ use crate::web::api::remember_guard_error;
 
 pub struct Csrf<T>(pub T);
 
+/// The body of a form whose only field is its CSRF token (logout, retry, revoke…).
+#[derive(rocket::FromForm)]
+pub struct TokenOnly {
+    #[allow(dead_code)]
+    csrf_token: String,
+}
+
 impl<T> Csrf<T> {
     pub fn into_inner(self) -> T {
         self.0

@@ -412,6 +412,14 @@ both_backends! {
         let after = app.get(&format!("/api/v1/appointments/{id}"), Some(&s.mediator.token)).await.json();
         assert_eq!(statuses(&after), vec!["cancelled", "booked", "booked", "waitlisted"], "Trois, the first waiting, is promoted");
         assert_eq!(app.delete(&format!("/api/v1/appointments/{id}/participants/{}", people[0]), &s.mediator.token).await.status, Status::NotFound);
+        // Un comes back: behind Quatre, who was already waiting.
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let back = app.post_json(&format!("/api/v1/appointments/{id}/participants"), &s.mediator.token, json!({"person_id": people[0]})).await;
+        assert_eq!(back.json()["status"], "waitlisted");
+        app.delete(&format!("/api/v1/appointments/{id}/participants/{}", people[1]), &s.mediator.token).await;
+        let after = app.get(&format!("/api/v1/appointments/{id}"), Some(&s.mediator.token)).await.json();
+        let by_person = |p: i64| after["participants"].as_array().unwrap().iter().find(|x| x["person_id"] == p).unwrap()["status"].as_str().unwrap().to_string();
+        assert_eq!((by_person(people[3]), by_person(people[0])), ("booked".to_string(), "waitlisted".to_string()));
     }
 }
 
