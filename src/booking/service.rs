@@ -193,6 +193,12 @@ fn person_label(conn: &mut DbConn, id: i32) -> String {
 
 /// Time rules (notice, horizon, opening hours, absences) and the mediator's overlaps.
 fn check_mediator(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppError> {
+    check_time_rules(conn, p, tz)?;
+    check_mediator_overlap(conn, p, tz)
+}
+
+/// Notice, horizon, opening hours and absences: rules about the time itself, which need no lock.
+fn check_time_rules(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppError> {
     let current = now();
     if p.walk_in {
         if p.starts_at > current + Duration::minutes(WALK_IN_TOLERANCE_MINUTES) {
@@ -251,6 +257,12 @@ fn check_mediator(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppEr
             ));
         }
     }
+    Ok(())
+}
+
+/// The mediator's other appointments (pauses included) must not overlap. Run it under the
+/// organisation's lock, in the transaction that inserts.
+fn check_mediator_overlap(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppError> {
     let clash: Option<AppointmentRow> = appointments::table
         .filter(appointments::mediator_id.eq(p.mediator_id))
         .filter(appointments::status.ne("cancelled"))
@@ -348,9 +360,9 @@ fn insert_participant(
     appointment_id: i32,
     person_id: i32,
     status: &str,
-) -> Result<(), AppError> {
+) -> Result<ParticipantRow, AppError> {
     let stamp = now();
-    diesel::insert_into(participants::table)
+    let id: i32 = diesel::insert_into(participants::table)
         .values((
             participants::appointment_id.eq(appointment_id),
             participants::person_id.eq(person_id),
@@ -358,8 +370,17 @@ fn insert_participant(
             participants::created_at.eq(stamp),
             participants::updated_at.eq(stamp),
         ))
-        .execute(conn)?;
-    Ok(())
+        .returning(participants::id)
+        .get_result(conn)?;
+    Ok(ParticipantRow {
+        id,
+        appointment_id,
+        person_id,
+        status: status.to_string(),
+        created_at: stamp,
+        updated_at: stamp,
+        confirmed_at: None,
+    })
 }
 
 /// Books an appointment: checks every rule, then inserts it with its participants (the first
@@ -406,64 +427,64 @@ pub fn book(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    crate::db::transaction(conn, |conn| {
-        let service = get_service(conn, actor, input.service_id)
-            .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
-        let organisation_id = service.organisation_id;
-        lock_organisation(conn, organisation_id)?;
-        let mediator = crate::auth::model::user_by_id(conn, input.mediator_id)?
-            .filter(|u| u.organisation_id == organisation_id && u.active)
-            .ok_or_else(|| {
-                AppError::field(
-                    "mediator_id",
-                    "Ce médiateur n'existe pas dans la structure.",
-                )
-            })?;
-        if actor.role == Role::Mediator && input.override_opening_hours && actor.id != mediator.id {
-            return Err(AppError::Forbidden(
-                "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
+    // Reads and rules that need no lock come first, so that the write transaction (one writer
+    // at a time on SQLite, one per organisation on PostgreSQL) stays short.
+    let service = get_service(conn, actor, input.service_id)
+        .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
+    let organisation_id = service.organisation_id;
+    let mediator = crate::auth::model::user_by_id(conn, input.mediator_id)?
+        .filter(|u| u.organisation_id == organisation_id && u.active)
+        .ok_or_else(|| {
+            AppError::field(
+                "mediator_id",
+                "Ce médiateur n'existe pas dans la structure.",
+            )
+        })?;
+    if actor.role == Role::Mediator && input.override_opening_hours && actor.id != mediator.id {
+        return Err(AppError::Forbidden(
+            "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
+        ));
+    }
+    let place = crate::places::get(conn, actor, input.place_id)
+        .ok()
+        .filter(|p| p.organisation_id == organisation_id)
+        .ok_or_else(|| AppError::field("place_id", "Ce lieu n'existe pas dans la structure."))?;
+    for id in &person_ids {
+        let found: Option<(i32, Option<chrono::NaiveDateTime>)> = people::table
+            .find(id)
+            .select((people::organisation_id, people::anonymised_at))
+            .first(conn)
+            .optional()?;
+        if !matches!(found, Some((org, None)) if org == organisation_id) {
+            return Err(AppError::field(
+                "person_ids",
+                format!("La personne {id} n'existe pas dans la structure."),
             ));
         }
-        let place = crate::places::get(conn, actor, input.place_id)
-            .ok()
-            .filter(|p| p.organisation_id == organisation_id)
-            .ok_or_else(|| {
-                AppError::field("place_id", "Ce lieu n'existe pas dans la structure.")
-            })?;
-        for id in &person_ids {
-            crate::people::get(conn, actor, *id)
-                .ok()
-                .filter(|p| p.organisation_id == organisation_id && !p.anonymised)
-                .ok_or_else(|| {
-                    AppError::field(
-                        "person_ids",
-                        format!("La personne {id} n'existe pas dans la structure."),
-                    )
-                })?;
-        }
-        let capacity = match (service.is_workshop(), input.capacity) {
-            (true, Some(c)) => c,
-            (true, None) => service.capacity,
-            (false, _) => 1,
-        };
-        let ends_at = starts_at + Duration::minutes(i64::from(service.duration_minutes));
-        let blocked_until = ends_at + Duration::minutes(i64::from(service.buffer_minutes));
-        check_mediator(
-            conn,
-            &Placement {
-                mediator_id: mediator.id,
-                place_id: place.id,
-                service: &service,
-                starts_at,
-                ends_at,
-                blocked_until,
-                walk_in: input.walk_in,
-                override_opening_hours: input.override_opening_hours,
-                except: None,
-            },
-            tz,
-        )?;
-        let seated = person_ids.len().min(capacity as usize);
+    }
+    let capacity = match (service.is_workshop(), input.capacity) {
+        (true, Some(c)) => c,
+        (true, None) => service.capacity,
+        (false, _) => 1,
+    };
+    let ends_at = starts_at + Duration::minutes(i64::from(service.duration_minutes));
+    let blocked_until = ends_at + Duration::minutes(i64::from(service.buffer_minutes));
+    let placement = Placement {
+        mediator_id: mediator.id,
+        place_id: place.id,
+        service: &service,
+        starts_at,
+        ends_at,
+        blocked_until,
+        walk_in: input.walk_in,
+        override_opening_hours: input.override_opening_hours,
+        except: None,
+    };
+    check_time_rules(conn, &placement, tz)?;
+    let seated = person_ids.len().min(capacity as usize);
+    crate::db::transaction(conn, |conn| {
+        lock_organisation(conn, organisation_id)?;
+        check_mediator_overlap(conn, &placement, tz)?;
         for id in &person_ids[..seated] {
             check_person(conn, *id, starts_at, ends_at, None, tz)?;
         }
@@ -487,13 +508,10 @@ pub fn book(
             ))
             .returning(appointments::id)
             .get_result(conn)?;
+        let mut participants = Vec::with_capacity(person_ids.len());
         for (i, person_id) in person_ids.iter().enumerate() {
-            insert_participant(
-                conn,
-                id,
-                *person_id,
-                if i < seated { "booked" } else { "waitlisted" },
-            )?;
+            let status = if i < seated { "booked" } else { "waitlisted" };
+            participants.push(insert_participant(conn, id, *person_id, status)?);
         }
         crate::audit::record(
             conn,
@@ -503,7 +521,29 @@ pub fn book(
             Some(id),
             Some(organisation_id),
         )?;
-        let appointment = load(conn, actor, id)?;
+        let appointment = Appointment {
+            row: AppointmentRow {
+                id,
+                organisation_id,
+                service_id: service.id,
+                mediator_id: mediator.id,
+                place_id: place.id,
+                starts_at,
+                ends_at,
+                blocked_until,
+                capacity,
+                title: title.clone(),
+                notes: notes.clone(),
+                status: "planned".into(),
+                walk_in: input.walk_in,
+                cancelled_by: None,
+                cancel_reason: None,
+                sequence: 0,
+                created_at: stamp,
+                updated_at: stamp,
+            },
+            participants,
+        };
         outbox::announce(conn, config, &appointment, Event::Booked)?;
         Ok(appointment)
     })
@@ -578,7 +618,9 @@ pub fn enrol(
                     ))
                     .execute(conn)?;
             }
-            None => insert_participant(conn, appointment_id, person_id, status)?,
+            None => {
+                insert_participant(conn, appointment_id, person_id, status)?;
+            }
         }
         crate::audit::record(
             conn,
