@@ -56,6 +56,19 @@ both_backends! {
         assert!(f.contains(&"F5") && f.contains(&"F6"));
         let page = app.page("/skills", &admin.session).await;
         assert!(unescape(&page.body).contains("Utiliser l'écran tactile") && page.body.contains("retirée"));
+        // The same edits from the admin page: add, rename, reorder, retire.
+        let add = app.post_form("/skills", Some(&admin.session), &[("csrf_token", &admin.csrf), ("domain_code", "E"), ("code", "e4"), ("name", "Sauvegarder ses photos")]).await;
+        assert_eq!(add.status, Status::SeeOther);
+        let edit = app.post_form("/skills/E4", Some(&admin.session), &[("csrf_token", &admin.csrf), ("name", "Sauvegarder ses documents"), ("position", "0"), ("retired", "false")]).await;
+        assert_eq!(edit.status, Status::SeeOther);
+        let e = app.get("/api/v1/skills", Some(&mediator.token)).await.json()[4]["skills"].clone();
+        assert_eq!(e[0]["code"], "E4", "moved first");
+        assert_eq!(e[0]["name"], "Sauvegarder ses documents");
+        let retire = app.post_form("/skills/E4", Some(&admin.session), &[("csrf_token", &admin.csrf), ("retired", "true")]).await;
+        assert_eq!(retire.status, Status::SeeOther);
+        assert!(app.get("/api/v1/skills", Some(&mediator.token)).await.json()[4]["skills"].as_array().unwrap().iter().all(|s| s["code"] != "E4"));
+        let refused = app.post_form("/skills/E1", Some(&mediator.session), &[("csrf_token", &mediator.csrf), ("name", "X")]).await;
+        assert_eq!(refused.status, Status::Forbidden);
     }
 }
 
