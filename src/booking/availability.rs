@@ -243,7 +243,12 @@ pub fn add_opening_hours(
     })
 }
 
-pub fn remove_opening_hours(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<(), AppError> {
+/// Deletes it; returns whose agenda it was.
+pub fn remove_opening_hours(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    id: i32,
+) -> Result<i32, AppError> {
     crate::db::transaction(conn, |conn| {
         let row: OpeningHours = opening_hours::table
             .find(id)
@@ -261,7 +266,7 @@ pub fn remove_opening_hours(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Re
             Some(id),
             Some(mediator.organisation_id),
         )?;
-        Ok(())
+        Ok(mediator.id)
     })
 }
 
@@ -349,7 +354,8 @@ pub fn add_absence(
     })
 }
 
-pub fn remove_absence(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<(), AppError> {
+/// Deletes it; returns whose agenda it was.
+pub fn remove_absence(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<i32, AppError> {
     crate::db::transaction(conn, |conn| {
         let row: Absence = absences::table
             .find(id)
@@ -367,7 +373,7 @@ pub fn remove_absence(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<(
             Some(id),
             Some(mediator.organisation_id),
         )?;
-        Ok(())
+        Ok(mediator.id)
     })
 }
 

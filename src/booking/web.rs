@@ -937,16 +937,7 @@ pub async fn remove_opening_hours(
 ) -> Result<Redirect, AppError> {
     let user = web.user.clone();
     let back_to = db
-        .run(move |conn| {
-            use crate::db::schema::opening_hours;
-            use diesel::prelude::*;
-            let owner: i32 = opening_hours::table
-                .find(id)
-                .select(opening_hours::user_id)
-                .first(conn)?;
-            availability::remove_opening_hours(conn, &user, id)?;
-            Ok(owner)
-        })
+        .run(move |conn| availability::remove_opening_hours(conn, &user, id))
         .await?;
     Ok(Redirect::to(format!("/users/{back_to}/availability")))
 }
@@ -988,16 +979,7 @@ pub async fn remove_absence(
 ) -> Result<Redirect, AppError> {
     let user = web.user.clone();
     let back_to = db
-        .run(move |conn| {
-            use crate::db::schema::absences;
-            use diesel::prelude::*;
-            let owner: i32 = absences::table
-                .find(id)
-                .select(absences::user_id)
-                .first(conn)?;
-            availability::remove_absence(conn, &user, id)?;
-            Ok(owner)
-        })
+        .run(move |conn| availability::remove_absence(conn, &user, id))
         .await?;
     Ok(Redirect::to(format!("/users/{back_to}/availability")))
 }

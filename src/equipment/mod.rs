@@ -158,17 +158,9 @@ fn event(
 }
 
 /// Serial, IMEI and ICCID are unique: which of them is already taken.
-fn taken(
-    conn: &mut DbConn,
-    input: &ItemInput,
-    except: Option<i32>,
-) -> Result<FieldErrors, AppError> {
+fn taken(conn: &mut DbConn, input: &ItemInput) -> Result<FieldErrors, AppError> {
     let mut errors = FieldErrors::new();
-    let others = || {
-        equipment::table
-            .filter(equipment::id.ne(except.unwrap_or(-1)))
-            .into_boxed()
-    };
+    let others = || equipment::table.into_boxed();
     if let Some(serial) = &input.serial {
         if others()
             .filter(equipment::serial.eq(serial))
@@ -247,7 +239,7 @@ pub fn create(conn: &mut DbConn, actor: &StaffUser, input: ItemInput) -> Result<
     let input = input.normalised(&mut errors);
     let organisation_id = actor.target_organisation(input.organisation_id)?;
     crate::db::transaction(conn, |conn| {
-        errors.extend(taken(conn, &input, None)?);
+        errors.extend(taken(conn, &input)?);
         if let Some(programme) = input.programme_id {
             let exists: i64 = crate::db::schema::programmes::table
                 .find(programme)
