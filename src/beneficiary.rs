@@ -10,7 +10,7 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
-use crate::booking::{service, ParticipantRow};
+use crate::booking::{service, Appointment, ParticipantRow};
 use crate::config::Config;
 use crate::db::schema::{participants, users};
 use crate::db::{now, Db, DbConn};
@@ -47,22 +47,30 @@ fn bad_link(error: LinkError) -> Answer {
     }
 }
 
-/// The participation a token names, if it is still valid.
+/// The participation a token names and its appointment, while the link is valid: signed,
+/// naming an existing participation, and the appointment not over.
 fn participation(
     conn: &mut DbConn,
     config: &Config,
     token: &str,
-) -> Result<Result<ParticipantRow, LinkError>, AppError> {
+) -> Result<Result<(ParticipantRow, Appointment), LinkError>, AppError> {
     let id = match links::verify(&config.secret_key, token, now()) {
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
     };
-    let row = participants::table
+    let Some(participant) = participants::table
         .find(id)
         .select(ParticipantRow::as_select())
         .first(conn)
-        .optional()?;
-    Ok(row.ok_or(LinkError::Invalid))
+        .optional()?
+    else {
+        return Ok(Err(LinkError::Invalid));
+    };
+    let appointment = service::load_for(conn, None, participant.appointment_id)?;
+    if appointment.row.ends_at <= now() {
+        return Ok(Err(LinkError::Expired));
+    }
+    Ok(Ok((participant, appointment)))
 }
 
 #[rocket::get("/r/<token>")]
@@ -76,14 +84,10 @@ pub async fn show(
     let link = token.clone();
     let found = db
         .run(move |conn| {
-            let participant = match participation(conn, &cfg, &link)? {
-                Ok(p) => p,
+            let (participant, appointment) = match participation(conn, &cfg, &link)? {
+                Ok(found) => found,
                 Err(e) => return Ok(Err(e)),
             };
-            let appointment = service::load_for(conn, None, participant.appointment_id)?;
-            if appointment.row.ends_at <= now() {
-                return Ok(Err(LinkError::Expired));
-            }
             let place = crate::places::Place::load(conn, appointment.row.place_id)?;
             let mediator: String = users::table
                 .find(appointment.row.mediator_id)
@@ -132,14 +136,10 @@ pub async fn confirm(
     let outcome = db
         .run(move |conn| {
             crate::db::transaction(conn, |conn| {
-                let participant = match participation(conn, &cfg, &link)? {
-                    Ok(p) => p,
+                let (participant, appointment) = match participation(conn, &cfg, &link)? {
+                    Ok(found) => found,
                     Err(e) => return Ok(Err(e)),
                 };
-                let appointment = service::load_for(conn, None, participant.appointment_id)?;
-                if appointment.row.ends_at <= now() {
-                    return Ok(Err(LinkError::Expired));
-                }
                 if participant.status == "booked"
                     && appointment.row.status == "planned"
                     && participant.confirmed_at.is_none()
@@ -178,14 +178,10 @@ pub async fn cancel(
     let link = token.clone();
     let outcome = db
         .run(move |conn| {
-            let participant = match participation(conn, &cfg, &link)? {
-                Ok(p) => p,
+            let (participant, appointment) = match participation(conn, &cfg, &link)? {
+                Ok(found) => found,
                 Err(e) => return Ok(Err(e)),
             };
-            let appointment = service::load_for(conn, None, participant.appointment_id)?;
-            if appointment.row.ends_at <= now() {
-                return Ok(Err(LinkError::Expired));
-            }
             if appointment.row.status == "planned"
                 && matches!(participant.status.as_str(), "booked" | "waitlisted")
             {
