@@ -18,6 +18,7 @@ pub mod patch;
 pub mod people;
 pub mod places;
 pub mod programmes;
+pub mod reports;
 pub mod skills;
 pub mod text;
 pub mod time;
@@ -55,6 +56,8 @@ pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
     db.migrate().map_err(|e| format!("{e:?}"))?;
     let mut conn = db.get().map_err(|e| e.to_string())?;
     skills::sync_defaults(&mut conn).map_err(|e| format!("skills referential: {e:?}"))?;
+    reports::maintain::rebuild_if_missing(&mut conn, &config.timezone)
+        .map_err(|e| format!("report aggregates: {e:?}"))?;
     drop(conn);
     Ok((config, db))
 }
@@ -115,6 +118,9 @@ pub fn api_routes() -> Vec<Route> {
         equipment::api::give_back,
         equipment::api::set_status,
         equipment::api::of_person,
+        reports::api::skills_progress,
+        reports::api::activity,
+        reports::api::equipment,
     ]
 }
 
@@ -191,6 +197,11 @@ pub fn web_routes() -> Vec<Route> {
         equipment::web::set_status,
         equipment::web::handover_form,
         web::handover_stylesheet,
+        reports::web::dashboard,
+        reports::web::skills_progress,
+        reports::web::activity,
+        reports::web::equipment,
+        reports::export::download,
     ]
 }
 

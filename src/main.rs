@@ -20,6 +20,11 @@ enum Command {
     Migrate,
     /// Runs only the reminder worker (for deployments with several app instances).
     Worker,
+    /// Fills the database with realistic fake data, with a progress bar.
+    Demo {
+        #[arg(long, value_enum, default_value = "small")]
+        scale: passerelle::reports::demo::Scale,
+    },
     /// Staff accounts.
     User {
         #[command(subcommand)]
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(),
         Command::Migrate => migrate(),
         Command::Worker => worker(),
+        Command::Demo { scale } => demo(scale),
         Command::User {
             command:
                 UserCommand::Add {
@@ -102,6 +108,55 @@ fn worker() -> Result<(), String> {
         worker.stop();
         running.await.map_err(|e| e.to_string())
     })
+}
+
+fn demo(scale: passerelle::reports::demo::Scale) -> Result<(), String> {
+    use std::io::Write;
+    let (config, db) = passerelle::open(&passerelle::figment())?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let mut last_step = String::new();
+    let summary = passerelle::reports::demo::run(&mut conn, &config, scale, |step, done, total| {
+        // A progress bar on standard error: 30 cells, the step and the elapsed time.
+        let total = total.max(1);
+        let filled = (done * 30 / total) as usize;
+        let mut err = std::io::stderr().lock();
+        if step != last_step && !last_step.is_empty() {
+            let _ = writeln!(err);
+        }
+        last_step = step.to_string();
+        let _ = write!(
+            err,
+            "\r[{}{}] {:>3} % {step} ({} s)   ",
+            "#".repeat(filled),
+            " ".repeat(30 - filled.min(30)),
+            done * 100 / total,
+            started.elapsed().as_secs()
+        );
+        let _ = err.flush();
+    })
+    .map_err(|e| e.detail())?;
+    eprintln!();
+    println!(
+        "Démonstration prête en {} s : {} structures, {} lieux, {} comptes, {} personnes, {} rendez-vous, \
+         {} participations, {} comptes rendus, {} évaluations, {} appareils.",
+        started.elapsed().as_secs(),
+        summary.organisations,
+        summary.places,
+        summary.staff,
+        summary.people,
+        summary.appointments,
+        summary.participants,
+        summary.logs,
+        summary.assessments,
+        summary.devices
+    );
+    println!(
+        "Comptes de démonstration (mot de passe « {} ») : admin@demo.passerelle.fr (s'il n'y avait pas d'administrateur), \
+         coordination1.N@demo.passerelle.fr, mediation1.N@demo.passerelle.fr (voir /users).",
+        summary.password
+    );
+    Ok(())
 }
 
 fn read_password() -> Result<String, String> {

@@ -521,6 +521,7 @@ pub fn book(
             Some(id),
             Some(organisation_id),
         )?;
+        crate::reports::maintain::mark(conn, id)?;
         let appointment = Appointment {
             row: AppointmentRow {
                 id,
@@ -630,6 +631,7 @@ pub fn enrol(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
+        crate::reports::maintain::mark(conn, appointment_id)?;
         if status == "booked" {
             let appointment = load(conn, actor, appointment_id)?;
             outbox::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
@@ -712,6 +714,7 @@ pub fn withdraw(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
+        crate::reports::maintain::mark(conn, appointment_id)?;
         let appointment = load_for(conn, actor, appointment_id)?;
         outbox::announce(conn, config, &appointment, Event::Withdrawn(person_id))?;
         for person in &promoted {
@@ -777,6 +780,8 @@ pub fn reschedule(
                 tz,
             )?;
         }
+        // The day it leaves; the day it lands on is noted after the move.
+        crate::reports::maintain::mark(conn, appointment_id)?;
         diesel::update(appointments::table.find(appointment_id))
             .set((
                 appointments::starts_at.eq(starts_at),
@@ -794,6 +799,7 @@ pub fn reschedule(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
+        crate::reports::maintain::mark(conn, appointment_id)?;
         let moved = load(conn, actor, appointment_id)?;
         outbox::announce(conn, config, &moved, Event::Rescheduled)?;
         Ok(moved)
@@ -850,6 +856,7 @@ pub fn cancel(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
+        crate::reports::maintain::mark(conn, appointment_id)?;
         let seated: Vec<i32> = appointment
             .participants
             .iter()

@@ -1,6 +1,7 @@
 //! One code base over SQLite (embedded, the default) and PostgreSQL (several app instances on
 //! one database). The backend is chosen from the scheme of `database_url`.
 
+pub mod bulk;
 pub mod schema;
 
 use std::path::PathBuf;

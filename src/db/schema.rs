@@ -373,6 +373,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    skill_progress (person_id, skill_id) {
+        person_id -> Integer,
+        skill_id -> Integer,
+        domain_id -> Integer,
+        organisation_id -> Integer,
+        first_level -> Integer,
+        first_at -> Timestamp,
+        last_level -> Integer,
+        last_at -> Timestamp,
+        progressed_at -> Nullable<Timestamp>,
+        autonomous_at -> Nullable<Timestamp>,
+        assessments -> Integer,
+        autonomous_after -> Nullable<Integer>,
+        last_place_id -> Nullable<Integer>,
+        last_author_id -> Integer,
+    }
+}
+
+diesel::table! {
+    activity_days (day, mediator_id, place_id, programme_id) {
+        day -> Date,
+        mediator_id -> Integer,
+        place_id -> Integer,
+        programme_id -> Integer,
+        organisation_id -> Integer,
+        appointments -> Integer,
+        workshops -> Integer,
+        cancelled_appointments -> Integer,
+        booked -> Integer,
+        attended -> Integer,
+        no_show -> Integer,
+        excused -> Integer,
+        cancelled -> Integer,
+        minutes -> Integer,
+    }
+}
+
+diesel::table! {
+    activity_dirty (id) {
+        id -> Integer,
+        mediator_id -> Integer,
+        place_id -> Integer,
+        starts_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    topic_days (day, mediator_id, place_id, programme_id, topic) {
+        day -> Date,
+        mediator_id -> Integer,
+        place_id -> Integer,
+        programme_id -> Integer,
+        organisation_id -> Integer,
+        topic -> Text,
+        sessions -> Integer,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -399,8 +458,14 @@ diesel::joinable!(session_logs -> appointments (appointment_id));
 diesel::joinable!(assignments -> equipment (equipment_id));
 diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(equipment_events -> equipment (equipment_id));
+diesel::joinable!(skill_progress -> skills (skill_id));
+diesel::joinable!(skill_progress -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    skill_progress,
+    activity_days,
+    activity_dirty,
+    topic_days,
     organisations,
     users,
     sessions,

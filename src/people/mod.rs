@@ -247,7 +247,7 @@ impl PersonInput {
     }
 
     /// "given family" folded: people with the same and the same birth year may be duplicates.
-    fn name_key(&self) -> String {
+    pub(crate) fn name_key(&self) -> String {
         format!(
             "{} {}",
             fold(&self.given_name),
@@ -256,7 +256,7 @@ impl PersonInput {
     }
 
     /// "given family email phone " folded, searched by substring.
-    fn search_key(&self) -> String {
+    pub(crate) fn search_key(&self) -> String {
         let mut key = String::new();
         for part in [
             fold(&self.given_name),

@@ -309,6 +309,10 @@ pub fn record(
                 note: clean(entry.note.clone()),
             });
         }
+        for entry in &input.participants {
+            crate::reports::maintain::refresh_skills(conn, entry.person_id, None)?;
+        }
+        crate::reports::maintain::mark(conn, appointment_id)?;
         diesel::update(appointments::table.find(appointment_id))
             .set((
                 appointments::status.eq("done"),

@@ -179,6 +179,8 @@ pub fn assess(
                 ))
                 .execute(conn)?;
         }
+        let assessed: Vec<i32> = input.skills.iter().map(|s| ids[&s.skill_code]).collect();
+        crate::reports::maintain::refresh_skills(conn, person_id, Some(&assessed))?;
         crate::audit::record(
             conn,
             Some(user),

@@ -70,3 +70,12 @@ pub const ATTENDANCE: [(&str, &str); 3] = [
     ("no_show", "absent·e"),
     ("excused", "excusé·e"),
 ];
+
+/// The French label of a thématique code.
+pub fn label(code: &str) -> Option<&'static str> {
+    DIGITAL
+        .iter()
+        .chain(PROCEDURES.iter())
+        .find(|(c, _)| *c == code)
+        .map(|(_, label)| *label)
+}

@@ -1,0 +1,728 @@
+//! Keeps the report aggregates (`skill_progress`, `activity_days`, `topic_days`) in step with
+//! their sources. The code that changes a source refreshes the rows it touched in the same
+//! transaction; [`rebuild`] recomputes everything with the same functions (at first start after
+//! the upgrade that added them, and after `passerelle demo`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use crate::db::bulk::{self, BulkInsert};
+use crate::db::schema::{
+    activity_days, activity_dirty, appointments, assessments, participants, people,
+    person_programmes, session_logs, skill_progress, skills, topic_days,
+};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::skills::TOP_LEVEL;
+
+/// The rows of `activity_days` one appointment counts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DayKey {
+    pub day: NaiveDate,
+    pub mediator_id: i32,
+    pub place_id: i32,
+}
+
+impl DayKey {
+    pub fn of(tz: &Tz, starts_at: NaiveDateTime, mediator_id: i32, place_id: i32) -> DayKey {
+        DayKey {
+            day: tz.from_utc_datetime(&starts_at).date_naive(),
+            mediator_id,
+            place_id,
+        }
+    }
+}
+
+/// The key of an appointment as it is stored now.
+pub fn key_of(conn: &mut DbConn, tz: &Tz, appointment_id: i32) -> Result<DayKey, AppError> {
+    let (starts_at, mediator_id, place_id) = appointments::table
+        .find(appointment_id)
+        .select((
+            appointments::starts_at,
+            appointments::mediator_id,
+            appointments::place_id,
+        ))
+        .first::<(NaiveDateTime, i32, i32)>(conn)?;
+    Ok(DayKey::of(tz, starts_at, mediator_id, place_id))
+}
+
+/// UTC bounds of a local day.
+fn day_bounds(tz: &Tz, day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+    let start = |d: NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+        tz.from_local_datetime(&midnight)
+            .earliest()
+            // A day that starts in a DST gap: its first hour.
+            .or_else(|| {
+                tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .map(|t| t.naive_utc())
+            .unwrap_or(midnight)
+    };
+    (start(day), start(day.succ_opt().unwrap_or(day)))
+}
+
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub organisation_id: i32,
+    pub appointments: i32,
+    pub workshops: i32,
+    pub cancelled_appointments: i32,
+    pub booked: i32,
+    pub attended: i32,
+    pub no_show: i32,
+    pub excused: i32,
+    pub cancelled: i32,
+    pub minutes: i32,
+}
+
+type ActivityRows = BTreeMap<(DayKey, i32), Counts>;
+type TopicRows = BTreeMap<(DayKey, i32, String), (i32, i32)>;
+
+struct AppointmentRow {
+    id: i32,
+    organisation_id: i32,
+    mediator_id: i32,
+    place_id: i32,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    capacity: i32,
+    status: String,
+}
+
+/// Adds the appointments (with their participants, the participants' programmes and the
+/// current session logs) to the aggregate rows. The one place where the counting rules live.
+fn accumulate(
+    conn: &mut DbConn,
+    tz: &Tz,
+    rows: Vec<AppointmentRow>,
+    activity: &mut ActivityRows,
+    topics: &mut TopicRows,
+) -> Result<(), AppError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i32> = rows.iter().map(|a| a.id).collect();
+    let mut seats: HashMap<i32, Vec<(i32, String)>> = HashMap::new();
+    for (appointment_id, person_id, status) in participants::table
+        .filter(participants::appointment_id.eq_any(&ids))
+        .select((
+            participants::appointment_id,
+            participants::person_id,
+            participants::status,
+        ))
+        .load::<(i32, i32, String)>(conn)?
+    {
+        seats
+            .entry(appointment_id)
+            .or_default()
+            .push((person_id, status));
+    }
+    let mut person_ids: Vec<i32> = seats.values().flatten().map(|(p, _)| *p).collect();
+    person_ids.sort_unstable();
+    person_ids.dedup();
+    let mut programmes: HashMap<i32, Vec<i32>> = HashMap::new();
+    for chunk in person_ids.chunks(5000) {
+        for (person_id, programme_id) in person_programmes::table
+            .filter(person_programmes::person_id.eq_any(chunk))
+            .select((
+                person_programmes::person_id,
+                person_programmes::programme_id,
+            ))
+            .load::<(i32, i32)>(conn)?
+        {
+            programmes.entry(person_id).or_default().push(programme_id);
+        }
+    }
+    let mut logs: HashMap<(i32, i32), (Option<i32>, String)> = HashMap::new();
+    for (appointment_id, person_id, minutes, topic_list) in session_logs::table
+        .filter(session_logs::appointment_id.eq_any(&ids))
+        .filter(session_logs::current.eq(true))
+        .select((
+            session_logs::appointment_id,
+            session_logs::person_id,
+            session_logs::duration_minutes,
+            session_logs::topics,
+        ))
+        .load::<(i32, i32, Option<i32>, String)>(conn)?
+    {
+        logs.insert((appointment_id, person_id), (minutes, topic_list));
+    }
+
+    for a in rows {
+        let key = DayKey::of(tz, a.starts_at, a.mediator_id, a.place_id);
+        let length = (a.ends_at - a.starts_at).num_minutes() as i32;
+        let empty = Vec::new();
+        let seated = seats.get(&a.id).unwrap_or(&empty);
+        // 0 counts everyone; each programme counts its own people.
+        let mut groups: Vec<i32> = vec![0];
+        for (person_id, _) in seated {
+            for p in programmes.get(person_id).into_iter().flatten() {
+                if !groups.contains(p) {
+                    groups.push(*p);
+                }
+            }
+        }
+        for programme in groups {
+            let counts = activity.entry((key, programme)).or_default();
+            counts.organisation_id = a.organisation_id;
+            if a.status == "cancelled" {
+                counts.cancelled_appointments += 1;
+            } else {
+                counts.appointments += 1;
+                if a.capacity > 1 {
+                    counts.workshops += 1;
+                }
+            }
+            for (person_id, status) in seated {
+                if programme != 0
+                    && !programmes
+                        .get(person_id)
+                        .is_some_and(|list| list.contains(&programme))
+                {
+                    continue;
+                }
+                match status.as_str() {
+                    "booked" => counts.booked += 1,
+                    "attended" => {
+                        counts.attended += 1;
+                        let log = logs.get(&(a.id, *person_id));
+                        counts.minutes += log.and_then(|(m, _)| *m).unwrap_or(length);
+                        if let Some((_, list)) = log {
+                            for topic in list.split(',').filter(|t| !t.is_empty()) {
+                                let entry = topics
+                                    .entry((key, programme, topic.to_string()))
+                                    .or_insert((a.organisation_id, 0));
+                                entry.1 += 1;
+                            }
+                        }
+                    }
+                    "no_show" => counts.no_show += 1,
+                    "excused" => counts.excused += 1,
+                    "cancelled" => counts.cancelled += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_activity(
+    conn: &mut DbConn,
+    activity: &ActivityRows,
+    topics: &TopicRows,
+) -> Result<(), AppError> {
+    let mut out = BulkInsert::new(
+        "activity_days",
+        &[
+            "day",
+            "mediator_id",
+            "place_id",
+            "programme_id",
+            "organisation_id",
+            "appointments",
+            "workshops",
+            "cancelled_appointments",
+            "booked",
+            "attended",
+            "no_show",
+            "excused",
+            "cancelled",
+            "minutes",
+        ],
+    );
+    for ((key, programme), c) in activity {
+        out.push(
+            conn,
+            &[
+                bulk::date(key.day),
+                bulk::int(key.mediator_id.into()),
+                bulk::int(key.place_id.into()),
+                bulk::int((*programme).into()),
+                bulk::int(c.organisation_id.into()),
+                bulk::int(c.appointments.into()),
+                bulk::int(c.workshops.into()),
+                bulk::int(c.cancelled_appointments.into()),
+                bulk::int(c.booked.into()),
+                bulk::int(c.attended.into()),
+                bulk::int(c.no_show.into()),
+                bulk::int(c.excused.into()),
+                bulk::int(c.cancelled.into()),
+                bulk::int(c.minutes.into()),
+            ],
+        )?;
+    }
+    out.flush(conn)?;
+    let mut out = BulkInsert::new(
+        "topic_days",
+        &[
+            "day",
+            "mediator_id",
+            "place_id",
+            "programme_id",
+            "organisation_id",
+            "topic",
+            "sessions",
+        ],
+    );
+    for ((key, programme, topic), (organisation_id, sessions)) in topics {
+        out.push(
+            conn,
+            &[
+                bulk::date(key.day),
+                bulk::int(key.mediator_id.into()),
+                bulk::int(key.place_id.into()),
+                bulk::int((*programme).into()),
+                bulk::int((*organisation_id).into()),
+                bulk::text(topic),
+                bulk::int((*sessions).into()),
+            ],
+        )?;
+    }
+    out.flush(conn)
+}
+
+fn load_appointments<Q>(conn: &mut DbConn, query: Q) -> Result<Vec<AppointmentRow>, AppError>
+where
+    Q: diesel::query_dsl::methods::LoadQuery<
+        'static,
+        DbConn,
+        (
+            i32,
+            i32,
+            i32,
+            i32,
+            NaiveDateTime,
+            NaiveDateTime,
+            i32,
+            String,
+        ),
+    >,
+{
+    Ok(query
+        .load(conn)?
+        .into_iter()
+        .map(
+            |(id, organisation_id, mediator_id, place_id, starts_at, ends_at, capacity, status)| {
+                AppointmentRow {
+                    id,
+                    organisation_id,
+                    mediator_id,
+                    place_id,
+                    starts_at,
+                    ends_at,
+                    capacity,
+                    status,
+                }
+            },
+        )
+        .collect())
+}
+
+macro_rules! appointment_columns {
+    () => {
+        (
+            appointments::id,
+            appointments::organisation_id,
+            appointments::mediator_id,
+            appointments::place_id,
+            appointments::starts_at,
+            appointments::ends_at,
+            appointments::capacity,
+            appointments::status,
+        )
+    };
+}
+
+/// Recomputes the activity rows of the given keys (an appointment's key before and after a
+/// change, say). Call inside the transaction that made the change.
+pub fn refresh_activity(conn: &mut DbConn, tz: &Tz, keys: &[DayKey]) -> Result<(), AppError> {
+    let mut keys = keys.to_vec();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let (start, end) = day_bounds(tz, key.day);
+        let rows = load_appointments(
+            conn,
+            appointments::table
+                .filter(appointments::mediator_id.eq(key.mediator_id))
+                .filter(appointments::starts_at.ge(start))
+                .filter(appointments::starts_at.lt(end))
+                .filter(appointments::place_id.eq(key.place_id))
+                .select(appointment_columns!()),
+        )?;
+        let mut activity = ActivityRows::new();
+        let mut topics = TopicRows::new();
+        accumulate(conn, tz, rows, &mut activity, &mut topics)?;
+        diesel::delete(
+            activity_days::table
+                .filter(activity_days::day.eq(key.day))
+                .filter(activity_days::mediator_id.eq(key.mediator_id))
+                .filter(activity_days::place_id.eq(key.place_id)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            topic_days::table
+                .filter(topic_days::day.eq(key.day))
+                .filter(topic_days::mediator_id.eq(key.mediator_id))
+                .filter(topic_days::place_id.eq(key.place_id)),
+        )
+        .execute(conn)?;
+        write_activity(conn, &activity, &topics)?;
+    }
+    Ok(())
+}
+
+/// Notes that an appointment's activity rows need recomputing, as it stands now (call it
+/// before and after moving one). One insert, cheap enough for the booking path.
+pub fn mark(conn: &mut DbConn, appointment_id: i32) -> Result<(), AppError> {
+    diesel::insert_into(activity_dirty::table)
+        .values(
+            appointments::table
+                .filter(appointments::id.eq(appointment_id))
+                .select((
+                    appointments::mediator_id,
+                    appointments::place_id,
+                    appointments::starts_at,
+                )),
+        )
+        .into_columns((
+            activity_dirty::mediator_id,
+            activity_dirty::place_id,
+            activity_dirty::starts_at,
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Brings the activity rows of every noted appointment up to date. Reports call it first.
+pub fn flush(conn: &mut DbConn, tz: &Tz) -> Result<(), AppError> {
+    crate::db::transaction(conn, |conn| {
+        // One flusher at a time across instances; the others wait, then find nothing to do.
+        crate::db::lock_key(conn, FLUSH_LOCK)?;
+        let noted: Vec<(i32, i32, i32, NaiveDateTime)> = activity_dirty::table
+            .select((
+                activity_dirty::id,
+                activity_dirty::mediator_id,
+                activity_dirty::place_id,
+                activity_dirty::starts_at,
+            ))
+            .order(activity_dirty::id)
+            .limit(50_000)
+            .load(conn)?;
+        let Some(last) = noted.last().map(|n| n.0) else {
+            return Ok(());
+        };
+        let keys: Vec<DayKey> = noted
+            .iter()
+            .map(|(_, mediator_id, place_id, starts_at)| {
+                DayKey::of(tz, *starts_at, *mediator_id, *place_id)
+            })
+            .collect();
+        refresh_activity(conn, tz, &keys)?;
+        diesel::delete(activity_dirty::table.filter(activity_dirty::id.le(last))).execute(conn)?;
+        Ok(())
+    })
+}
+
+const FLUSH_LOCK: i32 = 60;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub first_level: i32,
+    pub first_at: NaiveDateTime,
+    pub last_level: i32,
+    pub last_at: NaiveDateTime,
+    pub progressed_at: Option<NaiveDateTime>,
+    pub autonomous_at: Option<NaiveDateTime>,
+    pub assessments: i32,
+    pub autonomous_after: Option<i32>,
+    pub last_place_id: Option<i32>,
+    pub last_author_id: i32,
+}
+
+/// One assessment, as the progress needs it.
+pub struct Observation {
+    pub level: i32,
+    pub at: NaiveDateTime,
+    pub place_id: Option<i32>,
+    pub author_id: i32,
+}
+
+/// Where a person stands on one skill, from their assessments in time order.
+pub fn progress(observations: &[Observation]) -> Option<Progress> {
+    let first = observations.first()?;
+    let last = observations.last()?;
+    let mut out = Progress {
+        first_level: first.level,
+        first_at: first.at,
+        last_level: last.level,
+        last_at: last.at,
+        progressed_at: None,
+        autonomous_at: None,
+        assessments: observations.len() as i32,
+        autonomous_after: None,
+        last_place_id: last.place_id,
+        last_author_id: last.author_id,
+    };
+    for (i, o) in observations.iter().enumerate() {
+        if out.progressed_at.is_none() && o.level > first.level {
+            out.progressed_at = Some(o.at);
+        }
+        if out.autonomous_at.is_none() && o.level >= TOP_LEVEL {
+            out.autonomous_at = Some(o.at);
+            out.autonomous_after = Some(i as i32 + 1);
+        }
+    }
+    Some(out)
+}
+
+/// Active assessments of these people (and skills), in time order, with the place of the
+/// session they were made in.
+fn observations(
+    conn: &mut DbConn,
+    person_ids: &[i32],
+    skill_ids: Option<&[i32]>,
+) -> Result<BTreeMap<(i32, i32), Vec<Observation>>, AppError> {
+    let mut query = assessments::table
+        .left_join(
+            session_logs::table.on(session_logs::id.nullable().eq(assessments::session_log_id)),
+        )
+        .left_join(appointments::table.on(appointments::id.eq(session_logs::appointment_id)))
+        .filter(assessments::person_id.eq_any(person_ids))
+        .filter(assessments::active.eq(true))
+        .select((
+            assessments::person_id,
+            assessments::skill_id,
+            assessments::level,
+            assessments::assessed_at,
+            appointments::place_id.nullable(),
+            assessments::author_id,
+        ))
+        .order((
+            assessments::person_id,
+            assessments::skill_id,
+            assessments::assessed_at,
+            assessments::id,
+        ))
+        .into_boxed();
+    if let Some(ids) = skill_ids {
+        query = query.filter(assessments::skill_id.eq_any(ids));
+    }
+    let mut out: BTreeMap<(i32, i32), Vec<Observation>> = BTreeMap::new();
+    for (person_id, skill_id, level, at, place_id, author_id) in
+        query.load::<(i32, i32, i32, NaiveDateTime, Option<i32>, i32)>(conn)?
+    {
+        out.entry((person_id, skill_id))
+            .or_default()
+            .push(Observation {
+                level,
+                at,
+                place_id,
+                author_id,
+            });
+    }
+    Ok(out)
+}
+
+fn write_progress(
+    conn: &mut DbConn,
+    observed: &BTreeMap<(i32, i32), Vec<Observation>>,
+    organisation_of: &HashMap<i32, i32>,
+    domain_of: &HashMap<i32, i32>,
+) -> Result<(), AppError> {
+    let mut out = BulkInsert::new(
+        "skill_progress",
+        &[
+            "person_id",
+            "skill_id",
+            "domain_id",
+            "organisation_id",
+            "first_level",
+            "first_at",
+            "last_level",
+            "last_at",
+            "progressed_at",
+            "autonomous_at",
+            "assessments",
+            "autonomous_after",
+            "last_place_id",
+            "last_author_id",
+        ],
+    );
+    for ((person_id, skill_id), list) in observed {
+        let (Some(p), Some(org), Some(domain)) = (
+            progress(list),
+            organisation_of.get(person_id),
+            domain_of.get(skill_id),
+        ) else {
+            continue;
+        };
+        out.push(
+            conn,
+            &[
+                bulk::int((*person_id).into()),
+                bulk::int((*skill_id).into()),
+                bulk::int((*domain).into()),
+                bulk::int((*org).into()),
+                bulk::int(p.first_level.into()),
+                bulk::time(p.first_at),
+                bulk::int(p.last_level.into()),
+                bulk::time(p.last_at),
+                bulk::opt_time(p.progressed_at),
+                bulk::opt_time(p.autonomous_at),
+                bulk::int(p.assessments.into()),
+                bulk::opt_int(p.autonomous_after.map(i64::from)),
+                bulk::opt_int(p.last_place_id.map(i64::from)),
+                bulk::int(p.last_author_id.into()),
+            ],
+        )?;
+    }
+    out.flush(conn)
+}
+
+fn domains(conn: &mut DbConn) -> Result<HashMap<i32, i32>, AppError> {
+    Ok(skills::table
+        .select((skills::id, skills::domain_id))
+        .load::<(i32, i32)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Recomputes one person's progress on the given skills (all of them when `None`). Call inside
+/// the transaction that added or deactivated their assessments.
+pub fn refresh_skills(
+    conn: &mut DbConn,
+    person_id: i32,
+    skill_ids: Option<&[i32]>,
+) -> Result<(), AppError> {
+    let observed = observations(conn, &[person_id], skill_ids)?;
+    let organisation_id: i32 = people::table
+        .find(person_id)
+        .select(people::organisation_id)
+        .first(conn)?;
+    let mut delete = skill_progress::table
+        .filter(skill_progress::person_id.eq(person_id))
+        .into_boxed();
+    if let Some(ids) = skill_ids {
+        delete = delete.filter(skill_progress::skill_id.eq_any(ids));
+    }
+    let doomed: Vec<(i32, i32)> = delete
+        .select((skill_progress::person_id, skill_progress::skill_id))
+        .load(conn)?;
+    for (p, s) in doomed {
+        diesel::delete(skill_progress::table.find((p, s))).execute(conn)?;
+    }
+    let organisation_of = HashMap::from([(person_id, organisation_id)]);
+    let domain_of = domains(conn)?;
+    write_progress(conn, &observed, &organisation_of, &domain_of)
+}
+
+/// Recomputes every aggregate from the sources, reporting progress as (done, total) steps.
+pub fn rebuild(
+    conn: &mut DbConn,
+    tz: &Tz,
+    mut on_progress: impl FnMut(u64, u64),
+) -> Result<(), AppError> {
+    const PEOPLE_CHUNK: i64 = 2000;
+    const APPOINTMENT_CHUNK: i64 = 20000;
+    let max_person: i64 = people::table
+        .select(diesel::dsl::max(people::id))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0)
+        .into();
+    let max_appointment: i64 = appointments::table
+        .select(diesel::dsl::max(appointments::id))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0)
+        .into();
+    let total = max_person / PEOPLE_CHUNK + max_appointment / APPOINTMENT_CHUNK + 2;
+    let mut done = 0;
+
+    crate::db::transaction(conn, |conn| {
+        diesel::delete(activity_dirty::table).execute(conn)?;
+        diesel::delete(skill_progress::table).execute(conn)?;
+        diesel::delete(activity_days::table).execute(conn)?;
+        diesel::delete(topic_days::table).execute(conn)?;
+        Ok(())
+    })?;
+    let domain_of = domains(conn)?;
+    let mut from = 0i64;
+    while from <= max_person {
+        let to = from + PEOPLE_CHUNK;
+        crate::db::transaction(conn, |conn| {
+            let organisation_of: HashMap<i32, i32> = people::table
+                .filter(people::id.ge(from as i32))
+                .filter(people::id.lt(to as i32))
+                .select((people::id, people::organisation_id))
+                .load::<(i32, i32)>(conn)?
+                .into_iter()
+                .collect();
+            let ids: Vec<i32> = organisation_of.keys().copied().collect();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let observed = observations(conn, &ids, None)?;
+            write_progress(conn, &observed, &organisation_of, &domain_of)
+        })?;
+        from = to;
+        done += 1;
+        on_progress(done, total as u64);
+    }
+    // Appointments of one key may fall in two chunks: accumulate everything, then write.
+    let mut activity = ActivityRows::new();
+    let mut topics = TopicRows::new();
+    let mut from = 0i64;
+    while from <= max_appointment {
+        let to = from + APPOINTMENT_CHUNK;
+        let rows = load_appointments(
+            conn,
+            appointments::table
+                .filter(appointments::id.ge(from as i32))
+                .filter(appointments::id.lt(to as i32))
+                .select(appointment_columns!()),
+        )?;
+        accumulate(conn, tz, rows, &mut activity, &mut topics)?;
+        from = to;
+        done += 1;
+        on_progress(done, total as u64);
+    }
+    crate::db::transaction(conn, |conn| write_activity(conn, &activity, &topics))?;
+    on_progress(total as u64, total as u64);
+    Ok(())
+}
+
+/// Builds the aggregates when they are missing but their sources are not (the first start
+/// after the upgrade that added them).
+pub fn rebuild_if_missing(conn: &mut DbConn, tz: &Tz) -> Result<bool, AppError> {
+    let has_sources = appointments::table
+        .select(appointments::id)
+        .first::<i32>(conn)
+        .optional()?
+        .is_some()
+        || assessments::table
+            .select(assessments::id)
+            .first::<i32>(conn)
+            .optional()?
+            .is_some();
+    let has_aggregates = activity_days::table
+        .select(activity_days::day)
+        .first::<NaiveDate>(conn)
+        .optional()?
+        .is_some()
+        || skill_progress::table
+            .select(skill_progress::person_id)
+            .first::<i32>(conn)
+            .optional()?
+            .is_some();
+    if has_sources && !has_aggregates {
+        rebuild(conn, tz, |_, _| {})?;
+        return Ok(true);
+    }
+    Ok(false)
+}
