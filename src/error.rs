@@ -194,15 +194,30 @@ impl<'r> Responder<'r, 'static> for AppError {
             }
             return Ok(response);
         }
-        error_page(req, status, &self.detail())
+        error_page_with(req, status, &self.detail(), self.field_errors())
     }
 }
 
 /// The HTML error page.
 pub fn error_page(req: &Request<'_>, status: Status, detail: &str) -> response::Result<'static> {
+    error_page_with(req, status, detail, None)
+}
+
+/// The HTML error page, listing each field's problems.
+pub fn error_page_with(
+    req: &Request<'_>,
+    status: Status,
+    detail: &str,
+    errors: Option<&FieldErrors>,
+) -> response::Result<'static> {
+    let messages: Vec<String> = errors
+        .into_iter()
+        .flatten()
+        .flat_map(|(field, list)| list.iter().map(move |m| format!("{field} : {m}")))
+        .collect();
     let page = Template::render(
         "error",
-        context! { title: status_title(status), status: status.code, detail: detail },
+        context! { title: status_title(status), status: status.code, detail: detail, messages: messages },
     );
     Response::build_from(page.respond_to(req)?)
         .status(status)

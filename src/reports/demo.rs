@@ -50,7 +50,7 @@ impl Scale {
                 mediators: 6,
                 people: 1_000,
                 appointments: 10_000,
-                devices: 300,
+                devices: 400,
                 days: 540,
             },
             Scale::Department => Size {
