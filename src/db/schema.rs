@@ -387,6 +387,8 @@ diesel::table! {
         autonomous_at -> Nullable<Timestamp>,
         assessments -> Integer,
         autonomous_after -> Nullable<Integer>,
+        sessions_to_progress -> Nullable<Integer>,
+        sessions_to_autonomy -> Nullable<Integer>,
         last_place_id -> Nullable<Integer>,
         last_author_id -> Integer,
     }

@@ -442,6 +442,8 @@ pub struct Progress {
     pub autonomous_at: Option<NaiveDateTime>,
     pub assessments: i32,
     pub autonomous_after: Option<i32>,
+    pub sessions_to_progress: Option<i32>,
+    pub sessions_to_autonomy: Option<i32>,
     pub last_place_id: Option<i32>,
     pub last_author_id: i32,
 }
@@ -454,8 +456,9 @@ pub struct Observation {
     pub author_id: i32,
 }
 
-/// Where a person stands on one skill, from their assessments in time order.
-pub fn progress(observations: &[Observation]) -> Option<Progress> {
+/// Where a person stands on one skill, from their assessments in time order and the start
+/// times of the sessions they attended (in order).
+pub fn progress(observations: &[Observation], attended: &[NaiveDateTime]) -> Option<Progress> {
     let first = observations.first()?;
     let last = observations.last()?;
     let mut out = Progress {
@@ -467,16 +470,21 @@ pub fn progress(observations: &[Observation]) -> Option<Progress> {
         autonomous_at: None,
         assessments: observations.len() as i32,
         autonomous_after: None,
+        sessions_to_progress: None,
+        sessions_to_autonomy: None,
         last_place_id: last.place_id,
         last_author_id: last.author_id,
     };
+    let sessions_until = |at: NaiveDateTime| attended.partition_point(|t| *t <= at) as i32;
     for (i, o) in observations.iter().enumerate() {
         if out.progressed_at.is_none() && o.level > first.level {
             out.progressed_at = Some(o.at);
+            out.sessions_to_progress = Some(sessions_until(o.at));
         }
         if out.autonomous_at.is_none() && o.level >= TOP_LEVEL {
             out.autonomous_at = Some(o.at);
             out.autonomous_after = Some(i as i32 + 1);
+            out.sessions_to_autonomy = Some(sessions_until(o.at));
         }
     }
     Some(out)
@@ -530,9 +538,31 @@ fn observations(
     Ok(out)
 }
 
+/// Start times of the sessions these people attended, in order.
+fn attended_sessions(
+    conn: &mut DbConn,
+    person_ids: &[i32],
+) -> Result<HashMap<i32, Vec<NaiveDateTime>>, AppError> {
+    let mut out: HashMap<i32, Vec<NaiveDateTime>> = HashMap::new();
+    for (person_id, at) in participants::table
+        .inner_join(appointments::table)
+        .filter(participants::person_id.eq_any(person_ids))
+        .filter(participants::status.eq("attended"))
+        .select((participants::person_id, appointments::starts_at))
+        .load::<(i32, NaiveDateTime)>(conn)?
+    {
+        out.entry(person_id).or_default().push(at);
+    }
+    for list in out.values_mut() {
+        list.sort_unstable();
+    }
+    Ok(out)
+}
+
 fn write_progress(
     conn: &mut DbConn,
     observed: &BTreeMap<(i32, i32), Vec<Observation>>,
+    attended: &HashMap<i32, Vec<NaiveDateTime>>,
     organisation_of: &HashMap<i32, i32>,
     domain_of: &HashMap<i32, i32>,
 ) -> Result<(), AppError> {
@@ -551,13 +581,16 @@ fn write_progress(
             "autonomous_at",
             "assessments",
             "autonomous_after",
+            "sessions_to_progress",
+            "sessions_to_autonomy",
             "last_place_id",
             "last_author_id",
         ],
     );
     for ((person_id, skill_id), list) in observed {
+        let sessions = attended.get(person_id).map(Vec::as_slice).unwrap_or(&[]);
         let (Some(p), Some(org), Some(domain)) = (
-            progress(list),
+            progress(list, sessions),
             organisation_of.get(person_id),
             domain_of.get(skill_id),
         ) else {
@@ -578,6 +611,8 @@ fn write_progress(
                 bulk::opt_time(p.autonomous_at),
                 bulk::int(p.assessments.into()),
                 bulk::opt_int(p.autonomous_after.map(i64::from)),
+                bulk::opt_int(p.sessions_to_progress.map(i64::from)),
+                bulk::opt_int(p.sessions_to_autonomy.map(i64::from)),
                 bulk::opt_int(p.last_place_id.map(i64::from)),
                 bulk::int(p.last_author_id.into()),
             ],
@@ -620,7 +655,8 @@ pub fn refresh_skills(
     }
     let organisation_of = HashMap::from([(person_id, organisation_id)]);
     let domain_of = domains(conn)?;
-    write_progress(conn, &observed, &organisation_of, &domain_of)
+    let attended = attended_sessions(conn, &[person_id])?;
+    write_progress(conn, &observed, &attended, &organisation_of, &domain_of)
 }
 
 /// Recomputes every aggregate from the sources, reporting progress as (done, total) steps.
@@ -668,7 +704,8 @@ pub fn rebuild(
                 return Ok(());
             }
             let observed = observations(conn, &ids, None)?;
-            write_progress(conn, &observed, &organisation_of, &domain_of)
+            let attended = attended_sessions(conn, &ids)?;
+            write_progress(conn, &observed, &attended, &organisation_of, &domain_of)
         })?;
         from = to;
         done += 1;

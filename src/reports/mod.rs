@@ -292,8 +292,11 @@ pub struct DomainLine {
     pub average_gain: f64,
     /// Among the skills that became autonomous: how many assessments it took, on average.
     pub average_assessments_to_autonomy: Option<f64>,
-    /// Among the people who progressed: how many sessions they attended, on average.
-    pub average_sessions: Option<f64>,
+    /// Among the people who progressed in the domain: the sessions they had attended by their
+    /// first progress in it, on average.
+    pub average_sessions_to_progress: Option<f64>,
+    /// Among the skills that became autonomous: the sessions attended by then, on average.
+    pub average_sessions_to_autonomy: Option<f64>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -345,6 +348,10 @@ struct GroupRow {
     to_autonomy: i64,
     #[diesel(sql_type = BigInt)]
     autonomous_pairs: i64,
+    #[diesel(sql_type = BigInt)]
+    sessions_to_progress: i64,
+    #[diesel(sql_type = BigInt)]
+    sessions_to_autonomy: i64,
 }
 
 #[derive(QueryableByName)]
@@ -397,13 +404,19 @@ fn domain_groups(conn: &mut DbConn, w: &Where) -> Result<Vec<GroupRow>, AppError
     let sql = format!(
         "SELECT d.domain_id AS id, COUNT(*) AS assessed, {progressed} AS progressed, \
          {autonomous} AS autonomous, {gain} AS gain, {pairs} AS pairs, \
-         {to_autonomy} AS to_autonomy, {autonomous_pairs} AS autonomous_pairs \
+         {to_autonomy} AS to_autonomy, {autonomous_pairs} AS autonomous_pairs, \
+         {sessions_to_progress} AS sessions_to_progress, \
+         {sessions_to_autonomy} AS sessions_to_autonomy \
          FROM (SELECT sp.person_id, sp.domain_id, \
                MAX(CASE WHEN sp.last_level > sp.first_level THEN 1 ELSE 0 END) AS progressed, \
                MIN(CASE WHEN sp.last_level >= {top} THEN 1 ELSE 0 END) AS autonomous, \
                SUM(sp.last_level - sp.first_level) AS gain, COUNT(*) AS pairs, \
                SUM(COALESCE(sp.autonomous_after, 0)) AS to_autonomy, \
-               COUNT(sp.autonomous_after) AS autonomous_pairs \
+               COUNT(sp.autonomous_after) AS autonomous_pairs, \
+               MIN(CASE WHEN sp.last_level > sp.first_level THEN sp.sessions_to_progress END) \
+                 AS sessions_to_progress, \
+               SUM(CASE WHEN sp.autonomous_after IS NOT NULL THEN sp.sessions_to_autonomy END) \
+                 AS sessions_to_autonomy \
                FROM skill_progress sp{w} GROUP BY sp.person_id, sp.domain_id) d \
          GROUP BY d.domain_id",
         progressed = total("d.progressed"),
@@ -412,22 +425,19 @@ fn domain_groups(conn: &mut DbConn, w: &Where) -> Result<Vec<GroupRow>, AppError
         pairs = total("d.pairs"),
         to_autonomy = total("d.to_autonomy"),
         autonomous_pairs = total("d.autonomous_pairs"),
+        sessions_to_progress = total("d.sessions_to_progress"),
+        sessions_to_autonomy = total("d.sessions_to_autonomy"),
         top = crate::skills::TOP_LEVEL,
         w = w.sql(),
     );
     query(conn, &sql)
 }
 
-fn domain_lines(
-    groups: Vec<GroupRow>,
-    domains: &[(i32, String, String)],
-    sessions: &std::collections::HashMap<i32, (i64, i64)>,
-) -> Vec<DomainLine> {
+fn domain_lines(groups: Vec<GroupRow>, domains: &[(i32, String, String)]) -> Vec<DomainLine> {
     domains
         .iter()
         .map(|(id, code, name)| {
             let g = groups.iter().find(|g| g.id == *id);
-            let s = sessions.get(id);
             DomainLine {
                 domain_code: code.clone(),
                 domain_name: name.clone(),
@@ -440,44 +450,15 @@ fn domain_lines(
                 average_assessments_to_autonomy: g
                     .filter(|g| g.autonomous_pairs > 0)
                     .map(|g| round2(g.to_autonomy as f64 / g.autonomous_pairs as f64)),
-                average_sessions: s
-                    .filter(|(people, _)| *people > 0)
-                    .map(|(people, sessions)| round2(*sessions as f64 / *people as f64)),
+                average_sessions_to_progress: g
+                    .filter(|g| g.progressed > 0)
+                    .map(|g| round2(g.sessions_to_progress as f64 / g.progressed as f64)),
+                average_sessions_to_autonomy: g
+                    .filter(|g| g.autonomous_pairs > 0)
+                    .map(|g| round2(g.sessions_to_autonomy as f64 / g.autonomous_pairs as f64)),
             }
         })
         .collect()
-}
-
-#[derive(QueryableByName)]
-struct SessionsRow {
-    #[diesel(sql_type = Integer)]
-    id: i32,
-    #[diesel(sql_type = BigInt)]
-    people: i64,
-    #[diesel(sql_type = BigInt)]
-    sessions: i64,
-}
-
-/// Per domain: the people who progressed, and how many sessions they attended in all.
-fn sessions_of_progressed(
-    conn: &mut DbConn,
-    w: &Where,
-) -> Result<std::collections::HashMap<i32, (i64, i64)>, AppError> {
-    let sql = format!(
-        "SELECT g.domain_id AS id, COUNT(*) AS people, {sessions} AS sessions FROM \
-         (SELECT DISTINCT sp.person_id, sp.domain_id FROM skill_progress sp{w} \
-          {and} sp.last_level > sp.first_level) g \
-         LEFT JOIN (SELECT person_id, COUNT(*) AS n FROM participants WHERE status = 'attended' \
-                    GROUP BY person_id) s ON s.person_id = g.person_id \
-         GROUP BY g.domain_id",
-        sessions = total("s.n"),
-        w = w.sql(),
-        and = if w.sql().is_empty() { "WHERE" } else { "AND" },
-    );
-    Ok(query::<SessionsRow>(conn, &sql)?
-        .into_iter()
-        .map(|r| (r.id, (r.people, r.sessions)))
-        .collect())
 }
 
 pub fn skills_progress(
@@ -519,7 +500,8 @@ pub fn skills_progress(
         &format!(
             "SELECT sp.skill_id AS id, COUNT(*) AS assessed, \
              {} AS progressed, {} AS autonomous, {} AS gain, COUNT(*) AS pairs, \
-             {} AS to_autonomy, COUNT(sp.autonomous_after) AS autonomous_pairs \
+             {} AS to_autonomy, COUNT(sp.autonomous_after) AS autonomous_pairs, \
+             CAST(0 AS BIGINT) AS sessions_to_progress, CAST(0 AS BIGINT) AS sessions_to_autonomy \
              FROM skill_progress sp{} GROUP BY sp.skill_id",
             total("CASE WHEN sp.last_level > sp.first_level THEN 1 ELSE 0 END"),
             total(&format!(
@@ -567,9 +549,7 @@ pub fn skills_progress(
         .order(skill_domains::position)
         .select((skill_domains::id, skill_domains::code, skill_domains::name))
         .load(conn)?;
-    let groups = domain_groups(conn, &w)?;
-    let sessions = sessions_of_progressed(conn, &w)?;
-    let per_domain = domain_lines(groups, &domains, &sessions);
+    let per_domain = domain_lines(domain_groups(conn, &w)?, &domains);
 
     // Month by month: skills started, progressed and become autonomous.
     let today = chrono::Utc::now().with_timezone(tz).date_naive();
@@ -638,9 +618,7 @@ pub fn skills_progress(
     )?
     .first()
     .map_or(0, |r| r.n);
-    let equipped_groups = domain_groups(conn, &ew)?;
-    let equipped_sessions = sessions_of_progressed(conn, &ew)?;
-    let equipped_per_domain = domain_lines(equipped_groups, &domains, &equipped_sessions);
+    let equipped_per_domain = domain_lines(domain_groups(conn, &ew)?, &domains);
 
     Ok(SkillsProgress {
         people: people_count,

@@ -18,6 +18,9 @@ CREATE TABLE skill_progress (
     assessments INTEGER NOT NULL,
     -- how many assessments of the skill it took to become autonomous
     autonomous_after INTEGER,
+    -- sessions the person attended until the first progress, and until autonomy
+    sessions_to_progress INTEGER,
+    sessions_to_autonomy INTEGER,
     last_place_id INTEGER REFERENCES places(id),
     last_author_id INTEGER NOT NULL REFERENCES users(id),
     PRIMARY KEY (person_id, skill_id)
