@@ -10,4 +10,5 @@ mod equipment;
 mod hardening;
 mod people;
 mod platform;
+mod privacy;
 mod skills;
