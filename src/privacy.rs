@@ -125,10 +125,15 @@ pub fn retention_cutoff(config: &Config, current: NaiveDateTime) -> NaiveDateTim
 fn inactive_people(
     conn: &mut DbConn,
     cutoff: NaiveDateTime,
+    only: Option<i32>,
     limit: i64,
 ) -> Result<Vec<(i32, i32)>, AppError> {
     let cutoff_day = cutoff.date();
-    Ok(people::table
+    let mut query = people::table.into_boxed();
+    if let Some(id) = only {
+        query = query.filter(people::id.eq(id));
+    }
+    Ok(query
         .filter(people::anonymised_at.is_null())
         .filter(people::updated_at.lt(cutoff))
         .filter(people::created_at.lt(cutoff))
@@ -191,10 +196,15 @@ pub fn anonymise_inactive(
     let mut total = 0;
     loop {
         let (found, done) = crate::db::transaction(conn, |conn| {
-            // Chosen inside the write transaction: nobody books them between check and change.
-            let batch = inactive_people(conn, cutoff, BATCH)?;
+            let batch = inactive_people(conn, cutoff, None, BATCH)?;
             let mut done = 0;
             for (id, organisation_id) in &batch {
+                // Checked again under the organisation's lock, which bookings take too: a
+                // person booked since the batch was chosen is kept.
+                crate::db::lock_organisation(conn, *organisation_id)?;
+                if inactive_people(conn, cutoff, Some(*id), 1)?.is_empty() {
+                    continue;
+                }
                 if crate::people::anonymise(conn, config, None, *id, *organisation_id, "anonymise")?
                 {
                     done += 1;
@@ -203,6 +213,8 @@ pub fn anonymise_inactive(
             Ok((batch.len(), done))
         })?;
         total += done;
+        // A short batch was the last; a batch where nobody could be anonymised is left to the
+        // next run rather than chosen again and again.
         if (found as i64) < BATCH || done == 0 {
             return Ok(total);
         }
