@@ -53,6 +53,8 @@ struct RawConfig {
     worker_lease: String,
     #[serde(default = "default_concurrency")]
     worker_concurrency: usize,
+    #[serde(default = "default_retention", deserialize_with = "number_or_text")]
+    retention_months: i32,
 }
 
 /// A whole number given as a number or as text (`ROCKET_X=3` and `("x", "3")` alike).
@@ -80,6 +82,9 @@ fn default_lease() -> String {
 }
 fn default_concurrency() -> usize {
     16
+}
+fn default_retention() -> i32 {
+    24
 }
 
 fn default_database_url() -> String {
@@ -152,6 +157,8 @@ pub struct Config {
     pub worker_lease: Duration,
     /// Messages a worker sends at the same time.
     pub worker_concurrency: usize,
+    /// People with no activity for this many months are anonymised.
+    pub retention_months: u32,
 }
 
 impl Config {
@@ -191,6 +198,9 @@ impl Config {
             parse_duration(&raw.mail_retry_base).map_err(|e| format!("mail_retry_base: {e}"))?;
         let worker_lease =
             parse_duration(&raw.worker_lease).map_err(|e| format!("worker_lease: {e}"))?;
+        if !(1..=1200).contains(&raw.retention_months) {
+            return Err("retention_months must be between 1 and 1200".into());
+        }
         if raw.mail_max_attempts < 1 {
             return Err("mail_max_attempts must be at least 1".into());
         }
@@ -224,6 +234,7 @@ impl Config {
             mail_retry_base,
             worker_lease,
             worker_concurrency: raw.worker_concurrency.clamp(1, 64),
+            retention_months: raw.retention_months as u32,
         })
     }
 

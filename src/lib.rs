@@ -17,6 +17,7 @@ pub mod organisations;
 pub mod patch;
 pub mod people;
 pub mod places;
+pub mod privacy;
 pub mod programmes;
 pub mod reports;
 pub mod skills;
@@ -146,6 +147,8 @@ pub fn web_routes() -> Vec<Route> {
         people::web::edit,
         people::web::update,
         people::web::erase,
+        people::web::export,
+        audit::web::list,
         places::web::list,
         places::web::new,
         places::web::create,

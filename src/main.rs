@@ -18,7 +18,8 @@ enum Command {
     Serve,
     /// Applies pending migrations and exits.
     Migrate,
-    /// Runs only the reminder worker (for deployments with several app instances).
+    /// Runs only the reminder worker and the privacy job (for deployments with several app
+    /// instances).
     Worker,
     /// Fills the database with realistic fake data, with a progress bar.
     Demo {

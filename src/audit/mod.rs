@@ -3,6 +3,7 @@
 //! It never holds personal data, only ids.
 
 pub mod api;
+pub mod web;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -92,4 +93,71 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRow>, Ap
         .limit(filter.limit)
         .offset(filter.offset)
         .load(conn)?)
+}
+
+/// What each audited action is called on the pages.
+pub const ACTIONS: [(&str, &str); 22] = [
+    ("create", "création"),
+    ("update", "modification"),
+    ("delete", "suppression"),
+    ("erase", "effacement (anonymisation sur demande)"),
+    (
+        "anonymise",
+        "anonymisation automatique (durée de conservation)",
+    ),
+    ("export", "export des données (RGPD)"),
+    ("assess", "évaluation des compétences"),
+    ("log", "compte rendu de séance"),
+    ("enrol", "inscription"),
+    ("withdraw", "désinscription"),
+    ("reschedule", "changement d'horaire"),
+    ("cancel", "annulation"),
+    ("confirm", "confirmation par la personne"),
+    ("renew", "nouveau lien d'agenda"),
+    ("revoke", "lien d'agenda révoqué"),
+    ("assign", "remise de matériel"),
+    ("return", "retour de matériel"),
+    ("status", "changement d'état"),
+    ("import", "import"),
+    ("retry", "nouvel essai d'envoi"),
+    ("purge", "purge des textes et adresses des messages"),
+    ("sync", "mise à jour du référentiel"),
+];
+
+/// What each audited kind of record is called on the pages.
+pub const ENTITIES: [(&str, &str); 13] = [
+    ("person", "personne"),
+    ("appointment", "rendez-vous"),
+    ("service", "motif"),
+    ("opening_hours", "plage d'ouverture"),
+    ("absence", "absence"),
+    ("calendar_feed", "lien d'agenda"),
+    ("equipment", "matériel"),
+    ("place", "lieu"),
+    ("programme", "dispositif"),
+    ("organisation", "structure"),
+    ("user", "compte"),
+    ("skill", "compétence"),
+    ("message", "message"),
+];
+
+fn label_of(pairs: &[(&'static str, &'static str)], code: &str) -> Option<&'static str> {
+    pairs.iter().find(|(c, _)| *c == code).map(|(_, l)| *l)
+}
+
+pub fn action_label(action: &str) -> Option<&'static str> {
+    label_of(&ACTIONS, action)
+}
+
+pub fn entity_label(entity: &str) -> Option<&'static str> {
+    label_of(&ENTITIES, entity)
+}
+
+/// `{code: label}` of the actions, for templates.
+pub fn action_labels() -> serde_json::Value {
+    ACTIONS
+        .iter()
+        .map(|(code, label)| (code.to_string(), serde_json::Value::from(*label)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

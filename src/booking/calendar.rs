@@ -30,20 +30,35 @@ pub fn has_feed(conn: &mut DbConn, user_id: i32) -> Result<bool, AppError> {
 
 /// Revokes the current feed, if any.
 pub fn revoke(conn: &mut DbConn, user: &StaffUser) -> Result<(), AppError> {
-    diesel::update(
+    crate::db::transaction(conn, |conn| {
+        if revoke_current(conn, user)? > 0 {
+            crate::audit::record(
+                conn,
+                Some(user),
+                "revoke",
+                "calendar_feed",
+                Some(user.id),
+                Some(user.organisation_id),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn revoke_current(conn: &mut DbConn, user: &StaffUser) -> Result<usize, AppError> {
+    Ok(diesel::update(
         calendar_feeds::table
             .filter(calendar_feeds::user_id.eq(user.id))
             .filter(calendar_feeds::revoked_at.is_null()),
     )
     .set(calendar_feeds::revoked_at.eq(Some(now())))
-    .execute(conn)?;
-    Ok(())
+    .execute(conn)?)
 }
 
 /// Replaces the feed's token; returns the new one (shown once).
 pub fn renew(conn: &mut DbConn, user: &StaffUser) -> Result<String, AppError> {
     crate::db::transaction(conn, |conn| {
-        revoke(conn, user)?;
+        revoke_current(conn, user)?;
         let token = random_token();
         diesel::insert_into(calendar_feeds::table)
             .values((

@@ -434,6 +434,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_runs (name) {
+        name -> Text,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_run_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -495,4 +504,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     equipment,
     assignments,
     equipment_events,
+    job_runs,
 );

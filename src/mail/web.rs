@@ -19,7 +19,7 @@ use crate::time::LocalTime;
 use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::page;
 
-fn kind_label(kind: &str) -> &'static str {
+pub(crate) fn kind_label(kind: &str) -> &'static str {
     match kind {
         "confirmation" => "confirmation",
         "reminder" => "rappel",
@@ -29,7 +29,7 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-fn status_label(status: &str) -> &'static str {
+pub(crate) fn status_label(status: &str) -> &'static str {
     match status {
         "pending" => "à envoyer",
         "sending" => "en cours d'envoi",

@@ -1,5 +1,6 @@
 //! The reminder worker: claims due messages, composes and sends them, records the outcome.
-//! Runs inside `serve` (unless `worker = false`) or alone with `passerelle worker`.
+//! Runs inside `serve` (unless `worker = false`) or alone with `passerelle worker`, with the
+//! periodic privacy job ([`crate::privacy`]) alongside.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,9 @@ use crate::error::AppError;
 
 /// What one sending lane did: sent, failed, and the ids it gives back.
 type LaneResult = Result<(usize, usize, Vec<i32>), AppError>;
+
+/// How often the worker asks whether the privacy job is due (it runs at most once an hour).
+const PRIVACY_CHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Messages claimed at once, per sending lane.
 const PER_LANE: usize = 16;
@@ -169,9 +173,40 @@ impl Worker {
         Ok(round)
     }
 
-    /// Runs rounds until `stop`, sleeping `worker_poll_interval` when nothing is due.
+    /// Asks every few minutes whether the privacy job (retention, message purge) is due, and
+    /// runs it when this instance gets it.
+    async fn privacy_loop(self) {
+        while !self.stopping.load(Ordering::SeqCst) {
+            let worker = self.clone();
+            let outcome = rocket::tokio::task::spawn_blocking(move || {
+                let mut conn = worker.db.get()?;
+                crate::privacy::run_if_due(&mut conn, &worker.config, &worker.id)
+            })
+            .await;
+            match outcome {
+                Ok(Ok(Some(report))) => log::info!(
+                    "privacy job: {} people anonymised, {} messages purged",
+                    report.anonymised,
+                    report.messages_purged
+                ),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => log::error!("privacy job: {}", e.detail()),
+                Err(e) => log::error!("privacy job failed: {e}"),
+            }
+            let mut waited = std::time::Duration::ZERO;
+            let step = std::time::Duration::from_millis(100);
+            while waited < PRIVACY_CHECK && !self.stopping.load(Ordering::SeqCst) {
+                rocket::tokio::time::sleep(step).await;
+                waited += step;
+            }
+        }
+    }
+
+    /// Runs rounds until `stop`, sleeping `worker_poll_interval` when nothing is due; runs the
+    /// privacy job alongside.
     pub async fn run(self) {
         log::info!("reminder worker {} started", self.id);
+        let privacy = rocket::tokio::spawn(self.clone().privacy_loop());
         while !self.stopping.load(Ordering::SeqCst) {
             let worker = self.clone();
             let round = rocket::tokio::task::spawn_blocking(move || worker.run_once()).await;
@@ -197,6 +232,7 @@ impl Worker {
                 }
             }
         }
+        let _ = privacy.await;
         log::info!("reminder worker {} stopped", self.id);
     }
 }

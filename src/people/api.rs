@@ -3,8 +3,10 @@ use rocket::serde::json::Json;
 use rocket::State;
 use serde::Serialize;
 
+use super::export::Export;
 use super::{Person, PersonInput};
 use crate::auth::{ApiUser, Role};
+use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
@@ -74,21 +76,31 @@ pub async fn update(
 
 /// Erases (anonymises) the person.
 #[rocket::delete("/people/<id>")]
-pub async fn erase(db: &State<Db>, api: ApiUser, id: i32) -> Result<Status, AppError> {
+pub async fn erase(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+) -> Result<Status, AppError> {
     let user = api.0;
     user.require(&[Role::Admin, Role::Manager])?;
-    db.run(move |conn| super::erase(conn, &user, id)).await?;
+    let config = config.inner().clone();
+    db.run(move |conn| super::erase(conn, &config, &user, id))
+        .await?;
     Ok(Status::NoContent)
 }
 
+/// Everything held on the person (GDPR access); the read is audited.
 #[rocket::get("/people/<id>/export")]
 pub async fn export(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     id: i32,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Export>, AppError> {
     let user = api.0;
-    db.run(move |conn| super::export(conn, &user, id))
+    let tz = config.timezone;
+    db.run(move |conn| super::export::export(conn, &tz, &user, id))
         .await
         .map(Json)
 }

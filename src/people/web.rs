@@ -1,12 +1,14 @@
 //! People pages: search, detail, form, erasure.
 
-use rocket::response::Redirect;
+use rocket::request::Request;
+use rocket::response::{self, Redirect, Responder, Response};
 use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::PersonInput;
 use crate::auth::{Role, WebUser};
+use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::web::csrf::Csrf;
@@ -150,7 +152,7 @@ pub async fn create(
 #[rocket::get("/people/<id>?<duplicates>")]
 pub async fn show(
     db: &State<Db>,
-    config: &State<crate::config::Config>,
+    config: &State<Config>,
     web: WebUser,
     id: i32,
     duplicates: Option<String>,
@@ -276,6 +278,7 @@ pub struct EraseForm {
 #[rocket::post("/people/<id>/erase", data = "<form>")]
 pub async fn erase(
     db: &State<Db>,
+    config: &State<Config>,
     web: WebUser,
     id: i32,
     form: Csrf<EraseForm>,
@@ -288,6 +291,50 @@ pub async fn erase(
         ));
     }
     let user = web.user.clone();
-    db.run(move |conn| super::erase(conn, &user, id)).await?;
+    let config = config.inner().clone();
+    db.run(move |conn| super::erase(conn, &config, &user, id))
+        .await?;
     Ok(Redirect::to(format!("/people/{id}")))
+}
+
+/// The export as a file to download and hand over: one self-contained HTML page.
+pub struct Download {
+    page: Template,
+    filename: String,
+}
+
+impl<'r> Responder<'r, 'static> for Download {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        Response::build_from(self.page.respond_to(req)?)
+            .raw_header(
+                "Content-Disposition",
+                format!("attachment; filename=\"{}\"", self.filename),
+            )
+            .ok()
+    }
+}
+
+/// Everything held on the person (GDPR access), as an HTML file; the read is audited.
+#[rocket::get("/people/<id>/export")]
+pub async fn export(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+) -> Result<Download, AppError> {
+    let user = web.user.clone();
+    let tz = config.timezone;
+    let export = db
+        .run(move |conn| super::export::export(conn, &tz, &user, id))
+        .await?;
+    let name = export.person.display_name();
+    let mut context =
+        serde_json::to_value(&export).map_err(|e| AppError::Internal(e.to_string()))?;
+    context["name"] = json!(name);
+    context["labels"] = super::export::labels();
+    context["exported_by"] = json!(web.user.name);
+    Ok(Download {
+        page: Template::render("people/export", context),
+        filename: format!("passerelle-personne-{id}.html"),
+    })
 }

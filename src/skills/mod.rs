@@ -107,6 +107,10 @@ pub fn sync_defaults(conn: &mut DbConn) -> Result<usize, AppError> {
                 }
             }
         }
+        if added > 0 {
+            // The system's change to the referential (first start, or an upgrade).
+            crate::audit::record(conn, None, "sync", "skill", None, None)?;
+        }
         Ok(added)
     })
 }

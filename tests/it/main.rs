@@ -11,4 +11,5 @@ mod hardening;
 mod people;
 mod platform;
 mod reports;
+mod privacy;
 mod skills;

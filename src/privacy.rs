@@ -1,0 +1,259 @@
+//! The periodic privacy job: people with no activity for `retention_months` are anonymised,
+//! and the texts and addresses of messages are purged 30 days after they went out.
+//!
+//! The worker loop (in `serve`, or `passerelle worker`) calls [`run_if_due`] every few
+//! minutes; a lease row in `job_runs` makes one instance run it, at most once an hour, however
+//! many are started. The work itself is idempotent too: a person already anonymised or a
+//! message already purged is left alone, so a run cut short is simply finished by the next.
+
+use std::time::Duration;
+
+use chrono::{Months, NaiveDateTime};
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+
+use crate::config::Config;
+use crate::db::schema::{
+    appointments, assessments, assignments, equipment_events, job_runs, messages, participants,
+    people, session_logs,
+};
+use crate::db::{now, DbConn};
+use crate::error::AppError;
+
+/// The job's name in `job_runs`.
+const JOB: &str = "privacy";
+/// At most one run per this interval, across every instance.
+pub const INTERVAL: Duration = Duration::from_secs(3600);
+/// A run holds the job this long; a crashed run's lease expires after it.
+const LEASE: Duration = Duration::from_secs(30 * 60);
+/// Days after sending (or giving up) that a message keeps its address and text.
+pub const MESSAGE_RETENTION_DAYS: i64 = 30;
+/// People anonymised per transaction (short write transactions on SQLite).
+const BATCH: i64 = 100;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub anonymised: usize,
+    pub messages_purged: usize,
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(1))
+}
+
+/// Takes the job for `holder` if no run happened in the last [`INTERVAL`] and no other holds
+/// it. One UPDATE: of several instances asking at once, exactly one gets it.
+fn claim(conn: &mut DbConn, holder: &str, current: NaiveDateTime) -> Result<bool, AppError> {
+    let taken = diesel::update(
+        job_runs::table
+            .find(JOB)
+            .filter(
+                job_runs::locked_until
+                    .is_null()
+                    .or(job_runs::locked_until.lt(current)),
+            )
+            .filter(
+                job_runs::last_run_at
+                    .is_null()
+                    .or(job_runs::last_run_at.le(current - chrono_duration(INTERVAL))),
+            ),
+    )
+    .set((
+        job_runs::locked_by.eq(holder),
+        job_runs::locked_until.eq(current + chrono_duration(LEASE)),
+    ))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+/// Gives the job back; `done` records the run so the next one waits an interval.
+fn release(conn: &mut DbConn, holder: &str, done: bool) -> Result<(), AppError> {
+    let held = job_runs::table
+        .find(JOB)
+        .filter(job_runs::locked_by.eq(holder));
+    if done {
+        diesel::update(held)
+            .set((
+                job_runs::last_run_at.eq(Some(now())),
+                job_runs::locked_by.eq(None::<String>),
+                job_runs::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(held)
+            .set((
+                job_runs::locked_by.eq(None::<String>),
+                job_runs::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Runs the job if it is due and no other instance holds it; `None` when it was not run.
+pub fn run_if_due(
+    conn: &mut DbConn,
+    config: &Config,
+    holder: &str,
+) -> Result<Option<Report>, AppError> {
+    if !claim(conn, holder, now())? {
+        return Ok(None);
+    }
+    let outcome = run(conn, config);
+    release(conn, holder, outcome.is_ok())?;
+    outcome.map(Some)
+}
+
+/// Runs the job now (no lease): anonymises inactive people, purges old messages.
+pub fn run(conn: &mut DbConn, config: &Config) -> Result<Report, AppError> {
+    Ok(Report {
+        anonymised: anonymise_inactive(conn, config, now())?,
+        messages_purged: purge_messages(conn, now())?,
+    })
+}
+
+/// The last moment of activity that still keeps a person: `retention_months` before `current`.
+pub fn retention_cutoff(config: &Config, current: NaiveDateTime) -> NaiveDateTime {
+    current
+        .checked_sub_months(Months::new(config.retention_months))
+        .unwrap_or(NaiveDateTime::MIN)
+}
+
+/// Up to `limit` people (id, organisation) with no activity since `cutoff` — no record created
+/// or edited, no participation in an appointment (nor a change to it), no session log, no
+/// assessment, no handover, return or equipment event — and holding no equipment.
+fn inactive_people(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    only: Option<i32>,
+    limit: i64,
+) -> Result<Vec<(i32, i32)>, AppError> {
+    let cutoff_day = cutoff.date();
+    let mut query = people::table.into_boxed();
+    if let Some(id) = only {
+        query = query.filter(people::id.eq(id));
+    }
+    Ok(query
+        .filter(people::anonymised_at.is_null())
+        .filter(people::updated_at.lt(cutoff))
+        .filter(people::created_at.lt(cutoff))
+        .filter(not(exists(
+            participants::table
+                .inner_join(appointments::table)
+                .filter(participants::person_id.eq(people::id))
+                .filter(
+                    appointments::ends_at
+                        .ge(cutoff)
+                        .or(participants::updated_at.ge(cutoff))
+                        .or(participants::created_at.ge(cutoff)),
+                ),
+        )))
+        .filter(not(exists(
+            session_logs::table
+                .filter(session_logs::person_id.eq(people::id))
+                .filter(session_logs::created_at.ge(cutoff)),
+        )))
+        .filter(not(exists(
+            assessments::table
+                .filter(assessments::person_id.eq(people::id))
+                .filter(
+                    assessments::assessed_at
+                        .ge(cutoff)
+                        .or(assessments::created_at.ge(cutoff)),
+                ),
+        )))
+        .filter(not(exists(
+            assignments::table
+                .filter(assignments::person_id.eq(people::id))
+                .filter(
+                    // Still holding the item, or a handover or return within the period.
+                    assignments::returned_on
+                        .is_null()
+                        .or(assignments::returned_on.ge(cutoff_day))
+                        .or(assignments::handed_over_on.ge(cutoff_day))
+                        .or(assignments::created_at.ge(cutoff)),
+                ),
+        )))
+        .filter(not(exists(
+            equipment_events::table
+                .filter(equipment_events::person_id.eq(people::id.nullable()))
+                .filter(equipment_events::at.ge(cutoff)),
+        )))
+        .select((people::id, people::organisation_id))
+        .order(people::id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Anonymises everyone inactive since the retention cutoff, a batch per transaction, each with
+/// an audit row by the system. Returns how many were anonymised.
+pub fn anonymise_inactive(
+    conn: &mut DbConn,
+    config: &Config,
+    current: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let cutoff = retention_cutoff(config, current);
+    let mut total = 0;
+    loop {
+        let (found, done) = crate::db::transaction(conn, |conn| {
+            let batch = inactive_people(conn, cutoff, None, BATCH)?;
+            let mut done = 0;
+            for (id, organisation_id) in &batch {
+                // Checked again under the organisation's lock, which bookings take too: a
+                // person booked since the batch was chosen is kept.
+                crate::db::lock_organisation(conn, *organisation_id)?;
+                if inactive_people(conn, cutoff, Some(*id), 1)?.is_empty() {
+                    continue;
+                }
+                if crate::people::anonymise(conn, config, None, *id, *organisation_id, "anonymise")?
+                {
+                    done += 1;
+                }
+            }
+            Ok((batch.len(), done))
+        })?;
+        total += done;
+        // A short batch was the last; a batch where nobody could be anonymised is left to the
+        // next run rather than chosen again and again.
+        if (found as i64) < BATCH || done == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Removes the address, subject, text and error of messages that went out (or were given up)
+/// more than [`MESSAGE_RETENTION_DAYS`] ago: sent ones counted from sending, cancelled ones
+/// from when they were written, failed ones from their last attempt. Kind, dates and status
+/// stay for the statistics. Returns how many were purged (one audit row for them all).
+pub fn purge_messages(conn: &mut DbConn, current: NaiveDateTime) -> Result<usize, AppError> {
+    let cutoff = current - chrono::Duration::days(MESSAGE_RETENTION_DAYS);
+    crate::db::transaction(conn, |conn| {
+        let purged = diesel::update(
+            messages::table
+                // Written literally so both databases use the partial index of unpurged rows.
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "messages.recipient <> ''",
+                ))
+                .filter(
+                    messages::status
+                        .eq("sent")
+                        .and(messages::sent_at.lt(cutoff))
+                        .or(messages::status
+                            .eq("cancelled")
+                            .and(messages::created_at.lt(cutoff)))
+                        .or(messages::status.eq("dead").and(messages::due_at.lt(cutoff))),
+                ),
+        )
+        .set((
+            messages::recipient.eq(""),
+            messages::subject.eq(None::<String>),
+            messages::body.eq(None::<String>),
+            messages::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+        if purged > 0 {
+            crate::audit::record(conn, None, "purge", "message", None, None)?;
+        }
+        Ok(purged)
+    })
+}
