@@ -595,6 +595,13 @@ pub fn erase(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErro
             ))
             .execute(conn)?;
         crate::mail::outbox::forget_person(conn, id)?;
+        // A name typed (or taken from the email's link) to accept a handover is the person's.
+        diesel::update(
+            crate::db::schema::assignments::table
+                .filter(crate::db::schema::assignments::person_id.eq(id)),
+        )
+        .set(crate::db::schema::assignments::accepted_by_name.eq(None::<String>))
+        .execute(conn)?;
         crate::audit::record(
             conn,
             Some(user),
