@@ -42,7 +42,7 @@ macro_rules! mail_test {
     };
 }
 
-async fn reachable_person(app: &TestApp, token: &str, given: &str, email: &str) -> i64 {
+pub(crate) async fn reachable_person(app: &TestApp, token: &str, given: &str, email: &str) -> i64 {
     let r = app
         .post_json("/api/v1/people", token, json!({"given_name": given, "family_name": "Martin", "email": email, "reminder_consent": true, "phone": "06 01 02 03 04"}))
         .await;
@@ -64,7 +64,7 @@ async fn book_at(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> Value
     r.json()
 }
 
-async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+pub(crate) async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     let r = app
         .get(&format!("/api/v1/messages{query}"), Some(token))
         .await;
@@ -72,16 +72,16 @@ async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     r.json().as_array().unwrap().clone()
 }
 
-struct Parsed {
-    from: String,
-    to: String,
-    subject: String,
-    text: String,
-    html: String,
-    ics: String,
+pub(crate) struct Parsed {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub ics: String,
 }
 
-fn parse(raw: &[u8]) -> Parsed {
+pub(crate) fn parse(raw: &[u8]) -> Parsed {
     use mail_parser::MimeHeaders;
     let message = mail_parser::MessageParser::default()
         .parse(raw)
@@ -760,7 +760,7 @@ async fn beneficiary_post(app: &TestApp, path: &str, page: &crate::harness::Resp
         .status()
 }
 
-async fn smartphone(app: &TestApp, token: &str) -> i64 {
+pub(crate) async fn smartphone(app: &TestApp, token: &str) -> i64 {
     let item = app
         .post_json(
             "/api/v1/equipment",
