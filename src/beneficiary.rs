@@ -1,6 +1,7 @@
-//! The beneficiary's page, reached from the personal link of an email or a card: no login,
-//! plain language, two large buttons, no JavaScript. The signed token names one participation
-//! and stops working when the appointment is over.
+//! The beneficiary's pages, reached from the personal link of an email or a card: no login,
+//! plain language, large buttons, no JavaScript. An appointment's token (`/r/`) names one
+//! participation and stops working when the appointment is over; a handover's token (`/h/`)
+//! names one handover of equipment to accept, and is signed for that purpose only.
 
 use chrono::TimeZone;
 use diesel::prelude::*;
@@ -200,5 +201,108 @@ pub async fn cancel(
     Ok(match outcome {
         Ok(()) => Ok(Redirect::to(format!("/r/{token}"))),
         Err(e) => Err(bad_link(e)),
+    })
+}
+
+/// A handover link that does not work: a kind page.
+fn bad_handover_link(error: LinkError) -> Answer {
+    match error {
+        LinkError::Expired => kind_page(
+            Status::Gone,
+            "Ce lien n'est plus valable",
+            "Il a expiré. Pour accepter la remise du matériel, adressez-vous à la structure qui vous l'a remis : elle vous fera signer la fiche de remise.",
+        ),
+        LinkError::Invalid => bad_link(LinkError::Invalid),
+    }
+}
+
+/// The handover an acceptance link names, if the link is good.
+fn handover_id(config: &Config, token: &str) -> Result<i32, LinkError> {
+    links::verify_for(&config.secret_key, links::Purpose::Handover, token, now())
+}
+
+/// The page of a handover, or a kind explanation when there is nothing left to accept.
+fn handover_page(
+    config: &Config,
+    jar: &CookieJar<'_>,
+    token: &str,
+    found: Option<crate::equipment::LinkedHandover>,
+) -> Answer {
+    let Some(linked) = found else {
+        return bad_link(LinkError::Invalid);
+    };
+    let assignment = &linked.assignment;
+    if assignment.returned_on.is_some() {
+        return kind_page(
+            Status::Gone,
+            "Ce matériel a été rendu",
+            &format!(
+                "Il n'y a plus rien à accepter. Une question ? Adressez-vous à {}.",
+                linked.organisation
+            ),
+        );
+    }
+    let tz = config.timezone;
+    let csrf_token = crate::auth::web::pre_session_token(jar, config);
+    let identifiers: Vec<_> = crate::equipment::identifiers(&linked.item)
+        .into_iter()
+        .map(|(label, value)| json!({ "label": label, "value": value }))
+        .collect();
+    (
+        Status::Ok,
+        Template::render(
+            "beneficiary/handover",
+            json!({
+                "token": token, "csrf_token": csrf_token, "given_name": linked.given_name,
+                "organisation": linked.organisation, "kind": crate::equipment::kind_label(&linked.item.kind),
+                "model": linked.item.model, "identifiers": identifiers, "loan": assignment.mode == "loan",
+                "handed_over_on": crate::time::date_in_words(assignment.handed_over_on),
+                "due_back_on": assignment.due_back_on.map(crate::time::date_in_words),
+                "accepted_on": assignment.accepted_at.map(|at| crate::time::date_in_words(tz.from_utc_datetime(&at).date_naive())),
+            }),
+        ),
+    )
+}
+
+/// The handover to accept, from the link of the email: what was handed over, donation or
+/// loan, and one large button.
+#[rocket::get("/h/<token>")]
+pub async fn handover(
+    db: &State<Db>,
+    config: &State<Config>,
+    jar: &CookieJar<'_>,
+    token: String,
+) -> Result<Answer, AppError> {
+    let id = match handover_id(config, &token) {
+        Ok(id) => id,
+        Err(e) => return Ok(bad_handover_link(e)),
+    };
+    let found = db
+        .run(move |conn| crate::equipment::linked_handover(conn, id))
+        .await?;
+    Ok(handover_page(config, jar, &token, found))
+}
+
+/// "J'accepte la remise": recorded once; a second press changes nothing.
+#[rocket::post("/h/<token>/accept", data = "<_form>")]
+pub async fn accept_handover(
+    db: &State<Db>,
+    config: &State<Config>,
+    jar: &CookieJar<'_>,
+    token: String,
+    _form: Csrf<TokenOnly>,
+) -> Result<Result<Redirect, Answer>, AppError> {
+    let id = match handover_id(config, &token) {
+        Ok(id) => id,
+        Err(e) => return Ok(Err(bad_handover_link(e))),
+    };
+    let found = db
+        .run(move |conn| crate::equipment::accept_by_email(conn, id))
+        .await?;
+    Ok(match found {
+        Some(linked) if linked.assignment.returned_on.is_none() => {
+            Ok(Redirect::to(format!("/h/{token}")))
+        }
+        other => Err(handover_page(config, jar, &token, other)),
     })
 }

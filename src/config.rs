@@ -27,6 +27,8 @@ struct RawConfig {
     mail_transport: String,
     #[serde(default)]
     smtp_url: Option<String>,
+    #[serde(default)]
+    smtp_ca_file: Option<PathBuf>,
     #[serde(default = "default_mail_from")]
     mail_from: String,
     #[serde(default = "default_lead_times")]
@@ -139,7 +141,10 @@ pub struct Config {
     pub public_url: String,
     pub timezone: Tz,
     pub mail_transport: MailTransport,
+    /// May hold a user name and password: never log it.
     pub smtp_url: Option<String>,
+    /// Extra root certificates (PEM) to trust for the SMTP server's TLS, e.g. a private CA.
+    pub smtp_ca_file: Option<PathBuf>,
     pub mail_from: String,
     pub reminder_lead_times: Vec<Duration>,
     pub worker: bool,
@@ -222,6 +227,7 @@ impl Config {
             timezone,
             mail_transport,
             smtp_url: raw.smtp_url,
+            smtp_ca_file: raw.smtp_ca_file,
             mail_from: raw.mail_from,
             reminder_lead_times,
             worker: raw.worker,

@@ -182,6 +182,8 @@ pub fn web_routes() -> Vec<Route> {
         beneficiary::show,
         beneficiary::confirm,
         beneficiary::cancel,
+        beneficiary::handover,
+        beneficiary::accept_handover,
         mail::web::list,
         mail::web::retry,
         mail::web::to_call,

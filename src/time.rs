@@ -39,27 +39,14 @@ impl LocalTime for Tz {
     }
 
     fn in_words(&self, utc: NaiveDateTime) -> String {
-        use chrono::{Datelike, Timelike};
+        use chrono::Timelike;
         let local = self.from_utc_datetime(&utc);
-        let day = local.day();
-        let day_text = if day == 1 {
-            "1er".to_string()
-        } else {
-            day.to_string()
-        };
         let time = if local.minute() == 0 {
             format!("{} h", local.hour())
         } else {
             format!("{} h {:02}", local.hour(), local.minute())
         };
-        format!(
-            "{} {} {} {} à {}",
-            DAYS[local.weekday().num_days_from_monday() as usize],
-            day_text,
-            MONTHS[local.month0() as usize],
-            local.year(),
-            time
-        )
+        format!("{} à {}", date_in_words(local.date_naive()), time)
     }
 
     fn short(&self, utc: NaiveDateTime) -> String {
@@ -83,6 +70,24 @@ impl LocalTime for Tz {
             }
         }
     }
+}
+
+/// "jeudi 3 décembre 2026"
+pub fn date_in_words(date: NaiveDate) -> String {
+    use chrono::Datelike;
+    let day = date.day();
+    let day_text = if day == 1 {
+        "1er".to_string()
+    } else {
+        day.to_string()
+    };
+    format!(
+        "{} {} {} {}",
+        DAYS[date.weekday().num_days_from_monday() as usize],
+        day_text,
+        MONTHS[date.month0() as usize],
+        date.year()
+    )
 }
 
 /// Parses an RFC 3339 input time (an offset is required) into UTC.

@@ -221,7 +221,7 @@ diesel::table! {
     messages (id) {
         id -> Integer,
         organisation_id -> Integer,
-        appointment_id -> Integer,
+        appointment_id -> Nullable<Integer>,
         person_id -> Integer,
         kind -> Text,
         recipient -> Text,
@@ -237,6 +237,7 @@ diesel::table! {
         subject -> Nullable<Text>,
         body -> Nullable<Text>,
         created_at -> Timestamp,
+        assignment_id -> Nullable<Integer>,
     }
 }
 
@@ -357,6 +358,7 @@ diesel::table! {
         return_condition -> Nullable<Text>,
         author_id -> Integer,
         created_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -368,7 +370,7 @@ diesel::table! {
         action -> Text,
         status -> Text,
         note -> Nullable<Text>,
-        actor_id -> Integer,
+        actor_id -> Nullable<Integer>,
         at -> Timestamp,
     }
 }
@@ -462,6 +464,7 @@ diesel::joinable!(participants -> people (person_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(messages -> appointments (appointment_id));
 diesel::joinable!(messages -> people (person_id));
+diesel::joinable!(messages -> assignments (assignment_id));
 diesel::joinable!(skills -> skill_domains (domain_id));
 diesel::joinable!(assessments -> skills (skill_id));
 diesel::joinable!(assessments -> people (person_id));

@@ -7,14 +7,38 @@ use serde::Serialize;
 use super::import::{self, ImportError, LineError};
 use super::{AssignInput, Assignment, Event, Filter, Item, ItemInput, ReturnInput, StatusInput};
 use crate::auth::ApiUser;
+use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created, Page};
+
+/// A handover with its acceptance: `accepted_at` is null and `acceptance_status`
+/// `awaiting_email` until the person accepts from the email's link.
+#[derive(Serialize)]
+pub struct AssignmentOut {
+    #[serde(flatten)]
+    assignment: Assignment,
+    accepted_at: Option<String>,
+    acceptance_status: &'static str,
+}
+
+impl AssignmentOut {
+    fn new(assignment: Assignment, config: &Config) -> AssignmentOut {
+        AssignmentOut {
+            accepted_at: assignment.accepted_at.map(|t| config.timezone.rfc3339(t)),
+            acceptance_status: assignment.acceptance_status(),
+            assignment,
+        }
+    }
+}
 
 #[derive(Serialize)]
 pub struct ItemWithHistory {
     #[serde(flatten)]
     item: Item,
+    /// The open handover, if the item is held.
+    current_assignment: Option<AssignmentOut>,
     history: Vec<Event>,
 }
 
@@ -58,16 +82,24 @@ pub async fn create(
 #[rocket::get("/equipment/<id>")]
 pub async fn show(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     id: i32,
 ) -> Result<Json<ItemWithHistory>, AppError> {
     let user = api.0;
-    db.run(move |conn| {
-        let item = super::get(conn, &user, id)?;
-        let history = super::history(conn, id)?;
-        Ok(Json(ItemWithHistory { item, history }))
-    })
-    .await
+    let (item, current, history) = db
+        .run(move |conn| {
+            let item = super::get(conn, &user, id)?;
+            let current = super::current_assignment(conn, id)?.map(|(a, _)| a);
+            let history = super::history(conn, id)?;
+            Ok((item, current, history))
+        })
+        .await?;
+    Ok(Json(ItemWithHistory {
+        item,
+        current_assignment: current.map(|a| AssignmentOut::new(a, config)),
+        history,
+    }))
 }
 
 #[derive(Serialize)]
@@ -175,14 +207,19 @@ pub async fn set_status(
 #[derive(Serialize)]
 pub struct Held {
     #[serde(flatten)]
-    assignment: Assignment,
+    assignment: AssignmentOut,
     item: Item,
     current: bool,
 }
 
 /// A person's equipment, current and past.
 #[rocket::get("/people/<id>/equipment")]
-pub async fn of_person(db: &State<Db>, api: ApiUser, id: i32) -> Result<Json<Vec<Held>>, AppError> {
+pub async fn of_person(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+) -> Result<Json<Vec<Held>>, AppError> {
     let user = api.0;
     let rows = db
         .run(move |conn| super::of_person(conn, &user, id))
@@ -191,7 +228,7 @@ pub async fn of_person(db: &State<Db>, api: ApiUser, id: i32) -> Result<Json<Vec
         rows.into_iter()
             .map(|(assignment, item)| Held {
                 current: assignment.returned_on.is_none(),
-                assignment,
+                assignment: AssignmentOut::new(assignment, config),
                 item,
             })
             .collect(),

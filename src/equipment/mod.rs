@@ -134,9 +134,10 @@ impl ItemInput {
     }
 }
 
+/// Appends to an item's history; `actor` is None when the person did it (from an email's link).
 fn event(
     conn: &mut DbConn,
-    actor: &StaffUser,
+    actor: Option<&StaffUser>,
     item_id: i32,
     person_id: Option<i32>,
     action: &str,
@@ -150,7 +151,7 @@ fn event(
             equipment_events::action.eq(action),
             equipment_events::status.eq(status),
             equipment_events::note.eq(note),
-            equipment_events::actor_id.eq(actor.id),
+            equipment_events::actor_id.eq(actor.map(|a| a.id)),
             equipment_events::at.eq(now()),
         ))
         .execute(conn)?;
@@ -230,7 +231,7 @@ pub(crate) fn insert(
         ))
         .returning(equipment::id)
         .get_result(conn)?;
-    event(conn, actor, id, None, "created", "in_stock", None)?;
+    event(conn, Some(actor), id, None, "created", "in_stock", None)?;
     Ok(id)
 }
 
@@ -318,7 +319,8 @@ pub struct Event {
     pub action: String,
     pub status: String,
     pub note: Option<String>,
-    pub actor_id: i32,
+    /// None when the person did it themselves (a handover accepted from the email's link).
+    pub actor_id: Option<i32>,
     #[serde(skip)]
     pub at: NaiveDateTime,
 }
@@ -341,8 +343,13 @@ pub struct AssignInput {
     pub accepted_by_name: Option<String>,
 }
 
+/// The 422 of a handover to accept by email when no email reaches the person.
+pub const NO_EMAIL: &str = "Aucune adresse e-mail n'est disponible pour cette personne (ni pour son référent avec son accord) : faites signer la fiche papier ou faites taper son nom.";
+
 /// Hands an item over to a person. One holder at a time: a second concurrent handover of the
-/// same item is a 409 `already_assigned`.
+/// same item is a 409 `already_assigned`. Accepted by email, the handover writes in the same
+/// transaction the email asking the person (or their referent) to accept it; with no address to
+/// write to it is refused.
 pub fn assign(
     conn: &mut DbConn,
     actor: &StaffUser,
@@ -403,6 +410,21 @@ pub fn assign(
                     "Cette personne n'existe pas dans la structure.",
                 )
             })?;
+        let by_email = input.acceptance == "email_confirmation";
+        let recipient = if by_email {
+            let recipient = crate::mail::outbox::route(
+                person.email.as_deref(),
+                person.reminder_consent,
+                person.referent_email.as_deref(),
+                person.referent_consent,
+            );
+            if recipient.is_none() {
+                return Err(AppError::field("acceptance", NO_EMAIL));
+            }
+            recipient
+        } else {
+            None
+        };
         if item.status != "in_stock" {
             return Err(AppError::Conflict {
                 code: "already_assigned",
@@ -417,7 +439,8 @@ pub fn assign(
                 },
             });
         }
-        diesel::insert_into(assignments::table)
+        let stamp = now();
+        let assignment_id: i32 = diesel::insert_into(assignments::table)
             .values((
                 assignments::equipment_id.eq(item_id),
                 assignments::person_id.eq(person.id),
@@ -429,11 +452,27 @@ pub fn assign(
                     None
                 }),
                 assignments::acceptance.eq(&input.acceptance),
-                assignments::accepted_by_name.eq(accepted_by.as_deref()),
+                // Recorded when the person accepts from the email's link.
+                assignments::accepted_by_name.eq(if by_email {
+                    None
+                } else {
+                    accepted_by.as_deref()
+                }),
+                assignments::accepted_at.eq(if by_email { None } else { Some(stamp) }),
                 assignments::author_id.eq(actor.id),
-                assignments::created_at.eq(now()),
+                assignments::created_at.eq(stamp),
             ))
-            .execute(conn)?;
+            .returning(assignments::id)
+            .get_result(conn)?;
+        if let Some(recipient) = &recipient {
+            crate::mail::outbox::announce_handover(
+                conn,
+                item.organisation_id,
+                person.id,
+                assignment_id,
+                recipient,
+            )?;
+        }
         diesel::update(equipment::table.find(item_id))
             .set((
                 equipment::status.eq("assigned"),
@@ -443,7 +482,7 @@ pub fn assign(
             .execute(conn)?;
         event(
             conn,
-            actor,
+            Some(actor),
             item_id,
             Some(person.id),
             if input.mode == "loan" {
@@ -519,7 +558,7 @@ pub fn give_back(
             .execute(conn)?;
         event(
             conn,
-            actor,
+            Some(actor),
             item_id,
             Some(person_id),
             "returned",
@@ -597,7 +636,7 @@ pub fn set_status(
             .execute(conn)?;
         event(
             conn,
-            actor,
+            Some(actor),
             item_id,
             holder,
             "status",
@@ -634,6 +673,160 @@ pub struct Assignment {
     pub author_id: i32,
     #[serde(skip)]
     pub created_at: NaiveDateTime,
+    /// When the person accepted; None while a confirmation by email is awaited.
+    #[serde(skip)]
+    pub accepted_at: Option<NaiveDateTime>,
+}
+
+impl Assignment {
+    /// `accepted`, or `awaiting_email` while the person has not accepted from the email's link.
+    pub fn acceptance_status(&self) -> &'static str {
+        if self.accepted_at.is_some() {
+            "accepted"
+        } else {
+            "awaiting_email"
+        }
+    }
+
+    /// "en attente de confirmation par e-mail", "acceptée par e-mail le 03/12/2026", or None
+    /// for a handover accepted on the spot.
+    pub fn acceptance_label(&self, tz: &chrono_tz::Tz) -> Option<String> {
+        use chrono::TimeZone;
+        if self.acceptance != "email_confirmation" {
+            return None;
+        }
+        Some(match self.accepted_at {
+            None => "en attente de confirmation par e-mail".into(),
+            Some(at) => format!(
+                "acceptée par e-mail le {}",
+                tz.from_utc_datetime(&at).format("%d/%m/%Y")
+            ),
+        })
+    }
+}
+
+/// What identifies an item to its holder, labelled in French (serial, IMEI, SIM number…).
+pub fn identifiers(item: &Item) -> Vec<(&'static str, String)> {
+    [
+        ("Numéro de série", item.serial.clone()),
+        ("IMEI", item.imei.clone()),
+        ("Numéro de la carte SIM (ICCID)", item.iccid.clone()),
+        ("Numéro de téléphone", item.phone_number.clone()),
+        ("Opérateur", item.operator.clone()),
+        (
+            "Valable jusqu'au",
+            item.valid_until.map(|d| d.format("%d/%m/%Y").to_string()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| value.map(|v| (label, v)))
+    .collect()
+}
+
+/// A handover as its acceptance link shows it: the handover, the item, the person's given name
+/// and the organisation's name.
+pub struct LinkedHandover {
+    pub assignment: Assignment,
+    pub item: Item,
+    pub given_name: String,
+    pub organisation: String,
+}
+
+/// The handover an acceptance link names: None unless it exists, was to be accepted by email
+/// and its person was not erased since.
+pub fn linked_handover(
+    conn: &mut DbConn,
+    assignment_id: i32,
+) -> Result<Option<LinkedHandover>, AppError> {
+    use crate::db::schema::organisations;
+    let found: Option<(Assignment, Item, String)> = assignments::table
+        .inner_join(equipment::table)
+        .inner_join(people::table)
+        .filter(assignments::id.eq(assignment_id))
+        .filter(assignments::acceptance.eq("email_confirmation"))
+        .filter(people::anonymised_at.is_null())
+        .select((
+            Assignment::as_select(),
+            Item::as_select(),
+            people::given_name,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((assignment, item, given_name)) = found else {
+        return Ok(None);
+    };
+    let organisation = organisations::table
+        .find(item.organisation_id)
+        .select(organisations::name)
+        .first(conn)?;
+    Ok(Some(LinkedHandover {
+        assignment,
+        item,
+        given_name,
+        organisation,
+    }))
+}
+
+/// The person accepts a handover from the email's link: recorded once on the handover, in the
+/// item's history and in the audit log (with no staff member as actor). Accepting again, or a
+/// handover since returned, changes nothing. Answers the handover as it now stands.
+pub fn accept_by_email(
+    conn: &mut DbConn,
+    assignment_id: i32,
+) -> Result<Option<LinkedHandover>, AppError> {
+    use crate::db::schema::messages;
+    crate::db::transaction(conn, |conn| {
+        let Some(linked) = linked_handover(conn, assignment_id)? else {
+            return Ok(None);
+        };
+        let a = &linked.assignment;
+        if a.returned_on.is_some() || a.accepted_at.is_some() {
+            return Ok(Some(linked));
+        }
+        // Who received the link: the person, or their referent on their behalf.
+        let via_referent = messages::table
+            .filter(messages::assignment_id.eq(assignment_id))
+            .filter(messages::recipient_kind.eq("referent"))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        let name = if via_referent {
+            "par e-mail".to_string()
+        } else {
+            linked.given_name.clone()
+        };
+        let changed = diesel::update(
+            assignments::table
+                .find(assignment_id)
+                .filter(assignments::accepted_at.is_null())
+                .filter(assignments::returned_on.is_null()),
+        )
+        .set((
+            assignments::accepted_at.eq(Some(now())),
+            assignments::accepted_by_name.eq(Some(&name)),
+        ))
+        .execute(conn)?;
+        if changed == 1 {
+            event(
+                conn,
+                None,
+                a.equipment_id,
+                Some(a.person_id),
+                "accepted",
+                "assigned",
+                Some("par e-mail"),
+            )?;
+            crate::audit::record(
+                conn,
+                None,
+                "accept",
+                "equipment",
+                Some(a.equipment_id),
+                Some(linked.item.organisation_id),
+            )?;
+        }
+        linked_handover(conn, assignment_id)
+    })
 }
 
 /// A person's equipment, current and past (newest first), with each item.

@@ -12,6 +12,7 @@ use super::{
     STATUSES,
 };
 use crate::auth::WebUser;
+use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::web::csrf::Csrf;
@@ -137,10 +138,12 @@ pub async fn create(
 
 async fn item_page(
     db: &Db,
+    config: &Config,
     web: &WebUser,
     id: i32,
     errors: serde_json::Value,
 ) -> Result<Template, AppError> {
+    let tz = &config.timezone;
     let user = web.user.clone();
     let (item, history, current, people) = db
         .run(move |conn| {
@@ -169,6 +172,7 @@ async fn item_page(
                 "donated" => "donné",
                 "loaned" => "prêté",
                 "returned" => "rendu",
+                "accepted" => "remise acceptée",
                 _ => status_label(&e.status),
             };
             json!({
@@ -182,19 +186,26 @@ async fn item_page(
         web,
         json!({
             "item": item_json(&item), "history": history, "errors": errors,
-            "current": current.map(|(a, name)| json!({ "person_id": a.person_id, "name": name, "mode": a.mode, "due_back_on": a.due_back_on, "handed_over_on": a.handed_over_on })),
+            "current": current.map(|(a, name)| json!({ "person_id": a.person_id, "name": name, "mode": a.mode, "due_back_on": a.due_back_on,
+                "handed_over_on": a.handed_over_on, "acceptance": a.acceptance_label(tz) })),
             "today": crate::db::now().date().to_string(),
         }),
     ))
 }
 
 #[rocket::get("/equipment/<id>")]
-pub async fn show(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
-    item_page(db, &web, id, json!({})).await
+pub async fn show(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    id: i32,
+) -> Result<Template, AppError> {
+    item_page(db, config, &web, id, json!({})).await
 }
 
 async fn back(
     db: &Db,
+    config: &Config,
     web: &WebUser,
     id: i32,
     outcome: Result<(), AppError>,
@@ -206,7 +217,7 @@ async fn back(
         Err(e) => return Err(e),
     };
     Ok(FormOutcome::Invalid(Invalid(
-        item_page(db, web, id, errors).await?,
+        item_page(db, config, web, id, errors).await?,
     )))
 }
 
@@ -223,6 +234,7 @@ pub struct AssignForm {
 #[rocket::post("/equipment/<id>/assign", data = "<form>")]
 pub async fn assign(
     db: &State<Db>,
+    config: &State<Config>,
     web: WebUser,
     id: i32,
     form: Csrf<AssignForm>,
@@ -234,7 +246,7 @@ pub async fn assign(
             "handed_over_on".into(),
             vec!["Date attendue (AAAA-MM-JJ).".into()],
         );
-        return back(db, &web, id, Err(AppError::Validation(errors))).await;
+        return back(db, config, &web, id, Err(AppError::Validation(errors))).await;
     };
     let input = AssignInput {
         person_id: form.person_id.unwrap_or_default(),
@@ -251,7 +263,7 @@ pub async fn assign(
     let outcome = db
         .run(move |conn| super::assign(conn, &user, id, input).map(|_| ()))
         .await;
-    back(db, &web, id, outcome).await
+    back(db, config, &web, id, outcome).await
 }
 
 #[derive(rocket::FromForm)]
@@ -263,6 +275,7 @@ pub struct ReturnForm {
 #[rocket::post("/equipment/<id>/return", data = "<form>")]
 pub async fn give_back(
     db: &State<Db>,
+    config: &State<Config>,
     web: WebUser,
     id: i32,
     form: Csrf<ReturnForm>,
@@ -278,7 +291,7 @@ pub async fn give_back(
     let outcome = db
         .run(move |conn| super::give_back(conn, &user, id, input).map(|_| ()))
         .await;
-    back(db, &web, id, outcome).await
+    back(db, config, &web, id, outcome).await
 }
 
 #[derive(rocket::FromForm)]
@@ -290,6 +303,7 @@ pub struct StatusForm {
 #[rocket::post("/equipment/<id>/status", data = "<form>")]
 pub async fn set_status(
     db: &State<Db>,
+    config: &State<Config>,
     web: WebUser,
     id: i32,
     form: Csrf<StatusForm>,
@@ -303,7 +317,7 @@ pub async fn set_status(
     let outcome = db
         .run(move |conn| super::set_status(conn, &user, id, input).map(|_| ()))
         .await;
-    back(db, &web, id, outcome).await
+    back(db, config, &web, id, outcome).await
 }
 
 /// The printable A4 handover form of the item's current handover.

@@ -1,5 +1,6 @@
 //! Composes an outbox message into an email: French, short, plain language; plain text with an
-//! HTML alternative; an ICS invitation (REQUEST, or CANCEL when it is off).
+//! HTML alternative; for an appointment, an ICS invitation (REQUEST, or CANCEL when it is off);
+//! for a handover of equipment, the link to accept it.
 
 use std::sync::OnceLock;
 
@@ -13,18 +14,25 @@ use tera::{Context, Tera};
 use super::outbox::MessageRow;
 use crate::booking::{ics, Appointment, AppointmentRow, ParticipantRow, Service};
 use crate::config::Config;
-use crate::db::schema::{appointments, participants, people, places, services, users};
+use crate::db::schema::{
+    appointments, assignments, equipment, organisations, participants, people, places, services,
+    users,
+};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::time::LocalTime;
 
-pub const KINDS: [&str; 5] = [
+pub const KINDS: [&str; 6] = [
     "confirmation",
     "reminder",
     "reschedule",
     "cancellation",
     "promotion",
+    "handover",
 ];
+
+/// How long the link of a handover email works.
+const HANDOVER_LINK_DAYS: i64 = 60;
 
 macro_rules! email_templates {
     ($($kind:literal),*) => {
@@ -51,7 +59,8 @@ fn templates() -> &'static Tera {
             "reminder",
             "reschedule",
             "cancellation",
-            "promotion"
+            "promotion",
+            "handover"
         ))
         .expect("email templates parse");
         tera
@@ -70,19 +79,38 @@ fn render(name: &str, context: &Context) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("email template {name}: {e:?}")))
 }
 
-/// Builds the email for an outbox row, from the appointment as it stands now.
+/// The sender and the recipient of a message.
+fn addresses(config: &Config, message: &MessageRow) -> Result<(Mailbox, Mailbox), AppError> {
+    let from: Mailbox = config
+        .mail_from
+        .parse()
+        .map_err(|e| AppError::Internal(format!("mail_from: {e}")))?;
+    let to: Mailbox = message
+        .recipient
+        .parse()
+        .map_err(|e| AppError::BadRequest(format!("adresse du destinataire invalide : {e}")))?;
+    Ok((from, to))
+}
+
+/// Builds the email for an outbox row, from the appointment (or the handover) as it stands now.
 pub fn compose(
     conn: &mut DbConn,
     config: &Config,
     message: &MessageRow,
 ) -> Result<Composed, AppError> {
+    if message.kind == "handover" {
+        return compose_handover(conn, config, message);
+    }
     let tz = &config.timezone;
+    let appointment_id = message.appointment_id.ok_or_else(|| {
+        AppError::Internal(format!("message {} names no appointment", message.id))
+    })?;
     let row: AppointmentRow = appointments::table
-        .find(message.appointment_id)
+        .find(appointment_id)
         .select(AppointmentRow::as_select())
         .first(conn)?;
     let participant: ParticipantRow = participants::table
-        .filter(participants::appointment_id.eq(message.appointment_id))
+        .filter(participants::appointment_id.eq(appointment_id))
         .filter(participants::person_id.eq(message.person_id))
         .select(ParticipantRow::as_select())
         .first(conn)?;
@@ -152,14 +180,7 @@ pub fn compose(
         .split('/')
         .next()
         .unwrap_or("localhost");
-    let from: Mailbox = config
-        .mail_from
-        .parse()
-        .map_err(|e| AppError::Internal(format!("mail_from: {e}")))?;
-    let to: Mailbox = message
-        .recipient
-        .parse()
-        .map_err(|e| AppError::BadRequest(format!("adresse du destinataire invalide : {e}")))?;
+    let (from, to) = addresses(config, message)?;
     let appointment = Appointment {
         row: row.clone(),
         participants: vec![participant],
@@ -205,6 +226,81 @@ pub fn compose(
                         .body(calendar),
                 ),
         )
+        .map_err(|e| AppError::Internal(format!("email: {e}")))?;
+    Ok(Composed {
+        message: email,
+        subject,
+        text,
+    })
+}
+
+/// The request to accept a handover: the item, donation or loan (with its due-back date), and
+/// the signed link to the page where the person accepts it.
+fn compose_handover(
+    conn: &mut DbConn,
+    config: &Config,
+    message: &MessageRow,
+) -> Result<Composed, AppError> {
+    let assignment_id = message
+        .assignment_id
+        .ok_or_else(|| AppError::Internal(format!("message {} names no handover", message.id)))?;
+    let assignment: crate::equipment::Assignment = assignments::table
+        .find(assignment_id)
+        .select(crate::equipment::Assignment::as_select())
+        .first(conn)?;
+    let item: crate::equipment::Item = equipment::table
+        .find(assignment.equipment_id)
+        .select(crate::equipment::Item::as_select())
+        .first(conn)?;
+    let given_name: String = people::table
+        .find(message.person_id)
+        .select(people::given_name)
+        .first(conn)?;
+    let organisation: String = organisations::table
+        .find(message.organisation_id)
+        .select(organisations::name)
+        .first(conn)?;
+    let link = format!(
+        "{}/h/{}",
+        config.public_url,
+        super::links::sign_for(
+            &config.secret_key,
+            super::links::Purpose::Handover,
+            assignment.id,
+            crate::db::now() + chrono::Duration::days(HANDOVER_LINK_DAYS)
+        )
+    );
+    let context = Context::from_value(json!({
+        "title": "Le matériel qui vous est remis",
+        "for_referent": message.recipient_kind == "referent",
+        "given_name": given_name,
+        "organisation": organisation,
+        // The footer of the layout names who writes.
+        "place": { "name": organisation, "phone": null },
+        "kind": crate::equipment::kind_label(&item.kind),
+        "model": item.model,
+        "identifiers": crate::equipment::identifiers(&item)
+            .into_iter()
+            .map(|(label, value)| json!({ "label": label, "value": value }))
+            .collect::<Vec<_>>(),
+        "loan": assignment.mode == "loan",
+        "handed_over_on": crate::time::date_in_words(assignment.handed_over_on),
+        "due_back_on": assignment.due_back_on.map(crate::time::date_in_words),
+        "link": link,
+        "link_days": HANDOVER_LINK_DAYS,
+    }))
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let subject = render("emails/handover/subject.txt", &context)?
+        .trim()
+        .to_string();
+    let text = render("emails/handover/body.txt", &context)?;
+    let html = render("emails/handover/body.html", &context)?;
+    let (from, to) = addresses(config, message)?;
+    let email = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject.clone())
+        .multipart(MultiPart::alternative_plain_html(text.clone(), html))
         .map_err(|e| AppError::Internal(format!("email: {e}")))?;
     Ok(Composed {
         message: email,

@@ -1,5 +1,6 @@
-//! The outbox. Booking changes call [`announce`] inside their own transaction, so a message
-//! exists if and only if the change it announces was committed. Workers claim due messages with
+//! The outbox. Booking changes call [`announce`] (and equipment handovers [`announce_handover`])
+//! inside their own transaction, so a message exists if and only if the change it announces was
+//! committed. Workers claim due messages with
 //! a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the write transaction is exclusive),
 //! so several workers never send one message twice; a lease left by a killed worker expires and
 //! the message is claimed again.
@@ -24,7 +25,8 @@ use crate::time::LocalTime;
 pub struct MessageRow {
     pub id: i32,
     pub organisation_id: i32,
-    pub appointment_id: i32,
+    /// Set for every kind but `handover`.
+    pub appointment_id: Option<i32>,
     pub person_id: i32,
     pub kind: String,
     pub recipient: String,
@@ -40,6 +42,8 @@ pub struct MessageRow {
     pub subject: Option<String>,
     pub body: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Set for a `handover` message only.
+    pub assignment_id: Option<i32>,
 }
 
 /// What happened to an appointment, for whom messages are written.
@@ -206,6 +210,33 @@ pub fn announce(
     Ok(())
 }
 
+/// Writes the email asking a person to accept a handover of equipment (its link is signed when
+/// the email is composed). Call it inside the handover's transaction.
+pub fn announce_handover(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+    assignment_id: i32,
+    recipient: &(String, &'static str),
+) -> Result<(), AppError> {
+    diesel::insert_into(messages::table)
+        .values((
+            messages::organisation_id.eq(organisation_id),
+            messages::assignment_id.eq(Some(assignment_id)),
+            messages::person_id.eq(person_id),
+            messages::kind.eq("handover"),
+            messages::recipient.eq(&recipient.0),
+            messages::recipient_kind.eq(recipient.1),
+            messages::sequence.eq(0),
+            messages::due_at.eq(now()),
+            messages::status.eq("pending"),
+            messages::attempts.eq(0),
+            messages::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 #[derive(QueryableByName)]
 struct Id {
     #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -270,19 +301,35 @@ pub fn claim(
 }
 
 /// Whether a claimed message still says something true: a reminder of an appointment since
-/// cancelled or moved, or for a person who left it, is dropped rather than sent.
+/// cancelled or moved, or for a person who left it, is dropped rather than sent; so is the
+/// request to accept a handover already accepted, or of an item since returned.
 pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, AppError> {
-    use crate::db::schema::{appointments, participants};
+    use crate::db::schema::{appointments, assignments, participants};
     if message.kind == "cancellation" {
         return Ok(true);
     }
+    if message.kind == "handover" {
+        let Some(assignment_id) = message.assignment_id else {
+            return Ok(false);
+        };
+        let open: i64 = assignments::table
+            .find(assignment_id)
+            .filter(assignments::returned_on.is_null())
+            .filter(assignments::accepted_at.is_null())
+            .count()
+            .get_result(conn)?;
+        return Ok(open > 0);
+    }
+    let Some(appointment_id) = message.appointment_id else {
+        return Ok(false);
+    };
     let appointment: Option<(String, i32)> = appointments::table
-        .find(message.appointment_id)
+        .find(appointment_id)
         .select((appointments::status, appointments::sequence))
         .first(conn)
         .optional()?;
     let seated: i64 = participants::table
-        .filter(participants::appointment_id.eq(message.appointment_id))
+        .filter(participants::appointment_id.eq(appointment_id))
         .filter(participants::person_id.eq(message.person_id))
         .filter(participants::status.eq("booked"))
         .count()
@@ -430,7 +477,9 @@ pub struct MessageOut {
     pub kind: String,
     pub recipient: String,
     pub recipient_kind: String,
-    pub appointment_id: i32,
+    pub appointment_id: Option<i32>,
+    /// The handover a `handover` message is about.
+    pub assignment_id: Option<i32>,
     pub due_at: String,
     pub status: String,
     pub attempts: i32,
@@ -446,6 +495,7 @@ impl MessageRow {
             recipient: self.recipient.clone(),
             recipient_kind: self.recipient_kind.clone(),
             appointment_id: self.appointment_id,
+            assignment_id: self.assignment_id,
             due_at: tz.rfc3339(self.due_at),
             status: self.status.clone(),
             attempts: self.attempts,

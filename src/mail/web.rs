@@ -25,6 +25,7 @@ pub(crate) fn kind_label(kind: &str) -> &'static str {
         "reminder" => "rappel",
         "reschedule" => "changement d'horaire",
         "cancellation" => "annulation",
+        "handover" => "remise de matériel à accepter",
         _ => "place libérée",
     }
 }
@@ -49,17 +50,37 @@ pub async fn list(
     web.user.require(&[Role::Admin, Role::Manager])?;
     let user = web.user.clone();
     let filter = status.clone().filter(|s| !s.is_empty());
-    let rows = db
-        .run(move |conn| outbox::list(conn, &user, filter.as_deref(), 500, 0))
+    let (rows, items) = db
+        .run(move |conn| {
+            use crate::db::schema::assignments;
+            let rows = outbox::list(conn, &user, filter.as_deref(), 500, 0)?;
+            // The item each handover message is about, for its link.
+            let handovers: Vec<i32> = rows.iter().filter_map(|m| m.assignment_id).collect();
+            let items: Vec<(i32, i32)> = assignments::table
+                .filter(assignments::id.eq_any(&handovers))
+                .select((assignments::id, assignments::equipment_id))
+                .load(conn)?;
+            Ok((rows, items))
+        })
         .await?;
     let tz = config.timezone;
     let messages: Vec<_> = rows
         .iter()
-        .map(|m| json!({
-            "id": m.id, "kind": kind_label(&m.kind), "recipient": m.recipient, "due": tz.short(m.due_at),
-            "status": m.status, "status_label": status_label(&m.status), "attempts": m.attempts,
-            "last_error": m.last_error, "appointment_id": m.appointment_id,
-        }))
+        .map(|m| {
+            let about = match (m.appointment_id, m.assignment_id) {
+                (Some(appointment), _) => Some(format!("/appointments/{appointment}")),
+                (None, Some(assignment)) => items
+                    .iter()
+                    .find(|(a, _)| *a == assignment)
+                    .map(|(_, item)| format!("/equipment/{item}")),
+                (None, None) => None,
+            };
+            json!({
+                "id": m.id, "kind": kind_label(&m.kind), "recipient": m.recipient, "due": tz.short(m.due_at),
+                "status": m.status, "status_label": status_label(&m.status), "attempts": m.attempts,
+                "last_error": m.last_error, "about": about,
+            })
+        })
         .collect();
     Ok(page(
         "messages",

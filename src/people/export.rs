@@ -150,7 +150,9 @@ pub struct EquipmentEvent {
 #[derive(Serialize, Debug)]
 pub struct Message {
     pub id: i32,
-    pub appointment_id: i32,
+    /// The appointment the message is about, or the equipment handover.
+    pub appointment_id: Option<i32>,
+    pub assignment_id: Option<i32>,
     pub kind: String,
     pub recipient: String,
     pub recipient_kind: String,
@@ -449,6 +451,7 @@ pub fn export(conn: &mut DbConn, tz: &Tz, user: &StaffUser, id: i32) -> Result<E
                 .map(|m| Message {
                     id: m.id,
                     appointment_id: m.appointment_id,
+                    assignment_id: m.assignment_id,
                     kind: m.kind,
                     recipient: m.recipient,
                     recipient_kind: m.recipient_kind,

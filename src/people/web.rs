@@ -189,6 +189,7 @@ pub async fn show(
                     "mode": a.mode, "handed_over_on": a.handed_over_on.format("%d/%m/%Y").to_string(),
                     "due_back_on": a.due_back_on.map(|d| d.format("%d/%m/%Y").to_string()),
                     "returned_on": a.returned_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                    "acceptance": a.acceptance_label(&tz),
                 }))
                 .collect::<Vec<_>>();
             Ok((person, programmes, duplicates, profile, catalogue, (attendance, equipment)))

@@ -75,11 +75,13 @@ where
             .cookies()
             .get(PRE_SESSION_CSRF_COOKIE)
             .map(|c| c.value().to_string());
-        // Forms shown without a session (login, first setup, a beneficiary's page) carry the
+        // Forms shown without a session (login, first setup, a beneficiary's pages) carry the
         // double-submit cookie's token; every other form, only the session's.
         let path = req.uri().path();
-        let pre_session =
-            path == "/login" || path.starts_with("/setup/") || path.starts_with("/r/");
+        let pre_session = path == "/login"
+            || path.starts_with("/setup/")
+            || path.starts_with("/r/")
+            || path.starts_with("/h/");
         let expected = if pre_session {
             cookie_token
         } else {

@@ -3,6 +3,7 @@
 mod harness;
 
 mod mail;
+mod smtp_tls;
 
 mod accounts;
 mod booking;

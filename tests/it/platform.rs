@@ -314,3 +314,176 @@ fn bad_configuration_is_reported_clearly() {
     .unwrap_err();
     assert!(error.contains("reminder_lead_times"), "{error}");
 }
+
+/// Rows as they stood before handovers could be accepted by email (schema 000005).
+const BEFORE_HANDOVER_EMAILS: &str = "
+INSERT INTO organisations (id, name, created_at) VALUES (1, 'Emmaüs Connect', '2026-01-01 09:00:00');
+INSERT INTO users (id, organisation_id, email, name, role, password_hash, active, created_at)
+    VALUES (1, 1, 'mona@example.org', 'Mona', 'mediator', 'x', TRUE, '2026-01-01 09:00:00');
+INSERT INTO people (id, organisation_id, given_name, reminder_consent, search_key, name_key, created_at, updated_at)
+    VALUES (1, 1, 'Ana', TRUE, 'ana', 'ana', '2026-01-01 09:00:00', '2026-01-01 09:00:00');
+INSERT INTO places (id, organisation_id, name, address, postal_code, city, created_at, updated_at)
+    VALUES (1, 1, 'Médiathèque', '2 rue de la Gare', '59100', 'Roubaix', '2026-01-01 09:00:00', '2026-01-01 09:00:00');
+INSERT INTO services (id, organisation_id, name, kind, duration_minutes, capacity, created_at)
+    VALUES (1, 1, 'Accueil', 'individual', 60, 1, '2026-01-01 09:00:00');
+INSERT INTO appointments (id, organisation_id, service_id, mediator_id, place_id, starts_at, ends_at, blocked_until, capacity, status, walk_in, sequence, created_at, updated_at)
+    VALUES (1, 1, 1, 1, 1, '2026-02-02 10:00:00', '2026-02-02 11:00:00', '2026-02-02 11:00:00', 1, 'planned', FALSE, 0, '2026-01-01 09:00:00', '2026-01-01 09:00:00');
+INSERT INTO messages (id, organisation_id, appointment_id, person_id, kind, recipient, recipient_kind, sequence, due_at, status, attempts, last_error, created_at)
+    VALUES (1, 1, 1, 1, 'reminder', 'ana@example.org', 'person', 0, '2026-02-01 10:00:00', 'pending', 2, 'délai dépassé', '2026-01-01 09:00:00');
+INSERT INTO equipment (id, organisation_id, kind, status, current_holder_id, created_at, updated_at)
+    VALUES (1, 1, 'tablet', 'assigned', 1, '2026-01-01 09:00:00', '2026-01-01 09:00:00'),
+           (2, 1, 'laptop', 'assigned', 1, '2026-01-01 09:00:00', '2026-01-01 09:00:00');
+INSERT INTO assignments (id, equipment_id, person_id, mode, handed_over_on, acceptance, accepted_by_name, author_id, created_at)
+    VALUES (1, 1, 1, 'donation', '2026-01-02', 'typed_name', 'Ana', 1, '2026-01-02 10:00:00'),
+           (2, 2, 1, 'donation', '2026-01-02', 'email_confirmation', NULL, 1, '2026-01-02 11:00:00');
+INSERT INTO equipment_events (id, equipment_id, person_id, action, status, note, actor_id, at)
+    VALUES (1, 1, NULL, 'created', 'in_stock', NULL, 1, '2026-01-01 09:00:00'),
+           (2, 1, 1, 'donated', 'assigned', 'neuf', 1, '2026-01-02 10:00:00');
+";
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Upgraded {
+    #[diesel(sql_type = Text)]
+    row: String,
+}
+
+/// Upgrading a database that holds messages, handovers and history to the schema where a
+/// message may name a handover: every row survives; the new rules hold.
+fn upgrade_keeps_messages_and_history(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = match backend {
+        Backend::Sqlite => {
+            let path = dir.path().join("upgrade.db");
+            let mut c = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            c.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+            passerelle::db::DbConn::Sqlite(c)
+        }
+        Backend::Postgres => {
+            let Some(server) = pg_server() else {
+                assert!(!pg_required());
+                return;
+            };
+            let name = format!("upgrade_{}", std::process::id());
+            let mut admin =
+                diesel::PgConnection::establish(&format!("{}/postgres", server.base_url)).unwrap();
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            passerelle::db::DbConn::Pg(
+                diesel::PgConnection::establish(&format!("{}/{name}", server.base_url)).unwrap(),
+            )
+        }
+    };
+    let up_to_equipment = |conn: &mut passerelle::db::DbConn| {
+        for _ in 0..5 {
+            match conn {
+                passerelle::db::DbConn::Sqlite(c) => {
+                    c.run_next_migration(passerelle::db::SQLITE_MIGRATIONS)
+                        .unwrap();
+                }
+                passerelle::db::DbConn::Pg(c) => {
+                    c.run_next_migration(passerelle::db::POSTGRES_MIGRATIONS)
+                        .unwrap();
+                }
+            }
+        }
+    };
+    up_to_equipment(&mut conn);
+    conn.batch_execute(BEFORE_HANDOVER_EMAILS).unwrap();
+    if backend == Backend::Postgres {
+        // The rows above were given their ids: move the sequences past them, so that a refused
+        // insert below is refused for its own reason.
+        conn.batch_execute(
+            "SELECT setval('messages_id_seq', 100); SELECT setval('equipment_events_id_seq', 100);",
+        )
+        .unwrap();
+    }
+    match &mut conn {
+        passerelle::db::DbConn::Sqlite(c) => {
+            c.run_pending_migrations(passerelle::db::SQLITE_MIGRATIONS)
+                .unwrap();
+        }
+        passerelle::db::DbConn::Pg(c) => {
+            c.run_pending_migrations(passerelle::db::POSTGRES_MIGRATIONS)
+                .unwrap();
+        }
+    }
+    let rows = |conn: &mut passerelle::db::DbConn, sql: &str| -> Vec<String> {
+        diesel::sql_query(sql)
+            .load::<Upgraded>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.row)
+            .collect()
+    };
+    assert_eq!(
+        rows(&mut conn, "SELECT kind || '/' || appointment_id || '/' || COALESCE(CAST(assignment_id AS TEXT), '-') || '/' || attempts || '/' || last_error AS row FROM messages"),
+        vec!["reminder/1/-/2/délai dépassé"]
+    );
+    assert_eq!(
+        rows(&mut conn, "SELECT action || '/' || COALESCE(note, '-') || '/' || actor_id AS row FROM equipment_events ORDER BY id"),
+        vec!["created/-/1", "donated/neuf/1"]
+    );
+    // Handovers accepted on the spot count as accepted when recorded; by email, not yet.
+    assert_eq!(
+        rows(&mut conn, "SELECT CAST(id AS TEXT) || '/' || COALESCE(CAST(accepted_at AS TEXT), 'awaiting') AS row FROM assignments ORDER BY id")
+            .iter()
+            .map(|r| r.replace("T", " "))
+            .collect::<Vec<_>>(),
+        vec!["1/2026-01-02 10:00:00", "2/awaiting"]
+    );
+    // A handover message names a handover and no appointment; the kinds are still checked,
+    // and so are the references.
+    conn.batch_execute(
+        "INSERT INTO messages (id, organisation_id, assignment_id, person_id, kind, recipient, recipient_kind, sequence, due_at, status, attempts, created_at)
+         VALUES (2, 1, 2, 1, 'handover', 'ana@example.org', 'person', 0, '2026-01-02 11:00:00', 'pending', 0, '2026-01-02 11:00:00')",
+    )
+    .unwrap();
+    for refused in [
+        "INSERT INTO messages (organisation_id, person_id, kind, recipient, recipient_kind, sequence, due_at, status, attempts, created_at) VALUES (1, 1, 'handover', 'a@example.org', 'person', 0, '2026-01-02 11:00:00', 'pending', 0, '2026-01-02 11:00:00')",
+        "INSERT INTO messages (organisation_id, appointment_id, assignment_id, person_id, kind, recipient, recipient_kind, sequence, due_at, status, attempts, created_at) VALUES (1, 1, 2, 1, 'reminder', 'a@example.org', 'person', 0, '2026-01-02 11:00:00', 'pending', 0, '2026-01-02 11:00:00')",
+        "INSERT INTO messages (organisation_id, appointment_id, person_id, kind, recipient, recipient_kind, sequence, due_at, status, attempts, created_at) VALUES (1, 1, 1, 'postcard', 'a@example.org', 'person', 0, '2026-01-02 11:00:00', 'pending', 0, '2026-01-02 11:00:00')",
+        "INSERT INTO messages (organisation_id, assignment_id, person_id, kind, recipient, recipient_kind, sequence, due_at, status, attempts, created_at) VALUES (1, 99, 1, 'handover', 'a@example.org', 'person', 0, '2026-01-02 11:00:00', 'pending', 0, '2026-01-02 11:00:00')",
+        "INSERT INTO equipment_events (equipment_id, action, status, actor_id, at) VALUES (1, 'status', 'lost', 99, '2026-01-03 10:00:00')",
+    ] {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let outcome = conn.batch_execute(refused);
+        assert!(
+            matches!(
+                outcome,
+                Err(Error::DatabaseError(
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::ForeignKeyViolation,
+                    _
+                ))
+            ),
+            "{refused}: {outcome:?}"
+        );
+    }
+    conn.batch_execute(
+        "INSERT INTO equipment_events (equipment_id, person_id, action, status, note, actor_id, at) VALUES (2, 1, 'accepted', 'assigned', 'par e-mail', NULL, '2026-01-03 10:00:00')",
+    )
+    .unwrap();
+    if backend == Backend::Sqlite {
+        assert!(rows(&mut conn, "SELECT 'x' AS row FROM pragma_foreign_key_check").is_empty());
+        assert_eq!(
+            rows(&mut conn, "SELECT name AS row FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('messages', 'equipment_events') AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+            vec!["equipment_events_equipment", "equipment_events_person", "messages_appointment", "messages_assignment", "messages_due", "messages_organisation"]
+        );
+        assert!(rows(&mut conn, "SELECT sql AS row FROM sqlite_master WHERE instr(sql, 'messages_new') > 0 OR instr(sql, 'equipment_events_new') > 0").is_empty());
+    }
+}
+
+#[test]
+fn upgrading_to_handover_emails_keeps_messages_and_history_sqlite() {
+    upgrade_keeps_messages_and_history(Backend::Sqlite);
+}
+
+#[test]
+fn upgrading_to_handover_emails_keeps_messages_and_history_postgres() {
+    upgrade_keeps_messages_and_history(Backend::Postgres);
+}
