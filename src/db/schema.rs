@@ -416,6 +416,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    activity_months (month, mediator_id, place_id, programme_id) {
+        month -> Date,
+        mediator_id -> Integer,
+        place_id -> Integer,
+        programme_id -> Integer,
+        organisation_id -> Integer,
+        appointments -> Integer,
+        workshops -> Integer,
+        cancelled_appointments -> Integer,
+        booked -> Integer,
+        attended -> Integer,
+        no_show -> Integer,
+        excused -> Integer,
+        cancelled -> Integer,
+        minutes -> Integer,
+    }
+}
+
+diesel::table! {
+    topic_months (month, mediator_id, place_id, programme_id, topic) {
+        month -> Date,
+        mediator_id -> Integer,
+        place_id -> Integer,
+        programme_id -> Integer,
+        organisation_id -> Integer,
+        topic -> Text,
+        sessions -> Integer,
+    }
+}
+
+diesel::table! {
     activity_dirty (id) {
         id -> Integer,
         mediator_id -> Integer,
@@ -479,6 +510,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     skill_progress,
     activity_days,
     activity_dirty,
+    activity_months,
+    topic_months,
     topic_days,
     organisations,
     users,

@@ -5,14 +5,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::db::bulk::{self, BulkInsert};
 use crate::db::schema::{
-    activity_days, activity_dirty, appointments, assessments, participants, people,
-    person_programmes, session_logs, skill_progress, skills, topic_days,
+    activity_days, activity_dirty, activity_months, appointments, assessments, participants, people,
+    person_programmes, session_logs, skill_progress, skills, topic_days, topic_months,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -339,13 +339,90 @@ macro_rules! appointment_columns {
     };
 }
 
+const COUNT_COLUMNS: [&str; 9] = [
+    "appointments",
+    "workshops",
+    "cancelled_appointments",
+    "booked",
+    "attended",
+    "no_show",
+    "excused",
+    "cancelled",
+    "minutes",
+];
+
+/// A date literal of the connection's backend.
+pub fn date_literal(conn: &DbConn, day: NaiveDate) -> String {
+    match conn {
+        DbConn::Sqlite(_) => bulk::date(day),
+        DbConn::Pg(_) => format!("DATE {}", bulk::date(day)),
+    }
+}
+
+pub fn month_start(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("the first exists")
+}
+
+pub fn month_end(day: NaiveDate) -> NaiveDate {
+    (month_start(day) + chrono::Months::new(1)).pred_opt().expect("a day before")
+}
+
+/// Recomputes the monthly roll-up of `activity_days` and `topic_days` for some rows (all of
+/// them when `cell` is `None`, or one month of one mediator at one place).
+fn roll_up_months(conn: &mut DbConn, cell: Option<(NaiveDate, i32, i32)>) -> Result<(), AppError> {
+    use diesel::connection::SimpleConnection;
+    let month_of_day = match conn {
+        DbConn::Sqlite(_) => "date(day, 'start of month')".to_string(),
+        DbConn::Pg(_) => "CAST(date_trunc('month', day) AS DATE)".to_string(),
+    };
+    let (month, only) = match cell {
+        Some((month, mediator_id, place_id)) => (
+            date_literal(conn, month),
+            format!(
+                " WHERE mediator_id = {mediator_id} AND place_id = {place_id} AND day >= {} AND day <= {}",
+                date_literal(conn, month),
+                date_literal(conn, month_end(month))
+            ),
+        ),
+        None => (month_of_day.clone(), String::new()),
+    };
+    let doomed = match cell {
+        Some((m, mediator_id, place_id)) => format!(
+            " WHERE mediator_id = {mediator_id} AND place_id = {place_id} AND month = {}",
+            date_literal(conn, m)
+        ),
+        None => String::new(),
+    };
+    let sums = COUNT_COLUMNS
+        .iter()
+        .map(|c| format!("SUM({c})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let group = match cell {
+        Some(_) => "mediator_id, place_id, programme_id".to_string(),
+        None => format!("{month_of_day}, mediator_id, place_id, programme_id"),
+    };
+    conn.batch_execute(&format!(
+        "DELETE FROM activity_months{doomed}; \
+         INSERT INTO activity_months (month, mediator_id, place_id, programme_id, organisation_id, {columns}) \
+         SELECT {month}, mediator_id, place_id, programme_id, MAX(organisation_id), {sums} \
+         FROM activity_days{only} GROUP BY {group}; \
+         DELETE FROM topic_months{doomed}; \
+         INSERT INTO topic_months (month, mediator_id, place_id, programme_id, organisation_id, topic, sessions) \
+         SELECT {month}, mediator_id, place_id, programme_id, MAX(organisation_id), topic, SUM(sessions) \
+         FROM topic_days{only} GROUP BY {group}, topic;",
+        columns = COUNT_COLUMNS.join(", "),
+    ))?;
+    Ok(())
+}
+
 /// Recomputes the activity rows of the given keys (an appointment's key before and after a
 /// change, say). Call inside the transaction that made the change.
 pub fn refresh_activity(conn: &mut DbConn, tz: &Tz, keys: &[DayKey]) -> Result<(), AppError> {
     let mut keys = keys.to_vec();
     keys.sort();
     keys.dedup();
-    for key in keys {
+    for key in keys.iter().copied() {
         let (start, end) = day_bounds(tz, key.day);
         let rows = load_appointments(
             conn,
@@ -374,6 +451,15 @@ pub fn refresh_activity(conn: &mut DbConn, tz: &Tz, keys: &[DayKey]) -> Result<(
         )
         .execute(conn)?;
         write_activity(conn, &activity, &topics)?;
+    }
+    let mut months: Vec<(NaiveDate, i32, i32)> = keys
+        .iter()
+        .map(|k| (month_start(k.day), k.mediator_id, k.place_id))
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    for cell in months {
+        roll_up_months(conn, Some(cell))?;
     }
     Ok(())
 }
@@ -682,6 +768,8 @@ pub fn rebuild(
 
     crate::db::transaction(conn, |conn| {
         diesel::delete(activity_dirty::table).execute(conn)?;
+        diesel::delete(activity_months::table).execute(conn)?;
+        diesel::delete(topic_months::table).execute(conn)?;
         diesel::delete(skill_progress::table).execute(conn)?;
         diesel::delete(activity_days::table).execute(conn)?;
         diesel::delete(topic_days::table).execute(conn)?;
@@ -729,7 +817,10 @@ pub fn rebuild(
         done += 1;
         on_progress(done, total as u64);
     }
-    crate::db::transaction(conn, |conn| write_activity(conn, &activity, &topics))?;
+    crate::db::transaction(conn, |conn| {
+        write_activity(conn, &activity, &topics)?;
+        roll_up_months(conn, None)
+    })?;
     on_progress(total as u64, total as u64);
     Ok(())
 }

@@ -732,76 +732,138 @@ impl ActivityRow {
     }
 }
 
-fn activity_where(filters: &Filters, alias: &str) -> Where {
-    let mut w = Where::default();
-    w.raw(format!(
-        "{alias}.programme_id = {}",
-        filters.programme_id.unwrap_or(0)
-    ))
-    .int(&format!("{alias}.organisation_id"), filters.organisation_id)
-    .int(&format!("{alias}.place_id"), filters.place_id)
-    .int(&format!("{alias}.mediator_id"), filters.mediator_id)
-    .date_from(&format!("{alias}.day"), filters.from)
-    .date_until(&format!("{alias}.day"), filters.to);
-    w
+/// The rows a period reads: whole months from the monthly roll-up, the days at either end
+/// from the daily rows. `None` bounds are open.
+#[derive(Debug, PartialEq)]
+struct Parts {
+    months: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
+    days: Vec<(NaiveDate, NaiveDate)>,
 }
+
+fn split_period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Parts {
+    use maintain::{month_end, month_start};
+    let first_full = from.map(|f| {
+        if f.day() == 1 {
+            f
+        } else {
+            month_start(f) + Months::new(1)
+        }
+    });
+    let last_full = to.map(|t| {
+        if t == month_end(t) {
+            month_start(t)
+        } else {
+            month_start(t) - Months::new(1)
+        }
+    });
+    if let (Some(f), Some(l), Some(from), Some(to)) = (first_full, last_full, from, to) {
+        if f > l {
+            return Parts {
+                months: None,
+                days: vec![(from, to)],
+            };
+        }
+    }
+    let mut days = Vec::new();
+    if let Some(f) = from.filter(|f| f.day() != 1) {
+        days.push((f, month_end(f)));
+    }
+    if let Some(t) = to.filter(|t| *t != month_end(*t)) {
+        days.push((month_start(t), t));
+    }
+    Parts {
+        months: Some((first_full, last_full)),
+        days,
+    }
+}
+
+/// A sub-select named `ad` with the columns `day` (a month's first day for whole months),
+/// `mediator_id`, `place_id`, `programme_id`, `organisation_id` and `columns`, holding the
+/// rows of the filters and period, from the daily and monthly tables given.
+fn activity_source(
+    conn: &DbConn,
+    daily: &str,
+    monthly: &str,
+    columns: &str,
+    filters: &Filters,
+) -> String {
+    let mut w = Where::default();
+    w.raw(format!("programme_id = {}", filters.programme_id.unwrap_or(0)))
+        .int("organisation_id", filters.organisation_id)
+        .int("place_id", filters.place_id)
+        .int("mediator_id", filters.mediator_id);
+    let common = w.0.join(" AND ");
+    let parts = split_period(filters.from, filters.to);
+    let date = |d: NaiveDate| maintain::date_literal(conn, d);
+    let mut branches = Vec::new();
+    if let Some((first, last)) = parts.months {
+        let mut range = String::new();
+        if let Some(f) = first {
+            range.push_str(&format!(" AND month >= {}", date(f)));
+        }
+        if let Some(l) = last {
+            range.push_str(&format!(" AND month <= {}", date(l)));
+        }
+        branches.push(format!(
+            "SELECT month AS day, mediator_id, place_id, programme_id, organisation_id, {columns} \
+             FROM {monthly} WHERE {common}{range}"
+        ));
+    }
+    if !parts.days.is_empty() {
+        let ranges = parts
+            .days
+            .iter()
+            .map(|(a, b)| format!("(day >= {} AND day <= {})", date(*a), date(*b)))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        branches.push(format!(
+            "SELECT day, mediator_id, place_id, programme_id, organisation_id, {columns} \
+             FROM {daily} WHERE {common} AND ({ranges})"
+        ));
+    }
+    format!("({}) ad", branches.join(" UNION ALL "))
+}
+
+const ACTIVITY_COLUMNS: &str = "appointments, workshops, cancelled_appointments, booked, attended, \
+     no_show, excused, cancelled, minutes";
 
 fn activity_rows(
     conn: &mut DbConn,
     label: Option<&str>,
-    w: &Where,
+    filters: &Filters,
 ) -> Result<Vec<ActivityRow>, AppError> {
-    let columns = [
-        "appointments",
-        "workshops",
-        "cancelled_appointments",
-        "booked",
-        "attended",
-        "no_show",
-        "excused",
-        "cancelled",
-        "minutes",
-    ]
-    .iter()
-    .map(|c| format!("{} AS {c}", total(&format!("ad.{c}"))))
-    .collect::<Vec<_>>()
-    .join(", ");
+    let columns = ACTIVITY_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .map(|c| format!("{} AS {c}", total(&format!("ad.{c}"))))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let source = activity_source(conn, "activity_days", "activity_months", ACTIVITY_COLUMNS, filters);
     let sql = match label {
         Some(label) => format!(
-            "SELECT {label} AS label, {columns} FROM activity_days ad{} GROUP BY {label}",
-            w.sql()
+            "SELECT {label} AS label, {columns} FROM {source} GROUP BY {label}"
         ),
-        None => format!(
-            "SELECT CAST(NULL AS TEXT) AS label, {columns} FROM activity_days ad{}",
-            w.sql()
-        ),
+        None => format!("SELECT CAST(NULL AS TEXT) AS label, {columns} FROM {source}"),
     };
     query(conn, &sql)
 }
 
 pub fn activity(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Activity, AppError> {
     maintain::flush(conn, tz)?;
-    let w = activity_where(filters, "ad");
-    let figures = activity_rows(conn, None, &w)?
+    let figures = activity_rows(conn, None, filters)?
         .first()
         .map(ActivityRow::figures)
         .unwrap_or_default();
 
     let today = chrono::Utc::now().with_timezone(tz).date_naive();
     let (first_month, last_month) = months(filters, today);
-    let mut mw = activity_where(
-        &Filters {
-            from: Some(first_month),
-            to: Some(last_month + Months::new(1) - chrono::Duration::days(1)),
-            ..filters.clone()
-        },
-        "ad",
-    );
-    if let Some(from) = filters.from {
-        mw.date_from("ad.day", Some(from));
-    }
+    let months_filters = Filters {
+        from: Some(filters.from.map_or(first_month, |f| f.max(first_month))),
+        to: Some(maintain::month_end(last_month)),
+        ..filters.clone()
+    };
     let month = month_of(conn, "ad.day");
-    let monthly = activity_rows(conn, Some(&month), &mw)?;
+    let monthly = activity_rows(conn, Some(&month), &months_filters)?;
     let by_month = month_labels(first_month, last_month)
         .into_iter()
         .map(|m| ActivityMonth {
@@ -814,7 +876,7 @@ pub fn activity(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Activit
         })
         .collect();
 
-    let per_place = activity_rows(conn, Some("CAST(ad.place_id AS TEXT)"), &w)?;
+    let per_place = activity_rows(conn, Some("CAST(ad.place_id AS TEXT)"), filters)?;
     let place_names: std::collections::HashMap<i32, String> = places::table
         .select((places::id, places::name))
         .load::<(i32, String)>(conn)?
@@ -848,9 +910,9 @@ pub fn activity(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Activit
     let topics: Vec<TopicRow> = query(
         conn,
         &format!(
-            "SELECT ad.topic AS topic, {} AS n FROM topic_days ad{} GROUP BY ad.topic",
+            "SELECT ad.topic AS topic, {} AS n FROM {} GROUP BY ad.topic",
             total("ad.sessions"),
-            w.sql()
+            activity_source(conn, "topic_days", "topic_months", "topic, sessions", filters)
         ),
     )?;
     let mut by_topic: Vec<TopicLine> = topics
@@ -1072,4 +1134,38 @@ pub fn filter_choices(conn: &mut DbConn, user: &StaffUser) -> Result<FilterChoic
         mediators: uq.select((users::id, users::name)).limit(2000).load(conn)?,
         organisations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_period_reads_whole_months_and_the_days_at_either_end() {
+        let p = split_period(Some(d("2026-01-15")), Some(d("2026-04-10")));
+        assert_eq!(p.months, Some((Some(d("2026-02-01")), Some(d("2026-03-01")))));
+        assert_eq!(
+            p.days,
+            vec![(d("2026-01-15"), d("2026-01-31")), (d("2026-04-01"), d("2026-04-10"))]
+        );
+        let whole = split_period(Some(d("2026-02-01")), Some(d("2026-02-28")));
+        assert_eq!(whole.months, Some((Some(d("2026-02-01")), Some(d("2026-02-01")))));
+        assert!(whole.days.is_empty());
+        let inside = split_period(Some(d("2026-02-03")), Some(d("2026-02-20")));
+        assert_eq!(inside.months, None);
+        assert_eq!(inside.days, vec![(d("2026-02-03"), d("2026-02-20"))]);
+        let next_door = split_period(Some(d("2026-02-20")), Some(d("2026-03-05")));
+        assert_eq!(next_door.months, None);
+        assert_eq!(next_door.days, vec![(d("2026-02-20"), d("2026-03-05"))]);
+        let open = split_period(None, None);
+        assert_eq!(open.months, Some((None, None)));
+        assert!(open.days.is_empty());
+        let from_only = split_period(Some(d("2026-02-20")), None);
+        assert_eq!(from_only.months, Some((Some(d("2026-03-01")), None)));
+        assert_eq!(from_only.days, vec![(d("2026-02-20"), d("2026-02-28"))]);
+    }
 }

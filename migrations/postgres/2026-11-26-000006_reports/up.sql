@@ -27,6 +27,12 @@ CREATE TABLE skill_progress (
 );
 CREATE INDEX skill_progress_organisation ON skill_progress(organisation_id, last_at);
 CREATE INDEX skill_progress_last ON skill_progress(last_at);
+-- Covering indexes: the department-wide report reads these instead of the table.
+CREATE INDEX skill_progress_domains ON skill_progress(person_id, domain_id, last_level, first_level, autonomous_after, sessions_to_progress, sessions_to_autonomy, last_at, organisation_id);
+CREATE INDEX skill_progress_skills ON skill_progress(skill_id, last_level, first_level, autonomous_after, last_at, organisation_id);
+CREATE INDEX skill_progress_progressed ON skill_progress(progressed_at);
+CREATE INDEX skill_progress_autonomous ON skill_progress(autonomous_at);
+CREATE INDEX skill_progress_first ON skill_progress(first_at);
 
 -- Activity per local day, mediator and place; programme_id 0 counts everyone, and each
 -- programme has its own rows counting only its people.
@@ -50,6 +56,27 @@ CREATE TABLE activity_days (
 CREATE INDEX activity_days_programme ON activity_days(programme_id, day);
 CREATE INDEX activity_days_organisation ON activity_days(organisation_id, programme_id, day);
 
+-- The same, month by month (month = its first day): a long period reads whole months here and
+-- only the days at either end from activity_days. Recomputed from activity_days.
+CREATE TABLE activity_months (
+    month DATE NOT NULL,
+    mediator_id INTEGER NOT NULL REFERENCES users(id),
+    place_id INTEGER NOT NULL REFERENCES places(id),
+    programme_id INTEGER NOT NULL,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    appointments INTEGER NOT NULL,
+    workshops INTEGER NOT NULL,
+    cancelled_appointments INTEGER NOT NULL,
+    booked INTEGER NOT NULL,
+    attended INTEGER NOT NULL,
+    no_show INTEGER NOT NULL,
+    excused INTEGER NOT NULL,
+    cancelled INTEGER NOT NULL,
+    minutes INTEGER NOT NULL,
+    PRIMARY KEY (month, mediator_id, place_id, programme_id)
+);
+CREATE INDEX activity_months_programme ON activity_months(programme_id, month);
+
 -- Sessions per thématique, on the same key.
 CREATE TABLE topic_days (
     day DATE NOT NULL,
@@ -63,6 +90,18 @@ CREATE TABLE topic_days (
 );
 CREATE INDEX topic_days_programme ON topic_days(programme_id, day);
 CREATE INDEX topic_days_organisation ON topic_days(organisation_id, programme_id, day);
+
+CREATE TABLE topic_months (
+    month DATE NOT NULL,
+    mediator_id INTEGER NOT NULL REFERENCES users(id),
+    place_id INTEGER NOT NULL REFERENCES places(id),
+    programme_id INTEGER NOT NULL,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    topic TEXT NOT NULL,
+    sessions INTEGER NOT NULL,
+    PRIMARY KEY (month, mediator_id, place_id, programme_id, topic)
+);
+CREATE INDEX topic_months_programme ON topic_months(programme_id, month);
 
 -- Appointments changed since the activity rows were last computed: booking only notes them
 -- here (one cheap insert on the hot path); reports bring those rows up to date first.
