@@ -21,7 +21,7 @@ mkdir -p "$ROCKET_DATA_DIR"
 $BIN migrate >/dev/null
 # The demo refuses a database that already has people: then it is ready.
 if $BIN demo --scale department >"$DIR/demo.log" 2>&1; then
-  tail -1 "$DIR/demo.log"
+  grep "prête" "$DIR/demo.log"
 fi
 $BIN >"$DIR/server.log" 2>&1 &
 SERVER=$!

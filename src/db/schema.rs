@@ -397,6 +397,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    domain_progress (person_id, domain_id) {
+        person_id -> Integer,
+        domain_id -> Integer,
+        organisation_id -> Integer,
+        last_at -> Timestamp,
+        last_place_id -> Nullable<Integer>,
+        last_author_id -> Integer,
+        skills -> Integer,
+        progressed -> Integer,
+        autonomous -> Integer,
+        gain -> Integer,
+        autonomous_skills -> Integer,
+        assessments_to_autonomy -> Integer,
+        sessions_to_progress -> Nullable<Integer>,
+        sessions_to_autonomy -> Integer,
+    }
+}
+
+diesel::table! {
     activity_days (day, mediator_id, place_id, programme_id) {
         day -> Date,
         mediator_id -> Integer,
@@ -508,6 +527,7 @@ diesel::joinable!(skill_progress -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     skill_progress,
+    domain_progress,
     activity_days,
     activity_dirty,
     activity_months,

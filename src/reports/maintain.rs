@@ -11,8 +11,9 @@ use diesel::prelude::*;
 
 use crate::db::bulk::{self, BulkInsert};
 use crate::db::schema::{
-    activity_days, activity_dirty, activity_months, appointments, assessments, participants, people,
-    person_programmes, session_logs, skill_progress, skills, topic_days, topic_months,
+    activity_days, activity_dirty, activity_months, appointments, assessments, domain_progress,
+    participants, people, person_programmes, session_logs, skill_progress, skills, topic_days,
+    topic_months,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -364,7 +365,9 @@ pub fn month_start(day: NaiveDate) -> NaiveDate {
 }
 
 pub fn month_end(day: NaiveDate) -> NaiveDate {
-    (month_start(day) + chrono::Months::new(1)).pred_opt().expect("a day before")
+    (month_start(day) + chrono::Months::new(1))
+        .pred_opt()
+        .expect("a day before")
 }
 
 /// Recomputes the monthly roll-up of `activity_days` and `topic_days` for some rows (all of
@@ -645,6 +648,22 @@ fn attended_sessions(
     Ok(out)
 }
 
+#[derive(Default)]
+struct DomainRow {
+    organisation_id: i32,
+    last_at: Option<NaiveDateTime>,
+    last_place_id: Option<i32>,
+    last_author_id: i32,
+    skills: i32,
+    progressed: bool,
+    autonomous: bool,
+    gain: i32,
+    autonomous_skills: i32,
+    assessments_to_autonomy: i32,
+    sessions_to_progress: Option<i32>,
+    sessions_to_autonomy: i32,
+}
+
 fn write_progress(
     conn: &mut DbConn,
     observed: &BTreeMap<(i32, i32), Vec<Observation>>,
@@ -673,6 +692,7 @@ fn write_progress(
             "last_author_id",
         ],
     );
+    let mut per_domain: BTreeMap<(i32, i32), DomainRow> = BTreeMap::new();
     for ((person_id, skill_id), list) in observed {
         let sessions = attended.get(person_id).map(Vec::as_slice).unwrap_or(&[]);
         let (Some(p), Some(org), Some(domain)) = (
@@ -682,6 +702,33 @@ fn write_progress(
         ) else {
             continue;
         };
+        let d = per_domain
+            .entry((*person_id, *domain))
+            .or_insert_with(|| DomainRow {
+                autonomous: true,
+                ..DomainRow::default()
+            });
+        d.organisation_id = *org;
+        if d.last_at.is_none_or(|at| p.last_at >= at) {
+            d.last_at = Some(p.last_at);
+            d.last_place_id = p.last_place_id;
+            d.last_author_id = p.last_author_id;
+        }
+        d.skills += 1;
+        if p.last_level > p.first_level {
+            d.progressed = true;
+            d.sessions_to_progress = match (d.sessions_to_progress, p.sessions_to_progress) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        d.autonomous &= p.last_level >= TOP_LEVEL;
+        d.gain += p.last_level - p.first_level;
+        if let Some(after) = p.autonomous_after {
+            d.autonomous_skills += 1;
+            d.assessments_to_autonomy += after;
+            d.sessions_to_autonomy += p.sessions_to_autonomy.unwrap_or(0);
+        }
         out.push(
             conn,
             &[
@@ -704,6 +751,50 @@ fn write_progress(
             ],
         )?;
     }
+    out.flush(conn)?;
+    let mut out = BulkInsert::new(
+        "domain_progress",
+        &[
+            "person_id",
+            "domain_id",
+            "organisation_id",
+            "last_at",
+            "last_place_id",
+            "last_author_id",
+            "skills",
+            "progressed",
+            "autonomous",
+            "gain",
+            "autonomous_skills",
+            "assessments_to_autonomy",
+            "sessions_to_progress",
+            "sessions_to_autonomy",
+        ],
+    );
+    for ((person_id, domain_id), d) in per_domain {
+        let Some(last_at) = d.last_at else {
+            continue;
+        };
+        out.push(
+            conn,
+            &[
+                bulk::int(person_id.into()),
+                bulk::int(domain_id.into()),
+                bulk::int(d.organisation_id.into()),
+                bulk::time(last_at),
+                bulk::opt_int(d.last_place_id.map(i64::from)),
+                bulk::int(d.last_author_id.into()),
+                bulk::int(d.skills.into()),
+                bulk::int(i64::from(d.progressed)),
+                bulk::int(i64::from(d.autonomous)),
+                bulk::int(d.gain.into()),
+                bulk::int(d.autonomous_skills.into()),
+                bulk::int(d.assessments_to_autonomy.into()),
+                bulk::opt_int(d.sessions_to_progress.map(i64::from)),
+                bulk::int(d.sessions_to_autonomy.into()),
+            ],
+        )?;
+    }
     out.flush(conn)
 }
 
@@ -715,30 +806,18 @@ fn domains(conn: &mut DbConn) -> Result<HashMap<i32, i32>, AppError> {
         .collect())
 }
 
-/// Recomputes one person's progress on the given skills (all of them when `None`). Call inside
-/// the transaction that added or deactivated their assessments.
-pub fn refresh_skills(
-    conn: &mut DbConn,
-    person_id: i32,
-    skill_ids: Option<&[i32]>,
-) -> Result<(), AppError> {
-    let observed = observations(conn, &[person_id], skill_ids)?;
+/// Recomputes one person's progress, skill by skill and domain by domain. Call inside the
+/// transaction that added or deactivated their assessments, or changed their attendance.
+pub fn refresh_skills(conn: &mut DbConn, person_id: i32) -> Result<(), AppError> {
+    let observed = observations(conn, &[person_id], None)?;
     let organisation_id: i32 = people::table
         .find(person_id)
         .select(people::organisation_id)
         .first(conn)?;
-    let mut delete = skill_progress::table
-        .filter(skill_progress::person_id.eq(person_id))
-        .into_boxed();
-    if let Some(ids) = skill_ids {
-        delete = delete.filter(skill_progress::skill_id.eq_any(ids));
-    }
-    let doomed: Vec<(i32, i32)> = delete
-        .select((skill_progress::person_id, skill_progress::skill_id))
-        .load(conn)?;
-    for (p, s) in doomed {
-        diesel::delete(skill_progress::table.find((p, s))).execute(conn)?;
-    }
+    diesel::delete(skill_progress::table.filter(skill_progress::person_id.eq(person_id)))
+        .execute(conn)?;
+    diesel::delete(domain_progress::table.filter(domain_progress::person_id.eq(person_id)))
+        .execute(conn)?;
     let organisation_of = HashMap::from([(person_id, organisation_id)]);
     let domain_of = domains(conn)?;
     let attended = attended_sessions(conn, &[person_id])?;
@@ -771,6 +850,7 @@ pub fn rebuild(
         diesel::delete(activity_months::table).execute(conn)?;
         diesel::delete(topic_months::table).execute(conn)?;
         diesel::delete(skill_progress::table).execute(conn)?;
+        diesel::delete(domain_progress::table).execute(conn)?;
         diesel::delete(activity_days::table).execute(conn)?;
         diesel::delete(topic_days::table).execute(conn)?;
         Ok(())

@@ -398,37 +398,22 @@ fn equipped_people_sql(filters: &Filters) -> String {
     )
 }
 
+/// Per domain, from `domain_progress` (one row per person and domain).
 fn domain_groups(conn: &mut DbConn, w: &Where) -> Result<Vec<GroupRow>, AppError> {
-    // Per person and domain first: progressed when any skill of the domain progressed,
-    // autonomous when every skill of the domain assessed is at the top of the scale.
     let sql = format!(
-        "SELECT d.domain_id AS id, COUNT(*) AS assessed, {progressed} AS progressed, \
-         {autonomous} AS autonomous, {gain} AS gain, {pairs} AS pairs, \
-         {to_autonomy} AS to_autonomy, {autonomous_pairs} AS autonomous_pairs, \
-         {sessions_to_progress} AS sessions_to_progress, \
-         {sessions_to_autonomy} AS sessions_to_autonomy \
-         FROM (SELECT sp.person_id, sp.domain_id, \
-               MAX(CASE WHEN sp.last_level > sp.first_level THEN 1 ELSE 0 END) AS progressed, \
-               MIN(CASE WHEN sp.last_level >= {top} THEN 1 ELSE 0 END) AS autonomous, \
-               SUM(sp.last_level - sp.first_level) AS gain, COUNT(*) AS pairs, \
-               SUM(COALESCE(sp.autonomous_after, 0)) AS to_autonomy, \
-               COUNT(sp.autonomous_after) AS autonomous_pairs, \
-               MIN(CASE WHEN sp.last_level > sp.first_level THEN sp.sessions_to_progress END) \
-                 AS sessions_to_progress, \
-               SUM(CASE WHEN sp.autonomous_after IS NOT NULL THEN sp.sessions_to_autonomy END) \
-                 AS sessions_to_autonomy \
-               FROM skill_progress sp{w} GROUP BY sp.person_id, sp.domain_id) d \
-         GROUP BY d.domain_id",
-        progressed = total("d.progressed"),
-        autonomous = total("d.autonomous"),
-        gain = total("d.gain"),
-        pairs = total("d.pairs"),
-        to_autonomy = total("d.to_autonomy"),
-        autonomous_pairs = total("d.autonomous_pairs"),
-        sessions_to_progress = total("d.sessions_to_progress"),
-        sessions_to_autonomy = total("d.sessions_to_autonomy"),
-        top = crate::skills::TOP_LEVEL,
-        w = w.sql(),
+        "SELECT sp.domain_id AS id, COUNT(*) AS assessed, {} AS progressed, {} AS autonomous, \
+         {} AS gain, {} AS pairs, {} AS to_autonomy, {} AS autonomous_pairs, \
+         {} AS sessions_to_progress, {} AS sessions_to_autonomy \
+         FROM domain_progress sp{} GROUP BY sp.domain_id",
+        total("sp.progressed"),
+        total("sp.autonomous"),
+        total("sp.gain"),
+        total("sp.skills"),
+        total("sp.assessments_to_autonomy"),
+        total("sp.autonomous_skills"),
+        total("sp.sessions_to_progress"),
+        total("sp.sessions_to_autonomy"),
+        w.sql(),
     );
     query(conn, &sql)
 }
@@ -788,10 +773,13 @@ fn activity_source(
     filters: &Filters,
 ) -> String {
     let mut w = Where::default();
-    w.raw(format!("programme_id = {}", filters.programme_id.unwrap_or(0)))
-        .int("organisation_id", filters.organisation_id)
-        .int("place_id", filters.place_id)
-        .int("mediator_id", filters.mediator_id);
+    w.raw(format!(
+        "programme_id = {}",
+        filters.programme_id.unwrap_or(0)
+    ))
+    .int("organisation_id", filters.organisation_id)
+    .int("place_id", filters.place_id)
+    .int("mediator_id", filters.mediator_id);
     let common = w.0.join(" AND ");
     let parts = split_period(filters.from, filters.to);
     let date = |d: NaiveDate| maintain::date_literal(conn, d);
@@ -824,7 +812,8 @@ fn activity_source(
     format!("({}) ad", branches.join(" UNION ALL "))
 }
 
-const ACTIVITY_COLUMNS: &str = "appointments, workshops, cancelled_appointments, booked, attended, \
+const ACTIVITY_COLUMNS: &str =
+    "appointments, workshops, cancelled_appointments, booked, attended, \
      no_show, excused, cancelled, minutes";
 
 fn activity_rows(
@@ -838,11 +827,15 @@ fn activity_rows(
         .map(|c| format!("{} AS {c}", total(&format!("ad.{c}"))))
         .collect::<Vec<_>>()
         .join(", ");
-    let source = activity_source(conn, "activity_days", "activity_months", ACTIVITY_COLUMNS, filters);
+    let source = activity_source(
+        conn,
+        "activity_days",
+        "activity_months",
+        ACTIVITY_COLUMNS,
+        filters,
+    );
     let sql = match label {
-        Some(label) => format!(
-            "SELECT {label} AS label, {columns} FROM {source} GROUP BY {label}"
-        ),
+        Some(label) => format!("SELECT {label} AS label, {columns} FROM {source} GROUP BY {label}"),
         None => format!("SELECT CAST(NULL AS TEXT) AS label, {columns} FROM {source}"),
     };
     query(conn, &sql)
@@ -912,7 +905,13 @@ pub fn activity(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Activit
         &format!(
             "SELECT ad.topic AS topic, {} AS n FROM {} GROUP BY ad.topic",
             total("ad.sessions"),
-            activity_source(conn, "topic_days", "topic_months", "topic, sessions", filters)
+            activity_source(
+                conn,
+                "topic_days",
+                "topic_months",
+                "topic, sessions",
+                filters
+            )
         ),
     )?;
     let mut by_topic: Vec<TopicLine> = topics
@@ -1147,13 +1146,22 @@ mod tests {
     #[test]
     fn a_period_reads_whole_months_and_the_days_at_either_end() {
         let p = split_period(Some(d("2026-01-15")), Some(d("2026-04-10")));
-        assert_eq!(p.months, Some((Some(d("2026-02-01")), Some(d("2026-03-01")))));
+        assert_eq!(
+            p.months,
+            Some((Some(d("2026-02-01")), Some(d("2026-03-01"))))
+        );
         assert_eq!(
             p.days,
-            vec![(d("2026-01-15"), d("2026-01-31")), (d("2026-04-01"), d("2026-04-10"))]
+            vec![
+                (d("2026-01-15"), d("2026-01-31")),
+                (d("2026-04-01"), d("2026-04-10"))
+            ]
         );
         let whole = split_period(Some(d("2026-02-01")), Some(d("2026-02-28")));
-        assert_eq!(whole.months, Some((Some(d("2026-02-01")), Some(d("2026-02-01")))));
+        assert_eq!(
+            whole.months,
+            Some((Some(d("2026-02-01")), Some(d("2026-02-01"))))
+        );
         assert!(whole.days.is_empty());
         let inside = split_period(Some(d("2026-02-03")), Some(d("2026-02-20")));
         assert_eq!(inside.months, None);

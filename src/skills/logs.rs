@@ -310,7 +310,7 @@ pub fn record(
             });
         }
         for entry in &input.participants {
-            crate::reports::maintain::refresh_skills(conn, entry.person_id, None)?;
+            crate::reports::maintain::refresh_skills(conn, entry.person_id)?;
         }
         crate::reports::maintain::mark(conn, appointment_id)?;
         diesel::update(appointments::table.find(appointment_id))

@@ -179,8 +179,7 @@ pub fn assess(
                 ))
                 .execute(conn)?;
         }
-        let assessed: Vec<i32> = input.skills.iter().map(|s| ids[&s.skill_code]).collect();
-        crate::reports::maintain::refresh_skills(conn, person_id, Some(&assessed))?;
+        crate::reports::maintain::refresh_skills(conn, person_id)?;
         crate::audit::record(
             conn,
             Some(user),

@@ -11,6 +11,6 @@ mod equipment;
 mod hardening;
 mod people;
 mod platform;
-mod reports;
 mod privacy;
+mod reports;
 mod skills;

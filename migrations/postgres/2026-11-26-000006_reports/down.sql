@@ -7,4 +7,5 @@ DROP TABLE topic_months;
 DROP TABLE activity_months;
 DROP TABLE topic_days;
 DROP TABLE activity_days;
+DROP TABLE domain_progress;
 DROP TABLE skill_progress;

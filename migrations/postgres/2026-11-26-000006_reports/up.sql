@@ -34,6 +34,27 @@ CREATE INDEX skill_progress_progressed ON skill_progress(progressed_at);
 CREATE INDEX skill_progress_autonomous ON skill_progress(autonomous_at);
 CREATE INDEX skill_progress_first ON skill_progress(first_at);
 
+-- One row per person and domain, from their skills in it: progressed when any progressed,
+-- autonomous when every one assessed is at the top; dated by the latest assessment.
+CREATE TABLE domain_progress (
+    person_id INTEGER NOT NULL REFERENCES people(id),
+    domain_id INTEGER NOT NULL REFERENCES skill_domains(id),
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    last_at TIMESTAMP NOT NULL,
+    last_place_id INTEGER REFERENCES places(id),
+    last_author_id INTEGER NOT NULL REFERENCES users(id),
+    skills INTEGER NOT NULL,
+    progressed INTEGER NOT NULL,
+    autonomous INTEGER NOT NULL,
+    gain INTEGER NOT NULL,
+    autonomous_skills INTEGER NOT NULL,
+    assessments_to_autonomy INTEGER NOT NULL,
+    sessions_to_progress INTEGER,
+    sessions_to_autonomy INTEGER NOT NULL,
+    PRIMARY KEY (person_id, domain_id)
+);
+CREATE INDEX domain_progress_domains ON domain_progress(domain_id, progressed, autonomous, gain, skills, autonomous_skills, assessments_to_autonomy, sessions_to_progress, sessions_to_autonomy, last_at, organisation_id);
+
 -- Activity per local day, mediator and place; programme_id 0 counts everyone, and each
 -- programme has its own rows counting only its people.
 CREATE TABLE activity_days (
