@@ -153,9 +153,9 @@ fn demo(scale: passerelle::reports::demo::Scale) -> Result<(), String> {
         summary.devices
     );
     println!(
-        "Comptes de démonstration (mot de passe « {} ») : admin@demo.passerelle.fr (s'il n'y avait pas d'administrateur), \
-         coordination1.N@demo.passerelle.fr, mediation1.N@demo.passerelle.fr (voir /users).",
-        summary.password
+        "Comptes de démonstration, mot de passe « {} » : admin@demo.passerelle.fr (s'il n'y avait pas \
+         d'administrateur), {} (coordination), {} (médiation) ; les autres sont dans /users.",
+        summary.password, summary.manager_email, summary.mediator_email
     );
     Ok(())
 }

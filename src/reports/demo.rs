@@ -79,6 +79,9 @@ pub struct Summary {
     pub assessments: u64,
     pub devices: usize,
     pub password: &'static str,
+    /// A manager's and a mediator's sign-in, to try the demo with.
+    pub manager_email: String,
+    pub mediator_email: String,
 }
 
 pub const PASSWORD: &str = "demo-passerelle";
@@ -320,6 +323,8 @@ pub fn run(
         Ok(next_user as i32)
     };
     let run_tag = org_base + 1;
+    summary.manager_email = format!("coordination1.{run_tag}@demo.passerelle.fr");
+    summary.mediator_email = format!("mediation1.{run_tag}@demo.passerelle.fr");
     if !has_admin {
         add_user(
             conn,
