@@ -6,10 +6,11 @@ mod mail;
 
 mod accounts;
 mod booking;
+mod browser;
 mod equipment;
 mod hardening;
 mod people;
 mod platform;
-mod reports;
 mod privacy;
+mod reports;
 mod skills;
