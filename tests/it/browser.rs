@@ -405,18 +405,18 @@ async fn id_in_path(b: &Browser, prefix: &str) -> i32 {
         .unwrap_or_else(|| panic!("{path} is not under {prefix}"))
 }
 
-/// The personal link of the email the last worker round wrote, and how many there are now.
-fn newest_link(app: &ServedApp, seen: usize) -> (String, usize) {
+/// The personal link in an email written since the last call (`seen` lists the earlier ones).
+fn new_link(app: &ServedApp, seen: &mut Vec<PathBuf>) -> String {
     let dir = app.dir.path().join("data").join("mail");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    let fresh: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()
         .map(|e| e.path())
+        .filter(|p| !seen.contains(p))
         .collect();
-    // Sort by write time: the new messages come last.
-    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    assert!(files.len() > seen, "no new email");
-    let raw = std::fs::read(files.last().unwrap()).unwrap();
+    let first = fresh.first().expect("a new email").clone();
+    seen.extend(fresh);
+    let raw = std::fs::read(&first).unwrap();
     let message = mail_parser::MessageParser::default()
         .parse(&raw)
         .expect("an email");
@@ -425,8 +425,7 @@ fn newest_link(app: &ServedApp, seen: usize) -> (String, usize) {
     let start = text
         .find(&marker)
         .unwrap_or_else(|| panic!("no link to {marker} in {text}"));
-    let link = text[start..].split_whitespace().next().unwrap().to_string();
-    (link, files.len())
+    text[start..].split_whitespace().next().unwrap().to_string()
 }
 
 fn local_day(app: &ServedApp, days_ahead: i64) -> chrono::NaiveDate {
@@ -444,7 +443,7 @@ async fn journey(backend: Backend) {
     };
     let setup = app
         .db
-        .run(|conn| passerelle::auth::service::setup_token_if_no_user(conn))
+        .run(passerelle::auth::service::setup_token_if_no_user)
         .await
         .unwrap()
         .expect("a setup link while there is no account");
@@ -532,7 +531,7 @@ async fn journey(backend: Backend) {
 
     // Two bookings from the agenda's free slots; each sends a confirmation with her link.
     let mut links = Vec::new();
-    let mut emails = 0;
+    let mut emails = Vec::new();
     for (start, in_words) in [("09:00", "à 9 h"), ("10:00", "à 10 h")] {
         b.visit(&format!("/agenda?date={day}")).await;
         b.open("créneau(x) libre(s)").await;
@@ -551,9 +550,7 @@ async fn journey(backend: Backend) {
             "{text}"
         );
         assert!(app.run_worker().await.sent >= 1);
-        let (link, count) = newest_link(&app, emails);
-        emails = count;
-        links.push((id, link));
+        links.push((id, new_link(&app, &mut emails)));
     }
 
     b.visit(&format!(
