@@ -258,6 +258,70 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// A fresh database for one app: a new SQLite file in `dir`, or a new PostgreSQL database.
+async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<String> {
+    Some(match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("passerelle.db").display()),
+        Backend::Postgres => {
+            let server = pg_server()?;
+            tokio_block(move || server.fresh_database()).await
+        }
+    })
+}
+
+/// The configuration of a test app: its database, its own data folder, no worker, quiet.
+fn test_figment(
+    database_url: &str,
+    dir: &tempfile::TempDir,
+    overrides: &[(&str, &str)],
+) -> rocket::figment::Figment {
+    let mut figment = passerelle::figment()
+        .merge(("database_url", database_url.to_string()))
+        .merge(("data_dir", dir.path().join("data").display().to_string()))
+        .merge(("log_setup_link", false))
+        .merge(("worker", false))
+        .merge(("log_level", "off"))
+        .merge((
+            "template_dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/templates/pages"),
+        ));
+    for (key, value) in overrides {
+        figment = figment.merge((*key, *value));
+    }
+    figment
+}
+
+/// The application listening on a local port (see [`TestApp::serve`]); stopped when dropped.
+pub struct ServedApp {
+    /// `http://127.0.0.1:PORT`, also the configured `public_url` (so emailed links lead here).
+    pub base_url: String,
+    pub backend: Backend,
+    pub database_url: String,
+    pub db: Db,
+    pub config: passerelle::config::Config,
+    pub dir: tempfile::TempDir,
+    shutdown: rocket::Shutdown,
+}
+
+impl ServedApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// One round of the reminder worker (emails go to `data_dir/mail` as `.eml` files).
+    pub async fn run_worker(&self) -> passerelle::mail::worker::Round {
+        let worker = passerelle::mail::worker::Worker::new(self.db.clone(), self.config.clone())
+            .expect("worker");
+        tokio_block(move || worker.run_once().expect("worker round")).await
+    }
+}
+
+impl Drop for ServedApp {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
 pub struct Response {
     pub status: Status,
     pub body: String,
@@ -319,14 +383,59 @@ impl TestApp {
     /// An app with extra configuration (`("token_ttl", "0s")`…).
     pub async fn with(backend: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = match backend {
-            Backend::Sqlite => format!("sqlite://{}", dir.path().join("passerelle.db").display()),
-            Backend::Postgres => {
-                let server = pg_server()?;
-                tokio_block(move || server.fresh_database()).await
-            }
-        };
+        let database_url = fresh_database(backend, &dir).await?;
         Some(Self::on(backend, database_url, dir, overrides).await)
+    }
+
+    /// The application served over real HTTP on a free local port (for a browser), on a fresh
+    /// database; `None` when the PostgreSQL leg is skipped.
+    pub async fn serve(backend: Backend) -> Option<ServedApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(backend, &dir).await?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let figment = test_figment(&database_url, &dir, &[])
+            .merge(("address", "127.0.0.1"))
+            .merge(("port", port))
+            .merge(("public_url", base_url.clone()))
+            // The test process keeps its signals: no graceful shutdown on Ctrl-C or SIGTERM.
+            .merge(("shutdown.ctrlc", false))
+            .merge(("shutdown.signals", Vec::<String>::new()))
+            .merge(("shutdown.grace", 1))
+            .merge(("shutdown.mercy", 1));
+        let rocket = passerelle::build(figment)
+            .expect("build the app")
+            .ignite()
+            .await
+            .expect("ignite the app");
+        let db = rocket.state::<Db>().expect("db").clone();
+        let config = rocket
+            .state::<passerelle::config::Config>()
+            .expect("config")
+            .clone();
+        let shutdown = rocket.shutdown();
+        rocket::tokio::spawn(rocket.launch());
+        // Ready once it answers.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not start on port {port}"
+            );
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Some(ServedApp {
+            base_url,
+            backend,
+            database_url,
+            db,
+            config,
+            dir,
+            shutdown,
+        })
     }
 
     /// A second app instance on the same database (as with several servers on one PostgreSQL).
@@ -341,19 +450,7 @@ impl TestApp {
         dir: tempfile::TempDir,
         overrides: &[(&str, &str)],
     ) -> TestApp {
-        let mut figment = passerelle::figment()
-            .merge(("database_url", database_url.clone()))
-            .merge(("data_dir", dir.path().join("data").display().to_string()))
-            .merge(("log_setup_link", false))
-            .merge(("worker", false))
-            .merge(("log_level", "off"))
-            .merge((
-                "template_dir",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/templates/pages"),
-            ));
-        for (key, value) in overrides {
-            figment = figment.merge((*key, *value));
-        }
+        let figment = test_figment(&database_url, &dir, overrides);
         let rocket = passerelle::build(figment).expect("build the app");
         let client = Client::untracked(rocket).await.expect("valid rocket");
         TestApp {

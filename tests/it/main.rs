@@ -7,6 +7,7 @@ mod smtp_tls;
 
 mod accounts;
 mod booking;
+mod browser;
 mod equipment;
 mod hardening;
 mod people;

@@ -1,0 +1,695 @@
+//! Browser tests: the real server over HTTP (see `TestApp::serve`), driven by headless Chromium
+//! through chromedriver, with axe-core checking every page visited.
+//!
+//! They need Debian's `chromium` and `chromium-driver`, and axe-core installed by `npm ci` in
+//! `tests/browser`. When one is missing the tests print that they were skipped, unless
+//! `PASSERELLE_REQUIRE_BROWSER=1` or `CI=true`, where they fail.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Datelike;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::harness::{Backend, ServedApp, TestApp, PASSWORD};
+
+const AXE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/browser/node_modules/axe-core/axe.min.js"
+);
+
+/// Without them Chromium stalls on this closed network (or in a container).
+const CHROMIUM_FLAGS: [&str; 10] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+];
+
+pub fn browser_required() -> bool {
+    std::env::var("PASSERELLE_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+        || std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+struct Tools {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+    axe: String,
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Chromium, chromedriver and axe-core; `None` (with a message) when one is missing here.
+fn tools() -> Option<Tools> {
+    let found = (|| {
+        let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"])
+            .ok_or("chromium not found (apt-get install chromium)")?;
+        let chromedriver = find_program(&["chromedriver"])
+            .ok_or("chromedriver not found (apt-get install chromium-driver)")?;
+        let axe = std::fs::read_to_string(AXE)
+            .map_err(|_| format!("{AXE} missing (run `npm ci` in tests/browser)"))?;
+        Ok::<_, String>(Tools {
+            chromium,
+            chromedriver,
+            axe,
+        })
+    })();
+    match found {
+        Ok(tools) => Some(tools),
+        Err(e) if browser_required() => panic!("the browser tests are required here: {e}"),
+        Err(e) => {
+            eprintln!("browser tests SKIPPED: {e}");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A Chromium session through its own chromedriver; axe-core runs on every page reached.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    base_url: String,
+    axe: String,
+    /// Serious or critical accessibility violations found so far, one line each.
+    violations: Vec<String>,
+    pages_checked: usize,
+}
+
+impl Browser {
+    async fn start(tools: &Tools, base_url: &str) -> Browser {
+        let port = free_port();
+        // Its own process group, so that Chromium goes with it whatever happens to the test.
+        let driver = {
+            use std::os::unix::process::CommandExt;
+            Command::new(&tools.chromedriver)
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("start chromedriver")
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": tools.chromium, "args": args },
+        });
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities.as_object().unwrap().clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+            base_url: base_url.to_string(),
+            axe: tools.axe.clone(),
+            violations: Vec::new(),
+            pages_checked: 0,
+        }
+    }
+
+    /// Opens a path of the app (or a full URL) and checks the page.
+    async fn visit(&mut self, path: &str) {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base_url)
+        };
+        self.client.goto(&url).await.expect("navigate");
+        self.check_page().await;
+    }
+
+    /// Runs axe-core on the current page; serious and critical violations are recorded.
+    async fn check_page(&mut self) {
+        let found = self.serious_violations().await;
+        for line in &found {
+            eprintln!("accessibility: {line}");
+        }
+        self.violations.extend(found);
+        self.pages_checked += 1;
+    }
+
+    /// axe-core's serious and critical violations on the current page, one line each.
+    async fn serious_violations(&self) -> Vec<String> {
+        // Injected through WebDriver, which the page's CSP (no inline script) does not cover.
+        self.client
+            .execute(&self.axe, vec![])
+            .await
+            .expect("inject axe-core");
+        let result = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, { resultTypes: ["violations"] }).then(r => done({
+                    engine: r.testEngine.name,
+                    passes: r.passes.length,
+                    violations: r.violations.map(v => ({
+                        id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map(n => n.html),
+                    })),
+                }), e => done({ error: String(e) }));"#,
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        assert_eq!(
+            result["engine"], "axe-core",
+            "axe-core did not run: {result}"
+        );
+        assert!(result["passes"].as_u64().unwrap_or(0) > 0, "{result}");
+        let path = self.path().await;
+        result["violations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| {
+                format!(
+                    "{path}: {} ({}): {} {}",
+                    v["id"].as_str().unwrap_or_default(),
+                    v["impact"].as_str().unwrap_or_default(),
+                    v["help"].as_str().unwrap_or_default(),
+                    v["nodes"]
+                )
+            })
+            .collect()
+    }
+
+    /// Makes sure axe-core sees a violation here: a field without a label, added for a moment.
+    async fn probe(&mut self) {
+        self.client
+            .execute(
+                "const f = document.createElement('input'); f.id = 'axe-probe'; \
+                 document.querySelector('main').appendChild(f);",
+                vec![],
+            )
+            .await
+            .expect("add the probe");
+        let found = self.serious_violations().await;
+        assert!(
+            found.iter().any(|v| v.contains(": label (critical)")),
+            "axe-core missed an unlabelled field: {found:?}"
+        );
+        self.client
+            .execute("document.getElementById('axe-probe').remove();", vec![])
+            .await
+            .expect("remove the probe");
+    }
+
+    /// The path (and query) of the current page.
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("current url");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// The visible text of the current page.
+    async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .expect("body")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    async fn fill(&self, id: &str, value: &str) {
+        let field = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no field #{id}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(value).await.expect("type");
+    }
+
+    /// Date and time widgets take their value from a script (typing into them depends on the
+    /// browser's locale).
+    async fn set(&self, id: &str, value: &str) {
+        let done = self
+            .client
+            .execute(
+                "const f = document.getElementById(arguments[0]); if (!f) return false; \
+                 f.value = arguments[1]; return f.value === arguments[1];",
+                vec![json!(id), json!(value)],
+            )
+            .await
+            .expect("set a value");
+        assert_eq!(done, json!(true), "#{id} did not take {value}");
+    }
+
+    async fn select(&self, id: &str, value: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no select #{id}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("#{id} has no option {value}: {e}"));
+    }
+
+    async fn click_id(&self, id: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no #{id}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    /// Opens a `<details>` by its summary's text.
+    async fn open(&self, summary: &str) {
+        self.client
+            .find(Locator::XPath(&format!(
+                "//summary[contains(normalize-space(), \"{summary}\")]"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("no summary {summary:?}: {e}"))
+            .click()
+            .await
+            .expect("open details");
+    }
+
+    /// Clicks what leads to another page (a button of the main content, or a link) and checks
+    /// the page reached.
+    async fn go(&mut self, xpath: &str) {
+        self.client
+            .execute("window.__previous_page = true;", vec![])
+            .await
+            .expect("mark the page");
+        let target = match self.client.find(Locator::XPath(xpath)).await {
+            Ok(target) => target,
+            Err(e) => panic!("nothing at {xpath} on {}: {e}", self.path().await),
+        };
+        target.click().await.expect("click");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = self
+                .client
+                .execute(
+                    "return window.__previous_page === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .unwrap_or(json!(false));
+            if ready == json!(true) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no new page after {xpath}");
+            rocket::tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.check_page().await;
+    }
+
+    async fn press(&mut self, button: &str) {
+        self.go(&format!("//main//button[normalize-space() = \"{button}\"]"))
+            .await
+    }
+
+    async fn follow(&mut self, link: &str) {
+        self.go(&format!("//a[normalize-space() = \"{link}\"]"))
+            .await
+    }
+
+    async fn log_in(&mut self, email: &str) {
+        self.visit("/login").await;
+        self.fill("email", email).await;
+        self.fill("password", PASSWORD).await;
+        self.press("Se connecter").await;
+        assert_eq!(self.path().await, "/", "{}", self.text().await);
+    }
+
+    async fn log_out(&mut self) {
+        self.go("//header//button[normalize-space() = \"Se déconnecter\"]")
+            .await;
+        assert_eq!(self.path().await, "/login");
+    }
+
+    /// The figures of a `<dl>`: term → value.
+    async fn figures(&self) -> Value {
+        self.client
+            .execute(
+                "const out = {}; document.querySelectorAll('dl div').forEach(d => { \
+                 const t = d.querySelector('dt'), v = d.querySelector('dd'); \
+                 if (t && v) out[t.textContent.trim()] = v.textContent.trim(); }); return out;",
+                vec![],
+            )
+            .await
+            .expect("figures")
+    }
+
+    async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        self.stop_driver();
+    }
+
+    fn stop_driver(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Ok(None) = self.driver.try_wait() {
+            self.stop_driver();
+        }
+    }
+}
+
+/// The id at the end of the current page's path (`/people/12` → 12).
+async fn id_in_path(b: &Browser, prefix: &str) -> i32 {
+    let path = b.path().await;
+    path.strip_prefix(prefix)
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("{path} is not under {prefix}"))
+}
+
+/// The personal link in an email written since the last call (`seen` lists the earlier ones).
+fn new_link(app: &ServedApp, seen: &mut Vec<PathBuf>) -> String {
+    let dir = app.dir.path().join("data").join("mail");
+    let fresh: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !seen.contains(p))
+        .collect();
+    let first = fresh.first().expect("a new email").clone();
+    seen.extend(fresh);
+    let raw = std::fs::read(&first).unwrap();
+    let message = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("an email");
+    let text = message.body_text(0).expect("a text part").to_string();
+    let marker = format!("{}/r/", app.base_url);
+    let start = text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no link to {marker} in {text}"));
+    text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+fn local_day(app: &ServedApp, days_ahead: i64) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&app.config.timezone)
+        .date_naive()
+        + chrono::Duration::days(days_ahead)
+}
+
+async fn journey(backend: Backend) {
+    let started = Instant::now();
+    let Some(tools) = tools() else { return };
+    let Some(app) = TestApp::serve(backend).await else {
+        return;
+    };
+    let setup = app
+        .db
+        .run(passerelle::auth::service::setup_token_if_no_user)
+        .await
+        .unwrap()
+        .expect("a setup link while there is no account");
+    let mut b = Browser::start(&tools, &app.base_url).await;
+
+    // The first admin, from the one-time link.
+    b.visit(&format!("/setup/{setup}")).await;
+    b.probe().await;
+    b.fill("organisation", "Espace numérique de Kerourien")
+        .await;
+    b.fill("name", "Aline Admin").await;
+    b.fill("email", "aline@kerourien.example").await;
+    b.fill("password", PASSWORD).await;
+    b.fill("password_confirmation", PASSWORD).await;
+    b.press("Créer le compte").await;
+    assert_eq!(b.path().await, "/");
+    assert!(b.text().await.contains("Aline Admin"));
+
+    // A mediator and a manager.
+    b.follow("Comptes").await;
+    for (name, email, role) in [
+        ("Mehdi Benali", "mehdi@kerourien.example", "mediator"),
+        ("Manon Kervella", "manon@kerourien.example", "manager"),
+    ] {
+        b.fill("name", name).await;
+        b.fill("email", email).await;
+        b.select("role", role).await;
+        b.fill("password", PASSWORD).await;
+        b.press("Créer le compte").await;
+        assert_eq!(b.path().await, "/users");
+        assert!(b.text().await.contains(email), "{}", b.text().await);
+    }
+
+    // A place and a kind of appointment.
+    b.visit("/places/new").await;
+    b.fill("name", "Médiathèque des Capucins").await;
+    b.fill("address", "25 rue de Pontaniou").await;
+    b.fill("postal_code", "29200").await;
+    b.fill("city", "Brest").await;
+    b.press("Enregistrer").await;
+    let place_id = id_in_path(&b, "/places/").await;
+    b.follow("Motifs").await;
+    b.fill("name", "Accompagnement individuel").await;
+    b.select("kind", "individual").await;
+    b.fill("duration_minutes", "60").await;
+    b.press("Créer").await;
+    assert!(b.text().await.contains("Accompagnement individuel"));
+    for path in ["/organisations", "/audit", "/programmes", "/places"] {
+        b.visit(path).await;
+    }
+    b.log_out().await;
+
+    // A wrong password shows the form again with the error.
+    b.fill("email", "mehdi@kerourien.example").await;
+    b.fill("password", "pas le bon mot de passe").await;
+    b.press("Se connecter").await;
+    assert_eq!(b.path().await, "/login");
+
+    // The mediator opens a weekly slot on the day of the bookings (three days ahead, so that no
+    // 48-hour reminder is due yet).
+    b.log_in("mehdi@kerourien.example").await;
+    let day = local_day(&app, 3);
+    b.follow("Mes horaires").await;
+    b.select("weekday", &day.weekday().number_from_monday().to_string())
+        .await;
+    b.select("place_id", &place_id.to_string()).await;
+    b.set("start", "09:00").await;
+    b.set("end", "12:00").await;
+    b.press("Ajouter").await;
+    assert!(b.text().await.contains("09:00–12:00"), "{}", b.text().await);
+
+    // A person.
+    b.follow("Personnes").await;
+    b.visit("/people/new").await;
+    b.fill("given_name", "Yvette").await;
+    b.fill("family_name", "Le Goff").await;
+    b.fill("birth_year", "1956").await;
+    b.fill("email", "yvette@example.org").await;
+    b.click_id("reminder_consent").await;
+    b.press("Enregistrer").await;
+    let person_id = id_in_path(&b, "/people/").await;
+    assert!(b.text().await.contains("Yvette Le Goff"));
+    b.visit("/people?q=Le+Goff").await;
+    assert!(b.text().await.contains("Yvette Le Goff"));
+
+    // Two bookings from the agenda's free slots; each sends a confirmation with her link.
+    let mut links = Vec::new();
+    let mut emails = Vec::new();
+    for (start, in_words) in [("09:00", "à 9 h"), ("10:00", "à 10 h")] {
+        b.visit(&format!("/agenda?date={day}")).await;
+        b.open("créneau(x) libre(s)").await;
+        b.follow(&format!("Réserver {start}")).await;
+        assert!(b.path().await.starts_with("/appointments/new?"));
+        b.fill("q", "Le Goff").await;
+        b.press("Chercher").await;
+        b.click_id(&format!("person-{person_id}")).await;
+        b.press("Réserver").await;
+        let id = id_in_path(&b, "/appointments/").await;
+        let text = b.text().await;
+        assert!(
+            text.contains("Yvette Le Goff")
+                && text.contains(in_words)
+                && text.contains("inscrit·e"),
+            "{text}"
+        );
+        assert!(app.run_worker().await.sent >= 1);
+        links.push((id, new_link(&app, &mut emails)));
+    }
+
+    b.visit(&format!(
+        "/appointments/{}/card?person_id={person_id}",
+        links[0].0
+    ))
+    .await;
+    for path in [
+        "/to-call",
+        "/logs-to-fill",
+        "/skills",
+        "/calendar",
+        "/equipment/due",
+        "/people/999999",
+    ] {
+        b.visit(path).await;
+    }
+
+    // A drop-in session half an hour ago, then its log with skills.
+    b.visit("/appointments/new?q=Yvette").await;
+    b.click_id(&format!("person-{person_id}")).await;
+    let half_an_hour_ago =
+        chrono::Utc::now().with_timezone(&app.config.timezone) - chrono::Duration::minutes(30);
+    b.set(
+        "starts_at_local",
+        &half_an_hour_ago.format("%Y-%m-%dT%H:%M").to_string(),
+    )
+    .await;
+    b.click_id("walk_in").await;
+    b.press("Réserver").await;
+    let walk_in = id_in_path(&b, "/appointments/").await;
+    b.follow("Compte rendu de séance").await;
+    assert_eq!(b.path().await, format!("/appointments/{walk_in}/log"));
+    b.click_id("att-0-attended").await;
+    b.fill("duration-0", "45").await;
+    b.select("autonomy-0", "partly").await;
+    b.open("Compétences observées").await;
+    b.select("s-0-A1", "3").await;
+    b.select("s-0-A2", "1").await;
+    b.press("Enregistrer le compte rendu").await;
+    assert_eq!(b.path().await, format!("/appointments/{walk_in}"));
+    b.visit(&format!("/people/{person_id}")).await;
+    let profile = b.text().await;
+    assert!(profile.contains("autonome"), "{profile}");
+
+    // A tablet handed over to her.
+    b.follow("Matériel").await;
+    b.select("kind", "tablet").await;
+    b.fill("model", "Galaxy Tab A9").await;
+    b.fill("serial", "R9TX40AB12").await;
+    b.press("Ajouter").await;
+    let item = id_in_path(&b, "/equipment/").await;
+    b.fill("person_id", &person_id.to_string()).await;
+    b.select("mode", "donation").await;
+    b.select("acceptance", "paper_signature").await;
+    b.press("Remettre").await;
+    assert_eq!(b.path().await, format!("/equipment/{item}"));
+    let text = b.text().await;
+    assert!(
+        text.contains("Yvette Le Goff") && text.contains("don"),
+        "{text}"
+    );
+    b.follow("Imprimer la fiche de remise").await;
+    assert!(b.text().await.contains("Galaxy Tab A9"));
+    b.visit("/").await;
+    b.log_out().await;
+
+    // The manager's dashboard counts all of it.
+    b.log_in("manon@kerourien.example").await;
+    b.follow("Rapports").await;
+    let figures = b.figures().await;
+    for (term, value) in [
+        ("Personnes suivies", "1"),
+        ("Personnes évaluées", "1"),
+        ("Présences", "1"),
+        ("Personnes équipées", "1"),
+        ("Matériel", "1"),
+    ] {
+        assert_eq!(figures[term], value, "{term}: {figures}");
+    }
+    for path in [
+        "/reports/skills-progress",
+        "/reports/activity",
+        "/reports/equipment",
+        "/messages",
+    ] {
+        b.visit(path).await;
+    }
+    b.log_out().await;
+
+    // Her personal links: she confirms the first appointment and cannot come to the second.
+    let (_, first) = &links[0];
+    b.visit(first).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Votre rendez-vous") && text.contains("25 rue de Pontaniou"),
+        "{text}"
+    );
+    b.press("Je confirme ma venue").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Merci, vous avez confirmé votre venue"),
+        "{text}"
+    );
+    let (_, second) = &links[1];
+    b.visit(second).await;
+    b.press("Je ne peux pas venir").await;
+    let text = b.text().await;
+    assert!(text.contains("C'est noté : vous ne venez pas"), "{text}");
+    assert!(!text.contains("Je confirme ma venue"), "{text}");
+    b.visit("/r/abc.def").await;
+    assert!(b.text().await.contains("Ce lien ne fonctionne pas"));
+
+    let (pages, violations) = (b.pages_checked, std::mem::take(&mut b.violations));
+    b.close().await;
+    eprintln!(
+        "browser journey on {backend:?}: {pages} pages checked by axe-core in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+/// Setup link → accounts → place and service → opening hours → person → two bookings from the
+/// agenda → a drop-in session logged with skills → a tablet handed over → the manager's
+/// dashboard → the beneficiary confirms one appointment and cancels the other from her links.
+mod a_whole_journey_in_chromium {
+    use super::*;
+
+    #[rocket::async_test]
+    async fn sqlite() {
+        journey(Backend::Sqlite).await
+    }
+
+    #[rocket::async_test]
+    async fn postgres() {
+        journey(Backend::Postgres).await
+    }
+}
