@@ -102,9 +102,12 @@ impl From<diesel::result::Error> for AppError {
                 AppError::field("body", "Une des références n'existe pas.")
             }
             // PostgreSQL refuses U+0000 in text, wherever it came from (a query string…).
-            Error::DatabaseError(_, info) if is_nul_in_text(info.message()) => AppError::BadRequest(
-                "Le texte envoyé contient un caractère nul (U+0000), qui n'est pas accepté.".into(),
-            ),
+            Error::DatabaseError(_, info) if is_nul_in_text(info.message()) => {
+                AppError::BadRequest(
+                    "Le texte envoyé contient un caractère nul (U+0000), qui n'est pas accepté."
+                        .into(),
+                )
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

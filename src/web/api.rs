@@ -126,7 +126,13 @@ fn field_with_nul(bytes: &[u8]) -> Option<String> {
         return None;
     }
     fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
-        let name = |p: &str| if p.is_empty() { "body".to_string() } else { p.to_string() };
+        let name = |p: &str| {
+            if p.is_empty() {
+                "body".to_string()
+            } else {
+                p.to_string()
+            }
+        };
         match value {
             serde_json::Value::String(s) if s.contains('\0') => Some(name(path)),
             serde_json::Value::Array(items) => items
@@ -134,7 +140,11 @@ fn field_with_nul(bytes: &[u8]) -> Option<String> {
                 .enumerate()
                 .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
             serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
-                let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 if k.contains('\0') {
                     Some(name(path))
                 } else {

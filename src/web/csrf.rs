@@ -98,7 +98,9 @@ where
         // PostgreSQL cannot store U+0000 in text: refused on both backends alike.
         if let Some(field) = Form::<()>::values(&body).find(|field| {
             RawStr::new(field.value).url_decode_lossy().contains('\0')
-                || RawStr::new(field.name.source().as_str()).url_decode_lossy().contains('\0')
+                || RawStr::new(field.name.source().as_str())
+                    .url_decode_lossy()
+                    .contains('\0')
         }) {
             return refuse(
                 req,

@@ -334,3 +334,30 @@ async fn security_headers_and_cookie_flags_sqlite() {
 async fn security_headers_and_cookie_flags_postgres() {
     security_headers_and_cookie_flags(Backend::Postgres).await;
 }
+
+both_backends! {
+    async fn a_nul_character_is_refused_with_a_clear_message_on_both_backends(app) {
+        let s = setup(&app, "Emmaüs Connect").await;
+        // JSON: 422 naming the field, wherever it is.
+        let r = app.post_json("/api/v1/people", &s.mediator.token, json!({"given_name": "a\u{0}b"})).await;
+        assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        assert!(r.json()["errors"]["given_name"][0].as_str().unwrap().contains("caractère nul"), "{}", r.body);
+        let p = person(&app, &s.mediator.token, "Inès").await;
+        let r = app.post_json(&format!("/api/v1/people/{p}/assessments"), &s.mediator.token,
+            json!({"kind": "diagnostic", "skills": [{"skill_code": "A\u{0}", "level": 1}]})).await;
+        assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
+        assert!(r.json()["errors"]["skills[0].skill_code"].is_array(), "{}", r.body);
+        // A form: refused the same way, nothing stored.
+        let page = app.post_form("/people", Some(&s.mediator.session),
+            &[("csrf_token", &s.mediator.csrf), ("given_name", "Zoé\u{0}")]).await;
+        assert_eq!(page.status, Status::UnprocessableEntity);
+        assert!(crate::harness::unescape(&page.body).contains("caractère nul"));
+        let people = app.get("/api/v1/people", Some(&s.mediator.token)).await.json();
+        assert_eq!(people.as_array().unwrap().len(), 1, "only Inès");
+        // A search: never a 500 (PostgreSQL cannot even compare such a text).
+        let r = app.get("/api/v1/people?q=a%00b", Some(&s.mediator.token)).await;
+        assert!(matches!(r.status.code, 200 | 400), "{} {}", r.status, r.body);
+        assert_eq!(r.header("content-type").map(|c| c.contains("json")), Some(true));
+    }
+}
