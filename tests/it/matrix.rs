@@ -120,328 +120,74 @@ fn get(pattern: &'static str, url: &'static str, expect: [Expect; 5]) -> Case {
 /// `$skill`, `$domain`, `$link` (a beneficiary link), `$calendar` (a feed file), `$n` (unique
 /// number), `$start`/`$start_local` (a free slot), `$day`, `$today`, `$email` (the caller's);
 /// `$new_*` are made for the call (for what the call consumes: an erasure, a cancellation…).
+#[rustfmt::skip]
 fn cases() -> Vec<Case> {
     use Body::{Csv, Form, Json};
-    let logout = Case {
-        fresh: Fresh::Session,
-        ..c("POST", "/logout", "/logout", Form(&[]), [L, O, O, O, O])
-    };
-    let revoke = Case {
-        fresh: Fresh::Token,
-        ..c(
-            "DELETE",
-            "/api/v1/tokens/current",
-            "/api/v1/tokens/current",
-            Body::None,
-            STAFF,
-        )
-    };
+    // These use up the caller's credentials: a token or a session is made for each call.
+    let logout = Case { fresh: Fresh::Session, ..c("POST", "/logout", "/logout", Form(&[]), [L, O, O, O, O]) };
+    let revoke = Case { fresh: Fresh::Token, ..c("DELETE", "/api/v1/tokens/current", "/api/v1/tokens/current", Body::None, STAFF) };
     vec![
         // ---- JSON API ----
         get("/api/v1/openapi.json", "/api/v1/openapi.json", PUBLIC),
-        c(
-            "POST",
-            "/api/v1/tokens",
-            "/api/v1/tokens",
-            Json(r#"{"email": "$email", "password": "$password"}"#),
-            PUBLIC,
-        ),
+        c("POST", "/api/v1/tokens", "/api/v1/tokens", Json(r#"{"email": "$email", "password": "$password"}"#), PUBLIC),
         revoke,
         get("/api/v1/users", "/api/v1/users", MANAGERS),
-        c(
-            "POST",
-            "/api/v1/users",
-            "/api/v1/users",
-            Json(
-                r#"{"email": "compte$n@alpha.example", "name": "Compte $n", "role": "mediator", "organisation_id": $org_a, "password": "$password"}"#,
-            ),
-            [L, F, F, Y, Y],
-        ),
+        c("POST", "/api/v1/users", "/api/v1/users", Json(r#"{"email": "compte$n@alpha.example", "name": "Compte $n", "role": "mediator", "organisation_id": $org_a, "password": "$password"}"#), [L, F, F, Y, Y]),
         get("/api/v1/organisations", "/api/v1/organisations", ADMIN),
-        c(
-            "POST",
-            "/api/v1/organisations",
-            "/api/v1/organisations",
-            Json(r#"{"name": "Structure $n"}"#),
-            ADMIN,
-        ),
+        c("POST", "/api/v1/organisations", "/api/v1/organisations", Json(r#"{"name": "Structure $n"}"#), ADMIN),
         get("/api/v1/places", "/api/v1/places", STAFF),
-        c(
-            "POST",
-            "/api/v1/places",
-            "/api/v1/places",
-            Json(
-                r#"{"name": "Lieu $n", "address": "1 rue Neuve", "postal_code": "59000", "city": "Lille"}"#,
-            ),
-            MANAGERS,
-        ),
+        c("POST", "/api/v1/places", "/api/v1/places", Json(r#"{"name": "Lieu $n", "address": "1 rue Neuve", "postal_code": "59000", "city": "Lille"}"#), MANAGERS),
         get("/api/v1/places/<id>", "/api/v1/places/$place", A_STAFF),
-        c(
-            "PATCH",
-            "/api/v1/places/<id>",
-            "/api/v1/places/$place",
-            Json(r#"{"accessibility_notes": "Rampe $n"}"#),
-            A_MANAGERS,
-        ),
+        c("PATCH", "/api/v1/places/<id>", "/api/v1/places/$place", Json(r#"{"accessibility_notes": "Rampe $n"}"#), A_MANAGERS),
         get("/api/v1/programmes", "/api/v1/programmes", STAFF),
-        c(
-            "POST",
-            "/api/v1/programmes",
-            "/api/v1/programmes",
-            Json(r#"{"name": "Programme $n"}"#),
-            MANAGERS,
-        ),
+        c("POST", "/api/v1/programmes", "/api/v1/programmes", Json(r#"{"name": "Programme $n"}"#), MANAGERS),
         get("/api/v1/people", "/api/v1/people", STAFF),
         get("/api/v1/people", "/api/v1/people?q=Alice", STAFF),
-        c(
-            "POST",
-            "/api/v1/people",
-            "/api/v1/people",
-            Json(r#"{"given_name": "Personne $n"}"#),
-            STAFF,
-        ),
+        c("POST", "/api/v1/people", "/api/v1/people", Json(r#"{"given_name": "Personne $n"}"#), STAFF),
         get("/api/v1/people/<id>", "/api/v1/people/$person", A_STAFF),
-        c(
-            "PATCH",
-            "/api/v1/people/<id>",
-            "/api/v1/people/$person",
-            Json(r#"{"city": "Roubaix"}"#),
-            A_STAFF,
-        ),
-        c(
-            "DELETE",
-            "/api/v1/people/<id>",
-            "/api/v1/people/$new_person",
-            Body::None,
-            A_MANAGERS,
-        ),
-        get(
-            "/api/v1/people/<id>/export",
-            "/api/v1/people/$person/export",
-            A_STAFF,
-        ),
+        c("PATCH", "/api/v1/people/<id>", "/api/v1/people/$person", Json(r#"{"city": "Roubaix"}"#), A_STAFF),
+        c("DELETE", "/api/v1/people/<id>", "/api/v1/people/$new_person", Body::None, A_MANAGERS),
+        get("/api/v1/people/<id>/export", "/api/v1/people/$person/export", A_STAFF),
         get("/api/v1/audit", "/api/v1/audit", ADMIN),
         get("/api/v1/services", "/api/v1/services", STAFF),
-        c(
-            "POST",
-            "/api/v1/services",
-            "/api/v1/services",
-            Json(r#"{"name": "Motif $n", "kind": "individual", "duration_minutes": 30}"#),
-            MANAGERS,
-        ),
-        c(
-            "POST",
-            "/api/v1/users/<id>/opening-hours",
-            "/api/v1/users/$mediator/opening-hours",
-            Json(r#"{"place_id": $place, "weekday": 1, "start": "21:00", "end": "21:30"}"#),
-            A_STAFF,
-        ),
-        get(
-            "/api/v1/users/<id>/opening-hours",
-            "/api/v1/users/$mediator/opening-hours",
-            A_STAFF,
-        ),
-        c(
-            "DELETE",
-            "/api/v1/opening-hours/<id>",
-            "/api/v1/opening-hours/$new_opening_hours",
-            Body::None,
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/users/<id>/absences",
-            "/api/v1/users/$mediator/absences",
-            Json(r#"{"starts_at": "$far_start", "ends_at": "$far_end", "reason": "Congés"}"#),
-            A_STAFF,
-        ),
-        c(
-            "DELETE",
-            "/api/v1/absences/<id>",
-            "/api/v1/absences/$new_absence",
-            Body::None,
-            A_STAFF,
-        ),
-        get(
-            "/api/v1/slots",
-            "/api/v1/slots?service_id=$service&from=$day&to=$day",
-            [L, Y, V, Y, Y],
-        ),
-        c(
-            "POST",
-            "/api/v1/appointments",
-            "/api/v1/appointments",
-            Json(
-                r#"{"service_id": $service, "mediator_id": $mediator, "place_id": $place, "starts_at": "$start", "person_ids": [$new_person]}"#,
-            ),
-            [L, Y, V, Y, Y],
-        ),
-        get(
-            "/api/v1/appointments",
-            "/api/v1/appointments?from=$today",
-            STAFF,
-        ),
-        get(
-            "/api/v1/appointments/<id>",
-            "/api/v1/appointments/$appointment",
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/appointments/<id>/participants",
-            "/api/v1/appointments/$appointment/participants",
-            Json(r#"{"person_id": $new_person}"#),
-            A_STAFF,
-        ),
-        c(
-            "DELETE",
-            "/api/v1/appointments/<id>/participants/<person_id>",
-            "/api/v1/appointments/$new_appointment/participants/$new_appointment_person",
-            Body::None,
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/appointments/<id>/reschedule",
-            "/api/v1/appointments/$new_appointment/reschedule",
-            Json(r#"{"starts_at": "$start"}"#),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/appointments/<id>/cancel",
-            "/api/v1/appointments/$new_appointment/cancel",
-            Json(r#"{"by": "structure", "reason": "Fermeture"}"#),
-            A_STAFF,
-        ),
+        c("POST", "/api/v1/services", "/api/v1/services", Json(r#"{"name": "Motif $n", "kind": "individual", "duration_minutes": 30}"#), MANAGERS),
+        c("POST", "/api/v1/users/<id>/opening-hours", "/api/v1/users/$mediator/opening-hours", Json(r#"{"place_id": $place, "weekday": 1, "start": "21:00", "end": "21:30"}"#), A_STAFF),
+        get("/api/v1/users/<id>/opening-hours", "/api/v1/users/$mediator/opening-hours", A_STAFF),
+        c("DELETE", "/api/v1/opening-hours/<id>", "/api/v1/opening-hours/$new_opening_hours", Body::None, A_STAFF),
+        c("POST", "/api/v1/users/<id>/absences", "/api/v1/users/$mediator/absences", Json(r#"{"starts_at": "$far_start", "ends_at": "$far_end", "reason": "Congés"}"#), A_STAFF),
+        c("DELETE", "/api/v1/absences/<id>", "/api/v1/absences/$new_absence", Body::None, A_STAFF),
+        get("/api/v1/slots", "/api/v1/slots?service_id=$service&from=$day&to=$day", [L, Y, V, Y, Y]),
+        c("POST", "/api/v1/appointments", "/api/v1/appointments", Json(r#"{"service_id": $service, "mediator_id": $mediator, "place_id": $place, "starts_at": "$start", "person_ids": [$new_person]}"#), [L, Y, V, Y, Y]),
+        get("/api/v1/appointments", "/api/v1/appointments?from=$today", STAFF),
+        get("/api/v1/appointments/<id>", "/api/v1/appointments/$appointment", A_STAFF),
+        c("POST", "/api/v1/appointments/<id>/participants", "/api/v1/appointments/$appointment/participants", Json(r#"{"person_id": $new_person}"#), A_STAFF),
+        c("DELETE", "/api/v1/appointments/<id>/participants/<person_id>", "/api/v1/appointments/$new_appointment/participants/$new_appointment_person", Body::None, A_STAFF),
+        c("POST", "/api/v1/appointments/<id>/reschedule", "/api/v1/appointments/$new_appointment/reschedule", Json(r#"{"starts_at": "$start"}"#), A_STAFF),
+        c("POST", "/api/v1/appointments/<id>/cancel", "/api/v1/appointments/$new_appointment/cancel", Json(r#"{"by": "structure", "reason": "Fermeture"}"#), A_STAFF),
         get("/api/v1/messages", "/api/v1/messages", MANAGERS),
-        c(
-            "POST",
-            "/api/v1/messages/<id>/retry",
-            "/api/v1/messages/$new_dead_message/retry",
-            Body::None,
-            A_MANAGERS,
-        ),
+        c("POST", "/api/v1/messages/<id>/retry", "/api/v1/messages/$new_dead_message/retry", Body::None, A_MANAGERS),
         get("/api/v1/skills", "/api/v1/skills", STAFF),
-        c(
-            "POST",
-            "/api/v1/skills",
-            "/api/v1/skills",
-            Json(r#"{"domain_code": "$domain", "code": "Z$n", "name": "Compétence $n"}"#),
-            ADMIN,
-        ),
-        c(
-            "PATCH",
-            "/api/v1/skills/<code>",
-            "/api/v1/skills/$skill",
-            Json(r#"{"position": 1}"#),
-            ADMIN,
-        ),
-        c(
-            "POST",
-            "/api/v1/appointments/<id>/log",
-            "/api/v1/appointments/$past/log",
-            Json(
-                r#"{"participants": [{"person_id": $person, "attendance": "attended", "skills": [{"skill_code": "$skill", "level": 2}]}]}"#,
-            ),
-            A_STAFF,
-        ),
-        get(
-            "/api/v1/appointments/<id>/log",
-            "/api/v1/appointments/$past/log",
-            A_STAFF,
-        ),
-        get(
-            "/api/v1/people/<id>/skills",
-            "/api/v1/people/$person/skills",
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/people/<id>/assessments",
-            "/api/v1/people/$person/assessments",
-            Json(r#"{"kind": "diagnostic", "skills": [{"skill_code": "$skill", "level": 1}]}"#),
-            A_STAFF,
-        ),
+        c("POST", "/api/v1/skills", "/api/v1/skills", Json(r#"{"domain_code": "$domain", "code": "Z$n", "name": "Compétence $n"}"#), ADMIN),
+        c("PATCH", "/api/v1/skills/<code>", "/api/v1/skills/$skill", Json(r#"{"position": 1}"#), ADMIN),
+        c("POST", "/api/v1/appointments/<id>/log", "/api/v1/appointments/$past/log", Json(r#"{"participants": [{"person_id": $person, "attendance": "attended", "skills": [{"skill_code": "$skill", "level": 2}]}]}"#), A_STAFF),
+        get("/api/v1/appointments/<id>/log", "/api/v1/appointments/$past/log", A_STAFF),
+        get("/api/v1/people/<id>/skills", "/api/v1/people/$person/skills", A_STAFF),
+        c("POST", "/api/v1/people/<id>/assessments", "/api/v1/people/$person/assessments", Json(r#"{"kind": "diagnostic", "skills": [{"skill_code": "$skill", "level": 1}]}"#), A_STAFF),
         get("/api/v1/logs-to-fill", "/api/v1/logs-to-fill", STAFF),
         get("/api/v1/equipment", "/api/v1/equipment", STAFF),
-        c(
-            "POST",
-            "/api/v1/equipment",
-            "/api/v1/equipment",
-            Json(r#"{"kind": "tablet", "model": "Tablette $n"}"#),
-            STAFF,
-        ),
-        get(
-            "/api/v1/equipment/<id>",
-            "/api/v1/equipment/$equipment",
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/equipment/import",
-            "/api/v1/equipment/import",
-            Csv("kind;model;serial\ntablet;Import $n;IMP-$n\n"),
-            STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/equipment/<id>/assign",
-            "/api/v1/equipment/$new_equipment/assign",
-            Json(
-                r#"{"person_id": $person, "mode": "loan", "handed_over_on": "$today", "due_back_on": "$day", "acceptance": "paper_signature"}"#,
-            ),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/equipment/<id>/return",
-            "/api/v1/equipment/$new_assigned_equipment/return",
-            Json(r#"{"returned_on": "$today", "condition": "bon état"}"#),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/api/v1/equipment/<id>/status",
-            "/api/v1/equipment/$new_equipment/status",
-            Json(r#"{"status": "broken", "note": "écran fêlé"}"#),
-            A_STAFF,
-        ),
-        get(
-            "/api/v1/people/<id>/equipment",
-            "/api/v1/people/$person/equipment",
-            A_STAFF,
-        ),
-        get(
-            "/api/v1/reports/skills-progress",
-            "/api/v1/reports/skills-progress",
-            MANAGERS,
-        ),
-        get(
-            "/api/v1/reports/skills-progress",
-            "/api/v1/reports/skills-progress?organisation_id=$org_a",
-            MANAGERS,
-        ),
-        get(
-            "/api/v1/reports/activity",
-            "/api/v1/reports/activity",
-            MANAGERS,
-        ),
-        get(
-            "/api/v1/reports/activity",
-            "/api/v1/reports/activity?place_id=$place",
-            [L, F, V, Y, Y],
-        ),
-        get(
-            "/api/v1/reports/equipment",
-            "/api/v1/reports/equipment",
-            MANAGERS,
-        ),
-        get(
-            "/api/v1/reports/equipment",
-            "/api/v1/reports/equipment?mediator_id=$mediator",
-            [L, F, V, Y, Y],
-        ),
+        c("POST", "/api/v1/equipment", "/api/v1/equipment", Json(r#"{"kind": "tablet", "model": "Tablette $n"}"#), STAFF),
+        get("/api/v1/equipment/<id>", "/api/v1/equipment/$equipment", A_STAFF),
+        c("POST", "/api/v1/equipment/import", "/api/v1/equipment/import", Csv("kind;model;serial\ntablet;Import $n;IMP-$n\n"), STAFF),
+        c("POST", "/api/v1/equipment/<id>/assign", "/api/v1/equipment/$new_equipment/assign", Json(r#"{"person_id": $person, "mode": "loan", "handed_over_on": "$today", "due_back_on": "$day", "acceptance": "paper_signature"}"#), A_STAFF),
+        c("POST", "/api/v1/equipment/<id>/return", "/api/v1/equipment/$new_assigned_equipment/return", Json(r#"{"returned_on": "$today", "condition": "bon état"}"#), A_STAFF),
+        c("POST", "/api/v1/equipment/<id>/status", "/api/v1/equipment/$new_equipment/status", Json(r#"{"status": "broken", "note": "écran fêlé"}"#), A_STAFF),
+        get("/api/v1/people/<id>/equipment", "/api/v1/people/$person/equipment", A_STAFF),
+        get("/api/v1/reports/skills-progress", "/api/v1/reports/skills-progress", MANAGERS),
+        get("/api/v1/reports/skills-progress", "/api/v1/reports/skills-progress?organisation_id=$org_a", MANAGERS),
+        get("/api/v1/reports/activity", "/api/v1/reports/activity", MANAGERS),
+        get("/api/v1/reports/activity", "/api/v1/reports/activity?place_id=$place", [L, F, V, Y, Y]),
+        get("/api/v1/reports/equipment", "/api/v1/reports/equipment", MANAGERS),
+        get("/api/v1/reports/equipment", "/api/v1/reports/equipment?mediator_id=$mediator", [L, F, V, Y, Y]),
         // ---- pages and public routes ----
         get("/health", "/health", PUBLIC),
         get("/static/style.css", "/static/style.css", PUBLIC),
@@ -449,365 +195,82 @@ fn cases() -> Vec<Case> {
         get("/static/handover.css", "/static/handover.css", PUBLIC),
         get("/", "/", STAFF),
         get("/login", "/login", PUBLIC),
-        c(
-            "POST",
-            "/login",
-            "/login",
-            Form(&[("email", "$email"), ("password", "$password")]),
-            PUBLIC,
-        ),
+        c("POST", "/login", "/login", Form(&[("email", "$email"), ("password", "$password")]), PUBLIC),
         logout,
         // Accounts exist: the first-admin link no longer opens anything.
         get("/setup/<token>", "/setup/$n", [N, N, N, N, N]),
-        c(
-            "POST",
-            "/setup/<token>",
-            "/setup/$n",
-            Form(&[
-                ("organisation", "X"),
-                ("name", "X"),
-                ("email", "x@example.org"),
-                ("password", "$password"),
-                ("password_confirmation", "$password"),
-            ]),
-            [N, N, N, N, N],
-        ),
+        c("POST", "/setup/<token>", "/setup/$n", Form(&[("organisation", "X"), ("name", "X"), ("email", "x@example.org"), ("password", "$password"), ("password_confirmation", "$password")]), [N, N, N, N, N]),
         get("/users", "/users", MANAGERS),
-        c(
-            "POST",
-            "/users",
-            "/users",
-            Form(&[
-                ("name", "Compte $n"),
-                ("email", "page$n@alpha.example"),
-                ("role", "mediator"),
-                ("organisation_id", "$org_a"),
-                ("password", "$password"),
-            ]),
-            [L, F, F, Y, Y],
-        ),
+        c("POST", "/users", "/users", Form(&[("name", "Compte $n"), ("email", "page$n@alpha.example"), ("role", "mediator"), ("organisation_id", "$org_a"), ("password", "$password")]), [L, F, F, Y, Y]),
         get("/organisations", "/organisations", ADMIN),
-        c(
-            "POST",
-            "/organisations",
-            "/organisations",
-            Form(&[("name", "Structure page $n")]),
-            ADMIN,
-        ),
+        c("POST", "/organisations", "/organisations", Form(&[("name", "Structure page $n")]), ADMIN),
         get("/people", "/people", STAFF),
         get("/people", "/people?q=Alice", STAFF),
         get("/people/new", "/people/new", STAFF),
-        c(
-            "POST",
-            "/people",
-            "/people",
-            Form(&[("given_name", "Personne page $n")]),
-            STAFF,
-        ),
+        c("POST", "/people", "/people", Form(&[("given_name", "Personne page $n")]), STAFF),
         get("/people/<id>", "/people/$person", A_STAFF),
         get("/people/<id>/edit", "/people/$person/edit", A_STAFF),
-        c(
-            "POST",
-            "/people/<id>",
-            "/people/$new_person",
-            Form(&[("given_name", "Renommée $n"), ("city", "Wattrelos")]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/people/<id>/erase",
-            "/people/$new_person/erase",
-            Form(&[("confirm", "true")]),
-            A_MANAGERS,
-        ),
+        c("POST", "/people/<id>", "/people/$new_person", Form(&[("given_name", "Renommée $n"), ("city", "Wattrelos")]), A_STAFF),
+        c("POST", "/people/<id>/erase", "/people/$new_person/erase", Form(&[("confirm", "true")]), A_MANAGERS),
         get("/people/<id>/export", "/people/$person/export", A_STAFF),
         get("/audit", "/audit", ADMIN),
         get("/places", "/places", STAFF),
         get("/places/new", "/places/new", MANAGERS),
-        c(
-            "POST",
-            "/places",
-            "/places",
-            Form(&[
-                ("name", "Lieu page $n"),
-                ("address", "3 rue Basse"),
-                ("postal_code", "59000"),
-                ("city", "Lille"),
-                ("phone", ""),
-                ("accessibility_notes", ""),
-            ]),
-            MANAGERS,
-        ),
+        c("POST", "/places", "/places", Form(&[("name", "Lieu page $n"), ("address", "3 rue Basse"), ("postal_code", "59000"), ("city", "Lille"), ("phone", ""), ("accessibility_notes", "")]), MANAGERS),
         get("/places/<id>", "/places/$place", A_STAFF),
         get("/places/<id>/edit", "/places/$place/edit", A_MANAGERS),
-        c(
-            "POST",
-            "/places/<id>",
-            "/places/$new_place",
-            Form(&[
-                ("name", "Lieu renommé $n"),
-                ("address", "3 rue Basse"),
-                ("postal_code", "59000"),
-                ("city", "Lille"),
-                ("phone", ""),
-                ("accessibility_notes", ""),
-            ]),
-            A_MANAGERS,
-        ),
+        c("POST", "/places/<id>", "/places/$new_place", Form(&[("name", "Lieu renommé $n"), ("address", "3 rue Basse"), ("postal_code", "59000"), ("city", "Lille"), ("phone", ""), ("accessibility_notes", "")]), A_MANAGERS),
         get("/programmes", "/programmes", STAFF),
-        c(
-            "POST",
-            "/programmes",
-            "/programmes",
-            Form(&[
-                ("name", "Programme page $n"),
-                ("funder", "État"),
-                ("starts_on", ""),
-                ("ends_on", ""),
-            ]),
-            MANAGERS,
-        ),
+        c("POST", "/programmes", "/programmes", Form(&[("name", "Programme page $n"), ("funder", "État"), ("starts_on", ""), ("ends_on", "")]), MANAGERS),
         get("/agenda", "/agenda", STAFF),
-        get(
-            "/agenda",
-            "/agenda?view=week&mediator_id=$mediator&date=$day",
-            STAFF,
-        ),
+        get("/agenda", "/agenda?view=week&mediator_id=$mediator&date=$day", STAFF),
         get("/appointments/new", "/appointments/new", STAFF),
-        c(
-            "POST",
-            "/appointments",
-            "/appointments",
-            Form(&[
-                ("service_id", "$service"),
-                ("mediator_id", "$mediator"),
-                ("place_id", "$place"),
-                ("starts_at", "$start"),
-                ("person_id", "$new_person"),
-            ]),
-            [L, Y, V, Y, Y],
-        ),
+        c("POST", "/appointments", "/appointments", Form(&[("service_id", "$service"), ("mediator_id", "$mediator"), ("place_id", "$place"), ("starts_at", "$start"), ("person_id", "$new_person")]), [L, Y, V, Y, Y]),
         get("/appointments/<id>", "/appointments/$appointment", A_STAFF),
-        c(
-            "POST",
-            "/appointments/<id>/participants",
-            "/appointments/$appointment/participants",
-            Form(&[("person_id", "$new_person")]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/appointments/<id>/participants/<person_id>/withdraw",
-            "/appointments/$new_appointment/participants/$new_appointment_person/withdraw",
-            Form(&[]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/appointments/<id>/reschedule",
-            "/appointments/$new_appointment/reschedule",
-            Form(&[("starts_at_local", "$start_local")]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/appointments/<id>/cancel",
-            "/appointments/$new_appointment/cancel",
-            Form(&[("by", "person"), ("reason", "Malade")]),
-            A_STAFF,
-        ),
-        get(
-            "/appointments/<id>/card",
-            "/appointments/$appointment/card?person_id=$person",
-            A_STAFF,
-        ),
-        get(
-            "/appointments/<id>/ics",
-            "/appointments/$appointment/ics",
-            A_STAFF,
-        ),
+        c("POST", "/appointments/<id>/participants", "/appointments/$appointment/participants", Form(&[("person_id", "$new_person")]), A_STAFF),
+        c("POST", "/appointments/<id>/participants/<person_id>/withdraw", "/appointments/$new_appointment/participants/$new_appointment_person/withdraw", Form(&[]), A_STAFF),
+        c("POST", "/appointments/<id>/reschedule", "/appointments/$new_appointment/reschedule", Form(&[("starts_at_local", "$start_local")]), A_STAFF),
+        c("POST", "/appointments/<id>/cancel", "/appointments/$new_appointment/cancel", Form(&[("by", "person"), ("reason", "Malade")]), A_STAFF),
+        get("/appointments/<id>/card", "/appointments/$appointment/card?person_id=$person", A_STAFF),
+        get("/appointments/<id>/ics", "/appointments/$appointment/ics", A_STAFF),
         get("/calendar/<file>", "/calendar/$calendar", PUBLIC),
         get("/calendar", "/calendar", STAFF),
         c("POST", "/calendar", "/calendar", Form(&[]), STAFF),
-        c(
-            "POST",
-            "/calendar/revoke",
-            "/calendar/revoke",
-            Form(&[]),
-            STAFF,
-        ),
+        c("POST", "/calendar/revoke", "/calendar/revoke", Form(&[]), STAFF),
         get("/services", "/services", STAFF),
-        c(
-            "POST",
-            "/services",
-            "/services",
-            Form(&[
-                ("name", "Motif page $n"),
-                ("kind", "workshop"),
-                ("duration_minutes", "90"),
-                ("capacity", "6"),
-            ]),
-            MANAGERS,
-        ),
-        get(
-            "/users/<id>/availability",
-            "/users/$mediator/availability",
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/users/<id>/opening-hours",
-            "/users/$mediator/opening-hours",
-            Form(&[
-                ("place_id", "$place"),
-                ("weekday", "2"),
-                ("start", "21:00"),
-                ("end", "21:30"),
-            ]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/opening-hours/<id>/delete",
-            "/opening-hours/$new_opening_hours/delete",
-            Form(&[]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/users/<id>/absences",
-            "/users/$mediator/absences",
-            Form(&[
-                ("starts_at_local", "$far_start_local"),
-                ("ends_at_local", "$far_end_local"),
-                ("reason", "Formation"),
-            ]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/absences/<id>/delete",
-            "/absences/$new_absence/delete",
-            Form(&[]),
-            A_STAFF,
-        ),
+        c("POST", "/services", "/services", Form(&[("name", "Motif page $n"), ("kind", "workshop"), ("duration_minutes", "90"), ("capacity", "6")]), MANAGERS),
+        get("/users/<id>/availability", "/users/$mediator/availability", A_STAFF),
+        c("POST", "/users/<id>/opening-hours", "/users/$mediator/opening-hours", Form(&[("place_id", "$place"), ("weekday", "2"), ("start", "21:00"), ("end", "21:30")]), A_STAFF),
+        c("POST", "/opening-hours/<id>/delete", "/opening-hours/$new_opening_hours/delete", Form(&[]), A_STAFF),
+        c("POST", "/users/<id>/absences", "/users/$mediator/absences", Form(&[("starts_at_local", "$far_start_local"), ("ends_at_local", "$far_end_local"), ("reason", "Formation")]), A_STAFF),
+        c("POST", "/absences/<id>/delete", "/absences/$new_absence/delete", Form(&[]), A_STAFF),
         get("/r/<token>", "/r/$link", PUBLIC),
-        c(
-            "POST",
-            "/r/<token>/confirm",
-            "/r/$link/confirm",
-            Form(&[]),
-            PUBLIC,
-        ),
-        c(
-            "POST",
-            "/r/<token>/cancel",
-            "/r/$new_link/cancel",
-            Form(&[]),
-            PUBLIC,
-        ),
+        c("POST", "/r/<token>/confirm", "/r/$link/confirm", Form(&[]), PUBLIC),
+        c("POST", "/r/<token>/cancel", "/r/$new_link/cancel", Form(&[]), PUBLIC),
         get("/messages", "/messages", MANAGERS),
-        c(
-            "POST",
-            "/messages/<id>/retry",
-            "/messages/$new_dead_message/retry",
-            Form(&[]),
-            A_MANAGERS,
-        ),
+        c("POST", "/messages/<id>/retry", "/messages/$new_dead_message/retry", Form(&[]), A_MANAGERS),
         get("/to-call", "/to-call", STAFF),
         get("/appointments/<id>/log", "/appointments/$past/log", A_STAFF),
-        c(
-            "POST",
-            "/appointments/<id>/log",
-            "/appointments/$past/log",
-            Form(&[
-                ("participants[0].person_id", "$person"),
-                ("participants[0].attendance", "attended"),
-                ("participants[0].note", "Bien"),
-            ]),
-            A_STAFF,
-        ),
+        c("POST", "/appointments/<id>/log", "/appointments/$past/log", Form(&[("participants[0].person_id", "$person"), ("participants[0].attendance", "attended"), ("participants[0].note", "Bien")]), A_STAFF),
         get("/logs-to-fill", "/logs-to-fill", STAFF),
         get("/skills", "/skills", STAFF),
-        c(
-            "POST",
-            "/skills",
-            "/skills",
-            Form(&[
-                ("domain_code", "$domain"),
-                ("code", "P$n"),
-                ("name", "Compétence page $n"),
-            ]),
-            ADMIN,
-        ),
-        c(
-            "POST",
-            "/skills/<code>",
-            "/skills/$skill",
-            Form(&[("position", "2")]),
-            ADMIN,
-        ),
+        c("POST", "/skills", "/skills", Form(&[("domain_code", "$domain"), ("code", "P$n"), ("name", "Compétence page $n")]), ADMIN),
+        c("POST", "/skills/<code>", "/skills/$skill", Form(&[("position", "2")]), ADMIN),
         get("/equipment", "/equipment", STAFF),
-        c(
-            "POST",
-            "/equipment",
-            "/equipment",
-            Form(&[("kind", "laptop"), ("model", "Portable $n")]),
-            STAFF,
-        ),
+        c("POST", "/equipment", "/equipment", Form(&[("kind", "laptop"), ("model", "Portable $n")]), STAFF),
         get("/equipment/due", "/equipment/due", STAFF),
         get("/equipment/<id>", "/equipment/$equipment", A_STAFF),
-        c(
-            "POST",
-            "/equipment/<id>/assign",
-            "/equipment/$new_equipment/assign",
-            Form(&[
-                ("person_id", "$person"),
-                ("mode", "donation"),
-                ("handed_over_on", "$today"),
-                ("acceptance", "typed_name"),
-                ("accepted_by_name", "Alice"),
-            ]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/equipment/<id>/return",
-            "/equipment/$new_assigned_equipment/return",
-            Form(&[("returned_on", "$today"), ("condition", "rayé")]),
-            A_STAFF,
-        ),
-        c(
-            "POST",
-            "/equipment/<id>/status",
-            "/equipment/$new_equipment/status",
-            Form(&[("status", "lost"), ("note", "oublié dans le bus")]),
-            A_STAFF,
-        ),
-        get(
-            "/equipment/<id>/handover",
-            "/equipment/$equipment/handover",
-            A_STAFF,
-        ),
+        c("POST", "/equipment/<id>/assign", "/equipment/$new_equipment/assign", Form(&[("person_id", "$person"), ("mode", "donation"), ("handed_over_on", "$today"), ("acceptance", "typed_name"), ("accepted_by_name", "Alice")]), A_STAFF),
+        c("POST", "/equipment/<id>/return", "/equipment/$new_assigned_equipment/return", Form(&[("returned_on", "$today"), ("condition", "rayé")]), A_STAFF),
+        c("POST", "/equipment/<id>/status", "/equipment/$new_equipment/status", Form(&[("status", "lost"), ("note", "oublié dans le bus")]), A_STAFF),
+        get("/equipment/<id>/handover", "/equipment/$equipment/handover", A_STAFF),
         get("/reports", "/reports", MANAGERS),
         get("/reports", "/reports?organisation_id=$org_a", MANAGERS),
-        get(
-            "/reports/skills-progress",
-            "/reports/skills-progress",
-            MANAGERS,
-        ),
+        get("/reports/skills-progress", "/reports/skills-progress", MANAGERS),
         get("/reports/activity", "/reports/activity", MANAGERS),
-        get(
-            "/reports/equipment",
-            "/reports/equipment?programme_id=$programme",
-            MANAGERS,
-        ),
+        get("/reports/equipment", "/reports/equipment?programme_id=$programme", MANAGERS),
         get("/exports/<file>", "/exports/people.csv", MANAGERS),
-        get(
-            "/exports/<file>",
-            "/exports/appointments.csv?place_id=$place",
-            [L, F, V, Y, Y],
-        ),
+        get("/exports/<file>", "/exports/appointments.csv?place_id=$place", [L, F, V, Y, Y]),
     ]
 }
 
@@ -1126,8 +589,32 @@ impl<'a> Ctx<'a> {
     }
 
     async fn call(&self, case: &Case, who: Who) -> (String, Response) {
+        self.call_with(case, who, Tweak::None).await
+    }
+
+    /// The call of `case`, with one input made hostile.
+    async fn call_with(&self, case: &Case, who: Who, tweak: Tweak<'_>) -> (String, Response) {
         let mut made = HashMap::new();
-        let url = self.fill(case.url, who, &mut made).await;
+        let mut url = match tweak {
+            // Every path parameter replaced.
+            Tweak::Path(value) => case
+                .pattern
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('<') {
+                        value
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/"),
+            _ => self.fill(case.url, who, &mut made).await,
+        };
+        if let Tweak::Query(name, value) = tweak {
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            url = format!("{url}{joiner}{name}={}", urlencode(value));
+        }
         let staff = self.staff(who);
         let is_api = url.starts_with("/api/");
         // Credentials this call uses up are made for it.
@@ -1196,12 +683,12 @@ impl<'a> Ctx<'a> {
                 .body(self.fill(text, who, &mut made).await),
             Body::Form(fields) => {
                 let mut pairs = Vec::new();
-                for (k, v) in fields {
-                    pairs.push(format!(
-                        "{}={}",
-                        urlencode(k),
-                        urlencode(&self.fill(v, who, &mut made).await)
-                    ));
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    let value = match tweak {
+                        Tweak::Field(j, hostile) if i == j => hostile.to_string(),
+                        _ => self.fill(v, who, &mut made).await,
+                    };
+                    pairs.push(format!("{}={}", urlencode(k), urlencode(&value)));
                 }
                 // Forms shown before sign-in carry the double-submit cookie's token.
                 let pre_session =
@@ -1226,6 +713,45 @@ impl<'a> Ctx<'a> {
         let response = collect(request.dispatch().await).await;
         (url, response)
     }
+}
+
+/// One input of a call made hostile.
+#[derive(Clone, Copy)]
+enum Tweak<'t> {
+    None,
+    /// The form field at this index gets this value.
+    Field(usize, &'t str),
+    /// This query parameter is added with this value.
+    Query(&'t str, &'t str),
+    /// Every path parameter is this text.
+    Path(&'t str),
+}
+
+/// Inputs that have broken servers before.
+fn hostile_values() -> Vec<String> {
+    [
+        "",
+        " ",
+        "\u{0}",
+        "-1",
+        "0",
+        "2147483648",
+        "99999999999999999999",
+        "1.5",
+        "abc",
+        "é🎉",
+        "2026-02-30",
+        "+262142-12-31",
+        "-262143-01-01T00:00",
+        "9999-12-31T23:59",
+        "24:60",
+        "<script>",
+        "true",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(std::iter::once("x".repeat(20_000)))
+    .collect()
 }
 
 /// Whether `response` is what `expect` says, for a call to `url`.
@@ -1303,5 +829,81 @@ both_backends! {
         }
         assert!(calls >= 5 * served.len());
         assert!(failures.is_empty(), "{} of {calls} calls differ from the matrix:\n{}", failures.len(), failures.join("\n"));
+    }
+}
+
+both_backends! {
+    async fn pages_and_forms_never_answer_5xx_to_hostile_input(app) {
+        let table = cases();
+        let ctx = Ctx::new(&app).await;
+        let hostile = hostile_values();
+        // Query parameters each route reads, from its pattern (`<filters..>`: the report filters).
+        let mut queries: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for route in app.client.rocket().routes() {
+            let names = route.uri.query().map(|q| q.split('&').filter_map(|p| {
+                p.strip_prefix('<').and_then(|p| p.strip_suffix('>')).map(str::to_string)
+            }).collect::<Vec<_>>()).unwrap_or_default();
+            let mut expanded = Vec::new();
+            for name in names {
+                match name.strip_suffix("..") {
+                    Some(_) => expanded.extend(["from", "to", "programme_id", "place_id", "mediator_id", "organisation_id", "limit", "offset"].map(String::from)),
+                    None => expanded.push(name),
+                }
+            }
+            queries.insert((route.method.as_str().to_string(), route.uri.path().to_string()), expanded);
+        }
+        let mut failures = Vec::new();
+        let mut calls = 0;
+        let mut done_queries = BTreeSet::new();
+        for case in &table {
+            // As someone the route lets through, so the input is read.
+            let Some(who) = [Who::Manager, Who::Admin, Who::Mediator, Who::Anonymous]
+                .into_iter()
+                .find(|w| case.expect[CALLERS.iter().position(|c| c == w).unwrap()] == Y)
+            else {
+                continue;
+            };
+            if case.fresh != Fresh::No {
+                continue;
+            }
+            let mut tweaks: Vec<Tweak> = Vec::new();
+            for value in &hostile {
+                if case.pattern.contains('<') {
+                    tweaks.push(Tweak::Path(value));
+                }
+                if let Body::Form(fields) = case.body {
+                    for i in 0..fields.len() {
+                        tweaks.push(Tweak::Field(i, value));
+                    }
+                }
+            }
+            let key = (case.method.to_string(), case.pattern.to_string());
+            if done_queries.insert(key.clone()) {
+                for name in queries.get(&key).into_iter().flatten() {
+                    for value in &hostile {
+                        tweaks.push(Tweak::Query(name, value));
+                    }
+                }
+            }
+            for tweak in tweaks {
+                let (url, r) = ctx.call_with(case, who, tweak).await;
+                calls += 1;
+                if r.status.code >= 500 {
+                    let shown: String = url.chars().take(160).collect();
+                    let input = match tweak {
+                        Tweak::Field(i, v) => match case.body {
+                            Body::Form(fields) => format!("{}={:?}", fields[i].0, v.chars().take(40).collect::<String>()),
+                            _ => String::new(),
+                        },
+                        _ => String::new(),
+                    };
+                    failures.push(format!("{} {shown} {input} as {who:?}: {}", case.method, r.status));
+                }
+            }
+        }
+        assert!(calls > 1000, "only {calls} calls");
+        failures.sort();
+        failures.dedup();
+        assert!(failures.is_empty(), "{} of {calls} calls with hostile input failed:\n{}", failures.len(), failures.join("\n"));
     }
 }
