@@ -907,3 +907,97 @@ both_backends! {
         assert!(failures.is_empty(), "{} of {calls} calls with hostile input failed:\n{}", failures.len(), failures.join("\n"));
     }
 }
+
+both_backends! {
+    async fn records_of_another_organisation_named_in_a_body_or_filter_are_refused(app) {
+        let ctx = Ctx::new(&app).await;
+        let v = |k: &str| ctx.values[k].clone();
+        let (a_person, a_place, a_mediator) = (v("person"), v("place"), v("mediator"));
+        // Organisation B's own records.
+        let b = crate::booking::setup(&app, "Structure Beta").await;
+        let bt = b.manager.token.clone();
+        let b_person = crate::booking::person(&app, &bt, "Bruno").await;
+        let b_appointment = crate::booking::book(&app, &b, &bt, &at(today() + Duration::days(4), "10:00"), &[b_person]).await.json()["id"].clone();
+        let b_past = app.post_json("/api/v1/appointments", &bt, json!({"service_id": b.service_id, "mediator_id": b.mediator.user.id,
+            "place_id": b.place_id, "starts_at": at(today() - Duration::days(1), "10:00"), "person_ids": [b_person], "walk_in": true})).await.json()["id"].clone();
+        let b_equipment = app.post_json("/api/v1/equipment", &bt, json!({"kind": "tablet"})).await.json()["id"].clone();
+        let start = at(today() + Duration::days(5), "11:00");
+        let (bm, bs, bp) = (b.mediator.user.id, b.service_id, b.place_id);
+
+        let api: Vec<(&str, String, Value)> = vec![
+            ("POST", "/api/v1/appointments".into(), json!({"service_id": bs, "mediator_id": a_mediator.parse::<i64>().unwrap(), "place_id": bp, "starts_at": start, "person_ids": [b_person]})),
+            ("POST", "/api/v1/appointments".into(), json!({"service_id": bs, "mediator_id": bm, "place_id": a_place.parse::<i64>().unwrap(), "starts_at": start, "person_ids": [b_person]})),
+            ("POST", "/api/v1/appointments".into(), json!({"service_id": bs, "mediator_id": bm, "place_id": bp, "starts_at": start, "person_ids": [a_person.parse::<i64>().unwrap()]})),
+            ("POST", format!("/api/v1/appointments/{b_appointment}/participants"), json!({"person_id": a_person.parse::<i64>().unwrap()})),
+            ("POST", format!("/api/v1/appointments/{b_past}/log"), json!({"participants": [{"person_id": a_person.parse::<i64>().unwrap(), "attendance": "attended"}]})),
+            ("POST", format!("/api/v1/equipment/{b_equipment}/assign"), json!({"person_id": a_person.parse::<i64>().unwrap(), "mode": "donation", "handed_over_on": today().to_string(), "acceptance": "paper_signature"})),
+            ("POST", format!("/api/v1/users/{bm}/opening-hours"), json!({"place_id": a_place.parse::<i64>().unwrap(), "weekday": 1, "start": "09:00", "end": "10:00"})),
+            ("POST", "/api/v1/people".into(), json!({"given_name": "Intrus", "organisation_id": v("org_a").parse::<i64>().unwrap()})),
+            ("POST", "/api/v1/places".into(), json!({"name": "Intrus", "address": "1 rue", "postal_code": "59000", "city": "Lille", "organisation_id": v("org_a").parse::<i64>().unwrap()})),
+            ("POST", "/api/v1/services".into(), json!({"name": "Intrus", "kind": "individual", "duration_minutes": 30, "organisation_id": v("org_a").parse::<i64>().unwrap()})),
+            ("POST", "/api/v1/equipment".into(), json!({"kind": "tablet", "organisation_id": v("org_a").parse::<i64>().unwrap()})),
+        ];
+        let mut failures = Vec::new();
+        for (method, path, body) in &api {
+            let r = app.send_json(method, path, Some(&bt), &body.to_string()).await;
+            if !(400..500).contains(&r.status.code) || r.body.contains(MARK) {
+                failures.push(format!("{method} {path} {body}: {} {}", r.status, r.body.chars().take(200).collect::<String>()));
+            }
+        }
+        // Filters naming A's records: refused, or answered with nothing of A's.
+        for path in [
+            format!("/api/v1/appointments?person_id={a_person}"),
+            format!("/api/v1/appointments?mediator_id={a_mediator}"),
+            format!("/api/v1/appointments?place_id={a_place}"),
+            format!("/api/v1/slots?service_id={bs}&from={}&to={}&mediator_id={a_mediator}", today(), today() + Duration::days(7)),
+            format!("/api/v1/slots?service_id={bs}&from={}&to={}&place_id={a_place}", today(), today() + Duration::days(7)),
+            format!("/api/v1/logs-to-fill?mediator_id={a_mediator}"),
+            format!("/api/v1/audit?entity_id={a_person}"),
+        ] {
+            let r = app.get(&path, Some(&bt)).await;
+            let empty = r.status.code == 200 && r.json().as_array().is_some_and(|a| a.is_empty());
+            if !(empty || (400..500).contains(&r.status.code)) || r.body.contains(MARK) {
+                failures.push(format!("GET {path}: {} {}", r.status, r.body.chars().take(200).collect::<String>()));
+            }
+        }
+        // The same on the pages.
+        let s = &b.manager;
+        for (path, fields) in [
+            (format!("/appointments/{b_appointment}/participants"), vec![("person_id", a_person.clone())]),
+            (format!("/equipment/{b_equipment}/assign"), vec![("person_id", a_person.clone()), ("mode", "donation".into()), ("handed_over_on", today().to_string()), ("acceptance", "paper_signature".into())]),
+            (format!("/users/{bm}/opening-hours"), vec![("place_id", a_place.clone()), ("weekday", "1".into()), ("start", "09:00".into()), ("end", "10:00".into())]),
+            ("/appointments".to_string(), vec![("service_id", bs.to_string()), ("mediator_id", a_mediator.clone()), ("place_id", bp.to_string()), ("starts_at", start.clone()), ("person_id", b_person.to_string())]),
+            ("/appointments".to_string(), vec![("service_id", bs.to_string()), ("mediator_id", bm.to_string()), ("place_id", bp.to_string()), ("starts_at", start.clone()), ("person_id", a_person.clone())]),
+        ] {
+            let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            form.push(("csrf_token", &s.csrf));
+            let r = app.post_form(&path, Some(&s.session), &form).await;
+            if !(400..500).contains(&r.status.code) || r.body.contains(MARK) {
+                failures.push(format!("POST {path} {fields:?}: {} {}", r.status, r.header("location").unwrap_or_default()));
+            }
+        }
+        for path in [
+            format!("/appointments/{b_appointment}/card?person_id={a_person}"),
+            format!("/appointments/new?q=Alice&mediator_id={a_mediator}&place_id={a_place}"),
+            format!("/agenda?place_id={a_place}&view=week"),
+            format!("/audit?entity_id={a_person}"),
+        ] {
+            let r = app.page(&path, &s.session).await;
+            if r.status.code >= 500 || r.body.contains(MARK) {
+                failures.push(format!("GET {path}: {}", r.status));
+            }
+        }
+        // Within A, a mediator does not change a colleague's agenda.
+        let colleague = app.staff("mediator", "Association ZZALPHA").await;
+        for (path, body) in [
+            (format!("/api/v1/users/{}/opening-hours", colleague.user.id), json!({"place_id": a_place.parse::<i64>().unwrap(), "weekday": 1, "start": "09:00", "end": "10:00"})),
+            (format!("/api/v1/users/{}/absences", colleague.user.id), json!({"starts_at": at(today() + Duration::days(9), "09:00"), "ends_at": at(today() + Duration::days(9), "10:00")})),
+        ] {
+            let r = app.post_json(&path, &ctx.mediator.token, body).await;
+            if r.status != Status::Forbidden {
+                failures.push(format!("mediator on a colleague's agenda: POST {path}: {}", r.status));
+            }
+        }
+        assert!(failures.is_empty(), "{} answers accept or show another organisation's records:\n{}", failures.len(), failures.join("\n"));
+    }
+}
