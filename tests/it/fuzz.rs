@@ -3,7 +3,9 @@
 //! with hostile strings, extreme numbers, impossible dates, wrong types, malformed JSON). No
 //! answer may be a 5xx, and every refusal on the API is problem+json with a detail.
 //!
-//! Deterministic: a fixed seed; `PASSERELLE_FUZZ_CASES` sets the requests per operation.
+//! Deterministic: a fixed seed; `PASSERELLE_FUZZ_CASES` sets the requests per operation (64),
+//! `FUZZ_DEBUG=/path-part` prints the requests and answers of the matching operations, and
+//! `--nocapture` shows a summary (statuses, operations that never accepted a request).
 
 use chrono::Duration;
 use proptest::prelude::*;
@@ -115,21 +117,86 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
-/// Values for a schema: mostly of its shape, sometimes of any other.
-fn from_schema(doc: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
-    let schema = resolve(doc, schema);
+/// How to generate: `valid` bodies keep to the documented shape with plausible values and real
+/// ids (so requests reach the code behind validation); the others are hostile anywhere.
+#[derive(Clone, Copy)]
+struct Gen<'a> {
+    doc: &'a Value,
+    valid: bool,
+    ids: &'a Ids,
+}
+
+/// Real ids by the field names that carry them.
+type Ids = std::collections::BTreeMap<&'static str, Vec<i64>>;
+
+fn id_kind(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "service_id" => "service",
+        "mediator_id" | "actor_id" => "mediator",
+        "place_id" => "place",
+        "person_id" | "person_ids" | "entity_id" => "person",
+        "programme_id" | "programme_ids" => "programme",
+        "organisation_id" => "organisation",
+        _ => return None,
+    })
+}
+
+/// Values for a schema (`field`: the property's name, for ids).
+fn from_schema(g: Gen, schema: &Value, field: &str, depth: u32) -> BoxedStrategy<Value> {
+    let schema = resolve(g.doc, schema);
     if depth > 4 {
         return any_json();
     }
-    let shaped = shaped(doc, schema, depth);
-    prop_oneof![6 => shaped, 1 => any_json()].boxed()
+    let real = id_kind(field)
+        .and_then(|kind| g.ids.get(kind))
+        .filter(|ids| !ids.is_empty())
+        .cloned();
+    let shaped = match (g.valid, plausible(field)) {
+        (true, Some(values)) => prop::sample::select(values).boxed(),
+        (false, Some(values)) => prop_oneof![
+            prop::sample::select(values),
+            shaped(g, schema, field, depth)
+        ]
+        .boxed(),
+        _ => shaped(g, schema, field, depth),
+    };
+    match (g.valid, real) {
+        (true, Some(ids)) if schema["type"] == "array" => prop::collection::vec(prop::sample::select(ids), 0..3)
+            .prop_map(Value::from)
+            .boxed(),
+        (true, Some(ids)) => prop::sample::select(ids).prop_map(Value::from).boxed(),
+        (true, None) => shaped,
+        (false, Some(ids)) => prop_oneof![3 => prop::sample::select(ids).prop_map(Value::from), 3 => shaped, 1 => any_json()].boxed(),
+        (false, None) => prop_oneof![6 => shaped, 1 => any_json()].boxed(),
+    }
 }
 
-fn shaped(doc: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
+/// Values the server accepts for fields whose rules the OpenAPI document does not spell out.
+fn plausible(field: &str) -> Option<Vec<Value>> {
+    Some(match field {
+        "postal_code" => vec![json!("59100"), json!("75011")],
+        "phone" | "phone_number" => vec![json!("06 12 34 56 78"), json!("+33 3 20 00 00 00")],
+        "birth_year" => vec![json!(1950), json!(1987), json!(2004)],
+        "start" => vec![json!("08:00"), json!("13:30")],
+        "end" => vec![json!("12:00"), json!("19:45")],
+        "weekday" => (1..=7).map(|d| json!(d)).collect(),
+        "level" => (0..=3).map(|l| json!(l)).collect(),
+        "skill_code" => vec![json!("A1"), json!("B2")],
+        "code" => vec![json!("Z9"), json!("ZZ42")],
+        "duration_minutes" => vec![json!(30), json!(60), json!(90)],
+        "capacity" => vec![json!(1), json!(8)],
+        "imei" => vec![json!("490154203237518")],
+        "iccid" => vec![json!("89330123456789012342")],
+        "password" => vec![json!("un-mot-de-passe-long")],
+        _ => return None,
+    })
+}
+
+fn shaped(g: Gen, schema: &Value, field: &str, depth: u32) -> BoxedStrategy<Value> {
     if let Some(all) = schema["allOf"].as_array() {
         let mut merged = json!({"type": "object", "properties": {}, "required": []});
         for part in all {
-            let part = resolve(doc, part);
+            let part = resolve(g.doc, part);
             if let Some(props) = part["properties"].as_object() {
                 for (k, v) in props {
                     merged["properties"][k] = v.clone();
@@ -142,17 +209,20 @@ fn shaped(doc: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
                     .extend(req.iter().cloned());
             }
         }
-        return shaped(doc, &merged, depth);
+        return shaped(g, &merged, field, depth);
     }
     if let Some(values) = schema["enum"].as_array() {
         let values = values.clone();
+        if g.valid {
+            return prop::sample::select(values).boxed();
+        }
         return prop_oneof![
             4 => prop::sample::select(values),
             1 => hostile_string().prop_map(Value::from),
         ]
         .boxed();
     }
-    let types: Vec<String> = match &schema["type"] {
+    let mut types: Vec<String> = match &schema["type"] {
         Value::String(t) => vec![t.clone()],
         Value::Array(list) => list
             .iter()
@@ -160,6 +230,9 @@ fn shaped(doc: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
             .collect(),
         _ => vec![],
     };
+    if g.valid && types.len() > 1 {
+        types.retain(|t| t != "null");
+    }
     if types.is_empty() {
         return any_json();
     }
@@ -168,49 +241,52 @@ fn shaped(doc: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
         .map(|t| match t.as_str() {
             "null" => Just(Value::Null).boxed(),
             "boolean" => any::<bool>().prop_map(Value::from).boxed(),
+            "integer" if g.valid => {
+                let min = schema["minimum"].as_i64().unwrap_or(0);
+                let max = schema["maximum"].as_i64().unwrap_or(min + 120).max(min);
+                (min..=max).prop_map(Value::from).boxed()
+            }
             "integer" => hostile_integer().prop_map(Value::from).boxed(),
             "number" => prop_oneof![
                 hostile_integer().prop_map(Value::from),
                 prop_oneof![Just(0.5f64), Just(-1.25), Just(1e308)].prop_map(Value::from),
             ]
             .boxed(),
-            "string" => string_for(schema["format"].as_str()),
+            "string" => string_for(g.valid, schema["format"].as_str()),
             "array" => {
-                let items = from_schema(doc, &schema["items"], depth + 1);
+                let items = from_schema(g, &schema["items"], field, depth + 1);
                 prop::collection::vec(items, 0..4)
                     .prop_map(Value::from)
                     .boxed()
             }
-            "object" => object_for(doc, schema, depth),
+            "object" => object_for(g, schema, depth),
             _ => any_json(),
         })
         .collect();
     Union::new(options).boxed()
 }
 
-fn string_for(format: Option<&str>) -> BoxedStrategy<Value> {
+fn string_for(valid_only: bool, format: Option<&str>) -> BoxedStrategy<Value> {
     let day = |d: i64| (today() + Duration::days(d)).to_string();
     let valid: BoxedStrategy<String> = match format {
-        Some("date") => prop::sample::select(vec![day(0), day(3), day(-400), day(20_000)]).boxed(),
-        Some("date-time") => prop::sample::select(vec![
-            at(today() + Duration::days(2), "10:00"),
-            at(today() + Duration::days(3), "19:30"),
-            at(today() - Duration::days(1), "09:00"),
-            "2026-03-29T02:30:00+01:00".to_string(),
-            "2100-01-01T00:00:00Z".to_string(),
-        ])
-        .boxed(),
-        Some("email") => {
-            prop::sample::select(vec!["a@example.org".to_string(), "x@y".to_string()]).boxed()
+        Some("date") => {
+            prop::sample::select(vec![day(0), day(3), day(30), day(-400), day(20_000)]).boxed()
         }
+        Some("date-time") => (0i64..20, 8u32..19, prop::sample::select(vec!["00", "30"]))
+            .prop_map(|(d, h, m)| at(today() + Duration::days(d - 2), &format!("{h:02}:{m}")))
+            .boxed(),
+        Some("email") => "[a-z]{1,8}@example\\.org".boxed(),
         _ => "[A-Za-zé0-9 ]{1,20}".boxed(),
     };
+    if valid_only {
+        return valid.prop_map(Value::from).boxed();
+    }
     prop_oneof![3 => valid, 2 => hostile_string()]
         .prop_map(Value::from)
         .boxed()
 }
 
-fn object_for(doc: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
+fn object_for(g: Gen, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
     let required: Vec<String> = schema["required"]
         .as_array()
         .map(|r| {
@@ -225,16 +301,25 @@ fn object_for(doc: &Value, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
             props
                 .iter()
                 .map(|(name, sub)| {
+                    let value = from_schema(g, sub, name, depth + 1);
+                    let present = match (required.contains(name), g.valid) {
+                        (true, true) => value.prop_map(Some).boxed(),
+                        (true, false) => prop::option::weighted(0.9, value).boxed(),
+                        (false, _) => prop::option::weighted(0.5, value).boxed(),
+                    };
                     let name = name.clone();
-                    let keep = if required.contains(&name) { 0.9 } else { 0.5 };
-                    prop::option::weighted(keep, from_schema(doc, sub, depth + 1))
+                    present
                         .prop_map(move |v| v.map(|v| (name.clone(), v)))
                         .boxed()
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let extra = prop::option::weighted(0.1, ("[a-z_]{1,10}", any_json()));
+    let extra = if g.valid {
+        Just(None).boxed()
+    } else {
+        prop::option::weighted(0.1, ("[a-z_]{1,10}", any_json())).boxed()
+    };
     (fields, extra)
         .prop_map(|(fields, extra)| {
             let mut map = Map::new();
@@ -298,7 +383,23 @@ impl Fixture {
     }
 }
 
-fn call_strategy(doc: &Value, fixture: &Fixture, path: &str, op: &Value) -> BoxedStrategy<Call> {
+fn call_strategy(
+    doc: &Value,
+    ids: &Ids,
+    fixture: &Fixture,
+    path: &str,
+    op: &Value,
+) -> BoxedStrategy<Call> {
+    let valid = Gen {
+        doc,
+        valid: true,
+        ids,
+    };
+    let hostile = Gen {
+        doc,
+        valid: false,
+        ids,
+    };
     let params: Vec<Value> = op["parameters"].as_array().cloned().unwrap_or_default();
     let mut path_parts: Vec<BoxedStrategy<(String, String)>> = Vec::new();
     let mut query_parts: Vec<BoxedStrategy<Option<String>>> = Vec::new();
@@ -331,9 +432,13 @@ fn call_strategy(doc: &Value, fixture: &Fixture, path: &str, op: &Value) -> Boxe
             }
             Some("query") => {
                 let n = name.clone();
-                let value = from_schema(doc, &param["schema"], 1);
+                let value = prop_oneof![
+                    from_schema(valid, &param["schema"], &name, 1),
+                    from_schema(hostile, &param["schema"], &name, 1),
+                ];
+                let presence = if param["required"] == true { 0.95 } else { 0.5 };
                 query_parts.push(
-                    prop::option::weighted(0.5, value)
+                    prop::option::weighted(presence, value)
                         .prop_map(move |v| {
                             v.map(|v| {
                                 let text = match v {
@@ -354,7 +459,8 @@ fn call_strategy(doc: &Value, fixture: &Fixture, path: &str, op: &Value) -> Boxe
             Some(content) if content.contains_key("application/json") => {
                 let schema = content["application/json"]["schema"].clone();
                 prop_oneof![
-                    8 => from_schema(doc, &schema, 0).prop_map(|v| Some((ContentType::JSON, v.to_string()))),
+                    4 => from_schema(valid, &schema, "", 0).prop_map(|v| Some((ContentType::JSON, v.to_string()))),
+                    4 => from_schema(hostile, &schema, "", 0).prop_map(|v| Some((ContentType::JSON, v.to_string()))),
                     1 => malformed_body().prop_map(|b| Some((ContentType::JSON, b))),
                     1 => hostile_string().prop_map(|b| Some((ContentType::Plain, b))),
                 ]
@@ -402,6 +508,16 @@ both_backends! {
         let s = setup(&app, "Emmaüs Connect").await;
         let admin = app.staff("admin", "Département").await;
         let p = person(&app, &s.manager.token, "Nadia").await;
+        let mut people = vec![p];
+        for name in ["Omar", "Léa", "Jules", "Awa"] {
+            people.push(person(&app, &s.manager.token, name).await);
+        }
+        let past = app.post_json("/api/v1/appointments", &s.manager.token, json!({
+            "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(today() - Duration::days(1), "11:00"), "person_ids": [p], "walk_in": true})).await.json();
+        let workshop = app.post_json("/api/v1/appointments", &s.manager.token, json!({
+            "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(today() + Duration::days(6), "14:00"), "person_ids": [people[1], people[2]]})).await.json();
         let a = app.post_json("/api/v1/appointments", &s.manager.token, json!({
             "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
             "starts_at": at(today() + Duration::days(2), "11:00"), "person_ids": [p]})).await.json();
@@ -413,7 +529,11 @@ both_backends! {
         let fixture = Fixture { ids: vec![
             ("place", s.place_id.to_string()),
             ("person", p.to_string()),
+            ("person", people[1].to_string()),
+            ("person", people[2].to_string()),
             ("appointment", a["id"].to_string()),
+            ("appointment", past["id"].to_string()),
+            ("appointment", workshop["id"].to_string()),
             ("equipment", e["id"].to_string()),
             ("mediator", s.mediator.user.id.to_string()),
             ("opening_hours", h[0]["id"].to_string()),
@@ -425,6 +545,17 @@ both_backends! {
             ("file", "nothing.csv".into()),
         ]};
         let tokens = [s.manager.token.clone(), s.mediator.token.clone(), admin.token.clone()];
+        let programme = app.post_json("/api/v1/programmes", &s.manager.token, json!({"name": "Dispositif"})).await.json();
+        let ids: Ids = [
+            ("service", vec![s.service_id, s.workshop_id]),
+            ("mediator", vec![i64::from(s.mediator.user.id)]),
+            ("place", vec![s.place_id]),
+            ("person", people.clone()),
+            ("programme", vec![programme["id"].as_i64().unwrap()]),
+            ("organisation", vec![i64::from(s.manager.user.organisation_id)]),
+        ]
+        .into_iter()
+        .collect();
 
         let doc: Value = serde_json::from_str(passerelle::web::OPENAPI).unwrap();
         let mut runner = TestRunner::new_with_rng(
@@ -433,13 +564,27 @@ both_backends! {
         );
         let mut failures: Vec<String> = Vec::new();
         let mut sent = 0;
-        for (path, ops) in doc["paths"].as_object().unwrap() {
-            for (method, op) in ops.as_object().unwrap() {
+        let mut statuses = std::collections::BTreeMap::new();
+        let mut accepted = std::collections::BTreeSet::new();
+        let mut operations = 0;
+        let mut all_ops = Vec::new();
+        // What cancels or erases the shared records goes last, so the rest finds them usable.
+        let mut operations_in_order: Vec<(&String, &String, &Value)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| ops.as_object().unwrap().iter().map(move |(m, op)| (path, m, op)))
+            .collect();
+        operations_in_order.sort_by_key(|(path, method, _)| *method == "delete" || path.ends_with("/cancel"));
+        {
+            for (path, method, op) in operations_in_order {
                 // Revoking the token in use would leave the rest unauthenticated.
                 if path == "/api/v1/tokens/current" {
                     continue;
                 }
-                let strategy = call_strategy(&doc, &fixture, path, op);
+                let strategy = call_strategy(&doc, &ids, &fixture, path, op);
+                operations += 1;
+                all_ops.push(format!("{} {path}", method.to_uppercase()));
                 // Each login costs an argon2 hash.
                 let n = if path == "/api/v1/tokens" { 4 } else { cases };
                 for _ in 0..n {
@@ -461,6 +606,13 @@ both_backends! {
                     }
                     let r = collect(request.dispatch().await).await;
                     sent += 1;
+                    if std::env::var("FUZZ_DEBUG").is_ok_and(|d| path.contains(&d)) {
+                        eprintln!("{} {:?} → {} {}", call.uri, call.body, r.status, r.body.chars().take(200).collect::<String>());
+                    }
+                    *statuses.entry(r.status.code).or_insert(0usize) += 1;
+                    if r.status.code < 300 {
+                        accepted.insert(format!("{method_upper} {path}"));
+                    }
                     let show = |c: &Call| format!("{method_upper} {} body={:?}", c.uri.chars().take(300).collect::<String>(),
                         c.body.as_ref().map(|(_, b)| b.chars().take(300).collect::<String>()));
                     if r.status.code >= 500 {
@@ -476,6 +628,10 @@ both_backends! {
             }
         }
         assert!(sent > 500, "only {sent} requests");
+        let refused: Vec<_> = all_ops.iter().filter(|o| !accepted.contains(*o)).collect();
+        eprintln!("fuzz: {sent} requests, statuses {statuses:?}, {} of {operations} operations accepted some; never: {refused:?}", accepted.len());
+        // Not only refusals: most operations took some generated request.
+        assert!(accepted.len() * 3 >= operations * 2, "only {} of {operations} operations ever accepted a request: {accepted:?}", accepted.len());
         failures.sort();
         failures.dedup();
         assert!(failures.is_empty(), "{} failing requests of {sent}:\n{}", failures.len(), failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
