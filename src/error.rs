@@ -101,9 +101,21 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 AppError::field("body", "Une des références n'existe pas.")
             }
+            // PostgreSQL refuses U+0000 in text, wherever it came from (a query string…).
+            Error::DatabaseError(_, info) if is_nul_in_text(info.message()) => {
+                AppError::BadRequest(
+                    "Le texte envoyé contient un caractère nul (U+0000), qui n'est pas accepté."
+                        .into(),
+                )
+            }
             other => AppError::Internal(other.to_string()),
         }
     }
+}
+
+/// PostgreSQL's "invalid byte sequence for encoding \"UTF8\": 0x00".
+fn is_nul_in_text(message: &str) -> bool {
+    message.contains("invalid byte sequence") && message.contains("0x00")
 }
 
 impl From<validator::ValidationErrors> for AppError {

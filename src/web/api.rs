@@ -65,6 +65,14 @@ impl<'r, T: DeserializeOwned> FromData<'r> for ApiJson<T> {
                 )
             }
         };
+        // PostgreSQL cannot store U+0000 in text (SQLite can): refused the same way on both.
+        if let Some(field) = field_with_nul(&bytes) {
+            return fail(
+                req,
+                Status::UnprocessableEntity,
+                AppError::field(&field, NUL_MESSAGE),
+            );
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let parsed = serde_path_to_error::deserialize::<_, T>(&mut de);
         // Trailing garbage after the value is malformed JSON too.
@@ -107,6 +115,47 @@ impl<'r, T: DeserializeOwned> FromData<'r> for ApiJson<T> {
             }
         }
     }
+}
+
+pub const NUL_MESSAGE: &str = "Le caractère nul (U+0000) n'est pas accepté.";
+
+/// The first field (`participants[0].note`) whose text or name holds U+0000, in a JSON body.
+fn field_with_nul(bytes: &[u8]) -> Option<String> {
+    // JSON can only carry it escaped; most bodies are spared the second parse.
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let name = |p: &str| {
+            if p.is_empty() {
+                "body".to_string()
+            } else {
+                p.to_string()
+            }
+        };
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(name(path)),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(name(path))
+                } else {
+                    walk(v, &here)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, "")
 }
 
 fn fail<'r, T: FromData<'r, Error = ()>>(

@@ -97,6 +97,19 @@ where
                     .into(),
             ));
         }
+        // PostgreSQL cannot store U+0000 in text: refused on both backends alike.
+        if let Some(field) = Form::<()>::values(&body).find(|field| {
+            RawStr::new(field.value).url_decode_lossy().contains('\0')
+                || RawStr::new(field.name.source().as_str())
+                    .url_decode_lossy()
+                    .contains('\0')
+        }) {
+            return refuse(
+                req,
+                Status::UnprocessableEntity,
+                AppError::field(field.name.source().as_str(), crate::web::api::NUL_MESSAGE),
+            );
+        }
         match Form::<T>::parse_encoded(RawStr::new(&body)) {
             Ok(value) => Outcome::Success(Csrf(value)),
             Err(errors) => {

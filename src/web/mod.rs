@@ -183,7 +183,7 @@ impl Fairing for SecurityHeaders {
         }
     }
 
-    async fn on_response<'r>(&self, _req: &'r Request<'_>, res: &mut Response<'r>) {
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         res.set_header(Header::new(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
@@ -192,6 +192,14 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
+        // Behind HTTPS (the public URL says so), browsers keep to HTTPS for a year.
+        if req
+            .rocket()
+            .state::<crate::config::Config>()
+            .is_some_and(|c| c.secure_cookies())
+        {
+            res.set_header(Header::new("Strict-Transport-Security", "max-age=31536000"));
+        }
         if !res.headers().contains("Cache-Control") {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }

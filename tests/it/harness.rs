@@ -351,7 +351,7 @@ impl Response {
     }
 }
 
-async fn collect(response: LocalResponse<'_>) -> Response {
+pub async fn collect(response: LocalResponse<'_>) -> Response {
     let status = response.status();
     let headers = response
         .headers()
