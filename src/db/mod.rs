@@ -106,6 +106,9 @@ impl ManageConnection for Manager {
     }
 }
 
+/// The memory map of each SQLite connection (exports turn it off while they read).
+pub const SQLITE_MMAP_SIZE: i64 = 268_435_456;
+
 /// The connection pool, shared by the web server, the command line and the worker.
 #[derive(Clone)]
 pub struct Db {

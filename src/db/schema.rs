@@ -454,12 +454,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    topic_months (month, mediator_id, place_id, programme_id, topic) {
+    topic_months (month, organisation_id, programme_id, topic) {
         month -> Date,
-        mediator_id -> Integer,
-        place_id -> Integer,
-        programme_id -> Integer,
         organisation_id -> Integer,
+        programme_id -> Integer,
         topic -> Text,
         sessions -> Integer,
     }

@@ -1050,9 +1050,22 @@ pub async fn download(
                 return;
             }
         };
+        // A whole table read once: on SQLite, through the page cache rather than the memory
+        // map, so that the export does not grow the server's memory by the file's size.
+        use diesel::connection::SimpleConnection;
+        let sqlite = matches!(&*conn, DbConn::Sqlite(_));
+        if sqlite {
+            let _ = conn.batch_execute("PRAGMA mmap_size = 0");
+        }
         if let Err(e) = produce(&mut conn, kind, &checked, &format, &tx) {
             // The header is gone already: the file ends early, and the log says why.
             log::error!("export {} stopped: {}", kind.file(), e.detail());
+        }
+        if sqlite {
+            let _ = conn.batch_execute(&format!(
+                "PRAGMA mmap_size = {}",
+                crate::db::SQLITE_MMAP_SIZE
+            ));
         }
     });
     Ok(CsvDownload {

@@ -396,24 +396,49 @@ fn roll_up_months(conn: &mut DbConn, cell: Option<(NaiveDate, i32, i32)>) -> Res
         ),
         None => String::new(),
     };
+    // Thématiques roll up per organisation: the mediator's, for one cell.
+    let (topic_doomed, topic_only) = match cell {
+        Some((m, mediator_id, _)) => {
+            let organisation =
+                format!("(SELECT organisation_id FROM users WHERE id = {mediator_id})");
+            (
+                format!(
+                    " WHERE organisation_id = {organisation} AND month = {}",
+                    date_literal(conn, m)
+                ),
+                format!(
+                    " WHERE organisation_id = {organisation} AND day >= {} AND day <= {}",
+                    date_literal(conn, m),
+                    date_literal(conn, month_end(m))
+                ),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
     let sums = COUNT_COLUMNS
         .iter()
         .map(|c| format!("SUM({c})"))
         .collect::<Vec<_>>()
         .join(", ");
-    let group = match cell {
-        Some(_) => "mediator_id, place_id, programme_id".to_string(),
-        None => format!("{month_of_day}, mediator_id, place_id, programme_id"),
+    let (group, topic_group) = match cell {
+        Some(_) => (
+            "mediator_id, place_id, programme_id".to_string(),
+            "organisation_id, programme_id, topic".to_string(),
+        ),
+        None => (
+            format!("{month_of_day}, mediator_id, place_id, programme_id"),
+            format!("{month_of_day}, organisation_id, programme_id, topic"),
+        ),
     };
     conn.batch_execute(&format!(
         "DELETE FROM activity_months{doomed}; \
          INSERT INTO activity_months (month, mediator_id, place_id, programme_id, organisation_id, {columns}) \
          SELECT {month}, mediator_id, place_id, programme_id, MAX(organisation_id), {sums} \
          FROM activity_days{only} GROUP BY {group}; \
-         DELETE FROM topic_months{doomed}; \
-         INSERT INTO topic_months (month, mediator_id, place_id, programme_id, organisation_id, topic, sessions) \
-         SELECT {month}, mediator_id, place_id, programme_id, MAX(organisation_id), topic, SUM(sessions) \
-         FROM topic_days{only} GROUP BY {group}, topic;",
+         DELETE FROM topic_months{topic_doomed}; \
+         INSERT INTO topic_months (month, organisation_id, programme_id, topic, sessions) \
+         SELECT {month}, organisation_id, programme_id, topic, SUM(sessions) \
+         FROM topic_days{topic_only} GROUP BY {topic_group};",
         columns = COUNT_COLUMNS.join(", "),
     ))?;
     Ok(())

@@ -762,9 +762,8 @@ fn split_period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Parts {
     }
 }
 
-/// A sub-select named `ad` with the columns `day` (a month's first day for whole months),
-/// `mediator_id`, `place_id`, `programme_id`, `organisation_id` and `columns`, holding the
-/// rows of the filters and period, from the daily and monthly tables given.
+/// A sub-select named `ad` with the columns `day` (a month's first day for whole months) and
+/// `columns`, holding the rows of the filters and period, from the daily and monthly tables.
 fn activity_source(
     conn: &DbConn,
     daily: &str,
@@ -777,10 +776,25 @@ fn activity_source(
         "programme_id = {}",
         filters.programme_id.unwrap_or(0)
     ))
-    .int("organisation_id", filters.organisation_id)
-    .int("place_id", filters.place_id)
-    .int("mediator_id", filters.mediator_id);
+    .int("organisation_id", filters.organisation_id);
+    let mut daily_w = Where(w.0.clone());
+    daily_w
+        .int("place_id", filters.place_id)
+        .int("mediator_id", filters.mediator_id);
+    // The thématiques' monthly roll-up has no place nor mediator: with those filters, days.
+    let monthly_by_place = monthly != "topic_months";
+    if !monthly_by_place && (filters.place_id.is_some() || filters.mediator_id.is_some()) {
+        let mut range = Where(daily_w.0.clone());
+        range
+            .date_from("day", filters.from)
+            .date_until("day", filters.to);
+        return format!("(SELECT day, {columns} FROM {daily}{}) ad", range.sql());
+    }
+    if monthly_by_place {
+        w = Where(daily_w.0.clone());
+    }
     let common = w.0.join(" AND ");
+    let daily_common = daily_w.0.join(" AND ");
     let parts = split_period(filters.from, filters.to);
     let date = |d: NaiveDate| maintain::date_literal(conn, d);
     let mut branches = Vec::new();
@@ -793,8 +807,7 @@ fn activity_source(
             range.push_str(&format!(" AND month <= {}", date(l)));
         }
         branches.push(format!(
-            "SELECT month AS day, mediator_id, place_id, programme_id, organisation_id, {columns} \
-             FROM {monthly} WHERE {common}{range}"
+            "SELECT month AS day, {columns} FROM {monthly} WHERE {common}{range}"
         ));
     }
     if !parts.days.is_empty() {
@@ -805,15 +818,15 @@ fn activity_source(
             .collect::<Vec<_>>()
             .join(" OR ");
         branches.push(format!(
-            "SELECT day, mediator_id, place_id, programme_id, organisation_id, {columns} \
-             FROM {daily} WHERE {common} AND ({ranges})"
+            "SELECT day, {columns} FROM {daily} WHERE {daily_common} AND ({ranges})"
         ));
     }
     format!("({}) ad", branches.join(" UNION ALL "))
 }
 
+/// `place_id` is there for the figures by place; the others are summed.
 const ACTIVITY_COLUMNS: &str =
-    "appointments, workshops, cancelled_appointments, booked, attended, \
+    "place_id, appointments, workshops, cancelled_appointments, booked, attended, \
      no_show, excused, cancelled, minutes";
 
 fn activity_rows(
@@ -824,6 +837,7 @@ fn activity_rows(
     let columns = ACTIVITY_COLUMNS
         .split(',')
         .map(str::trim)
+        .filter(|c| *c != "place_id")
         .map(|c| format!("{} AS {c}", total(&format!("ad.{c}"))))
         .collect::<Vec<_>>()
         .join(", ");

@@ -247,6 +247,8 @@ fn cases() -> Vec<Case> {
         get("/r/<token>", "/r/$link", PUBLIC),
         c("POST", "/r/<token>/confirm", "/r/$link/confirm", Form(&[]), PUBLIC),
         c("POST", "/r/<token>/cancel", "/r/$new_link/cancel", Form(&[]), PUBLIC),
+        get("/h/<token>", "/h/$handover", PUBLIC),
+        c("POST", "/h/<token>/accept", "/h/$handover/accept", Form(&[]), PUBLIC),
         get("/messages", "/messages", MANAGERS),
         c("POST", "/messages/<id>/retry", "/messages/$new_dead_message/retry", Form(&[]), A_MANAGERS),
         get("/to-call", "/to-call", STAFF),
@@ -368,6 +370,30 @@ impl<'a> Ctx<'a> {
         .await;
         let equipment = self.api("/api/v1/equipment", json!({"kind": "tablet", "model": "Tablette ZZALPHA", "serial": "SER-ZZALPHA", "programme_id": programme["id"]})).await;
         self.api(&format!("/api/v1/equipment/{}/assign", equipment["id"]), json!({"person_id": person_id, "mode": "loan", "handed_over_on": today().to_string(), "due_back_on": (today() + Duration::days(30)).to_string(), "acceptance": "typed_name", "accepted_by_name": "Alice ZZALPHA"})).await;
+        // A tablet handed over on acceptance by email: the person's handover link.
+        let emailed = self.api("/api/v1/equipment", json!({"kind": "tablet", "model": "Tablette par e-mail ZZALPHA", "serial": "SER-ZZALPHA-2"})).await;
+        self.api(&format!("/api/v1/equipment/{}/assign", emailed["id"]), json!({"person_id": person_id, "mode": "donation", "handed_over_on": today().to_string(), "acceptance": "email_confirmation"})).await;
+        let handover = {
+            use passerelle::db::schema::assignments;
+            let key = self.app.config().secret_key.clone();
+            let item = emailed["id"].as_i64().unwrap() as i32;
+            self.app
+                .db()
+                .run(move |conn| {
+                    let id: i32 = assignments::table
+                        .filter(assignments::equipment_id.eq(item))
+                        .select(assignments::id)
+                        .first(conn)?;
+                    Ok(passerelle::mail::links::sign_for(
+                        &key,
+                        passerelle::mail::links::Purpose::Handover,
+                        id,
+                        chrono::Utc::now().naive_utc() + Duration::days(60),
+                    ))
+                })
+                .await
+                .unwrap()
+        };
         // A colleague of the mediator with a calendar feed (the mediator's own may be renewed
         // by the calls below).
         let colleague = self.app.staff("mediator", "Association ZZALPHA").await;
@@ -404,6 +430,7 @@ impl<'a> Ctx<'a> {
             ("skill", skill),
             ("calendar", file),
             ("link", link),
+            ("handover", handover),
             ("password", PASSWORD.to_string()),
             ("today", today().to_string()),
             ("day", (today() + Duration::days(7)).to_string()),
@@ -691,8 +718,10 @@ impl<'a> Ctx<'a> {
                     pairs.push(format!("{}={}", urlencode(k), urlencode(&value)));
                 }
                 // Forms shown before sign-in carry the double-submit cookie's token.
-                let pre_session =
-                    url == "/login" || url.starts_with("/setup/") || url.starts_with("/r/");
+                let pre_session = url == "/login"
+                    || url.starts_with("/setup/")
+                    || url.starts_with("/r/")
+                    || url.starts_with("/h/");
                 let token = if pre_session {
                     let login = self.app.get("/login", None).await;
                     let cookie = login.cookie(passerelle::auth::PRE_SESSION_CSRF_COOKIE);

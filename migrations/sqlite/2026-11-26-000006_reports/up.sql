@@ -112,17 +112,17 @@ CREATE TABLE topic_days (
 CREATE INDEX topic_days_programme ON topic_days(programme_id, day);
 CREATE INDEX topic_days_organisation ON topic_days(organisation_id, programme_id, day);
 
+-- Thématiques month by month per organisation (a place or mediator filter reads topic_days).
 CREATE TABLE topic_months (
     month DATE NOT NULL,
-    mediator_id INTEGER NOT NULL REFERENCES users(id),
-    place_id INTEGER NOT NULL REFERENCES places(id),
-    programme_id INTEGER NOT NULL,
     organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    programme_id INTEGER NOT NULL,
     topic TEXT NOT NULL,
     sessions INTEGER NOT NULL,
-    PRIMARY KEY (month, mediator_id, place_id, programme_id, topic)
+    PRIMARY KEY (month, organisation_id, programme_id, topic)
 );
-CREATE INDEX topic_months_programme ON topic_months(programme_id, month);
+CREATE INDEX topic_months_programme ON topic_months(programme_id, month, organisation_id, topic, sessions);
+CREATE INDEX topic_days_month ON topic_days(organisation_id, day);
 
 -- Appointments changed since the activity rows were last computed: booking only notes them
 -- here (one cheap insert on the hot path); reports bring those rows up to date first.
