@@ -446,13 +446,21 @@ fn domain_lines(groups: Vec<GroupRow>, domains: &[(i32, String, String)]) -> Vec
         .collect()
 }
 
-pub fn skills_progress(
+/// The headline figures of the skills report (what the summary page shows).
+#[derive(Serialize, Debug, Clone)]
+pub struct SkillsSummary {
+    pub people: i64,
+    pub assessed_people: i64,
+    pub equipped_people: i64,
+    pub equipped_and_autonomous_on_any: i64,
+}
+
+pub fn skills_summary(
     conn: &mut DbConn,
     tz: &Tz,
     filters: &Filters,
-) -> Result<SkillsProgress, AppError> {
+) -> Result<SkillsSummary, AppError> {
     let w = progress_where(tz, filters, true);
-
     let mut people_w = Where::default();
     people_w.int("p.organisation_id", filters.organisation_id);
     if let Some(pid) = filters.programme_id {
@@ -479,6 +487,41 @@ pub fn skills_progress(
     )?
     .first()
     .map_or(0, |r| r.n);
+
+    // The funder's question, on the people equipped (through the programme, when chosen).
+    let equipped = equipped_people_sql(filters);
+    let equipped_people =
+        query::<CountRow>(conn, &format!("SELECT COUNT(*) AS n FROM ({equipped}) x"))?
+            .first()
+            .map_or(0, |r| r.n);
+    let mut ew = progress_where(tz, filters, false);
+    ew.raw(format!("sp.person_id IN ({equipped})"));
+    let equipped_and_autonomous_on_any = query::<CountRow>(
+        conn,
+        &format!(
+            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT sp.person_id FROM skill_progress sp{} \
+             {} sp.last_level >= {}) x",
+            ew.sql(),
+            if ew.sql().is_empty() { "WHERE" } else { "AND" },
+            crate::skills::TOP_LEVEL
+        ),
+    )?
+    .first()
+    .map_or(0, |r| r.n);
+    Ok(SkillsSummary {
+        people: people_count,
+        assessed_people,
+        equipped_people,
+        equipped_and_autonomous_on_any,
+    })
+}
+
+pub fn skills_progress(
+    conn: &mut DbConn,
+    tz: &Tz,
+    filters: &Filters,
+) -> Result<SkillsProgress, AppError> {
+    let w = progress_where(tz, filters, true);
 
     let skill_rows: Vec<GroupRow> = query(
         conn,
@@ -583,36 +626,22 @@ pub fn skills_progress(
         }
     }
 
-    // The funder's question, on the people equipped (through the programme, when chosen).
-    let equipped = equipped_people_sql(filters);
-    let equipped_people =
-        query::<CountRow>(conn, &format!("SELECT COUNT(*) AS n FROM ({equipped}) x"))?
-            .first()
-            .map_or(0, |r| r.n);
+    let summary = skills_summary(conn, tz, filters)?;
     let mut ew = progress_where(tz, filters, false);
-    ew.raw(format!("sp.person_id IN ({equipped})"));
-    let equipped_and_autonomous_on_any = query::<CountRow>(
-        conn,
-        &format!(
-            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT sp.person_id FROM skill_progress sp{} \
-             {} sp.last_level >= {}) x",
-            ew.sql(),
-            if ew.sql().is_empty() { "WHERE" } else { "AND" },
-            crate::skills::TOP_LEVEL
-        ),
-    )?
-    .first()
-    .map_or(0, |r| r.n);
+    ew.raw(format!(
+        "sp.person_id IN ({})",
+        equipped_people_sql(filters)
+    ));
     let equipped_per_domain = domain_lines(domain_groups(conn, &ew)?, &domains);
 
     Ok(SkillsProgress {
-        people: people_count,
-        assessed_people,
+        people: summary.people,
+        assessed_people: summary.assessed_people,
         per_skill,
         per_domain,
         by_month,
-        equipped_people,
-        equipped_and_autonomous_on_any,
+        equipped_people: summary.equipped_people,
+        equipped_and_autonomous_on_any: summary.equipped_and_autonomous_on_any,
         equipped_per_domain,
         filters: filters.clone(),
     })

@@ -76,7 +76,7 @@ pub async fn dashboard(
     let (checked, skills, activity, equipment, choices) = db
         .run(move |conn| {
             let checked = filters.check(conn, &user)?;
-            let skills = super::skills_progress(conn, &tz, &checked)?;
+            let skills = super::skills_summary(conn, &tz, &checked)?;
             let activity = super::activity(conn, &tz, &checked)?;
             let equipment = super::equipment_report(conn, &tz, &checked)?;
             let choices = super::filter_choices(conn, &user)?;

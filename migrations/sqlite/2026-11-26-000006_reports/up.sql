@@ -53,6 +53,7 @@ CREATE TABLE domain_progress (
     sessions_to_autonomy INTEGER NOT NULL,
     PRIMARY KEY (person_id, domain_id)
 );
+CREATE INDEX domain_progress_organisation ON domain_progress(organisation_id, last_at);
 CREATE INDEX domain_progress_domains ON domain_progress(domain_id, progressed, autonomous, gain, skills, autonomous_skills, assessments_to_autonomy, sessions_to_progress, sessions_to_autonomy, last_at, organisation_id);
 
 -- Activity per local day, mediator and place; programme_id 0 counts everyone, and each
