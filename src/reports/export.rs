@@ -214,6 +214,26 @@ fn send(tx: &mpsc::Sender<Vec<u8>>, w: &mut Writer) -> bool {
     tx.blocking_send(w.take()).is_ok()
 }
 
+/// Walks a table by id, batch after batch: `batch(conn, w, after)` loads the rows after that
+/// id (in id order), writes them, and answers the last id read, or `None` when none is left.
+/// Each batch goes to the client before the next is read; a client gone stops the walk.
+fn walk(
+    conn: &mut DbConn,
+    w: &mut Writer,
+    tx: &mpsc::Sender<Vec<u8>>,
+    mut batch: impl FnMut(&mut DbConn, &mut Writer, i32) -> Result<Option<i32>, AppError>,
+) -> Result<(), AppError> {
+    let mut last = 0;
+    while let Some(end) = batch(conn, w, last)? {
+        last = end;
+        if !send(tx, w) {
+            return Ok(());
+        }
+    }
+    send(tx, w);
+    Ok(())
+}
+
 fn names_of_users(conn: &mut DbConn) -> Result<HashMap<i32, String>, AppError> {
     Ok(users::table
         .select((users::id, users::name))
@@ -255,7 +275,7 @@ pub fn produce(
     filters: &Filters,
     format: &Format,
     tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<u64, AppError> {
+) -> Result<(), AppError> {
     let mut w = Writer::new(format.separator);
     if format.separator == b';' {
         w.buf.extend_from_slice("\u{feff}".as_bytes());
@@ -267,6 +287,29 @@ pub fn produce(
         Kind::Assessments => assessments_csv(conn, filters, format, &mut w, tx),
         Kind::Equipment => equipment_csv(conn, filters, format, &mut w, tx),
     }
+}
+
+/// The report filters on a boxed query that has the appointments table in it.
+macro_rules! appointment_filters {
+    ($q:expr, $filters:expr, $from:expr, $to:expr) => {{
+        let mut q = $q;
+        if let Some(o) = $filters.organisation_id {
+            q = q.filter(appointments::organisation_id.eq(o));
+        }
+        if let Some(p) = $filters.place_id {
+            q = q.filter(appointments::place_id.eq(p));
+        }
+        if let Some(m) = $filters.mediator_id {
+            q = q.filter(appointments::mediator_id.eq(m));
+        }
+        if let Some(t) = $from {
+            q = q.filter(appointments::starts_at.ge(t));
+        }
+        if let Some(t) = $to {
+            q = q.filter(appointments::starts_at.lt(t));
+        }
+        q
+    }};
 }
 
 /// People who met this mediator or came to this place.
@@ -290,7 +333,7 @@ fn people_csv(
     format: &Format,
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<u64, AppError> {
+) -> Result<(), AppError> {
     let programme_names = names_of_programmes(conn)?;
     if format.pseudonymise {
         w.header(&[
@@ -339,9 +382,7 @@ fn people_csv(
         }
         None => None,
     };
-    let mut last = 0;
-    let mut count = 0;
-    loop {
+    walk(conn, w, tx, |conn, w, last| {
         let mut q = people::table
             .filter(people::id.gt(last))
             .order(people::id)
@@ -399,7 +440,7 @@ fn people_csv(
             ))
             .load(conn)?;
         let Some(end) = rows.last().map(|r| r.0) else {
-            break;
+            return Ok(None);
         };
         let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
         let mut memberships: HashMap<i32, Vec<&str>> = HashMap::new();
@@ -449,15 +490,9 @@ fn people_csv(
                     .plain(if r.11.is_some() { "oui" } else { "non" });
             }
             w.end();
-            count += 1;
         }
-        last = end;
-        if !send(tx, w) {
-            return Ok(count);
-        }
-    }
-    send(tx, w);
-    Ok(count)
+        Ok(Some(end))
+    })
 }
 
 fn appointments_csv(
@@ -466,7 +501,7 @@ fn appointments_csv(
     format: &Format,
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<u64, AppError> {
+) -> Result<(), AppError> {
     let user_names = names_of_users(conn)?;
     let place_names = names_of_places(conn)?;
     let service_names: HashMap<i32, (String, String)> = services::table
@@ -494,29 +529,13 @@ fn appointments_csv(
         "sans_rendez_vous",
     ]);
     let (from, to) = period(&format.tz, filters);
-    let mut last = 0;
-    let mut count = 0;
-    loop {
+    walk(conn, w, tx, |conn, w, last| {
         let mut q = appointments::table
             .filter(appointments::id.gt(last))
             .order(appointments::id)
             .limit(BATCH)
             .into_boxed();
-        if let Some(o) = filters.organisation_id {
-            q = q.filter(appointments::organisation_id.eq(o));
-        }
-        if let Some(p) = filters.place_id {
-            q = q.filter(appointments::place_id.eq(p));
-        }
-        if let Some(m) = filters.mediator_id {
-            q = q.filter(appointments::mediator_id.eq(m));
-        }
-        if let Some(t) = from {
-            q = q.filter(appointments::starts_at.ge(t));
-        }
-        if let Some(t) = to {
-            q = q.filter(appointments::starts_at.lt(t));
-        }
+        q = appointment_filters!(q, filters, from, to);
         if let Some(p) = filters.programme_id {
             q = q.filter(
                 appointments::id.eq_any(
@@ -555,7 +574,7 @@ fn appointments_csv(
             ))
             .load(conn)?;
         let Some(end) = rows.last().map(|r| r.0) else {
-            break;
+            return Ok(None);
         };
         let first = rows[0].0;
         let mut seats: HashMap<i32, [i64; 6]> = HashMap::new();
@@ -595,15 +614,9 @@ fn appointments_csv(
             }
             w.plain(if r.8 { "oui" } else { "non" });
             w.end();
-            count += 1;
         }
-        last = end;
-        if !send(tx, w) {
-            return Ok(count);
-        }
-    }
-    send(tx, w);
-    Ok(count)
+        Ok(Some(end))
+    })
 }
 
 fn skill_codes(conn: &mut DbConn) -> Result<HashMap<i32, (String, String)>, AppError> {
@@ -622,7 +635,7 @@ fn logs_csv(
     format: &Format,
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<u64, AppError> {
+) -> Result<(), AppError> {
     let user_names = names_of_users(conn)?;
     let place_names = names_of_places(conn)?;
     let codes = skill_codes(conn)?;
@@ -644,9 +657,7 @@ fn logs_csv(
     }
     w.header(&header);
     let (from, to) = period(&format.tz, filters);
-    let mut last = 0;
-    let mut count = 0;
-    loop {
+    walk(conn, w, tx, |conn, w, last| {
         let mut q = session_logs::table
             .inner_join(appointments::table)
             .filter(session_logs::id.gt(last))
@@ -654,21 +665,7 @@ fn logs_csv(
             .order(session_logs::id)
             .limit(BATCH)
             .into_boxed();
-        if let Some(o) = filters.organisation_id {
-            q = q.filter(appointments::organisation_id.eq(o));
-        }
-        if let Some(p) = filters.place_id {
-            q = q.filter(appointments::place_id.eq(p));
-        }
-        if let Some(m) = filters.mediator_id {
-            q = q.filter(appointments::mediator_id.eq(m));
-        }
-        if let Some(t) = from {
-            q = q.filter(appointments::starts_at.ge(t));
-        }
-        if let Some(t) = to {
-            q = q.filter(appointments::starts_at.lt(t));
-        }
+        q = appointment_filters!(q, filters, from, to);
         if let Some(p) = filters.programme_id {
             q = q.filter(
                 session_logs::person_id.eq_any(
@@ -709,7 +706,7 @@ fn logs_csv(
             ))
             .load(conn)?;
         let Some(end) = rows.last().map(|r| r.0) else {
-            break;
+            return Ok(None);
         };
         let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
         let mut observed: HashMap<i32, Vec<String>> = HashMap::new();
@@ -744,15 +741,9 @@ fn logs_csv(
                 w.opt_text(r.11 .0.as_deref()).opt_text(r.11 .1.as_deref());
             }
             w.end();
-            count += 1;
         }
-        last = end;
-        if !send(tx, w) {
-            return Ok(count);
-        }
-    }
-    send(tx, w);
-    Ok(count)
+        Ok(Some(end))
+    })
 }
 
 fn assessments_csv(
@@ -761,7 +752,7 @@ fn assessments_csv(
     format: &Format,
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<u64, AppError> {
+) -> Result<(), AppError> {
     let user_names = names_of_users(conn)?;
     let codes = skill_codes(conn)?;
     w.header(&[
@@ -776,9 +767,7 @@ fn assessments_csv(
         "compte_rendu",
     ]);
     let (from, to) = period(&format.tz, filters);
-    let mut last = 0;
-    let mut count = 0;
-    loop {
+    walk(conn, w, tx, |conn, w, last| {
         let mut q = assessments::table
             .inner_join(people::table)
             .filter(assessments::id.gt(last))
@@ -831,7 +820,7 @@ fn assessments_csv(
             ))
             .load(conn)?;
         let Some(end) = rows.last().map(|r| r.0) else {
-            break;
+            return Ok(None);
         };
         for r in rows {
             let (code, domain) = codes
@@ -848,15 +837,9 @@ fn assessments_csv(
                 .text(user_names.get(&r.6).map_or("", String::as_str))
                 .opt_plain(r.7);
             w.end();
-            count += 1;
         }
-        last = end;
-        if !send(tx, w) {
-            return Ok(count);
-        }
-    }
-    send(tx, w);
-    Ok(count)
+        Ok(Some(end))
+    })
 }
 
 fn equipment_csv(
@@ -865,7 +848,7 @@ fn equipment_csv(
     format: &Format,
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<u64, AppError> {
+) -> Result<(), AppError> {
     let programme_names = names_of_programmes(conn)?;
     w.header(&[
         "id",
@@ -884,9 +867,7 @@ fn equipment_csv(
         "remis_le",
         "retour_prevu",
     ]);
-    let mut last = 0;
-    let mut count = 0;
-    loop {
+    walk(conn, w, tx, |conn, w, last| {
         let mut q = equipment::table
             .filter(equipment::id.gt(last))
             .order(equipment::id)
@@ -929,7 +910,7 @@ fn equipment_csv(
             ))
             .load(conn)?;
         let Some(end) = rows.last().map(|r| r.0) else {
-            break;
+            return Ok(None);
         };
         let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
         let current: HashMap<i32, (String, NaiveDate, Option<NaiveDate>)> = assignments::table
@@ -971,15 +952,9 @@ fn equipment_csv(
                 .opt_plain(a.map(|a| a.1))
                 .opt_plain(a.and_then(|a| a.2));
             w.end();
-            count += 1;
         }
-        last = end;
-        if !send(tx, w) {
-            return Ok(count);
-        }
-    }
-    send(tx, w);
-    Ok(count)
+        Ok(Some(end))
+    })
 }
 
 /// The streamed answer.
