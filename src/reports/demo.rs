@@ -1169,7 +1169,12 @@ pub fn run(
     super::maintain::rebuild(conn, &tz, |done, total| {
         progress("agrégats des rapports", done, total)
     })?;
-    conn.batch_execute("ANALYZE")?;
+    // Fresh statistics for the planner; on PostgreSQL also the visibility map, so that the
+    // covering indexes the reports read are scanned without visiting the table.
+    conn.batch_execute(match conn {
+        DbConn::Sqlite(_) => "ANALYZE",
+        DbConn::Pg(_) => "VACUUM ANALYZE",
+    })?;
     progress("statistiques de la base", 1, 1);
     Ok(summary)
 }
