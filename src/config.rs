@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::db::DatabaseUrl;
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct RawConfig {
     #[serde(default = "default_database_url")]
     database_url: String,
@@ -132,8 +132,8 @@ pub enum MailTransport {
     Smtp,
 }
 
-/// The application's configuration, checked.
-#[derive(Clone, Debug)]
+/// The application's configuration, checked. Its `Debug` leaves out what is secret.
+#[derive(Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub database_pool_size: u32,
@@ -342,5 +342,54 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("2w").is_err());
+    }
+}
+
+impl std::fmt::Debug for Config {
+    /// Everything but the secrets: the key, and the passwords an SMTP or PostgreSQL URL holds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match &self.database_url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(_) => "postgres://…".to_string(),
+        };
+        f.debug_struct("Config")
+            .field("database_url", &backend)
+            .field("database_pool_size", &self.database_pool_size)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("timezone", &self.timezone)
+            .field("mail_transport", &self.mail_transport)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "…"))
+            .field("smtp_ca_file", &self.smtp_ca_file)
+            .field("mail_from", &self.mail_from)
+            .field("worker", &self.worker)
+            .field("secret_key", &"…")
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    #[test]
+    fn debug_output_keeps_secrets_out() {
+        let figment = rocket::figment::Figment::new()
+            .merge((
+                "database_url",
+                "postgres://app:hunter2@db.example/passerelle",
+            ))
+            .merge(("smtp_url", "smtps://mail:s3cret@smtp.example:465"))
+            .merge(("mail_transport", "smtp"))
+            .merge(("secret_key", "a".repeat(64)))
+            .merge((
+                "data_dir",
+                std::env::temp_dir().join("passerelle-debug-test"),
+            ));
+        let config = super::Config::from_figment(&figment).expect("valid configuration");
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret") && !shown.contains("aaaa"),
+            "{shown}"
+        );
+        assert!(shown.contains("smtp_ca_file"));
     }
 }

@@ -1073,7 +1073,7 @@ pub fn equipment_report(
             assigned,
         })
         .collect();
-    by_programme.sort_by(|a, b| b.count.cmp(&a.count));
+    by_programme.sort_by_key(|p| std::cmp::Reverse(p.count));
     let soon = today + chrono::Duration::days(30);
     let sim_cards_ending_within_30_days = items
         .iter()

@@ -5,7 +5,7 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, book, person, setup, today, Setup};
+use crate::booking::{at, book, setup, today, Setup};
 use crate::both_backends;
 use crate::harness::{unescape, TestApp};
 
