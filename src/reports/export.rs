@@ -19,12 +19,12 @@ use rocket::tokio::sync::mpsc;
 use rocket::State;
 use sha2::Sha256;
 
-use super::{day_start, FilterQuery, Filters};
+use super::{day_start, names, FilterQuery, Filters, Named};
 use crate::auth::{ApiUser, StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::schema::{
     appointments, assessments, assignments, equipment, participants, people, person_programmes,
-    places, programmes, services, session_logs, skill_domains, skills, users,
+    services, session_logs, skill_domains, skills,
 };
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
@@ -234,30 +234,6 @@ fn walk(
     Ok(())
 }
 
-fn names_of_users(conn: &mut DbConn) -> Result<HashMap<i32, String>, AppError> {
-    Ok(users::table
-        .select((users::id, users::name))
-        .load::<(i32, String)>(conn)?
-        .into_iter()
-        .collect())
-}
-
-fn names_of_places(conn: &mut DbConn) -> Result<HashMap<i32, String>, AppError> {
-    Ok(places::table
-        .select((places::id, places::name))
-        .load::<(i32, String)>(conn)?
-        .into_iter()
-        .collect())
-}
-
-fn names_of_programmes(conn: &mut DbConn) -> Result<HashMap<i32, String>, AppError> {
-    Ok(programmes::table
-        .select((programmes::id, programmes::name))
-        .load::<(i32, String)>(conn)?
-        .into_iter()
-        .collect())
-}
-
 fn period(tz: &Tz, filters: &Filters) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
     (
         filters.from.map(|d| day_start(tz, d)),
@@ -334,7 +310,7 @@ fn people_csv(
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), AppError> {
-    let programme_names = names_of_programmes(conn)?;
+    let programme_names = names(conn, Named::Programmes)?;
     if format.pseudonymise {
         w.header(&[
             "pseudonyme",
@@ -502,8 +478,8 @@ fn appointments_csv(
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), AppError> {
-    let user_names = names_of_users(conn)?;
-    let place_names = names_of_places(conn)?;
+    let user_names = names(conn, Named::Users)?;
+    let place_names = names(conn, Named::Places)?;
     let service_names: HashMap<i32, (String, String)> = services::table
         .select((services::id, services::name, services::kind))
         .load::<(i32, String, String)>(conn)?
@@ -636,8 +612,8 @@ fn logs_csv(
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), AppError> {
-    let user_names = names_of_users(conn)?;
-    let place_names = names_of_places(conn)?;
+    let user_names = names(conn, Named::Users)?;
+    let place_names = names(conn, Named::Places)?;
     let codes = skill_codes(conn)?;
     let mut header = vec![
         "rendez_vous",
@@ -753,7 +729,7 @@ fn assessments_csv(
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), AppError> {
-    let user_names = names_of_users(conn)?;
+    let user_names = names(conn, Named::Users)?;
     let codes = skill_codes(conn)?;
     w.header(&[
         "id",
@@ -849,7 +825,7 @@ fn equipment_csv(
     w: &mut Writer,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), AppError> {
-    let programme_names = names_of_programmes(conn)?;
+    let programme_names = names(conn, Named::Programmes)?;
     w.header(&[
         "id",
         "type",

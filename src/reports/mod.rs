@@ -215,6 +215,31 @@ impl Where {
     }
 }
 
+/// Tables whose rows the reports and exports name.
+#[derive(Clone, Copy)]
+pub enum Named {
+    Users,
+    Places,
+    Programmes,
+}
+
+/// Every id of the table with its name (the tables are small: staff, places, programmes).
+pub fn names(
+    conn: &mut DbConn,
+    table: Named,
+) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    let rows: Vec<(i32, String)> = match table {
+        Named::Users => users::table.select((users::id, users::name)).load(conn)?,
+        Named::Places => places::table
+            .select((places::id, places::name))
+            .load(conn)?,
+        Named::Programmes => programmes::table
+            .select((programmes::id, programmes::name))
+            .load(conn)?,
+    };
+    Ok(rows.into_iter().collect())
+}
+
 /// Runs a query on whichever backend the connection is.
 pub fn query<T>(conn: &mut DbConn, sql: &str) -> Result<Vec<T>, AppError>
 where
@@ -913,11 +938,7 @@ pub fn activity(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Activit
         .collect();
 
     let per_place = activity_rows(conn, Some("CAST(ad.place_id AS TEXT)"), filters)?;
-    let place_names: std::collections::HashMap<i32, String> = places::table
-        .select((places::id, places::name))
-        .load::<(i32, String)>(conn)?
-        .into_iter()
-        .collect();
+    let place_names = names(conn, Named::Places)?;
     let mut by_place: Vec<ActivityPlace> = per_place
         .iter()
         .filter_map(|r| {
@@ -1049,11 +1070,7 @@ pub fn equipment_report(
             count: items.iter().filter(|i| i.1 == *k).count() as i64,
         })
         .collect();
-    let names: std::collections::HashMap<i32, String> = programmes::table
-        .select((programmes::id, programmes::name))
-        .load::<(i32, String)>(conn)?
-        .into_iter()
-        .collect();
+    let names = names(conn, Named::Programmes)?;
     let mut per_programme: std::collections::BTreeMap<Option<i32>, (i64, i64)> = Default::default();
     for i in &items {
         let e = per_programme.entry(i.2).or_default();

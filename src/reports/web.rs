@@ -13,6 +13,13 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::web::page;
 
+fn series(name: &str, values: Vec<f64>) -> Series {
+    Series {
+        name: name.into(),
+        values,
+    }
+}
+
 fn percent(part: i64, whole: i64) -> f64 {
     if whole == 0 {
         0.0
@@ -92,22 +99,22 @@ pub async fn dashboard(
         "Présences et absences par mois",
         &labels,
         &[
-            Series {
-                name: "Présents".into(),
-                values: activity
+            series(
+                "Présents",
+                activity
                     .by_month
                     .iter()
                     .map(|m| m.figures.attended as f64)
                     .collect(),
-            },
-            Series {
-                name: "Absents".into(),
-                values: activity
+            ),
+            series(
+                "Absents",
+                activity
                     .by_month
                     .iter()
                     .map(|m| m.figures.no_show as f64)
                     .collect(),
-            },
+            ),
         ],
     );
     let mut context = common(&checked, choices, &web.user);
@@ -146,14 +153,14 @@ pub async fn skills_progress(
         "Part des personnes évaluées qui progressent et qui sont autonomes, par domaine (%)",
         &domain_labels,
         &[
-            Series {
-                name: "ont progressé".into(),
-                values: share(&report.per_domain, |d| d.people_progressed),
-            },
-            Series {
-                name: "autonomes".into(),
-                values: share(&report.per_domain, |d| d.people_autonomous),
-            },
+            series(
+                "ont progressé",
+                share(&report.per_domain, |d| d.people_progressed),
+            ),
+            series(
+                "autonomes",
+                share(&report.per_domain, |d| d.people_autonomous),
+            ),
         ],
         Some(100.0),
     );
@@ -166,30 +173,30 @@ pub async fn skills_progress(
         "Personnes évaluées, en progrès et autonomes, par compétence",
         &skill_labels,
         &[
-            Series {
-                name: "évaluées".into(),
-                values: report
+            series(
+                "évaluées",
+                report
                     .per_skill
                     .iter()
                     .map(|s| s.people_assessed as f64)
                     .collect(),
-            },
-            Series {
-                name: "en progrès".into(),
-                values: report
+            ),
+            series(
+                "en progrès",
+                report
                     .per_skill
                     .iter()
                     .map(|s| s.people_progressed as f64)
                     .collect(),
-            },
-            Series {
-                name: "autonomes".into(),
-                values: report
+            ),
+            series(
+                "autonomes",
+                report
                     .per_skill
                     .iter()
                     .map(|s| s.people_autonomous as f64)
                     .collect(),
-            },
+            ),
         ],
         None,
     );
@@ -202,36 +209,36 @@ pub async fn skills_progress(
         "Compétences en progrès et acquises, mois par mois",
         &months,
         &[
-            Series {
-                name: "en progrès".into(),
-                values: report
+            series(
+                "en progrès",
+                report
                     .by_month
                     .iter()
                     .map(|m| m.progressed as f64)
                     .collect(),
-            },
-            Series {
-                name: "devenues autonomes".into(),
-                values: report
+            ),
+            series(
+                "devenues autonomes",
+                report
                     .by_month
                     .iter()
                     .map(|m| m.autonomous as f64)
                     .collect(),
-            },
+            ),
         ],
     );
     let equipped_chart = bars(
         "Personnes équipées : part qui progresse et qui est autonome, par domaine (%)",
         &domain_labels,
         &[
-            Series {
-                name: "ont progressé".into(),
-                values: share(&report.equipped_per_domain, |d| d.people_progressed),
-            },
-            Series {
-                name: "autonomes".into(),
-                values: share(&report.equipped_per_domain, |d| d.people_autonomous),
-            },
+            series(
+                "ont progressé",
+                share(&report.equipped_per_domain, |d| d.people_progressed),
+            ),
+            series(
+                "autonomes",
+                share(&report.equipped_per_domain, |d| d.people_autonomous),
+            ),
         ],
         Some(100.0),
     );
@@ -262,40 +269,40 @@ pub async fn activity(
         "Rendez-vous, présences et absences, mois par mois",
         &months,
         &[
-            Series {
-                name: "Rendez-vous".into(),
-                values: report
+            series(
+                "Rendez-vous",
+                report
                     .by_month
                     .iter()
                     .map(|m| m.figures.appointments as f64)
                     .collect(),
-            },
-            Series {
-                name: "Présents".into(),
-                values: report
+            ),
+            series(
+                "Présents",
+                report
                     .by_month
                     .iter()
                     .map(|m| m.figures.attended as f64)
                     .collect(),
-            },
-            Series {
-                name: "Absents".into(),
-                values: report
+            ),
+            series(
+                "Absents",
+                report
                     .by_month
                     .iter()
                     .map(|m| m.figures.no_show as f64)
                     .collect(),
-            },
+            ),
         ],
     );
     let top: Vec<&super::TopicLine> = report.by_topic.iter().take(15).collect();
     let topics_chart = bars(
         "Séances par thématique",
         &top.iter().map(|t| t.label.clone()).collect::<Vec<_>>(),
-        &[Series {
-            name: "séances".into(),
-            values: top.iter().map(|t| t.sessions as f64).collect(),
-        }],
+        &[series(
+            "séances",
+            top.iter().map(|t| t.sessions as f64).collect(),
+        )],
         None,
     );
     let mut context = common(&checked, choices, &web.user);
@@ -321,10 +328,10 @@ pub async fn equipment(
             .iter()
             .map(|c| c.label.clone())
             .collect::<Vec<_>>(),
-        &[Series {
-            name: "appareils".into(),
-            values: report.by_kind.iter().map(|c| c.count as f64).collect(),
-        }],
+        &[series(
+            "appareils",
+            report.by_kind.iter().map(|c| c.count as f64).collect(),
+        )],
         None,
     );
     let status_chart = bars(
@@ -334,10 +341,10 @@ pub async fn equipment(
             .iter()
             .map(|c| c.label.clone())
             .collect::<Vec<_>>(),
-        &[Series {
-            name: "appareils".into(),
-            values: report.by_status.iter().map(|c| c.count as f64).collect(),
-        }],
+        &[series(
+            "appareils",
+            report.by_status.iter().map(|c| c.count as f64).collect(),
+        )],
         None,
     );
     let mut context = common(&checked, choices, &web.user);
