@@ -274,11 +274,21 @@ pub fn opening_hours_of(
     conn: &mut DbConn,
     mediator_ids: &[i32],
 ) -> Result<Vec<OpeningHours>, AppError> {
-    Ok(opening_hours::table
-        .filter(opening_hours::user_id.eq_any(mediator_ids))
-        .select(OpeningHours::as_select())
-        .order((opening_hours::weekday, opening_hours::start_minute))
-        .load(conn)?)
+    let order = (opening_hours::weekday, opening_hours::start_minute);
+    // One mediator (every booking) is asked with `=`, which SQLite keeps prepared; `IN` with a
+    // list is prepared again at each call.
+    Ok(match mediator_ids {
+        [id] => opening_hours::table
+            .filter(opening_hours::user_id.eq(id))
+            .select(OpeningHours::as_select())
+            .order(order)
+            .load(conn)?,
+        _ => opening_hours::table
+            .filter(opening_hours::user_id.eq_any(mediator_ids))
+            .select(OpeningHours::as_select())
+            .order(order)
+            .load(conn)?,
+    })
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -383,13 +393,22 @@ pub fn absences_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<Absence>, AppError> {
-    Ok(absences::table
-        .filter(absences::user_id.eq_any(mediator_ids))
-        .filter(absences::starts_at.lt(to))
-        .filter(absences::ends_at.gt(from))
-        .select(Absence::as_select())
-        .order(absences::starts_at)
-        .load(conn)?)
+    let during = absences::starts_at.lt(to).and(absences::ends_at.gt(from));
+    // As for opening hours: `=` for one mediator stays prepared.
+    Ok(match mediator_ids {
+        [id] => absences::table
+            .filter(absences::user_id.eq(id))
+            .filter(during)
+            .select(Absence::as_select())
+            .order(absences::starts_at)
+            .load(conn)?,
+        _ => absences::table
+            .filter(absences::user_id.eq_any(mediator_ids))
+            .filter(during)
+            .select(Absence::as_select())
+            .order(absences::starts_at)
+            .load(conn)?,
+    })
 }
 
 /// Staff of an organisation (mediators first), for agenda pickers.

@@ -323,7 +323,12 @@ fn person_clash(
     Ok(appointments::table
         .inner_join(participants::table)
         .filter(participants::person_id.eq(person_id))
-        .filter(participants::status.eq_any(SEATED))
+        // Spelt out rather than `eq_any(SEATED)`, which SQLite would prepare again at each call.
+        .filter(
+            participants::status
+                .eq(SEATED[0])
+                .or(participants::status.eq(SEATED[1])),
+        )
         .filter(appointments::status.ne("cancelled"))
         .filter(appointments::starts_at.gt(starts_at - MAX_SPAN))
         .filter(appointments::starts_at.lt(ends_at))

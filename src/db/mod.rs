@@ -4,7 +4,9 @@
 pub mod bulk;
 pub mod schema;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::{
@@ -114,6 +116,29 @@ pub const SQLITE_MMAP_SIZE: i64 = 268_435_456;
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
+    /// SQLite: the one connection that the server's write transactions run on (see
+    /// [`transaction`]).
+    writer: Option<Arc<Mutex<DbConn>>>,
+}
+
+thread_local! {
+    /// The writer connection of the [`Db`] whose [`Db::run`] this thread is running.
+    static WRITER: RefCell<Option<Arc<Mutex<DbConn>>>> = const { RefCell::new(None) };
+}
+
+/// Sets [`WRITER`] for the life of the guard.
+struct WriterScope(Option<Arc<Mutex<DbConn>>>);
+
+impl WriterScope {
+    fn enter(writer: Option<Arc<Mutex<DbConn>>>) -> WriterScope {
+        WriterScope(WRITER.with(|w| w.replace(writer)))
+    }
+}
+
+impl Drop for WriterScope {
+    fn drop(&mut self) {
+        WRITER.with(|w| *w.borrow_mut() = self.0.take());
+    }
 }
 
 impl Db {
@@ -125,15 +150,25 @@ impl Db {
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
         }
+        let manager = Manager { url: url.clone() };
+        let writer = match url {
+            DatabaseUrl::Sqlite(_) => Some(Arc::new(Mutex::new(
+                manager
+                    .connect()
+                    .map_err(|e| format!("cannot open the database: {e}"))?,
+            ))),
+            DatabaseUrl::Postgres(_) => None,
+        };
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(15))
-            .build(Manager { url: url.clone() })
+            .build(manager)
             .map_err(|e| format!("cannot open the database: {e}"))?;
         Ok(Db {
             pool,
             backend: url.backend(),
+            writer,
         })
     }
 
@@ -155,10 +190,12 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let writer = self.writer.clone();
         rocket::tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let _writer = WriterScope::enter(writer);
             f(&mut conn)
         })
         .await
@@ -185,10 +222,16 @@ impl Db {
 }
 
 /// The in-process queue of SQLite write transactions.
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
 /// Runs `f` in a write transaction. SQLite starts it with `BEGIN IMMEDIATE`, so that two
 /// writers queue on the busy timeout instead of failing when a read lock is upgraded.
+///
+/// On SQLite, the transactions of [`Db::run`] all run on one connection kept for writing,
+/// whatever connection the caller holds: its page cache and prepared statements stay warm
+/// (a connection that another one wrote behind must read its pages again), and the write lock
+/// never travels between connections. `f` must therefore use the connection it is given, not
+/// one it captured.
 pub fn transaction<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError>,
@@ -203,14 +246,40 @@ where
     if !outermost {
         return conn.transaction(f);
     }
-    // Writers of this process queue here rather than in SQLite's busy handler, which sleeps
-    // in steps of up to 100 ms. (Other processes on the same file still meet the busy timeout.)
-    let _writer = match conn {
-        DbConn::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner())),
-        DbConn::Pg(_) => None,
+    match WRITER.with(|w| w.borrow().clone()) {
+        Some(writer) => {
+            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+            // Writers of this process queue here rather than in SQLite's busy handler, which
+            // sleeps in steps of up to 100 ms. (Other processes on the same file still meet
+            // the busy timeout.)
+            let _queue = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+            immediate(&mut writer, f)
+        }
+        None => {
+            let _queue = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+            immediate(conn, f)
+        }
+    }
+}
+
+/// `BEGIN IMMEDIATE`, `f`, then commit, or roll back when `f` fails or panics.
+fn immediate<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    let DbConn::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
     };
-    if let DbConn::Sqlite(c) = conn {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    // A transaction left open by a panic (the writer outlives it) is rolled back first.
+    if AnsiTransactionManager::transaction_manager_status_mut(sqlite)
+        .transaction_depth()
+        .map_err(AppError::from)?
+        .is_some()
+    {
+        let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+    }
+    if let DbConn::Sqlite(sqlite) = conn {
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     }
     match f(conn) {
         Ok(value) => {

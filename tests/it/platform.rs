@@ -487,3 +487,84 @@ fn upgrading_to_handover_emails_keeps_messages_and_history_sqlite() {
 fn upgrading_to_handover_emails_keeps_messages_and_history_postgres() {
     upgrade_keeps_messages_and_history(Backend::Postgres);
 }
+
+fn organisation_names(app: &TestApp) -> Vec<String> {
+    use passerelle::db::schema::organisations;
+    let mut conn = app.db().get().unwrap();
+    organisations::table
+        .select(organisations::name)
+        .order(organisations::name)
+        .load(&mut *conn)
+        .unwrap()
+}
+
+fn add_organisation(conn: &mut passerelle::db::DbConn, name: &str) {
+    use passerelle::db::schema::organisations;
+    diesel::insert_into(organisations::table)
+        .values((
+            organisations::name.eq(name),
+            organisations::created_at.eq(passerelle::db::now()),
+        ))
+        .execute(conn)
+        .unwrap();
+}
+
+both_backends! {
+    /// Write transactions of the server share one connection on SQLite: one that fails or
+    /// panics leaves nothing behind and does not stop the next ones, concurrent ones all land.
+    async fn failed_and_panicking_transactions_leave_nothing_and_writes_go_on(app) {
+        use passerelle::error::AppError;
+        let db = app.db().clone();
+        let failed = db
+            .run(|conn| {
+                passerelle::db::transaction(conn, |conn| {
+                    add_organisation(conn, "Échouée");
+                    Err::<(), _>(AppError::BadRequest("non".into()))
+                })
+            })
+            .await;
+        assert!(matches!(failed, Err(AppError::BadRequest(_))));
+        let panicked = db
+            .run(|conn| {
+                passerelle::db::transaction(conn, |conn| -> Result<(), AppError> {
+                    add_organisation(conn, "Paniquée");
+                    panic!("a bug in a write transaction")
+                })
+            })
+            .await;
+        assert!(panicked.is_err());
+        // A savepoint inside: the inner failure is undone, the outer write kept.
+        db.run(|conn| {
+            passerelle::db::transaction(conn, |conn| {
+                add_organisation(conn, "Externe");
+                let inner = passerelle::db::transaction(conn, |conn| {
+                    add_organisation(conn, "Interne");
+                    Err::<(), _>(AppError::NotFound)
+                });
+                assert!(inner.is_err());
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+        let writes = (0..20).map(|i| {
+            let db = db.clone();
+            rocket::tokio::spawn(async move {
+                db.run(move |conn| {
+                    passerelle::db::transaction(conn, |conn| {
+                        add_organisation(conn, &format!("Structure {i:02}"));
+                        Ok(())
+                    })
+                })
+                .await
+            })
+        });
+        for write in writes.collect::<Vec<_>>() {
+            write.await.unwrap().unwrap();
+        }
+        let names = organisation_names(&app);
+        assert!(!names.iter().any(|n| n == "Échouée" || n == "Paniquée" || n == "Interne"), "{names:?}");
+        assert!(names.iter().any(|n| n == "Externe"));
+        assert_eq!(names.iter().filter(|n| n.starts_with("Structure ")).count(), 20);
+    }
+}
