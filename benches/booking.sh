@@ -40,16 +40,26 @@ for i in $(seq 1 $MEDIATORS); do
   done
   MEDIATOR_IDS+=("$id")
 done
-PEOPLE_IDS=()
-for i in $(seq 1 200); do
-  PEOPLE_IDS+=("$(post people "{\"given_name\":\"P$i\"}" | json '["id"]')")
-done
+# DOMAIN.md's scale has about ten appointments per person: 2,000 people for ~30,000 bookings.
+PEOPLE=$(python3 - "$API" "$TOKEN" "${PEOPLE_COUNT:-2000}" <<'PY'
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+api, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def create(i):
+    request = urllib.request.Request(f"{api}/people", method="POST",
+        data=json.dumps({"given_name": f"P{i}"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))["id"]
+with ThreadPoolExecutor(8) as pool:
+    print(",".join(str(i) for i in pool.map(create, range(count))))
+PY
+)
 # Tomorrow 00:00 UTC, so every slot is in the future and within the horizon.
 BASE=$(( ($(date +%s) / 86400 + 1) * 86400 ))
 THREADS=4
 echo "== bookings: $CLIENTS clients, $DURATION, $(echo "$DATABASE_URL" | cut -d: -f1)"
 wrk -t$THREADS -c"$CLIENTS" -d"$DURATION" --latency -s benches/booking.lua "http://127.0.0.1:$PORT" -- \
-  "$TOKEN" "$SERVICE" "$PLACE" "$(IFS=,; echo "${MEDIATOR_IDS[*]}")" "$(IFS=,; echo "${PEOPLE_IDS[*]}")" "$BASE" "$THREADS" \
+  "$TOKEN" "$SERVICE" "$PLACE" "$(IFS=,; echo "${MEDIATOR_IDS[*]}")" "$PEOPLE" "$BASE" "$THREADS" \
   | grep -E "Latency|50%|90%|99%|Requests/sec|requests in|Non-2xx"
 
 FROM=$(date -u -d "@$BASE" +%F)
