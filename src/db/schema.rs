@@ -493,6 +493,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    skill_months (month, organisation_id, programme_id, skill_id) {
+        month -> Date,
+        organisation_id -> Integer,
+        programme_id -> Integer,
+        skill_id -> Integer,
+        people -> Integer,
+        progressed -> Integer,
+        autonomous -> Integer,
+        gain -> Integer,
+        to_autonomy -> Integer,
+        autonomous_pairs -> Integer,
+    }
+}
+
+diesel::table! {
+    domain_months (month, organisation_id, programme_id, domain_id) {
+        month -> Date,
+        organisation_id -> Integer,
+        programme_id -> Integer,
+        domain_id -> Integer,
+        people -> Integer,
+        progressed -> Integer,
+        autonomous -> Integer,
+        gain -> Integer,
+        skills -> Integer,
+        assessments_to_autonomy -> Integer,
+        autonomous_skills -> Integer,
+        sessions_to_progress -> Integer,
+        sessions_to_autonomy -> Integer,
+    }
+}
+
+diesel::table! {
+    progress_months (month, organisation_id, programme_id) {
+        month -> Date,
+        organisation_id -> Integer,
+        programme_id -> Integer,
+        started -> Integer,
+        progressed -> Integer,
+        autonomous -> Integer,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -559,4 +603,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignments,
     equipment_events,
     job_runs,
+    skill_months,
+    domain_months,
+    progress_months,
 );

@@ -13,7 +13,7 @@ use validator::{Validate, ValidationError};
 
 use crate::auth::{Role, StaffUser};
 use crate::config::Config;
-use crate::db::schema::{people, people_fts, person_programmes, programmes};
+use crate::db::schema::{participants, people, people_fts, person_programmes, programmes};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::text::{clean, fold, like_escape, normalise_phone};
@@ -355,17 +355,40 @@ fn with_programmes(conn: &mut DbConn, rows: Vec<PersonRow>) -> Result<Vec<Person
 }
 
 fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), AppError> {
+    let mut current: Vec<i32> = person_programmes::table
+        .filter(person_programmes::person_id.eq(person_id))
+        .select(person_programmes::programme_id)
+        .load(conn)?;
+    current.sort_unstable();
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if current == wanted {
+        return Ok(());
+    }
+    // The report aggregates count each programme's members: take the person out of them and
+    // put them back under their new programmes.
+    let before = crate::reports::skill_months::Cells::of_person(conn, person_id)?;
     diesel::delete(person_programmes::table.filter(person_programmes::person_id.eq(person_id)))
         .execute(conn)?;
     // One row per statement: PostgreSQL through the multi-backend connection has no
     // multi-row insert.
-    for programme_id in ids {
+    for programme_id in &wanted {
         diesel::insert_into(person_programmes::table)
             .values((
                 person_programmes::person_id.eq(person_id),
                 person_programmes::programme_id.eq(programme_id),
             ))
             .execute(conn)?;
+    }
+    let after = crate::reports::skill_months::Cells::of_person(conn, person_id)?;
+    before.replace_with(conn, after)?;
+    let appointments: Vec<i32> = participants::table
+        .filter(participants::person_id.eq(person_id))
+        .select(participants::appointment_id)
+        .load(conn)?;
+    for appointment_id in appointments {
+        crate::reports::maintain::mark(conn, appointment_id)?;
     }
     Ok(())
 }

@@ -834,6 +834,7 @@ fn domains(conn: &mut DbConn) -> Result<HashMap<i32, i32>, AppError> {
 /// Recomputes one person's progress, skill by skill and domain by domain. Call inside the
 /// transaction that added or deactivated their assessments, or changed their attendance.
 pub fn refresh_skills(conn: &mut DbConn, person_id: i32) -> Result<(), AppError> {
+    let before = super::skill_months::Cells::of_person(conn, person_id)?;
     let observed = observations(conn, &[person_id], None)?;
     let organisation_id: i32 = people::table
         .find(person_id)
@@ -846,7 +847,9 @@ pub fn refresh_skills(conn: &mut DbConn, person_id: i32) -> Result<(), AppError>
     let organisation_of = HashMap::from([(person_id, organisation_id)]);
     let domain_of = domains(conn)?;
     let attended = attended_sessions(conn, &[person_id])?;
-    write_progress(conn, &observed, &attended, &organisation_of, &domain_of)
+    write_progress(conn, &observed, &attended, &organisation_of, &domain_of)?;
+    let after = super::skill_months::Cells::of_person(conn, person_id)?;
+    before.replace_with(conn, after)
 }
 
 /// Recomputes every aggregate from the sources, reporting progress as (done, total) steps.
@@ -904,6 +907,7 @@ pub fn rebuild(
         done += 1;
         on_progress(done, total as u64);
     }
+    super::skill_months::rebuild(conn)?;
     // Appointments of one key may fall in two chunks: accumulate everything, then write.
     let mut activity = ActivityRows::new();
     let mut topics = TopicRows::new();
@@ -955,6 +959,10 @@ pub fn rebuild_if_missing(conn: &mut DbConn, tz: &Tz) -> Result<bool, AppError> 
             .is_some();
     if has_sources && !has_aggregates {
         rebuild(conn, tz, |_, _| {})?;
+        return Ok(true);
+    }
+    if super::skill_months::missing(conn)? {
+        super::skill_months::rebuild(conn)?;
         return Ok(true);
     }
     Ok(false)

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod demo;
 pub mod export;
 pub mod maintain;
+pub mod skill_months;
 pub mod web;
 
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeZone};
@@ -188,6 +189,14 @@ impl Where {
         if let Some(v) = value {
             self.0
                 .push(format!("{column} >= {}", crate::db::bulk::date(v)));
+        }
+        self
+    }
+
+    pub fn date_before(&mut self, column: &str, value: Option<NaiveDate>) -> &mut Self {
+        if let Some(v) = value {
+            self.0
+                .push(format!("{column} < {}", crate::db::bulk::date(v)));
         }
         self
     }
@@ -380,6 +389,18 @@ struct GroupRow {
 }
 
 #[derive(QueryableByName)]
+struct EventMonthRow {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    month: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    started: i64,
+    #[diesel(sql_type = BigInt)]
+    progressed: i64,
+    #[diesel(sql_type = BigInt)]
+    autonomous: i64,
+}
+
+#[derive(QueryableByName)]
 struct MonthRow {
     #[diesel(sql_type = Text)]
     month: String,
@@ -389,18 +410,34 @@ struct MonthRow {
 
 /// The conditions on `skill_progress sp` for these filters (the programme as membership).
 fn progress_where(tz: &Tz, filters: &Filters, with_programme: bool) -> Where {
+    let (from, before) = period_bounds(tz, filters);
+    progress_where_between(filters, from, before, with_programme)
+}
+
+/// The UTC bounds of the period: its first instant and the first after it.
+fn period_bounds(tz: &Tz, filters: &Filters) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+    (
+        filters.from.map(|d| day_start(tz, d)),
+        filters
+            .to
+            .and_then(|d| d.succ_opt())
+            .map(|d| day_start(tz, d)),
+    )
+}
+
+/// As [`progress_where`], with the latest assessment between `from` and `before`.
+fn progress_where_between(
+    filters: &Filters,
+    from: Option<NaiveDateTime>,
+    before: Option<NaiveDateTime>,
+    with_programme: bool,
+) -> Where {
     let mut w = Where::default();
     w.int("sp.organisation_id", filters.organisation_id)
         .int("sp.last_place_id", filters.place_id)
         .int("sp.last_author_id", filters.mediator_id)
-        .time_from("sp.last_at", filters.from.map(|d| day_start(tz, d)))
-        .time_before(
-            "sp.last_at",
-            filters
-                .to
-                .and_then(|d| d.succ_opt())
-                .map(|d| day_start(tz, d)),
-        );
+        .time_from("sp.last_at", from)
+        .time_before("sp.last_at", before);
     if with_programme {
         if let Some(p) = filters.programme_id {
             w.raw(format!(
@@ -409,6 +446,190 @@ fn progress_where(tz: &Tz, filters: &Filters, with_programme: bool) -> Where {
         }
     }
     w
+}
+
+/// How the skills report reads a period from the monthly roll-ups: the whole UTC months
+/// inside it (`first..end`, open where the period is), and the instants before and after
+/// them from the rows. `None` when a place or a mediator is chosen, which the roll-ups do not
+/// know: then everything comes from the rows.
+struct ProgressParts {
+    months: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
+    edges: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)>,
+}
+
+fn progress_parts(tz: &Tz, filters: &Filters) -> Option<ProgressParts> {
+    if filters.place_id.is_some() || filters.mediator_id.is_some() {
+        return None;
+    }
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let (from, before) = period_bounds(tz, filters);
+    let first = from.map(|t| {
+        let m = maintain::month_start(t.date());
+        if midnight(m) == t {
+            m
+        } else {
+            m + Months::new(1)
+        }
+    });
+    let end = before.map(|t| maintain::month_start(t.date()));
+    if let (Some(f), Some(e)) = (first, end) {
+        if f >= e {
+            return Some(ProgressParts {
+                months: None,
+                edges: vec![(from, before)],
+            });
+        }
+    }
+    let mut edges = Vec::new();
+    if let (Some(from), Some(first)) = (from, first) {
+        if from < midnight(first) {
+            edges.push((Some(from), Some(midnight(first))));
+        }
+    }
+    if let (Some(before), Some(end)) = (before, end) {
+        if midnight(end) < before {
+            edges.push((Some(midnight(end)), Some(before)));
+        }
+    }
+    Some(ProgressParts {
+        months: Some((first, end)),
+        edges,
+    })
+}
+
+/// The conditions on a roll-up `m` for these filters and months.
+fn months_where(filters: &Filters, first: Option<NaiveDate>, end: Option<NaiveDate>) -> Where {
+    let mut w = Where::default();
+    w.raw(format!(
+        "m.programme_id = {}",
+        filters.programme_id.unwrap_or(0)
+    ))
+    .int("m.organisation_id", filters.organisation_id)
+    .date_from("m.month", first)
+    .date_before("m.month", end);
+    w
+}
+
+/// Sums rows of the same id (a period read from the roll-ups and from the rows).
+fn merge_groups(rows: Vec<GroupRow>) -> Vec<GroupRow> {
+    let mut merged: Vec<GroupRow> = Vec::new();
+    for r in rows {
+        match merged.iter_mut().find(|m| m.id == r.id) {
+            Some(m) => {
+                m.assessed += r.assessed;
+                m.progressed += r.progressed;
+                m.autonomous += r.autonomous;
+                m.gain += r.gain;
+                m.pairs += r.pairs;
+                m.to_autonomy += r.to_autonomy;
+                m.autonomous_pairs += r.autonomous_pairs;
+                m.sessions_to_progress += r.sessions_to_progress;
+                m.sessions_to_autonomy += r.sessions_to_autonomy;
+            }
+            None => merged.push(r),
+        }
+    }
+    merged
+}
+
+/// Per skill: from the rows of `skill_progress sp` under `w`.
+fn skill_groups(conn: &mut DbConn, w: &Where) -> Result<Vec<GroupRow>, AppError> {
+    query(
+        conn,
+        &format!(
+            "SELECT sp.skill_id AS id, COUNT(*) AS assessed, \
+             {} AS progressed, {} AS autonomous, {} AS gain, COUNT(*) AS pairs, \
+             {} AS to_autonomy, COUNT(sp.autonomous_after) AS autonomous_pairs, \
+             CAST(0 AS BIGINT) AS sessions_to_progress, CAST(0 AS BIGINT) AS sessions_to_autonomy \
+             FROM skill_progress sp{} GROUP BY sp.skill_id",
+            total("CASE WHEN sp.last_level > sp.first_level THEN 1 ELSE 0 END"),
+            total(&format!(
+                "CASE WHEN sp.last_level >= {} THEN 1 ELSE 0 END",
+                crate::skills::TOP_LEVEL
+            )),
+            total("sp.last_level - sp.first_level"),
+            total("COALESCE(sp.autonomous_after, 0)"),
+            w.sql()
+        ),
+    )
+}
+
+/// Per skill, for the filters: whole months from `skill_months`, the rest from the rows.
+fn skill_groups_for(
+    conn: &mut DbConn,
+    tz: &Tz,
+    filters: &Filters,
+) -> Result<Vec<GroupRow>, AppError> {
+    let Some(parts) = progress_parts(tz, filters) else {
+        return skill_groups(conn, &progress_where(tz, filters, true));
+    };
+    let mut rows = Vec::new();
+    if let Some((first, end)) = parts.months {
+        rows.extend(query::<GroupRow>(
+            conn,
+            &format!(
+                "SELECT m.skill_id AS id, {people} AS assessed, {} AS progressed, \
+                 {} AS autonomous, {} AS gain, {people} AS pairs, {} AS to_autonomy, \
+                 {} AS autonomous_pairs, CAST(0 AS BIGINT) AS sessions_to_progress, \
+                 CAST(0 AS BIGINT) AS sessions_to_autonomy FROM skill_months m{} \
+                 GROUP BY m.skill_id",
+                total("m.progressed"),
+                total("m.autonomous"),
+                total("m.gain"),
+                total("m.to_autonomy"),
+                total("m.autonomous_pairs"),
+                months_where(filters, first, end).sql(),
+                people = total("m.people"),
+            ),
+        )?);
+    }
+    for (from, before) in parts.edges {
+        rows.extend(skill_groups(
+            conn,
+            &progress_where_between(filters, from, before, true),
+        )?);
+    }
+    Ok(merge_groups(rows))
+}
+
+/// Per domain, for the filters: whole months from `domain_months`, the rest from the rows.
+fn domain_groups_for(
+    conn: &mut DbConn,
+    tz: &Tz,
+    filters: &Filters,
+) -> Result<Vec<GroupRow>, AppError> {
+    let Some(parts) = progress_parts(tz, filters) else {
+        return domain_groups(conn, &progress_where(tz, filters, true));
+    };
+    let mut rows = Vec::new();
+    if let Some((first, end)) = parts.months {
+        rows.extend(query::<GroupRow>(
+            conn,
+            &format!(
+                "SELECT m.domain_id AS id, {} AS assessed, {} AS progressed, {} AS autonomous, \
+                 {} AS gain, {} AS pairs, {} AS to_autonomy, {} AS autonomous_pairs, \
+                 {} AS sessions_to_progress, {} AS sessions_to_autonomy \
+                 FROM domain_months m{} GROUP BY m.domain_id",
+                total("m.people"),
+                total("m.progressed"),
+                total("m.autonomous"),
+                total("m.gain"),
+                total("m.skills"),
+                total("m.assessments_to_autonomy"),
+                total("m.autonomous_skills"),
+                total("m.sessions_to_progress"),
+                total("m.sessions_to_autonomy"),
+                months_where(filters, first, end).sql(),
+            ),
+        )?);
+    }
+    for (from, before) in parts.edges {
+        rows.extend(domain_groups(
+            conn,
+            &progress_where_between(filters, from, before, true),
+        )?);
+    }
+    Ok(merge_groups(rows))
 }
 
 /// People who received equipment, as a sub-select.
@@ -546,26 +767,7 @@ pub fn skills_progress(
     tz: &Tz,
     filters: &Filters,
 ) -> Result<SkillsProgress, AppError> {
-    let w = progress_where(tz, filters, true);
-
-    let skill_rows: Vec<GroupRow> = query(
-        conn,
-        &format!(
-            "SELECT sp.skill_id AS id, COUNT(*) AS assessed, \
-             {} AS progressed, {} AS autonomous, {} AS gain, COUNT(*) AS pairs, \
-             {} AS to_autonomy, COUNT(sp.autonomous_after) AS autonomous_pairs, \
-             CAST(0 AS BIGINT) AS sessions_to_progress, CAST(0 AS BIGINT) AS sessions_to_autonomy \
-             FROM skill_progress sp{} GROUP BY sp.skill_id",
-            total("CASE WHEN sp.last_level > sp.first_level THEN 1 ELSE 0 END"),
-            total(&format!(
-                "CASE WHEN sp.last_level >= {} THEN 1 ELSE 0 END",
-                crate::skills::TOP_LEVEL
-            )),
-            total("sp.last_level - sp.first_level"),
-            total("COALESCE(sp.autonomous_after, 0)"),
-            w.sql()
-        ),
-    )?;
+    let skill_rows = skill_groups_for(conn, tz, filters)?;
     let referential: Vec<(i32, String, String, String, Option<NaiveDateTime>)> = skills::table
         .inner_join(skill_domains::table)
         .order((skill_domains::position, skills::position))
@@ -602,7 +804,7 @@ pub fn skills_progress(
         .order(skill_domains::position)
         .select((skill_domains::id, skill_domains::code, skill_domains::name))
         .load(conn)?;
-    let per_domain = domain_lines(domain_groups(conn, &w)?, &domains);
+    let per_domain = domain_lines(domain_groups_for(conn, tz, filters)?, &domains);
 
     // Month by month: skills started, progressed and become autonomous.
     let today = chrono::Utc::now().with_timezone(tz).date_naive();
@@ -617,36 +819,58 @@ pub fn skills_progress(
             autonomous: 0,
         })
         .collect();
-    for (column, slot) in [("first_at", 0), ("progressed_at", 1), ("autonomous_at", 2)] {
-        let mut mw = progress_where(
-            tz,
-            &Filters {
-                from: None,
-                to: None,
-                ..filters.clone()
-            },
-            true,
-        );
-        mw.time_from(&format!("sp.{column}"), Some(day_start(tz, first_month)))
-            .time_before(
-                &format!("sp.{column}"),
-                Some(day_start(tz, last_month + Months::new(1))),
-            );
-        let month = month_of(conn, &format!("sp.{column}"));
-        let rows: Vec<MonthRow> = query(
+    // By UTC month, as the roll-ups count them.
+    let window_start = first_month.and_hms_opt(0, 0, 0).expect("midnight");
+    let window_end = (last_month + Months::new(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    let mut counted = |month: &str, slot: usize, n: i64| {
+        if let Some(m) = by_month.iter_mut().find(|m| m.month == month) {
+            match slot {
+                0 => m.started += n,
+                1 => m.progressed += n,
+                _ => m.autonomous += n,
+            }
+        }
+    };
+    if progress_parts(tz, filters).is_some() {
+        let rows: Vec<EventMonthRow> = query(
             conn,
             &format!(
-                "SELECT {month} AS month, COUNT(*) AS n FROM skill_progress sp{} GROUP BY {month}",
-                mw.sql()
+                "SELECT m.month AS month, {} AS started, {} AS progressed, {} AS autonomous \
+                 FROM progress_months m{} GROUP BY m.month",
+                total("m.started"),
+                total("m.progressed"),
+                total("m.autonomous"),
+                months_where(
+                    filters,
+                    Some(first_month),
+                    Some(last_month + Months::new(1))
+                )
+                .sql(),
             ),
         )?;
         for r in rows {
-            if let Some(m) = by_month.iter_mut().find(|m| m.month == r.month) {
-                match slot {
-                    0 => m.started = r.n,
-                    1 => m.progressed = r.n,
-                    _ => m.autonomous = r.n,
-                }
+            let label = r.month.format("%Y-%m").to_string();
+            counted(&label, 0, r.started);
+            counted(&label, 1, r.progressed);
+            counted(&label, 2, r.autonomous);
+        }
+    } else {
+        for (column, slot) in [("first_at", 0), ("progressed_at", 1), ("autonomous_at", 2)] {
+            let mut mw = progress_where_between(filters, None, None, true);
+            mw.time_from(&format!("sp.{column}"), Some(window_start))
+                .time_before(&format!("sp.{column}"), Some(window_end));
+            let month = month_of(conn, &format!("sp.{column}"));
+            let rows: Vec<MonthRow> = query(
+                conn,
+                &format!(
+                    "SELECT {month} AS month, COUNT(*) AS n FROM skill_progress sp{} GROUP BY {month}",
+                    mw.sql()
+                ),
+            )?;
+            for r in rows {
+                counted(&r.month, slot, r.n);
             }
         }
     }

@@ -268,6 +268,40 @@ both_backends! {
         app.db().run(move |conn| passerelle::reports::maintain::rebuild(conn, &tz, |_, _| {})).await.unwrap();
         assert_eq!(app.get("/api/v1/reports/skills-progress", Some(token)).await.json(), with_f);
         assert_eq!(app.get("/api/v1/reports/activity", Some(token)).await.json(), activity);
+
+        // A period reads whole months from the roll-ups and the days around them from the
+        // rows; a mediator's filter reads only rows. With Bilal assessed 45 days ago, in
+        // another month, both agree whatever the period.
+        let old = walk_in(&app, &k.s, &[k.bilal], 45).await;
+        log(&app, &k.s, old, json!([
+            {"person_id": k.bilal, "attendance": "attended", "skills": [{"skill_code": "B1", "level": 1}, {"skill_code": "A1", "level": 0}]}
+        ])).await;
+        for (from, to) in [(60, 0), (45, 5), (44, 1), (90, 30), (400, 0)] {
+            let period = format!("from={}&to={}", today() - Duration::days(from), today() - Duration::days(to));
+            let mixed = app.get(&format!("/api/v1/reports/skills-progress?{period}"), Some(token)).await.json();
+            let rows = app.get(&format!("/api/v1/reports/skills-progress?{period}&mediator_id={}", k.s.mediator.user.id), Some(token)).await.json();
+            for part in ["assessed_people", "per_skill", "per_domain", "by_month"] {
+                assert_eq!(mixed[part], rows[part], "{part} for {period}");
+            }
+        }
+        let wide = app.get(&format!("/api/v1/reports/skills-progress?from={}", today() - Duration::days(60)), Some(token)).await.json();
+        assert_eq!(skill(&wide, "B1")["people_assessed"], 1, "{wide}");
+        let recent = app.get(&format!("/api/v1/reports/skills-progress?from={}", today() - Duration::days(20)), Some(token)).await.json();
+        assert_eq!(skill(&recent, "B1")["people_assessed"], 0, "{recent}");
+
+        // Chloé leaves programme P: its figures follow at once, skills and activity.
+        let left = app.send_json("PATCH", &format!("/api/v1/people/{}", k.chloe), Some(&k.s.mediator.token), &json!({"programme_ids": []}).to_string()).await;
+        assert_eq!(left.status, Status::Ok, "{}", left.body);
+        let p = app.get(&format!("/api/v1/reports/skills-progress?programme_id={}", k.programme), Some(token)).await.json();
+        assert_eq!((p["people"].as_i64(), p["assessed_people"].as_i64()), (Some(1), Some(1)), "{p}");
+        assert_eq!(skill(&p, "A1")["people_assessed"], 1, "Ana only");
+        let pa = app.get(&format!("/api/v1/reports/activity?programme_id={}", k.programme), Some(token)).await.json();
+        assert_eq!((pa["attended"].as_i64(), pa["cancelled"].as_i64()), (Some(2), Some(0)), "{pa}");
+        let kept = (p, pa);
+        app.db().run(move |conn| passerelle::reports::maintain::rebuild(conn, &tz, |_, _| {})).await.unwrap();
+        let p = app.get(&format!("/api/v1/reports/skills-progress?programme_id={}", k.programme), Some(token)).await.json();
+        let pa = app.get(&format!("/api/v1/reports/activity?programme_id={}", k.programme), Some(token)).await.json();
+        assert_eq!((p, pa), kept, "what the writers kept equals a rebuild");
     }
 }
 
