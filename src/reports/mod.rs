@@ -638,8 +638,14 @@ fn equipped_people_sql(filters: &Filters) -> String {
     w.int("e.programme_id", filters.programme_id)
         .int("e.organisation_id", filters.organisation_id)
         .date_until("a.handed_over_on", filters.to);
+    // The items are read only when one of their columns is asked for.
+    let items = if filters.programme_id.is_some() || filters.organisation_id.is_some() {
+        " JOIN equipment e ON e.id = a.equipment_id"
+    } else {
+        ""
+    };
     format!(
-        "SELECT DISTINCT a.person_id FROM assignments a JOIN equipment e ON e.id = a.equipment_id{}",
+        "SELECT DISTINCT a.person_id FROM assignments a{items}{}",
         w.sql()
     )
 }
