@@ -302,6 +302,16 @@ both_backends! {
         let p = app.get(&format!("/api/v1/reports/skills-progress?programme_id={}", k.programme), Some(token)).await.json();
         let pa = app.get(&format!("/api/v1/reports/activity?programme_id={}", k.programme), Some(token)).await.json();
         assert_eq!((p, pa), kept, "what the writers kept equals a rebuild");
+
+        // A database upgraded from before the roll-ups gets them at its first start.
+        let before = app.get("/api/v1/reports/skills-progress", Some(token)).await.json();
+        let rebuilt = app.db().run(move |conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("DELETE FROM skill_months; DELETE FROM domain_months; DELETE FROM progress_months;")?;
+            passerelle::reports::maintain::rebuild_if_missing(conn, &tz)
+        }).await.unwrap();
+        assert!(rebuilt);
+        assert_eq!(app.get("/api/v1/reports/skills-progress", Some(token)).await.json(), before);
     }
 }
 
