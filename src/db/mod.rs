@@ -118,19 +118,25 @@ pub struct Db {
     backend: Backend,
     /// SQLite: the one connection that the server's write transactions run on (see
     /// [`transaction`]).
-    writer: Option<Arc<Mutex<DbConn>>>,
+    writer: Option<Arc<Writer>>,
+}
+
+/// SQLite's writer connection, and how to open it again should it break.
+struct Writer {
+    manager: Manager,
+    conn: Mutex<DbConn>,
 }
 
 thread_local! {
     /// The writer connection of the [`Db`] whose [`Db::run`] this thread is running.
-    static WRITER: RefCell<Option<Arc<Mutex<DbConn>>>> = const { RefCell::new(None) };
+    static WRITER: RefCell<Option<Arc<Writer>>> = const { RefCell::new(None) };
 }
 
 /// Sets [`WRITER`] for the life of the guard.
-struct WriterScope(Option<Arc<Mutex<DbConn>>>);
+struct WriterScope(Option<Arc<Writer>>);
 
 impl WriterScope {
-    fn enter(writer: Option<Arc<Mutex<DbConn>>>) -> WriterScope {
+    fn enter(writer: Option<Arc<Writer>>) -> WriterScope {
         WriterScope(WRITER.with(|w| w.replace(writer)))
     }
 }
@@ -152,11 +158,14 @@ impl Db {
         }
         let manager = Manager { url: url.clone() };
         let writer = match url {
-            DatabaseUrl::Sqlite(_) => Some(Arc::new(Mutex::new(
-                manager
-                    .connect()
-                    .map_err(|e| format!("cannot open the database: {e}"))?,
-            ))),
+            DatabaseUrl::Sqlite(_) => Some(Arc::new(Writer {
+                conn: Mutex::new(
+                    manager
+                        .connect()
+                        .map_err(|e| format!("cannot open the database: {e}"))?,
+                ),
+                manager: Manager { url: url.clone() },
+            })),
             DatabaseUrl::Postgres(_) => None,
         };
         let pool = Pool::builder()
@@ -248,12 +257,20 @@ where
     }
     match WRITER.with(|w| w.borrow().clone()) {
         Some(writer) => {
-            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut conn = writer.conn.lock().unwrap_or_else(|e| e.into_inner());
             // Writers of this process queue here rather than in SQLite's busy handler, which
             // sleeps in steps of up to 100 ms. (Other processes on the same file still meet
             // the busy timeout.)
             let _queue = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-            immediate(&mut writer, f)
+            // A connection whose rollback failed is not used again: the next writer opens
+            // another.
+            if R2D2Connection::is_broken(&mut *conn) {
+                *conn = writer
+                    .manager
+                    .connect()
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            }
+            immediate(&mut conn, f)
         }
         None => {
             let _queue = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());

@@ -937,6 +937,11 @@ pub fn rebuild(
 /// Builds the aggregates when they are missing but their sources are not (the first start
 /// after the upgrade that added them).
 pub fn rebuild_if_missing(conn: &mut DbConn, tz: &Tz) -> Result<bool, AppError> {
+    let has_progress = skill_progress::table
+        .select(skill_progress::person_id)
+        .first::<i32>(conn)
+        .optional()?
+        .is_some();
     let has_sources = appointments::table
         .select(appointments::id)
         .first::<i32>(conn)
@@ -947,21 +952,18 @@ pub fn rebuild_if_missing(conn: &mut DbConn, tz: &Tz) -> Result<bool, AppError> 
             .first::<i32>(conn)
             .optional()?
             .is_some();
-    let has_aggregates = activity_days::table
-        .select(activity_days::day)
-        .first::<NaiveDate>(conn)
-        .optional()?
-        .is_some()
-        || skill_progress::table
-            .select(skill_progress::person_id)
-            .first::<i32>(conn)
+    let has_aggregates = has_progress
+        || activity_days::table
+            .select(activity_days::day)
+            .first::<NaiveDate>(conn)
             .optional()?
             .is_some();
     if has_sources && !has_aggregates {
         rebuild(conn, tz, |_, _| {})?;
         return Ok(true);
     }
-    if super::skill_months::missing(conn)? {
+    // Added later: the monthly roll-ups of skill progress.
+    if has_progress && super::skill_months::is_empty(conn)? {
         super::skill_months::rebuild(conn)?;
         return Ok(true);
     }

@@ -554,37 +554,27 @@ fn skill_groups(conn: &mut DbConn, w: &Where) -> Result<Vec<GroupRow>, AppError>
     )
 }
 
-/// Per skill, for the filters: whole months from `skill_months`, the rest from the rows.
-fn skill_groups_for(
+/// The groups of a roll-up for the filters: whole months from `roll_up` (a query of the
+/// roll-up `m` under a `WHERE`), the rest from the per-person rows (`from_rows`).
+fn groups_for(
     conn: &mut DbConn,
     tz: &Tz,
     filters: &Filters,
+    roll_up: impl Fn(&Where) -> String,
+    from_rows: fn(&mut DbConn, &Where) -> Result<Vec<GroupRow>, AppError>,
 ) -> Result<Vec<GroupRow>, AppError> {
     let Some(parts) = progress_parts(tz, filters) else {
-        return skill_groups(conn, &progress_where(tz, filters, true));
+        return from_rows(conn, &progress_where(tz, filters, true));
     };
     let mut rows = Vec::new();
     if let Some((first, end)) = parts.months {
         rows.extend(query::<GroupRow>(
             conn,
-            &format!(
-                "SELECT m.skill_id AS id, {people} AS assessed, {} AS progressed, \
-                 {} AS autonomous, {} AS gain, {people} AS pairs, {} AS to_autonomy, \
-                 {} AS autonomous_pairs, CAST(0 AS BIGINT) AS sessions_to_progress, \
-                 CAST(0 AS BIGINT) AS sessions_to_autonomy FROM skill_months m{} \
-                 GROUP BY m.skill_id",
-                total("m.progressed"),
-                total("m.autonomous"),
-                total("m.gain"),
-                total("m.to_autonomy"),
-                total("m.autonomous_pairs"),
-                months_where(filters, first, end).sql(),
-                people = total("m.people"),
-            ),
+            &roll_up(&months_where(filters, first, end)),
         )?);
     }
     for (from, before) in parts.edges {
-        rows.extend(skill_groups(
+        rows.extend(from_rows(
             conn,
             &progress_where_between(filters, from, before, true),
         )?);
@@ -592,44 +582,56 @@ fn skill_groups_for(
     Ok(merge_groups(rows))
 }
 
-/// Per domain, for the filters: whole months from `domain_months`, the rest from the rows.
+/// Per skill, for the filters.
+fn skill_groups_for(
+    conn: &mut DbConn,
+    tz: &Tz,
+    filters: &Filters,
+) -> Result<Vec<GroupRow>, AppError> {
+    let roll_up = |w: &Where| {
+        format!(
+            "SELECT m.skill_id AS id, {people} AS assessed, {} AS progressed, \
+             {} AS autonomous, {} AS gain, {people} AS pairs, {} AS to_autonomy, \
+             {} AS autonomous_pairs, CAST(0 AS BIGINT) AS sessions_to_progress, \
+             CAST(0 AS BIGINT) AS sessions_to_autonomy FROM skill_months m{} \
+             GROUP BY m.skill_id",
+            total("m.progressed"),
+            total("m.autonomous"),
+            total("m.gain"),
+            total("m.to_autonomy"),
+            total("m.autonomous_pairs"),
+            w.sql(),
+            people = total("m.people"),
+        )
+    };
+    groups_for(conn, tz, filters, roll_up, skill_groups)
+}
+
+/// Per domain, for the filters.
 fn domain_groups_for(
     conn: &mut DbConn,
     tz: &Tz,
     filters: &Filters,
 ) -> Result<Vec<GroupRow>, AppError> {
-    let Some(parts) = progress_parts(tz, filters) else {
-        return domain_groups(conn, &progress_where(tz, filters, true));
+    let roll_up = |w: &Where| {
+        format!(
+            "SELECT m.domain_id AS id, {} AS assessed, {} AS progressed, {} AS autonomous, \
+             {} AS gain, {} AS pairs, {} AS to_autonomy, {} AS autonomous_pairs, \
+             {} AS sessions_to_progress, {} AS sessions_to_autonomy \
+             FROM domain_months m{} GROUP BY m.domain_id",
+            total("m.people"),
+            total("m.progressed"),
+            total("m.autonomous"),
+            total("m.gain"),
+            total("m.skills"),
+            total("m.assessments_to_autonomy"),
+            total("m.autonomous_skills"),
+            total("m.sessions_to_progress"),
+            total("m.sessions_to_autonomy"),
+            w.sql(),
+        )
     };
-    let mut rows = Vec::new();
-    if let Some((first, end)) = parts.months {
-        rows.extend(query::<GroupRow>(
-            conn,
-            &format!(
-                "SELECT m.domain_id AS id, {} AS assessed, {} AS progressed, {} AS autonomous, \
-                 {} AS gain, {} AS pairs, {} AS to_autonomy, {} AS autonomous_pairs, \
-                 {} AS sessions_to_progress, {} AS sessions_to_autonomy \
-                 FROM domain_months m{} GROUP BY m.domain_id",
-                total("m.people"),
-                total("m.progressed"),
-                total("m.autonomous"),
-                total("m.gain"),
-                total("m.skills"),
-                total("m.assessments_to_autonomy"),
-                total("m.autonomous_skills"),
-                total("m.sessions_to_progress"),
-                total("m.sessions_to_autonomy"),
-                months_where(filters, first, end).sql(),
-            ),
-        )?);
-    }
-    for (from, before) in parts.edges {
-        rows.extend(domain_groups(
-            conn,
-            &progress_where_between(filters, from, before, true),
-        )?);
-    }
-    Ok(merge_groups(rows))
+    groups_for(conn, tz, filters, roll_up, domain_groups)
 }
 
 /// People who received equipment, as a sub-select.

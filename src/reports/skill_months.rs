@@ -343,66 +343,67 @@ pub fn rebuild(conn: &mut DbConn) -> Result<(), AppError> {
         diesel::delete(skill_months::table).execute(conn)?;
         diesel::delete(domain_months::table).execute(conn)?;
         diesel::delete(progress_months::table).execute(conn)?;
-        let key_columns = ["month", "organisation_id", "programme_id"];
-        let mut out = BulkInsert::new(
+        let key = ["month", "organisation_id", "programme_id"];
+        insert_all(
+            conn,
             "skill_months",
-            &[&key_columns[..], &["skill_id"], &SKILL_COLUMNS[..]].concat(),
-        );
-        for ((m, org, programme, skill), values) in &all.skills {
-            let mut row = vec![
-                bulk::date(*m),
-                bulk::int((*org).into()),
-                bulk::int((*programme).into()),
-                bulk::int((*skill).into()),
-            ];
-            row.extend(values.iter().map(|v| bulk::int(*v)));
-            out.push(conn, &row)?;
-        }
-        out.flush(conn)?;
-        let mut out = BulkInsert::new(
+            &[&key[..], &["skill_id"], &SKILL_COLUMNS[..]].concat(),
+            all.skills
+                .iter()
+                .map(|((m, org, p, skill), values)| row((*m, *org, *p, Some(*skill)), values)),
+        )?;
+        insert_all(
+            conn,
             "domain_months",
-            &[&key_columns[..], &["domain_id"], &DOMAIN_COLUMNS[..]].concat(),
-        );
-        for ((m, org, programme, domain), values) in &all.domains {
-            let mut row = vec![
-                bulk::date(*m),
-                bulk::int((*org).into()),
-                bulk::int((*programme).into()),
-                bulk::int((*domain).into()),
-            ];
-            row.extend(values.iter().map(|v| bulk::int(*v)));
-            out.push(conn, &row)?;
-        }
-        out.flush(conn)?;
-        let mut out = BulkInsert::new(
+            &[&key[..], &["domain_id"], &DOMAIN_COLUMNS[..]].concat(),
+            all.domains
+                .iter()
+                .map(|((m, org, p, domain), values)| row((*m, *org, *p, Some(*domain)), values)),
+        )?;
+        insert_all(
+            conn,
             "progress_months",
-            &[&key_columns[..], &EVENT_COLUMNS[..]].concat(),
-        );
-        for ((m, org, programme), values) in &all.events {
-            let mut row = vec![
-                bulk::date(*m),
-                bulk::int((*org).into()),
-                bulk::int((*programme).into()),
-            ];
-            row.extend(values.iter().map(|v| bulk::int(*v)));
-            out.push(conn, &row)?;
-        }
-        out.flush(conn)
+            &[&key[..], &EVENT_COLUMNS[..]].concat(),
+            all.events
+                .iter()
+                .map(|((m, org, p), values)| row((*m, *org, *p, None), values)),
+        )
     })
 }
 
-/// Whether the roll-ups are missing while their sources are not (the first start after the
-/// upgrade that added them).
-pub fn missing(conn: &mut DbConn) -> Result<bool, AppError> {
-    let has_sources = skill_progress::table
-        .select(skill_progress::person_id)
-        .first::<i32>(conn)
-        .optional()?
-        .is_some();
-    let has_months = skill_months::table
+/// The literals of one roll-up row: its key, then its values.
+fn row(
+    (m, org, programme, item): (NaiveDate, i32, i32, Option<i32>),
+    values: &[i64],
+) -> Vec<String> {
+    let mut row = vec![
+        bulk::date(m),
+        bulk::int(org.into()),
+        bulk::int(programme.into()),
+    ];
+    row.extend(item.map(|id| bulk::int(id.into())));
+    row.extend(values.iter().map(|v| bulk::int(*v)));
+    row
+}
+
+fn insert_all(
+    conn: &mut DbConn,
+    table: &str,
+    columns: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<(), AppError> {
+    let mut out = BulkInsert::new(table, columns);
+    for row in rows {
+        out.push(conn, &row)?;
+    }
+    out.flush(conn)
+}
+
+/// Whether the roll-ups hold nothing (before their first rebuild).
+pub fn is_empty(conn: &mut DbConn) -> Result<bool, AppError> {
+    Ok(skill_months::table
         .select(skill_months::skill_id)
         .first::<i32>(conn)
         .optional()?
-        .is_some();
-    Ok(has_sources && !has_months)
+        .is_none())
 }
