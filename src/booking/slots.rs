@@ -2,13 +2,15 @@
 //! service's minimum notice and horizon. Local wall-clock times are turned into UTC day by day,
 //! so a Monday 09:00 opening is 09:00 local in March and in November.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Serialize;
 
 use super::availability::{absences_between, get_service, opening_hours_of};
-use super::model::{AppointmentRow, Service};
+use super::model::Service;
 use crate::auth::StaffUser;
 use crate::db::schema::{appointments, opening_hours, users};
 use crate::db::{now, DbConn};
@@ -77,14 +79,29 @@ pub fn free_slots(
     let range_end = tz.to_utc(query.to + Duration::days(1), NaiveTime::MIN);
     let rules = opening_hours_of(conn, &mediator_ids)?;
     let absences = absences_between(conn, &mediator_ids, range_start, range_end)?;
-    let busy: Vec<AppointmentRow> = appointments::table
+    let busy: Vec<(i32, NaiveDateTime, NaiveDateTime)> = appointments::table
         .filter(appointments::mediator_id.eq_any(&mediator_ids))
         .filter(appointments::status.ne("cancelled"))
         .filter(appointments::starts_at.gt(range_start - super::service::MAX_SPAN))
         .filter(appointments::starts_at.lt(range_end))
         .filter(appointments::blocked_until.gt(range_start))
-        .select(AppointmentRow::as_select())
+        .select((
+            appointments::mediator_id,
+            appointments::starts_at,
+            appointments::blocked_until,
+        ))
         .load(conn)?;
+    // Each mediator's appointments by start, so that a day's opening reads only its own.
+    let mut busy_of: HashMap<i32, Vec<(NaiveDateTime, NaiveDateTime)>> = HashMap::new();
+    for (mediator_id, starts_at, blocked_until) in busy {
+        busy_of
+            .entry(mediator_id)
+            .or_default()
+            .push((starts_at, blocked_until));
+    }
+    for list in busy_of.values_mut() {
+        list.sort_unstable();
+    }
 
     let current = now();
     let earliest = current + Duration::minutes(i64::from(service.min_notice_minutes));
@@ -102,10 +119,16 @@ pub fn free_slots(
             } else {
                 tz.to_utc(day, minute_time(rule.end_minute))
             };
-            let blocks: Vec<(NaiveDateTime, NaiveDateTime)> = busy
+            let theirs = busy_of.get(&rule.user_id).map_or(&[][..], Vec::as_slice);
+            // No appointment lasts a day: those that can meet the opening, or the pause after
+            // its last slot, start less than a day around it.
+            let span = super::service::MAX_SPAN;
+            let first = theirs.partition_point(|(start, _)| *start <= open - span);
+            let last = theirs.partition_point(|(start, _)| *start < close + span);
+            let blocks: Vec<(NaiveDateTime, NaiveDateTime)> = theirs[first..last.max(first)]
                 .iter()
-                .filter(|a| a.mediator_id == rule.user_id)
-                .map(|a| (a.starts_at, a.blocked_until))
+                .filter(|(_, until)| *until > open)
+                .copied()
                 .chain(
                     absences
                         .iter()
