@@ -332,9 +332,19 @@ pub fn lock_organisation(conn: &mut DbConn, organisation_id: i32) -> Result<(), 
 /// A transaction-scoped lock on an application-wide key (PostgreSQL; SQLite's write
 /// transaction is exclusive already).
 pub fn lock_key(conn: &mut DbConn, key: i32) -> Result<(), AppError> {
+    advisory_lock(conn, "pg_advisory_xact_lock", key)
+}
+
+/// As [`lock_key`], shared: holders of the shared lock run together, and wait for (or keep
+/// out) the one holding it alone.
+pub fn lock_key_shared(conn: &mut DbConn, key: i32) -> Result<(), AppError> {
+    advisory_lock(conn, "pg_advisory_xact_lock_shared", key)
+}
+
+fn advisory_lock(conn: &mut DbConn, function: &str, key: i32) -> Result<(), AppError> {
     if let DbConn::Pg(pg) = conn {
         use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7243900, $1)")
+        diesel::sql_query(format!("SELECT {function}(7243900, $1)"))
             .bind::<diesel::sql_types::Integer, _>(key)
             .execute(pg)?;
     }

@@ -368,6 +368,11 @@ fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), 
     }
     // The report aggregates count each programme's members: take the person out of them and
     // put them back under their new programmes.
+    let organisation_id: i32 = people::table
+        .find(person_id)
+        .select(people::organisation_id)
+        .first(conn)?;
+    crate::reports::skill_months::lock_for_change(conn, organisation_id)?;
     let before = crate::reports::skill_months::Cells::of_person(conn, person_id)?;
     diesel::delete(person_programmes::table.filter(person_programmes::person_id.eq(person_id)))
         .execute(conn)?;

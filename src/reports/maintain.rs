@@ -834,12 +834,13 @@ fn domains(conn: &mut DbConn) -> Result<HashMap<i32, i32>, AppError> {
 /// Recomputes one person's progress, skill by skill and domain by domain. Call inside the
 /// transaction that added or deactivated their assessments, or changed their attendance.
 pub fn refresh_skills(conn: &mut DbConn, person_id: i32) -> Result<(), AppError> {
-    let before = super::skill_months::Cells::of_person(conn, person_id)?;
-    let observed = observations(conn, &[person_id], None)?;
     let organisation_id: i32 = people::table
         .find(person_id)
         .select(people::organisation_id)
         .first(conn)?;
+    super::skill_months::lock_for_change(conn, organisation_id)?;
+    let before = super::skill_months::Cells::of_person(conn, person_id)?;
+    let observed = observations(conn, &[person_id], None)?;
     diesel::delete(skill_progress::table.filter(skill_progress::person_id.eq(person_id)))
         .execute(conn)?;
     diesel::delete(domain_progress::table.filter(domain_progress::person_id.eq(person_id)))
@@ -907,7 +908,7 @@ pub fn rebuild(
         done += 1;
         on_progress(done, total as u64);
     }
-    super::skill_months::rebuild(conn)?;
+    super::skill_months::rebuild(conn, false)?;
     // Appointments of one key may fall in two chunks: accumulate everything, then write.
     let mut activity = ActivityRows::new();
     let mut topics = TopicRows::new();
@@ -964,8 +965,7 @@ pub fn rebuild_if_missing(conn: &mut DbConn, tz: &Tz) -> Result<bool, AppError> 
     }
     // Added later: the monthly roll-ups of skill progress.
     if has_progress && super::skill_months::is_empty(conn)? {
-        super::skill_months::rebuild(conn)?;
-        return Ok(true);
+        return super::skill_months::rebuild(conn, true);
     }
     Ok(false)
 }

@@ -594,7 +594,7 @@ fn skill_groups_for(
              {} AS autonomous, {} AS gain, {people} AS pairs, {} AS to_autonomy, \
              {} AS autonomous_pairs, CAST(0 AS BIGINT) AS sessions_to_progress, \
              CAST(0 AS BIGINT) AS sessions_to_autonomy FROM skill_months m{} \
-             GROUP BY m.skill_id",
+             GROUP BY m.skill_id HAVING SUM(m.people) > 0",
             total("m.progressed"),
             total("m.autonomous"),
             total("m.gain"),
@@ -618,7 +618,7 @@ fn domain_groups_for(
             "SELECT m.domain_id AS id, {} AS assessed, {} AS progressed, {} AS autonomous, \
              {} AS gain, {} AS pairs, {} AS to_autonomy, {} AS autonomous_pairs, \
              {} AS sessions_to_progress, {} AS sessions_to_autonomy \
-             FROM domain_months m{} GROUP BY m.domain_id",
+             FROM domain_months m{} GROUP BY m.domain_id HAVING SUM(m.people) > 0",
             total("m.people"),
             total("m.progressed"),
             total("m.autonomous"),

@@ -46,6 +46,21 @@ const DOMAIN_COLUMNS: [&str; 9] = [
 ];
 const EVENT_COLUMNS: [&str; 3] = ["started", "progressed", "autonomous"];
 
+/// Held alone by a rebuild of the roll-ups, shared by the changes of one person.
+const REBUILD_LOCK: i32 = 70;
+/// Plus an organisation's id: one change of the organisation's roll-ups at a time.
+const ORGANISATION_LOCKS: i32 = 1_000_000;
+
+/// Call before reading a person's cells, in the transaction that will change them: on
+/// PostgreSQL, two changes of the same organisation's roll-ups run one after the other (each
+/// reads the person's cells before, and adds a difference; read at the same time, both would
+/// add theirs to the same starting point), and none runs during a rebuild. (SQLite's write
+/// transaction is exclusive already.)
+pub fn lock_for_change(conn: &mut DbConn, organisation_id: i32) -> Result<(), AppError> {
+    crate::db::lock_key_shared(conn, REBUILD_LOCK)?;
+    crate::db::lock_key(conn, ORGANISATION_LOCKS + organisation_id)
+}
+
 /// What some people add to the roll-ups.
 #[derive(Default, Debug, PartialEq)]
 pub struct Cells {
@@ -326,20 +341,26 @@ fn upsert(
     Ok(())
 }
 
-/// Recomputes the three roll-ups from `skill_progress` and `domain_progress`.
-pub fn rebuild(conn: &mut DbConn) -> Result<(), AppError> {
+/// Recomputes the three roll-ups from `skill_progress` and `domain_progress`, in one
+/// transaction that keeps the writers of the roll-ups out; with `only_if_empty`, only when
+/// they hold nothing (another instance may have just built them).
+pub fn rebuild(conn: &mut DbConn, only_if_empty: bool) -> Result<bool, AppError> {
     const CHUNK: i32 = 5000;
-    let max_person: i32 = skill_progress::table
-        .select(diesel::dsl::max(skill_progress::person_id))
-        .first::<Option<i32>>(conn)?
-        .unwrap_or(0);
-    let mut all = Cells::default();
-    let mut from = 0;
-    while from <= max_person {
-        all.merge(Cells::of_people(conn, from, from + CHUNK)?, 1);
-        from += CHUNK;
-    }
     crate::db::transaction(conn, |conn| {
+        crate::db::lock_key(conn, REBUILD_LOCK)?;
+        if only_if_empty && !is_empty(conn)? {
+            return Ok(false);
+        }
+        let max_person: i32 = skill_progress::table
+            .select(diesel::dsl::max(skill_progress::person_id))
+            .first::<Option<i32>>(conn)?
+            .unwrap_or(0);
+        let mut all = Cells::default();
+        let mut from = 0;
+        while from <= max_person {
+            all.merge(Cells::of_people(conn, from, from + CHUNK)?, 1);
+            from += CHUNK;
+        }
         diesel::delete(skill_months::table).execute(conn)?;
         diesel::delete(domain_months::table).execute(conn)?;
         diesel::delete(progress_months::table).execute(conn)?;
@@ -367,7 +388,8 @@ pub fn rebuild(conn: &mut DbConn) -> Result<(), AppError> {
             all.events
                 .iter()
                 .map(|((m, org, p), values)| row((*m, *org, *p, None), values)),
-        )
+        )?;
+        Ok(true)
     })
 }
 
