@@ -262,8 +262,8 @@ where
             // sleeps in steps of up to 100 ms. (Other processes on the same file still meet
             // the busy timeout.)
             let _queue = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-            // A connection whose rollback failed is not used again: the next writer opens
-            // another.
+            // A connection left in a transaction by a panic, or whose rollback failed, is not
+            // used again: the next writer opens another.
             if R2D2Connection::is_broken(&mut *conn) {
                 *conn = writer
                     .manager
@@ -279,7 +279,8 @@ where
     }
 }
 
-/// `BEGIN IMMEDIATE`, `f`, then commit, or roll back when `f` fails or panics.
+/// `BEGIN IMMEDIATE`, `f`, then commit, or roll back when `f` fails. (A panic leaves the
+/// transaction open: the pool drops such a connection, and the writer is opened again.)
 fn immediate<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError>,
@@ -287,17 +288,7 @@ where
     let DbConn::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };
-    // A transaction left open by a panic (the writer outlives it) is rolled back first.
-    if AnsiTransactionManager::transaction_manager_status_mut(sqlite)
-        .transaction_depth()
-        .map_err(AppError::from)?
-        .is_some()
-    {
-        let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
-    }
-    if let DbConn::Sqlite(sqlite) = conn {
-        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;

@@ -221,21 +221,16 @@ fn write_activity(
     let mut out = BulkInsert::new(
         "activity_days",
         &[
-            "day",
-            "mediator_id",
-            "place_id",
-            "programme_id",
-            "organisation_id",
-            "appointments",
-            "workshops",
-            "cancelled_appointments",
-            "booked",
-            "attended",
-            "no_show",
-            "excused",
-            "cancelled",
-            "minutes",
-        ],
+            &[
+                "day",
+                "mediator_id",
+                "place_id",
+                "programme_id",
+                "organisation_id",
+            ][..],
+            &COUNT_COLUMNS[..],
+        ]
+        .concat(),
     );
     for ((key, programme), c) in activity {
         out.push(

@@ -86,6 +86,23 @@ pub async fn book(
     .await
 }
 
+/// A drop-in session `days_ago` days ago at 10:00 (the service's length), with these people.
+pub async fn walk_in(app: &TestApp, s: &Setup, people: &[i64], days_ago: i64, notes: &str) -> i64 {
+    let r = app
+        .post_json(
+            "/api/v1/appointments",
+            &s.mediator.token,
+            json!({
+                "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+                "starts_at": at(today() - Duration::days(days_ago), "10:00"), "person_ids": people,
+                "walk_in": true, "notes": notes,
+            }),
+        )
+        .await;
+    assert_eq!(r.status, Status::Created, "{}", r.body);
+    r.json()["id"].as_i64().unwrap()
+}
+
 pub async fn person(app: &TestApp, token: &str, name: &str) -> i64 {
     let r = app
         .post_json(

@@ -564,14 +564,25 @@ impl TestApp {
             "{role}{n}@{}.example",
             organisation.to_lowercase().replace(' ', "-")
         );
-        let (organisation, role_owned, email_owned) =
-            (organisation.to_string(), role.to_string(), email.clone());
-        let session_ttl = self
-            .client
-            .rocket()
-            .state::<passerelle::config::Config>()
-            .expect("config")
-            .session_ttl;
+        self.staff_named(role, organisation, &format!("{role} {n}"), &email)
+            .await
+    }
+
+    /// As [`TestApp::staff`], with this name and email.
+    pub async fn staff_named(
+        &self,
+        role: &str,
+        organisation: &str,
+        name: &str,
+        email: &str,
+    ) -> Staff {
+        let (organisation, role_owned, name_owned, email_owned) = (
+            organisation.to_string(),
+            role.to_string(),
+            name.to_string(),
+            email.to_string(),
+        );
+        let session_ttl = self.config().session_ttl;
         let (user, session) = self
             .db()
             .run(move |conn| {
@@ -581,7 +592,7 @@ impl TestApp {
                     None,
                     passerelle::auth::service::UserInput {
                         email: email_owned,
-                        name: format!("{role_owned} {n}"),
+                        name: name_owned,
                         role: role_owned,
                         organisation_id: Some(org.id),
                         password: PASSWORD.into(),
@@ -605,11 +616,33 @@ impl TestApp {
         let csrf = self.csrf_of(&session).await;
         Staff {
             user,
-            email,
+            email: email.to_string(),
             token,
             session,
             csrf,
         }
+    }
+
+    /// The signed beneficiary link (`/r/{token}`) of `person`'s seat in `appointment`.
+    pub async fn beneficiary_link(&self, appointment: i32, person: i32) -> String {
+        use diesel::prelude::*;
+        use passerelle::db::schema::participants;
+        let key = self.config().secret_key.clone();
+        self.db()
+            .run(move |conn| {
+                let id: i32 = participants::table
+                    .filter(participants::appointment_id.eq(appointment))
+                    .filter(participants::person_id.eq(person))
+                    .select(participants::id)
+                    .first(conn)?;
+                Ok(passerelle::mail::links::sign(
+                    &key,
+                    id,
+                    chrono::Utc::now().naive_utc() + chrono::Duration::days(60),
+                ))
+            })
+            .await
+            .unwrap()
     }
 
     /// The CSRF token of a session, read from a page's logout form.

@@ -583,28 +583,8 @@ mail_test!(
         );
         assert!(!page.body.contains("<script"));
         assert!(unescape(&page.body).contains("2 rue de la Gare"));
-        let csrf = page
-            .cookie(passerelle::auth::PRE_SESSION_CSRF_COOKIE)
-            .unwrap();
-        let post = |path: String| {
-            let csrf = csrf.clone();
-            let client = &app.client;
-            async move {
-                client
-                    .post(path)
-                    .header(ContentType::Form)
-                    .cookie(Cookie::new(
-                        passerelle::auth::PRE_SESSION_CSRF_COOKIE,
-                        csrf.clone(),
-                    ))
-                    .body(format!("csrf_token={csrf}"))
-                    .dispatch()
-                    .await
-                    .status()
-            }
-        };
         assert_eq!(
-            post(format!("{}/confirm", link_of(karim))).await,
+            beneficiary_post(&app, &format!("{}/confirm", link_of(karim)), &page).await,
             Status::SeeOther
         );
         assert!(app
@@ -623,7 +603,7 @@ mail_test!(
 
         // Léa cannot come: her seat goes to Malik, who is told.
         assert_eq!(
-            post(format!("{}/cancel", link_of(lea))).await,
+            beneficiary_post(&app, &format!("{}/cancel", link_of(lea)), &page).await,
             Status::SeeOther
         );
         let stored = app

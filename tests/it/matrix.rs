@@ -414,7 +414,8 @@ impl<'a> Ctx<'a> {
             .map(|token| format!("{token}.ics"))
             .expect("a calendar feed URL");
         let link = self
-            .link(appointment["id"].as_i64().unwrap() as i32, person_id as i32)
+            .app
+            .beneficiary_link(appointment["id"].as_i64().unwrap() as i32, person_id as i32)
             .await;
         let values = [
             ("org_a", org_a),
@@ -436,28 +437,6 @@ impl<'a> Ctx<'a> {
             ("day", (today() + Duration::days(7)).to_string()),
         ];
         self.values.extend(values);
-    }
-
-    /// A beneficiary link to the participation of `person` in `appointment`.
-    async fn link(&self, appointment: i32, person: i32) -> String {
-        use passerelle::db::schema::participants;
-        let key = self.app.config().secret_key.clone();
-        self.app
-            .db()
-            .run(move |conn| {
-                let id: i32 = participants::table
-                    .filter(participants::appointment_id.eq(appointment))
-                    .filter(participants::person_id.eq(person))
-                    .select(participants::id)
-                    .first(conn)?;
-                Ok(passerelle::mail::links::sign(
-                    &key,
-                    id,
-                    chrono::Utc::now().naive_utc() + Duration::days(60),
-                ))
-            })
-            .await
-            .unwrap()
     }
 
     fn next(&self) -> u32 {
@@ -523,7 +502,10 @@ impl<'a> Ctx<'a> {
                 }
                 if name == "new_link" {
                     let person = p["id"].as_i64().unwrap() as i32;
-                    made.insert(name.into(), self.link(appointment, person).await);
+                    made.insert(
+                        name.into(),
+                        self.app.beneficiary_link(appointment, person).await,
+                    );
                 }
             }
             "new_equipment" | "new_assigned_equipment" => {

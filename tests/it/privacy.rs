@@ -9,26 +9,9 @@ use passerelle::db::schema::{
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, book, person, setup, today, Setup};
+use crate::booking::{at, book, person, setup, today, walk_in};
 use crate::both_backends;
 use crate::harness::{unescape, TestApp};
-
-/// A drop-in session `days_ago` days ago at 10:00 with these people.
-async fn walk_in(app: &TestApp, s: &Setup, people: &[i64], days_ago: i64, notes: &str) -> i64 {
-    let r = app
-        .post_json(
-            "/api/v1/appointments",
-            &s.mediator.token,
-            json!({
-                "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
-                "starts_at": at(today() - Duration::days(days_ago), "10:00"), "person_ids": people,
-                "walk_in": true, "notes": notes,
-            }),
-        )
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
 
 /// A person whose reminders go to their own email.
 async fn reachable(app: &TestApp, token: &str, given: &str, email: &str) -> i64 {

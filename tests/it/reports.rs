@@ -5,18 +5,9 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, book, setup, today, Setup};
+use crate::booking::{at, book, setup, today, walk_in, Setup};
 use crate::both_backends;
 use crate::harness::{unescape, TestApp};
-
-/// A drop-in session `days` ago at 10:00 (60 minutes), with these people.
-async fn walk_in(app: &TestApp, s: &Setup, people: &[i64], days: i64) -> i64 {
-    let r = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
-        "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
-        "starts_at": at(today() - Duration::days(days), "10:00"), "person_ids": people, "walk_in": true})).await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
 
 async fn log(app: &TestApp, s: &Setup, id: i64, participants: Value) {
     let r = app
@@ -67,12 +58,12 @@ async fn known(app: &TestApp) -> Known {
     let ana = person_in("Ana", vec![programme]).await;
     let bilal = person_in("Bilal", vec![]).await;
     let chloe = person_in("Chloe", vec![programme]).await;
-    let first = walk_in(app, &s, &[ana, bilal], 10).await;
+    let first = walk_in(app, &s, &[ana, bilal], 10, "").await;
     log(app, &s, first, json!([
         {"person_id": ana, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 0}, {"skill_code": "C2", "level": 1}]},
         {"person_id": bilal, "attendance": "no_show"}
     ])).await;
-    let second = walk_in(app, &s, &[ana, chloe], 5).await;
+    let second = walk_in(app, &s, &[ana, chloe], 5, "").await;
     log(app, &s, second, json!([
         {"person_id": ana, "attendance": "attended", "topics": ["email", "logement"], "skills": [{"skill_code": "A1", "level": 3}, {"skill_code": "C2", "level": 1}]},
         {"person_id": chloe, "attendance": "attended", "duration_minutes": 30, "skills": [{"skill_code": "A1", "level": 2}]}
@@ -272,7 +263,7 @@ both_backends! {
         // A period reads whole months from the roll-ups and the days around them from the
         // rows; a mediator's filter reads only rows. With Bilal assessed 45 days ago, in
         // another month, both agree whatever the period.
-        let old = walk_in(&app, &k.s, &[k.bilal], 45).await;
+        let old = walk_in(&app, &k.s, &[k.bilal], 45, "").await;
         log(&app, &k.s, old, json!([
             {"person_id": k.bilal, "attendance": "attended", "skills": [{"skill_code": "B1", "level": 1}, {"skill_code": "A1", "level": 0}]}
         ])).await;

@@ -8,59 +8,13 @@ use serde_json::{json, Value};
 
 use crate::booking::{at, today};
 use crate::both_backends;
-use crate::harness::{Staff, TestApp, PASSWORD};
+use crate::harness::{Staff, TestApp};
 
 const PAYLOAD: &str = r#"<script>alert(1)</script>"'><img src=x onerror=alert(1)>"#;
 /// What must never appear in an HTML answer.
 const RAW: [&str; 3] = ["<script>alert(1)", "<img src=x", "onerror=alert(1)>"];
 /// How Tera writes the payload's start, proof that the payload is on the page.
 const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;&#x2F;script&gt;";
-
-/// A staff member named `name` in organisation `organisation_id`, with a token and a session.
-async fn member(app: &TestApp, organisation_id: i32, role: &str, name: &str, n: u32) -> Staff {
-    let email = format!("{role}{n}@xss.example");
-    let (role_owned, email_owned, name_owned) = (role.to_string(), email.clone(), name.to_string());
-    let ttl = app.config().session_ttl;
-    let (user, session) = app
-        .db()
-        .run(move |conn| {
-            let row = passerelle::auth::service::create_user(
-                conn,
-                None,
-                passerelle::auth::service::UserInput {
-                    email: email_owned,
-                    name: name_owned,
-                    role: role_owned,
-                    organisation_id: Some(organisation_id),
-                    password: PASSWORD.into(),
-                },
-            )?;
-            let session = passerelle::auth::service::open_session(conn, row.id, ttl)?;
-            Ok((row.staff(), session))
-        })
-        .await
-        .expect("create staff");
-    let token = app
-        .send_json(
-            "POST",
-            "/api/v1/tokens",
-            None,
-            &json!({"email": email, "password": PASSWORD}).to_string(),
-        )
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let csrf = app.csrf_of(&session).await;
-    Staff {
-        user,
-        email,
-        token,
-        session,
-        csrf,
-    }
-}
 
 async fn created(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let r = app.post_json(path, token, body).await;
@@ -93,9 +47,9 @@ both_backends! {
     async fn free_text_is_escaped_on_every_page_email_and_calendar(app) {
         let admin = app.staff("admin", "Département").await;
         let org = created(&app, &admin.token, "/api/v1/organisations", json!({"name": PAYLOAD})).await;
-        let org_id = org["id"].as_i64().unwrap() as i32;
-        let manager = member(&app, org_id, "manager", &format!("{PAYLOAD} Gestion"), 1).await;
-        let mediator = member(&app, org_id, "mediator", PAYLOAD, 2).await;
+        let org_name = org["name"].as_str().unwrap();
+        let manager = app.staff_named("manager", org_name, &format!("{PAYLOAD} Gestion"), "manager1@xss.example").await;
+        let mediator = app.staff_named("mediator", org_name, PAYLOAD, "mediator2@xss.example").await;
         let t = manager.token.clone();
 
         let programme = created(&app, &t, "/api/v1/programmes", json!({"name": PAYLOAD, "funder": PAYLOAD})).await;
@@ -152,7 +106,7 @@ both_backends! {
         let (a, p, e) = (upcoming["id"].clone(), past["id"].clone(), lent["id"].clone());
         assert!(to_call["id"].is_i64());
         let m = mediator.user.id;
-        let link = beneficiary_link(&app, a.as_i64().unwrap() as i32, pid as i32).await;
+        let link = app.beneficiary_link(a.as_i64().unwrap() as i32, pid as i32).await;
         let day = today() + Duration::days(2);
         let pages: Vec<(String, &Staff, bool)> = vec![
             ("/".into(), &manager, true),
@@ -253,24 +207,4 @@ both_backends! {
         }
         assert!(ics.body.contains("SUMMARY:"));
     }
-}
-
-async fn beneficiary_link(app: &TestApp, appointment: i32, person: i32) -> String {
-    use passerelle::db::schema::participants;
-    let key = app.config().secret_key.clone();
-    app.db()
-        .run(move |conn| {
-            let id: i32 = participants::table
-                .filter(participants::appointment_id.eq(appointment))
-                .filter(participants::person_id.eq(person))
-                .select(participants::id)
-                .first(conn)?;
-            Ok(passerelle::mail::links::sign(
-                &key,
-                id,
-                chrono::Utc::now().naive_utc() + Duration::days(30),
-            ))
-        })
-        .await
-        .unwrap()
 }
