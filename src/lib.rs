@@ -97,6 +97,7 @@ pub fn api_routes() -> Vec<Route> {
         booking::api::book,
         booking::api::list,
         booking::api::show,
+        booking::api::ics,
         booking::api::enrol,
         booking::api::withdraw,
         booking::api::reschedule,

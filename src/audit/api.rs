@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::{parse_rfc3339, LocalTime};
 use crate::web::api::Page;
+use crate::web::query::Query;
 
 #[derive(Serialize)]
 pub struct AuditEntry {
@@ -35,19 +36,37 @@ fn parse_time(
         .transpose()
 }
 
-#[rocket::get("/audit?<entity>&<entity_id>&<actor_id>&<from>&<to>&<page..>")]
-#[allow(clippy::too_many_arguments)]
+/// `GET /audit`'s query (beside `limit` and `offset`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AuditQuery {
+    #[serde(default, deserialize_with = "entity")]
+    pub entity: Option<String>,
+    pub entity_id: Option<i32>,
+    pub actor_id: Option<i32>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+fn entity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let codes: Vec<&str> = super::ENTITIES.iter().map(|(code, _)| *code).collect();
+    crate::web::query::one_of(d, &codes)
+}
+
+#[rocket::get("/audit")]
 pub async fn list(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    entity: Option<String>,
-    entity_id: Option<i32>,
-    actor_id: Option<i32>,
-    from: Option<String>,
-    to: Option<String>,
-    page: Page,
+    query: Query<AuditQuery>,
+    page: Query<Page>,
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
+    let AuditQuery {
+        entity,
+        entity_id,
+        actor_id,
+        from,
+        to,
+    } = query.into_inner();
     let user = api.0;
     user.require(&[Role::Admin])?;
     let (limit, offset) = page.bounds()?;

@@ -16,6 +16,7 @@ use crate::db::schema::{organisations, users};
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::time::{parse_date, LocalTime};
+use crate::web::query::Query;
 use crate::web::{optional_number, Invalid};
 
 /// Entries per page.
@@ -40,19 +41,33 @@ pub enum AuditPage {
     Invalid(Invalid),
 }
 
-#[rocket::get("/audit?<entity>&<entity_id>&<actor>&<from>&<to>&<page>")]
-#[allow(clippy::too_many_arguments)]
+/// The journal page's query, read as text: the page shows its own form again with the
+/// errors of what does not parse.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AuditPageQuery {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub page: Option<String>,
+}
+
+#[rocket::get("/audit")]
 pub async fn list(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    entity: Option<String>,
-    entity_id: Option<String>,
-    actor: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    page: Option<String>,
+    query: Query<AuditPageQuery>,
 ) -> Result<AuditPage, AppError> {
+    let AuditPageQuery {
+        entity,
+        entity_id,
+        actor,
+        from,
+        to,
+        page,
+    } = query.into_inner();
     web.user.require(&[Role::Admin])?;
     let tz = config.timezone;
     let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_string();
@@ -65,6 +80,12 @@ pub async fn list(
         text(&page),
     );
     let mut errors = FieldErrors::new();
+    if !entity.is_empty() && !super::ENTITIES.iter().any(|(code, _)| *code == entity) {
+        errors
+            .entry("entity".into())
+            .or_default()
+            .push("Type d'élément inconnu.".into());
+    }
     let entity_number = optional_number("entity_id", &entity_id, &mut errors);
     let actor_number = optional_number("actor", &actor, &mut errors);
     let page_number = optional_number("page", &page_text, &mut errors)

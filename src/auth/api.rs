@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::query::Query;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -65,11 +66,11 @@ pub async fn revoke_current_token(
     Ok(rocket::http::Status::NoContent)
 }
 
-#[rocket::get("/users?<page..>")]
+#[rocket::get("/users")]
 pub async fn list_users(
     db: &State<Db>,
     api: ApiUser,
-    page: Page,
+    page: Query<Page>,
 ) -> Result<Json<Vec<UserOut>>, AppError> {
     let user = api.0;
     user.require(&[Role::Admin, Role::Manager])?;

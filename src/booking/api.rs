@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::{parse_rfc3339, LocalTime};
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::query::Query;
 
 /// A local date (`2026-12-03`) or an RFC 3339 time, read as a local date.
 pub fn parse_day(field: &str, text: &str, tz: &Tz) -> Result<NaiveDate, AppError> {
@@ -159,18 +160,33 @@ pub async fn remove_absence(db: &State<Db>, api: ApiUser, id: i32) -> Result<Sta
     Ok(Status::NoContent)
 }
 
-#[rocket::get("/slots?<service_id>&<from>&<to>&<mediator_id>&<place_id>")]
-#[allow(clippy::too_many_arguments)]
+/// `GET /slots`'s query.
+#[derive(Debug, serde::Deserialize)]
+pub struct SlotsQuery {
+    pub service_id: i32,
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: String,
+    pub mediator_id: Option<i32>,
+    pub place_id: Option<i32>,
+}
+
+#[rocket::get("/slots")]
 pub async fn slots(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    service_id: i32,
-    from: &str,
-    to: &str,
-    mediator_id: Option<i32>,
-    place_id: Option<i32>,
+    query: Query<SlotsQuery>,
 ) -> Result<Json<Vec<SlotOut>>, AppError> {
+    let SlotsQuery {
+        service_id,
+        from,
+        to,
+        mediator_id,
+        place_id,
+    } = query.into_inner();
+    let (from, to) = (from.as_str(), to.as_str());
     let user = api.0;
     let tz = config.timezone;
     let query = SlotQuery {
@@ -268,19 +284,33 @@ pub async fn book(
     })
 }
 
-#[rocket::get("/appointments?<from>&<to>&<mediator_id>&<place_id>&<person_id>&<page..>")]
-#[allow(clippy::too_many_arguments)]
+/// `GET /appointments`'s query (beside `limit` and `offset`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AppointmentsQuery {
+    /// RFC 3339 time or `YYYY-MM-DD`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub mediator_id: Option<i32>,
+    pub place_id: Option<i32>,
+    pub person_id: Option<i32>,
+}
+
+#[rocket::get("/appointments")]
 pub async fn list(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    from: Option<&str>,
-    to: Option<&str>,
-    mediator_id: Option<i32>,
-    place_id: Option<i32>,
-    person_id: Option<i32>,
-    page: Page,
+    query: Query<AppointmentsQuery>,
+    page: Query<Page>,
 ) -> Result<Json<Vec<AppointmentOut>>, AppError> {
+    let AppointmentsQuery {
+        from,
+        to,
+        mediator_id,
+        place_id,
+        person_id,
+    } = query.into_inner();
+    let (from, to) = (from.as_deref(), to.as_deref());
     let user = api.0;
     let tz = config.timezone;
     let (limit, offset) = page.bounds()?;
@@ -310,6 +340,22 @@ pub async fn show(
     let tz = config.timezone;
     let found = db.run(move |conn| service::load(conn, &user, id)).await?;
     Ok(Json(found.out(&tz)))
+}
+
+/// `GET /appointments/{id}/ics`: the appointment's calendar file, for integrators.
+#[rocket::get("/appointments/<id>/ics")]
+pub async fn ics(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+    id: i32,
+) -> Result<super::web::IcsFile, AppError> {
+    let user = api.0;
+    let config = config.inner().clone();
+    let body = db
+        .run(move |conn| super::calendar::appointment_file(conn, &user, id, &config))
+        .await?;
+    Ok(super::web::IcsFile(body, format!("rendez-vous-{id}.ics")))
 }
 
 #[derive(Deserialize)]

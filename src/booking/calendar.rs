@@ -3,9 +3,13 @@
 use diesel::prelude::*;
 
 use crate::auth::{hash_token, random_token, StaffUser};
+use crate::config::Config;
 use crate::db::schema::{calendar_feeds, users};
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::time::LocalTime;
+
+use super::model::Appointment;
 
 pub fn user_for_feed(conn: &mut DbConn, hash: &str) -> Result<Option<StaffUser>, AppError> {
     let row = calendar_feeds::table
@@ -76,5 +80,48 @@ pub fn renew(conn: &mut DbConn, user: &StaffUser) -> Result<String, AppError> {
             Some(user.organisation_id),
         )?;
         Ok(token)
+    })
+}
+
+/// The `.ics` file of one appointment the user may see.
+pub fn appointment_file(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+    config: &Config,
+) -> Result<String, AppError> {
+    let a = super::service::load(conn, user, id)?;
+    let place = crate::places::get(conn, user, a.row.place_id)?;
+    let service = super::availability::get_service(conn, user, a.row.service_id)?;
+    let event = event_for(config, &a, &service.name, &place);
+    Ok(super::ics::calendar(&[event], None))
+}
+
+/// The VEVENT of an appointment, as the mediator's feed and the `.ics` download show it (no
+/// beneficiary's name).
+pub fn event_for(
+    config: &Config,
+    a: &Appointment,
+    service: &str,
+    place: &crate::places::Place,
+) -> String {
+    let tz = &config.timezone;
+    super::ics::event(&super::ics::EventInfo {
+        appointment: a,
+        summary: a.row.title.clone().unwrap_or_else(|| service.to_string()),
+        location: format!(
+            "{}, {}, {} {}",
+            place.name, place.address, place.postal_code, place.city
+        ),
+        description: format!(
+            "{} — {} participant(s) inscrit(s)",
+            tz.in_words(a.row.starts_at),
+            a.booked_count()
+        ),
+        uid_key: &config.secret_key,
+        sequence: None,
+        cancelled: false,
+        organizer: None,
+        attendee: None,
     })
 }

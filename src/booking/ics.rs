@@ -12,8 +12,9 @@ pub struct EventInfo<'a> {
     pub summary: String,
     pub location: String,
     pub description: String,
-    /// Host part of the public URL, for stable UIDs.
-    pub host: &'a str,
+    /// The server's secret key: the event's UID is derived from it and the appointment's id,
+    /// never from `public_url` (a new address must not duplicate events in calendars).
+    pub uid_key: &'a [u8],
     /// Overrides the appointment's SEQUENCE (an email keeps the one it was written with).
     pub sequence: Option<i32>,
     /// Marks the event cancelled even when the appointment still stands (a withdrawn person).
@@ -53,8 +54,14 @@ fn fold(line: &str) -> String {
     out
 }
 
-pub fn uid(appointment_id: i32, host: &str) -> String {
-    format!("appointment-{appointment_id}@{host}")
+/// The appointment's UID: the same for as long as the installation keeps its secret key,
+/// whatever `public_url` becomes, and unlike any other installation's.
+pub fn uid(appointment_id: i32, key: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+    mac.update(b"ics-uid");
+    let installation = hex::encode(&mac.finalize().into_bytes()[..8]);
+    format!("appointment-{appointment_id}-{installation}@passerelle")
 }
 
 /// One VEVENT.
@@ -63,7 +70,7 @@ pub fn event(info: &EventInfo) -> String {
     let cancelled = info.cancelled || row.status == "cancelled";
     let mut lines = vec![
         "BEGIN:VEVENT".to_string(),
-        format!("UID:{}", uid(row.id, info.host)),
+        format!("UID:{}", uid(row.id, info.uid_key)),
         format!("SEQUENCE:{}", info.sequence.unwrap_or(row.sequence)),
         format!("DTSTAMP:{}", stamp(row.updated_at)),
         format!("DTSTART:{}", stamp(row.starts_at)),

@@ -21,6 +21,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::people::PersonInput;
 use crate::time::LocalTime;
 use crate::web::csrf::{Csrf, TokenOnly};
+use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
 
 const WEEKDAYS: [&str; 7] = [
@@ -94,23 +95,38 @@ fn appointment_summary(
     })
 }
 
-#[rocket::get("/agenda?<date>&<view>&<mediator_id>&<place_id>&<service_id>")]
-#[allow(clippy::too_many_arguments)]
+/// The agenda's query: a day, `view=day|week`, and filters.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AgendaQuery {
+    #[serde(default, deserialize_with = "crate::web::query::date")]
+    pub date: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "agenda_view")]
+    pub view: Option<String>,
+    pub mediator_id: Option<i32>,
+    pub place_id: Option<i32>,
+    pub service_id: Option<i32>,
+}
+
+fn agenda_view<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    crate::web::query::one_of(d, &["day", "week"])
+}
+
+#[rocket::get("/agenda")]
 pub async fn agenda(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    date: Option<String>,
-    view: Option<String>,
-    mediator_id: Option<i32>,
-    place_id: Option<i32>,
-    service_id: Option<i32>,
+    query: Query<AgendaQuery>,
 ) -> Result<Template, AppError> {
+    let AgendaQuery {
+        date,
+        view,
+        mediator_id,
+        place_id,
+        service_id,
+    } = query.into_inner();
     let tz = config.timezone;
-    let day = date
-        .as_deref()
-        .and_then(crate::time::parse_date)
-        .unwrap_or_else(|| today(&tz));
+    let day = date.unwrap_or_else(|| today(&tz));
     let week = view.as_deref() == Some("week");
     let first = if week {
         day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
@@ -248,18 +264,30 @@ async fn new_form(
     ))
 }
 
-#[rocket::get("/appointments/new?<service_id>&<mediator_id>&<place_id>&<starts_at>&<q>")]
-#[allow(clippy::too_many_arguments)]
+/// The booking form's query: what a free slot or a search fills in beforehand.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NewQuery {
+    pub service_id: Option<i32>,
+    pub mediator_id: Option<i32>,
+    pub place_id: Option<i32>,
+    pub starts_at: Option<String>,
+    pub q: Option<String>,
+}
+
+#[rocket::get("/appointments/new")]
 pub async fn new(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    service_id: Option<i32>,
-    mediator_id: Option<i32>,
-    place_id: Option<i32>,
-    starts_at: Option<String>,
-    q: Option<String>,
+    query: Query<NewQuery>,
 ) -> Result<Template, AppError> {
+    let NewQuery {
+        service_id,
+        mediator_id,
+        place_id,
+        starts_at,
+        q,
+    } = query.into_inner();
     let values = json!({
         "service_id": service_id, "mediator_id": mediator_id.unwrap_or(web.user.id), "place_id": place_id,
         "starts_at": starts_at,
@@ -549,14 +577,21 @@ pub async fn cancel(
 }
 
 /// The printable appointment card (A6, large type) for people without email.
-#[rocket::get("/appointments/<id>/card?<person_id>")]
+/// The printed card's query: the participant it is for.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CardQuery {
+    pub person_id: Option<i32>,
+}
+
+#[rocket::get("/appointments/<id>/card")]
 pub async fn card(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
     id: i32,
-    person_id: Option<i32>,
+    query: Query<CardQuery>,
 ) -> Result<Template, AppError> {
+    let person_id = query.into_inner().person_id;
     let tz = config.timezone;
     let user = web.user.clone();
     let (appointment, place, mediator, person) = db
@@ -591,42 +626,8 @@ pub async fn card(
     ))
 }
 
-fn ics_for(
-    tz: &Tz,
-    config: &Config,
-    a: &Appointment,
-    service: &str,
-    place: &crate::places::Place,
-) -> String {
-    let host = config
-        .public_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("localhost")
-        .split('/')
-        .next()
-        .unwrap_or("localhost");
-    super::ics::event(&super::ics::EventInfo {
-        appointment: a,
-        summary: a.row.title.clone().unwrap_or_else(|| service.to_string()),
-        location: format!(
-            "{}, {}, {} {}",
-            place.name, place.address, place.postal_code, place.city
-        ),
-        description: format!(
-            "{} — {} participant(s) inscrit(s)",
-            tz.in_words(a.row.starts_at),
-            a.booked_count()
-        ),
-        host,
-        sequence: None,
-        cancelled: false,
-        organizer: None,
-        attendee: None,
-    })
-}
-
-pub struct IcsFile(String, String);
+/// An `.ics` answer: the calendar and the file name offered.
+pub struct IcsFile(pub String, pub String);
 
 impl<'r> rocket::response::Responder<'r, 'static> for IcsFile {
     fn respond_to(self, req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
@@ -650,17 +651,10 @@ pub async fn ics(
     web: WebUser,
     id: i32,
 ) -> Result<IcsFile, AppError> {
-    let tz = config.timezone;
     let user = web.user.clone();
     let config_owned = config.inner().clone();
     let body = db
-        .run(move |conn| {
-            let a = service::load(conn, &user, id)?;
-            let place = crate::places::get(conn, &user, a.row.place_id)?;
-            let service = availability::get_service(conn, &user, a.row.service_id)?;
-            let event = ics_for(&tz, &config_owned, &a, &service.name, &place);
-            Ok(super::ics::calendar(&[event], None))
-        })
+        .run(move |conn| super::calendar::appointment_file(conn, &user, id, &config_owned))
         .await?;
     Ok(IcsFile(body, format!("rendez-vous-{id}.ics")))
 }
@@ -670,7 +664,6 @@ pub async fn ics(
 pub async fn feed(db: &State<Db>, config: &State<Config>, file: &str) -> Result<IcsFile, AppError> {
     let token = file.strip_suffix(".ics").ok_or(AppError::NotFound)?;
     let hash = crate::auth::hash_token(token);
-    let tz = config.timezone;
     let config_owned = config.inner().clone();
     let body = db
         .run(move |conn| {
@@ -687,7 +680,12 @@ pub async fn feed(db: &State<Db>, config: &State<Config>, file: &str) -> Result<
                 .filter_map(|a| {
                     let place = places.iter().find(|p| p.id == a.row.place_id)?;
                     let service = services.iter().find(|s| s.id == a.row.service_id)?;
-                    Some(ics_for(&tz, &config_owned, a, &service.name, place))
+                    Some(super::calendar::event_for(
+                        &config_owned,
+                        a,
+                        &service.name,
+                        place,
+                    ))
                 })
                 .collect();
             Ok(super::ics::calendar(&events, None))

@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::query::Query;
 
 /// A handover with its acceptance: `accepted_at` is null and `acceptance_status`
 /// `awaiting_email` until the person accepts from the email's link.
@@ -42,15 +43,38 @@ pub struct ItemWithHistory {
     history: Vec<Event>,
 }
 
-#[rocket::get("/equipment?<kind>&<status>&<programme_id>&<page..>")]
+/// `GET /equipment`'s query (beside `limit` and `offset`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct EquipmentQuery {
+    #[serde(default, deserialize_with = "kind")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "status")]
+    pub status: Option<String>,
+    pub programme_id: Option<i32>,
+}
+
+fn kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let codes: Vec<&str> = super::KINDS.iter().map(|(code, _)| *code).collect();
+    crate::web::query::one_of(d, &codes)
+}
+
+fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let codes: Vec<&str> = super::STATUSES.iter().map(|(code, _)| *code).collect();
+    crate::web::query::one_of(d, &codes)
+}
+
+#[rocket::get("/equipment")]
 pub async fn list(
     db: &State<Db>,
     api: ApiUser,
-    kind: Option<String>,
-    status: Option<String>,
-    programme_id: Option<i32>,
-    page: Page,
+    query: Query<EquipmentQuery>,
+    page: Query<Page>,
 ) -> Result<Json<Vec<Item>>, AppError> {
+    let EquipmentQuery {
+        kind,
+        status,
+        programme_id,
+    } = query.into_inner();
     let user = api.0;
     let (limit, offset) = page.bounds()?;
     let filter = Filter {

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::web::csrf::Csrf;
+use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
 
 fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {
@@ -59,14 +60,17 @@ async fn inventory_page(
     ))
 }
 
-#[rocket::get("/equipment?<kind>&<status>&<programme_id>")]
+#[rocket::get("/equipment")]
 pub async fn list(
     db: &State<Db>,
     web: WebUser,
-    kind: Option<String>,
-    status: Option<String>,
-    programme_id: Option<i32>,
+    query: Query<super::api::EquipmentQuery>,
 ) -> Result<Template, AppError> {
+    let super::api::EquipmentQuery {
+        kind,
+        status,
+        programme_id,
+    } = query.into_inner();
     let filter = Filter {
         kind: kind.filter(|k| !k.is_empty()),
         status: status.filter(|s| !s.is_empty()),

@@ -7,16 +7,25 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::Page;
+use crate::web::query::Query;
 
 /// The outbox (admins: everything; managers: their organisation's), newest first.
-#[rocket::get("/messages?<status>&<page..>")]
+/// `GET /messages`'s query (beside `limit` and `offset`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MessagesQuery {
+    /// `pending|sending|sent|dead|cancelled`.
+    pub status: Option<String>,
+}
+
+#[rocket::get("/messages")]
 pub async fn list(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    status: Option<String>,
-    page: Page,
+    query: Query<MessagesQuery>,
+    page: Query<Page>,
 ) -> Result<Json<Vec<MessageOut>>, AppError> {
+    let MessagesQuery { status } = query.into_inner();
     let user = api.0;
     let (limit, offset) = page.bounds()?;
     let tz = config.timezone;

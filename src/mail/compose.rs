@@ -5,8 +5,8 @@
 use std::sync::OnceLock;
 
 use diesel::prelude::*;
-use lettre::message::header::{ContentDisposition, ContentType};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentDisposition, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart, SinglePart};
 use lettre::Message;
 use serde_json::json;
 use tera::{Context, Tera};
@@ -80,6 +80,37 @@ fn render(name: &str, context: &Context) -> Result<String, AppError> {
 }
 
 /// The sender and the recipient of a message.
+/// Headers every email carries: a `Message-ID` on the domain of `mail_from` that stays the same
+/// across retries of one outbox row (a receiving server can drop a duplicate delivery), and
+/// `Auto-Submitted: auto-generated` (RFC 3834: no vacation answers, no auto-reply loops).
+fn standard_headers(
+    builder: MessageBuilder,
+    config: &Config,
+    message: &MessageRow,
+    from: &Mailbox,
+) -> MessageBuilder {
+    builder
+        .message_id(Some(message_id(
+            &config.secret_key,
+            message.id,
+            from.email.domain(),
+        )))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+}
+
+/// `<passerelle.{row}.{installation}@{domain}>`: unique per outbox row, and unlike another
+/// installation's rows (the installation part is derived from the secret key).
+pub fn message_id(key: &[u8], row_id: i32, domain: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+    mac.update(b"message-id");
+    let installation = hex::encode(&mac.finalize().into_bytes()[..8]);
+    format!("<passerelle.{row_id}.{installation}@{domain}>")
+}
+
 fn addresses(config: &Config, message: &MessageRow) -> Result<(Mailbox, Mailbox), AppError> {
     let from: Mailbox = config
         .mail_from
@@ -172,14 +203,6 @@ pub fn compose(
     let html = render(&format!("emails/{kind}/body.html"), &context)?;
 
     let cancelled = message.kind == "cancellation";
-    let host = config
-        .public_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("localhost")
-        .split('/')
-        .next()
-        .unwrap_or("localhost");
     let (from, to) = addresses(config, message)?;
     let appointment = Appointment {
         row: row.clone(),
@@ -199,7 +222,7 @@ pub fn compose(
                 .and_then(|l| l.as_str())
                 .unwrap_or_default()
         ),
-        host,
+        uid_key: &config.secret_key,
         sequence: Some(message.sequence),
         cancelled,
         organizer: Some(from.email.to_string()),
@@ -207,7 +230,7 @@ pub fn compose(
     });
     let method = if cancelled { "CANCEL" } else { "REQUEST" };
     let calendar = ics::calendar(&[event], Some(method));
-    let email = Message::builder()
+    let email = standard_headers(Message::builder(), config, message, &from)
         .from(from)
         .to(to)
         .subject(subject.clone())
@@ -296,7 +319,7 @@ fn compose_handover(
     let text = render("emails/handover/body.txt", &context)?;
     let html = render("emails/handover/body.html", &context)?;
     let (from, to) = addresses(config, message)?;
-    let email = Message::builder()
+    let email = standard_headers(Message::builder(), config, message, &from)
         .from(from)
         .to(to)
         .subject(subject.clone())

@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::page;
+use crate::web::query::Query;
 
 pub(crate) fn kind_label(kind: &str) -> &'static str {
     match kind {
@@ -40,13 +41,14 @@ pub(crate) fn status_label(status: &str) -> &'static str {
     }
 }
 
-#[rocket::get("/messages?<status>")]
+#[rocket::get("/messages")]
 pub async fn list(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    status: Option<String>,
+    query: Query<super::api::MessagesQuery>,
 ) -> Result<Template, AppError> {
+    let status = query.into_inner().status;
     web.user.require(&[Role::Admin, Role::Manager])?;
     let user = web.user.clone();
     let filter = status.clone().filter(|s| !s.is_empty());

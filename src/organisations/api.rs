@@ -6,12 +6,13 @@ use crate::auth::{ApiUser, Role};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::query::Query;
 
-#[rocket::get("/organisations?<page..>")]
+#[rocket::get("/organisations")]
 pub async fn list(
     db: &State<Db>,
     api: ApiUser,
-    page: Page,
+    page: Query<Page>,
 ) -> Result<Json<Vec<Organisation>>, AppError> {
     let user = api.0;
     user.require(&[Role::Admin])?;

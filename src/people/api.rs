@@ -10,14 +10,23 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::query::Query;
 
-#[rocket::get("/people?<q>&<page..>")]
+/// `GET /people`'s query (beside `limit` and `offset`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PeopleQuery {
+    /// Words of a name, an email or a phone number.
+    pub q: Option<String>,
+}
+
+#[rocket::get("/people")]
 pub async fn list(
     db: &State<Db>,
     api: ApiUser,
-    q: Option<String>,
-    page: Page,
+    query: Query<PeopleQuery>,
+    page: Query<Page>,
 ) -> Result<Json<Vec<Person>>, AppError> {
+    let PeopleQuery { q } = query.into_inner();
     let user = api.0;
     let (limit, offset) = page.bounds()?;
     db.run(move |conn| super::search(conn, &user, q.as_deref(), limit, offset))

@@ -12,10 +12,16 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::web::csrf::Csrf;
+use crate::web::query::Query;
 use crate::web::{optional_number, page, FormOutcome, Invalid};
 
-#[rocket::get("/people?<q>")]
-pub async fn list(db: &State<Db>, web: WebUser, q: Option<String>) -> Result<Template, AppError> {
+#[rocket::get("/people")]
+pub async fn list(
+    db: &State<Db>,
+    web: WebUser,
+    query: Query<super::api::PeopleQuery>,
+) -> Result<Template, AppError> {
+    let q = query.into_inner().q;
     let user = web.user.clone();
     let query = q.clone();
     let people = db
@@ -149,20 +155,23 @@ pub async fn create(
     }
 }
 
-#[rocket::get("/people/<id>?<duplicates>")]
+/// `GET /people/{id}`'s query: the possible duplicates a creation found, to show beside.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ShowQuery {
+    #[serde(default, deserialize_with = "crate::web::query::ids")]
+    pub duplicates: Vec<i32>,
+}
+
+#[rocket::get("/people/<id>")]
 pub async fn show(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
     id: i32,
-    duplicates: Option<String>,
+    query: Query<ShowQuery>,
 ) -> Result<Template, AppError> {
     let user = web.user.clone();
-    let duplicate_ids: Vec<i32> = duplicates
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let duplicate_ids: Vec<i32> = query.into_inner().duplicates;
     let tz = config.timezone;
     let (person, programmes, duplicates, profile, catalogue, (attendance, equipment)) = db
         .run(move |conn| {

@@ -6,9 +6,14 @@ use crate::auth::{ApiUser, Role};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::query::Query;
 
-#[rocket::get("/places?<page..>")]
-pub async fn list(db: &State<Db>, api: ApiUser, page: Page) -> Result<Json<Vec<Place>>, AppError> {
+#[rocket::get("/places")]
+pub async fn list(
+    db: &State<Db>,
+    api: ApiUser,
+    page: Query<Page>,
+) -> Result<Json<Vec<Place>>, AppError> {
     let user = api.0;
     let (limit, offset) = page.bounds()?;
     db.run(move |conn| super::list(conn, &user, limit, offset))

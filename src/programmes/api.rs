@@ -6,12 +6,13 @@ use crate::auth::ApiUser;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::query::Query;
 
-#[rocket::get("/programmes?<page..>")]
+#[rocket::get("/programmes")]
 pub async fn list(
     db: &State<Db>,
     _user: ApiUser,
-    page: Page,
+    page: Query<Page>,
 ) -> Result<Json<Vec<Programme>>, AppError> {
     let (limit, offset) = page.bounds()?;
     db.run(move |conn| super::list(conn, limit, offset))

@@ -8,13 +8,14 @@ use crate::auth::ApiUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::web::query::Query;
 
-#[rocket::get("/reports/skills-progress?<filters..>")]
+#[rocket::get("/reports/skills-progress")]
 pub async fn skills_progress(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    filters: FilterQuery,
+    filters: Query<FilterQuery>,
 ) -> Result<Json<SkillsProgress>, AppError> {
     let user = api.0;
     super::require_reader(&user)?;
@@ -27,12 +28,12 @@ pub async fn skills_progress(
     .map(Json)
 }
 
-#[rocket::get("/reports/activity?<filters..>")]
+#[rocket::get("/reports/activity")]
 pub async fn activity(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    filters: FilterQuery,
+    filters: Query<FilterQuery>,
 ) -> Result<Json<Activity>, AppError> {
     let user = api.0;
     super::require_reader(&user)?;
@@ -45,12 +46,12 @@ pub async fn activity(
     .map(Json)
 }
 
-#[rocket::get("/reports/equipment?<filters..>")]
+#[rocket::get("/reports/equipment")]
 pub async fn equipment(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    filters: FilterQuery,
+    filters: Query<FilterQuery>,
 ) -> Result<Json<EquipmentReport>, AppError> {
     let user = api.0;
     super::require_reader(&user)?;

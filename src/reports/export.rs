@@ -28,6 +28,7 @@ use crate::db::schema::{
 };
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
+use crate::web::query::Query;
 
 const BATCH: i64 = 10_000;
 
@@ -158,7 +159,8 @@ impl Writer {
     /// Text someone typed: quoted when needed, and kept from being read as a formula.
     fn text(&mut self, value: &str) -> &mut Self {
         self.separator();
-        let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        let formula =
+            value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_phone_number(value);
         let quote = formula
             || value
                 .bytes()
@@ -955,16 +957,27 @@ impl<'r> Responder<'r, 'r> for CsvDownload {
     }
 }
 
-#[rocket::get("/exports/<file>?<sep>&<pseudonymise>&<filters..>")]
+/// The export's own parameters, beside the report filters.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ExportQuery {
+    /// `,` (default) or `;`.
+    pub sep: Option<String>,
+    /// `true|false|1|0`: names, contacts and notes left out, people by a stable pseudonym.
+    #[serde(default, deserialize_with = "crate::web::query::flag")]
+    pub pseudonymise: Option<bool>,
+}
+
+#[rocket::get("/exports/<file>")]
 pub async fn download(
     db: &State<Db>,
     config: &State<Config>,
     user: ExportUser,
     file: &str,
-    filters: FilterQuery,
-    sep: Option<String>,
-    pseudonymise: Option<bool>,
+    filters: Query<FilterQuery>,
+    options: Query<ExportQuery>,
 ) -> Result<CsvDownload, AppError> {
+    let ExportQuery { sep, pseudonymise } = options.into_inner();
+    let filters = filters.into_inner();
     let kind = Kind::from_file(file).ok_or(AppError::NotFound)?;
     let user = user.0;
     super::require_reader(&user)?;
@@ -1022,5 +1035,13 @@ pub async fn download(
     Ok(CsvDownload {
         file: kind.file(),
         rx,
+    })
+}
+
+/// An E.164 phone number (`+33612345678`): a spreadsheet reads it as the number it is, so it
+/// is written as is rather than defused like a formula.
+fn is_phone_number(value: &str) -> bool {
+    value.strip_prefix('+').is_some_and(|digits| {
+        (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
     })
 }

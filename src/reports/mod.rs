@@ -24,7 +24,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 
 /// The filters every report and export shares, as given in the query string.
-#[derive(Debug, Default, Clone, rocket::FromForm, Serialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, Serialize)]
 pub struct FilterQuery {
     pub from: Option<String>,
     pub to: Option<String>,

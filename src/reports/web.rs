@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::page;
+use crate::web::query::Query;
 
 fn series(name: &str, values: Vec<f64>) -> Series {
     Series {
@@ -70,12 +71,12 @@ macro_rules! load {
     }};
 }
 
-#[rocket::get("/reports?<filters..>")]
+#[rocket::get("/reports")]
 pub async fn dashboard(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    filters: FilterQuery,
+    filters: Query<FilterQuery>,
 ) -> Result<Template, AppError> {
     let user = web.user.clone();
     super::require_reader(&user)?;
@@ -130,12 +131,12 @@ pub async fn dashboard(
     Ok(page("reports/dashboard", &web, context))
 }
 
-#[rocket::get("/reports/skills-progress?<filters..>")]
+#[rocket::get("/reports/skills-progress")]
 pub async fn skills_progress(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    filters: FilterQuery,
+    filters: Query<FilterQuery>,
 ) -> Result<Template, AppError> {
     let (checked, report, choices) = load!(db, config, web, filters, super::skills_progress);
     let domain_labels: Vec<String> = report
@@ -252,12 +253,12 @@ pub async fn skills_progress(
     Ok(page("reports/skills", &web, context))
 }
 
-#[rocket::get("/reports/activity?<filters..>")]
+#[rocket::get("/reports/activity")]
 pub async fn activity(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    filters: FilterQuery,
+    filters: Query<FilterQuery>,
 ) -> Result<Template, AppError> {
     let (checked, report, choices) = load!(db, config, web, filters, super::activity);
     let months: Vec<String> = report
@@ -313,12 +314,12 @@ pub async fn activity(
     Ok(page("reports/activity", &web, context))
 }
 
-#[rocket::get("/reports/equipment?<filters..>")]
+#[rocket::get("/reports/equipment")]
 pub async fn equipment(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
-    filters: FilterQuery,
+    filters: Query<FilterQuery>,
 ) -> Result<Template, AppError> {
     let (checked, report, choices) = load!(db, config, web, filters, super::equipment_report);
     let kinds_chart = bars(

@@ -11,6 +11,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created};
+use crate::web::query::Query;
 
 #[derive(Serialize)]
 pub struct SkillOut {
@@ -217,13 +218,20 @@ pub struct ToFill {
 }
 
 /// Past appointments with no log yet, oldest first (a mediator's own by default).
-#[rocket::get("/logs-to-fill?<mediator_id>")]
+/// `GET /logs-to-fill`'s query.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ToFillQuery {
+    pub mediator_id: Option<i32>,
+}
+
+#[rocket::get("/logs-to-fill")]
 pub async fn to_fill(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
-    mediator_id: Option<i32>,
+    query: Query<ToFillQuery>,
 ) -> Result<Json<Vec<ToFill>>, AppError> {
+    let ToFillQuery { mediator_id } = query.into_inner();
     let user = api.0;
     let tz = config.timezone;
     let mediator = mediator_id.or((user.role == crate::auth::Role::Mediator).then_some(user.id));

@@ -213,8 +213,8 @@ impl<'r, T: Serialize> Responder<'r, 'static> for Created<T> {
     }
 }
 
-/// `limit` (default 100, at most 1000) and `offset`.
-#[derive(rocket::FromForm, Debug, Default, Clone, Copy)]
+/// `limit` (default 100, at most 1000) and `offset`, read with [`crate::web::query::Query`].
+#[derive(serde::Deserialize, Debug, Default, Clone, Copy)]
 pub struct Page {
     pub limit: Option<i64>,
     pub offset: Option<i64>,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod csrf;
+pub mod query;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
@@ -137,9 +138,13 @@ pub async fn health(db: &State<Db>) -> (Status, RawJson<String>) {
 
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
+/// The OpenAPI document, with this server's `public_url` as its `servers` entry.
 #[rocket::get("/openapi.json")]
-pub fn openapi() -> RawJson<&'static str> {
-    RawJson(OPENAPI)
+pub fn openapi(config: &State<crate::config::Config>) -> RawJson<String> {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(OPENAPI).expect("src/openapi.json is valid JSON");
+    doc["servers"] = json!([{ "url": config.public_url }]);
+    RawJson(doc.to_string())
 }
 
 #[rocket::get("/static/style.css")]

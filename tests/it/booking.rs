@@ -577,7 +577,7 @@ both_backends! {
         let ics = app.page(&format!("/appointments/{id}/ics"), &s.mediator.session).await;
         assert_eq!(ics.status, Status::Ok);
         assert!(ics.header("content-type").unwrap().starts_with("text/calendar"));
-        assert!(ics.body.contains(&format!("UID:appointment-{id}@127.0.0.1:8000")));
+        assert!(ics.body.contains(&format!("UID:appointment-{id}-")));
         let utc = chrono::DateTime::parse_from_rfc3339(&at(day, "10:00")).unwrap().naive_utc();
         assert!(ics.body.contains(&format!("DTSTART:{}", utc.format("%Y%m%dT%H%M%SZ"))));
         assert!(ics.body.contains("SEQUENCE:0") && ics.body.contains("\r\n"));
@@ -590,7 +590,7 @@ both_backends! {
         let path = &body[start..body[start..].find(".ics").unwrap() + start + 4];
         let feed = app.get(path, None).await;
         assert_eq!(feed.status, Status::Ok);
-        assert!(feed.body.contains(&format!("UID:appointment-{id}@")));
+        assert!(feed.body.contains(&format!("UID:appointment-{id}-")));
         // Moving the appointment bumps its SEQUENCE.
         app.post_json(&format!("/api/v1/appointments/{id}/reschedule"), &s.mediator.token, json!({"starts_at": at(day, "11:00")})).await;
         assert!(app.get(path, None).await.body.contains("SEQUENCE:1"));

@@ -440,8 +440,13 @@ impl TestApp {
 
     /// A second app instance on the same database (as with several servers on one PostgreSQL).
     pub async fn another_instance(&self) -> TestApp {
+        self.another_instance_with(&[]).await
+    }
+
+    /// A second app instance on the same database, configured differently.
+    pub async fn another_instance_with(&self, overrides: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        Self::on(self.backend, self.database_url.clone(), dir, &[]).await
+        Self::on(self.backend, self.database_url.clone(), dir, overrides).await
     }
 
     async fn on(

@@ -8,6 +8,7 @@ mod smtp_tls;
 mod accounts;
 mod booking;
 mod browser;
+mod contract;
 mod equipment;
 mod fuzz;
 mod hardening;

@@ -848,20 +848,23 @@ both_backends! {
         let table = cases();
         let ctx = Ctx::new(&app).await;
         let hostile = hostile_values();
-        // Query parameters each route reads, from its pattern (`<filters..>`: the report filters).
+        // Query parameters each route reads: the API's and the exports' from the OpenAPI
+        // document, the pages' from the contract tests' table.
         let mut queries: HashMap<(String, String), Vec<String>> = HashMap::new();
-        for route in app.client.rocket().routes() {
-            let names = route.uri.query().map(|q| q.split('&').filter_map(|p| {
-                p.strip_prefix('<').and_then(|p| p.strip_suffix('>')).map(str::to_string)
-            }).collect::<Vec<_>>()).unwrap_or_default();
-            let mut expanded = Vec::new();
-            for name in names {
-                match name.strip_suffix("..") {
-                    Some(_) => expanded.extend(["from", "to", "programme_id", "place_id", "mediator_id", "organisation_id", "limit", "offset"].map(String::from)),
-                    None => expanded.push(name),
-                }
+        let doc = app.get("/api/v1/openapi.json", None).await.json();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let names: Vec<String> = op["parameters"].as_array().into_iter().flatten()
+                    .filter(|p| p["in"] == "query")
+                    .filter_map(|p| p["name"].as_str().map(String::from))
+                    .collect();
+                let pattern = path.replace('{', "<").replace('}', ">");
+                queries.entry((method.to_uppercase(), pattern)).or_default().extend(names);
             }
-            queries.insert((route.method.as_str().to_string(), route.uri.path().to_string()), expanded);
+        }
+        for (pattern, _, params) in crate::contract::page_parameters() {
+            queries.entry(("GET".to_string(), pattern.to_string())).or_default()
+                .extend(params.into_iter().map(|(name, _)| name.to_string()));
         }
         let mut failures = Vec::new();
         let mut calls = 0;

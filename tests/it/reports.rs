@@ -364,7 +364,7 @@ both_backends! {
 }
 
 /// Parses a CSV answer: the separator, and each record as fields.
-fn parse_csv(body: &str, sep: char) -> Vec<Vec<String>> {
+pub(crate) fn parse_csv(body: &str, sep: char) -> Vec<Vec<String>> {
     let mut records = Vec::new();
     let mut record = Vec::new();
     let mut field = String::new();
