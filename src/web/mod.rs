@@ -89,6 +89,21 @@ impl<'r> Responder<'r, 'static> for CaughtError {
                 return Ok(response);
             }
         }
+        // A path that exists, asked with a method it does not serve.
+        if status == Status::NotFound {
+            let allowed = allowed_methods(req);
+            if !allowed.is_empty() {
+                let status = Status::MethodNotAllowed;
+                let detail = "Cette adresse existe, mais pas avec cette méthode.";
+                let mut response = if wants_problem_json(req) {
+                    problem_response(status, detail, None, None)
+                } else {
+                    error_page(req, status, detail)?
+                };
+                response.set_raw_header("Allow", allowed.join(", "));
+                return Ok(response);
+            }
+        }
         let detail = match status.code {
             400 => "La requête est mal formée.",
             401 => "Authentification requise.",
@@ -110,6 +125,55 @@ impl<'r> Responder<'r, 'static> for CaughtError {
         }
         error_page(req, status, detail)
     }
+}
+
+/// The methods of the routes whose path pattern matches the request's path, when none of them
+/// has the request's method (then the answer is 405 with `Allow`, not 404).
+fn allowed_methods(req: &Request<'_>) -> Vec<&'static str> {
+    let path: Vec<&str> = req
+        .uri()
+        .path()
+        .as_str()
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    let mut methods = Vec::new();
+    for route in req.rocket().routes() {
+        let pattern: Vec<&str> = route
+            .uri
+            .path()
+            .as_str()
+            .trim_end_matches('/')
+            .split('/')
+            .collect();
+        let trailing = pattern.last().is_some_and(|s| s.ends_with("..>"));
+        let matches = if trailing {
+            path.len() >= pattern.len() - 1
+        } else {
+            path.len() == pattern.len()
+        } && pattern
+            .iter()
+            .zip(&path)
+            .all(|(p, s)| p.starts_with('<') || p == s);
+        if !matches {
+            continue;
+        }
+        // Rocket answers HEAD with the GET route.
+        let asked = match req.method() {
+            rocket::http::Method::Head => rocket::http::Method::Get,
+            other => other,
+        };
+        if route.method == asked {
+            return Vec::new();
+        }
+        methods.push(route.method.as_str());
+        if route.method == rocket::http::Method::Get {
+            methods.push("HEAD");
+        }
+    }
+    methods.sort_unstable();
+    methods.dedup();
+    methods
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

@@ -322,3 +322,23 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn a_path_asked_with_a_method_it_does_not_serve_is_405_with_allow(app) {
+        let allow = |r: &rocket::local::asynchronous::LocalResponse<'_>| r.headers().get_one("Allow").map(str::to_string);
+        let r = app.client.delete("/api/v1/places").dispatch().await;
+        assert_eq!(r.status(), Status::MethodNotAllowed);
+        assert_eq!(allow(&r).as_deref(), Some("GET, HEAD, POST"));
+        assert_eq!(r.content_type().map(|c| c.to_string()).as_deref(), Some("application/problem+json"));
+        let r = app.client.put("/api/v1/appointments/12/cancel").dispatch().await;
+        assert_eq!(r.status(), Status::MethodNotAllowed);
+        assert_eq!(allow(&r).as_deref(), Some("POST"));
+        let r = app.client.put("/people/12").dispatch().await;
+        assert_eq!(r.status(), Status::MethodNotAllowed);
+        assert_eq!(allow(&r).as_deref(), Some("GET, HEAD, POST"));
+        assert!(r.content_type().is_some_and(|c| c.is_html()));
+        // A path that does not exist stays a 404; HEAD of a page is its GET.
+        assert_eq!(app.client.delete("/api/v1/nowhere").dispatch().await.status(), Status::NotFound);
+        assert_eq!(app.client.head("/api/v1/openapi.json").dispatch().await.status(), Status::Ok);
+    }
+}
