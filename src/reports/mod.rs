@@ -55,7 +55,8 @@ impl FilterQuery {
     pub fn check(&self, conn: &mut DbConn, user: &StaffUser) -> Result<Filters, AppError> {
         let mut errors = FieldErrors::new();
         let mut date = |field: &str, text: &Option<String>| -> Option<NaiveDate> {
-            let text = text.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
+            // Empty on the API is refused (pages leave empty values out before this).
+            let text = text.as_deref().map(str::trim)?;
             let parsed = crate::time::parse_date(text);
             if parsed.is_none() {
                 errors

@@ -139,13 +139,7 @@ fn allowed_methods(req: &Request<'_>) -> Vec<&'static str> {
         .collect();
     let mut methods = Vec::new();
     for route in req.rocket().routes() {
-        let pattern: Vec<&str> = route
-            .uri
-            .path()
-            .as_str()
-            .trim_end_matches('/')
-            .split('/')
-            .collect();
+        let pattern: Vec<&str> = route.uri.path().trim_end_matches('/').split('/').collect();
         let trailing = pattern.last().is_some_and(|s| s.ends_with("..>"));
         let matches = if trailing {
             path.len() >= pattern.len() - 1

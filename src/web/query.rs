@@ -5,9 +5,11 @@
 //! serde struct: `Option<i32>`, enums, [`flag`] booleans…). A value that does not parse is a 422
 //! naming the parameter (`errors` keyed by its name): problem+json on the API and on exports
 //! asked with a token, the French error page elsewhere. A filter is never dropped silently, as
-//! Rocket's own `Option<T>` query parameters would do. Empty values (`?place_id=`, the "all"
-//! choice of a page's filter form) count as absent; parameters a route does not read are
-//! ignored. Several `Query` guards may read the same query string (the filters and the page).
+//! Rocket's own `Option<T>` query parameters would do. On pages (and exports from the browser),
+//! empty values (`?place_id=`, the "all" choice of a filter form) count as absent; on the API
+//! an empty value is a value like another (refused where it does not parse). Parameters a route
+//! does not read are ignored. Several `Query` guards may read the same query string (the
+//! filters and the page).
 
 use std::ops::Deref;
 
@@ -43,7 +45,8 @@ impl<'r, T: DeserializeOwned + Send + 'static> FromRequest<'r> for Query<T> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let query = req.uri().query().map(|q| q.as_str()).unwrap_or("");
-        match parse::<T>(query) {
+        let empty_is_absent = !crate::error::wants_problem_json(req);
+        match parse_with::<T>(query, empty_is_absent) {
             Ok(value) => Outcome::Success(Query(value)),
             Err(error) => {
                 remember_guard_error(req, error);
@@ -53,11 +56,17 @@ impl<'r, T: DeserializeOwned + Send + 'static> FromRequest<'r> for Query<T> {
     }
 }
 
-/// Parses a raw (percent-encoded) query string into `T`, or the 422 naming the parameter.
+/// Parses a raw (percent-encoded) query string into `T`, or the 422 naming the parameter; empty
+/// values are kept.
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    parse_with(query, false)
+}
+
+/// As [`parse`], leaving out empty values when `empty_is_absent`.
+pub fn parse_with<T: DeserializeOwned>(query: &str, empty_is_absent: bool) -> Result<T, AppError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
-        .filter(|(_, value)| !value.is_empty())
+        .filter(|(_, value)| !(empty_is_absent && value.is_empty()))
         .collect();
     let kept = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&pairs)
@@ -192,8 +201,13 @@ mod tests {
     }
 
     #[test]
-    fn booleans_are_true_false_1_or_0_and_empty_values_are_absent() {
-        let s: Sample = parse("pseudonymise=1&mediator_id=&q=%C3%A9l%C3%A9na+x").unwrap();
+    fn booleans_are_true_false_1_or_0_and_empty_values_are_absent_on_pages() {
+        assert!(
+            parse::<Sample>("mediator_id=").is_err(),
+            "the API refuses an empty id"
+        );
+        let s: Sample =
+            parse_with("pseudonymise=1&mediator_id=&q=%C3%A9l%C3%A9na+x", true).unwrap();
         assert_eq!(s.pseudonymise, Some(true));
         assert_eq!(s.mediator_id, None);
         assert_eq!(s.q.as_deref(), Some("éléna x"));
