@@ -37,8 +37,10 @@ both_backends! {
             let r = app.get(&query, Some(&s.mediator.token)).await;
             assert_eq!(r.status, Status::UnprocessableEntity, "{query}: {}", r.body);
         }
+        // An unreadable date is refused by name, not replaced by today (API.md, strictness).
         let page = app.page("/agenda?date=%2B262142-12-31&view=week", &s.mediator.session).await;
-        assert_eq!(page.status, Status::Ok, "an unreadable date shows today");
+        assert_eq!(page.status, Status::UnprocessableEntity);
+        assert!(crate::harness::unescape(&page.body).contains("date :"), "{}", page.body);
     }
 }
 

@@ -160,6 +160,7 @@ fn cases() -> Vec<Case> {
         c("POST", "/api/v1/appointments", "/api/v1/appointments", Json(r#"{"service_id": $service, "mediator_id": $mediator, "place_id": $place, "starts_at": "$start", "person_ids": [$new_person]}"#), [L, Y, V, Y, Y]),
         get("/api/v1/appointments", "/api/v1/appointments?from=$today", STAFF),
         get("/api/v1/appointments/<id>", "/api/v1/appointments/$appointment", A_STAFF),
+        get("/api/v1/appointments/<id>/ics", "/api/v1/appointments/$appointment/ics", A_STAFF),
         c("POST", "/api/v1/appointments/<id>/participants", "/api/v1/appointments/$appointment/participants", Json(r#"{"person_id": $new_person}"#), A_STAFF),
         c("DELETE", "/api/v1/appointments/<id>/participants/<person_id>", "/api/v1/appointments/$new_appointment/participants/$new_appointment_person", Body::None, A_STAFF),
         c("POST", "/api/v1/appointments/<id>/reschedule", "/api/v1/appointments/$new_appointment/reschedule", Json(r#"{"starts_at": "$start"}"#), A_STAFF),
