@@ -12,13 +12,17 @@ use crate::booking::{at, book, person, setup, today};
 use crate::both_backends;
 use crate::harness::unescape;
 
-/// The query parameters of the HTML pages (the API's and the exports' are in the OpenAPI
-/// document), each with a value it must refuse. The route patterns are Rocket's.
-pub fn page_parameters() -> Vec<(
+/// A page's route pattern, the URL to call (`$appointment`, `$person` filled in), and each
+/// parameter with a value it must refuse.
+pub type PageParameters = (
     &'static str,
     &'static str,
     Vec<(&'static str, &'static str)>,
-)> {
+);
+
+/// The query parameters of the HTML pages (the API's and the exports' are in the OpenAPI
+/// document), each with a value it must refuse. The route patterns are Rocket's.
+pub fn page_parameters() -> Vec<PageParameters> {
     let filters = vec![
         ("from", "2026-13-45"),
         ("to", "demain"),
