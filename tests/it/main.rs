@@ -15,6 +15,7 @@ mod matrix;
 mod people;
 mod platform;
 mod privacy;
+mod reads;
 mod reports;
 mod skills;
 mod xss;
