@@ -229,7 +229,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .manage(db)
         .attach(Template::fairing())
         .attach(web::SecurityHeaders)
-        .mount("/api/v1", api_routes())
+        .mount("/api/v1", web::api::one_hop(api_routes()))
         .mount("/", web_routes())
         .register("/", rocket::catchers![web::default_catcher]))
 }

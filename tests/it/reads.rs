@@ -194,3 +194,38 @@ both_backends! {
             .unwrap();
     }
 }
+
+both_backends! {
+    /// The token is checked inside the handler's own database call (one hop): a refused token
+    /// must still be a 401, before any data, whether the handler reads the user first
+    /// (creating a place checks the role), reads the database first (the agenda) or fails on
+    /// its body before either.
+    async fn a_refused_token_is_a_401_whatever_the_handler_does_first(app) {
+        let s = setup(&app, "Roubaix").await;
+        let revoked = app.staff("manager", "Roubaix").await;
+        let r = app.delete("/api/v1/tokens/current", &revoked.token).await;
+        assert_eq!(r.status, Status::NoContent);
+        for token in [revoked.token.as_str(), "pas-un-jeton"] {
+            let place = app
+                .post_json("/api/v1/places", token, serde_json::json!({"name": "Annexe", "address": "1 rue", "postal_code": "59100", "city": "Roubaix"}))
+                .await;
+            assert_eq!(place.status, Status::Unauthorized, "{}", place.body);
+            assert_eq!(place.header("WWW-Authenticate"), Some("Bearer"));
+            assert!(place.body.contains("Jeton d'accès invalide"), "{}", place.body);
+            let agenda = app.get(&format!("/api/v1/appointments?mediator_id={}", s.mediator.user.id), Some(token)).await;
+            assert_eq!(agenda.status, Status::Unauthorized, "{}", agenda.body);
+            assert!(!agenda.body.contains("starts_at"), "{}", agenda.body);
+            let bad_body = app.send_json("POST", "/api/v1/places", Some(token), "{").await;
+            assert_eq!(bad_body.status, Status::Unauthorized, "{}", bad_body.body);
+        }
+        // Nothing was written under the refused tokens.
+        let places = app.get("/api/v1/places", Some(&s.manager.token)).await;
+        assert_eq!(places.status, Status::Ok);
+        assert!(!places.body.contains("Annexe"), "{}", places.body);
+        // And a valid token still reads and writes.
+        let place = app
+            .post_json("/api/v1/places", &s.manager.token, serde_json::json!({"name": "Annexe", "address": "1 rue", "postal_code": "59100", "city": "Roubaix"}))
+            .await;
+        assert_eq!(place.status, Status::Created, "{}", place.body);
+    }
+}
