@@ -157,7 +157,7 @@ pub fn web_routes() -> Vec<Route> {
         places::web::update,
         programmes::web::list,
         programmes::web::create,
-        booking::web::agenda,
+        booking::agenda::agenda,
         booking::web::new,
         booking::web::create,
         booking::web::show,

@@ -229,3 +229,41 @@ both_backends! {
         assert_eq!(place.status, Status::Created, "{}", place.body);
     }
 }
+
+both_backends! {
+    /// An admin's agenda of a mediator offers that organisation's staff, places and services
+    /// to filter on (not every organisation's), and still names what it shows.
+    async fn an_admins_agenda_offers_the_lists_of_the_organisation_in_view(app) {
+        let a = setup(&app, "Roubaix").await;
+        let b = setup(&app, "Tourcoing").await;
+        let admin = app.staff("admin", "Département").await;
+        let alice = person(&app, &a.mediator.token, "Alice").await;
+        let day = today() + Duration::days(14);
+        let r = book(&app, &a, &a.mediator.token, &at(day, "10:00"), &[alice]).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        let option = |staff: &crate::harness::Staff| format!(">{}</option>", staff.user.name);
+        let page = app
+            .page(&format!("/agenda?date={day}&view=week&mediator_id={}", a.mediator.user.id), &admin.session)
+            .await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(page.body.contains(&format!("/appointments/{id}")), "{}", page.body);
+        assert!(page.body.contains(&a.mediator.user.name), "the appointment names its mediator");
+        assert!(page.body.contains(&option(&a.mediator)), "A's mediator is offered");
+        assert!(!page.body.contains(&option(&b.mediator)), "B's mediator is not offered");
+        let places = page.body.matches("Médiathèque Jean Macé</option>").count();
+        assert_eq!(places, 1, "only A's place is offered");
+        // On B's place, B's lists.
+        let page = app
+            .page(&format!("/agenda?date={day}&view=week&place_id={}", b.place_id), &admin.session)
+            .await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(page.body.contains(&option(&b.mediator)), "B's mediator is offered");
+        assert!(!page.body.contains(&option(&a.mediator)), "A's mediator is not offered");
+        // Across organisations (no filter), the appointments of A are still named.
+        let page = app.page(&format!("/agenda?date={day}&view=week"), &admin.session).await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(page.body.contains(&format!("/appointments/{id}")), "{}", page.body);
+        assert!(page.body.contains(&a.mediator.user.name));
+    }
+}
