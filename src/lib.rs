@@ -158,7 +158,7 @@ pub fn web_routes() -> Vec<Route> {
         places::web::update,
         programmes::web::list,
         programmes::web::create,
-        booking::web::agenda,
+        booking::agenda::agenda,
         booking::web::new,
         booking::web::create,
         booking::web::show,
@@ -230,7 +230,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .manage(db)
         .attach(Template::fairing())
         .attach(web::SecurityHeaders)
-        .mount("/api/v1", api_routes())
+        .mount("/api/v1", web::api::one_hop(api_routes()))
         .mount("/", web_routes())
         .register("/", rocket::catchers![web::default_catcher]))
 }

@@ -12,8 +12,9 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::sync::{Arc, OnceLock};
 
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::error::AppError;
 
 pub const SESSION_COOKIE: &str = "passerelle_session";
@@ -103,7 +104,124 @@ impl StaffUser {
 }
 
 /// A user authenticated by `Authorization: Bearer TOKEN` (the JSON API never takes the cookie).
-pub struct ApiUser(pub StaffUser);
+///
+/// Inside the API's request scope (see [`crate::web::api::one_hop`]) the guard only reads the
+/// header: the token is checked by the handler's first [`Db::run`], on its connection and in
+/// its blocking task, before the handler's work. A handler that reads the user before that
+/// gets it checked on the spot; with a bad token every answer of the request is a 401.
+pub struct ApiUser(pub AuthUser);
+
+/// The user of an API token, checked at the latest when first read.
+#[derive(Clone)]
+pub struct AuthUser(Arc<ApiAuth>);
+
+/// A Bearer token to check, and once checked its user (`None`: invalid, expired or revoked).
+pub struct ApiAuth {
+    hash: String,
+    db: Db,
+    user: OnceLock<Option<StaffUser>>,
+}
+
+/// Stands for the user of a refused token while a handler finishes (its answer is then
+/// replaced by the 401): it sees no organisation and may do nothing.
+static NOBODY: StaffUser = StaffUser {
+    id: 0,
+    organisation_id: 0,
+    email: String::new(),
+    name: String::new(),
+    role: Role::Mediator,
+};
+
+impl ApiAuth {
+    fn refused() -> AppError {
+        AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into())
+    }
+
+    /// Checks the token on `conn`, once.
+    pub fn check(&self, conn: &mut DbConn) -> Result<&StaffUser, AppError> {
+        if self.user.get().is_none() {
+            let found = model::user_for_api_token(conn, &self.hash)?;
+            let _ = self.user.set(found);
+        }
+        match self.user.get() {
+            Some(Some(user)) => Ok(user),
+            _ => Err(Self::refused()),
+        }
+    }
+
+    /// `Some(true)` when the token was checked and refused, `None` when not checked yet.
+    pub fn refused_token(&self) -> Option<bool> {
+        self.user.get().map(Option::is_none)
+    }
+
+    /// Checks the token from async code (its own hop), once.
+    pub async fn check_now(&self) -> Result<(), AppError> {
+        if self.user.get().is_none() {
+            let hash = self.hash.clone();
+            let found = self
+                .db
+                .run(move |conn| model::user_for_api_token(conn, &hash))
+                .await?;
+            let _ = self.user.set(found);
+        }
+        match self.user.get() {
+            Some(Some(_)) => Ok(()),
+            _ => Err(Self::refused()),
+        }
+    }
+}
+
+impl crate::db::Prelude for ApiAuth {
+    fn before(&self, conn: &mut DbConn) -> Result<(), AppError> {
+        self.check(conn).map(|_| ())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl std::ops::Deref for AuthUser {
+    type Target = StaffUser;
+
+    fn deref(&self) -> &StaffUser {
+        if self.0.user.get().is_none() {
+            // Read before any `Db::run`: checked here, on this thread.
+            let check = || {
+                let mut conn = self.0.db.get()?;
+                self.0.check(&mut conn).map(|_| ())
+            };
+            let flavor = rocket::tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+            let _ = match flavor {
+                Ok(rocket::tokio::runtime::RuntimeFlavor::MultiThread) => {
+                    rocket::tokio::task::block_in_place(check)
+                }
+                _ => check(),
+            };
+        }
+        match self.0.user.get() {
+            Some(Some(user)) => user,
+            _ => &NOBODY,
+        }
+    }
+}
+
+impl std::fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.user.get() {
+            Some(Some(user)) => user.fmt(f),
+            Some(None) => f.write_str("AuthUser(refused)"),
+            None => f.write_str("AuthUser(not checked yet)"),
+        }
+    }
+}
+
+impl AuthUser {
+    /// The user, as an owned value.
+    pub fn staff(&self) -> StaffUser {
+        (**self).clone()
+    }
+}
 
 /// A user authenticated by the browser session cookie, with the session's CSRF token.
 #[derive(Clone, Debug)]
@@ -140,18 +258,21 @@ impl<'r> FromRequest<'r> for ApiUser {
                 AppError::Unauthorized("Jeton d'accès manquant.".into()),
             ));
         };
-        let hash = hash_token(token);
         let Some(db) = db_of(req).await else {
             return Outcome::Error((Status::InternalServerError, AppError::NotFound));
         };
-        match db
-            .run(move |conn| model::user_for_api_token(conn, &hash))
-            .await
-        {
-            Ok(Some(user)) => Outcome::Success(ApiUser(user)),
-            Ok(None) => {
-                let error =
-                    AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into());
+        let auth = Arc::new(ApiAuth {
+            hash: hash_token(token),
+            db,
+            user: OnceLock::new(),
+        });
+        // In the API's request scope the handler's first `Db::run` checks the token.
+        if crate::db::set_prelude(auth.clone()) {
+            return Outcome::Success(ApiUser(AuthUser(auth)));
+        }
+        match auth.check_now().await {
+            Ok(()) => Outcome::Success(ApiUser(AuthUser(auth))),
+            Err(error @ AppError::Unauthorized(_)) => {
                 crate::web::api::remember_guard_error(
                     req,
                     AppError::Unauthorized(error.to_string()),

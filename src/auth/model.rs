@@ -105,6 +105,29 @@ pub fn count_users(conn: &mut DbConn) -> Result<i64, AppError> {
     Ok(users::table.count().get_result(conn)?)
 }
 
+/// What a guard needs of the signed-in user (not the password hash).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct StaffColumns {
+    id: i32,
+    organisation_id: i32,
+    email: String,
+    name: String,
+    role: String,
+}
+
+impl StaffColumns {
+    fn staff(self) -> StaffUser {
+        StaffUser {
+            id: self.id,
+            organisation_id: self.organisation_id,
+            email: self.email,
+            name: self.name,
+            role: Role::parse(&self.role).unwrap_or(Role::Mediator),
+        }
+    }
+}
+
 pub fn user_for_api_token(conn: &mut DbConn, hash: &str) -> Result<Option<StaffUser>, AppError> {
     let row = api_tokens::table
         .inner_join(users::table)
@@ -112,10 +135,10 @@ pub fn user_for_api_token(conn: &mut DbConn, hash: &str) -> Result<Option<StaffU
         .filter(api_tokens::revoked_at.is_null())
         .filter(api_tokens::expires_at.gt(now()))
         .filter(users::active.eq(true))
-        .select(UserRow::as_select())
+        .select(StaffColumns::as_select())
         .first(conn)
         .optional()?;
-    Ok(row.map(|r| r.staff()))
+    Ok(row.map(StaffColumns::staff))
 }
 
 pub fn user_for_session(conn: &mut DbConn, hash: &str) -> Result<Option<WebUser>, AppError> {
@@ -125,8 +148,12 @@ pub fn user_for_session(conn: &mut DbConn, hash: &str) -> Result<Option<WebUser>
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now()))
         .filter(users::active.eq(true))
-        .select((UserRow::as_select(), sessions::id, sessions::csrf_token))
-        .first::<(UserRow, i32, String)>(conn)
+        .select((
+            StaffColumns::as_select(),
+            sessions::id,
+            sessions::csrf_token,
+        ))
+        .first::<(StaffColumns, i32, String)>(conn)
         .optional()?;
     Ok(row.map(|(user, session_id, csrf_token)| WebUser {
         user: user.staff(),

@@ -6,6 +6,7 @@
 //! instances share the database, each booking transaction first takes a transaction-scoped
 //! advisory lock on the organisation, so the check-then-insert of an invariant cannot interleave.
 
+pub mod agenda;
 pub mod api;
 pub mod availability;
 pub mod calendar;

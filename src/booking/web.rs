@@ -2,7 +2,7 @@
 //! free slot with the person found or created inline, the appointment page with participants and
 //! waitlist, availability, services, the printable card and calendars.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use rocket::http::{ContentType, Header};
 use rocket::response::Redirect;
@@ -13,7 +13,6 @@ use serde_json::json;
 use super::availability::{self, AbsenceInput, OpeningHoursInput, ServiceInput};
 use super::model::{minute_text, Appointment};
 use super::service::{self, AppointmentFilter, BookingInput};
-use super::slots::{self, SlotQuery};
 use crate::auth::{Role, StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::{Db, DbConn};
@@ -28,10 +27,6 @@ const WEEKDAYS: [&str; 7] = [
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
 ];
 
-fn today(tz: &Tz) -> NaiveDate {
-    tz.from_utc_datetime(&crate::db::now()).date_naive()
-}
-
 fn local_time(tz: &Tz, t: chrono::NaiveDateTime) -> String {
     tz.from_utc_datetime(&t).format("%H:%M").to_string()
 }
@@ -42,7 +37,7 @@ fn local_input_to_rfc3339(tz: &Tz, text: &str) -> Option<String> {
     Some(tz.rfc3339(tz.to_utc(naive.date(), naive.time())))
 }
 
-fn status_label(status: &str) -> &'static str {
+pub(super) fn status_label(status: &str) -> &'static str {
     match status {
         "planned" => "prévu",
         "done" => "tenu",
@@ -93,137 +88,6 @@ fn appointment_summary(
         "capacity": a.row.capacity,
         "walk_in": a.row.walk_in,
     })
-}
-
-/// The agenda's query: a day, `view=day|week`, and filters.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct AgendaQuery {
-    #[serde(default, deserialize_with = "crate::web::query::date")]
-    pub date: Option<chrono::NaiveDate>,
-    #[serde(default, deserialize_with = "agenda_view")]
-    pub view: Option<String>,
-    pub mediator_id: Option<i32>,
-    pub place_id: Option<i32>,
-    pub service_id: Option<i32>,
-}
-
-fn agenda_view<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    crate::web::query::one_of(d, &["day", "week"])
-}
-
-#[rocket::get("/agenda")]
-pub async fn agenda(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    query: Query<AgendaQuery>,
-) -> Result<Template, AppError> {
-    let AgendaQuery {
-        date,
-        view,
-        mediator_id,
-        place_id,
-        service_id,
-    } = query.into_inner();
-    let tz = config.timezone;
-    let day = date.unwrap_or_else(|| today(&tz));
-    let week = view.as_deref() == Some("week");
-    let first = if week {
-        day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
-    } else {
-        day
-    };
-    let last = if week {
-        first + Duration::days(6)
-    } else {
-        first
-    };
-    // Mediators see their own agenda unless they pick a place or a colleague.
-    let mediator_id = mediator_id
-        .or_else(|| (place_id.is_none() && web.user.role == Role::Mediator).then_some(web.user.id));
-    let user = web.user.clone();
-    let (appointments, slots, staff, places, services) = db
-        .run(move |conn| {
-            let (staff, places, services) = names(conn, &user)?;
-            let filter = AppointmentFilter {
-                from: Some(tz.to_utc(first, NaiveTime::MIN)),
-                to: Some(tz.to_utc(last + Duration::days(1), NaiveTime::MIN)),
-                mediator_id,
-                place_id,
-                limit: 1000,
-                ..Default::default()
-            };
-            let appointments = service::list(conn, &user, &filter)?;
-            let service_id =
-                service_id.or_else(|| services.iter().find(|s| !s.is_workshop()).map(|s| s.id));
-            let slots = match service_id {
-                Some(service_id) => slots::free_slots(
-                    conn,
-                    &user,
-                    &SlotQuery {
-                        service_id,
-                        from: first,
-                        to: last,
-                        mediator_id,
-                        place_id,
-                    },
-                    &tz,
-                )?,
-                None => Vec::new(),
-            };
-            Ok((appointments, slots, staff, places, services))
-        })
-        .await?;
-    let chosen_service =
-        service_id.or_else(|| services.iter().find(|s| !s.is_workshop()).map(|s| s.id));
-    let days: Vec<serde_json::Value> = (0..=(last - first).num_days())
-        .map(|offset| {
-            let d = first + Duration::days(offset);
-            let key = d.to_string();
-            json!({
-                "date": key,
-                "label": format!("{} {}", WEEKDAYS[d.weekday().num_days_from_monday() as usize], d.format("%d/%m")),
-                "appointments": appointments.iter().filter(|a| tz.from_utc_datetime(&a.row.starts_at).date_naive() == d)
-                    .map(|a| appointment_summary(&tz, a, &services, &places, &staff)).collect::<Vec<_>>(),
-                "slots": slots.iter().filter(|s| tz.from_utc_datetime(&s.starts_at).date_naive() == d).map(|s| json!({
-                    "start": local_time(&tz, s.starts_at),
-                    "mediator": staff.iter().find(|m| m.0 == s.mediator_id).map(|m| m.1.clone()).unwrap_or_default(),
-                    "place": places.iter().find(|p| p.id == s.place_id).map(|p| p.name.clone()).unwrap_or_default(),
-                    "href": format!("/appointments/new?service_id={}&mediator_id={}&place_id={}&starts_at={}",
-                        chosen_service.unwrap_or_default(), s.mediator_id, s.place_id,
-                        crate::web::urlencode(&tz.rfc3339(s.starts_at))),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let step = if week { 7 } else { 1 };
-    let query = |d: NaiveDate| {
-        let mut q = format!(
-            "/agenda?date={d}&view={}",
-            if week { "week" } else { "day" }
-        );
-        if let Some(m) = mediator_id {
-            q.push_str(&format!("&mediator_id={m}"));
-        }
-        if let Some(p) = place_id {
-            q.push_str(&format!("&place_id={p}"));
-        }
-        if let Some(s) = service_id {
-            q.push_str(&format!("&service_id={s}"));
-        }
-        q
-    };
-    Ok(page(
-        "booking/agenda",
-        &web,
-        json!({
-            "days": days, "week": week, "date": day.to_string(),
-            "previous": query(first - Duration::days(step)), "next": query(first + Duration::days(step)),
-            "mediator_id": mediator_id, "place_id": place_id, "service_id": chosen_service,
-            "staff": staff.iter().map(|s| json!({"id": s.0, "name": s.1})).collect::<Vec<_>>(),
-            "places": places, "services": services,
-        }),
-    ))
 }
 
 async fn new_form(

@@ -193,6 +193,8 @@ impl Db {
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, off the async executor.
+    /// Inside a request [`scope`], the request's [`Prelude`] (the API token's check) runs first
+    /// on the same connection, in the same blocking task: one hop per request.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
@@ -200,11 +202,18 @@ impl Db {
     {
         let pool = self.pool.clone();
         let writer = self.writer.clone();
+        let prelude = REQUEST
+            .try_with(|scope| scope.prelude.get().cloned())
+            .ok()
+            .flatten();
         rocket::tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
             let _writer = WriterScope::enter(writer);
+            if let Some(prelude) = prelude {
+                prelude.before(&mut conn)?;
+            }
             f(&mut conn)
         })
         .await
@@ -228,6 +237,43 @@ impl Db {
         };
         applied.map_err(|e| AppError::Internal(format!("migration failed: {e}")))
     }
+}
+
+/// Work that must precede a request's first database call, on its connection (the API
+/// token's check, deferred by its guard into the handler's own [`Db::run`]).
+pub trait Prelude: Send + Sync + 'static {
+    /// Runs before `f` in every [`Db::run`] of the request; fails the call when it fails.
+    fn before(&self, conn: &mut DbConn) -> Result<(), AppError>;
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// What the database layer knows of the request being served.
+#[derive(Default)]
+pub struct RequestScope {
+    prelude: std::sync::OnceLock<Arc<dyn Prelude>>,
+}
+
+impl RequestScope {
+    pub fn prelude(&self) -> Option<&Arc<dyn Prelude>> {
+        self.prelude.get()
+    }
+}
+
+rocket::tokio::task_local! {
+    static REQUEST: Arc<RequestScope>;
+}
+
+/// Runs a request's handler with a [`RequestScope`] that its guards and [`Db::run`] share.
+pub async fn scope<F: std::future::Future>(scope: Arc<RequestScope>, f: F) -> F::Output {
+    REQUEST.scope(scope, f).await
+}
+
+/// Sets the prelude of the current request; `false` outside a [`scope`] (or when one is set
+/// already), where the caller must do the work itself.
+pub fn set_prelude(prelude: Arc<dyn Prelude>) -> bool {
+    REQUEST
+        .try_with(|scope| scope.prelude.set(prelude).is_ok())
+        .unwrap_or(false)
 }
 
 /// The in-process queue of SQLite write transactions.

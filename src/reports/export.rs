@@ -41,7 +41,10 @@ impl<'r> FromRequest<'r> for ExportUser {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
         if req.headers().get_one("Authorization").is_some() {
-            return ApiUser::from_request(req).await.map(|a| ExportUser(a.0));
+            // Outside the API's request scope: the token is checked by the guard itself.
+            return ApiUser::from_request(req)
+                .await
+                .map(|a| ExportUser(a.0.staff()));
         }
         WebUser::from_request(req).await.map(|w| ExportUser(w.user))
     }

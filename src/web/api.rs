@@ -260,3 +260,55 @@ mod tests {
         assert_eq!(field, "birth_year");
     }
 }
+
+/// Runs each route's handler in a request scope ([`crate::db::scope`]) that its guards and its
+/// [`crate::db::Db::run`] calls share: the API token is then checked on the handler's own
+/// connection, in its own blocking task (one hop per request). A request whose token is refused
+/// answers 401 whatever its handler did meanwhile (it could read nothing).
+pub fn one_hop(routes: Vec<rocket::Route>) -> Vec<rocket::Route> {
+    routes
+        .into_iter()
+        .map(|mut route| {
+            route.handler = Box::new(OneHop(route.handler));
+            route
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+struct OneHop(Box<dyn rocket::route::Handler>);
+
+#[rocket::async_trait]
+impl rocket::route::Handler for OneHop {
+    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> rocket::route::Outcome<'r> {
+        let scope = std::sync::Arc::new(crate::db::RequestScope::default());
+        let outcome = crate::db::scope(scope.clone(), self.0.handle(req, data)).await;
+        let Some(auth) = scope
+            .prelude()
+            .and_then(|p| p.as_any().downcast_ref::<crate::auth::ApiAuth>())
+        else {
+            return outcome;
+        };
+        let refused = match auth.refused_token() {
+            Some(refused) => refused,
+            // A handler that never reached the database: the token is checked now.
+            None => match auth.check_now().await {
+                Ok(()) => false,
+                Err(AppError::Unauthorized(_)) => true,
+                Err(e) => {
+                    let status = e.status();
+                    remember_guard_error(req, e);
+                    return Outcome::Error(status);
+                }
+            },
+        };
+        if refused {
+            remember_guard_error(
+                req,
+                AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into()),
+            );
+            return Outcome::Error(Status::Unauthorized);
+        }
+        outcome
+    }
+}

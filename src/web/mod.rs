@@ -17,17 +17,33 @@ use crate::auth::{Role, WebUser};
 use crate::db::Db;
 use crate::error::{error_page, problem_response, status_title, wants_problem_json, AppError};
 
+/// The signed-in user as every page's layout shows them.
+#[derive(serde::Serialize)]
+pub struct Me<'a> {
+    id: i32,
+    name: &'a str,
+    role: &'static str,
+    role_label: &'static str,
+    is_admin: bool,
+    can_manage: bool,
+}
+
+impl<'a> Me<'a> {
+    pub fn of(user: &'a crate::auth::StaffUser) -> Me<'a> {
+        Me {
+            id: user.id,
+            name: &user.name,
+            role: user.role.as_str(),
+            role_label: user.role.label(),
+            is_admin: user.role == Role::Admin,
+            can_manage: matches!(user.role, Role::Admin | Role::Manager),
+        }
+    }
+}
+
 /// Renders a page with the signed-in user and the session's CSRF token in its context.
 pub fn page(name: &'static str, web: &WebUser, mut context: serde_json::Value) -> Template {
-    let user = &web.user;
-    context["me"] = json!({
-        "id": user.id,
-        "name": user.name,
-        "role": user.role.as_str(),
-        "role_label": user.role.label(),
-        "is_admin": user.role == Role::Admin,
-        "can_manage": matches!(user.role, Role::Admin | Role::Manager),
-    });
+    context["me"] = json!(Me::of(&web.user));
     context["csrf_token"] = json!(web.csrf_token);
     Template::render(name, context)
 }

@@ -16,6 +16,7 @@ mod matrix;
 mod people;
 mod platform;
 mod privacy;
+mod reads;
 mod reports;
 mod skills;
 mod xss;

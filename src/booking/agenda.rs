@@ -1,0 +1,449 @@
+//! The agenda page, by day or week, per mediator or place, with its free slots.
+//!
+//! Its context is built directly as the template reads it (typed rows, names looked up by id),
+//! and its filter lists are those of the organisation in view (an admin's agenda of a
+//! mediator or a place is that organisation's, not the whole département's staff and places).
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use rocket::State;
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+
+use super::model::Appointment;
+use super::service::{self, AppointmentFilter};
+use super::slots::{self, Slot, SlotQuery};
+use crate::auth::{Role, StaffUser, WebUser};
+use crate::config::Config;
+use crate::db::schema::{places, services, users};
+use crate::db::{Db, DbConn};
+use crate::error::AppError;
+use crate::time::LocalTime;
+use crate::web::query::Query;
+use crate::web::Me;
+
+const WEEKDAYS: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
+
+#[derive(Serialize)]
+struct AgendaPage<'a> {
+    me: Me<'a>,
+    csrf_token: &'a str,
+    days: Vec<Day>,
+    week: bool,
+    date: String,
+    previous: String,
+    next: String,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+    service_id: Option<i32>,
+    staff: Vec<Choice>,
+    places: Vec<Choice>,
+    services: Vec<Choice>,
+}
+
+#[derive(Serialize, Queryable)]
+struct Choice {
+    id: i32,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Day {
+    date: String,
+    label: String,
+    appointments: Vec<Summary>,
+    slots: Vec<SlotLink>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    id: i32,
+    start: String,
+    end: String,
+    title: String,
+    place: String,
+    mediator: String,
+    status: String,
+    status_label: &'static str,
+    booked: usize,
+    capacity: i32,
+    walk_in: bool,
+}
+
+#[derive(Serialize)]
+struct SlotLink {
+    start: String,
+    mediator: String,
+    place: String,
+    href: String,
+}
+
+/// Names by id of the staff, places and services an agenda shows.
+#[derive(Default)]
+struct Names {
+    staff: HashMap<i32, String>,
+    places: HashMap<i32, String>,
+    services: HashMap<i32, String>,
+}
+
+/// What the page read, in one database call.
+struct Read {
+    appointments: Vec<Appointment>,
+    slots: Vec<Slot>,
+    staff: Vec<Choice>,
+    places: Vec<Choice>,
+    /// (id, name, is a workshop)
+    services: Vec<(i32, String, bool)>,
+    names: Names,
+}
+
+/// The organisation whose lists the page offers: that of the mediator or place chosen (an
+/// admin may look at any), else the user's own.
+fn organisation_in_view(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+) -> Result<i32, AppError> {
+    if user.scope().is_some() {
+        return Ok(user.organisation_id);
+    }
+    let of_mediator = match mediator_id {
+        Some(id) => users::table
+            .find(id)
+            .select(users::organisation_id)
+            .first::<i32>(conn)
+            .optional()?,
+        None => None,
+    };
+    let of_place = match (of_mediator, place_id) {
+        (None, Some(id)) => places::table
+            .find(id)
+            .select(places::organisation_id)
+            .first::<i32>(conn)
+            .optional()?,
+        _ => None,
+    };
+    Ok(of_mediator.or(of_place).unwrap_or(user.organisation_id))
+}
+
+/// The names of the appointments' and slots' staff, places and services missing from the
+/// lists (an admin's agenda across organisations).
+fn complete_names(
+    conn: &mut DbConn,
+    names: &mut Names,
+    appointments: &[Appointment],
+    slots: &[Slot],
+) -> Result<(), AppError> {
+    let missing = |known: &HashMap<i32, String>, ids: &mut dyn Iterator<Item = i32>| {
+        let mut ids: Vec<i32> = ids.filter(|id| !known.contains_key(id)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let staff = missing(
+        &names.staff,
+        &mut appointments
+            .iter()
+            .map(|a| a.row.mediator_id)
+            .chain(slots.iter().map(|s| s.mediator_id)),
+    );
+    let place_ids = missing(
+        &names.places,
+        &mut appointments
+            .iter()
+            .map(|a| a.row.place_id)
+            .chain(slots.iter().map(|s| s.place_id)),
+    );
+    let service_ids = missing(
+        &names.services,
+        &mut appointments.iter().map(|a| a.row.service_id),
+    );
+    if !staff.is_empty() {
+        let found: Vec<(i32, String)> = users::table
+            .filter(users::id.eq_any(&staff))
+            .select((users::id, users::name))
+            .load(conn)?;
+        names.staff.extend(found);
+    }
+    if !place_ids.is_empty() {
+        let found: Vec<(i32, String)> = places::table
+            .filter(places::id.eq_any(&place_ids))
+            .select((places::id, places::name))
+            .load(conn)?;
+        names.places.extend(found);
+    }
+    if !service_ids.is_empty() {
+        let found: Vec<(i32, String)> = services::table
+            .filter(services::id.eq_any(&service_ids))
+            .select((services::id, services::name))
+            .load(conn)?;
+        names.services.extend(found);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    tz: &Tz,
+    first: NaiveDate,
+    last: NaiveDate,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+    service_id: Option<i32>,
+) -> Result<Read, AppError> {
+    let organisation = organisation_in_view(conn, user, mediator_id, place_id)?;
+    let staff: Vec<Choice> = users::table
+        .filter(users::organisation_id.eq(organisation))
+        .filter(users::active.eq(true))
+        .order((users::name, users::id))
+        .select((users::id, users::name))
+        .load(conn)?;
+    let place_list: Vec<Choice> = places::table
+        .filter(places::organisation_id.eq(organisation))
+        .order((places::name, places::id))
+        .select((places::id, places::name))
+        .load(conn)?;
+    let service_list: Vec<(i32, String, String)> = services::table
+        .filter(services::organisation_id.eq(organisation))
+        .order((services::name, services::id))
+        .select((services::id, services::name, services::kind))
+        .load(conn)?;
+    let services: Vec<(i32, String, bool)> = service_list
+        .into_iter()
+        .map(|(id, name, kind)| (id, name, kind == "workshop"))
+        .collect();
+    let filter = AppointmentFilter {
+        from: Some(tz.to_utc(first, NaiveTime::MIN)),
+        to: Some(tz.to_utc(last + Duration::days(1), NaiveTime::MIN)),
+        mediator_id,
+        place_id,
+        limit: 1000,
+        ..Default::default()
+    };
+    let appointments = service::list(conn, user, &filter)?;
+    let slots = match service_id.or_else(|| services.iter().find(|s| !s.2).map(|s| s.0)) {
+        Some(service_id) => slots::free_slots(
+            conn,
+            user,
+            &SlotQuery {
+                service_id,
+                from: first,
+                to: last,
+                mediator_id,
+                place_id,
+            },
+            tz,
+        )?,
+        None => Vec::new(),
+    };
+    let mut names = Names {
+        staff: staff.iter().map(|c| (c.id, c.name.clone())).collect(),
+        places: place_list.iter().map(|c| (c.id, c.name.clone())).collect(),
+        services: services.iter().map(|s| (s.0, s.1.clone())).collect(),
+    };
+    complete_names(conn, &mut names, &appointments, &slots)?;
+    Ok(Read {
+        appointments,
+        slots,
+        staff,
+        places: place_list,
+        services,
+        names,
+    })
+}
+
+fn name(map: &HashMap<i32, String>, id: i32) -> String {
+    map.get(&id).cloned().unwrap_or_default()
+}
+
+/// The agenda's query: a day, `view=day|week`, and filters.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AgendaQuery {
+    #[serde(default, deserialize_with = "crate::web::query::date")]
+    pub date: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "agenda_view")]
+    pub view: Option<String>,
+    pub mediator_id: Option<i32>,
+    pub place_id: Option<i32>,
+    pub service_id: Option<i32>,
+}
+
+fn agenda_view<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    crate::web::query::one_of(d, &["day", "week"])
+}
+
+#[rocket::get("/agenda")]
+pub async fn agenda(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    query: Query<AgendaQuery>,
+) -> Result<Template, AppError> {
+    let AgendaQuery {
+        date,
+        view,
+        mediator_id,
+        place_id,
+        service_id,
+    } = query.into_inner();
+    let tz = config.timezone;
+    let day = date.unwrap_or_else(|| tz.from_utc_datetime(&crate::db::now()).date_naive());
+    let week = view.as_deref() == Some("week");
+    let first = if week {
+        day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+    } else {
+        day
+    };
+    let last = if week {
+        first + Duration::days(6)
+    } else {
+        first
+    };
+    // Mediators see their own agenda unless they pick a place or a colleague.
+    let mediator_id = mediator_id
+        .or_else(|| (place_id.is_none() && web.user.role == Role::Mediator).then_some(web.user.id));
+    let user = web.user.clone();
+    let read = db
+        .run(move |conn| {
+            read(
+                conn,
+                &user,
+                &tz,
+                first,
+                last,
+                mediator_id,
+                place_id,
+                service_id,
+            )
+        })
+        .await?;
+    let chosen_service = service_id.or_else(|| read.services.iter().find(|s| !s.2).map(|s| s.0));
+    let names = &read.names;
+    let mut days: Vec<Day> = (0..=(last - first).num_days())
+        .map(|offset| {
+            let d = first + Duration::days(offset);
+            Day {
+                date: d.to_string(),
+                label: format!(
+                    "{} {}",
+                    WEEKDAYS[d.weekday().num_days_from_monday() as usize],
+                    d.format("%d/%m")
+                ),
+                appointments: Vec::new(),
+                slots: Vec::new(),
+            }
+        })
+        .collect();
+    let index = |t: chrono::NaiveDateTime| {
+        let local = tz.from_utc_datetime(&t);
+        let offset = (local.date_naive() - first).num_days();
+        usize::try_from(offset).ok().filter(|i| *i < days.len())
+    };
+    let mut placed: Vec<(usize, Summary)> = Vec::with_capacity(read.appointments.len());
+    for a in &read.appointments {
+        let Some(i) = index(a.row.starts_at) else {
+            continue;
+        };
+        placed.push((
+            i,
+            Summary {
+                id: a.row.id,
+                start: tz
+                    .from_utc_datetime(&a.row.starts_at)
+                    .format("%H:%M")
+                    .to_string(),
+                end: tz
+                    .from_utc_datetime(&a.row.ends_at)
+                    .format("%H:%M")
+                    .to_string(),
+                title: a
+                    .row
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| name(&names.services, a.row.service_id)),
+                place: name(&names.places, a.row.place_id),
+                mediator: name(&names.staff, a.row.mediator_id),
+                status: a.row.status.clone(),
+                status_label: super::web::status_label(&a.row.status),
+                booked: a.booked_count(),
+                capacity: a.row.capacity,
+                walk_in: a.row.walk_in,
+            },
+        ));
+    }
+    let mut slot_links: Vec<(usize, SlotLink)> = Vec::with_capacity(read.slots.len());
+    for s in &read.slots {
+        let Some(i) = index(s.starts_at) else {
+            continue;
+        };
+        slot_links.push((
+            i,
+            SlotLink {
+                start: tz
+                    .from_utc_datetime(&s.starts_at)
+                    .format("%H:%M")
+                    .to_string(),
+                mediator: name(&names.staff, s.mediator_id),
+                place: name(&names.places, s.place_id),
+                href: format!(
+                    "/appointments/new?service_id={}&mediator_id={}&place_id={}&starts_at={}",
+                    chosen_service.unwrap_or_default(),
+                    s.mediator_id,
+                    s.place_id,
+                    crate::web::urlencode(&tz.rfc3339(s.starts_at))
+                ),
+            },
+        ));
+    }
+    for (i, summary) in placed {
+        days[i].appointments.push(summary);
+    }
+    for (i, link) in slot_links {
+        days[i].slots.push(link);
+    }
+    let step = if week { 7 } else { 1 };
+    let query = |d: NaiveDate| {
+        let mut q = format!(
+            "/agenda?date={d}&view={}",
+            if week { "week" } else { "day" }
+        );
+        if let Some(m) = mediator_id {
+            q.push_str(&format!("&mediator_id={m}"));
+        }
+        if let Some(p) = place_id {
+            q.push_str(&format!("&place_id={p}"));
+        }
+        if let Some(s) = service_id {
+            q.push_str(&format!("&service_id={s}"));
+        }
+        q
+    };
+    let context = AgendaPage {
+        me: Me::of(&web.user),
+        csrf_token: &web.csrf_token,
+        days,
+        week,
+        date: day.to_string(),
+        previous: query(first - Duration::days(step)),
+        next: query(first + Duration::days(step)),
+        mediator_id,
+        place_id,
+        service_id: chosen_service,
+        staff: read.staff,
+        places: read.places,
+        services: read
+            .services
+            .into_iter()
+            .map(|(id, name, _)| Choice { id, name })
+            .collect(),
+    };
+    Ok(Template::render("booking/agenda", context))
+}

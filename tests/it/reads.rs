@@ -1,0 +1,269 @@
+//! Reads that cost what they show: every read of a period walks an index over that period only
+//! (both ends of the range bounded), not the whole history before it. Checked on the plans the
+//! databases make for the statements the application really sends (`EXPLAIN QUERY PLAN` on
+//! SQLite, `EXPLAIN` of the generic plan on PostgreSQL).
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{Datelike, Duration, NaiveDate};
+use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use passerelle::auth::StaffUser;
+use passerelle::booking::service::{self, AppointmentFilter};
+use passerelle::db::DbConn;
+use passerelle::reports::Filters;
+use passerelle::time::LocalTime;
+use rocket::http::Status;
+
+use crate::booking::{at, book, person, setup, today};
+use crate::both_backends;
+
+/// The SQL of every statement `f` sends on `conn` (binds left out).
+fn statements<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> T) -> (T, Vec<String>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            let sql = text.split(" -- binds: ").next().unwrap_or_default();
+            sink.lock().unwrap().push(sql.to_string());
+        }
+    });
+    let value = f(conn);
+    conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+    let sql = seen.lock().unwrap().clone();
+    (value, sql)
+}
+
+#[derive(QueryableByName)]
+struct SqlitePlan {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PgPlan {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// The plan of `sql`, one line per step. PostgreSQL: the generic plan (the one a prepared
+/// statement keeps), with sequential scans priced out so that the tiny test tables still show
+/// which index, and which bounds, the statement can use.
+fn plan(conn: &mut DbConn, sql: &str) -> String {
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load::<SqlitePlan>(c)
+            .expect("explain")
+            .into_iter()
+            .map(|r| r.detail)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        DbConn::Pg(c) => {
+            let params = (1..=64)
+                .take_while(|n| sql.contains(&format!("${n}")))
+                .count();
+            c.batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan;")
+                .unwrap();
+            c.batch_execute(&format!("PREPARE reads_plan AS {sql}"))
+                .expect("prepare");
+            let args = vec!["NULL"; params].join(", ");
+            let execute = if params == 0 {
+                "EXPLAIN EXECUTE reads_plan".to_string()
+            } else {
+                format!("EXPLAIN EXECUTE reads_plan({args})")
+            };
+            let lines = diesel::sql_query(execute)
+                .load::<PgPlan>(c)
+                .expect("explain");
+            c.batch_execute("DEALLOCATE reads_plan; RESET enable_seqscan; RESET plan_cache_mode;")
+                .unwrap();
+            lines
+                .into_iter()
+                .map(|r| r.line)
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+}
+
+/// Whether one step of the plan walks an index with `column` bounded below and above.
+fn bounded(plan: &str, column: &str) -> bool {
+    plan.lines().any(|line| {
+        let line = line.replace(['"', '`', '(', ')'], "");
+        let index_step = line.contains("USING INDEX")
+            || line.contains("USING COVERING INDEX")
+            || line.contains("Index Cond:");
+        let below = [">", " >"]
+            .iter()
+            .any(|op| line.contains(&format!("{column}{op}")));
+        let above = ["<", " <"]
+            .iter()
+            .any(|op| line.contains(&format!("{column}{op}")));
+        index_step && below && above
+    })
+}
+
+/// Every statement of `f` that compares `column` (of its table or alias) walks an index bounded
+/// at both ends; and there was at least one.
+fn assert_ranges_bounded<T>(
+    conn: &mut DbConn,
+    what: &str,
+    column: &str,
+    f: impl FnOnce(&mut DbConn) -> T,
+) -> T {
+    let (value, sql) = statements(conn, f);
+    let ranges: Vec<&String> = sql
+        .iter()
+        .filter(|s| {
+            let s = s.replace(['"', '`'], "");
+            [" >", " <"]
+                .iter()
+                .any(|op| s.contains(&format!(".{column}{op}")))
+        })
+        .collect();
+    assert!(
+        !ranges.is_empty(),
+        "{what}: no read of a period on {column} in {sql:#?}"
+    );
+    for s in ranges {
+        let p = plan(conn, s);
+        assert!(
+            bounded(&p, column),
+            "{what}: {column} is not bounded at both ends of an index range.\n{s}\n{p}"
+        );
+    }
+    value
+}
+
+both_backends! {
+    async fn reads_of_a_period_walk_an_index_bounded_at_both_ends(app) {
+        let s = setup(&app, "Roubaix").await;
+        let admin = app.staff("admin", "Roubaix").await;
+        let alice = person(&app, &s.mediator.token, "Alice").await;
+        let monday = today() + Duration::days(14);
+        let r = book(&app, &s, &s.mediator.token, &at(monday, "10:00"), &[alice]).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let (mediator, manager, admin) = (s.mediator.user.clone(), s.manager.user.clone(), admin.user.clone());
+        let place_id = s.place_id as i32;
+        let config = app.config();
+        let tz = config.timezone;
+        app.db()
+            .run(move |conn| {
+                let from = tz.to_utc(monday, chrono::NaiveTime::MIN);
+                let week = |f: AppointmentFilter| AppointmentFilter {
+                    from: Some(from),
+                    to: Some(from + Duration::days(7)),
+                    limit: 1000,
+                    ..f
+                };
+                let agendas: [(&str, &StaffUser, AppointmentFilter); 4] = [
+                    ("a mediator's week", &mediator, week(AppointmentFilter { mediator_id: Some(mediator.id), ..Default::default() })),
+                    ("a place's week", &manager, week(AppointmentFilter { place_id: Some(place_id), ..Default::default() })),
+                    ("an organisation's week", &manager, week(AppointmentFilter::default())),
+                    ("every organisation's week", &admin, week(AppointmentFilter::default())),
+                ];
+                for (what, user, filter) in agendas {
+                    let found = assert_ranges_bounded(conn, what, "starts_at", |conn| {
+                        service::list(conn, user, &filter)
+                    })?;
+                    // The participants came along (read by the bounded join, not an IN list).
+                    assert_eq!(found.len(), 1, "{what}");
+                    assert_eq!(found[0].participants.len(), 1, "{what}");
+                    assert_eq!(found[0].participants[0].person_id as i64, alice);
+                }
+                assert_ranges_bounded(conn, "logs to fill", "starts_at", |conn| {
+                    passerelle::skills::logs::to_fill(conn, &manager, Some(mediator.id))
+                })?;
+                // A period that does not start or end on a month: its edges are read from the
+                // per-person rows.
+                let year = today().year();
+                let filters = Filters {
+                    from: NaiveDate::from_ymd_opt(year, 3, 10),
+                    to: NaiveDate::from_ymd_opt(year, 6, 20),
+                    organisation_id: Some(manager.organisation_id),
+                    ..Default::default()
+                };
+                assert_ranges_bounded(conn, "skills report's edge days", "last_at", |conn| {
+                    passerelle::reports::skills_progress(conn, &tz, &filters)
+                })?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
+both_backends! {
+    /// The token is checked inside the handler's own database call (one hop): a refused token
+    /// must still be a 401, before any data, whether the handler reads the user first
+    /// (creating a place checks the role), reads the database first (the agenda) or fails on
+    /// its body before either.
+    async fn a_refused_token_is_a_401_whatever_the_handler_does_first(app) {
+        let s = setup(&app, "Roubaix").await;
+        let revoked = app.staff("manager", "Roubaix").await;
+        let r = app.delete("/api/v1/tokens/current", &revoked.token).await;
+        assert_eq!(r.status, Status::NoContent);
+        for token in [revoked.token.as_str(), "pas-un-jeton"] {
+            let place = app
+                .post_json("/api/v1/places", token, serde_json::json!({"name": "Annexe", "address": "1 rue", "postal_code": "59100", "city": "Roubaix"}))
+                .await;
+            assert_eq!(place.status, Status::Unauthorized, "{}", place.body);
+            assert_eq!(place.header("WWW-Authenticate"), Some("Bearer"));
+            assert!(place.body.contains("Jeton d'accès invalide"), "{}", place.body);
+            let agenda = app.get(&format!("/api/v1/appointments?mediator_id={}", s.mediator.user.id), Some(token)).await;
+            assert_eq!(agenda.status, Status::Unauthorized, "{}", agenda.body);
+            assert!(!agenda.body.contains("starts_at"), "{}", agenda.body);
+            let bad_body = app.send_json("POST", "/api/v1/places", Some(token), "{").await;
+            assert_eq!(bad_body.status, Status::Unauthorized, "{}", bad_body.body);
+        }
+        // Nothing was written under the refused tokens.
+        let places = app.get("/api/v1/places", Some(&s.manager.token)).await;
+        assert_eq!(places.status, Status::Ok);
+        assert!(!places.body.contains("Annexe"), "{}", places.body);
+        // And a valid token still reads and writes.
+        let place = app
+            .post_json("/api/v1/places", &s.manager.token, serde_json::json!({"name": "Annexe", "address": "1 rue", "postal_code": "59100", "city": "Roubaix"}))
+            .await;
+        assert_eq!(place.status, Status::Created, "{}", place.body);
+    }
+}
+
+both_backends! {
+    /// An admin's agenda of a mediator offers that organisation's staff, places and services
+    /// to filter on (not every organisation's), and still names what it shows.
+    async fn an_admins_agenda_offers_the_lists_of_the_organisation_in_view(app) {
+        let a = setup(&app, "Roubaix").await;
+        let b = setup(&app, "Tourcoing").await;
+        let admin = app.staff("admin", "Département").await;
+        let alice = person(&app, &a.mediator.token, "Alice").await;
+        let day = today() + Duration::days(14);
+        let r = book(&app, &a, &a.mediator.token, &at(day, "10:00"), &[alice]).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        let option = |staff: &crate::harness::Staff| format!(">{}</option>", staff.user.name);
+        let page = app
+            .page(&format!("/agenda?date={day}&view=week&mediator_id={}", a.mediator.user.id), &admin.session)
+            .await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(page.body.contains(&format!("/appointments/{id}")), "{}", page.body);
+        assert!(page.body.contains(&a.mediator.user.name), "the appointment names its mediator");
+        assert!(page.body.contains(&option(&a.mediator)), "A's mediator is offered");
+        assert!(!page.body.contains(&option(&b.mediator)), "B's mediator is not offered");
+        let places = page.body.matches("Médiathèque Jean Macé</option>").count();
+        assert_eq!(places, 1, "only A's place is offered");
+        // On B's place, B's lists.
+        let page = app
+            .page(&format!("/agenda?date={day}&view=week&place_id={}", b.place_id), &admin.session)
+            .await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(page.body.contains(&option(&b.mediator)), "B's mediator is offered");
+        assert!(!page.body.contains(&option(&a.mediator)), "A's mediator is not offered");
+        // Across organisations (no filter), the appointments of A are still named.
+        let page = app.page(&format!("/agenda?date={day}&view=week"), &admin.session).await;
+        assert_eq!(page.status, Status::Ok);
+        assert!(page.body.contains(&format!("/appointments/{id}")), "{}", page.body);
+        assert!(page.body.contains(&a.mediator.user.name));
+    }
+}
