@@ -55,7 +55,13 @@ fn participation(
     config: &Config,
     token: &str,
 ) -> Result<Result<(ParticipantRow, Appointment), LinkError>, AppError> {
-    let id = match links::verify(&config.secret_key, token, now()) {
+    // The short code of a text message, or the signed token of an email.
+    let verified = if crate::channels::short_link::is_code(token) {
+        crate::channels::short_link::resolve(conn, token, now())?
+    } else {
+        links::verify(&config.secret_key, token, now())
+    };
+    let id = match verified {
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
     };
