@@ -418,7 +418,10 @@ impl std::fmt::Debug for Config {
             .field("sms_transport", &self.sms_transport)
             .field("sms_url", &self.sms_url.as_ref().map(|_| "…"))
             .field("sms_from", &self.sms_from)
-            .field("sms_inbound_secret", &self.sms_inbound_secret.as_ref().map(|_| "…"))
+            .field(
+                "sms_inbound_secret",
+                &self.sms_inbound_secret.as_ref().map(|_| "…"),
+            )
             .field("worker", &self.worker)
             .field("secret_key", &"…")
             .finish_non_exhaustive()

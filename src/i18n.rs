@@ -20,8 +20,7 @@ const SOURCES: [(&str, &str); 3] = [
 ];
 
 fn bundles() -> &'static HashMap<&'static str, FluentBundle<FluentResource>> {
-    static BUNDLES: OnceLock<HashMap<&'static str, FluentBundle<FluentResource>>> =
-        OnceLock::new();
+    static BUNDLES: OnceLock<HashMap<&'static str, FluentBundle<FluentResource>>> = OnceLock::new();
     BUNDLES.get_or_init(|| {
         SOURCES
             .iter()

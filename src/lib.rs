@@ -6,8 +6,8 @@
 pub mod audit;
 pub mod auth;
 pub mod beneficiary;
-pub mod channels;
 pub mod booking;
+pub mod channels;
 pub mod config;
 pub mod db;
 pub mod equipment;

@@ -65,6 +65,16 @@ pub fn is_mobile(e164: &str) -> bool {
     parse(e164).is_some_and(|p| p.mobile)
 }
 
+/// A stored number as people dial it: `07 81 22 33 44` in France, `+262 692 12 34 56` for
+/// La Réunion (the international form whenever the country code is not +33).
+pub fn display(stored: &str) -> String {
+    match phonenumber::parse(None, stored) {
+        Ok(number) if stored.starts_with("+33") => number.format().mode(Mode::National).to_string(),
+        Ok(number) => number.format().mode(Mode::International).to_string(),
+        Err(_) => stored.to_string(),
+    }
+}
+
 /// What a stored number is found by: its digits in E.164 and as dialled nationally
 /// (`33612345678 0612345678`), so that a search for `06 12` finds it.
 pub fn searchable(stored: &str) -> String {

@@ -58,7 +58,11 @@ pub fn is_code(token: &str) -> bool {
 }
 
 /// The participation a code stands for, while it is valid.
-pub fn resolve(conn: &mut DbConn, code: &str, at: NaiveDateTime) -> Result<Result<i32, LinkError>, AppError> {
+pub fn resolve(
+    conn: &mut DbConn,
+    code: &str,
+    at: NaiveDateTime,
+) -> Result<Result<i32, LinkError>, AppError> {
     if !is_code(code) {
         return Ok(Err(LinkError::Invalid));
     }

@@ -236,8 +236,12 @@ impl Channel for Sms {
                 password,
                 agent,
             } => {
-                let (url, username, password, agent) =
-                    (url.clone(), username.clone(), password.clone(), agent.clone());
+                let (url, username, password, agent) = (
+                    url.clone(),
+                    username.clone(),
+                    password.clone(),
+                    agent.clone(),
+                );
                 let coding = if gsm::is_gsm(&text) { "0" } else { "2" };
                 let dlr = dlr_url(config, message.id);
                 let text = text.clone();
@@ -328,11 +332,14 @@ mod tests {
                     text.ends_with("https://rdv.passerelle.example.org/r/Ab3dEf9hJk2L"),
                     "{text}"
                 );
-                assert!(text.contains("mercredi 30 septembre a 14 h 30"), "{text}");
+                assert!(text.contains("mercredi 30 septembre à 14 h 30"), "{text}");
             }
         }
         let short = fit(&parts("fr", "reminder", "Médiathèque"));
-        assert!(short.contains("Médiatheque") && short.contains("OUI"), "{short}");
+        assert!(
+            short.contains("Médiatheque") && short.contains("OUI"),
+            "{short}"
+        );
     }
 
     #[test]

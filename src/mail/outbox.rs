@@ -342,13 +342,9 @@ pub fn announce_reply(
 /// Records what the SMS gateway reported about a sent message (`delivered` or `failed`); a
 /// report for no message changes nothing. Returns whether a message was found.
 pub fn record_delivery(conn: &mut DbConn, id: i32, delivery: &str) -> Result<bool, AppError> {
-    let n = diesel::update(
-        messages::table
-            .find(id)
-            .filter(messages::channel.eq("sms")),
-    )
-    .set(messages::delivery.eq(Some(delivery)))
-    .execute(conn)?;
+    let n = diesel::update(messages::table.find(id).filter(messages::channel.eq("sms")))
+        .set(messages::delivery.eq(Some(delivery)))
+        .execute(conn)?;
     Ok(n == 1)
 }
 

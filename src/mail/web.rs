@@ -152,7 +152,7 @@ pub async fn to_call(
                             "when": tz.in_words(appointment.row.starts_at),
                             "day": tz.from_utc_datetime(&appointment.row.starts_at).date_naive().to_string(),
                             "name": match &person.1 { Some(f) => format!("{} {f}", person.0), None => person.0.clone() },
-                            "phone": person.2,
+                            "phone": person.2.as_deref().map(crate::phone::display),
                         }));
                     }
                 }

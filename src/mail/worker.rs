@@ -93,13 +93,7 @@ impl Worker {
         let outcome = composed.send();
         let mut conn = self.db.get()?;
         match &outcome {
-            Ok(()) => outbox::sent(
-                &mut conn,
-                &self.id,
-                message.id,
-                &subject,
-                &text,
-            )?,
+            Ok(()) => outbox::sent(&mut conn, &self.id, message.id, &subject, &text)?,
             Err(error) => outbox::failed(&mut conn, &self.config, &self.id, message, error)?,
         }
         Ok(Some(outcome))

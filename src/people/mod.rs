@@ -141,8 +141,7 @@ fn check_language(language: &str) -> Result<(), ValidationError> {
     if crate::i18n::LANGUAGES.contains(&language) {
         Ok(())
     } else {
-        Err(ValidationError::new("language")
-            .with_message("Langue inconnue : fr, en ou ar.".into()))
+        Err(ValidationError::new("language").with_message("Langue inconnue : fr, en ou ar.".into()))
     }
 }
 

@@ -151,7 +151,15 @@ pub fn handle(
                     "sms-reply-stop",
                     &[("organisation", &organisation)],
                 );
-                reply(conn, first_org, first_id, None, &phone, &first_lang, &answer)?;
+                reply(
+                    conn,
+                    first_org,
+                    first_id,
+                    None,
+                    &phone,
+                    &first_lang,
+                    &answer,
+                )?;
                 Ok(Outcome::Stopped)
             }
             intent @ (Intent::Confirm | Intent::Cancel) => {
@@ -159,7 +167,15 @@ pub fn handle(
                     next_reminded(conn, &ids, &phone)?
                 else {
                     let answer = crate::i18n::text(&first_lang, "sms-reply-nothing", &[]);
-                    reply(conn, first_org, first_id, None, &phone, &first_lang, &answer)?;
+                    reply(
+                        conn,
+                        first_org,
+                        first_id,
+                        None,
+                        &phone,
+                        &first_lang,
+                        &answer,
+                    )?;
                     return Ok(Outcome::Answered);
                 };
                 let lang = lang_of(person_id);
@@ -180,8 +196,17 @@ pub fn handle(
                         Some(appointment_id),
                         Some(organisation_id),
                     )?;
-                    let answer = crate::i18n::text(&lang, "sms-reply-confirmed", &[("when", &when)]);
-                    reply(conn, organisation_id, person_id, Some(appointment_id), &phone, &lang, &answer)?;
+                    let answer =
+                        crate::i18n::text(&lang, "sms-reply-confirmed", &[("when", &when)]);
+                    reply(
+                        conn,
+                        organisation_id,
+                        person_id,
+                        Some(appointment_id),
+                        &phone,
+                        &lang,
+                        &answer,
+                    )?;
                     Ok(Outcome::Confirmed(appointment_id))
                 } else {
                     // The same as "Je ne peux pas venir" on the link: excused, the seat goes
@@ -206,14 +231,31 @@ pub fn handle(
                     )
                     .set(messages::status.eq("cancelled"))
                     .execute(conn)?;
-                    let answer = crate::i18n::text(&lang, "sms-reply-cancelled", &[("when", &when)]);
-                    reply(conn, organisation_id, person_id, Some(appointment_id), &phone, &lang, &answer)?;
+                    let answer =
+                        crate::i18n::text(&lang, "sms-reply-cancelled", &[("when", &when)]);
+                    reply(
+                        conn,
+                        organisation_id,
+                        person_id,
+                        Some(appointment_id),
+                        &phone,
+                        &lang,
+                        &answer,
+                    )?;
                     Ok(Outcome::Cancelled(appointment_id))
                 }
             }
             Intent::Unclear => {
                 let answer = crate::i18n::text(&first_lang, "sms-reply-help", &[]);
-                reply(conn, first_org, first_id, None, &phone, &first_lang, &answer)?;
+                reply(
+                    conn,
+                    first_org,
+                    first_id,
+                    None,
+                    &phone,
+                    &first_lang,
+                    &answer,
+                )?;
                 Ok(Outcome::Answered)
             }
         }
@@ -235,7 +277,14 @@ fn reply(
     } else {
         crate::channels::gsm::fold(text)
     };
-    outbox::announce_reply(conn, organisation_id, person_id, appointment_id, phone, &text)
+    outbox::announce_reply(
+        conn,
+        organisation_id,
+        person_id,
+        appointment_id,
+        phone,
+        &text,
+    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ pub async fn delivery_report(
         return Ok((Status::NotFound, "inconnu"));
     }
     let Some(code) = r#type.and_then(|t| t.trim().parse::<u32>().ok()) else {
-        return Ok((Status::UnprocessableEntity, "type : un nombre attendu (1, 2, 4, 8, 16)"));
+        return Ok((
+            Status::UnprocessableEntity,
+            "type : un nombre attendu (1, 2, 4, 8, 16)",
+        ));
     };
     let delivery = match code {
         1 => "delivered",

@@ -1,6 +1,7 @@
 //! One integration binary; every test runs on SQLite and on PostgreSQL.
 
 mod harness;
+mod kannel;
 
 mod mail;
 mod smtp_tls;
@@ -17,4 +18,5 @@ mod platform;
 mod privacy;
 mod reports;
 mod skills;
+mod sms;
 mod xss;
