@@ -15,3 +15,15 @@ sms-reply-help = أجب OUI للتأكيد، NON للإلغاء، STOP لإيق�
 
 time = { $hour }:{ $minute }
 when = { $day } الساعة { $time }
+
+# صفحة الرابط الشخصي
+page-title = موعدك
+page-with = مع { $mediator }.
+page-confirmed = شكرا، لقد أكدت حضورك. إلى اللقاء!
+page-waitlisted = أنت على قائمة الانتظار. سنكتب إليك إذا توفر مكان.
+page-excused = تم تسجيل أنك لن تحضر. شكرا لإعلامنا.
+page-cancelled = تم إلغاء هذا الموعد.
+page-confirm = أؤكد حضوري
+page-cancel = لا أستطيع الحضور
+page-question = سؤال؟ اتصل بالرقم
+page-language = اللغة

@@ -16,3 +16,15 @@ sms-reply-help = Reply OUI to confirm, NON to cancel, STOP to get no more text m
 
 time = { $hour }:{ $minute }
 when = { $day } at { $time }
+
+# The page of the personal link (/r/…)
+page-title = Your appointment
+page-with = With { $mediator }.
+page-confirmed = Thank you, you confirmed you are coming. See you soon!
+page-waitlisted = You are on the waiting list. We will write to you if a seat becomes free.
+page-excused = Noted: you are not coming. Thank you for telling us.
+page-cancelled = This appointment is cancelled.
+page-confirm = I confirm I am coming
+page-cancel = I cannot come
+page-question = A question? Call
+page-language = Language

@@ -17,3 +17,15 @@ sms-reply-help = Répondez OUI pour confirmer, NON pour annuler, STOP pour ne pl
 # « 14 h 30 », l'heure dans les SMS
 time = { $hour } h { $minute }
 when = { $day } à { $time }
+
+# La page du lien personnel (/r/…)
+page-title = Votre rendez-vous
+page-with = Avec { $mediator }.
+page-confirmed = Merci, vous avez confirmé votre venue. À bientôt !
+page-waitlisted = Vous êtes sur la liste d'attente. Nous vous écrirons si une place se libère.
+page-excused = C'est noté : vous ne venez pas. Merci de nous avoir prévenus.
+page-cancelled = Ce rendez-vous est annulé.
+page-confirm = Je confirme ma venue
+page-cancel = Je ne peux pas venir
+page-question = Une question ? Appelez le
+page-language = Langue

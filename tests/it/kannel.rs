@@ -180,6 +180,10 @@ get-url = "{app_url}/sms/inbound?secret={INBOUND_SECRET}&from=%p&text=%a"
         let n = self.log_files.len();
         let log = self.dir.path().join(format!("fakesmsc-{n}.log"));
         // `-m 0`: sends nothing, prints every message the gateway hands it.
+        let connected = self
+            .bearerbox_log()
+            .matches("Fakesmsc client connected")
+            .count();
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(FAKESMSC)
             .args([
@@ -236,7 +240,8 @@ get-url = "{app_url}/sms/inbound?secret={INBOUND_SECRET}&from=%p&text=%a"
             let _ = child.kill();
             let _ = child.wait();
         }
-        let status = Command::new(FAKESMSC)
+        // fakesmsc goes on listening after its message: stopped once smsbox took it.
+        let mut sender = Command::new(FAKESMSC)
             .args([
                 "-H",
                 "127.0.0.1",
@@ -248,18 +253,19 @@ get-url = "{app_url}/sms/inbound?secret={INBOUND_SECRET}&from=%p&text=%a"
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status()
+            .spawn()
             .expect("run fakesmsc");
-        assert!(status.success(), "fakesmsc could not inject the reply");
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.smsbox_log().matches("Starting to service").count() <= before {
-            assert!(
-                Instant::now() < deadline,
-                "smsbox did not take the reply: {}",
-                self.smsbox_log()
-            );
+            if Instant::now() > deadline {
+                let _ = sender.kill();
+                let _ = sender.wait();
+                panic!("smsbox did not take the reply: {}", self.smsbox_log());
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = sender.kill();
+        let _ = sender.wait();
         self.start_receiver();
     }
 }

@@ -243,6 +243,29 @@ async fn api(
     blocking(move || http(&method, &url, Some(&token), body)).await
 }
 
+/// Polls `GET path` until `check` holds on the answer (the reply reaches the server a moment
+/// after smsbox took it).
+async fn eventually(
+    app: &ServedApp,
+    path: &str,
+    token: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, body) = api(app, "GET", path, token, None).await;
+        if check(&body) {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {body}"
+        );
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn kannel_leg(backend: Backend) {
     if !kannel::available() {
         return;
@@ -491,4 +514,36 @@ async fn text_messages_go_through_kannel_with_delivery_reports_and_replies_sqlit
 #[rocket::async_test]
 async fn text_messages_go_through_kannel_with_delivery_reports_and_replies_postgres() {
     kannel_leg(Backend::Postgres).await
+}
+
+both_backends! {
+    async fn the_personal_page_speaks_the_persons_language_and_switches_with_lang(app) {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let p = app.post_json("/api/v1/people", &s.mediator.token, json!({"given_name": "Amina", "language": "ar"})).await;
+        assert_eq!(p.status, Status::Created, "{}", p.body);
+        assert_eq!(p.json()["language"], "ar");
+        let person = p.json()["id"].as_i64().unwrap();
+        // A Tuesday in December.
+        let mut day = in_days(3);
+        while chrono::Datelike::weekday(&day) != chrono::Weekday::Tue { day += Duration::days(1); }
+        let r = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
+            "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(day, "14:30"), "person_ids": [person]})).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let link = app.beneficiary_link(r.json()["id"].as_i64().unwrap() as i32, person as i32).await;
+        let arabic = app.get(&format!("/r/{link}"), None).await;
+        assert_eq!(arabic.status, Status::Ok);
+        assert!(arabic.body.contains(r#"<html lang="ar" dir="rtl">"#), "{}", arabic.body);
+        assert!(arabic.body.contains("موعدك") && arabic.body.contains("الثلاثاء") && arabic.body.contains("أؤكد حضوري"), "{}", arabic.body);
+        let english = app.get(&format!("/r/{link}?lang=en"), None).await;
+        assert!(english.body.contains(r#"<html lang="en" dir="ltr">"#));
+        assert!(english.body.contains("Your appointment") && english.body.contains("Tuesday") && english.body.contains("at 14:30"), "{}", english.body);
+        let french = app.get(&format!("/r/{link}?lang=fr"), None).await;
+        assert!(french.body.contains("Votre rendez-vous") && french.body.contains("mardi") && french.body.contains("à 14 h 30"));
+        let unknown = app.get(&format!("/r/{link}?lang=xx"), None).await;
+        assert_eq!(unknown.status, Status::UnprocessableEntity);
+        // Staff pages stay French.
+        let staff = app.page(&format!("/people/{person}"), &s.mediator.session).await;
+        assert!(staff.body.contains("Langue des messages") && staff.body.contains("arabe"));
+    }
 }
