@@ -204,11 +204,11 @@ get-url = "{app_url}/sms/inbound?secret={INBOUND_SECRET}&from=%p&text=%a"
         self.fakesmsc = Some(child);
         // Connected once bearerbox says so.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !self
+        while self
             .bearerbox_log()
             .matches("Fakesmsc client connected")
             .count()
-            .gt(&n)
+            <= connected
         {
             assert!(Instant::now() < deadline, "fakesmsc did not connect");
             std::thread::sleep(Duration::from_millis(50));

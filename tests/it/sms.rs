@@ -402,14 +402,6 @@ async fn kannel_leg(backend: Backend) {
         gateway
     })
     .await;
-    let (_, shown) = api(
-        &app,
-        "GET",
-        &format!("/api/v1/appointments/{id}"),
-        &mediator,
-        None,
-    )
-    .await;
     let awa_id = awa["id"].clone();
     let seat = |shown: &Value, person: &Value| {
         shown["participants"]
@@ -420,7 +412,11 @@ async fn kannel_leg(backend: Backend) {
             .cloned()
             .unwrap()
     };
-    assert_eq!(seat(&shown, &awa_id)["confirmed"], true, "{shown}");
+    let path = format!("/api/v1/appointments/{id}");
+    eventually(&app, &path, &mediator, "the confirmation", |shown| {
+        seat(shown, &awa_id)["confirmed"] == true
+    })
+    .await;
     app.run_worker().await;
     let got = blocking({
         let g = gateway_log_reader(&gateway);
@@ -437,15 +433,10 @@ async fn kannel_leg(backend: Backend) {
         gateway
     })
     .await;
-    let (_, shown) = api(
-        &app,
-        "GET",
-        &format!("/api/v1/appointments/{id}"),
-        &mediator,
-        None,
-    )
+    let shown = eventually(&app, &path, &mediator, "the cancellation", |shown| {
+        seat(shown, &awa_id)["status"] == "excused"
+    })
     .await;
-    assert_eq!(seat(&shown, &awa_id)["status"], "excused", "{shown}");
     assert_eq!(seat(&shown, &binta["id"])["status"], "booked", "{shown}");
     app.run_worker().await;
     let got = blocking({
@@ -466,15 +457,14 @@ async fn kannel_leg(backend: Backend) {
         gateway
     })
     .await;
-    let (_, person) = api(
+    eventually(
         &app,
-        "GET",
-        &format!("/api/v1/people/{}", awa_id),
+        &format!("/api/v1/people/{awa_id}"),
         &mediator,
-        None,
+        "the consent withdrawn",
+        |person| person["sms_consent"] == false,
     )
     .await;
-    assert_eq!(person["sms_consent"], false, "{person}");
     app.run_worker().await;
     let got = blocking({
         let g = gateway_log_reader(&gateway);
