@@ -28,16 +28,19 @@ pub fn code_for(
     participant_id: i32,
     expires_at: NaiveDateTime,
 ) -> Result<String, AppError> {
-    let existing: Option<String> = short_links::table
+    let existing: Option<(String, NaiveDateTime)> = short_links::table
         .filter(short_links::participant_id.eq(participant_id))
-        .select(short_links::code)
+        .select((short_links::code, short_links::expires_at))
         .first(conn)
         .optional()?;
-    if let Some(code) = existing {
-        // The appointment may have moved: the code follows its signed link's expiry.
-        diesel::update(short_links::table.find(&code))
-            .set(short_links::expires_at.eq(expires_at))
-            .execute(conn)?;
+    if let Some((code, current)) = existing {
+        // The appointment may have moved: the code follows its signed link's expiry (written
+        // only then, so that sending a reminder stays a read).
+        if current != expires_at {
+            diesel::update(short_links::table.find(&code))
+                .set(short_links::expires_at.eq(expires_at))
+                .execute(conn)?;
+        }
         return Ok(code);
     }
     let code = random_code();
