@@ -53,13 +53,16 @@ pub enum Outcome {
     Answered,
 }
 
+/// A seat a reply acts on: participation, person, appointment, organisation, start.
+type Seat = (i32, i32, i32, i32, NaiveDateTime);
+
 /// The person's next planned appointment (not started) where they hold a seat and that a text
 /// message was sent about to this number.
 fn next_reminded(
     conn: &mut DbConn,
     people_ids: &[i32],
     phone: &str,
-) -> Result<Option<(i32, i32, i32, i32, NaiveDateTime)>, AppError> {
+) -> Result<Option<Seat>, AppError> {
     let told: Vec<i32> = messages::table
         .filter(messages::channel.eq("sms"))
         .filter(messages::recipient.eq(phone))
