@@ -17,7 +17,6 @@ use crate::db::schema::{participants, users};
 use crate::db::{now, Db, DbConn};
 use crate::error::AppError;
 use crate::mail::links::{self, LinkError};
-use crate::time::LocalTime;
 use crate::web::csrf::{Csrf, TokenOnly};
 
 /// A page for the beneficiary: the appointment, or a kind explanation.
@@ -55,7 +54,13 @@ fn participation(
     config: &Config,
     token: &str,
 ) -> Result<Result<(ParticipantRow, Appointment), LinkError>, AppError> {
-    let id = match links::verify(&config.secret_key, token, now()) {
+    // The short code of a text message, or the signed token of an email.
+    let verified = if crate::channels::short_link::is_code(token) {
+        crate::channels::short_link::resolve(conn, token, now())?
+    } else {
+        links::verify(&config.secret_key, token, now())
+    };
+    let id = match verified {
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
     };
@@ -74,13 +79,21 @@ fn participation(
     Ok(Ok((participant, appointment)))
 }
 
-#[rocket::get("/r/<token>")]
+#[rocket::get("/r/<token>?<lang>")]
 pub async fn show(
     db: &State<Db>,
     config: &State<Config>,
     jar: &CookieJar<'_>,
     token: String,
+    lang: Option<&str>,
 ) -> Result<Answer, AppError> {
+    // `?lang=` switches the page; an unknown language is refused, not ignored.
+    if let Some(asked) = lang {
+        if !crate::i18n::LANGUAGES.contains(&asked) {
+            return Err(AppError::field("lang", "Langue inconnue : fr, en ou ar."));
+        }
+    }
+    let asked = lang.map(str::to_string);
     let cfg = config.inner().clone();
     let link = token.clone();
     let found = db
@@ -94,10 +107,14 @@ pub async fn show(
                 .find(appointment.row.mediator_id)
                 .select(users::name)
                 .first(conn)?;
-            Ok(Ok((participant, appointment, place, mediator)))
+            let language: String = crate::db::schema::people::table
+                .find(participant.person_id)
+                .select(crate::db::schema::people::language)
+                .first(conn)?;
+            Ok(Ok((participant, appointment, place, mediator, language)))
         })
         .await?;
-    let (participant, appointment, place, mediator) = match found {
+    let (participant, appointment, place, mediator, language) = match found {
         Ok(found) => found,
         Err(e) => return Ok(bad_link(e)),
     };
@@ -111,14 +128,40 @@ pub async fn show(
         _ => "booked",
     };
     let local = tz.from_utc_datetime(&appointment.row.starts_at);
+    let lang = crate::i18n::language(asked.as_deref().unwrap_or(&language));
+    let mediator = mediator
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let t = |id: &str| crate::i18n::text(lang, &format!("page-{id}"), &[("mediator", &mediator)]);
+    let texts: serde_json::Map<String, serde_json::Value> = [
+        "title",
+        "with",
+        "confirmed",
+        "waitlisted",
+        "excused",
+        "cancelled",
+        "confirm",
+        "cancel",
+        "question",
+        "language",
+    ]
+    .iter()
+    .map(|id| (id.to_string(), json!(t(id))))
+    .collect();
     Ok((
         Status::Ok,
         Template::render(
             "beneficiary/appointment",
             json!({
                 "token": token, "csrf_token": csrf_token, "state": state,
-                "when": tz.in_words(appointment.row.starts_at), "time": local.format("%H:%M").to_string(),
-                "place": place, "mediator": mediator.split_whitespace().next().unwrap_or_default(),
+                "lang": lang, "dir": crate::i18n::direction(lang), "t": texts,
+                "languages": [
+                    {"code": "fr", "name": "Français"}, {"code": "en", "name": "English"}, {"code": "ar", "name": "العربية"},
+                ],
+                "when": crate::i18n::when(lang, &tz, appointment.row.starts_at), "time": local.format("%H:%M").to_string(),
+                "place": place, "mediator": mediator,
                 "title": appointment.row.title,
             }),
         ),

@@ -57,6 +57,14 @@ struct RawConfig {
     worker_concurrency: usize,
     #[serde(default = "default_retention", deserialize_with = "number_or_text")]
     retention_months: i32,
+    #[serde(default = "default_mail_transport")]
+    sms_transport: String,
+    #[serde(default)]
+    sms_url: Option<String>,
+    #[serde(default = "default_sms_from")]
+    sms_from: String,
+    #[serde(default)]
+    sms_inbound_secret: Option<String>,
 }
 
 /// A whole number given as a number or as text (`ROCKET_X=3` and `("x", "3")` alike).
@@ -104,6 +112,9 @@ fn default_timezone() -> String {
 fn default_mail_transport() -> String {
     "file".into()
 }
+fn default_sms_from() -> String {
+    "Passerelle".into()
+}
 fn default_mail_from() -> String {
     "Passerelle <no-reply@localhost>".into()
 }
@@ -130,6 +141,14 @@ fn default_setup_log() -> bool {
 pub enum MailTransport {
     File,
     Smtp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmsTransport {
+    /// One `.txt` file per message under `data_dir/sms`.
+    File,
+    /// Kannel's smsbox `sendsms` HTTP interface at `sms_url`.
+    Kannel,
 }
 
 /// The application's configuration, checked. Its `Debug` leaves out what is secret.
@@ -164,6 +183,13 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// People with no activity for this many months are anonymised.
     pub retention_months: u32,
+    pub sms_transport: SmsTransport,
+    /// Kannel's `sendsms` URL; holds the smsbox user name and password: never log it.
+    pub sms_url: Option<String>,
+    /// The sender name of text messages (at most 11 letters or digits).
+    pub sms_from: String,
+    /// The secret Kannel puts in the inbound URL; without it replies are ignored.
+    pub sms_inbound_secret: Option<String>,
 }
 
 impl Config {
@@ -189,6 +215,29 @@ impl Config {
         if mail_transport == MailTransport::Smtp && raw.smtp_url.is_none() {
             return Err("mail_transport = \"smtp\" needs smtp_url".into());
         }
+        let sms_transport = match raw.sms_transport.as_str() {
+            "file" => SmsTransport::File,
+            "kannel" => SmsTransport::Kannel,
+            other => {
+                return Err(format!(
+                    "sms_transport must be `file` or `kannel` (got `{other}`)"
+                ))
+            }
+        };
+        if sms_transport == SmsTransport::Kannel {
+            let url = raw
+                .sms_url
+                .as_deref()
+                .ok_or("sms_transport = \"kannel\" needs sms_url")?;
+            url::Url::parse(url).map_err(|e| format!("sms_url: {e}"))?;
+        }
+        if raw.sms_from.is_empty()
+            || raw.sms_from.len() > 11
+            || !raw.sms_from.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err("sms_from must be 1 to 11 letters or digits".into());
+        }
+        let sms_inbound_secret = raw.sms_inbound_secret.filter(|s| !s.trim().is_empty());
         let reminder_lead_times = raw
             .reminder_lead_times
             .iter()
@@ -241,6 +290,10 @@ impl Config {
             worker_lease,
             worker_concurrency: raw.worker_concurrency.clamp(1, 64),
             retention_months: raw.retention_months as u32,
+            sms_transport,
+            sms_url: raw.sms_url,
+            sms_from: raw.sms_from,
+            sms_inbound_secret,
         })
     }
 
@@ -362,6 +415,13 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "…"))
             .field("smtp_ca_file", &self.smtp_ca_file)
             .field("mail_from", &self.mail_from)
+            .field("sms_transport", &self.sms_transport)
+            .field("sms_url", &self.sms_url.as_ref().map(|_| "…"))
+            .field("sms_from", &self.sms_from)
+            .field(
+                "sms_inbound_secret",
+                &self.sms_inbound_secret.as_ref().map(|_| "…"),
+            )
             .field("worker", &self.worker)
             .field("secret_key", &"…")
             .finish_non_exhaustive()

@@ -7,20 +7,24 @@ pub mod audit;
 pub mod auth;
 pub mod beneficiary;
 pub mod booking;
+pub mod channels;
 pub mod config;
 pub mod db;
 pub mod equipment;
 pub mod error;
+pub mod i18n;
 pub mod idempotency;
 pub mod mail;
 pub mod organisations;
 pub mod patch;
 pub mod people;
+pub mod phone;
 pub mod places;
 pub mod privacy;
 pub mod programmes;
 pub mod reports;
 pub mod skills;
+pub mod sms;
 pub mod text;
 pub mod time;
 pub mod web;
@@ -57,6 +61,7 @@ pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
     db.migrate().map_err(|e| format!("{e:?}"))?;
     let mut conn = db.get().map_err(|e| e.to_string())?;
     skills::sync_defaults(&mut conn).map_err(|e| format!("skills referential: {e:?}"))?;
+    people::phones_to_e164(&mut conn).map_err(|e| format!("phone numbers: {e:?}"))?;
     reports::maintain::rebuild_if_missing(&mut conn, &config.timezone)
         .map_err(|e| format!("report aggregates: {e:?}"))?;
     drop(conn);
@@ -188,6 +193,8 @@ pub fn web_routes() -> Vec<Route> {
         mail::web::list,
         mail::web::retry,
         mail::web::to_call,
+        sms::web::delivery_report,
+        sms::web::inbound,
         skills::web::form,
         skills::web::save,
         skills::web::to_fill,
@@ -221,7 +228,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         Some(mail::worker::Worker::new(db.clone(), config.clone())?)
     } else {
         // Still checks the mail configuration at start.
-        mail::Mailer::from_config(&config)?;
+        channels::Channels::from_config(&config)?;
         None
     };
     Ok(rocket::custom(figment)

@@ -111,6 +111,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         referent_consent -> Bool,
+        sms_consent -> Bool,
+        language -> Text,
     }
 }
 
@@ -238,6 +240,8 @@ diesel::table! {
         body -> Nullable<Text>,
         created_at -> Timestamp,
         assignment_id -> Nullable<Integer>,
+        channel -> Text,
+        delivery -> Nullable<Text>,
     }
 }
 
@@ -537,6 +541,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    short_links (code) {
+        code -> Text,
+        participant_id -> Integer,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -595,6 +608,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     calendar_feeds,
     messages,
+    short_links,
     skill_domains,
     skills,
     session_logs,

@@ -175,7 +175,7 @@ pub fn compose(
         super::links::sign(
             &config.secret_key,
             participant.id,
-            row.ends_at + chrono::Duration::days(400)
+            super::links::expiry_of(row.ends_at)
         )
     );
     let context = Context::from_value(json!({

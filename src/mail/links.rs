@@ -35,6 +35,12 @@ fn mac(key: &[u8], purpose: Purpose, payload: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes()[..18].to_vec()
 }
 
+/// When the personal link of an appointment ending at `ends_at` stops working: the page itself
+/// refuses an appointment that is over; the signature only needs to outlive a later move.
+pub fn expiry_of(ends_at: NaiveDateTime) -> NaiveDateTime {
+    ends_at + chrono::Duration::days(400)
+}
+
 /// A token for participation `participant_id`, valid until `expires_at` (UTC).
 pub fn sign(key: &[u8], participant_id: i32, expires_at: NaiveDateTime) -> String {
     sign_for(key, Purpose::Participation, participant_id, expires_at)

@@ -44,6 +44,10 @@ pub struct MessageRow {
     pub created_at: NaiveDateTime,
     /// Set for a `handover` message only.
     pub assignment_id: Option<i32>,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// What the SMS gateway reported: `delivered` or `failed`.
+    pub delivery: Option<String>,
 }
 
 /// What happened to an appointment, for whom messages are written.
@@ -78,6 +82,84 @@ pub fn route(
     }
 }
 
+/// The channels a message can travel on.
+pub const CHANNELS: [&str; 2] = ["email", "sms"];
+
+/// One destination of a person's messages: an address (email, or phone in E.164), whose it is
+/// (`person` or `referent`) and the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub address: String,
+    pub kind: &'static str,
+    pub channel: &'static str,
+}
+
+/// How a person may be reached, as recorded on them.
+#[derive(Debug, Clone, Default, Queryable)]
+pub struct Contact {
+    pub email: Option<String>,
+    pub reminder_consent: bool,
+    pub phone: Option<String>,
+    pub sms_consent: bool,
+    pub referent_email: Option<String>,
+    pub referent_consent: bool,
+}
+
+impl Contact {
+    /// The columns a [`Contact`] is read from.
+    #[allow(clippy::type_complexity)]
+    pub fn columns() -> (
+        people::email,
+        people::reminder_consent,
+        people::phone,
+        people::sms_consent,
+        people::referent_email,
+        people::referent_consent,
+    ) {
+        (
+            people::email,
+            people::reminder_consent,
+            people::phone,
+            people::sms_consent,
+            people::referent_email,
+            people::referent_consent,
+        )
+    }
+
+    /// Every channel the person consented to (their email; their mobile phone by SMS); their
+    /// referent's email only when they have none; nothing at all puts them on the "to call"
+    /// list.
+    pub fn recipients(&self) -> Vec<Recipient> {
+        let mut out = Vec::new();
+        if let (Some(email), true) = (&self.email, self.reminder_consent) {
+            out.push(Recipient {
+                address: email.clone(),
+                kind: "person",
+                channel: "email",
+            });
+        }
+        if let (Some(phone), true) = (&self.phone, self.sms_consent) {
+            if crate::phone::is_mobile(phone) {
+                out.push(Recipient {
+                    address: phone.clone(),
+                    kind: "person",
+                    channel: "sms",
+                });
+            }
+        }
+        if out.is_empty() {
+            if let (Some(referent), true) = (&self.referent_email, self.referent_consent) {
+                out.push(Recipient {
+                    address: referent.clone(),
+                    kind: "referent",
+                    channel: "email",
+                });
+            }
+        }
+        out
+    }
+}
+
 /// When a reminder `lead` before `starts_at` is due. Whole days keep the local wall-clock time
 /// ("48h" before Monday 10:00 is Saturday 10:00, across a daylight-saving change too); other
 /// leads are exact durations.
@@ -98,7 +180,7 @@ fn insert(
     appointment: &Appointment,
     person_id: i32,
     kind: &str,
-    recipient: &(String, &'static str),
+    recipient: &Recipient,
     due_at: NaiveDateTime,
 ) -> Result<(), AppError> {
     diesel::insert_into(messages::table)
@@ -107,8 +189,9 @@ fn insert(
             messages::appointment_id.eq(appointment.row.id),
             messages::person_id.eq(person_id),
             messages::kind.eq(kind),
-            messages::recipient.eq(&recipient.0),
-            messages::recipient_kind.eq(recipient.1),
+            messages::recipient.eq(&recipient.address),
+            messages::recipient_kind.eq(recipient.kind),
+            messages::channel.eq(recipient.channel),
             messages::sequence.eq(appointment.row.sequence),
             messages::due_at.eq(due_at),
             messages::status.eq("pending"),
@@ -174,35 +257,24 @@ pub fn announce(
     };
     let current = now();
     for person_id in targets {
-        let contact: Option<(Option<String>, bool, Option<String>, bool)> = people::table
+        let contact: Option<Contact> = people::table
             .find(person_id)
             .filter(people::anonymised_at.is_null())
-            .select((
-                people::email,
-                people::reminder_consent,
-                people::referent_email,
-                people::referent_consent,
-            ))
+            .select(Contact::columns())
             .first(conn)
             .optional()?;
-        let Some((email, consent, referent, referent_consent)) = contact else {
+        let Some(contact) = contact else {
             continue;
         };
-        let Some(recipient) = route(
-            email.as_deref(),
-            consent,
-            referent.as_deref(),
-            referent_consent,
-        ) else {
-            continue;
-        };
-        insert(conn, appointment, person_id, kind, &recipient, current)?;
-        if with_reminders {
-            for lead in &config.reminder_lead_times {
-                let due = due_before(appointment.row.starts_at, *lead, &config.timezone);
-                // A lead time already past is skipped; the confirmation always goes.
-                if due > current {
-                    insert(conn, appointment, person_id, "reminder", &recipient, due)?;
+        for recipient in contact.recipients() {
+            insert(conn, appointment, person_id, kind, &recipient, current)?;
+            if with_reminders {
+                for lead in &config.reminder_lead_times {
+                    let due = due_before(appointment.row.starts_at, *lead, &config.timezone);
+                    // A lead time already past is skipped; the confirmation always goes.
+                    if due > current {
+                        insert(conn, appointment, person_id, "reminder", &recipient, due)?;
+                    }
                 }
             }
         }
@@ -235,6 +307,45 @@ pub fn announce_handover(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Writes the short SMS answering a person's reply (OUI, NON, STOP), its text already
+/// written. Call it inside the transaction of what the reply changed.
+pub fn announce_reply(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+    appointment_id: Option<i32>,
+    phone: &str,
+    text: &str,
+) -> Result<(), AppError> {
+    diesel::insert_into(messages::table)
+        .values((
+            messages::organisation_id.eq(organisation_id),
+            messages::appointment_id.eq(appointment_id),
+            messages::person_id.eq(person_id),
+            messages::kind.eq("reply"),
+            messages::recipient.eq(phone),
+            messages::recipient_kind.eq("person"),
+            messages::channel.eq("sms"),
+            messages::sequence.eq(0),
+            messages::due_at.eq(now()),
+            messages::status.eq("pending"),
+            messages::attempts.eq(0),
+            messages::body.eq(text),
+            messages::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records what the SMS gateway reported about a sent message (`delivered` or `failed`); a
+/// report for no message changes nothing. Returns whether a message was found.
+pub fn record_delivery(conn: &mut DbConn, id: i32, delivery: &str) -> Result<bool, AppError> {
+    let n = diesel::update(messages::table.find(id).filter(messages::channel.eq("sms")))
+        .set(messages::delivery.eq(Some(delivery)))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 #[derive(QueryableByName)]
@@ -305,7 +416,7 @@ pub fn claim(
 /// request to accept a handover already accepted, or of an item since returned.
 pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, AppError> {
     use crate::db::schema::{appointments, assignments, participants};
-    if message.kind == "cancellation" {
+    if message.kind == "cancellation" || message.kind == "reply" {
         return Ok(true);
     }
     if message.kind == "handover" {
@@ -323,11 +434,21 @@ pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, A
     let Some(appointment_id) = message.appointment_id else {
         return Ok(false);
     };
-    let appointment: Option<(String, i32)> = appointments::table
+    let appointment: Option<(String, i32, NaiveDateTime)> = appointments::table
         .find(appointment_id)
-        .select((appointments::status, appointments::sequence))
+        .select((
+            appointments::status,
+            appointments::sequence,
+            appointments::starts_at,
+        ))
         .first(conn)
         .optional()?;
+    // A gateway or mail server away for a day must not send yesterday's reminders tomorrow.
+    if message.kind == "reminder"
+        && matches!(appointment, Some((_, _, starts_at)) if starts_at <= now())
+    {
+        return Ok(false);
+    }
     let seated: i64 = participants::table
         .filter(participants::appointment_id.eq(appointment_id))
         .filter(participants::person_id.eq(message.person_id))
@@ -335,7 +456,7 @@ pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, A
         .count()
         .get_result(conn)?;
     Ok(
-        matches!(appointment, Some((status, sequence)) if status == "planned" && sequence == message.sequence)
+        matches!(appointment, Some((status, sequence, _)) if status == "planned" && sequence == message.sequence)
             && seated > 0,
     )
 }
@@ -485,6 +606,10 @@ pub struct MessageOut {
     pub attempts: i32,
     pub last_error: Option<String>,
     pub sent_at: Option<String>,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// For a text message, what the gateway reported: `delivered` or `failed` (null until then).
+    pub delivery: Option<String>,
 }
 
 impl MessageRow {
@@ -501,6 +626,8 @@ impl MessageRow {
             attempts: self.attempts,
             last_error: self.last_error.clone(),
             sent_at: self.sent_at.map(|t| tz.rfc3339(t)),
+            channel: self.channel.clone(),
+            delivery: self.delivery.clone(),
         }
     }
 }

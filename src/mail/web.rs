@@ -27,7 +27,23 @@ pub(crate) fn kind_label(kind: &str) -> &'static str {
         "reschedule" => "changement d'horaire",
         "cancellation" => "annulation",
         "handover" => "remise de matériel à accepter",
+        "reply" => "réponse à un SMS",
         _ => "place libérée",
+    }
+}
+
+pub(crate) fn channel_label(channel: &str) -> &'static str {
+    match channel {
+        "sms" => "SMS",
+        _ => "e-mail",
+    }
+}
+
+pub(crate) fn delivery_label(delivery: Option<&str>) -> &'static str {
+    match delivery {
+        Some("delivered") => "remis",
+        Some("failed") => "non remis",
+        _ => "",
     }
 }
 
@@ -81,6 +97,7 @@ pub async fn list(
                 "id": m.id, "kind": kind_label(&m.kind), "recipient": m.recipient, "due": tz.short(m.due_at),
                 "status": m.status, "status_label": status_label(&m.status), "attempts": m.attempts,
                 "last_error": m.last_error, "about": about,
+                "channel": channel_label(&m.channel), "delivery": delivery_label(m.delivery.as_deref()),
             })
         })
         .collect();
@@ -103,7 +120,8 @@ pub async fn retry(
     Ok(Redirect::to("/messages?status=dead"))
 }
 
-/// People with an appointment in the next two weeks whom no email reaches, with their phone.
+/// People with an appointment in the next two weeks whom no message reaches (no email, no
+/// text message, no referent), with their phone.
 #[rocket::get("/to-call")]
 #[allow(clippy::type_complexity)]
 pub async fn to_call(
@@ -126,17 +144,17 @@ pub async fn to_call(
             let mut rows = Vec::new();
             for appointment in service::list(conn, &user, &filter)?.into_iter().filter(|a| a.row.status == "planned" && !a.row.walk_in) {
                 for participant in appointment.participants.iter().filter(|p| p.status == "booked") {
-                    let person: (String, Option<String>, Option<String>, Option<String>, bool, Option<String>, bool) = people::table
+                    let (person, contact): ((String, Option<String>, Option<String>), outbox::Contact) = people::table
                         .find(participant.person_id)
-                        .select((people::given_name, people::family_name, people::phone, people::email, people::reminder_consent, people::referent_email, people::referent_consent))
+                        .select(((people::given_name, people::family_name, people::phone), outbox::Contact::columns()))
                         .first(conn)?;
-                    if outbox::route(person.3.as_deref(), person.4, person.5.as_deref(), person.6).is_none() {
+                    if contact.recipients().is_empty() {
                         rows.push(json!({
                             "appointment_id": appointment.row.id, "person_id": participant.person_id,
                             "when": tz.in_words(appointment.row.starts_at),
                             "day": tz.from_utc_datetime(&appointment.row.starts_at).date_naive().to_string(),
                             "name": match &person.1 { Some(f) => format!("{} {f}", person.0), None => person.0.clone() },
-                            "phone": person.2,
+                            "phone": person.2.as_deref().map(crate::phone::display),
                         }));
                     }
                 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::outbox::{self, MessageRow};
-use super::{compose, Mailer};
+use crate::channels::Channels;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
@@ -32,14 +32,14 @@ pub struct Round {
 pub struct Worker {
     db: Db,
     config: Config,
-    mailer: Mailer,
+    channels: Channels,
     pub id: String,
     stopping: Arc<AtomicBool>,
 }
 
 impl Worker {
     pub fn new(db: Db, config: Config) -> Result<Worker, String> {
-        let mailer = Mailer::from_config(&config)?;
+        let channels = Channels::from_config(&config)?;
         let host = hostname();
         let id = format!(
             "{host}-{}-{}",
@@ -49,7 +49,7 @@ impl Worker {
         Ok(Worker {
             db,
             config,
-            mailer,
+            channels,
             id,
             stopping: Arc::new(AtomicBool::new(false)),
         })
@@ -67,7 +67,11 @@ impl Worker {
             outbox::drop_stale(&mut conn, &self.id, message.id)?;
             return Ok(None);
         }
-        let composed = match compose::compose(&mut conn, &self.config, message) {
+        let composed = match self
+            .channels
+            .of(message)
+            .prepare(&mut conn, &self.config, message)
+        {
             Ok(composed) => composed,
             Err(e) => {
                 outbox::failed(
@@ -85,16 +89,11 @@ impl Worker {
             return Ok(None);
         }
         drop(conn);
-        let outcome = self.mailer.send(&composed.message);
+        let (subject, text) = (composed.subject.clone(), composed.text.clone());
+        let outcome = composed.send();
         let mut conn = self.db.get()?;
         match &outcome {
-            Ok(()) => outbox::sent(
-                &mut conn,
-                &self.id,
-                message.id,
-                &composed.subject,
-                &composed.text,
-            )?,
+            Ok(()) => outbox::sent(&mut conn, &self.id, message.id, &subject, &text)?,
             Err(error) => outbox::failed(&mut conn, &self.config, &self.id, message, error)?,
         }
         Ok(Some(outcome))

@@ -37,6 +37,8 @@ pub struct PersonRow {
     pub referent_consent: bool,
     pub notes: Option<String>,
     pub anonymised_at: Option<NaiveDateTime>,
+    pub sms_consent: bool,
+    pub language: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -59,6 +61,10 @@ pub struct Person {
     pub referent_organisation: Option<String>,
     /// Reminders may go to the referent's email when the person has none.
     pub referent_consent: bool,
+    /// Text messages may go to `phone` (when it is a mobile number).
+    pub sms_consent: bool,
+    /// `fr`, `en` or `ar`: the language of the person's messages and pages.
+    pub language: String,
     pub programme_ids: Vec<i32>,
     pub notes: Option<String>,
     pub anonymised: bool,
@@ -81,6 +87,8 @@ impl Person {
             referent_email: row.referent_email,
             referent_organisation: row.referent_organisation,
             referent_consent: row.referent_consent,
+            sms_consent: row.sms_consent,
+            language: row.language,
             programme_ids,
             notes: row.notes,
             anonymised: row.anonymised_at.is_some(),
@@ -109,6 +117,8 @@ impl Person {
             referent_email: self.referent_email.clone(),
             referent_organisation: self.referent_organisation.clone(),
             referent_consent: self.referent_consent,
+            sms_consent: self.sms_consent,
+            language: Some(self.language.clone()),
             programme_ids: self.programme_ids.clone(),
             notes: self.notes.clone(),
             organisation_id: Some(self.organisation_id),
@@ -117,17 +127,21 @@ impl Person {
 }
 
 fn check_phone(phone: &str) -> Result<(), ValidationError> {
-    let normalised = normalise_phone(phone);
-    let digits = normalised.trim_start_matches('+').len();
-    let allowed = phone
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '+' | '(' | ')'));
-    if allowed && (6..=15).contains(&digits) {
+    match crate::phone::parse(phone) {
+        Some(_) => Ok(()),
+        None => Err(ValidationError::new("phone").with_message(
+            "Numéro de téléphone inutilisable : écrivez-le comme 06 12 34 56 78, 0692 12 34 56 \
+             ou avec l'indicatif (+33 6 12 34 56 78)."
+                .into(),
+        )),
+    }
+}
+
+fn check_language(language: &str) -> Result<(), ValidationError> {
+    if crate::i18n::LANGUAGES.contains(&language) {
         Ok(())
     } else {
-        Err(ValidationError::new("phone").with_message(
-            "Numéro de téléphone invalide (6 à 15 chiffres, par exemple 06 12 34 56 78).".into(),
-        ))
+        Err(ValidationError::new("language").with_message("Langue inconnue : fr, en ou ar.".into()))
     }
 }
 
@@ -182,6 +196,12 @@ pub struct PersonInput {
     pub referent_organisation: Option<String>,
     #[serde(default)]
     pub referent_consent: bool,
+    /// Text messages may go to the phone (a mobile number).
+    #[serde(default)]
+    pub sms_consent: bool,
+    /// `fr` when absent.
+    #[validate(custom(function = "check_language"))]
+    pub language: Option<String>,
     #[serde(default)]
     pub programme_ids: Vec<i32>,
     #[validate(length(max = 500, message = "500 caractères au plus."))]
@@ -199,6 +219,7 @@ impl PersonInput {
         self.city = clean(self.city);
         self.email = clean(self.email).map(|e| e.to_lowercase());
         self.phone = clean(self.phone);
+        self.language = clean(self.language);
         self.referent_name = clean(self.referent_name);
         self.referent_email = clean(self.referent_email).map(|e| e.to_lowercase());
         self.referent_organisation = clean(self.referent_organisation);
@@ -266,7 +287,7 @@ impl PersonInput {
             fold(self.email.as_deref().unwrap_or("")),
             self.phone
                 .as_deref()
-                .map(normalise_phone)
+                .map(crate::phone::searchable)
                 .unwrap_or_default(),
         ] {
             key.push_str(&part);
@@ -291,6 +312,8 @@ struct PersonChanges<'a> {
     referent_email: Option<&'a str>,
     referent_organisation: Option<&'a str>,
     referent_consent: bool,
+    sms_consent: bool,
+    language: &'a str,
     notes: Option<&'a str>,
     search_key: String,
     name_key: String,
@@ -306,18 +329,54 @@ impl<'a> PersonChanges<'a> {
             postal_code: input.postal_code.as_deref(),
             city: input.city.as_deref(),
             email: input.email.as_deref(),
-            phone: input.phone.as_deref().map(normalise_phone),
+            phone: input.phone.as_deref().map(stored_phone),
             reminder_consent: input.reminder_consent,
             referent_name: input.referent_name.as_deref(),
             referent_email: input.referent_email.as_deref(),
             referent_organisation: input.referent_organisation.as_deref(),
             referent_consent: input.referent_consent,
+            sms_consent: input.sms_consent,
+            language: input.language.as_deref().unwrap_or("fr"),
             notes: input.notes.as_deref(),
             search_key: input.search_key(),
             name_key: input.name_key(),
             updated_at: now(),
         }
     }
+}
+
+/// Rewrites in E.164 the phones stored before numbers were (`06 12…` → `+33612…`, overseas
+/// départements with their own country code). A number no plan knows is left as it was: it
+/// gets no text message. Runs at start; cheap once done (only numbers without `+` are read).
+pub fn phones_to_e164(conn: &mut DbConn) -> Result<usize, AppError> {
+    let rows: Vec<(i32, String)> = people::table
+        .filter(people::phone.is_not_null())
+        .filter(people::phone.not_like("+%"))
+        .select((people::id, people::phone.assume_not_null()))
+        .load(conn)?;
+    let mut changed = 0;
+    for (id, phone) in rows {
+        if let Some(parsed) = crate::phone::parse(&phone) {
+            crate::db::transaction(conn, |conn| {
+                diesel::update(people::table.find(id))
+                    .set(people::phone.eq(&parsed.e164))
+                    .execute(conn)?;
+                Ok(())
+            })?;
+            changed += 1;
+        }
+    }
+    if changed > 0 {
+        log::info!("{changed} phone numbers rewritten in E.164");
+    }
+    Ok(changed)
+}
+
+/// A checked phone as stored: E.164.
+fn stored_phone(phone: &str) -> String {
+    crate::phone::parse(phone)
+        .map(|p| p.e164)
+        .unwrap_or_else(|| normalise_phone(phone))
 }
 
 fn programme_ids_of(conn: &mut DbConn, ids: &[i32]) -> Result<HashMap<i32, Vec<i32>>, AppError> {
@@ -502,7 +561,7 @@ fn possible_duplicates(
     if let Some(phone) = &input.phone {
         ids.extend(
             base()
-                .filter(people::phone.eq(normalise_phone(phone)))
+                .filter(people::phone.eq(stored_phone(phone)))
                 .load::<i32>(conn)?,
         );
     }
@@ -651,6 +710,7 @@ pub(crate) fn anonymise(
         people::phone.eq(None::<String>),
         people::city.eq(None::<String>),
         people::reminder_consent.eq(false),
+        people::sms_consent.eq(false),
         people::referent_name.eq(None::<String>),
         people::referent_email.eq(None::<String>),
         people::referent_organisation.eq(None::<String>),

@@ -52,6 +52,8 @@ pub struct PersonForm {
     referent_email: Option<String>,
     referent_organisation: Option<String>,
     referent_consent: bool,
+    sms_consent: bool,
+    language: Option<String>,
     programme_ids: Vec<i32>,
     notes: Option<String>,
 }
@@ -78,6 +80,8 @@ impl PersonForm {
             referent_email: self.referent_email.clone(),
             referent_organisation: self.referent_organisation.clone(),
             referent_consent: self.referent_consent,
+            sms_consent: self.sms_consent,
+            language: self.language.clone(),
             programme_ids: self.programme_ids.clone(),
             notes: self.notes.clone(),
             organisation_id: None,
@@ -97,6 +101,7 @@ impl PersonForm {
             "postal_code": self.postal_code, "city": self.city, "email": self.email, "phone": self.phone,
             "reminder_consent": self.reminder_consent, "referent_name": self.referent_name,
             "referent_email": self.referent_email, "referent_organisation": self.referent_organisation, "referent_consent": self.referent_consent,
+            "sms_consent": self.sms_consent, "language": self.language,
             "programme_ids": self.programme_ids, "notes": self.notes,
         })
     }

@@ -552,9 +552,10 @@ pub fn run(
                 id
             )
         });
+        // Stored in E.164, as the people form stores it.
         let phone = (!pseudonymous && rng.gen_bool(0.75)).then(|| {
             format!(
-                "06 {:02} {:02} {:02} {:02}",
+                "+336{:02}{:02}{:02}{:02}",
                 (id / 1_000_000) % 100,
                 (id / 10_000) % 100,
                 (id / 100) % 100,

@@ -390,6 +390,11 @@ impl TestApp {
     /// The application served over real HTTP on a free local port (for a browser), on a fresh
     /// database; `None` when the PostgreSQL leg is skipped.
     pub async fn serve(backend: Backend) -> Option<ServedApp> {
+        Self::serve_with(backend, &[]).await
+    }
+
+    /// As [`TestApp::serve`], with extra configuration.
+    pub async fn serve_with(backend: Backend, overrides: &[(&str, &str)]) -> Option<ServedApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, &dir).await?;
         let port = TcpListener::bind("127.0.0.1:0")
@@ -397,7 +402,7 @@ impl TestApp {
             .expect("a free port")
             .port();
         let base_url = format!("http://127.0.0.1:{port}");
-        let figment = test_figment(&database_url, &dir, &[])
+        let figment = test_figment(&database_url, &dir, overrides)
             .merge(("address", "127.0.0.1"))
             .merge(("port", port))
             .merge(("public_url", base_url.clone()))

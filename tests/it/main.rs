@@ -1,6 +1,7 @@
 //! One integration binary; every test runs on SQLite and on PostgreSQL.
 
 mod harness;
+mod kannel;
 
 mod mail;
 mod smtp_tls;
@@ -19,4 +20,5 @@ mod privacy;
 mod reads;
 mod reports;
 mod skills;
+mod sms;
 mod xss;

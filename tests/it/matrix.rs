@@ -253,6 +253,10 @@ fn cases() -> Vec<Case> {
         get("/messages", "/messages", MANAGERS),
         c("POST", "/messages/<id>/retry", "/messages/$new_dead_message/retry", Form(&[]), A_MANAGERS),
         get("/to-call", "/to-call", STAFF),
+        // Kannel's callbacks take no session: a forged delivery report names no message, a reply
+        // without the shared secret is refused.
+        get("/sms/dlr/<id>/<signature>", "/sms/dlr/1/0123456789abcdef01234567?type=1", [N, N, N, N, N]),
+        get("/sms/inbound", "/sms/inbound?secret=wrong&from=%2B33612345678&text=STOP", [F, F, F, F, F]),
         get("/appointments/<id>/log", "/appointments/$past/log", A_STAFF),
         c("POST", "/appointments/<id>/log", "/appointments/$past/log", Form(&[("participants[0].person_id", "$person"), ("participants[0].attendance", "attended"), ("participants[0].note", "Bien")]), A_STAFF),
         get("/logs-to-fill", "/logs-to-fill", STAFF),

@@ -200,7 +200,7 @@ both_backends! {
         assert_eq!(export.status, Status::Ok, "{}", export.body);
         let e = export.json();
         assert_eq!(e["person"]["family_name"], "Curie");
-        assert_eq!(e["person"]["phone"], "0611223344");
+        assert_eq!(e["person"]["phone"], "+33611223344");
         assert_eq!(e["person"]["referent_organisation"], "CCAS de Roubaix");
         assert_eq!(e["person"]["notes"], "Préfère le matin");
         assert_eq!(e["organisation"]["name"], "Emmaüs Connect");

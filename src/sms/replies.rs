@@ -1,0 +1,312 @@
+//! What a person's reply does. `OUI` confirms and `NON` cancels their next appointment that a
+//! text message told them about (the seat freed goes to the waitlist); `STOP` withdraws their
+//! SMS consent. Case, accents and punctuation do not matter. Each is answered by a short SMS
+//! through the outbox, in the person's language, and audited; a number no person has changes
+//! nothing.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::booking::service;
+use crate::config::Config;
+use crate::db::schema::{appointments, messages, organisations, participants, people};
+use crate::db::{now, DbConn};
+use crate::error::AppError;
+use crate::mail::outbox;
+
+/// What a reply asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Confirm,
+    Cancel,
+    Stop,
+    Unclear,
+}
+
+/// Reads a reply: its first word, without case, accents or punctuation (`Oui !`, `non.`,
+/// `« Stop »`, `OUÍ`).
+pub fn intent(text: &str) -> Intent {
+    let folded = crate::text::fold(text);
+    let word: String = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or_default()
+        .to_string();
+    match word.as_str() {
+        "oui" | "yes" | "o" => Intent::Confirm,
+        "non" | "no" | "n" => Intent::Cancel,
+        "stop" | "stopsms" | "arret" | "arreter" => Intent::Stop,
+        _ => Intent::Unclear,
+    }
+}
+
+/// What the outcome was, for the caller and the tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The number belongs to nobody (or the number is not one): nothing changed.
+    UnknownNumber,
+    Confirmed(i32),
+    Cancelled(i32),
+    Stopped,
+    /// OUI or NON with no appointment to act on, or a text not understood: the person gets the
+    /// help text.
+    Answered,
+}
+
+/// A seat a reply acts on: participation, person, appointment, organisation, start.
+type Seat = (i32, i32, i32, i32, NaiveDateTime);
+
+/// The person's next planned appointment (not started) where they hold a seat and that a text
+/// message was sent about to this number.
+fn next_reminded(
+    conn: &mut DbConn,
+    people_ids: &[i32],
+    phone: &str,
+) -> Result<Option<Seat>, AppError> {
+    let told: Vec<i32> = messages::table
+        .filter(messages::channel.eq("sms"))
+        .filter(messages::recipient.eq(phone))
+        .filter(messages::status.eq("sent"))
+        .filter(messages::person_id.eq_any(people_ids))
+        .filter(messages::appointment_id.is_not_null())
+        .select(messages::appointment_id.assume_not_null())
+        .distinct()
+        .load(conn)?;
+    Ok(participants::table
+        .inner_join(appointments::table)
+        .filter(participants::person_id.eq_any(people_ids))
+        .filter(participants::appointment_id.eq_any(&told))
+        .filter(participants::status.eq("booked"))
+        .filter(appointments::status.eq("planned"))
+        .filter(appointments::starts_at.gt(now()))
+        .order((appointments::starts_at, appointments::id))
+        .select((
+            participants::id,
+            participants::person_id,
+            appointments::id,
+            appointments::organisation_id,
+            appointments::starts_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Acts on a reply `text` from number `from` and writes the SMS that answers it.
+pub fn handle(
+    conn: &mut DbConn,
+    config: &Config,
+    from: &str,
+    text: &str,
+) -> Result<Outcome, AppError> {
+    let Some(phone) = crate::phone::parse(from) else {
+        return Ok(Outcome::UnknownNumber);
+    };
+    let phone = phone.e164;
+    crate::db::transaction(conn, |conn| {
+        let people_of: Vec<(i32, i32, String)> = people::table
+            .filter(people::phone.eq(&phone))
+            .filter(people::anonymised_at.is_null())
+            .order(people::id)
+            .select((people::id, people::organisation_id, people::language))
+            .load(conn)?;
+        let Some((first_id, first_org, first_lang)) = people_of.first().cloned() else {
+            return Ok(Outcome::UnknownNumber);
+        };
+        let ids: Vec<i32> = people_of.iter().map(|p| p.0).collect();
+        let lang_of = |person: i32| {
+            people_of
+                .iter()
+                .find(|p| p.0 == person)
+                .map(|p| p.2.clone())
+                .unwrap_or_else(|| first_lang.clone())
+        };
+        let tz = &config.timezone;
+        match intent(text) {
+            Intent::Stop => {
+                diesel::update(people::table.filter(people::id.eq_any(&ids)))
+                    .set(people::sms_consent.eq(false))
+                    .execute(conn)?;
+                // The text messages still to send to this number are dropped.
+                diesel::update(
+                    messages::table
+                        .filter(messages::channel.eq("sms"))
+                        .filter(messages::recipient.eq(&phone))
+                        .filter(messages::status.eq("pending")),
+                )
+                .set(messages::status.eq("cancelled"))
+                .execute(conn)?;
+                for (id, organisation_id, _) in &people_of {
+                    crate::audit::record(
+                        conn,
+                        None,
+                        "sms_stop",
+                        "person",
+                        Some(*id),
+                        Some(*organisation_id),
+                    )?;
+                }
+                let organisation: String = organisations::table
+                    .find(first_org)
+                    .select(organisations::name)
+                    .first(conn)?;
+                let answer = crate::i18n::text(
+                    &first_lang,
+                    "sms-reply-stop",
+                    &[("organisation", &organisation)],
+                );
+                reply(
+                    conn,
+                    first_org,
+                    first_id,
+                    None,
+                    &phone,
+                    &first_lang,
+                    &answer,
+                )?;
+                Ok(Outcome::Stopped)
+            }
+            intent @ (Intent::Confirm | Intent::Cancel) => {
+                let Some((participant_id, person_id, appointment_id, organisation_id, starts_at)) =
+                    next_reminded(conn, &ids, &phone)?
+                else {
+                    let answer = crate::i18n::text(&first_lang, "sms-reply-nothing", &[]);
+                    reply(
+                        conn,
+                        first_org,
+                        first_id,
+                        None,
+                        &phone,
+                        &first_lang,
+                        &answer,
+                    )?;
+                    return Ok(Outcome::Answered);
+                };
+                let lang = lang_of(person_id);
+                let when = crate::i18n::when(&lang, tz, starts_at);
+                if intent == Intent::Confirm {
+                    diesel::update(
+                        participants::table
+                            .find(participant_id)
+                            .filter(participants::confirmed_at.is_null()),
+                    )
+                    .set(participants::confirmed_at.eq(Some(now())))
+                    .execute(conn)?;
+                    crate::audit::record(
+                        conn,
+                        None,
+                        "confirm_by_sms",
+                        "appointment",
+                        Some(appointment_id),
+                        Some(organisation_id),
+                    )?;
+                    let answer =
+                        crate::i18n::text(&lang, "sms-reply-confirmed", &[("when", &when)]);
+                    reply(
+                        conn,
+                        organisation_id,
+                        person_id,
+                        Some(appointment_id),
+                        &phone,
+                        &lang,
+                        &answer,
+                    )?;
+                    Ok(Outcome::Confirmed(appointment_id))
+                } else {
+                    // The same as "Je ne peux pas venir" on the link: excused, the seat goes
+                    // to the first person waiting (who is told).
+                    service::withdraw(conn, None, appointment_id, person_id, "excused", config)?;
+                    crate::audit::record(
+                        conn,
+                        None,
+                        "cancel_by_sms",
+                        "appointment",
+                        Some(appointment_id),
+                        Some(organisation_id),
+                    )?;
+                    // The cancellation notice the withdrawal wrote would say it twice by SMS.
+                    diesel::update(
+                        messages::table
+                            .filter(messages::appointment_id.eq(appointment_id))
+                            .filter(messages::person_id.eq(person_id))
+                            .filter(messages::channel.eq("sms"))
+                            .filter(messages::kind.eq("cancellation"))
+                            .filter(messages::status.eq("pending")),
+                    )
+                    .set(messages::status.eq("cancelled"))
+                    .execute(conn)?;
+                    let answer =
+                        crate::i18n::text(&lang, "sms-reply-cancelled", &[("when", &when)]);
+                    reply(
+                        conn,
+                        organisation_id,
+                        person_id,
+                        Some(appointment_id),
+                        &phone,
+                        &lang,
+                        &answer,
+                    )?;
+                    Ok(Outcome::Cancelled(appointment_id))
+                }
+            }
+            Intent::Unclear => {
+                let answer = crate::i18n::text(&first_lang, "sms-reply-help", &[]);
+                reply(
+                    conn,
+                    first_org,
+                    first_id,
+                    None,
+                    &phone,
+                    &first_lang,
+                    &answer,
+                )?;
+                Ok(Outcome::Answered)
+            }
+        }
+    })
+}
+
+/// Writes the answering SMS (folded to GSM unless in Arabic).
+fn reply(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+    appointment_id: Option<i32>,
+    phone: &str,
+    lang: &str,
+    text: &str,
+) -> Result<(), AppError> {
+    let text = if crate::i18n::language(lang) == "ar" {
+        text.to_string()
+    } else {
+        crate::channels::gsm::fold(text)
+    };
+    outbox::announce_reply(
+        conn,
+        organisation_id,
+        person_id,
+        appointment_id,
+        phone,
+        &text,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_read_without_case_accents_or_punctuation() {
+        for text in ["OUI", "oui", "Oui !", " oui.", "OUÍ", "«oui»", "Oui merci"] {
+            assert_eq!(intent(text), Intent::Confirm, "{text}");
+        }
+        for text in ["NON", "non.", "Non, désolé", "nOn!"] {
+            assert_eq!(intent(text), Intent::Cancel, "{text}");
+        }
+        for text in ["STOP", "stop", "Stop.", "ARRÊT"] {
+            assert_eq!(intent(text), Intent::Stop, "{text}");
+        }
+        for text in ["", "bonjour", "ouinon", "?"] {
+            assert_eq!(intent(text), Intent::Unclear, "{text}");
+        }
+    }
+}
