@@ -57,6 +57,14 @@ struct RawConfig {
     worker_concurrency: usize,
     #[serde(default = "default_retention", deserialize_with = "number_or_text")]
     retention_months: i32,
+    #[serde(default)]
+    pg_bin_dir: Option<PathBuf>,
+    #[serde(default = "default_log_format")]
+    log_format: String,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    webhook_allow_private: bool,
+    #[serde(default = "default_metrics_allow", deserialize_with = "list_or_text")]
+    metrics_allow: Vec<String>,
 }
 
 /// A whole number given as a number or as text (`ROCKET_X=3` and `("x", "3")` alike).
@@ -73,6 +81,47 @@ fn number_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i
     }
 }
 
+/// A boolean given as a boolean or as text (`ROCKET_X=true` and `("x", "true")` alike).
+fn bool_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Bool(bool),
+        Text(String),
+    }
+    match Either::deserialize(deserializer)? {
+        Either::Bool(b) => Ok(b),
+        Either::Text(t) => match t.trim() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not true or false"
+            ))),
+        },
+    }
+}
+
+/// A list given as a list or as text separated by commas (`ROCKET_X=a,b` and `["a", "b"]`).
+fn list_or_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::List(list) => list,
+        Either::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+    })
+}
+
 fn default_max_attempts() -> i32 {
     8
 }
@@ -87,6 +136,12 @@ fn default_concurrency() -> usize {
 }
 fn default_retention() -> i32 {
     24
+}
+fn default_log_format() -> String {
+    "text".into()
+}
+fn default_metrics_allow() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
 }
 
 fn default_database_url() -> String {
@@ -124,6 +179,13 @@ fn default_token_ttl() -> String {
 }
 fn default_setup_log() -> bool {
     true
+}
+
+/// How the logs are written: `text` for people, `json` (one object a line) for collectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +226,14 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// People with no activity for this many months are anonymised.
     pub retention_months: u32,
+    /// Where `pg_dump` and `pg_restore` are (backups on PostgreSQL); by default the newest
+    /// Debian `/usr/lib/postgresql/*/bin`, else the `PATH`.
+    pub pg_bin_dir: Option<PathBuf>,
+    /// Client addresses that may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
+    pub log_format: LogFormat,
+    /// Webhooks may target private and loopback addresses (tests, an internal network).
+    pub webhook_allow_private: bool,
 }
 
 impl Config {
@@ -209,6 +279,28 @@ impl Config {
         if raw.mail_max_attempts < 1 {
             return Err("mail_max_attempts must be at least 1".into());
         }
+        let log_format = match raw.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(format!(
+                    "log_format must be `text` or `json` (got `{other}`)"
+                ))
+            }
+        };
+        let metrics_allow = raw
+            .metrics_allow
+            .iter()
+            .map(|block| {
+                let block = block.trim();
+                block
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| block.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("metrics_allow: `{block}` is not a CIDR block like 10.0.0.0/8")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         std::fs::create_dir_all(&raw.data_dir)
             .map_err(|e| format!("cannot create data_dir {}: {e}", raw.data_dir.display()))?;
         let secret_key = match raw.secret_key {
@@ -241,6 +333,10 @@ impl Config {
             worker_lease,
             worker_concurrency: raw.worker_concurrency.clamp(1, 64),
             retention_months: raw.retention_months as u32,
+            pg_bin_dir: raw.pg_bin_dir,
+            metrics_allow,
+            log_format,
+            webhook_allow_private: raw.webhook_allow_private,
         })
     }
 

@@ -144,8 +144,18 @@ impl<'r> FromRequest<'r> for ApiUser {
         let Some(db) = db_of(req).await else {
             return Outcome::Error((Status::InternalServerError, AppError::NotFound));
         };
+        // A staff member's token, else an API client's (within its scopes).
+        let (method, path) = (req.method(), req.uri().path().to_string());
+        let today = req
+            .rocket()
+            .state::<crate::config::Config>()
+            .map(crate::api_clients::api::today)
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
         match db
-            .run(move |conn| model::user_for_api_token(conn, &hash))
+            .run(move |conn| match model::user_for_api_token(conn, &hash)? {
+                Some(user) => Ok(Some(user)),
+                None => crate::api_clients::authenticate(conn, &hash, method, &path, today),
+            })
             .await
         {
             Ok(Some(user)) => Outcome::Success(ApiUser(user)),
@@ -157,6 +167,10 @@ impl<'r> FromRequest<'r> for ApiUser {
                     AppError::Unauthorized(error.to_string()),
                 );
                 Outcome::Error((Status::Unauthorized, error))
+            }
+            Err(AppError::Forbidden(message)) => {
+                crate::web::api::remember_guard_error(req, AppError::Forbidden(message.clone()));
+                Outcome::Error((Status::Forbidden, AppError::Forbidden(message)))
             }
             Err(e) => Outcome::Error((e.status(), e)),
         }
