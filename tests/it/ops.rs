@@ -185,7 +185,7 @@ fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
 both_backends! {
     async fn metrics_count_requests_by_route_and_status_and_show_the_outbox_to_loopback_only(app) {
         let s = setup(&app, "Espace numérique Lille").await;
-        let p = person(&app, &s.mediator.token, "Mesure").await;
+        let p = crate::mail::reachable_person(&app, &s.mediator.token, "Mesure", "mesure@example.org").await;
         let r = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(5), "10:00"), &[p]).await;
         assert_eq!(r.status, Status::Created, "{}", r.body);
         for _ in 0..3 {
