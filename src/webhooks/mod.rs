@@ -24,7 +24,6 @@ use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox::Event;
-use crate::time::LocalTime;
 
 /// The events a webhook can subscribe to.
 pub const EVENTS: [&str; 11] = [
@@ -313,7 +312,6 @@ pub fn retry(
 /// Writes one delivery of `event` per live webhook of the organisation subscribed to it.
 pub fn enqueue(
     conn: &mut DbConn,
-    config: &Config,
     organisation_id: i32,
     event: &str,
     sequence_key: Option<&str>,
@@ -333,7 +331,7 @@ pub fn enqueue(
         let body = json!({
             "id": key,
             "event": event,
-            "occurred_at": config.timezone.rfc3339(stamp),
+            "occurred_at": utc(stamp),
             "data": data,
         })
         .to_string();
@@ -354,6 +352,12 @@ pub fn enqueue(
     Ok(())
 }
 
+/// RFC 3339 in UTC: webhook bodies do not depend on the server's time zone.
+fn utc(at: NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// A random delivery id (32 hex digits).
 fn delivery_key() -> String {
     use rand::RngCore;
@@ -363,7 +367,7 @@ fn delivery_key() -> String {
 }
 
 /// What the webhooks say of an appointment: ids, times and statuses, no names nor notes.
-fn appointment_data(config: &Config, appointment: &Appointment) -> Value {
+fn appointment_data(appointment: &Appointment) -> Value {
     let r = &appointment.row;
     json!({
         "appointment_id": r.id,
@@ -371,8 +375,8 @@ fn appointment_data(config: &Config, appointment: &Appointment) -> Value {
         "service_id": r.service_id,
         "mediator_id": r.mediator_id,
         "place_id": r.place_id,
-        "starts_at": config.timezone.rfc3339(r.starts_at),
-        "ends_at": config.timezone.rfc3339(r.ends_at),
+        "starts_at": utc(r.starts_at),
+        "ends_at": utc(r.ends_at),
         "status": r.status,
         "participants": appointment.participants.iter()
             .map(|p| json!({"person_id": p.person_id, "status": p.status}))
@@ -384,7 +388,6 @@ fn appointment_data(config: &Config, appointment: &Appointment) -> Value {
 /// announcement, in the same transaction).
 pub fn announce_appointment(
     conn: &mut DbConn,
-    config: &Config,
     appointment: &Appointment,
     event: &Event,
 ) -> Result<(), AppError> {
@@ -401,7 +404,6 @@ pub fn announce_appointment(
             .unwrap_or_else(|| "cancelled".into());
         enqueue(
             conn,
-            config,
             org,
             event,
             key,
@@ -412,11 +414,10 @@ pub fn announce_appointment(
         Event::Booked => {
             enqueue(
                 conn,
-                config,
                 org,
                 "appointment.created",
                 key,
-                appointment_data(config, appointment),
+                appointment_data(appointment),
             )?;
             for p in &appointment.participants {
                 participant(conn, "participant.booked", p.person_id)?;
@@ -428,20 +429,87 @@ pub fn announce_appointment(
         Event::Withdrawn(person) => participant(conn, "participant.cancelled", *person)?,
         Event::Rescheduled => enqueue(
             conn,
-            config,
             org,
             "appointment.updated",
             key,
-            appointment_data(config, appointment),
+            appointment_data(appointment),
         )?,
         Event::Cancelled(_) => enqueue(
             conn,
-            config,
             org,
             "appointment.cancelled",
             key,
-            appointment_data(config, appointment),
+            appointment_data(appointment),
         )?,
     }
     Ok(())
+}
+
+/// A session log recorded (or corrected): `session_log.recorded`, and each participant's
+/// `participant.attended` or `participant.no_show`.
+pub fn announce_log(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    appointment_id: i32,
+    attendance: &[(i32, String)],
+) -> Result<(), AppError> {
+    let key = format!("appointment:{appointment_id}");
+    for (person_id, presence) in attendance {
+        let event = match presence.as_str() {
+            "attended" => "participant.attended",
+            "no_show" => "participant.no_show",
+            _ => continue,
+        };
+        enqueue(
+            conn,
+            organisation_id,
+            event,
+            Some(&key),
+            json!({"appointment_id": appointment_id, "person_id": person_id, "status": presence}),
+        )?;
+    }
+    enqueue(
+        conn,
+        organisation_id,
+        "session_log.recorded",
+        Some(&key),
+        json!({
+            "appointment_id": appointment_id,
+            "participants": attendance.iter()
+                .map(|(person_id, presence)| json!({"person_id": person_id, "attendance": presence}))
+                .collect::<Vec<_>>(),
+        }),
+    )
+}
+
+/// A person anonymised (on request or by the retention job): `person.anonymised`.
+pub fn announce_anonymised(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+) -> Result<(), AppError> {
+    enqueue(
+        conn,
+        organisation_id,
+        "person.anonymised",
+        None,
+        json!({"person_id": person_id}),
+    )
+}
+
+/// An item handed over (`equipment.assigned`) or given back (`equipment.returned`).
+pub fn announce_equipment(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    event: &str,
+    equipment_id: i32,
+    person_id: i32,
+) -> Result<(), AppError> {
+    enqueue(
+        conn,
+        organisation_id,
+        event,
+        Some(&format!("equipment:{equipment_id}")),
+        json!({"equipment_id": equipment_id, "person_id": person_id}),
+    )
 }

@@ -347,3 +347,89 @@ both_backends! {
         assert!(rows[0]["last_error"].as_str().unwrap().contains("privée"), "{rows}");
     }
 }
+
+webhook_test!(
+    session_logs_equipment_and_anonymisation_are_announced_by_ids_only,
+    |app| {
+        let receiver = Receiver::start(app.dir.path(), 0);
+        let s = setup(&app, "Tiers-lieu numérique").await;
+        let all = json!(passerelle::webhooks::EVENTS);
+        let r = app.post_json("/api/v1/webhooks", &s.manager.token, json!({"url": format!("http://127.0.0.1:{}/", receiver.port), "events": all, "secret": SECRET})).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let (here, away) = (
+            crate::booking::person(&app, &s.mediator.token, "Gaëlle").await,
+            crate::booking::person(&app, &s.mediator.token, "Hortense").await,
+        );
+        let past = crate::booking::walk_in(&app, &s, &[here, away], 2, "").await;
+        let logged = app
+            .post_json(
+                &format!("/api/v1/appointments/{past}/log"),
+                &s.mediator.token,
+                json!({"participants": [
+                    {"person_id": here, "attendance": "attended", "duration_minutes": 60},
+                    {"person_id": away, "attendance": "no_show"},
+                ]}),
+            )
+            .await;
+        assert!(logged.status.code < 300, "{}", logged.body);
+        let item = crate::mail::smartphone(&app, &s.manager.token).await;
+        let assigned = app.post_json(&format!("/api/v1/equipment/{item}/assign"), &s.manager.token, json!({"person_id": here, "mode": "loan", "handed_over_on": today().to_string(), "due_back_on": (today() + Duration::days(30)).to_string(), "acceptance": "paper_signature"})).await;
+        assert_eq!(assigned.status, Status::Created, "{}", assigned.body);
+        let back = app
+            .post_json(
+                &format!("/api/v1/equipment/{item}/return"),
+                &s.manager.token,
+                json!({"returned_on": today().to_string()}),
+            )
+            .await;
+        assert_eq!(back.status, Status::Ok, "{}", back.body);
+        assert_eq!(
+            app.delete(&format!("/api/v1/people/{away}"), &s.manager.token)
+                .await
+                .status,
+            Status::NoContent
+        );
+        while deliver(&app).await.claimed > 0 {}
+
+        let got = receiver.received();
+        let find = |event: &str| -> Vec<Value> {
+            got.iter()
+                .filter(|l| l["event"] == event)
+                .map(|l| serde_json::from_str(l["raw"].as_str().unwrap()).unwrap())
+                .collect()
+        };
+        assert_eq!(
+            find("participant.attended")[0]["data"],
+            json!({"appointment_id": past, "person_id": here, "status": "attended"})
+        );
+        assert_eq!(
+            find("participant.no_show")[0]["data"],
+            json!({"appointment_id": past, "person_id": away, "status": "no_show"})
+        );
+        assert_eq!(
+            find("session_log.recorded")[0]["data"]["participants"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            find("equipment.assigned")[0]["data"],
+            json!({"equipment_id": item, "person_id": here})
+        );
+        assert_eq!(
+            find("equipment.returned")[0]["data"],
+            json!({"equipment_id": item, "person_id": here})
+        );
+        assert_eq!(
+            find("person.anonymised")[0]["data"],
+            json!({"person_id": away})
+        );
+        assert!(got.iter().all(|l| l["signature_ok"] == true));
+        for line in &got {
+            for secret in ["Gaëlle", "Hortense", "Test"] {
+                assert!(!line["raw"].as_str().unwrap().contains(secret), "{line}");
+            }
+        }
+    }
+);
