@@ -18,6 +18,7 @@ use crate::db::{now, Db, DbConn};
 use crate::error::AppError;
 use crate::mail::links::{self, LinkError};
 use crate::web::csrf::{Csrf, TokenOnly};
+use crate::web::query::Query;
 
 /// A page for the beneficiary: the appointment, or a kind explanation.
 pub type Answer = (Status, Template);
@@ -79,14 +80,26 @@ fn participation(
     Ok(Ok((participant, appointment)))
 }
 
-#[rocket::get("/r/<token>?<lang>")]
+/// `?lang=` switches the personal page's language.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LangQuery {
+    #[serde(default, deserialize_with = "language")]
+    pub lang: Option<String>,
+}
+
+fn language<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    crate::web::query::one_of(d, &crate::i18n::LANGUAGES)
+}
+
+#[rocket::get("/r/<token>")]
 pub async fn show(
     db: &State<Db>,
     config: &State<Config>,
     jar: &CookieJar<'_>,
     token: String,
-    lang: Option<&str>,
+    query: Query<LangQuery>,
 ) -> Result<Answer, AppError> {
+    let lang = query.lang.as_deref();
     // `?lang=` switches the page; an unknown language is refused, not ignored.
     if let Some(asked) = lang {
         if !crate::i18n::LANGUAGES.contains(&asked) {

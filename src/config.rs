@@ -65,6 +65,14 @@ struct RawConfig {
     sms_from: String,
     #[serde(default)]
     sms_inbound_secret: Option<String>,
+    #[serde(default)]
+    pg_bin_dir: Option<PathBuf>,
+    #[serde(default = "default_log_format")]
+    log_format: String,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    webhook_allow_private: bool,
+    #[serde(default = "default_metrics_allow", deserialize_with = "list_or_text")]
+    metrics_allow: Vec<String>,
 }
 
 /// A whole number given as a number or as text (`ROCKET_X=3` and `("x", "3")` alike).
@@ -81,6 +89,47 @@ fn number_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i
     }
 }
 
+/// A boolean given as a boolean or as text (`ROCKET_X=true` and `("x", "true")` alike).
+fn bool_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Bool(bool),
+        Text(String),
+    }
+    match Either::deserialize(deserializer)? {
+        Either::Bool(b) => Ok(b),
+        Either::Text(t) => match t.trim() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not true or false"
+            ))),
+        },
+    }
+}
+
+/// A list given as a list or as text separated by commas (`ROCKET_X=a,b` and `["a", "b"]`).
+fn list_or_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::List(list) => list,
+        Either::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+    })
+}
+
 fn default_max_attempts() -> i32 {
     8
 }
@@ -95,6 +144,12 @@ fn default_concurrency() -> usize {
 }
 fn default_retention() -> i32 {
     24
+}
+fn default_log_format() -> String {
+    "text".into()
+}
+fn default_metrics_allow() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
 }
 
 fn default_database_url() -> String {
@@ -135,6 +190,13 @@ fn default_token_ttl() -> String {
 }
 fn default_setup_log() -> bool {
     true
+}
+
+/// How the logs are written: `text` for people, `json` (one object a line) for collectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,6 +252,14 @@ pub struct Config {
     pub sms_from: String,
     /// The secret Kannel puts in the inbound URL; without it replies are ignored.
     pub sms_inbound_secret: Option<String>,
+    /// Where `pg_dump` and `pg_restore` are (backups on PostgreSQL); by default the newest
+    /// Debian `/usr/lib/postgresql/*/bin`, else the `PATH`.
+    pub pg_bin_dir: Option<PathBuf>,
+    /// Client addresses that may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
+    pub log_format: LogFormat,
+    /// Webhooks may target private and loopback addresses (tests, an internal network).
+    pub webhook_allow_private: bool,
 }
 
 impl Config {
@@ -258,6 +328,28 @@ impl Config {
         if raw.mail_max_attempts < 1 {
             return Err("mail_max_attempts must be at least 1".into());
         }
+        let log_format = match raw.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(format!(
+                    "log_format must be `text` or `json` (got `{other}`)"
+                ))
+            }
+        };
+        let metrics_allow = raw
+            .metrics_allow
+            .iter()
+            .map(|block| {
+                let block = block.trim();
+                block
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| block.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("metrics_allow: `{block}` is not a CIDR block like 10.0.0.0/8")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         std::fs::create_dir_all(&raw.data_dir)
             .map_err(|e| format!("cannot create data_dir {}: {e}", raw.data_dir.display()))?;
         let secret_key = match raw.secret_key {
@@ -294,6 +386,10 @@ impl Config {
             sms_url: raw.sms_url,
             sms_from: raw.sms_from,
             sms_inbound_secret,
+            pg_bin_dir: raw.pg_bin_dir,
+            metrics_allow,
+            log_format,
+            webhook_allow_private: raw.webhook_allow_private,
         })
     }
 

@@ -3,6 +3,7 @@
 //! [`build`] assembles the Rocket application from a figment; `main.rs` is only the command
 //! line around it. Data flows one way: routes → services → models → database.
 
+pub mod api_clients;
 pub mod audit;
 pub mod auth;
 pub mod beneficiary;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod i18n;
 pub mod idempotency;
 pub mod mail;
+pub mod ops;
 pub mod organisations;
 pub mod patch;
 pub mod people;
@@ -28,6 +30,7 @@ pub mod sms;
 pub mod text;
 pub mod time;
 pub mod web;
+pub mod webhooks;
 
 use std::path::Path;
 
@@ -128,6 +131,14 @@ pub fn api_routes() -> Vec<Route> {
         reports::api::skills_progress,
         reports::api::activity,
         reports::api::equipment,
+        api_clients::api::create,
+        api_clients::api::list,
+        api_clients::api::revoke,
+        webhooks::api::create,
+        webhooks::api::list,
+        webhooks::api::delete,
+        webhooks::api::deliveries,
+        webhooks::api::retry,
     ]
 }
 
@@ -135,6 +146,7 @@ pub fn api_routes() -> Vec<Route> {
 pub fn web_routes() -> Vec<Route> {
     rocket::routes![
         web::health,
+        ops::metrics::metrics,
         web::stylesheet,
         web::home,
         auth::web::login_page,
@@ -225,7 +237,10 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         announce_setup_link(&db, &config)?;
     }
     let worker = if config.worker {
-        Some(mail::worker::Worker::new(db.clone(), config.clone())?)
+        Some((
+            mail::worker::Worker::new(db.clone(), config.clone())?,
+            webhooks::worker::WebhookWorker::new(db.clone(), config.clone())?,
+        ))
     } else {
         // Still checks the mail configuration at start.
         channels::Channels::from_config(&config)?;
@@ -235,17 +250,20 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .attach(worker_fairing(worker))
         .manage(config)
         .manage(db)
+        .manage(ops::metrics::Metrics::new()?)
         .attach(Template::fairing())
         .attach(web::SecurityHeaders)
+        .attach(ops::metrics::RequestMetrics)
         .mount("/api/v1", web::api::one_hop(api_routes()))
         .mount("/", web_routes())
         .register("/", rocket::catchers![web::default_catcher]))
 }
 
-/// Runs the reminder worker in-process from liftoff; on shutdown it finishes the message in
-/// hand and releases the rest (waiting at most 20 seconds).
+/// Runs the reminder worker and the webhook worker in-process from liftoff; on shutdown the
+/// reminder worker finishes the message in hand and releases the rest (waiting at most 20
+/// seconds), and the webhook worker stops after its round.
 struct WorkerFairing {
-    worker: Option<mail::worker::Worker>,
+    worker: Option<(mail::worker::Worker, webhooks::worker::WebhookWorker)>,
     running: std::sync::Mutex<Option<rocket::tokio::task::JoinHandle<()>>>,
 }
 
@@ -259,13 +277,17 @@ impl rocket::fairing::Fairing for WorkerFairing {
     }
 
     async fn on_liftoff(&self, _: &Rocket<rocket::Orbit>) {
-        if let (Some(worker), Ok(mut slot)) = (self.worker.clone(), self.running.lock()) {
+        if let (Some((worker, webhooks)), Ok(mut slot)) = (self.worker.clone(), self.running.lock())
+        {
+            // Its own task: a slow receiver never holds up the emails.
+            rocket::tokio::spawn(webhooks.run());
             *slot = Some(rocket::tokio::spawn(worker.run()));
         }
     }
 
     async fn on_shutdown(&self, _: &Rocket<rocket::Orbit>) {
-        if let Some(worker) = &self.worker {
+        if let Some((worker, webhooks)) = &self.worker {
+            webhooks.stop();
             worker.stop();
             let running = self.running.lock().ok().and_then(|mut slot| slot.take());
             if let Some(running) = running {
@@ -276,7 +298,9 @@ impl rocket::fairing::Fairing for WorkerFairing {
     }
 }
 
-fn worker_fairing(worker: Option<mail::worker::Worker>) -> WorkerFairing {
+fn worker_fairing(
+    worker: Option<(mail::worker::Worker, webhooks::worker::WebhookWorker)>,
+) -> WorkerFairing {
     WorkerFairing {
         worker,
         running: std::sync::Mutex::new(None),

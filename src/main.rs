@@ -26,6 +26,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "small")]
         scale: passerelle::reports::demo::Scale,
     },
+    /// Writes a consistent backup of the database to FILE while the server runs (SQLite: a
+    /// database file; PostgreSQL: a pg_dump custom-format file).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+    },
+    /// Restores a backup into the configured database, which must hold no data.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: std::path::PathBuf,
+    },
     /// Staff accounts.
     User {
         #[command(subcommand)]
@@ -56,6 +67,8 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(),
         Command::Worker => worker(),
         Command::Demo { scale } => demo(scale),
+        Command::Backup { to } => backup(&to),
+        Command::Restore { from } => restore(&from),
         Command::User {
             command:
                 UserCommand::Add {
@@ -75,8 +88,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Installs the logs of a long-running command, as configured.
+fn init_logs(figment: &rocket::figment::Figment) -> Result<(), String> {
+    let config = passerelle::config::Config::from_figment(figment)?;
+    let rocket_config = rocket::Config::try_from(figment).map_err(|e| e.to_string())?;
+    passerelle::ops::logs::init(config.log_format, rocket_config.log_level)
+}
+
 fn serve() -> Result<(), String> {
-    let rocket = passerelle::build(passerelle::figment())?;
+    let figment = passerelle::figment();
+    init_logs(&figment)?;
+    let rocket = passerelle::build(figment)?;
     rocket::execute(rocket.launch())
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -93,10 +115,14 @@ fn migrate() -> Result<(), String> {
 /// Sends due messages until SIGINT or SIGTERM, then finishes the message in hand and releases
 /// the rest.
 fn worker() -> Result<(), String> {
-    let (config, db) = passerelle::open(&passerelle::figment())?;
+    let figment = passerelle::figment();
+    init_logs(&figment)?;
+    let (config, db) = passerelle::open(&figment)?;
+    let webhooks = passerelle::webhooks::worker::WebhookWorker::new(db.clone(), config.clone())?;
     let worker = passerelle::mail::worker::Worker::new(db, config)?;
     println!("Passerelle : envoi des rappels ({}).", worker.id);
     rocket::execute(async move {
+        let delivering = rocket::tokio::spawn(webhooks.clone().run());
         let running = rocket::tokio::spawn(worker.clone().run());
         let mut terminate = rocket::tokio::signal::unix::signal(
             rocket::tokio::signal::unix::SignalKind::terminate(),
@@ -107,8 +133,25 @@ fn worker() -> Result<(), String> {
             _ = terminate.recv() => {}
         }
         worker.stop();
+        webhooks.stop();
+        let _ = delivering.await;
         running.await.map_err(|e| e.to_string())
     })
+}
+
+fn backup(to: &std::path::Path) -> Result<(), String> {
+    let config = passerelle::config::Config::from_figment(&passerelle::figment())?;
+    let size =
+        passerelle::ops::backup::backup(&config.database_url, config.pg_bin_dir.as_deref(), to)?;
+    println!("Sauvegarde écrite dans {} ({size} octets).", to.display());
+    Ok(())
+}
+
+fn restore(from: &std::path::Path) -> Result<(), String> {
+    let config = passerelle::config::Config::from_figment(&passerelle::figment())?;
+    passerelle::ops::backup::restore(&config.database_url, config.pg_bin_dir.as_deref(), from)?;
+    println!("Base restaurée depuis {}.", from.display());
+    Ok(())
 }
 
 fn demo(scale: passerelle::reports::demo::Scale) -> Result<(), String> {

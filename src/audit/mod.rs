@@ -125,7 +125,7 @@ pub const ACTIONS: [(&str, &str); 22] = [
 ];
 
 /// What each audited kind of record is called on the pages.
-pub const ENTITIES: [(&str, &str); 13] = [
+pub const ENTITIES: [(&str, &str); 15] = [
     ("person", "personne"),
     ("appointment", "rendez-vous"),
     ("service", "motif"),
@@ -139,6 +139,8 @@ pub const ENTITIES: [(&str, &str); 13] = [
     ("user", "compte"),
     ("skill", "compétence"),
     ("message", "message"),
+    ("api_client", "client d'API"),
+    ("webhook", "webhook"),
 ];
 
 fn label_of(pairs: &[(&'static str, &'static str)], code: &str) -> Option<&'static str> {

@@ -115,11 +115,22 @@ pub struct ApiUser(pub AuthUser);
 #[derive(Clone)]
 pub struct AuthUser(Arc<ApiAuth>);
 
-/// A Bearer token to check, and once checked its user (`None`: invalid, expired or revoked).
+/// A Bearer token to check (a staff member's, or an API client's for this method and path),
+/// and once checked what it gave.
 pub struct ApiAuth {
     hash: String,
+    method: rocket::http::Method,
+    path: String,
+    today: chrono::NaiveDate,
     db: Db,
-    user: OnceLock<Option<StaffUser>>,
+    user: OnceLock<Checked>,
+}
+
+/// What a token check gave: a user, no valid token, or a client token outside its scopes.
+enum Checked {
+    User(StaffUser),
+    Refused,
+    Forbidden(String),
 }
 
 /// Stands for the user of a refused token while a handler finishes (its answer is then
@@ -137,37 +148,68 @@ impl ApiAuth {
         AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into())
     }
 
-    /// Checks the token on `conn`, once.
-    pub fn check(&self, conn: &mut DbConn) -> Result<&StaffUser, AppError> {
-        if self.user.get().is_none() {
-            let found = model::user_for_api_token(conn, &self.hash)?;
-            let _ = self.user.set(found);
-        }
-        match self.user.get() {
-            Some(Some(user)) => Ok(user),
-            _ => Err(Self::refused()),
+    /// Reads the token: a staff member's, else an API client's.
+    fn lookup(&self, conn: &mut DbConn) -> Result<Checked, AppError> {
+        Self::lookup_token(conn, &self.hash, self.method, &self.path, self.today)
+    }
+
+    fn lookup_token(
+        conn: &mut DbConn,
+        hash: &str,
+        method: rocket::http::Method,
+        path: &str,
+        today: chrono::NaiveDate,
+    ) -> Result<Checked, AppError> {
+        let found = match model::user_for_api_token(conn, hash)? {
+            Some(user) => Ok(Some(user)),
+            None => crate::api_clients::authenticate(conn, hash, method, path, today),
+        };
+        match found {
+            Ok(Some(user)) => Ok(Checked::User(user)),
+            Ok(None) => Ok(Checked::Refused),
+            Err(AppError::Forbidden(message)) => Ok(Checked::Forbidden(message)),
+            Err(e) => Err(e),
         }
     }
 
-    /// `Some(true)` when the token was checked and refused, `None` when not checked yet.
-    pub fn refused_token(&self) -> Option<bool> {
-        self.user.get().map(Option::is_none)
+    fn outcome(&self) -> Option<Result<&StaffUser, AppError>> {
+        self.user.get().map(|checked| match checked {
+            Checked::User(user) => Ok(user),
+            Checked::Refused => Err(Self::refused()),
+            Checked::Forbidden(message) => Err(AppError::Forbidden(message.clone())),
+        })
+    }
+
+    /// Checks the token on `conn`, once.
+    pub fn check(&self, conn: &mut DbConn) -> Result<&StaffUser, AppError> {
+        if self.user.get().is_none() {
+            let found = self.lookup(conn)?;
+            let _ = self.user.set(found);
+        }
+        self.outcome().unwrap_or_else(|| Err(Self::refused()))
+    }
+
+    /// `None` when not checked yet; else whether the token was accepted (the refusal if not).
+    pub fn refusal(&self) -> Option<Result<(), AppError>> {
+        self.outcome().map(|r| r.map(|_| ()))
     }
 
     /// Checks the token from async code (its own hop), once.
     pub async fn check_now(&self) -> Result<(), AppError> {
         if self.user.get().is_none() {
-            let hash = self.hash.clone();
+            let (hash, method, path, today) = (
+                self.hash.clone(),
+                self.method,
+                self.path.clone(),
+                self.today,
+            );
             let found = self
                 .db
-                .run(move |conn| model::user_for_api_token(conn, &hash))
+                .run(move |conn| Self::lookup_token(conn, &hash, method, &path, today))
                 .await?;
             let _ = self.user.set(found);
         }
-        match self.user.get() {
-            Some(Some(_)) => Ok(()),
-            _ => Err(Self::refused()),
-        }
+        self.refusal().unwrap_or_else(|| Err(Self::refused()))
     }
 }
 
@@ -200,7 +242,7 @@ impl std::ops::Deref for AuthUser {
             };
         }
         match self.0.user.get() {
-            Some(Some(user)) => user,
+            Some(Checked::User(user)) => user,
             _ => &NOBODY,
         }
     }
@@ -209,8 +251,8 @@ impl std::ops::Deref for AuthUser {
 impl std::fmt::Debug for AuthUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.user.get() {
-            Some(Some(user)) => user.fmt(f),
-            Some(None) => f.write_str("AuthUser(refused)"),
+            Some(Checked::User(user)) => user.fmt(f),
+            Some(_) => f.write_str("AuthUser(refused)"),
             None => f.write_str("AuthUser(not checked yet)"),
         }
     }
@@ -261,8 +303,17 @@ impl<'r> FromRequest<'r> for ApiUser {
         let Some(db) = db_of(req).await else {
             return Outcome::Error((Status::InternalServerError, AppError::NotFound));
         };
+        // A staff member's token, else an API client's (within its scopes for this request).
+        let today = req
+            .rocket()
+            .state::<crate::config::Config>()
+            .map(crate::api_clients::api::today)
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
         let auth = Arc::new(ApiAuth {
             hash: hash_token(token),
+            method: req.method(),
+            path: req.uri().path().to_string(),
+            today,
             db,
             user: OnceLock::new(),
         });
@@ -278,6 +329,10 @@ impl<'r> FromRequest<'r> for ApiUser {
                     AppError::Unauthorized(error.to_string()),
                 );
                 Outcome::Error((Status::Unauthorized, error))
+            }
+            Err(AppError::Forbidden(message)) => {
+                crate::web::api::remember_guard_error(req, AppError::Forbidden(message.clone()));
+                Outcome::Error((Status::Forbidden, AppError::Forbidden(message)))
             }
             Err(e) => Outcome::Error((e.status(), e)),
         }

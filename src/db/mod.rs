@@ -185,6 +185,16 @@ impl Db {
         self.backend
     }
 
+    /// The pool's open connections, idle ones among them, and its size (for the metrics).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
     /// A connection for blocking code (command line, worker threads, tests).
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
         self.pool

@@ -550,7 +550,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_clients (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        created_by -> Integer,
+        name -> Text,
+        scopes -> Text,
+        token_hash -> Text,
+        expires_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        created_by -> Integer,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Integer,
+        webhook_id -> Integer,
+        event -> Text,
+        delivery_key -> Text,
+        sequence_key -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        due_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        response_status -> Nullable<Integer>,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(api_clients -> users (created_by));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(places -> organisations (organisation_id));
@@ -581,6 +631,9 @@ diesel::joinable!(skill_progress -> skills (skill_id));
 diesel::joinable!(skill_progress -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_clients,
+    webhooks,
+    webhook_deliveries,
     skill_progress,
     domain_progress,
     activity_days,

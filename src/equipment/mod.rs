@@ -493,6 +493,13 @@ pub fn assign(
             "assigned",
             None,
         )?;
+        crate::webhooks::announce_equipment(
+            conn,
+            item.organisation_id,
+            "equipment.assigned",
+            item_id,
+            person.id,
+        )?;
         crate::audit::record(
             conn,
             Some(actor),
@@ -564,6 +571,13 @@ pub fn give_back(
             "returned",
             "in_stock",
             condition.as_deref(),
+        )?;
+        crate::webhooks::announce_equipment(
+            conn,
+            item.organisation_id,
+            "equipment.returned",
+            item_id,
+            person_id,
         )?;
         crate::audit::record(
             conn,

@@ -763,6 +763,7 @@ pub(crate) fn anonymise(
     )
     .set(appointments::notes.eq(None::<String>))
     .execute(conn)?;
+    crate::webhooks::announce_anonymised(conn, organisation_id, id)?;
     crate::audit::record(
         conn,
         actor,

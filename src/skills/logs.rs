@@ -313,6 +313,17 @@ pub fn record(
             crate::reports::maintain::refresh_skills(conn, entry.person_id)?;
         }
         crate::reports::maintain::mark(conn, appointment_id)?;
+        let attendance: Vec<(i32, String)> = input
+            .participants
+            .iter()
+            .map(|p| (p.person_id, p.attendance.clone()))
+            .collect();
+        crate::webhooks::announce_log(
+            conn,
+            appointment.row.organisation_id,
+            appointment_id,
+            &attendance,
+        )?;
         diesel::update(appointments::table.find(appointment_id))
             .set((
                 appointments::status.eq("done"),

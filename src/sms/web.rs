@@ -5,22 +5,30 @@ use super::replies;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::web::query::Query;
 
 /// A delivery report from Kannel (`type`: 1 delivered, 2 failed, 16 rejected by the centre;
 /// 4 buffered and 8 submitted say nothing final). The URL carries the message's signature.
-#[rocket::get("/sms/dlr/<id>/<signature>?<type>")]
+/// The query of a delivery report.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DlrQuery {
+    /// Kannel's `%d`.
+    pub r#type: Option<u32>,
+}
+
+#[rocket::get("/sms/dlr/<id>/<signature>")]
 pub async fn delivery_report(
     db: &State<Db>,
     config: &State<Config>,
     id: i32,
     signature: &str,
-    r#type: Option<&str>,
+    query: Query<DlrQuery>,
 ) -> Result<(Status, &'static str), AppError> {
     let expected = crate::channels::sms::dlr_signature(&config.secret_key, id);
     if !crate::auth::constant_time_eq(signature.as_bytes(), expected.as_bytes()) {
         return Ok((Status::NotFound, "inconnu"));
     }
-    let Some(code) = r#type.and_then(|t| t.trim().parse::<u32>().ok()) else {
+    let Some(code) = query.r#type else {
         return Ok((
             Status::UnprocessableEntity,
             "type : un nombre attendu (1, 2, 4, 8, 16)",
@@ -44,24 +52,33 @@ pub async fn delivery_report(
 /// A text message a person sent (Kannel's sms-service `get-url`:
 /// `/sms/inbound?secret=…&from=%p&text=%a`). The answer goes out through the outbox; the
 /// body here is empty, so that Kannel sends nothing itself.
-#[rocket::get("/sms/inbound?<secret>&<from>&<text>")]
+/// The query Kannel's sms-service sends.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct InboundQuery {
+    pub secret: Option<String>,
+    pub from: Option<String>,
+    pub text: Option<String>,
+}
+
+#[rocket::get("/sms/inbound")]
 pub async fn inbound(
     db: &State<Db>,
     config: &State<Config>,
-    secret: Option<&str>,
-    from: Option<&str>,
-    text: Option<&str>,
+    query: Query<InboundQuery>,
 ) -> Result<(Status, &'static str), AppError> {
+    let InboundQuery { secret, from, text } = query.into_inner();
     let Some(expected) = config.sms_inbound_secret.as_deref() else {
         return Ok((Status::Forbidden, ""));
     };
-    if !secret.is_some_and(|s| crate::auth::constant_time_eq(s.as_bytes(), expected.as_bytes())) {
+    if !secret
+        .as_deref()
+        .is_some_and(|s| crate::auth::constant_time_eq(s.as_bytes(), expected.as_bytes()))
+    {
         return Ok((Status::Forbidden, ""));
     }
     let (Some(from), Some(text)) = (from, text) else {
         return Ok((Status::UnprocessableEntity, ""));
     };
-    let (from, text) = (from.to_string(), text.to_string());
     let cfg = config.inner().clone();
     db.run(move |conn| replies::handle(conn, &cfg, &from, &text))
         .await?;

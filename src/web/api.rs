@@ -289,25 +289,15 @@ impl rocket::route::Handler for OneHop {
         else {
             return outcome;
         };
-        let refused = match auth.refused_token() {
-            Some(refused) => refused,
-            // A handler that never reached the database: the token is checked now.
-            None => match auth.check_now().await {
-                Ok(()) => false,
-                Err(AppError::Unauthorized(_)) => true,
-                Err(e) => {
-                    let status = e.status();
-                    remember_guard_error(req, e);
-                    return Outcome::Error(status);
-                }
-            },
+        // A handler that never reached the database: the token is checked now.
+        let refusal = match auth.refusal() {
+            Some(refusal) => refusal,
+            None => auth.check_now().await,
         };
-        if refused {
-            remember_guard_error(
-                req,
-                AppError::Unauthorized("Jeton d'accès invalide, expiré ou révoqué.".into()),
-            );
-            return Outcome::Error(Status::Unauthorized);
+        if let Err(e) = refusal {
+            let status = e.status();
+            remember_guard_error(req, e);
+            return Outcome::Error(status);
         }
         outcome
     }

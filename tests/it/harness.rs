@@ -454,6 +454,12 @@ impl TestApp {
         Self::on(self.backend, self.database_url.clone(), dir, overrides).await
     }
 
+    /// An app on an existing database (a restored backup…), with its own data folder.
+    pub async fn at(backend: Backend, database_url: String) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::on(backend, database_url, dir, &[]).await
+    }
+
     async fn on(
         backend: Backend,
         database_url: String,

@@ -149,6 +149,14 @@ fn cases() -> Vec<Case> {
         c("DELETE", "/api/v1/people/<id>", "/api/v1/people/$new_person", Body::None, A_MANAGERS),
         get("/api/v1/people/<id>/export", "/api/v1/people/$person/export", A_STAFF),
         get("/api/v1/audit", "/api/v1/audit", ADMIN),
+        c("POST", "/api/v1/api-clients", "/api/v1/api-clients", Json(r#"{"name": "Logiciel $n", "scopes": ["people:read", "reports:read"]}"#), MANAGERS),
+        get("/api/v1/api-clients", "/api/v1/api-clients", MANAGERS),
+        c("POST", "/api/v1/webhooks", "/api/v1/webhooks", Json(r#"{"url": "https://93.184.216.34/hook/$n", "events": ["appointment.created", "participant.booked"], "secret": "un-secret-assez-long"}"#), MANAGERS),
+        get("/api/v1/webhooks", "/api/v1/webhooks", MANAGERS),
+        c("DELETE", "/api/v1/webhooks/<id>", "/api/v1/webhooks/$new_webhook", Body::None, A_MANAGERS),
+        get("/api/v1/webhooks/<id>/deliveries", "/api/v1/webhooks/$new_webhook/deliveries", A_MANAGERS),
+        c("POST", "/api/v1/webhooks/<id>/deliveries/<delivery_id>/retry", "/api/v1/webhooks/$new_webhook/deliveries/$new_dead_delivery/retry", Body::None, A_MANAGERS),
+        c("DELETE", "/api/v1/api-clients/<id>", "/api/v1/api-clients/$new_api_client", Body::None, A_MANAGERS),
         get("/api/v1/services", "/api/v1/services", STAFF),
         c("POST", "/api/v1/services", "/api/v1/services", Json(r#"{"name": "Motif $n", "kind": "individual", "duration_minutes": 30}"#), MANAGERS),
         c("POST", "/api/v1/users/<id>/opening-hours", "/api/v1/users/$mediator/opening-hours", Json(r#"{"place_id": $place, "weekday": 1, "start": "21:00", "end": "21:30"}"#), A_STAFF),
@@ -191,6 +199,8 @@ fn cases() -> Vec<Case> {
         get("/api/v1/reports/equipment", "/api/v1/reports/equipment?mediator_id=$mediator", [L, F, V, Y, Y]),
         // ---- pages and public routes ----
         get("/health", "/health", PUBLIC),
+        // Served to `metrics_allow` addresses only; these requests come from no address.
+        get("/metrics", "/metrics", [N, N, N, N, N]),
         get("/static/style.css", "/static/style.css", PUBLIC),
         get("/static/card.css", "/static/card.css", PUBLIC),
         get("/static/handover.css", "/static/handover.css", PUBLIC),
@@ -543,6 +553,43 @@ impl<'a> Ctx<'a> {
                     )
                     .await;
                 made.insert(name.into(), Self::id(&a));
+            }
+            "new_api_client" => {
+                let client = self
+                    .api(
+                        "/api/v1/api-clients",
+                        json!({"name": format!("Logiciel {n}"), "scopes": ["people:read"]}),
+                    )
+                    .await;
+                made.insert(name.into(), Self::id(&client));
+            }
+            "new_webhook" | "new_dead_delivery" => {
+                let hook = self.api("/api/v1/webhooks", json!({"url": format!("http://93.184.216.34/hook/{n}"), "events": ["appointment.created"], "secret": "un-secret-assez-long"})).await;
+                let webhook = hook["id"].as_i64().unwrap() as i32;
+                use passerelle::db::schema::webhook_deliveries as d;
+                let stamp = passerelle::db::now();
+                let delivery: i32 = self
+                    .app
+                    .db()
+                    .run(move |conn| {
+                        Ok(diesel::insert_into(d::table)
+                            .values((
+                                d::webhook_id.eq(webhook),
+                                d::event.eq("appointment.created"),
+                                d::delivery_key.eq(format!("k{n}")),
+                                d::body.eq("{}"),
+                                d::status.eq("dead"),
+                                d::attempts.eq(8),
+                                d::due_at.eq(stamp),
+                                d::created_at.eq(stamp),
+                            ))
+                            .returning(d::id)
+                            .get_result(conn)?)
+                    })
+                    .await
+                    .unwrap();
+                made.insert("new_webhook".into(), webhook.to_string());
+                made.insert("new_dead_delivery".into(), delivery.to_string());
             }
             "new_place" => {
                 let p = self.api("/api/v1/places", json!({"name": format!("Annexe {n}"), "address": "5 rue Haute", "postal_code": "59000", "city": "Lille"})).await;

@@ -1,0 +1,515 @@
+//! Webhooks: an organisation's subscriptions, and the deliveries of their events.
+//!
+//! An event is written into `webhook_deliveries` in the same transaction as the change it
+//! announces ([`announce_appointment`]), one row per subscribed webhook, its body fixed then
+//! (so retries send the same bytes under the same `X-Passerelle-Delivery`). The webhook
+//! worker ([`worker`]), in its own loop beside the email worker, claims due deliveries with a
+//! lease, one at a time per appointment and webhook (in order), posts them signed, and retries
+//! with the outbox's backoff until `mail_max_attempts`, then marks them `dead`.
+//! Bodies hold ids and statuses only: no name, contact or note.
+
+pub mod api;
+pub mod guard;
+pub mod worker;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::auth::{Role, StaffUser};
+use crate::booking::model::Appointment;
+use crate::config::Config;
+use crate::db::schema::{webhook_deliveries, webhooks};
+use crate::db::{now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::mail::outbox::Event;
+
+/// The events a webhook can subscribe to.
+pub const EVENTS: [&str; 11] = [
+    "appointment.created",
+    "appointment.updated",
+    "appointment.cancelled",
+    "participant.booked",
+    "participant.cancelled",
+    "participant.attended",
+    "participant.no_show",
+    "session_log.recorded",
+    "person.anonymised",
+    "equipment.assigned",
+    "equipment.returned",
+];
+
+/// `POST /api/v1/webhooks`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+}
+
+/// A subscription as listed (never its secret).
+#[derive(Serialize, Debug, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+pub struct Webhook {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub created_by: i32,
+    pub url: String,
+    #[serde(serialize_with = "word_list")]
+    pub events: String,
+    pub created_at: NaiveDateTime,
+}
+
+fn word_list<S: serde::Serializer>(words: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(words.split_whitespace())
+}
+
+/// One delivery, as listed.
+#[derive(Serialize, Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct Delivery {
+    pub id: i32,
+    pub webhook_id: i32,
+    pub event: String,
+    /// The `X-Passerelle-Delivery` header and the body's `id`.
+    pub delivery_key: String,
+    pub status: String,
+    pub attempts: i32,
+    pub due_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub response_status: Option<i32>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+fn field(errors: &mut FieldErrors, name: &str, message: impl Into<String>) {
+    errors
+        .entry(name.to_string())
+        .or_default()
+        .push(message.into());
+}
+
+/// Checks a target URL: http(s), a host, and (unless allowed) a public address.
+pub fn check_url(text: &str, allow_private: bool) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim()).map_err(|_| "Adresse invalide.".to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("L'adresse doit commencer par https:// ou http://.".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("L'adresse ne doit pas contenir d'identifiants.".into());
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| "L'adresse n'a pas de nom d'hôte.".to_string())?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    guard::resolve_checked(&format!("{host}:{port}"), allow_private)
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                Err(e)
+            } else {
+                // `[v6]:port` for IPv6 literals.
+                guard::resolve_checked(&format!("[{host}]:{port}"), allow_private)
+            }
+        })
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                "Adresse privée ou locale refusée : le serveur n'envoie des webhooks qu'à des adresses publiques.".to_string()
+            }
+            _ => "Nom d'hôte introuvable.".to_string(),
+        })?;
+    Ok(url)
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    config: &Config,
+    user: &StaffUser,
+    input: WebhookInput,
+) -> Result<Webhook, AppError> {
+    user.require(&[Role::Admin, Role::Manager])?;
+    let mut errors = FieldErrors::new();
+    let url = match check_url(&input.url, config.webhook_allow_private) {
+        Ok(url) => Some(url),
+        Err(message) => {
+            field(&mut errors, "url", message);
+            None
+        }
+    };
+    if input.url.len() > 2000 {
+        field(&mut errors, "url", "2000 caractères au plus.");
+    }
+    let mut events: Vec<&str> = Vec::new();
+    for event in &input.events {
+        match EVENTS.iter().find(|e| **e == event.as_str()) {
+            Some(known) if !events.contains(known) => events.push(known),
+            Some(_) => {}
+            None => field(
+                &mut errors,
+                "events",
+                format!(
+                    "Événement inconnu : choisissez parmi {}.",
+                    EVENTS.join(", ")
+                ),
+            ),
+        }
+    }
+    if input.events.is_empty() {
+        field(&mut errors, "events", "Choisissez au moins un événement.");
+    }
+    let secret_length = input.secret.chars().count();
+    if !(16..=200).contains(&secret_length) {
+        field(
+            &mut errors,
+            "secret",
+            "Le secret compte de 16 à 200 caractères.",
+        );
+    }
+    let Some(url) = url.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    crate::db::transaction(conn, |conn| {
+        let id: i32 = diesel::insert_into(webhooks::table)
+            .values((
+                webhooks::organisation_id.eq(user.organisation_id),
+                webhooks::created_by.eq(user.id),
+                webhooks::url.eq(url.as_str()),
+                webhooks::events.eq(events.join(" ")),
+                webhooks::secret.eq(&input.secret),
+                webhooks::created_at.eq(now()),
+            ))
+            .returning(webhooks::id)
+            .get_result(conn)?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "create",
+            "webhook",
+            Some(id),
+            Some(user.organisation_id),
+        )?;
+        Ok(webhooks::table
+            .find(id)
+            .select(Webhook::as_select())
+            .first(conn)?)
+    })
+}
+
+pub fn list(conn: &mut DbConn, user: &StaffUser) -> Result<Vec<Webhook>, AppError> {
+    user.require(&[Role::Admin, Role::Manager])?;
+    let mut query = webhooks::table
+        .filter(webhooks::deleted_at.is_null())
+        .select(Webhook::as_select())
+        .order(webhooks::id)
+        .into_boxed();
+    if let Some(organisation) = user.scope() {
+        query = query.filter(webhooks::organisation_id.eq(organisation));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// A live webhook the user may manage, or 404.
+fn visible(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Webhook, AppError> {
+    user.require(&[Role::Admin, Role::Manager])?;
+    webhooks::table
+        .find(id)
+        .filter(webhooks::deleted_at.is_null())
+        .select(Webhook::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|w: &Webhook| user.can_see(w.organisation_id))
+        .ok_or(AppError::NotFound)
+}
+
+/// Stops a subscription; its deliveries not yet made are cancelled.
+pub fn delete(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppError> {
+    crate::db::transaction(conn, |conn| {
+        let webhook = visible(conn, user, id)?;
+        diesel::update(webhooks::table.find(id))
+            .set(webhooks::deleted_at.eq(now()))
+            .execute(conn)?;
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::webhook_id.eq(id))
+                .filter(webhook_deliveries::status.eq("pending")),
+        )
+        .set(webhook_deliveries::status.eq("cancelled"))
+        .execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "delete",
+            "webhook",
+            Some(id),
+            Some(webhook.organisation_id),
+        )
+    })
+}
+
+pub fn deliveries(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Delivery>, AppError> {
+    visible(conn, user, id)?;
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(id))
+        .select(Delivery::as_select())
+        .order(webhook_deliveries::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?)
+}
+
+/// Sends a `dead` delivery again (same body, same delivery id), from now.
+pub fn retry(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    webhook_id: i32,
+    delivery_id: i32,
+) -> Result<Delivery, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let webhook = visible(conn, user, webhook_id)?;
+        let delivery: Delivery = webhook_deliveries::table
+            .find(delivery_id)
+            .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+            .select(Delivery::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        if delivery.status != "dead" {
+            return Err(AppError::Conflict {
+                code: "not_dead",
+                message: "Seul un envoi abandonné (dead) se relance.".into(),
+            });
+        }
+        diesel::update(webhook_deliveries::table.find(delivery_id))
+            .set((
+                webhook_deliveries::status.eq("pending"),
+                webhook_deliveries::attempts.eq(0),
+                webhook_deliveries::due_at.eq(now()),
+            ))
+            .execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            "retry",
+            "webhook",
+            Some(webhook_id),
+            Some(webhook.organisation_id),
+        )?;
+        Ok(webhook_deliveries::table
+            .find(delivery_id)
+            .select(Delivery::as_select())
+            .first(conn)?)
+    })
+}
+
+/// Writes one delivery of `event` per live webhook of the organisation subscribed to it.
+pub fn enqueue(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    event: &str,
+    sequence_key: Option<&str>,
+    data: Value,
+) -> Result<(), AppError> {
+    let subscribed: Vec<(i32, String)> = webhooks::table
+        .filter(webhooks::organisation_id.eq(organisation_id))
+        .filter(webhooks::deleted_at.is_null())
+        .select((webhooks::id, webhooks::events))
+        .load(conn)?;
+    let stamp = now();
+    for (webhook_id, events) in subscribed {
+        if !events.split_whitespace().any(|e| e == event) {
+            continue;
+        }
+        let key = delivery_key();
+        let body = json!({
+            "id": key,
+            "event": event,
+            "occurred_at": utc(stamp),
+            "data": data,
+        })
+        .to_string();
+        diesel::insert_into(webhook_deliveries::table)
+            .values((
+                webhook_deliveries::webhook_id.eq(webhook_id),
+                webhook_deliveries::event.eq(event),
+                webhook_deliveries::delivery_key.eq(&key),
+                webhook_deliveries::sequence_key.eq(sequence_key),
+                webhook_deliveries::body.eq(body),
+                webhook_deliveries::status.eq("pending"),
+                webhook_deliveries::attempts.eq(0),
+                webhook_deliveries::due_at.eq(stamp),
+                webhook_deliveries::created_at.eq(stamp),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// RFC 3339 in UTC: webhook bodies do not depend on the server's time zone.
+fn utc(at: NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A random delivery id (32 hex digits).
+fn delivery_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the webhooks say of an appointment: ids, times and statuses, no names nor notes.
+fn appointment_data(appointment: &Appointment) -> Value {
+    let r = &appointment.row;
+    json!({
+        "appointment_id": r.id,
+        "organisation_id": r.organisation_id,
+        "service_id": r.service_id,
+        "mediator_id": r.mediator_id,
+        "place_id": r.place_id,
+        "starts_at": utc(r.starts_at),
+        "ends_at": utc(r.ends_at),
+        "status": r.status,
+        "participants": appointment.participants.iter()
+            .map(|p| json!({"person_id": p.person_id, "status": p.status}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// The webhook events of a booking change (called by the booking service beside the outbox's
+/// announcement, in the same transaction).
+pub fn announce_appointment(
+    conn: &mut DbConn,
+    appointment: &Appointment,
+    event: &Event,
+) -> Result<(), AppError> {
+    let r = &appointment.row;
+    let key = format!("appointment:{}", r.id);
+    let key = Some(key.as_str());
+    let org = r.organisation_id;
+    let participant = |conn: &mut DbConn, event: &str, person: i32| {
+        let status = appointment
+            .participants
+            .iter()
+            .find(|p| p.person_id == person)
+            .map(|p| p.status.clone())
+            .unwrap_or_else(|| "cancelled".into());
+        enqueue(
+            conn,
+            org,
+            event,
+            key,
+            json!({"appointment_id": r.id, "person_id": person, "status": status}),
+        )
+    };
+    match event {
+        Event::Booked => {
+            enqueue(
+                conn,
+                org,
+                "appointment.created",
+                key,
+                appointment_data(appointment),
+            )?;
+            for p in &appointment.participants {
+                participant(conn, "participant.booked", p.person_id)?;
+            }
+        }
+        Event::Enrolled(person) | Event::Promoted(person) => {
+            participant(conn, "participant.booked", *person)?
+        }
+        Event::Withdrawn(person) => participant(conn, "participant.cancelled", *person)?,
+        Event::Rescheduled => enqueue(
+            conn,
+            org,
+            "appointment.updated",
+            key,
+            appointment_data(appointment),
+        )?,
+        Event::Cancelled(_) => enqueue(
+            conn,
+            org,
+            "appointment.cancelled",
+            key,
+            appointment_data(appointment),
+        )?,
+    }
+    Ok(())
+}
+
+/// A session log recorded (or corrected): `session_log.recorded`, and each participant's
+/// `participant.attended` or `participant.no_show`.
+pub fn announce_log(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    appointment_id: i32,
+    attendance: &[(i32, String)],
+) -> Result<(), AppError> {
+    let key = format!("appointment:{appointment_id}");
+    for (person_id, presence) in attendance {
+        let event = match presence.as_str() {
+            "attended" => "participant.attended",
+            "no_show" => "participant.no_show",
+            _ => continue,
+        };
+        enqueue(
+            conn,
+            organisation_id,
+            event,
+            Some(&key),
+            json!({"appointment_id": appointment_id, "person_id": person_id, "status": presence}),
+        )?;
+    }
+    enqueue(
+        conn,
+        organisation_id,
+        "session_log.recorded",
+        Some(&key),
+        json!({
+            "appointment_id": appointment_id,
+            "participants": attendance.iter()
+                .map(|(person_id, presence)| json!({"person_id": person_id, "attendance": presence}))
+                .collect::<Vec<_>>(),
+        }),
+    )
+}
+
+/// A person anonymised (on request or by the retention job): `person.anonymised`.
+pub fn announce_anonymised(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+) -> Result<(), AppError> {
+    enqueue(
+        conn,
+        organisation_id,
+        "person.anonymised",
+        None,
+        json!({"person_id": person_id}),
+    )
+}
+
+/// An item handed over (`equipment.assigned`) or given back (`equipment.returned`).
+pub fn announce_equipment(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    event: &str,
+    equipment_id: i32,
+    person_id: i32,
+) -> Result<(), AppError> {
+    enqueue(
+        conn,
+        organisation_id,
+        event,
+        Some(&format!("equipment:{equipment_id}")),
+        json!({"equipment_id": equipment_id, "person_id": person_id}),
+    )
+}
