@@ -111,6 +111,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         referent_consent -> Bool,
+        gender -> Nullable<Text>,
+        social_status -> Nullable<Text>,
+        commune_insee -> Nullable<Text>,
     }
 }
 
@@ -305,6 +308,15 @@ diesel::table! {
         author_id -> Integer,
         created_at -> Timestamp,
         equipment_id -> Nullable<Integer>,
+        location_type -> Nullable<Text>,
+        orientation_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    anonymous_attendees (appointment_id) {
+        appointment_id -> Integer,
+        attendees -> Integer,
     }
 }
 
@@ -561,6 +573,7 @@ diesel::joinable!(skills -> skill_domains (domain_id));
 diesel::joinable!(assessments -> skills (skill_id));
 diesel::joinable!(assessments -> people (person_id));
 diesel::joinable!(session_logs -> appointments (appointment_id));
+diesel::joinable!(anonymous_attendees -> appointments (appointment_id));
 diesel::joinable!(assignments -> equipment (equipment_id));
 diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(equipment_events -> equipment (equipment_id));
@@ -598,6 +611,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     skill_domains,
     skills,
     session_logs,
+    anonymous_attendees,
     assessments,
     equipment,
     assignments,

@@ -2,6 +2,8 @@
 
 pub mod api;
 pub mod export;
+pub mod funder;
+pub mod import;
 pub mod web;
 
 use std::collections::HashMap;
@@ -39,6 +41,9 @@ pub struct PersonRow {
     pub anonymised_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub gender: Option<String>,
+    pub social_status: Option<String>,
+    pub commune_insee: Option<String>,
 }
 
 /// A person as the API and the pages show them.
@@ -62,6 +67,12 @@ pub struct Person {
     pub programme_ids: Vec<i32>,
     pub notes: Option<String>,
     pub anonymised: bool,
+    /// `female|male|undisclosed`.
+    pub gender: Option<String>,
+    /// `in_school|job_seeker|employed|retired|undisclosed` (the Coop's `statut_social`).
+    pub social_status: Option<String>,
+    /// INSEE code of the commune, from the official list.
+    pub commune_insee: Option<String>,
 }
 
 impl Person {
@@ -84,6 +95,9 @@ impl Person {
             programme_ids,
             notes: row.notes,
             anonymised: row.anonymised_at.is_some(),
+            gender: row.gender,
+            social_status: row.social_status,
+            commune_insee: row.commune_insee,
         }
     }
 
@@ -112,6 +126,9 @@ impl Person {
             programme_ids: self.programme_ids.clone(),
             notes: self.notes.clone(),
             organisation_id: Some(self.organisation_id),
+            gender: self.gender.clone(),
+            social_status: self.social_status.clone(),
+            commune_insee: self.commune_insee.clone(),
         }
     }
 }
@@ -149,6 +166,34 @@ fn check_birth_year(year: i32) -> Result<(), ValidationError> {
             format!("L'année de naissance doit être comprise entre 1900 et {current}.").into(),
         ))
     }
+}
+
+fn check_gender(code: &str) -> Result<(), ValidationError> {
+    funder::label_of(funder::GENDERS, code)
+        .map(|_| ())
+        .ok_or_else(|| {
+            ValidationError::new("gender")
+                .with_message("Genre : female, male ou undisclosed.".into())
+        })
+}
+
+fn check_social_status(code: &str) -> Result<(), ValidationError> {
+    funder::label_of(funder::SOCIAL_STATUSES, code)
+        .map(|_| ())
+        .ok_or_else(|| {
+            ValidationError::new("social_status").with_message(
+                "Statut : in_school, job_seeker, employed, retired ou undisclosed.".into(),
+            )
+        })
+}
+
+fn check_commune(code: &str) -> Result<(), ValidationError> {
+    funder::commune(code).map(|_| ()).ok_or_else(|| {
+        ValidationError::new("commune_insee").with_message(
+            "Code commune INSEE inconnu (5 caractères de la liste officielle, par exemple 35238)."
+                .into(),
+        )
+    })
 }
 
 /// What a person is created or updated from (API body and HTML form alike).
@@ -189,6 +234,13 @@ pub struct PersonInput {
     /// Admins only: the organisation the person belongs to.
     #[serde(default, skip_serializing)]
     pub organisation_id: Option<i32>,
+    #[validate(custom(function = "check_gender"))]
+    pub gender: Option<String>,
+    #[validate(custom(function = "check_social_status"))]
+    pub social_status: Option<String>,
+    /// Derived from `postal_code` and `city` when not given and they point to one commune.
+    #[validate(custom(function = "check_commune"))]
+    pub commune_insee: Option<String>,
 }
 
 impl PersonInput {
@@ -203,6 +255,12 @@ impl PersonInput {
         self.referent_email = clean(self.referent_email).map(|e| e.to_lowercase());
         self.referent_organisation = clean(self.referent_organisation);
         self.notes = clean(self.notes);
+        self.gender = clean(self.gender);
+        self.social_status = clean(self.social_status);
+        self.commune_insee = clean(self.commune_insee).or_else(|| {
+            let derived = funder::derive_insee(self.postal_code.as_deref()?, self.city.as_deref());
+            derived.map(str::to_string)
+        });
         self.programme_ids.sort_unstable();
         self.programme_ids.dedup();
         self
@@ -215,6 +273,19 @@ impl PersonInput {
             Err(e) => match AppError::from(e) {
                 AppError::Validation(errors) => errors,
                 _ => FieldErrors::new(),
+            },
+        }
+    }
+
+    /// Normalised (commune derived) and validated on its own, without the database: what an
+    /// import checks each row with.
+    pub(crate) fn checked(self) -> Result<PersonInput, FieldErrors> {
+        let input = self.normalise();
+        match input.validate() {
+            Ok(()) => Ok(input),
+            Err(e) => match AppError::from(e) {
+                AppError::Validation(errors) => Err(errors),
+                _ => Err(FieldErrors::new()),
             },
         }
     }
@@ -292,6 +363,9 @@ struct PersonChanges<'a> {
     referent_organisation: Option<&'a str>,
     referent_consent: bool,
     notes: Option<&'a str>,
+    gender: Option<&'a str>,
+    social_status: Option<&'a str>,
+    commune_insee: Option<&'a str>,
     search_key: String,
     name_key: String,
     updated_at: NaiveDateTime,
@@ -313,6 +387,9 @@ impl<'a> PersonChanges<'a> {
             referent_organisation: input.referent_organisation.as_deref(),
             referent_consent: input.referent_consent,
             notes: input.notes.as_deref(),
+            gender: input.gender.as_deref(),
+            social_status: input.social_status.as_deref(),
+            commune_insee: input.commune_insee.as_deref(),
             search_key: input.search_key(),
             name_key: input.name_key(),
             updated_at: now(),
@@ -511,6 +588,100 @@ fn possible_duplicates(
     Ok(ids)
 }
 
+/// What makes a person of an organisation a likely duplicate, read once for an import.
+#[derive(Default)]
+pub(crate) struct DuplicateIndex {
+    by_name_year: HashMap<(String, i32), i32>,
+    by_email: HashMap<String, i32>,
+    by_phone: HashMap<String, i32>,
+}
+
+impl DuplicateIndex {
+    pub(crate) fn of_organisation(
+        conn: &mut DbConn,
+        organisation_id: i32,
+    ) -> Result<DuplicateIndex, AppError> {
+        let rows: Vec<(i32, String, Option<i32>, Option<String>, Option<String>)> = people::table
+            .filter(people::organisation_id.eq(organisation_id))
+            .filter(people::anonymised_at.is_null())
+            .select((
+                people::id,
+                people::name_key,
+                people::birth_year,
+                people::email,
+                people::phone,
+            ))
+            .order(people::id)
+            .load(conn)?;
+        let mut index = DuplicateIndex::default();
+        for (id, name_key, year, email, phone) in rows {
+            if let Some(year) = year {
+                index.by_name_year.entry((name_key, year)).or_insert(id);
+            }
+            if let Some(email) = email {
+                index.by_email.entry(email).or_insert(id);
+            }
+            if let Some(phone) = phone {
+                index.by_phone.entry(phone).or_insert(id);
+            }
+        }
+        Ok(index)
+    }
+
+    /// The person this one looks like (same rules as [`possible_duplicates`]).
+    pub(crate) fn find(&self, input: &PersonInput) -> Option<i32> {
+        let by_name = match (&input.family_name, input.birth_year) {
+            (Some(_), Some(year)) => self.by_name_year.get(&(input.name_key(), year)),
+            _ => None,
+        };
+        by_name
+            .or_else(|| input.email.as_ref().and_then(|e| self.by_email.get(e)))
+            .or_else(|| {
+                input
+                    .phone
+                    .as_ref()
+                    .and_then(|p| self.by_phone.get(&normalise_phone(p)))
+            })
+            .copied()
+    }
+}
+
+/// Inserts an imported person, already checked (programmes included), inside the caller's
+/// transaction; audited. A new person has no participation nor assessment yet, so their
+/// programmes change no report aggregate.
+pub(crate) fn insert_imported(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    organisation_id: i32,
+    input: &PersonInput,
+) -> Result<i32, AppError> {
+    let id: i32 = diesel::insert_into(people::table)
+        .values((
+            PersonChanges::from_input(input),
+            people::organisation_id.eq(organisation_id),
+            people::created_at.eq(now()),
+        ))
+        .returning(people::id)
+        .get_result(conn)?;
+    for programme_id in &input.programme_ids {
+        diesel::insert_into(person_programmes::table)
+            .values((
+                person_programmes::person_id.eq(id),
+                person_programmes::programme_id.eq(programme_id),
+            ))
+            .execute(conn)?;
+    }
+    crate::audit::record(
+        conn,
+        Some(user),
+        "import",
+        "person",
+        Some(id),
+        Some(organisation_id),
+    )?;
+    Ok(id)
+}
+
 /// Creates a person in the user's organisation (or, for an admin, the one asked for).
 /// Returns the person and the ids of possible duplicates.
 pub fn create(
@@ -681,7 +852,10 @@ pub(crate) fn anonymise(
     // Free texts written about them: the log notes, the name typed to accept a device, and the
     // notes of appointments they were alone in. Counts, levels and dates stay.
     diesel::update(session_logs::table.filter(session_logs::person_id.eq(id)))
-        .set(session_logs::note.eq(None::<String>))
+        .set((
+            session_logs::note.eq(None::<String>),
+            session_logs::orientation_note.eq(None::<String>),
+        ))
         .execute(conn)?;
     diesel::update(assignments::table.filter(assignments::person_id.eq(id)))
         .set(assignments::accepted_by_name.eq(None::<String>))

@@ -320,6 +320,10 @@ fn people_csv(
             "dispositifs",
             "cree_le",
             "anonymise",
+            "genre",
+            "tranche_age",
+            "statut_social",
+            "code_insee",
         ]);
     } else {
         w.header(&[
@@ -338,6 +342,10 @@ fn people_csv(
             "dispositifs",
             "cree_le",
             "anonymise",
+            "genre",
+            "tranche_age",
+            "statut_social",
+            "code_insee",
         ]);
     }
     let (from, to) = period(&format.tz, filters);
@@ -395,6 +403,7 @@ fn people_csv(
             (Option<String>, Option<String>, Option<String>),
             NaiveDateTime,
             Option<NaiveDateTime>,
+            (Option<String>, Option<String>, Option<String>),
         )> = q
             .select((
                 people::id,
@@ -413,6 +422,7 @@ fn people_csv(
                 ),
                 people::created_at,
                 people::anonymised_at,
+                (people::gender, people::social_status, people::commune_insee),
             ))
             .load(conn)?;
         let Some(end) = rows.last().map(|r| r.0) else {
@@ -465,6 +475,10 @@ fn people_csv(
                     .plain(format.time(r.10))
                     .plain(if r.11.is_some() { "oui" } else { "non" });
             }
+            w.opt_text(r.12 .0.as_deref())
+                .text(crate::people::funder::age_band_now(r.3))
+                .opt_text(r.12 .1.as_deref())
+                .opt_text(r.12 .2.as_deref());
             w.end();
         }
         Ok(Some(end))

@@ -5,6 +5,7 @@
 //! SQL here is assembled from typed values only (integers, dates, times); see [`Where`].
 
 pub mod api;
+pub mod breakdowns;
 pub mod charts;
 pub mod demo;
 pub mod export;
