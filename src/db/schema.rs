@@ -114,6 +114,7 @@ diesel::table! {
         gender -> Nullable<Text>,
         social_status -> Nullable<Text>,
         commune_insee -> Nullable<Text>,
+        merged_into -> Nullable<Integer>,
     }
 }
 

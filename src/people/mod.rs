@@ -1,9 +1,11 @@
 //! People (bénéficiaires). Pseudonymous allowed: only the given name is required.
 
 pub mod api;
+pub mod duplicates;
 pub mod export;
 pub mod funder;
 pub mod import;
+pub mod merge;
 pub mod web;
 
 use std::collections::HashMap;
@@ -44,6 +46,7 @@ pub struct PersonRow {
     pub gender: Option<String>,
     pub social_status: Option<String>,
     pub commune_insee: Option<String>,
+    pub merged_into: Option<i32>,
 }
 
 /// A person as the API and the pages show them.
@@ -491,6 +494,9 @@ pub fn get(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Person, AppEr
         .optional()?
         .filter(|row| user.can_see(row.organisation_id))
         .ok_or(AppError::NotFound)?;
+    if let Some(kept) = row.merged_into {
+        return Err(AppError::Merged(kept));
+    }
     Ok(with_programmes(conn, vec![row])?.remove(0))
 }
 
@@ -502,7 +508,10 @@ pub fn search(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Person>, AppError> {
-    let mut query = people::table.select(PersonRow::as_select()).into_boxed();
+    let mut query = people::table
+        .select(PersonRow::as_select())
+        .filter(people::merged_into.is_null())
+        .into_boxed();
     if let Some(org) = user.scope() {
         query = query.filter(people::organisation_id.eq(org));
     }
@@ -561,6 +570,7 @@ fn possible_duplicates(
         people::table
             .filter(people::organisation_id.eq(organisation_id))
             .filter(people::anonymised_at.is_null())
+            .filter(people::merged_into.is_null())
             .filter(people::id.ne(except.unwrap_or(-1)))
             .select(people::id)
             .into_boxed()
@@ -604,6 +614,7 @@ impl DuplicateIndex {
         let rows: Vec<(i32, String, Option<i32>, Option<String>, Option<String>)> = people::table
             .filter(people::organisation_id.eq(organisation_id))
             .filter(people::anonymised_at.is_null())
+            .filter(people::merged_into.is_null())
             .select((
                 people::id,
                 people::name_key,
@@ -887,6 +898,9 @@ pub(crate) fn anonymise(
     )?;
     Ok(true)
 }
+
+/// The given name a record merged into another keeps.
+pub const MERGED_NAME: &str = "Fiche fusionnée";
 
 /// The given name an anonymised person is shown with.
 pub const ANONYMISED_NAME: &str = "Personne anonymisée";

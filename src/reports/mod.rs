@@ -717,7 +717,9 @@ pub fn skills_summary(
 ) -> Result<SkillsSummary, AppError> {
     let w = progress_where(tz, filters, true);
     let mut people_w = Where::default();
-    people_w.int("p.organisation_id", filters.organisation_id);
+    people_w
+        .raw("p.merged_into IS NULL".into())
+        .int("p.organisation_id", filters.organisation_id);
     if let Some(pid) = filters.programme_id {
         people_w.raw(format!(
             "p.id IN (SELECT person_id FROM person_programmes WHERE programme_id = {pid})"

@@ -436,3 +436,39 @@ pub fn to_fill(
     }
     Ok(query.order(appointments::starts_at).limit(500).load(conn)?)
 }
+
+/// A person merged into another: their logs and assessments move to the kept person. In an
+/// appointment both were in (`conflicts`: with `true` when the merged person's participation
+/// was kept), the log of the dropped participation stops counting, as an edited log does, so
+/// the appointment keeps one log per participation.
+pub fn move_person(
+    conn: &mut DbConn,
+    from: i32,
+    to: i32,
+    conflicts: &[(i32, bool)],
+) -> Result<(), AppError> {
+    for (appointment_id, theirs_kept) in conflicts {
+        let dropped = if *theirs_kept { to } else { from };
+        let superseded: Vec<i32> = session_logs::table
+            .filter(session_logs::person_id.eq(dropped))
+            .filter(session_logs::appointment_id.eq(appointment_id))
+            .filter(session_logs::current.eq(true))
+            .select(session_logs::id)
+            .load(conn)?;
+        for id in superseded {
+            diesel::update(session_logs::table.find(id))
+                .set(session_logs::current.eq(false))
+                .execute(conn)?;
+            diesel::update(assessments::table.filter(assessments::session_log_id.eq(id)))
+                .set(assessments::active.eq(false))
+                .execute(conn)?;
+        }
+    }
+    diesel::update(session_logs::table.filter(session_logs::person_id.eq(from)))
+        .set(session_logs::person_id.eq(to))
+        .execute(conn)?;
+    diesel::update(assessments::table.filter(assessments::person_id.eq(from)))
+        .set(assessments::person_id.eq(to))
+        .execute(conn)?;
+    Ok(())
+}

@@ -14,6 +14,7 @@ mod fuzz;
 mod hardening;
 mod import;
 mod matrix;
+mod merge;
 mod people;
 mod platform;
 mod privacy;

@@ -152,6 +152,7 @@ fn cases() -> Vec<Case> {
         get("/api/v1/people/<id>/export", "/api/v1/people/$person/export", A_STAFF),
         c("POST", "/api/v1/people/import", "/api/v1/people/import?dry_run=true", Csv("prénom;nom\nImport $n;Matrice\n"), STAFF),
         c("POST", "/api/v1/people/import", "/api/v1/people/import", Csv("prénom;nom\nImport $n;Matrice\n"), STAFF),
+        c("POST", "/api/v1/people/<id>/merge", "/api/v1/people/$person/merge", Json(r#"{"from_id": $new_person}"#), A_STAFF),
         get("/api/v1/audit", "/api/v1/audit", ADMIN),
         get("/api/v1/services", "/api/v1/services", STAFF),
         c("POST", "/api/v1/services", "/api/v1/services", Json(r#"{"name": "Motif $n", "kind": "individual", "duration_minutes": 30}"#), MANAGERS),
@@ -212,6 +213,8 @@ fn cases() -> Vec<Case> {
         get("/people", "/people?q=Alice", STAFF),
         get("/people/new", "/people/new", STAFF),
         get("/people/import", "/people/import", STAFF),
+        get("/people/duplicates", "/people/duplicates", STAFF),
+        c("POST", "/people/<id>/merge", "/people/$person/merge", Form(&[("from_id", "$new_person")]), A_STAFF),
         c("POST", "/people/import", "/people/import", Upload("prénom,nom\nPage $n,Matrice\n"), STAFF),
         // A file never analysed (or already imported) is unknown.
         c("POST", "/people/import/confirm", "/people/import/confirm", Form(&[("token", "0123456789abcdef0123456789abcdef")]), [L, V, V, V, V]),

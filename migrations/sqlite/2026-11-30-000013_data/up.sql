@@ -4,6 +4,8 @@
 ALTER TABLE people ADD COLUMN gender TEXT;
 ALTER TABLE people ADD COLUMN social_status TEXT;
 ALTER TABLE people ADD COLUMN commune_insee TEXT;
+-- A person merged into another keeps an empty row pointing at the kept one.
+ALTER TABLE people ADD COLUMN merged_into INTEGER REFERENCES people(id);
 
 ALTER TABLE session_logs ADD COLUMN location_type TEXT;
 ALTER TABLE session_logs ADD COLUMN orientation_note TEXT;

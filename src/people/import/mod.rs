@@ -193,14 +193,14 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, RowError> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize).unwrap_or(1);
+            let line = e.position().map_or(1, |p| line_at(text, p.byte() as usize));
             RowError {
                 line,
                 field: "file".into(),
                 message: "Ligne illisible (guillemet non fermé ?).".into(),
             }
         })?;
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = line_at(text, record.position().map_or(0, |p| p.byte() as usize));
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
         if header.is_none() {
             header = Some(cells);
@@ -215,6 +215,16 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, RowError> {
     }
     let header = header.ok_or_else(|| file_error("Le fichier est vide."))?;
     Ok(Sheet { header, rows })
+}
+
+/// The line (from 1) a record starting at byte `start` is on, past the line ends before it.
+fn line_at(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut start = start.min(bytes.len());
+    while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+        start += 1;
+    }
+    1 + bytes[..start].iter().filter(|b| **b == b'\n').count()
 }
 
 fn read_xlsx(bytes: &[u8]) -> Result<Sheet, RowError> {
