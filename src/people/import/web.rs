@@ -47,7 +47,8 @@ pub async fn form(web: WebUser) -> Template {
 
 #[derive(rocket::FromForm)]
 pub struct Upload<'r> {
-    csrf_token: String,
+    /// Optional here so that a form without it is refused as forged (403), not as malformed.
+    csrf_token: Option<String>,
     file: Option<TempFile<'r>>,
 }
 
@@ -69,7 +70,8 @@ pub async fn analyse(
     web: WebUser,
     upload: Form<Upload<'_>>,
 ) -> Result<Result<Template, Invalid>, AppError> {
-    if !constant_time_eq(upload.csrf_token.as_bytes(), web.csrf_token.as_bytes()) {
+    let submitted = upload.csrf_token.as_deref().unwrap_or_default();
+    if submitted.is_empty() || !constant_time_eq(submitted.as_bytes(), web.csrf_token.as_bytes()) {
         return Err(AppError::Forbidden(
             "Le formulaire a expiré ou ne vient pas de Passerelle : rechargez la page et recommencez."
                 .into(),
