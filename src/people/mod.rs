@@ -611,7 +611,8 @@ impl DuplicateIndex {
         conn: &mut DbConn,
         organisation_id: i32,
     ) -> Result<DuplicateIndex, AppError> {
-        let rows: Vec<(i32, String, Option<i32>, Option<String>, Option<String>)> = people::table
+        type Keys = (i32, String, Option<i32>, Option<String>, Option<String>);
+        let rows: Vec<Keys> = people::table
             .filter(people::organisation_id.eq(organisation_id))
             .filter(people::anonymised_at.is_null())
             .filter(people::merged_into.is_null())

@@ -133,10 +133,8 @@ pub async fn save(
     let form = form.into_inner();
     let empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     // A count that is not a number is refused as such, not taken for "none".
-    let anonymous_attendees = match empty(form.anonymous_attendees.clone()) {
-        None => None,
-        Some(text) => Some(text.trim().parse::<i64>().unwrap_or(-1)),
-    };
+    let anonymous_attendees = empty(form.anonymous_attendees.clone())
+        .map(|text| text.trim().parse::<i64>().unwrap_or(-1));
     let input = LogInput {
         participants: form
             .participants
