@@ -191,16 +191,17 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, RowError> {
         .from_reader(text.as_bytes());
     let mut header = None;
     let mut rows = Vec::new();
+    let mut lines = Lines::new(text);
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(1, |p| line_at(text, p.byte() as usize));
+            let line = e.position().map_or(1, |p| lines.at(p.byte() as usize));
             RowError {
                 line,
                 field: "file".into(),
                 message: "Ligne illisible (guillemet non fermé ?).".into(),
             }
         })?;
-        let line = line_at(text, record.position().map_or(0, |p| p.byte() as usize));
+        let line = lines.at(record.position().map_or(0, |p| p.byte() as usize));
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
         if header.is_none() {
             header = Some(cells);
@@ -217,14 +218,35 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, RowError> {
     Ok(Sheet { header, rows })
 }
 
-/// The line (from 1) a record starting at byte `start` is on, past the line ends before it.
-fn line_at(text: &str, start: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut start = start.min(bytes.len());
-    while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
-        start += 1;
+/// Line numbers of records, counted from the file's start once (records come in order).
+struct Lines<'a> {
+    bytes: &'a [u8],
+    counted_to: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines {
+            bytes: text.as_bytes(),
+            counted_to: 0,
+            line: 1,
+        }
     }
-    1 + bytes[..start].iter().filter(|b| **b == b'\n').count()
+
+    /// The line (from 1) a record starting at byte `start` is on, past the line ends before it.
+    fn at(&mut self, start: usize) -> usize {
+        let mut start = start.min(self.bytes.len()).max(self.counted_to);
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        self.line += self.bytes[self.counted_to..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.counted_to = start;
+        self.line
+    }
 }
 
 fn read_xlsx(bytes: &[u8]) -> Result<Sheet, RowError> {
