@@ -22,6 +22,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("introuvable")]
     NotFound,
+    /// A person merged into another: 404, with the kept person's id (`merged_into`).
+    #[error("fusionnée")]
+    Merged(i32),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("certains champs sont invalides")]
@@ -40,7 +43,7 @@ impl AppError {
             AppError::BadRequest(_) => Status::BadRequest,
             AppError::Unauthorized(_) => Status::Unauthorized,
             AppError::Forbidden(_) => Status::Forbidden,
-            AppError::NotFound => Status::NotFound,
+            AppError::NotFound | AppError::Merged(_) => Status::NotFound,
             AppError::Conflict { .. } => Status::Conflict,
             AppError::Validation(_) => Status::UnprocessableEntity,
             AppError::TooManyRequests(_) => Status::TooManyRequests,
@@ -64,6 +67,9 @@ impl AppError {
     pub fn detail(&self) -> String {
         match self {
             AppError::NotFound => "Cette ressource n'existe pas ou n'est pas accessible.".into(),
+            AppError::Merged(id) => {
+                format!("Cette personne a été fusionnée avec la fiche n° {id}.")
+            }
             AppError::Validation(_) => "Certains champs sont invalides.".into(),
             AppError::Unavailable(_) => {
                 "Le service est momentanément indisponible, réessayez dans un instant.".into()
@@ -76,6 +82,7 @@ impl AppError {
     fn code(&self) -> Option<&'static str> {
         match self {
             AppError::Conflict { code, .. } => Some(code),
+            AppError::Merged(_) => Some("merged"),
             _ => None,
         }
     }
@@ -197,6 +204,21 @@ impl<'r> Responder<'r, 'static> for AppError {
             // The route's pattern, not the path: paths can carry tokens and names.
             let route = req.route().map(|r| r.uri.to_string()).unwrap_or_default();
             log::error!("{} {route}: {msg}", req.method());
+        }
+        if let AppError::Merged(kept) = self {
+            if !wants_problem_json(req) {
+                return rocket::response::Redirect::to(format!("/people/{kept}")).respond_to(req);
+            }
+            let body = json!({
+                "type": "urn:passerelle:problem:merged", "title": status_title(status),
+                "status": status.code, "detail": self.detail(), "code": "merged", "merged_into": kept,
+            })
+            .to_string();
+            return Response::build()
+                .status(status)
+                .header(ContentType::new("application", "problem+json"))
+                .sized_body(body.len(), std::io::Cursor::new(body))
+                .ok();
         }
         if wants_problem_json(req) {
             let mut response =

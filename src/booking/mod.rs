@@ -11,6 +11,7 @@ pub mod api;
 pub mod availability;
 pub mod calendar;
 pub mod ics;
+pub mod merge;
 pub mod model;
 pub mod service;
 pub mod slots;

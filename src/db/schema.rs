@@ -113,6 +113,10 @@ diesel::table! {
         referent_consent -> Bool,
         sms_consent -> Bool,
         language -> Text,
+        gender -> Nullable<Text>,
+        social_status -> Nullable<Text>,
+        commune_insee -> Nullable<Text>,
+        merged_into -> Nullable<Integer>,
     }
 }
 
@@ -309,6 +313,15 @@ diesel::table! {
         author_id -> Integer,
         created_at -> Timestamp,
         equipment_id -> Nullable<Integer>,
+        location_type -> Nullable<Text>,
+        orientation_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    anonymous_attendees (appointment_id) {
+        appointment_id -> Integer,
+        attendees -> Integer,
     }
 }
 
@@ -624,6 +637,7 @@ diesel::joinable!(skills -> skill_domains (domain_id));
 diesel::joinable!(assessments -> skills (skill_id));
 diesel::joinable!(assessments -> people (person_id));
 diesel::joinable!(session_logs -> appointments (appointment_id));
+diesel::joinable!(anonymous_attendees -> appointments (appointment_id));
 diesel::joinable!(assignments -> equipment (equipment_id));
 diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(equipment_events -> equipment (equipment_id));
@@ -665,6 +679,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     skill_domains,
     skills,
     session_logs,
+    anonymous_attendees,
     assessments,
     equipment,
     assignments,

@@ -909,3 +909,17 @@ pub fn sims_ending(
     }
     Ok(query.order(equipment::valid_until).load(conn)?)
 }
+
+/// A person merged into another: the devices they hold or held move to the kept person.
+pub fn move_person(conn: &mut DbConn, from: i32, to: i32) -> Result<(), AppError> {
+    diesel::update(assignments::table.filter(assignments::person_id.eq(from)))
+        .set(assignments::person_id.eq(to))
+        .execute(conn)?;
+    diesel::update(equipment_events::table.filter(equipment_events::person_id.eq(from)))
+        .set(equipment_events::person_id.eq(to))
+        .execute(conn)?;
+    diesel::update(equipment::table.filter(equipment::current_holder_id.eq(from)))
+        .set(equipment::current_holder_id.eq(to))
+        .execute(conn)?;
+    Ok(())
+}

@@ -515,6 +515,14 @@ pub fn forget_person(conn: &mut DbConn, person_id: i32) -> Result<(), AppError> 
     Ok(())
 }
 
+/// A person merged into another: their messages move to the kept person.
+pub fn move_person(conn: &mut DbConn, from: i32, to: i32) -> Result<(), AppError> {
+    diesel::update(messages::table.filter(messages::person_id.eq(from)))
+        .set(messages::person_id.eq(to))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Records a delivery.
 pub fn sent(
     conn: &mut DbConn,

@@ -113,3 +113,18 @@ pub async fn export(
         .await
         .map(Json)
 }
+
+/// Merges `from_id` into this person; answers the kept person.
+#[rocket::post("/people/<id>/merge", data = "<input>")]
+pub async fn merge(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<super::merge::MergeInput>,
+) -> Result<Json<Person>, AppError> {
+    let user = api.0;
+    let input = input.into_inner();
+    db.run(move |conn| super::merge::merge(conn, &user, id, input))
+        .await
+        .map(Json)
+}

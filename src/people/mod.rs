@@ -1,7 +1,11 @@
 //! People (bénéficiaires). Pseudonymous allowed: only the given name is required.
 
 pub mod api;
+pub mod duplicates;
 pub mod export;
+pub mod funder;
+pub mod import;
+pub mod merge;
 pub mod web;
 
 use std::collections::HashMap;
@@ -41,6 +45,10 @@ pub struct PersonRow {
     pub language: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub gender: Option<String>,
+    pub social_status: Option<String>,
+    pub commune_insee: Option<String>,
+    pub merged_into: Option<i32>,
 }
 
 /// A person as the API and the pages show them.
@@ -68,6 +76,12 @@ pub struct Person {
     pub programme_ids: Vec<i32>,
     pub notes: Option<String>,
     pub anonymised: bool,
+    /// `female|male|undisclosed`.
+    pub gender: Option<String>,
+    /// `in_school|job_seeker|employed|retired|undisclosed` (the Coop's `statut_social`).
+    pub social_status: Option<String>,
+    /// INSEE code of the commune, from the official list.
+    pub commune_insee: Option<String>,
 }
 
 impl Person {
@@ -92,6 +106,9 @@ impl Person {
             programme_ids,
             notes: row.notes,
             anonymised: row.anonymised_at.is_some(),
+            gender: row.gender,
+            social_status: row.social_status,
+            commune_insee: row.commune_insee,
         }
     }
 
@@ -122,6 +139,9 @@ impl Person {
             programme_ids: self.programme_ids.clone(),
             notes: self.notes.clone(),
             organisation_id: Some(self.organisation_id),
+            gender: self.gender.clone(),
+            social_status: self.social_status.clone(),
+            commune_insee: self.commune_insee.clone(),
         }
     }
 }
@@ -163,6 +183,34 @@ fn check_birth_year(year: i32) -> Result<(), ValidationError> {
             format!("L'année de naissance doit être comprise entre 1900 et {current}.").into(),
         ))
     }
+}
+
+fn check_gender(code: &str) -> Result<(), ValidationError> {
+    funder::label_of(funder::GENDERS, code)
+        .map(|_| ())
+        .ok_or_else(|| {
+            ValidationError::new("gender")
+                .with_message("Genre : female, male ou undisclosed.".into())
+        })
+}
+
+fn check_social_status(code: &str) -> Result<(), ValidationError> {
+    funder::label_of(funder::SOCIAL_STATUSES, code)
+        .map(|_| ())
+        .ok_or_else(|| {
+            ValidationError::new("social_status").with_message(
+                "Statut : in_school, job_seeker, employed, retired ou undisclosed.".into(),
+            )
+        })
+}
+
+fn check_commune(code: &str) -> Result<(), ValidationError> {
+    funder::commune(code).map(|_| ()).ok_or_else(|| {
+        ValidationError::new("commune_insee").with_message(
+            "Code commune INSEE inconnu (5 caractères de la liste officielle, par exemple 35238)."
+                .into(),
+        )
+    })
 }
 
 /// What a person is created or updated from (API body and HTML form alike).
@@ -209,6 +257,13 @@ pub struct PersonInput {
     /// Admins only: the organisation the person belongs to.
     #[serde(default, skip_serializing)]
     pub organisation_id: Option<i32>,
+    #[validate(custom(function = "check_gender"))]
+    pub gender: Option<String>,
+    #[validate(custom(function = "check_social_status"))]
+    pub social_status: Option<String>,
+    /// Derived from `postal_code` and `city` when not given and they point to one commune.
+    #[validate(custom(function = "check_commune"))]
+    pub commune_insee: Option<String>,
 }
 
 impl PersonInput {
@@ -224,6 +279,12 @@ impl PersonInput {
         self.referent_email = clean(self.referent_email).map(|e| e.to_lowercase());
         self.referent_organisation = clean(self.referent_organisation);
         self.notes = clean(self.notes);
+        self.gender = clean(self.gender);
+        self.social_status = clean(self.social_status);
+        self.commune_insee = clean(self.commune_insee).or_else(|| {
+            let derived = funder::derive_insee(self.postal_code.as_deref()?, self.city.as_deref());
+            derived.map(str::to_string)
+        });
         self.programme_ids.sort_unstable();
         self.programme_ids.dedup();
         self
@@ -236,6 +297,19 @@ impl PersonInput {
             Err(e) => match AppError::from(e) {
                 AppError::Validation(errors) => errors,
                 _ => FieldErrors::new(),
+            },
+        }
+    }
+
+    /// Normalised (commune derived) and validated on its own, without the database: what an
+    /// import checks each row with.
+    pub(crate) fn checked(self) -> Result<PersonInput, FieldErrors> {
+        let input = self.normalise();
+        match input.validate() {
+            Ok(()) => Ok(input),
+            Err(e) => match AppError::from(e) {
+                AppError::Validation(errors) => Err(errors),
+                _ => Err(FieldErrors::new()),
             },
         }
     }
@@ -315,6 +389,9 @@ struct PersonChanges<'a> {
     sms_consent: bool,
     language: &'a str,
     notes: Option<&'a str>,
+    gender: Option<&'a str>,
+    social_status: Option<&'a str>,
+    commune_insee: Option<&'a str>,
     search_key: String,
     name_key: String,
     updated_at: NaiveDateTime,
@@ -338,6 +415,9 @@ impl<'a> PersonChanges<'a> {
             sms_consent: input.sms_consent,
             language: input.language.as_deref().unwrap_or("fr"),
             notes: input.notes.as_deref(),
+            gender: input.gender.as_deref(),
+            social_status: input.social_status.as_deref(),
+            commune_insee: input.commune_insee.as_deref(),
             search_key: input.search_key(),
             name_key: input.name_key(),
             updated_at: now(),
@@ -473,6 +553,9 @@ pub fn get(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Person, AppEr
         .optional()?
         .filter(|row| user.can_see(row.organisation_id))
         .ok_or(AppError::NotFound)?;
+    if let Some(kept) = row.merged_into {
+        return Err(AppError::Merged(kept));
+    }
     Ok(with_programmes(conn, vec![row])?.remove(0))
 }
 
@@ -484,7 +567,10 @@ pub fn search(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Person>, AppError> {
-    let mut query = people::table.select(PersonRow::as_select()).into_boxed();
+    let mut query = people::table
+        .select(PersonRow::as_select())
+        .filter(people::merged_into.is_null())
+        .into_boxed();
     if let Some(org) = user.scope() {
         query = query.filter(people::organisation_id.eq(org));
     }
@@ -543,6 +629,7 @@ fn possible_duplicates(
         people::table
             .filter(people::organisation_id.eq(organisation_id))
             .filter(people::anonymised_at.is_null())
+            .filter(people::merged_into.is_null())
             .filter(people::id.ne(except.unwrap_or(-1)))
             .select(people::id)
             .into_boxed()
@@ -568,6 +655,102 @@ fn possible_duplicates(
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
+}
+
+/// What makes a person of an organisation a likely duplicate, read once for an import.
+#[derive(Default)]
+pub(crate) struct DuplicateIndex {
+    by_name_year: HashMap<(String, i32), i32>,
+    by_email: HashMap<String, i32>,
+    by_phone: HashMap<String, i32>,
+}
+
+impl DuplicateIndex {
+    pub(crate) fn of_organisation(
+        conn: &mut DbConn,
+        organisation_id: i32,
+    ) -> Result<DuplicateIndex, AppError> {
+        type Keys = (i32, String, Option<i32>, Option<String>, Option<String>);
+        let rows: Vec<Keys> = people::table
+            .filter(people::organisation_id.eq(organisation_id))
+            .filter(people::anonymised_at.is_null())
+            .filter(people::merged_into.is_null())
+            .select((
+                people::id,
+                people::name_key,
+                people::birth_year,
+                people::email,
+                people::phone,
+            ))
+            .order(people::id)
+            .load(conn)?;
+        let mut index = DuplicateIndex::default();
+        for (id, name_key, year, email, phone) in rows {
+            if let Some(year) = year {
+                index.by_name_year.entry((name_key, year)).or_insert(id);
+            }
+            if let Some(email) = email {
+                index.by_email.entry(email).or_insert(id);
+            }
+            if let Some(phone) = phone {
+                index.by_phone.entry(phone).or_insert(id);
+            }
+        }
+        Ok(index)
+    }
+
+    /// The person this one looks like (same rules as [`possible_duplicates`]).
+    pub(crate) fn find(&self, input: &PersonInput) -> Option<i32> {
+        let by_name = match (&input.family_name, input.birth_year) {
+            (Some(_), Some(year)) => self.by_name_year.get(&(input.name_key(), year)),
+            _ => None,
+        };
+        by_name
+            .or_else(|| input.email.as_ref().and_then(|e| self.by_email.get(e)))
+            .or_else(|| {
+                input
+                    .phone
+                    .as_ref()
+                    .and_then(|p| self.by_phone.get(&normalise_phone(p)))
+            })
+            .copied()
+    }
+}
+
+/// Inserts an imported person, already checked (programmes included), inside the caller's
+/// transaction; audited. A new person has no participation nor assessment yet, so their
+/// programmes change no report aggregate.
+pub(crate) fn insert_imported(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    organisation_id: i32,
+    input: &PersonInput,
+) -> Result<i32, AppError> {
+    let id: i32 = diesel::insert_into(people::table)
+        .values((
+            PersonChanges::from_input(input),
+            people::organisation_id.eq(organisation_id),
+            people::created_at.eq(now()),
+        ))
+        .returning(people::id)
+        .get_result(conn)?;
+    for programme_id in &input.programme_ids {
+        diesel::insert_into(person_programmes::table)
+            .values((
+                person_programmes::person_id.eq(id),
+                person_programmes::programme_id.eq(programme_id),
+            ))
+            .execute(conn)?;
+    }
+    crate::audit::record(
+        conn,
+        Some(user),
+        "import",
+        "person",
+        Some(id),
+        Some(organisation_id),
+    )?;
+    Ok(id)
 }
 
 /// Creates a person in the user's organisation (or, for an admin, the one asked for).
@@ -741,7 +924,10 @@ pub(crate) fn anonymise(
     // Free texts written about them: the log notes, the name typed to accept a device, and the
     // notes of appointments they were alone in. Counts, levels and dates stay.
     diesel::update(session_logs::table.filter(session_logs::person_id.eq(id)))
-        .set(session_logs::note.eq(None::<String>))
+        .set((
+            session_logs::note.eq(None::<String>),
+            session_logs::orientation_note.eq(None::<String>),
+        ))
         .execute(conn)?;
     diesel::update(assignments::table.filter(assignments::person_id.eq(id)))
         .set(assignments::accepted_by_name.eq(None::<String>))
@@ -774,6 +960,9 @@ pub(crate) fn anonymise(
     )?;
     Ok(true)
 }
+
+/// The given name a record merged into another keeps.
+pub const MERGED_NAME: &str = "Fiche fusionnée";
 
 /// The given name an anonymised person is shown with.
 pub const ANONYMISED_NAME: &str = "Personne anonymisée";

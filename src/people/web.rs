@@ -56,6 +56,9 @@ pub struct PersonForm {
     language: Option<String>,
     programme_ids: Vec<i32>,
     notes: Option<String>,
+    gender: Option<String>,
+    social_status: Option<String>,
+    commune_insee: Option<String>,
 }
 
 impl PersonForm {
@@ -85,6 +88,9 @@ impl PersonForm {
             programme_ids: self.programme_ids.clone(),
             notes: self.notes.clone(),
             organisation_id: None,
+            gender: self.gender.clone(),
+            social_status: self.social_status.clone(),
+            commune_insee: self.commune_insee.clone(),
         };
         if !errors.is_empty() {
             // Show every problem at once, not only the unreadable field.
@@ -103,6 +109,7 @@ impl PersonForm {
             "referent_email": self.referent_email, "referent_organisation": self.referent_organisation, "referent_consent": self.referent_consent,
             "sms_consent": self.sms_consent, "language": self.language,
             "programme_ids": self.programme_ids, "notes": self.notes,
+            "gender": self.gender, "social_status": self.social_status, "commune_insee": self.commune_insee,
         })
     }
 }
@@ -120,7 +127,10 @@ async fn form_page(
     Ok(page(
         "people/form",
         web,
-        json!({ "person_id": person_id, "values": values, "errors": errors, "programmes": programmes }),
+        json!({
+            "person_id": person_id, "values": values, "errors": errors, "programmes": programmes,
+            "genders": super::funder::GENDERS, "social_statuses": super::funder::SOCIAL_STATUSES,
+        }),
     ))
 }
 

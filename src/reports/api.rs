@@ -3,6 +3,9 @@
 use rocket::serde::json::Json;
 use rocket::State;
 
+use serde::Serialize;
+
+use super::breakdowns::{breakdowns, Breakdowns};
 use super::{Activity, EquipmentReport, FilterQuery, SkillsProgress};
 use crate::auth::ApiUser;
 use crate::config::Config;
@@ -10,19 +13,30 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::web::query::Query;
 
+/// A report and who the people it counts are (distinct people served over the same filters).
+#[derive(Serialize)]
+pub struct WithBreakdowns<T> {
+    #[serde(flatten)]
+    pub report: T,
+    pub breakdowns: Breakdowns,
+}
+
 #[rocket::get("/reports/skills-progress")]
 pub async fn skills_progress(
     db: &State<Db>,
     config: &State<Config>,
     api: ApiUser,
     filters: Query<FilterQuery>,
-) -> Result<Json<SkillsProgress>, AppError> {
+) -> Result<Json<WithBreakdowns<SkillsProgress>>, AppError> {
     let user = api.0;
     super::require_reader(&user)?;
     let tz = config.timezone;
     db.run(move |conn| {
         let filters = filters.check(conn, &user)?;
-        super::skills_progress(conn, &tz, &filters)
+        Ok(WithBreakdowns {
+            report: super::skills_progress(conn, &tz, &filters)?,
+            breakdowns: breakdowns(conn, &tz, &filters)?,
+        })
     })
     .await
     .map(Json)
@@ -34,13 +48,16 @@ pub async fn activity(
     config: &State<Config>,
     api: ApiUser,
     filters: Query<FilterQuery>,
-) -> Result<Json<Activity>, AppError> {
+) -> Result<Json<WithBreakdowns<Activity>>, AppError> {
     let user = api.0;
     super::require_reader(&user)?;
     let tz = config.timezone;
     db.run(move |conn| {
         let filters = filters.check(conn, &user)?;
-        super::activity(conn, &tz, &filters)
+        Ok(WithBreakdowns {
+            report: super::activity(conn, &tz, &filters)?,
+            breakdowns: breakdowns(conn, &tz, &filters)?,
+        })
     })
     .await
     .map(Json)
@@ -52,13 +69,16 @@ pub async fn equipment(
     config: &State<Config>,
     api: ApiUser,
     filters: Query<FilterQuery>,
-) -> Result<Json<EquipmentReport>, AppError> {
+) -> Result<Json<WithBreakdowns<EquipmentReport>>, AppError> {
     let user = api.0;
     super::require_reader(&user)?;
     let tz = config.timezone;
     db.run(move |conn| {
         let filters = filters.check(conn, &user)?;
-        super::equipment_report(conn, &tz, &filters)
+        Ok(WithBreakdowns {
+            report: super::equipment_report(conn, &tz, &filters)?,
+            breakdowns: breakdowns(conn, &tz, &filters)?,
+        })
     })
     .await
     .map(Json)

@@ -325,6 +325,10 @@ fn people_csv(
             "dispositifs",
             "cree_le",
             "anonymise",
+            "genre",
+            "tranche_age",
+            "statut_social",
+            "code_insee",
         ]);
     } else {
         w.header(&[
@@ -343,6 +347,10 @@ fn people_csv(
             "dispositifs",
             "cree_le",
             "anonymise",
+            "genre",
+            "tranche_age",
+            "statut_social",
+            "code_insee",
         ]);
     }
     let (from, to) = period(&format.tz, filters);
@@ -400,6 +408,7 @@ fn people_csv(
             (Option<String>, Option<String>, Option<String>),
             NaiveDateTime,
             Option<NaiveDateTime>,
+            (Option<String>, Option<String>, Option<String>),
         )> = q
             .select((
                 people::id,
@@ -418,6 +427,7 @@ fn people_csv(
                 ),
                 people::created_at,
                 people::anonymised_at,
+                (people::gender, people::social_status, people::commune_insee),
             ))
             .load(conn)?;
         let Some(end) = rows.last().map(|r| r.0) else {
@@ -470,6 +480,10 @@ fn people_csv(
                     .plain(format.time(r.10))
                     .plain(if r.11.is_some() { "oui" } else { "non" });
             }
+            w.opt_text(r.12 .0.as_deref())
+                .text(crate::people::funder::age_band_now(r.3))
+                .opt_text(r.12 .1.as_deref())
+                .opt_text(r.12 .2.as_deref());
             w.end();
         }
         Ok(Some(end))

@@ -5,6 +5,7 @@
 //! SQL here is assembled from typed values only (integers, dates, times); see [`Where`].
 
 pub mod api;
+pub mod breakdowns;
 pub mod charts;
 pub mod demo;
 pub mod export;
@@ -717,7 +718,9 @@ pub fn skills_summary(
 ) -> Result<SkillsSummary, AppError> {
     let w = progress_where(tz, filters, true);
     let mut people_w = Where::default();
-    people_w.int("p.organisation_id", filters.organisation_id);
+    people_w
+        .raw("p.merged_into IS NULL".into())
+        .int("p.organisation_id", filters.organisation_id);
     if let Some(pid) = filters.programme_id {
         people_w.raw(format!(
             "p.id IN (SELECT person_id FROM person_programmes WHERE programme_id = {pid})"

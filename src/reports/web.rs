@@ -71,6 +71,44 @@ macro_rules! load {
     }};
 }
 
+/// The breakdowns as captioned tables of (label, count), in the lists' order.
+fn breakdown_tables(b: &super::breakdowns::Breakdowns) -> serde_json::Value {
+    use crate::people::funder::{label_of, AGE_BANDS, GENDERS, SOCIAL_STATUSES};
+    let rows = |map: &std::collections::BTreeMap<String, i64>,
+                order: Vec<&str>,
+                label: &dyn Fn(&str) -> String| {
+        order
+            .into_iter()
+            .map(|k| json!({ "label": label(k), "count": map.get(k).copied().unwrap_or(0) }))
+            .collect::<Vec<_>>()
+    };
+    let unknown = |k: &str| {
+        if k == "unknown" {
+            "Inconnu".to_string()
+        } else {
+            k.to_string()
+        }
+    };
+    let mut communes: Vec<(&String, &i64)> = b.commune.iter().collect();
+    communes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    json!([
+        { "caption": "Genre", "rows": rows(&b.gender, GENDERS.iter().map(|g| g.0).collect(),
+            &|k| label_of(GENDERS, k).unwrap_or(k).to_string()) },
+        { "caption": "Tranche d'âge", "rows": rows(&b.age_band,
+            AGE_BANDS.iter().map(|a| a.0).chain(["unknown"]).collect(), &|k| {
+                if k == "unknown" { "Inconnue".to_string() } else { format!("{k} ans") }
+            }) },
+        { "caption": "Statut", "rows": rows(&b.social_status, SOCIAL_STATUSES.iter().map(|s| s.0).collect(),
+            &|k| label_of(SOCIAL_STATUSES, k).unwrap_or(k).to_string()) },
+        { "caption": "Commune", "rows": communes.iter().take(30).map(|(insee, n)| json!({
+            "label": crate::people::funder::commune(insee)
+                .map(|c| format!("{} ({})", c.name, c.insee))
+                .unwrap_or_else(|| unknown(insee)),
+            "count": n,
+        })).collect::<Vec<_>>() },
+    ])
+}
+
 #[rocket::get("/reports")]
 pub async fn dashboard(
     db: &State<Db>,
@@ -81,14 +119,15 @@ pub async fn dashboard(
     let user = web.user.clone();
     super::require_reader(&user)?;
     let tz = config.timezone;
-    let (checked, skills, activity, equipment, choices) = db
+    let (checked, skills, activity, (equipment, breakdowns), choices) = db
         .run(move |conn| {
             let checked = filters.check(conn, &user)?;
             let skills = super::skills_summary(conn, &tz, &checked)?;
             let activity = super::activity(conn, &tz, &checked)?;
             let equipment = super::equipment_report(conn, &tz, &checked)?;
             let choices = super::filter_choices(conn, &user)?;
-            Ok((checked, skills, activity, equipment, choices))
+            let breakdowns = super::breakdowns::breakdowns(conn, &tz, &checked)?;
+            Ok((checked, skills, activity, (equipment, breakdowns), choices))
         })
         .await?;
     let labels: Vec<String> = activity
@@ -122,6 +161,7 @@ pub async fn dashboard(
     context["skills"] = json!(skills);
     context["activity"] = json!(activity);
     context["equipment"] = json!(equipment);
+    context["breakdowns"] = breakdown_tables(&breakdowns);
     context["chart"] = json!(chart);
     context["months"] = json!(labels);
     context["autonomous_percent"] = json!(percent(

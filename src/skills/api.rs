@@ -118,6 +118,8 @@ pub struct CurrentLog {
     equipment_id: Option<i32>,
     autonomy: Option<String>,
     orientation: Option<String>,
+    orientation_note: Option<String>,
+    location_type: Option<String>,
     note: Option<String>,
     skills: Vec<SkillLevel>,
 }
@@ -159,6 +161,8 @@ pub async fn current_log(
                     equipment_id: row.equipment_id,
                     autonomy: row.autonomy,
                     orientation: row.orientation,
+                    orientation_note: row.orientation_note,
+                    location_type: row.location_type,
                     note: row.note,
                     skills: observed
                         .into_iter()

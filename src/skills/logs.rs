@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::topics;
 use crate::auth::StaffUser;
 use crate::booking::service::load;
-use crate::db::schema::{appointments, assessments, participants, session_logs};
+use crate::db::schema::{
+    anonymous_attendees, appointments, assessments, participants, session_logs,
+};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::text::clean;
@@ -31,13 +33,19 @@ pub struct ParticipantLog {
     pub autonomy: Option<String>,
     #[serde(default)]
     pub skills: Vec<SkillLevel>,
+    /// One of [`topics::ORIENTATIONS`].
     pub orientation: Option<String>,
+    pub orientation_note: Option<String>,
+    /// One of [`topics::LOCATION_TYPES`].
+    pub location_type: Option<String>,
     pub note: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Clone, Default)]
 pub struct LogInput {
     pub participants: Vec<ParticipantLog>,
+    /// People who came to a workshop without a record.
+    pub anonymous_attendees: Option<i64>,
 }
 
 #[derive(Queryable, Selectable, Debug, Clone)]
@@ -58,6 +66,8 @@ pub struct LogRow {
     pub author_id: i32,
     pub created_at: NaiveDateTime,
     pub equipment_id: Option<i32>,
+    pub location_type: Option<String>,
+    pub orientation_note: Option<String>,
 }
 
 #[derive(Serialize, Debug)]
@@ -73,6 +83,8 @@ pub struct LogOut {
     pub autonomy: Option<String>,
     pub skills: Vec<SkillLevel>,
     pub orientation: Option<String>,
+    pub orientation_note: Option<String>,
+    pub location_type: Option<String>,
     pub note: Option<String>,
 }
 
@@ -82,6 +94,15 @@ fn check(input: &LogInput, skill_ids: &std::collections::HashMap<String, i32>) -
         |field: String, message: &str| errors.entry(field).or_default().push(message.to_string());
     if input.participants.is_empty() {
         error("participants".into(), "Indiquez au moins une personne.");
+    }
+    if input
+        .anonymous_attendees
+        .is_some_and(|n| !(0..=10_000).contains(&n))
+    {
+        error(
+            "anonymous_attendees".into(),
+            "Le nombre de personnes venues sans fiche va de 0 à 10 000.",
+        );
     }
     let mut seen = std::collections::HashSet::new();
     for (i, p) in input.participants.iter().enumerate() {
@@ -138,9 +159,26 @@ fn check(input: &LogInput, skill_ids: &std::collections::HashMap<String, i32>) -
         }
         if p.orientation
             .as_deref()
+            .is_some_and(|o| !topics::ORIENTATIONS.iter().any(|(c, _)| *c == o))
+        {
+            error(
+                f("orientation"),
+                "Orientation : administration, mediation_numerique, \
+                 operateur_ou_organisme_en_charge, aide_sociale, insertion_professionnelle, \
+                 aide_aux_demarches_administratives ou autre (précisez dans orientation_note).",
+            );
+        }
+        if p.orientation_note
+            .as_deref()
             .is_some_and(|o| o.chars().count() > 200)
         {
-            error(f("orientation"), "200 caractères au plus.");
+            error(f("orientation_note"), "200 caractères au plus.");
+        }
+        if p.location_type
+            .as_deref()
+            .is_some_and(|o| !topics::LOCATION_TYPES.iter().any(|(c, _)| *c == o))
+        {
+            error(f("location_type"), "Lieu : place, home, remote ou other.");
         }
         if p.note.as_deref().is_some_and(|o| o.chars().count() > 500) {
             error(f("note"), "500 caractères au plus.");
@@ -268,6 +306,9 @@ pub fn record(
                     session_logs::equipment_id.eq(equipment_id),
                     session_logs::autonomy.eq(entry.autonomy.as_deref()),
                     session_logs::orientation.eq(clean(entry.orientation.clone()).as_deref()),
+                    session_logs::orientation_note
+                        .eq(clean(entry.orientation_note.clone()).as_deref()),
+                    session_logs::location_type.eq(entry.location_type.as_deref()),
                     session_logs::note.eq(clean(entry.note.clone()).as_deref()),
                     session_logs::author_id.eq(actor.id),
                     session_logs::created_at.eq(now()),
@@ -306,11 +347,16 @@ pub fn record(
                     Vec::new()
                 },
                 orientation: clean(entry.orientation.clone()),
+                orientation_note: clean(entry.orientation_note.clone()),
+                location_type: entry.location_type.clone(),
                 note: clean(entry.note.clone()),
             });
         }
         for entry in &input.participants {
             crate::reports::maintain::refresh_skills(conn, entry.person_id)?;
+        }
+        if let Some(count) = input.anonymous_attendees {
+            set_anonymous_attendees(conn, appointment_id, count as i32)?;
         }
         crate::reports::maintain::mark(conn, appointment_id)?;
         let attendance: Vec<(i32, String)> = input
@@ -340,6 +386,33 @@ pub fn record(
         )?;
         Ok(out)
     })
+}
+
+/// People who came to the appointment without a record (0 when never said).
+pub fn anonymous_attendees(conn: &mut DbConn, appointment_id: i32) -> Result<i32, AppError> {
+    Ok(anonymous_attendees::table
+        .find(appointment_id)
+        .select(anonymous_attendees::attendees)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn set_anonymous_attendees(
+    conn: &mut DbConn,
+    appointment_id: i32,
+    count: i32,
+) -> Result<(), AppError> {
+    diesel::delete(anonymous_attendees::table.find(appointment_id)).execute(conn)?;
+    if count > 0 {
+        diesel::insert_into(anonymous_attendees::table)
+            .values((
+                anonymous_attendees::appointment_id.eq(appointment_id),
+                anonymous_attendees::attendees.eq(count),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The current logs of an appointment, by person.
@@ -373,4 +446,40 @@ pub fn to_fill(
         query = query.filter(appointments::mediator_id.eq(id));
     }
     Ok(query.order(appointments::starts_at).limit(500).load(conn)?)
+}
+
+/// A person merged into another: their logs and assessments move to the kept person. In an
+/// appointment both were in (`conflicts`: with `true` when the merged person's participation
+/// was kept), the log of the dropped participation stops counting, as an edited log does, so
+/// the appointment keeps one log per participation.
+pub fn move_person(
+    conn: &mut DbConn,
+    from: i32,
+    to: i32,
+    conflicts: &[(i32, bool)],
+) -> Result<(), AppError> {
+    for (appointment_id, theirs_kept) in conflicts {
+        let dropped = if *theirs_kept { to } else { from };
+        let superseded: Vec<i32> = session_logs::table
+            .filter(session_logs::person_id.eq(dropped))
+            .filter(session_logs::appointment_id.eq(appointment_id))
+            .filter(session_logs::current.eq(true))
+            .select(session_logs::id)
+            .load(conn)?;
+        for id in superseded {
+            diesel::update(session_logs::table.find(id))
+                .set(session_logs::current.eq(false))
+                .execute(conn)?;
+            diesel::update(assessments::table.filter(assessments::session_log_id.eq(id)))
+                .set(assessments::active.eq(false))
+                .execute(conn)?;
+        }
+    }
+    diesel::update(session_logs::table.filter(session_logs::person_id.eq(from)))
+        .set(session_logs::person_id.eq(to))
+        .execute(conn)?;
+    diesel::update(assessments::table.filter(assessments::person_id.eq(from)))
+        .set(assessments::person_id.eq(to))
+        .execute(conn)?;
+    Ok(())
 }

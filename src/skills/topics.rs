@@ -79,3 +79,31 @@ pub fn label(code: &str) -> Option<&'static str> {
         .find(|(c, _)| *c == code)
         .map(|(_, label)| *label)
 }
+
+/// Where a session took place (the Coop's `type_lieu`).
+pub const LOCATION_TYPES: [(&str, &str); 4] = [
+    ("place", "Lieu d'activité"),
+    ("home", "À domicile"),
+    ("remote", "À distance"),
+    ("other", "Autre lieu"),
+];
+
+/// Where the person was sent afterwards (the Coop's `structure_de_redirection`).
+pub const ORIENTATIONS: [(&str, &str); 7] = [
+    ("administration", "Administration"),
+    (
+        "mediation_numerique",
+        "Autre structure de médiation numérique",
+    ),
+    (
+        "operateur_ou_organisme_en_charge",
+        "Opérateur ou organisme en charge",
+    ),
+    ("aide_sociale", "Structure d'aide sociale"),
+    ("insertion_professionnelle", "Insertion professionnelle"),
+    (
+        "aide_aux_demarches_administratives",
+        "Aide aux démarches administratives",
+    ),
+    ("autre", "Autre"),
+];

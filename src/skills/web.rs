@@ -34,7 +34,7 @@ async fn log_page(
 ) -> Result<Template, AppError> {
     let tz = config.timezone;
     let user = web.user.clone();
-    let (appointment, people, catalogue, current) = db
+    let (appointment, people, catalogue, (current, anonymous)) = db
         .run(move |conn| {
             let appointment = crate::booking::service::load(conn, &user, id)?;
             let people = appointment
@@ -48,7 +48,8 @@ async fn log_page(
                 .collect::<Result<Vec<_>, _>>()?;
             let catalogue = super::catalogue(conn, false)?;
             let current = logs::current(conn, id)?;
-            Ok((appointment, people, catalogue, current))
+            let anonymous = logs::anonymous_attendees(conn, id)?;
+            Ok((appointment, people, catalogue, (current, anonymous)))
         })
         .await?;
     let minutes = (appointment.row.ends_at - appointment.row.starts_at).num_minutes();
@@ -65,6 +66,8 @@ async fn log_page(
                 "device": log.and_then(|l| l.device.clone()).unwrap_or_default(),
                 "autonomy": log.and_then(|l| l.autonomy.clone()).unwrap_or_default(),
                 "orientation": log.and_then(|l| l.orientation.clone()).unwrap_or_default(),
+                "orientation_note": log.and_then(|l| l.orientation_note.clone()).unwrap_or_default(),
+                "location_type": log.and_then(|l| l.location_type.clone()).unwrap_or_default(),
                 "note": log.and_then(|l| l.note.clone()).unwrap_or_default(),
                 "version": log.map(|l| l.version),
             })
@@ -82,6 +85,8 @@ async fn log_page(
             "future": appointment.row.starts_at > crate::db::now(), "domains": domains, "levels": super::levels(),
             "digital": pairs(&topics::DIGITAL), "procedures": pairs(&topics::PROCEDURES), "devices": pairs(&topics::DEVICES),
             "autonomy": pairs(&topics::AUTONOMY), "attendance": pairs(&topics::ATTENDANCE), "errors": errors,
+            "location_types": pairs(&topics::LOCATION_TYPES), "orientations": pairs(&topics::ORIENTATIONS),
+            "walk_in_or_workshop": appointment.row.walk_in || appointment.row.capacity > 1, "anonymous_attendees": anonymous,
         }),
     ))
 }
@@ -106,12 +111,15 @@ pub struct ParticipantForm {
     autonomy: Option<String>,
     skills: HashMap<String, String>,
     orientation: Option<String>,
+    orientation_note: Option<String>,
+    location_type: Option<String>,
     note: Option<String>,
 }
 
 #[derive(rocket::FromForm, Debug)]
 pub struct LogForm {
     participants: Vec<ParticipantForm>,
+    anonymous_attendees: Option<String>,
 }
 
 #[rocket::post("/appointments/<id>/log", data = "<form>")]
@@ -124,6 +132,9 @@ pub async fn save(
 ) -> Result<FormOutcome, AppError> {
     let form = form.into_inner();
     let empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    // A count that is not a number is refused as such, not taken for "none".
+    let anonymous_attendees = empty(form.anonymous_attendees.clone())
+        .map(|text| text.trim().parse::<i64>().unwrap_or(-1));
     let input = LogInput {
         participants: form
             .participants
@@ -147,11 +158,14 @@ pub async fn save(
                     device: empty(p.device),
                     autonomy: empty(p.autonomy),
                     skills,
-                    orientation: p.orientation,
+                    orientation: empty(p.orientation),
+                    orientation_note: p.orientation_note,
+                    location_type: empty(p.location_type),
                     note: p.note,
                 }
             })
             .collect(),
+        anonymous_attendees,
     };
     let user = web.user.clone();
     match db

@@ -75,6 +75,8 @@ enum Body {
     Json(&'static str),
     Form(&'static [(&'static str, &'static str)]),
     Csv(&'static str),
+    /// A file sent from a page's multipart form (with the session's `csrf_token`).
+    Upload(&'static str),
 }
 
 /// Credentials the call consumes (a logout, a token revocation): made fresh for that call.
@@ -122,7 +124,7 @@ fn get(pattern: &'static str, url: &'static str, expect: [Expect; 5]) -> Case {
 /// `$new_*` are made for the call (for what the call consumes: an erasure, a cancellation…).
 #[rustfmt::skip]
 fn cases() -> Vec<Case> {
-    use Body::{Csv, Form, Json};
+    use Body::{Csv, Form, Json, Upload};
     // These use up the caller's credentials: a token or a session is made for each call.
     let logout = Case { fresh: Fresh::Session, ..c("POST", "/logout", "/logout", Form(&[]), [L, O, O, O, O]) };
     let revoke = Case { fresh: Fresh::Token, ..c("DELETE", "/api/v1/tokens/current", "/api/v1/tokens/current", Body::None, STAFF) };
@@ -148,6 +150,9 @@ fn cases() -> Vec<Case> {
         c("PATCH", "/api/v1/people/<id>", "/api/v1/people/$person", Json(r#"{"city": "Roubaix"}"#), A_STAFF),
         c("DELETE", "/api/v1/people/<id>", "/api/v1/people/$new_person", Body::None, A_MANAGERS),
         get("/api/v1/people/<id>/export", "/api/v1/people/$person/export", A_STAFF),
+        c("POST", "/api/v1/people/import", "/api/v1/people/import?dry_run=true", Csv("prénom;nom\nImport $n;Matrice\n"), STAFF),
+        c("POST", "/api/v1/people/import", "/api/v1/people/import", Csv("prénom;nom\nImport $n;Matrice\n"), STAFF),
+        c("POST", "/api/v1/people/<id>/merge", "/api/v1/people/$person/merge", Json(r#"{"from_id": $new_person}"#), A_STAFF),
         get("/api/v1/audit", "/api/v1/audit", ADMIN),
         c("POST", "/api/v1/api-clients", "/api/v1/api-clients", Json(r#"{"name": "Logiciel $n", "scopes": ["people:read", "reports:read"]}"#), MANAGERS),
         get("/api/v1/api-clients", "/api/v1/api-clients", MANAGERS),
@@ -218,6 +223,12 @@ fn cases() -> Vec<Case> {
         get("/people", "/people", STAFF),
         get("/people", "/people?q=Alice", STAFF),
         get("/people/new", "/people/new", STAFF),
+        get("/people/import", "/people/import", STAFF),
+        get("/people/duplicates", "/people/duplicates", STAFF),
+        c("POST", "/people/<id>/merge", "/people/$person/merge", Form(&[("from_id", "$new_person")]), A_STAFF),
+        c("POST", "/people/import", "/people/import", Upload("prénom,nom\nPage $n,Matrice\n"), STAFF),
+        // A file never analysed (or already imported) is unknown.
+        c("POST", "/people/import/confirm", "/people/import/confirm", Form(&[("token", "0123456789abcdef0123456789abcdef")]), [L, V, V, V, V]),
         c("POST", "/people", "/people", Form(&[("given_name", "Personne page $n")]), STAFF),
         get("/people/<id>", "/people/$person", A_STAFF),
         get("/people/<id>/edit", "/people/$person/edit", A_STAFF),
@@ -380,7 +391,7 @@ impl<'a> Ctx<'a> {
         let skill = skills[0]["skills"][0]["code"].as_str().unwrap().to_string();
         self.api(
             &format!("/api/v1/appointments/{}/log", past["id"]),
-            json!({"participants": [{"person_id": person_id, "attendance": "attended", "orientation": "Orientation ZZALPHA", "note": "Séance ZZALPHA", "skills": [{"skill_code": skill, "level": 1}]}]}),
+            json!({"participants": [{"person_id": person_id, "attendance": "attended", "orientation": "autre", "orientation_note": "Orientation ZZALPHA", "note": "Séance ZZALPHA", "skills": [{"skill_code": skill, "level": 1}]}]}),
         )
         .await;
         let equipment = self.api("/api/v1/equipment", json!({"kind": "tablet", "model": "Tablette ZZALPHA", "serial": "SER-ZZALPHA", "programme_id": programme["id"]})).await;
@@ -742,6 +753,22 @@ impl<'a> Ctx<'a> {
             Body::Csv(text) => request
                 .header(ContentType::CSV)
                 .body(self.fill(text, who, &mut made).await),
+            Body::Upload(text) => {
+                let file = self.fill(text, who, &mut made).await;
+                let boundary = "matrixboundary7MA4YWxkTrZu0gW";
+                let body = format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n\
+                     --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"personnes.csv\"\r\n\
+                     Content-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n",
+                    csrf.unwrap_or_default()
+                );
+                request
+                    .header(
+                        ContentType::new("multipart", "form-data")
+                            .with_params(("boundary", boundary)),
+                    )
+                    .body(body)
+            }
             Body::Form(fields) => {
                 let mut pairs = Vec::new();
                 for (i, (k, v)) in fields.iter().enumerate() {

@@ -187,7 +187,7 @@ both_backends! {
         let logged = app.post_json(&format!("/api/v1/appointments/{past}/log"), &s.mediator.token, json!({"participants": [{
             "person_id": p, "attendance": "attended", "duration_minutes": 45, "topics": ["email", "logement"],
             "device": "lent", "autonomy": "partly", "skills": [{"skill_code": "C2", "level": 2}],
-            "orientation": "France Services", "note": "Revient avec son avis d'imposition",
+            "orientation": "administration", "orientation_note": "France Services", "location_type": "place", "note": "Revient avec son avis d'imposition",
         }]})).await;
         assert_eq!(logged.status, Status::Created, "{}", logged.body);
         let assessed = app.post_json(&format!("/api/v1/people/{p}/assessments"), &s.mediator.token,
@@ -225,7 +225,9 @@ both_backends! {
         assert_eq!(log["topics"], json!(["email", "logement"]));
         assert_eq!((log["device"].as_str(), log["autonomy"].as_str()), (Some("lent"), Some("partly")));
         assert_eq!(log["skills"], json!([{"skill_code": "C2", "level": 2}]));
-        assert_eq!(log["orientation"], "France Services");
+        assert_eq!(log["orientation"], "administration");
+        assert_eq!(log["orientation_note"], "France Services");
+        assert_eq!(log["location_type"], "place");
         assert_eq!(log["note"], "Revient avec son avis d'imposition");
         assert_eq!(log["duration_minutes"], 45);
         assert_eq!(log["author"]["id"], s.mediator.user.id);

@@ -87,7 +87,7 @@ both_backends! {
         created(&app, &admin.token, "/api/v1/skills", json!({"domain_code": domain, "code": "XSS1", "name": PAYLOAD})).await;
         created(&app, &t, &format!("/api/v1/appointments/{}/log", past["id"]), json!({"participants": [{
             "person_id": pid, "attendance": "attended", "duration_minutes": 60, "device": "lent", "autonomy": "partly",
-            "orientation": PAYLOAD, "note": PAYLOAD, "skills": [{"skill_code": "XSS1", "level": 2}],
+            "orientation": "autre", "orientation_note": PAYLOAD, "note": PAYLOAD, "skills": [{"skill_code": "XSS1", "level": 2}],
         }]})).await;
         let item = |n: u32| json!({"kind": "smartphone", "model": PAYLOAD, "serial": format!("{PAYLOAD} {n}"), "operator": PAYLOAD, "data_allowance": PAYLOAD, "programme_id": programme["id"]});
         let lent = created(&app, &t, "/api/v1/equipment", item(1)).await;

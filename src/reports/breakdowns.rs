@@ -1,0 +1,115 @@
+//! Who the people served are, as funders ask: by gender, age band (the Coop's), social status
+//! and commune. "Served" is a distinct person who attended at least one appointment matching
+//! the filters (period, organisation, place, mediator, programme).
+
+use std::collections::BTreeMap;
+
+use chrono::Datelike;
+use chrono_tz::Tz;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use serde::Serialize;
+
+use super::{day_start, query, Filters, Where};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::people::funder::{age_band, AGE_BANDS, GENDERS, SOCIAL_STATUSES};
+
+/// Counts of distinct people; every known key is present (0 when nobody), so a table of them
+/// has fixed columns. People without a value count as `undisclosed` (gender, status) or
+/// `unknown` (age band, commune).
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+pub struct Breakdowns {
+    pub gender: BTreeMap<String, i64>,
+    pub age_band: BTreeMap<String, i64>,
+    pub social_status: BTreeMap<String, i64>,
+    pub commune: BTreeMap<String, i64>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Group {
+    #[diesel(sql_type = Nullable<Text>)]
+    gender: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    social_status: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    commune_insee: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    birth_year: Option<i32>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+pub fn breakdowns(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Breakdowns, AppError> {
+    let mut served = Where::default();
+    served
+        .raw("pa.status = 'attended'".into())
+        .raw("a.status <> 'cancelled'".into())
+        .int("a.organisation_id", filters.organisation_id)
+        .int("a.place_id", filters.place_id)
+        .int("a.mediator_id", filters.mediator_id)
+        .time_from("a.starts_at", filters.from.map(|d| day_start(tz, d)))
+        .time_before(
+            "a.starts_at",
+            filters
+                .to
+                .and_then(|d| d.succ_opt())
+                .map(|d| day_start(tz, d)),
+        );
+    let mut people = Where::default();
+    people.raw(format!(
+        "p.id IN (SELECT pa.person_id FROM participants pa \
+         JOIN appointments a ON a.id = pa.appointment_id{})",
+        served.sql()
+    ));
+    if let Some(programme) = filters.programme_id {
+        people.raw(format!(
+            "p.id IN (SELECT person_id FROM person_programmes WHERE programme_id = {programme})"
+        ));
+    }
+    let groups: Vec<Group> = query(
+        conn,
+        &format!(
+            "SELECT p.gender AS gender, p.social_status AS social_status, \
+             p.commune_insee AS commune_insee, p.birth_year AS birth_year, \
+             CAST(COUNT(*) AS BIGINT) AS n FROM people p{} \
+             GROUP BY p.gender, p.social_status, p.commune_insee, p.birth_year",
+            people.sql()
+        ),
+    )?;
+    let year = filters
+        .to
+        .map(|d| d.year())
+        .unwrap_or_else(|| chrono::Utc::now().with_timezone(tz).year());
+    Ok(fold(&groups, year))
+}
+
+fn fold(groups: &[Group], year: i32) -> Breakdowns {
+    let zeroes = |keys: &mut dyn Iterator<Item = &str>| -> BTreeMap<String, i64> {
+        keys.map(|k| (k.to_string(), 0)).collect()
+    };
+    let mut out = Breakdowns {
+        gender: zeroes(&mut GENDERS.iter().map(|(c, _)| *c)),
+        age_band: zeroes(&mut AGE_BANDS.iter().map(|(c, _)| *c).chain(["unknown"])),
+        social_status: zeroes(&mut SOCIAL_STATUSES.iter().map(|(c, _)| *c)),
+        commune: BTreeMap::new(),
+    };
+    for g in groups {
+        *out.gender
+            .entry(g.gender.clone().unwrap_or_else(|| "undisclosed".into()))
+            .or_default() += g.n;
+        *out.social_status
+            .entry(
+                g.social_status
+                    .clone()
+                    .unwrap_or_else(|| "undisclosed".into()),
+            )
+            .or_default() += g.n;
+        *out.age_band
+            .entry(age_band(g.birth_year, year).to_string())
+            .or_default() += g.n;
+        *out.commune
+            .entry(g.commune_insee.clone().unwrap_or_else(|| "unknown".into()))
+            .or_default() += g.n;
+    }
+    out
+}
