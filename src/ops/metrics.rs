@@ -114,10 +114,9 @@ impl Metrics {
     /// The text exposition, after reading the outbox and the pool.
     fn render(&self, snapshot: Snapshot) -> Result<String, AppError> {
         self.outbox.reset();
-        for (status, count) in snapshot.outbox {
-            // Every message is an email until another channel exists.
+        for (channel, status, count) in snapshot.outbox {
             self.outbox
-                .with_label_values(&["email", status.as_str()])
+                .with_label_values(&[channel.as_str(), status.as_str()])
                 .set(count);
         }
         self.oldest_due.set(snapshot.oldest_due_age);
@@ -134,16 +133,23 @@ impl Metrics {
 
 /// What a scrape reads from the database.
 struct Snapshot {
-    outbox: Vec<(String, i64)>,
+    /// Messages by channel and status.
+    outbox: Vec<(String, String, i64)>,
     oldest_due_age: f64,
     pool: (u32, u32, u32),
 }
 
-fn read_snapshot(conn: &mut crate::db::DbConn) -> Result<(Vec<(String, i64)>, f64), AppError> {
+type OutboxCounts = Vec<(String, String, i64)>;
+
+fn read_snapshot(conn: &mut crate::db::DbConn) -> Result<(OutboxCounts, f64), AppError> {
     let now = crate::db::now();
-    let outbox: Vec<(String, i64)> = messages::table
-        .group_by(messages::status)
-        .select((messages::status, diesel::dsl::count_star()))
+    let outbox: OutboxCounts = messages::table
+        .group_by((messages::channel, messages::status))
+        .select((
+            messages::channel,
+            messages::status,
+            diesel::dsl::count_star(),
+        ))
         .load(conn)?;
     let oldest: Option<chrono::NaiveDateTime> = messages::table
         .filter(messages::status.eq("pending"))

@@ -186,7 +186,13 @@ both_backends! {
     async fn metrics_count_requests_by_route_and_status_and_show_the_outbox_to_loopback_only(app) {
         let s = setup(&app, "Espace numérique Lille").await;
         let p = crate::mail::reachable_person(&app, &s.mediator.token, "Mesure", "mesure@example.org").await;
-        let r = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(5), "10:00"), &[p]).await;
+        let texted = app
+            .post_json("/api/v1/people", &s.mediator.token,
+                serde_json::json!({"given_name": "Texto", "phone": "06 12 34 56 78", "sms_consent": true}))
+            .await;
+        assert_eq!(texted.status, Status::Created, "{}", texted.body);
+        let texted = texted.json()["id"].as_i64().unwrap();
+        let r = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(5), "10:00"), &[p, texted]).await;
         assert_eq!(r.status, Status::Created, "{}", r.body);
         for _ in 0..3 {
             assert_eq!(app.get("/api/v1/people/987654", Some(&s.mediator.token)).await.status, Status::NotFound);
@@ -204,6 +210,9 @@ both_backends! {
         // The booking wrote a confirmation and reminders, all pending; the confirmation is due.
         let pending = sample(text, r#"passerelle_outbox_messages{channel="email",status="pending"}"#).unwrap_or(0.0);
         assert!(pending >= 1.0, "{text}");
+        // Each channel counted apart.
+        let texts = sample(text, r#"passerelle_outbox_messages{channel="sms",status="pending"}"#).unwrap_or(0.0);
+        assert!(texts >= 1.0, "{text}");
         assert!(sample(text, "passerelle_outbox_oldest_due_age_seconds").is_some(), "{text}");
         assert!(sample(text, "passerelle_db_pool_max_connections").unwrap() >= 1.0, "{text}");
         assert!(sample(text, "passerelle_db_pool_connections").unwrap() >= 1.0, "{text}");
