@@ -335,9 +335,10 @@ mod tests {
                 assert!(text.contains("mercredi 30 septembre à 14 h 30"), "{text}");
             }
         }
-        let short = fit(&parts("fr", "reminder", "Médiathèque"));
+        // è is in GSM 03.38 and stays; ê and ç are not and lose their accent.
+        let short = fit(&parts("fr", "reminder", "Médiathèque de la Forêt Françoise"));
         assert!(
-            short.contains("Médiatheque") && short.contains("OUI"),
+            short.contains("Médiathèque de la Foret Francoise") && short.contains("OUI"),
             "{short}"
         );
     }
