@@ -336,7 +336,11 @@ mod tests {
             }
         }
         // è is in GSM 03.38 and stays; ê and ç are not and lose their accent.
-        let short = fit(&parts("fr", "reminder", "Médiathèque de la Forêt Françoise"));
+        let short = fit(&parts(
+            "fr",
+            "reminder",
+            "Médiathèque de la Forêt Françoise",
+        ));
         assert!(
             short.contains("Médiathèque de la Foret Francoise") && short.contains("OUI"),
             "{short}"

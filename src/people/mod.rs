@@ -711,7 +711,7 @@ impl DuplicateIndex {
                 input
                     .phone
                     .as_ref()
-                    .and_then(|p| self.by_phone.get(&normalise_phone(p)))
+                    .and_then(|p| self.by_phone.get(&stored_phone(p)))
             })
             .copied()
     }

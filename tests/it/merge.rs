@@ -77,7 +77,7 @@ both_backends! {
         assert_eq!(merged.status, Status::Ok, "{}", merged.body);
         let p = merged.json();
         assert_eq!(p["id"], kept);
-        assert_eq!((p["phone"].as_str(), p["gender"].as_str()), (Some("0612345678"), Some("female")), "empty fields filled");
+        assert_eq!((p["phone"].as_str(), p["gender"].as_str()), (Some("+33612345678"), Some("female")), "empty fields filled: the phone as stored, in E.164");
         assert_eq!(p["programme_ids"], json!([programme]));
 
         // The merged record is gone, pointing at the kept one.

@@ -192,8 +192,10 @@ both_backends! {
             .await;
         assert_eq!(texted.status, Status::Created, "{}", texted.body);
         let texted = texted.json()["id"].as_i64().unwrap();
-        let r = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(5), "10:00"), &[p, texted]).await;
-        assert_eq!(r.status, Status::Created, "{}", r.body);
+        for (start, who) in [("10:00", p), ("14:00", texted)] {
+            let r = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(5), start), &[who]).await;
+            assert_eq!(r.status, Status::Created, "{}", r.body);
+        }
         for _ in 0..3 {
             assert_eq!(app.get("/api/v1/people/987654", Some(&s.mediator.token)).await.status, Status::NotFound);
         }
@@ -204,8 +206,8 @@ both_backends! {
         let text = &metrics.body;
         // The route's pattern, never the path (which could hold a token or an id).
         assert_eq!(sample(text, r#"passerelle_http_requests_total{method="GET",route="/api/v1/people/<id>",status="404"}"#), Some(3.0), "{text}");
-        assert_eq!(sample(text, r#"passerelle_http_requests_total{method="POST",route="/api/v1/appointments",status="201"}"#), Some(1.0), "{text}");
-        assert_eq!(sample(text, r#"passerelle_http_request_duration_seconds_count{method="POST",route="/api/v1/appointments",status="201"}"#), Some(1.0), "{text}");
+        assert_eq!(sample(text, r#"passerelle_http_requests_total{method="POST",route="/api/v1/appointments",status="201"}"#), Some(2.0), "{text}");
+        assert_eq!(sample(text, r#"passerelle_http_request_duration_seconds_count{method="POST",route="/api/v1/appointments",status="201"}"#), Some(2.0), "{text}");
         assert!(!text.contains("people/987654"), "{text}");
         // The booking wrote a confirmation and reminders, all pending; the confirmation is due.
         let pending = sample(text, r#"passerelle_outbox_messages{channel="email",status="pending"}"#).unwrap_or(0.0);

@@ -38,6 +38,7 @@ CREATE INDEX messages_due ON messages(status, due_at);
 CREATE INDEX messages_appointment ON messages(appointment_id, person_id);
 CREATE INDEX messages_organisation ON messages(organisation_id, status);
 CREATE INDEX messages_assignment ON messages(assignment_id);
+CREATE INDEX messages_unpurged ON messages(status) WHERE recipient <> '';
 DROP INDEX people_phone_number;
 ALTER TABLE people DROP COLUMN language;
 ALTER TABLE people DROP COLUMN sms_consent;

@@ -50,6 +50,7 @@ CREATE INDEX messages_due ON messages(status, due_at);
 CREATE INDEX messages_appointment ON messages(appointment_id, person_id);
 CREATE INDEX messages_organisation ON messages(organisation_id, status);
 CREATE INDEX messages_assignment ON messages(assignment_id);
+CREATE INDEX messages_unpurged ON messages(status) WHERE recipient <> '';
 
 -- `/r/{code}`: a short, random code standing for one participation's signed link, with the
 -- same expiry.
