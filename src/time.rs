@@ -3,6 +3,11 @@
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
+/// Today's date in the time zone `tz`.
+pub fn today(tz: &Tz) -> NaiveDate {
+    tz.from_utc_datetime(&crate::db::now()).date_naive()
+}
+
 pub trait LocalTime {
     /// RFC 3339 with the zone's offset at that instant.
     fn rfc3339(&self, utc: NaiveDateTime) -> String;

@@ -11,13 +11,6 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created};
 
-/// Today in the configured time zone (expiry dates are local days).
-pub fn today(config: &Config) -> chrono::NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&config.timezone)
-        .date_naive()
-}
-
 #[rocket::post("/api-clients", data = "<input>")]
 pub async fn create(
     db: &State<Db>,
@@ -27,7 +20,8 @@ pub async fn create(
 ) -> Result<Created<CreatedApiClient>, AppError> {
     let user = api.0;
     let input = input.into_inner();
-    let today = today(config);
+    // Expiry dates are local days.
+    let today = crate::time::today(&config.timezone);
     let created = db
         .run(move |conn| super::create(conn, &user, input, today))
         .await?;

@@ -307,7 +307,7 @@ impl<'r> FromRequest<'r> for ApiUser {
         let today = req
             .rocket()
             .state::<crate::config::Config>()
-            .map(crate::api_clients::api::today)
+            .map(|config| crate::time::today(&config.timezone))
             .unwrap_or_else(|| chrono::Utc::now().date_naive());
         let auth = Arc::new(ApiAuth {
             hash: hash_token(token),
