@@ -105,9 +105,12 @@ impl<'r> Responder<'r, 'static> for CaughtError {
                 return Ok(response);
             }
         }
-        // A path that exists, asked with a method it does not serve.
-        if status == Status::NotFound {
-            let allowed = allowed_methods(req);
+        // A path that exists, asked with a method it does not serve. Rocket answers a method it
+        // does not know at all (`QUERY`, `PROPFIND`…) with a 400 before routing, on a salvaged
+        // request that has no route: that is the same case for the client.
+        let unknown_method = status == Status::BadRequest && req.route().is_none();
+        if status == Status::NotFound || unknown_method {
+            let allowed = allowed_methods(req, unknown_method);
             if !allowed.is_empty() {
                 let status = Status::MethodNotAllowed;
                 let detail = "Cette adresse existe, mais pas avec cette méthode.";
@@ -144,8 +147,9 @@ impl<'r> Responder<'r, 'static> for CaughtError {
 }
 
 /// The methods of the routes whose path pattern matches the request's path, when none of them
-/// has the request's method (then the answer is 405 with `Allow`, not 404).
-fn allowed_methods(req: &Request<'_>) -> Vec<&'static str> {
+/// has the request's method (then the answer is 405 with `Allow`, not 404). `any_method`: the
+/// request's own method is unknown to Rocket (it reads as GET), so every route counts.
+fn allowed_methods(req: &Request<'_>, any_method: bool) -> Vec<&'static str> {
     let path: Vec<&str> = req
         .uri()
         .path()
@@ -173,7 +177,7 @@ fn allowed_methods(req: &Request<'_>) -> Vec<&'static str> {
             rocket::http::Method::Head => rocket::http::Method::Get,
             other => other,
         };
-        if route.method == asked {
+        if route.method == asked && !any_method {
             return Vec::new();
         }
         methods.push(route.method.as_str());

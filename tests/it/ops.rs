@@ -252,6 +252,18 @@ async fn metrics_allow_opens_metrics_to_the_listed_blocks_only() {
 
 /// One HTTP/1.1 request to a server process: (status, body).
 fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let (status, _, body) = http_with_head(port, method, path, token, body);
+    (status, body)
+}
+
+/// One HTTP/1.1 request to a server process: (status, status line and headers, body).
+fn http_with_head(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     let auth = token
@@ -271,11 +283,8 @@ fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) ->
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (status, head.to_string(), body.to_string())
 }
 
 fn free_port() -> u16 {
@@ -326,6 +335,13 @@ both_backends! {
             assert_eq!(status, 201, "{body}");
             let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_i64().unwrap();
             assert_eq!(http(port, "GET", "/api/v1/people?q=Quenardel", t, "").0, 200);
+            // A method Rocket does not know at all (the draft QUERY method) on a path that exists
+            // is a 405 with `Allow`, like a known one; on a path that does not exist, a 400.
+            let (status, head, _) = http_with_head(port, "QUERY", "/api/v1/people", t, "");
+            assert_eq!(status, 405, "{head}");
+            assert!(head.lines().any(|l| l.eq_ignore_ascii_case("allow: GET, HEAD, POST")), "{head}");
+            assert_eq!(http(port, "QUERY", &format!("/api/v1/people/{id}"), t, "").0, 405);
+            assert_eq!(http(port, "QUERY", "/api/v1/nowhere", t, "").0, 400);
             let bad = serde_json::json!({"given_name": "Ludivine", "email": "quenardel-sans-arobase"}).to_string();
             assert_eq!(http(port, "POST", "/api/v1/people", t, &bad).0, 422);
             let booking = serde_json::json!({
