@@ -15,6 +15,7 @@ pub mod equipment;
 pub mod error;
 pub mod i18n;
 pub mod idempotency;
+pub mod json;
 pub mod mail;
 pub mod ops;
 pub mod organisations;

@@ -12,19 +12,17 @@ pub fn merge<T: Serialize + DeserializeOwned>(
     let serde_json::Value::Object(changes) = patch else {
         return Err(AppError::field("body", "Le corps doit être un objet JSON."));
     };
+    // A record stays in its organisation: a patch that names one is refused, not ignored.
+    if changes.contains_key("organisation_id") {
+        return Err(AppError::field(
+            "organisation_id",
+            "Une fiche ne change pas de structure.",
+        ));
+    }
     let mut merged =
         serde_json::to_value(current).map_err(|e| AppError::Internal(e.to_string()))?;
     for (key, value) in changes {
         merged[key] = value;
     }
-    serde_json::from_value(merged).map_err(|e| {
-        let message = e.to_string();
-        match message.strip_prefix("missing field `") {
-            Some(rest) => AppError::field(
-                rest.split('`').next().unwrap_or("body"),
-                "Ce champ est obligatoire.",
-            ),
-            None => AppError::field("body", format!("Valeur invalide : {message}.")),
-        }
-    })
+    crate::json::from_value(merged)
 }

@@ -254,16 +254,7 @@ pub async fn book(
     let raw = input.into_inner();
     let fingerprint =
         crate::idempotency::fingerprint("POST", "/api/v1/appointments", &raw.to_string());
-    let input: BookingInput = serde_json::from_value(raw).map_err(|e| {
-        let message = e.to_string();
-        match message.strip_prefix("missing field `") {
-            Some(rest) => AppError::field(
-                rest.split('`').next().unwrap_or("body"),
-                "Ce champ est obligatoire.",
-            ),
-            None => AppError::field("body", format!("Valeur invalide : {message}.")),
-        }
-    })?;
+    let input: BookingInput = crate::json::from_value(raw)?;
     let answer = db
         .run(move |conn| {
             crate::idempotency::run(conn, user.id, key.0.as_deref(), &fingerprint, 201, |conn| {

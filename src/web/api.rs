@@ -12,7 +12,7 @@ use rocket::serde::json::Json;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{AppError, FieldErrors};
+use crate::error::AppError;
 
 /// The error a guard failed with, kept so the catcher can answer with its detail.
 #[derive(Default)]
@@ -65,98 +65,24 @@ impl<'r, T: DeserializeOwned> FromData<'r> for ApiJson<T> {
                 )
             }
         };
-        // PostgreSQL cannot store U+0000 in text (SQLite can): refused the same way on both.
-        if let Some(field) = field_with_nul(&bytes) {
-            return fail(
-                req,
-                Status::UnprocessableEntity,
-                AppError::field(&field, NUL_MESSAGE),
-            );
-        }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let parsed = serde_path_to_error::deserialize::<_, T>(&mut de);
-        // Trailing garbage after the value is malformed JSON too.
-        if let (Ok(_), Err(e)) = (&parsed, de.end()) {
-            return fail(
-                req,
-                Status::BadRequest,
-                AppError::BadRequest(format!(
-                    "Corps JSON mal formé (ligne {}, colonne {}).",
-                    e.line(),
-                    e.column()
-                )),
-            );
-        }
-        match parsed {
+        match crate::json::from_slice::<T>(&bytes) {
             Ok(value) => Outcome::Success(ApiJson(value)),
-            Err(err) => {
-                let path = err.path().to_string();
-                let inner = err.into_inner();
-                if inner.is_data() {
-                    let (field, message) = describe_data_error(&path, &inner.to_string());
-                    let mut errors = FieldErrors::new();
-                    errors.insert(field, vec![message]);
-                    fail(
-                        req,
-                        Status::UnprocessableEntity,
-                        AppError::Validation(errors),
-                    )
-                } else {
-                    fail(
-                        req,
-                        Status::BadRequest,
-                        AppError::BadRequest(format!(
-                            "Corps JSON mal formé (ligne {}, colonne {}).",
-                            inner.line(),
-                            inner.column()
-                        )),
-                    )
-                }
+            Err(Some(error)) => fail(req, Status::UnprocessableEntity, error),
+            Err(None) => {
+                let (line, column) = crate::json::syntax_error(&bytes).unwrap_or((1, 1));
+                fail(
+                    req,
+                    Status::BadRequest,
+                    AppError::BadRequest(format!(
+                        "Corps JSON mal formé (ligne {line}, colonne {column})."
+                    )),
+                )
             }
         }
     }
 }
 
-pub const NUL_MESSAGE: &str = "Le caractère nul (U+0000) n'est pas accepté.";
-
-/// The first field (`participants[0].note`) whose text or name holds U+0000, in a JSON body.
-fn field_with_nul(bytes: &[u8]) -> Option<String> {
-    // JSON can only carry it escaped; most bodies are spared the second parse.
-    if !bytes.windows(6).any(|w| w == b"\\u0000") {
-        return None;
-    }
-    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
-        let name = |p: &str| {
-            if p.is_empty() {
-                "body".to_string()
-            } else {
-                p.to_string()
-            }
-        };
-        match value {
-            serde_json::Value::String(s) if s.contains('\0') => Some(name(path)),
-            serde_json::Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
-            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
-                let here = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                if k.contains('\0') {
-                    Some(name(path))
-                } else {
-                    walk(v, &here)
-                }
-            }),
-            _ => None,
-        }
-    }
-    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    walk(&value, "")
-}
+pub use crate::json::NUL_MESSAGE;
 
 fn fail<'r, T: FromData<'r, Error = ()>>(
     req: &Request<'_>,
@@ -165,31 +91,6 @@ fn fail<'r, T: FromData<'r, Error = ()>>(
 ) -> data::Outcome<'r, T> {
     remember_guard_error(req, error);
     Outcome::Error((status, ()))
-}
-
-/// Turns serde's message into a field name and a French message.
-fn describe_data_error(path: &str, message: &str) -> (String, String) {
-    let base = if path == "." {
-        String::new()
-    } else {
-        path.to_string()
-    };
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        let field = if base.is_empty() {
-            name.to_string()
-        } else {
-            format!("{base}.{name}")
-        };
-        return (field, "Ce champ est obligatoire.".into());
-    }
-    let field = if base.is_empty() {
-        "body".to_string()
-    } else {
-        base
-    };
-    let cleaned = message.split(" at line ").next().unwrap_or(message);
-    (field, format!("Valeur invalide : {cleaned}."))
 }
 
 /// `201 Created` with a `Location` header and a JSON body.
@@ -237,27 +138,6 @@ impl Page {
             ));
         }
         Ok((limit, offset))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::describe_data_error;
-
-    #[test]
-    fn serde_errors_name_the_field() {
-        assert_eq!(
-            describe_data_error(".", "missing field `given_name` at line 1 column 2"),
-            (
-                "given_name".to_string(),
-                "Ce champ est obligatoire.".to_string()
-            )
-        );
-        let (field, _) = describe_data_error(
-            "birth_year",
-            "invalid type: string \"x\", expected i32 at line 1 column 20",
-        );
-        assert_eq!(field, "birth_year");
     }
 }
 

@@ -108,8 +108,12 @@ impl<'r> Responder<'r, 'static> for CaughtError {
         // A path that exists, asked with a method it does not serve. Rocket answers a method it
         // does not know at all (`QUERY`, `PROPFIND`…) with a 400 before routing, on a salvaged
         // request that has no route: that is the same case for the client.
+        // And a path that only a route with a parameter seems to fit (`/equipment/import` is
+        // not an item, `import` not an id: Rocket forwards with 422) is the more specific
+        // route's path.
         let unknown_method = status == Status::BadRequest && req.route().is_none();
-        if status == Status::NotFound || unknown_method {
+        let forwarded = status == Status::UnprocessableEntity;
+        if status == Status::NotFound || unknown_method || forwarded {
             let allowed = allowed_methods(req, unknown_method);
             if !allowed.is_empty() {
                 let status = Status::MethodNotAllowed;
@@ -157,7 +161,9 @@ fn allowed_methods(req: &Request<'_>, any_method: bool) -> Vec<&'static str> {
         .trim_end_matches('/')
         .split('/')
         .collect();
-    let mut methods = Vec::new();
+    // Of the routes whose pattern fits the path, only the most specific count, as in Rocket's
+    // ranking: `/equipment/import` is the POST route's, not `/equipment/<id>`'s.
+    let mut fitting: Vec<(usize, &rocket::Route)> = Vec::new();
     for route in req.rocket().routes() {
         let pattern: Vec<&str> = route.uri.path().trim_end_matches('/').split('/').collect();
         let trailing = pattern.last().is_some_and(|s| s.ends_with("..>"));
@@ -169,14 +175,19 @@ fn allowed_methods(req: &Request<'_>, any_method: bool) -> Vec<&'static str> {
             .iter()
             .zip(&path)
             .all(|(p, s)| p.starts_with('<') || p == s);
-        if !matches {
-            continue;
+        if matches {
+            let fixed = pattern.iter().filter(|p| !p.starts_with('<')).count();
+            fitting.push((fixed, route));
         }
-        // Rocket answers HEAD with the GET route.
-        let asked = match req.method() {
-            rocket::http::Method::Head => rocket::http::Method::Get,
-            other => other,
-        };
+    }
+    let most = fitting.iter().map(|(fixed, _)| *fixed).max().unwrap_or(0);
+    // Rocket answers HEAD with the GET route.
+    let asked = match req.method() {
+        rocket::http::Method::Head => rocket::http::Method::Get,
+        other => other,
+    };
+    let mut methods = Vec::new();
+    for (_, route) in fitting.into_iter().filter(|(fixed, _)| *fixed == most) {
         if route.method == asked && !any_method {
             return Vec::new();
         }
