@@ -190,7 +190,7 @@ pub fn web_routes() -> Vec<Route> {
         booking::web::withdraw,
         booking::web::reschedule,
         booking::web::cancel,
-        booking::web::card,
+        booking::card::card,
         booking::web::ics,
         booking::web::feed,
         booking::web::calendar_page,

@@ -16,6 +16,7 @@ mod funder;
 mod fuzz;
 mod hardening;
 mod import;
+mod languages;
 mod matrix;
 mod merge;
 mod ops;
