@@ -25,6 +25,7 @@ pub mod places;
 pub mod privacy;
 pub mod programmes;
 pub mod reports;
+pub mod reschedule;
 pub mod skills;
 pub mod sms;
 pub mod text;
@@ -207,6 +208,7 @@ pub fn web_routes() -> Vec<Route> {
         beneficiary::show,
         beneficiary::confirm,
         beneficiary::cancel,
+        beneficiary::reschedule,
         beneficiary::handover,
         beneficiary::accept_handover,
         mail::web::list,
@@ -257,6 +259,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .attach(worker_fairing(worker))
         .manage(config)
         .manage(db)
+        .manage(reschedule::throttle::Throttle::default())
         .manage(ops::metrics::Metrics::new()?)
         .attach(Template::fairing())
         .attach(web::SecurityHeaders)

@@ -28,6 +28,16 @@ page-confirm = I confirm I am coming
 page-cancel = I cannot come
 page-question = A question? Call
 page-language = Language
+page-change = Change the appointment
+page-change-intro = Choose another time with { $mediator }, at the same place:
+page-change-none = No other time is free at the moment. To change the appointment, call the digital help centre.
+page-moved = Done: your appointment has moved. You will receive the confirmation of the new time.
+page-refused-taken = This time is not free, or no longer (someone may have just taken it). Choose another one below.
+page-refused-too-late = This time is too soon: choose a later one.
+page-refused-beyond-horizon = This time is too far ahead: choose an earlier one.
+page-refused-not-allowed = This appointment cannot be moved from this link. To change it, call the digital help centre.
+page-refused-time = Choose a time from the list below.
+page-throttled = Too many attempts from this device. Try again in a few minutes.
 
 # Links that no longer work
 link-expired-title = This link is no longer valid

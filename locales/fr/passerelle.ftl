@@ -29,6 +29,16 @@ page-confirm = Je confirme ma venue
 page-cancel = Je ne peux pas venir
 page-question = Une question ? Appelez le
 page-language = Langue
+page-change = Changer de rendez-vous
+page-change-intro = Choisissez un autre horaire avec { $mediator }, au même endroit :
+page-change-none = Aucun autre horaire n'est libre pour le moment. Pour changer de rendez-vous, appelez le lieu de médiation.
+page-moved = C'est noté : votre rendez-vous est déplacé. Vous allez recevoir la confirmation du nouvel horaire.
+page-refused-taken = Cet horaire n'est pas ou plus libre (quelqu'un a pu le prendre entre-temps). Choisissez-en un autre ci-dessous.
+page-refused-too-late = Cet horaire est trop proche : choisissez-en un plus tard.
+page-refused-beyond-horizon = Cet horaire est trop loin : choisissez-en un plus proche.
+page-refused-not-allowed = Ce rendez-vous ne peut pas être déplacé depuis ce lien. Pour le changer, appelez le lieu de médiation.
+page-refused-time = Choisissez un horaire dans la liste ci-dessous.
+page-throttled = Trop d'essais depuis cet appareil. Réessayez dans quelques minutes.
 
 # Les liens qui ne fonctionnent plus
 link-expired-title = Ce lien n'est plus valable

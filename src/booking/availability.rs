@@ -125,12 +125,21 @@ pub fn list_services(conn: &mut DbConn, user: &StaffUser) -> Result<Vec<Service>
 }
 
 pub fn get_service(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Service, AppError> {
+    get_service_for(conn, Some(user), id)
+}
+
+/// The service, if `user` may see it; `None` is a beneficiary whose link named its appointment.
+pub fn get_service_for(
+    conn: &mut DbConn,
+    user: Option<&StaffUser>,
+    id: i32,
+) -> Result<Service, AppError> {
     services::table
         .find(id)
         .select(Service::as_select())
         .first(conn)
         .optional()?
-        .filter(|s| user.can_see(s.organisation_id))
+        .filter(|s| user.is_none_or(|u| u.can_see(s.organisation_id)))
         .ok_or(AppError::NotFound)
 }
 

@@ -25,6 +25,7 @@ mod platform;
 mod privacy;
 mod reads;
 mod reports;
+mod reschedule;
 mod skills;
 mod sms;
 mod webhooks;
