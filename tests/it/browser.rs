@@ -228,6 +228,15 @@ impl Browser {
             .expect("remove the probe");
     }
 
+    /// With `PASSERELLE_SCREENSHOTS=DIR`, saves the current page as `DIR/NAME.png` (to look at
+    /// a page as its user sees it).
+    async fn screenshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("PASSERELLE_SCREENSHOTS") {
+            let png = self.client.screenshot().await.expect("a screenshot");
+            std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).expect("write it");
+        }
+    }
+
     /// The path (and query) of the current page.
     async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("current url");
@@ -798,6 +807,7 @@ async fn reschedule_on_a_phone(backend: Backend) {
     assert_eq!(b.path().await, format!("/r/{link}?moved=1&lang=fr"));
     let text = b.text().await;
     assert!(text.contains("votre rendez-vous est déplacé"), "{text}");
+    b.screenshot("reschedule-phone-moved").await;
     let minutes = &time[3..];
     let hour: u32 = time[..2].parse().unwrap();
     assert!(
@@ -822,6 +832,13 @@ async fn reschedule_on_a_phone(backend: Backend) {
         .unwrap();
     assert!(width.as_i64().unwrap() <= 390, "{width}");
     assert!(b.text().await.contains("تغيير الموعد"));
+    b.screenshot("reschedule-phone-ar").await;
+    b.client
+        .set_window_size(1280, 900)
+        .await
+        .expect("a desktop window");
+    b.visit(&format!("/r/{link}?lang=en")).await;
+    b.screenshot("reschedule-desktop-en").await;
 
     let violations = std::mem::take(&mut b.violations);
     b.close().await;
