@@ -611,6 +611,7 @@ pub async fn create_service(
         horizon_days: form.horizon_days,
         what_to_bring: form.what_to_bring,
         organisation_id: None,
+        self_reschedule: None,
     };
     let user = web.user.clone();
     match db

@@ -44,13 +44,15 @@ impl Refusal {
 }
 
 /// Whether the person of `participant` may move `appointment` from their link: it is planned
-/// and theirs alone (an individual service, them booked and nobody else seated or waiting).
+/// and theirs alone (an individual service that allows it, `self_reschedule`; them booked and
+/// nobody else seated or waiting).
 pub fn may_move(
     appointment: &Appointment,
     service: &Service,
     participant: &ParticipantRow,
 ) -> bool {
     appointment.row.status == "planned"
+        && service.self_reschedule
         && !service.is_workshop()
         && participant.status == "booked"
         && appointment.participants.iter().all(|p| {

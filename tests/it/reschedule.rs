@@ -226,6 +226,28 @@ both_backends! {
         let answer = choose(&app, &link, &page, &at(day + Duration::days(2), "14:00"), "en").await;
         assert_eq!(answer.status, Status::Forbidden);
         assert_eq!(appointment(&app, &s, ws).await["starts_at"], at(day + Duration::days(1), "14:00"));
+
+        // A service may keep its appointments where they are (`self_reschedule: false`); a
+        // workshop cannot allow it.
+        let fixed = app.post_json("/api/v1/services", &s.manager.token, json!({"name": "Rendez-vous CAF", "kind": "individual",
+            "duration_minutes": 30, "self_reschedule": false})).await;
+        assert_eq!(fixed.status, Status::Created, "{}", fixed.body);
+        assert_eq!(fixed.json()["self_reschedule"], false);
+        let services = app.get("/api/v1/services", Some(&s.manager.token)).await.json();
+        let by_id = |id: i64| services.as_array().unwrap().iter().find(|x| x["id"] == id).unwrap()["self_reschedule"].clone();
+        assert_eq!((by_id(s.service_id), by_id(s.workshop_id)), (json!(true), json!(false)));
+        let refused = app.post_json("/api/v1/services", &s.manager.token, json!({"name": "Atelier", "kind": "workshop",
+            "duration_minutes": 30, "self_reschedule": true})).await;
+        assert_eq!(refused.status, Status::UnprocessableEntity);
+        assert!(refused.json()["errors"]["self_reschedule"].is_array(), "{}", refused.body);
+        let fixed = fixed.json()["id"].as_i64().unwrap();
+        let id = book(&app, &s, fixed, &at(day + Duration::days(2), "10:00"), &[p]).await.json()["id"].as_i64().unwrap();
+        let link = app.beneficiary_link(id as i32, p as i32).await;
+        let page = app.get(&format!("/r/{link}"), None).await;
+        assert!(page.body.contains("I confirm I am coming") && !page.body.contains("Change the appointment"), "{}", page.body);
+        let answer = choose(&app, &link, &page, &at(day + Duration::days(2), "11:00"), "en").await;
+        assert_eq!(answer.status, Status::Forbidden);
+        assert_eq!(appointment(&app, &s, id).await["starts_at"], at(day + Duration::days(2), "10:00"));
     }
 }
 
