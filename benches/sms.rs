@@ -5,6 +5,8 @@
 //! PostgreSQL. Prints SMS per second accepted by Kannel and received by the SMS centre, and the
 //! size of the text (characters, segments). Compare with `cargo bench --bench mail`.
 
+mod support;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -101,115 +103,21 @@ fn main() {
         // Delivery reports go to a closed port: the worker's throughput is measured alone.
         .merge(("public_url", format!("http://127.0.0.1:{}", free_port())))
         .merge(("worker_concurrency", 32));
-    let (config, db) = passerelle::open(&figment).unwrap();
-    let mut conn = db.get().unwrap();
-    let org = passerelle::organisations::find_or_create(&mut conn, None, "Bench").unwrap();
-    let user = passerelle::auth::service::create_user(
-        &mut conn,
-        None,
-        passerelle::auth::service::UserInput {
-            email: format!("bench{}@example.org", std::process::id()),
-            name: "Camille Bench".into(),
-            role: "manager".into(),
-            organisation_id: Some(org.id),
-            password: "bench-password".into(),
-        },
-    )
-    .unwrap()
-    .staff();
-    let place = passerelle::places::create(
-        &mut conn,
-        &user,
-        passerelle::places::PlaceInput {
-            name: "Médiathèque Jean Macé".into(),
-            address: "1 rue de la Gare".into(),
-            postal_code: "59000".into(),
-            city: "Lille".into(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let service = passerelle::booking::availability::create_service(
-        &mut conn,
-        &user,
-        passerelle::booking::availability::ServiceInput {
-            name: "Accompagnement".into(),
-            kind: "individual".into(),
-            duration_minutes: 60,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let (person, _) = passerelle::people::create(
-        &mut conn,
-        &user,
+    let (config, db, template) = support::booked_message(
+        &figment,
         passerelle::people::PersonInput {
             given_name: "Hélène".into(),
             phone: Some("06 12 34 56 78".into()),
             sms_consent: true,
             ..Default::default()
         },
-    )
-    .unwrap();
-    let start = chrono::Utc::now() + chrono::Duration::days(3);
-    let appointment = passerelle::booking::service::book(
-        &mut conn,
-        &user,
-        passerelle::booking::service::BookingInput {
-            service_id: service.id,
-            mediator_id: user.id,
-            place_id: place.id,
-            starts_at: start.to_rfc3339(),
-            person_ids: vec![person.id],
-            walk_in: false,
-            override_opening_hours: true,
-            ..Default::default()
-        },
-        &config,
-    )
-    .unwrap();
-    let template: passerelle::mail::outbox::MessageRow = messages::table
-        .filter(messages::appointment_id.eq(appointment.row.id))
-        .filter(messages::channel.eq("sms"))
-        .select(passerelle::mail::outbox::MessageRow::as_select())
-        .first(&mut *conn)
-        .unwrap();
-    diesel::delete(messages::table).execute(&mut *conn).unwrap();
-    passerelle::db::transaction(&mut conn, |conn| {
-        for _ in 0..MESSAGES {
-            diesel::insert_into(messages::table)
-                .values((
-                    messages::organisation_id.eq(template.organisation_id),
-                    messages::appointment_id.eq(template.appointment_id),
-                    messages::person_id.eq(template.person_id),
-                    messages::kind.eq("reminder"),
-                    messages::recipient.eq(&template.recipient),
-                    messages::recipient_kind.eq("person"),
-                    messages::channel.eq("sms"),
-                    messages::sequence.eq(0),
-                    messages::due_at.eq(passerelle::db::now() - chrono::Duration::minutes(1)),
-                    messages::status.eq("pending"),
-                    messages::attempts.eq(0),
-                    messages::created_at.eq(passerelle::db::now()),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    })
-    .unwrap();
-    drop(conn);
+        "Médiathèque Jean Macé",
+        "sms",
+    );
+    support::fill_due(&db, &template, MESSAGES);
 
-    let worker = passerelle::mail::worker::Worker::new(db.clone(), config.clone()).unwrap();
     let started = Instant::now();
-    let (mut sent, mut failed) = (0, 0);
-    loop {
-        let round = worker.run_once().unwrap();
-        sent += round.sent;
-        failed += round.failed;
-        if round.claimed == 0 {
-            break;
-        }
-    }
+    let (sent, failed) = support::drain(&db, &config);
     let accepted = started.elapsed();
     let count = || {
         std::fs::read_to_string(&received)

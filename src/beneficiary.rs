@@ -24,28 +24,36 @@ use crate::web::query::Query;
 pub type Answer = (Status, Template);
 
 fn kind_page(status: Status, title: &str, text: &str) -> Answer {
+    kind_page_in("fr", status, title, text)
+}
+
+fn kind_page_in(lang: &str, status: Status, title: &str, text: &str) -> Answer {
     (
         status,
         Template::render(
             "beneficiary/message",
-            json!({ "title": title, "text": text }),
+            json!({ "title": title, "text": text, "lang": lang, "dir": crate::i18n::direction(lang) }),
         ),
     )
 }
 
 fn bad_link(error: LinkError) -> Answer {
-    match error {
-        LinkError::Expired => kind_page(
-            Status::Gone,
-            "Ce lien n'est plus valable",
-            "Le rendez-vous est passé. Pour en prendre un nouveau, appelez le lieu de médiation.",
-        ),
-        LinkError::Invalid => kind_page(
-            Status::NotFound,
-            "Ce lien ne fonctionne pas",
-            "Vérifiez que le lien est complet, ou appelez le lieu de médiation : nous vous aiderons.",
-        ),
-    }
+    bad_link_in("fr", error)
+}
+
+/// A link that does not work, said in `lang` (the page's, when the person chose one).
+fn bad_link_in(lang: &str, error: LinkError) -> Answer {
+    let lang = crate::i18n::language(lang);
+    let (status, title, text) = match error {
+        LinkError::Expired => (Status::Gone, "link-expired-title", "link-expired-text"),
+        LinkError::Invalid => (Status::NotFound, "link-invalid-title", "link-invalid-text"),
+    };
+    kind_page_in(
+        lang,
+        status,
+        &crate::i18n::text(lang, title, &[]),
+        &crate::i18n::text(lang, text, &[]),
+    )
 }
 
 /// The participation a token names and its appointment, while the link is valid: signed,
@@ -80,57 +88,86 @@ fn participation(
     Ok(Ok((participant, appointment)))
 }
 
-/// `?lang=` switches the personal page's language.
+/// `?lang=` switches the personal page's language; `?moved=1` after the person moved it.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct LangQuery {
     #[serde(default, deserialize_with = "language")]
     pub lang: Option<String>,
+    #[serde(default, deserialize_with = "crate::web::query::flag")]
+    pub moved: Option<bool>,
 }
 
 fn language<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     crate::web::query::one_of(d, &crate::i18n::LANGUAGES)
 }
 
-#[rocket::get("/r/<token>")]
-pub async fn show(
-    db: &State<Db>,
-    config: &State<Config>,
-    jar: &CookieJar<'_>,
-    token: String,
-    query: Query<LangQuery>,
-) -> Result<Answer, AppError> {
-    let lang = query.lang.as_deref();
-    // `?lang=` switches the page; an unknown language is refused, not ignored.
-    if let Some(asked) = lang {
-        if !crate::i18n::LANGUAGES.contains(&asked) {
-            return Err(AppError::field("lang", "Langue inconnue : fr, en ou ar."));
-        }
-    }
-    let asked = lang.map(str::to_string);
-    let cfg = config.inner().clone();
-    let link = token.clone();
-    let found = db
-        .run(move |conn| {
-            let (participant, appointment) = match participation(conn, &cfg, &link)? {
-                Ok(found) => found,
-                Err(e) => return Ok(Err(e)),
-            };
-            let place = crate::places::Place::load(conn, appointment.row.place_id)?;
-            let mediator: String = users::table
-                .find(appointment.row.mediator_id)
-                .select(users::name)
-                .first(conn)?;
-            let language: String = crate::db::schema::people::table
-                .find(participant.person_id)
-                .select(crate::db::schema::people::language)
-                .first(conn)?;
-            Ok(Ok((participant, appointment, place, mediator, language)))
-        })
-        .await?;
-    let (participant, appointment, place, mediator, language) = match found {
+/// What the personal page shows: the participation, its appointment and where, and the free
+/// slots it may move to.
+struct PageData {
+    participant: ParticipantRow,
+    appointment: Appointment,
+    place: crate::places::Place,
+    mediator: String,
+    language: String,
+    /// `Some` when the person may move the appointment from the link.
+    slots: Option<Vec<crate::booking::slots::Slot>>,
+}
+
+fn page_data(
+    conn: &mut DbConn,
+    config: &Config,
+    token: &str,
+) -> Result<Result<PageData, LinkError>, AppError> {
+    let (participant, appointment) = match participation(conn, config, token)? {
         Ok(found) => found,
-        Err(e) => return Ok(bad_link(e)),
+        Err(e) => return Ok(Err(e)),
     };
+    let place = crate::places::Place::load(conn, appointment.row.place_id)?;
+    let mediator: String = users::table
+        .find(appointment.row.mediator_id)
+        .select(users::name)
+        .first(conn)?;
+    let language: String = crate::db::schema::people::table
+        .find(participant.person_id)
+        .select(crate::db::schema::people::language)
+        .first(conn)?;
+    let service =
+        crate::booking::availability::get_service_for(conn, None, appointment.row.service_id)?;
+    let slots = if crate::reschedule::may_move(&appointment, &service, &participant) {
+        Some(crate::reschedule::next_slots(conn, config, &appointment)?)
+    } else {
+        None
+    };
+    Ok(Ok(PageData {
+        participant,
+        appointment,
+        place,
+        mediator,
+        language,
+        slots,
+    }))
+}
+
+/// A line at the top of the page: the id of its text and its kind (`info`, `warning`).
+type Notice = (&'static str, &'static str);
+
+fn render_page(
+    config: &Config,
+    jar: &CookieJar<'_>,
+    token: &str,
+    data: PageData,
+    asked: Option<&str>,
+    notice: Option<Notice>,
+    status: Status,
+) -> Answer {
+    let PageData {
+        participant,
+        appointment,
+        place,
+        mediator,
+        language,
+        slots,
+    } = data;
     let tz = config.timezone;
     let csrf_token = crate::auth::web::pre_session_token(jar, config);
     let state = match (appointment.row.status.as_str(), participant.status.as_str()) {
@@ -141,30 +178,37 @@ pub async fn show(
         _ => "booked",
     };
     let local = tz.from_utc_datetime(&appointment.row.starts_at);
-    let lang = crate::i18n::language(asked.as_deref().unwrap_or(&language));
+    let lang = crate::i18n::language(asked.unwrap_or(&language));
     let mediator = mediator
         .split_whitespace()
         .next()
         .unwrap_or_default()
         .to_string();
-    let t = |id: &str| crate::i18n::text(lang, &format!("page-{id}"), &[("mediator", &mediator)]);
-    let texts: serde_json::Map<String, serde_json::Value> = [
-        "title",
-        "with",
-        "confirmed",
-        "waitlisted",
-        "excused",
-        "cancelled",
-        "confirm",
-        "cancel",
-        "question",
-        "language",
-    ]
-    .iter()
-    .map(|id| (id.to_string(), json!(t(id))))
-    .collect();
-    Ok((
-        Status::Ok,
+    let texts = crate::i18n::texts(lang, "page-", &[("mediator", &mediator)]);
+    let notice =
+        notice.map(|(id, kind)| json!({ "text": crate::i18n::text(lang, id, &[]), "kind": kind }));
+    // The slots by local day, each day in words.
+    let mut days: Vec<serde_json::Value> = Vec::new();
+    let mut current_day = None;
+    for slot in slots.iter().flatten() {
+        let start = tz.from_utc_datetime(&slot.starts_at);
+        if current_day != Some(start.date_naive()) {
+            current_day = Some(start.date_naive());
+            days.push(json!({ "label": crate::i18n::day_in_words(lang, &tz, slot.starts_at), "slots": [] }));
+        }
+        if let Some(list) = days
+            .last_mut()
+            .and_then(|d| d.get_mut("slots"))
+            .and_then(|l| l.as_array_mut())
+        {
+            list.push(json!({
+                "value": crate::reschedule::choice_value(config, slot),
+                "time": start.format("%H:%M").to_string(),
+            }));
+        }
+    }
+    (
+        status,
         Template::render(
             "beneficiary/appointment",
             json!({
@@ -176,9 +220,160 @@ pub async fn show(
                 "when": crate::i18n::when(lang, &tz, appointment.row.starts_at), "time": local.format("%H:%M").to_string(),
                 "place": place, "mediator": mediator,
                 "title": appointment.row.title,
+                "notice": notice,
+                "can_move": slots.is_some() && matches!(state, "booked" | "confirmed"),
+                "days": days,
             }),
         ),
+    )
+}
+
+#[rocket::get("/r/<token>")]
+pub async fn show(
+    db: &State<Db>,
+    config: &State<Config>,
+    jar: &CookieJar<'_>,
+    token: String,
+    query: Query<LangQuery>,
+) -> Result<Answer, AppError> {
+    let query = query.into_inner();
+    let asked = query.lang;
+    let cfg = config.inner().clone();
+    let link = token.clone();
+    let found = db.run(move |conn| page_data(conn, &cfg, &link)).await?;
+    let data = match found {
+        Ok(found) => found,
+        Err(e) => return Ok(bad_link_in(asked.as_deref().unwrap_or("fr"), e)),
+    };
+    let notice = (query.moved == Some(true)).then_some(("page-moved", "info"));
+    Ok(render_page(
+        config,
+        jar,
+        &token,
+        data,
+        asked.as_deref(),
+        notice,
+        Status::Ok,
     ))
+}
+
+/// The choice of a new time: one of the slot buttons of the page.
+#[derive(rocket::FromForm)]
+pub struct RescheduleForm {
+    #[allow(dead_code)]
+    csrf_token: String,
+    starts_at: Option<String>,
+    lang: Option<String>,
+}
+
+/// "Changer de rendez-vous": moves the appointment to the chosen free slot with the booking
+/// service's rules; a refusal shows the page again, in the person's language, with the reason
+/// and the slots as they are now.
+#[rocket::post("/r/<token>/reschedule", data = "<form>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn reschedule(
+    db: &State<Db>,
+    config: &State<Config>,
+    throttle: &State<crate::reschedule::throttle::Throttle>,
+    jar: &CookieJar<'_>,
+    address: Option<std::net::IpAddr>,
+    token: String,
+    form: Csrf<RescheduleForm>,
+) -> Result<Result<Redirect, Answer>, AppError> {
+    let form = form.into_inner();
+    let asked = form
+        .lang
+        .as_deref()
+        .filter(|l| crate::i18n::LANGUAGES.contains(l))
+        .map(str::to_string);
+    let back = |moved: bool| {
+        let mut query = Vec::new();
+        if moved {
+            query.push("moved=1".to_string());
+        }
+        if let Some(lang) = &asked {
+            query.push(format!("lang={lang}"));
+        }
+        if query.is_empty() {
+            format!("/r/{token}")
+        } else {
+            format!("/r/{token}?{}", query.join("&"))
+        }
+    };
+    let throttled = throttle.attempt(address).is_err();
+    let choice = form
+        .starts_at
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if choice.is_none() && !throttled {
+        // Nothing chosen: the page again.
+        return Ok(Ok(Redirect::to(back(false))));
+    }
+    let starts_at = choice.and_then(crate::reschedule::parse_choice);
+    let cfg = config.inner().clone();
+    let link = token.clone();
+    let outcome = db
+        .run(move |conn| {
+            let data = match page_data(conn, &cfg, &link)? {
+                Ok(data) => data,
+                Err(e) => return Ok(Err(e)),
+            };
+            if throttled {
+                return Ok(Ok((
+                    Some(("page-throttled", Status::TooManyRequests)),
+                    data,
+                )));
+            }
+            let Some(starts_at) = starts_at else {
+                return Ok(Ok((
+                    Some(("page-refused-time", Status::UnprocessableEntity)),
+                    data,
+                )));
+            };
+            let service = crate::booking::availability::get_service_for(
+                conn,
+                None,
+                data.appointment.row.service_id,
+            )?;
+            match crate::reschedule::move_to(
+                conn,
+                &cfg,
+                &data.participant,
+                &data.appointment,
+                &service,
+                starts_at,
+            )? {
+                Ok(()) => Ok(Ok((None, data))),
+                Err(refusal) => {
+                    // The page as it stands now: the slot taken meanwhile is gone from it.
+                    let data = match page_data(conn, &cfg, &link)? {
+                        Ok(data) => data,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    let status = if refusal == crate::reschedule::Refusal::NotAllowed {
+                        Status::Forbidden
+                    } else {
+                        Status::Conflict
+                    };
+                    Ok(Ok((Some((refusal.text_id(), status)), data)))
+                }
+            }
+        })
+        .await?;
+    Ok(match outcome {
+        Err(e) => Err(bad_link_in(asked.as_deref().unwrap_or("fr"), e)),
+        Ok((None, _)) => Ok(Redirect::to(back(true))),
+        Ok((Some((id, status)), data)) => Err(render_page(
+            config,
+            jar,
+            &token,
+            data,
+            asked.as_deref(),
+            Some((id, "warning")),
+            status,
+        )),
+    })
 }
 
 #[rocket::post("/r/<token>/confirm", data = "<_form>")]

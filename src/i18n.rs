@@ -61,23 +61,72 @@ pub fn direction(lang: &str) -> &'static str {
 
 /// The text `id` in `lang` (French when that language lacks it), with its arguments.
 pub fn text(lang: &str, id: &str, args: &[(&str, &str)]) -> String {
-    let bundles = bundles();
+    for lang in [language(lang), LANGUAGES[0]] {
+        match translate(lang, id, args) {
+            Ok(Some(text)) => return text,
+            Ok(None) => {}
+            Err(errors) => log::warn!("translation {id} ({lang}): {errors}"),
+        }
+    }
+    id.to_string()
+}
+
+/// The text `id` in exactly `lang`: `None` when the file lacks it, an error when it does not
+/// format with these arguments (an unknown `$argument`…).
+pub fn translate(lang: &str, id: &str, args: &[(&str, &str)]) -> Result<Option<String>, String> {
+    let bundle = &bundles()[language(lang)];
+    let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
+        return Ok(None);
+    };
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
         fluent_args.set(*name, value.to_string());
     }
-    for lang in [language(lang), LANGUAGES[0]] {
-        let bundle = &bundles[lang];
-        if let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) {
-            let mut errors = Vec::new();
-            let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
-            if errors.is_empty() {
-                return text.into_owned();
-            }
-            log::warn!("translation {id} ({lang}): {errors:?}");
-        }
+    let mut errors = Vec::new();
+    let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
+    if errors.is_empty() {
+        Ok(Some(text.into_owned()))
+    } else {
+        Err(format!("{errors:?}"))
     }
-    id.to_string()
+}
+
+/// The ids of the texts of `lang`, in the order of its file (a test compares the languages).
+pub fn ids(lang: &str) -> Vec<String> {
+    let source = SOURCES
+        .iter()
+        .find(|(l, _)| *l == language(lang))
+        .map_or(SOURCES[0].1, |(_, s)| *s);
+    // A message starts a line with its id and ` =`; comments, blank and continued lines do not.
+    source
+        .lines()
+        .filter_map(|line| line.split_once(" ="))
+        .map(|(id, _)| id)
+        .filter(|id| {
+            !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every text of `lang` whose id starts with `prefix`, by id, with the same arguments: what a
+/// template reads as `t["email-hello"]`.
+pub fn texts(
+    lang: &str,
+    prefix: &str,
+    args: &[(&str, &str)],
+) -> serde_json::Map<String, serde_json::Value> {
+    ids(LANGUAGES[0])
+        .into_iter()
+        .filter(|id| id.starts_with(prefix))
+        .map(|id| {
+            let text = text(lang, &id, args);
+            (id, serde_json::Value::String(text))
+        })
+        .collect()
 }
 
 fn locale(lang: &str) -> chrono::Locale {
@@ -93,6 +142,41 @@ pub fn day_in_words(lang: &str, tz: &Tz, utc: NaiveDateTime) -> String {
     tz.from_utc_datetime(&utc)
         .format_localized("%A %-d %B", locale(lang))
         .to_string()
+}
+
+/// "8 December 2026", "8 décembre 2026": a date in words (a loan's due-back date…).
+pub fn date_in_words(lang: &str, date: chrono::NaiveDate) -> String {
+    if language(lang) == "fr" {
+        return crate::time::date_in_words(date);
+    }
+    date.format_localized("%A %-d %B %Y", locale(lang))
+        .to_string()
+}
+
+/// Day (with the year), and time, as an email says them: "mardi 8 décembre 2026 à 14 h 30",
+/// "Tuesday 8 December 2026 at 14:30". French keeps its own typography ("1er", "14 h").
+pub fn when_in_full(lang: &str, tz: &Tz, utc: NaiveDateTime) -> String {
+    use crate::time::LocalTime;
+    if language(lang) == "fr" {
+        return tz.in_words(utc);
+    }
+    let local = tz.from_utc_datetime(&utc);
+    let time = text(
+        lang,
+        "time",
+        &[
+            ("hour", &local.hour().to_string()),
+            ("minute", &format!("{:02}", local.minute())),
+        ],
+    );
+    text(
+        lang,
+        "when",
+        &[
+            ("day", &date_in_words(lang, local.date_naive())),
+            ("time", &time),
+        ],
+    )
 }
 
 /// "mardi 8 décembre à 14 h 30": day and time, as a message says them.

@@ -26,6 +26,7 @@ pub mod places;
 pub mod privacy;
 pub mod programmes;
 pub mod reports;
+pub mod reschedule;
 pub mod skills;
 pub mod sms;
 pub mod text;
@@ -191,7 +192,7 @@ pub fn web_routes() -> Vec<Route> {
         booking::web::withdraw,
         booking::web::reschedule,
         booking::web::cancel,
-        booking::web::card,
+        booking::card::card,
         booking::web::ics,
         booking::web::feed,
         booking::web::calendar_page,
@@ -208,6 +209,7 @@ pub fn web_routes() -> Vec<Route> {
         beneficiary::show,
         beneficiary::confirm,
         beneficiary::cancel,
+        beneficiary::reschedule,
         beneficiary::handover,
         beneficiary::accept_handover,
         mail::web::list,
@@ -258,6 +260,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .attach(worker_fairing(worker))
         .manage(config)
         .manage(db)
+        .manage(reschedule::throttle::Throttle::default())
         .manage(ops::metrics::Metrics::new()?)
         .attach(Template::fairing())
         .attach(web::SecurityHeaders)

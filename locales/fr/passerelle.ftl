@@ -29,3 +29,98 @@ page-confirm = Je confirme ma venue
 page-cancel = Je ne peux pas venir
 page-question = Une question ? Appelez le
 page-language = Langue
+page-change = Changer de rendez-vous
+page-change-intro = Choisissez un autre horaire avec { $mediator }, au même endroit :
+page-change-none = Aucun autre horaire n'est libre pour le moment. Pour changer de rendez-vous, appelez le lieu de médiation.
+page-moved = C'est noté : votre rendez-vous est déplacé. Vous allez recevoir la confirmation du nouvel horaire.
+page-refused-taken = Cet horaire n'est pas ou plus libre (quelqu'un a pu le prendre entre-temps). Choisissez-en un autre ci-dessous.
+page-refused-too-late = Cet horaire est trop proche : choisissez-en un plus tard.
+page-refused-beyond-horizon = Cet horaire est trop loin : choisissez-en un plus proche.
+page-refused-not-allowed = Ce rendez-vous ne peut pas être déplacé depuis ce lien. Pour le changer, appelez le lieu de médiation.
+page-refused-time = Choisissez un horaire dans la liste ci-dessous.
+page-throttled = Trop d'essais depuis cet appareil. Réessayez dans quelques minutes.
+
+# Les liens qui ne fonctionnent plus
+link-expired-title = Ce lien n'est plus valable
+link-expired-text = Le rendez-vous est passé. Pour en prendre un nouveau, appelez le lieu de médiation.
+link-invalid-title = Ce lien ne fonctionne pas
+link-invalid-text = Vérifiez que le lien est complet, ou appelez le lieu de médiation : nous vous aiderons.
+
+# Les e-mails aux bénéficiaires (ceux aux prescripteurs restent en français).
+# $name : le prénom de la personne ; $when : jour et heure ; $title : le rendez-vous ou l'atelier ;
+# $place : le lieu ; $phone : son téléphone ; $minutes : la durée ; $sender : qui écrit.
+email-hello = Bonjour { $name },
+email-hello-referent = Bonjour,
+email-when = Quand :
+email-where = Où :
+email-with = Avec :
+email-colon = { " " }:
+email-access = Accès :
+email-minutes = { $minutes } minutes
+email-bring = À apporter :
+email-bring-default = votre téléphone, votre tablette ou votre ordinateur si vous en avez un, chargé, et vos identifiants (adresse e-mail, mots de passe) si vous les connaissez.
+email-button = Je confirme ou j'annule
+email-see-you = À bientôt !
+email-footer = Ce message vous est envoyé par { $sender } avec Passerelle.
+email-footer-phone = Une question ? Appelez le { $phone }.
+email-calendar = Avec { $mediator }. Pour confirmer ou annuler : { $link }
+email-confirmation-subject = Votre rendez-vous : { $when }
+email-confirmation-subject-referent = Rendez-vous de { $name } : { $when }
+email-confirmation-intro = Votre rendez-vous est bien noté.
+email-confirmation-intro-referent = Voici le rendez-vous de { $name } : merci de le lui transmettre.
+email-confirmation-link = Pour confirmer votre venue, ou nous dire que vous ne pouvez pas venir :
+email-reminder-subject = Rappel : votre rendez-vous { $when }
+email-reminder-subject-referent = Rappel : rendez-vous de { $name } { $when }
+email-reminder-intro = Petit rappel de votre rendez-vous.
+email-reminder-intro-referent = Petit rappel du rendez-vous de { $name }.
+email-reminder-link = Vous venez ? Dites-le nous en un clic, ou prévenez-nous si vous ne pouvez pas venir :
+email-reschedule-subject = Votre rendez-vous est déplacé : { $when }
+email-reschedule-subject-referent = Rendez-vous de { $name } déplacé : { $when }
+email-reschedule-intro = Votre rendez-vous change d'heure. Voici le nouvel horaire :
+email-reschedule-intro-referent = Le rendez-vous de { $name } change d'heure. Voici le nouvel horaire :
+email-reschedule-link = Si ce nouvel horaire ne vous convient pas, dites-le nous :
+email-cancellation-subject = Rendez-vous annulé : { $when }
+email-cancellation-subject-referent = Rendez-vous annulé : { $when }
+email-cancellation-intro = Votre rendez-vous est annulé.
+email-cancellation-intro-referent = Le rendez-vous de { $name } est annulé.
+email-cancellation-again = Pour reprendre rendez-vous, appelez { $place }.
+email-cancellation-again-phone = Pour reprendre rendez-vous, appelez { $place } au { $phone }.
+email-promotion-subject = Une place s'est libérée : { $title }, { $when }
+email-promotion-subject-referent = Une place s'est libérée : { $title }, { $when }
+email-promotion-intro = Bonne nouvelle : une place s'est libérée pour vous à l'atelier « { $title } ».
+email-promotion-intro-referent = Bonne nouvelle : une place s'est libérée pour { $name } à l'atelier « { $title } ».
+email-promotion-link = Dites-nous si vous venez, ou si vous ne pouvez pas venir :
+
+# L'e-mail d'une remise de matériel ; $organisation : la structure ; $handed_over_on, $due_back_on : des dates.
+email-handover-subject = Le matériel qui vous est remis : merci de confirmer
+email-handover-subject-referent = Matériel remis à { $name } : merci de confirmer
+email-handover-title = Le matériel qui vous est remis
+email-handover-intro = { $organisation } vous a remis du matériel.
+email-handover-intro-referent = { $organisation } a remis du matériel à { $name }. Merci de lui transmettre ce message : il ou elle confirme la remise avec le lien ci-dessous.
+email-handover-item = Matériel :
+email-handover-loan = C'est un prêt, remis le { $handed_over_on }. À rendre au plus tard le { $due_back_on }.
+email-handover-donation = C'est un don, remis le { $handed_over_on }.
+email-handover-button = Voir et accepter la remise
+email-handover-how = Pour accepter la remise, ouvrez ce lien et appuyez sur « J'accepte la remise » :
+email-handover-validity = Le lien fonctionne pendant { $days } jours. Si ce n'est pas le matériel reçu, ne faites rien et prévenez { $organisation }.
+equipment-tablet = tablette
+equipment-laptop = ordinateur portable
+equipment-smartphone = smartphone
+equipment-sim-card = carte SIM
+equipment-hotspot = box ou clé 4G
+equipment-other = autre
+equipment-serial = Numéro de série
+equipment-imei = IMEI
+equipment-iccid = Numéro de la carte SIM (ICCID)
+equipment-phone = Numéro de téléphone
+equipment-operator = Opérateur
+equipment-valid-until = Valable jusqu'au
+
+# La carte imprimée (/appointments/…/card)
+card-title = Carte de rendez-vous
+card-heading = Votre rendez-vous
+card-heading-named = { $name }, votre rendez-vous
+card-cancelled = Ce rendez-vous est annulé.
+card-with = Avec { $mediator }.
+card-phone = Pour prévenir d'un empêchement :
+card-print = Pour imprimer cette carte : Ctrl+P (format A6).

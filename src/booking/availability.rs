@@ -55,6 +55,8 @@ pub struct ServiceInput {
     #[validate(length(max = 300, message = "300 caractères au plus."))]
     pub what_to_bring: Option<String>,
     pub organisation_id: Option<i32>,
+    /// Default: true for an individual service, false for a workshop (which cannot be).
+    pub self_reschedule: Option<bool>,
 }
 
 pub fn create_service(
@@ -76,6 +78,12 @@ pub fn create_service(
             .entry("capacity".into())
             .or_default()
             .push("Un rendez-vous individuel a une capacité de 1.".into());
+    }
+    if input.kind == "workshop" && input.self_reschedule == Some(true) {
+        errors
+            .entry("self_reschedule".into())
+            .or_default()
+            .push("Un atelier ne se déplace pas depuis le lien d'un participant.".into());
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -100,6 +108,8 @@ pub fn create_service(
                 services::buffer_minutes.eq(input.buffer_minutes.unwrap_or(0)),
                 services::horizon_days.eq(input.horizon_days.unwrap_or(60)),
                 services::what_to_bring.eq(clean(input.what_to_bring.clone()).as_deref()),
+                services::self_reschedule
+                    .eq(input.self_reschedule.unwrap_or(input.kind == "individual")),
                 services::created_at.eq(now()),
             ))
             .returning(services::id)
@@ -125,12 +135,21 @@ pub fn list_services(conn: &mut DbConn, user: &StaffUser) -> Result<Vec<Service>
 }
 
 pub fn get_service(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Service, AppError> {
+    get_service_for(conn, Some(user), id)
+}
+
+/// The service, if `user` may see it; `None` is a beneficiary whose link named its appointment.
+pub fn get_service_for(
+    conn: &mut DbConn,
+    user: Option<&StaffUser>,
+    id: i32,
+) -> Result<Service, AppError> {
     services::table
         .find(id)
         .select(Service::as_select())
         .first(conn)
         .optional()?
-        .filter(|s| user.can_see(s.organisation_id))
+        .filter(|s| user.is_none_or(|u| u.can_see(s.organisation_id)))
         .ok_or(AppError::NotFound)
 }
 

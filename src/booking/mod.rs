@@ -10,6 +10,7 @@ pub mod agenda;
 pub mod api;
 pub mod availability;
 pub mod calendar;
+pub mod card;
 pub mod ics;
 pub mod merge;
 pub mod model;

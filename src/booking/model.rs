@@ -23,6 +23,8 @@ pub struct Service {
     #[serde(skip)]
     pub created_at: NaiveDateTime,
     pub what_to_bring: Option<String>,
+    /// The person may move an appointment of this service from their personal link.
+    pub self_reschedule: bool,
 }
 
 impl Service {

@@ -8,7 +8,9 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::availability::{absences_between, get_service, opening_hours_of, RFC3339_HINT};
+use super::availability::{
+    absences_between, get_service, get_service_for, opening_hours_of, RFC3339_HINT,
+};
 use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
 use crate::auth::{Role, StaffUser};
 use crate::config::Config;
@@ -770,22 +772,46 @@ pub fn reschedule(
     override_opening_hours: bool,
     config: &Config,
 ) -> Result<Appointment, AppError> {
-    let tz = &config.timezone;
     let starts_at = parse_start("starts_at", starts_at)?;
+    reschedule_for(
+        conn,
+        Some(actor),
+        appointment_id,
+        starts_at,
+        override_opening_hours,
+        config,
+    )
+}
+
+/// Moves an appointment to `starts_at`, checking the same rules as a booking, in one
+/// transaction under the organisation's lock. `actor` is `None` when the person moves it from
+/// their link (never with `override_opening_hours`); the audit then names no one.
+pub fn reschedule_for(
+    conn: &mut DbConn,
+    actor: Option<&StaffUser>,
+    appointment_id: i32,
+    starts_at: NaiveDateTime,
+    override_opening_hours: bool,
+    config: &Config,
+) -> Result<Appointment, AppError> {
+    let tz = &config.timezone;
+    let override_opening_hours = override_opening_hours && actor.is_some();
     crate::db::transaction(conn, |conn| {
-        let appointment = load(conn, actor, appointment_id)?;
+        let appointment = load_for(conn, actor, appointment_id)?;
         lock_organisation(conn, appointment.row.organisation_id)?;
-        let appointment = load(conn, actor, appointment_id)?;
+        let appointment = load_for(conn, actor, appointment_id)?;
         planned(&appointment)?;
-        if actor.role == Role::Mediator
-            && override_opening_hours
-            && actor.id != appointment.row.mediator_id
-        {
-            return Err(AppError::Forbidden(
-                "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
-            ));
+        if let Some(actor) = actor {
+            if actor.role == Role::Mediator
+                && override_opening_hours
+                && actor.id != appointment.row.mediator_id
+            {
+                return Err(AppError::Forbidden(
+                    "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
+                ));
+            }
         }
-        let service = get_service(conn, actor, appointment.row.service_id)?;
+        let service = get_service_for(conn, actor, appointment.row.service_id)?;
         let ends_at = starts_at + (appointment.row.ends_at - appointment.row.starts_at);
         let blocked_until = ends_at + (appointment.row.blocked_until - appointment.row.ends_at);
         check_mediator(
@@ -830,14 +856,14 @@ pub fn reschedule(
             .execute(conn)?;
         crate::audit::record(
             conn,
-            Some(actor),
+            actor,
             "reschedule",
             "appointment",
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
         crate::reports::maintain::mark(conn, appointment_id)?;
-        let moved = load(conn, actor, appointment_id)?;
+        let moved = load_for(conn, actor, appointment_id)?;
         crate::webhooks::announce_appointment(conn, &moved, &Event::Rescheduled)?;
         outbox::announce(conn, config, &moved, Event::Rescheduled)?;
         Ok(moved)

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::availability::{absences_between, get_service, opening_hours_of};
+use super::availability::{absences_between, get_service_for, opening_hours_of};
 use super::model::Service;
 use crate::auth::StaffUser;
 use crate::db::schema::{appointments, opening_hours, users};
@@ -36,10 +36,22 @@ pub struct SlotQuery {
     pub place_id: Option<i32>,
 }
 
-/// Free slots of `service` between two local dates (both included), sorted by time.
+/// Free slots of `service` between two local dates (both included), sorted by time, for a
+/// member of staff who may see the service.
 pub fn free_slots(
     conn: &mut DbConn,
     user: &StaffUser,
+    query: &SlotQuery,
+    tz: &Tz,
+) -> Result<Vec<Slot>, AppError> {
+    free_slots_for(conn, Some(user), query, tz)
+}
+
+/// As [`free_slots`]; `None` is a beneficiary whose signed link already named the appointment
+/// (and so its service and organisation).
+pub fn free_slots_for(
+    conn: &mut DbConn,
+    user: Option<&StaffUser>,
     query: &SlotQuery,
     tz: &Tz,
 ) -> Result<Vec<Slot>, AppError> {
@@ -55,7 +67,7 @@ pub fn free_slots(
             format!("Cherchez sur {MAX_DAYS} jours au plus."),
         ));
     }
-    let service = get_service(conn, user, query.service_id)
+    let service = get_service_for(conn, user, query.service_id)
         .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
     // Mediators of the service's organisation with opening hours (at that place).
     let mut mediators = opening_hours::table

@@ -440,56 +440,6 @@ pub async fn cancel(
     back(db, config, &web, id, "cancel", outcome).await
 }
 
-/// The printable appointment card (A6, large type) for people without email.
-/// The printed card's query: the participant it is for.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct CardQuery {
-    pub person_id: Option<i32>,
-}
-
-#[rocket::get("/appointments/<id>/card")]
-pub async fn card(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    id: i32,
-    query: Query<CardQuery>,
-) -> Result<Template, AppError> {
-    let person_id = query.into_inner().person_id;
-    let tz = config.timezone;
-    let user = web.user.clone();
-    let (appointment, place, mediator, person) = db
-        .run(move |conn| {
-            let appointment = service::load(conn, &user, id)?;
-            let place = crate::places::get(conn, &user, appointment.row.place_id)?;
-            let mediator = crate::auth::model::user_by_id(conn, appointment.row.mediator_id)?
-                .ok_or(AppError::NotFound)?;
-            let person = match person_id {
-                Some(pid) if appointment.participants.iter().any(|p| p.person_id == pid) => {
-                    Some(crate::people::get(conn, &user, pid)?)
-                }
-                Some(_) => return Err(AppError::NotFound),
-                None => None,
-            };
-            Ok((appointment, place, mediator, person))
-        })
-        .await?;
-    let first_name = mediator
-        .name
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    Ok(Template::render(
-        "booking/card",
-        json!({
-            "when": tz.in_words(appointment.row.starts_at), "place": place, "mediator": first_name,
-            "person": person.map(|p| p.given_name), "title": appointment.row.title,
-            "cancelled": appointment.row.status == "cancelled",
-        }),
-    ))
-}
-
 /// An `.ics` answer: the calendar and the file name offered.
 pub struct IcsFile(pub String, pub String);
 
@@ -661,6 +611,7 @@ pub async fn create_service(
         horizon_days: form.horizon_days,
         what_to_bring: form.what_to_bring,
         organisation_id: None,
+        self_reschedule: None,
     };
     let user = web.user.clone();
     match db

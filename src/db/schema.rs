@@ -160,6 +160,7 @@ diesel::table! {
         horizon_days -> Integer,
         created_at -> Timestamp,
         what_to_bring -> Nullable<Text>,
+        self_reschedule -> Bool,
     }
 }
 

@@ -737,6 +737,25 @@ pub fn identifiers(item: &Item) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// The same identifiers, each under the id of its label in `locales/` (`equipment-serial`…),
+/// for a message in the person's language.
+pub fn identifier_values(item: &Item) -> Vec<(&'static str, String)> {
+    [
+        ("equipment-serial", item.serial.clone()),
+        ("equipment-imei", item.imei.clone()),
+        ("equipment-iccid", item.iccid.clone()),
+        ("equipment-phone", item.phone_number.clone()),
+        ("equipment-operator", item.operator.clone()),
+        (
+            "equipment-valid-until",
+            item.valid_until.map(|d| d.format("%d/%m/%Y").to_string()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| value.map(|v| (label, v)))
+    .collect()
+}
+
 /// A handover as its acceptance link shows it: the handover, the item, the person's given name
 /// and the organisation's name.
 pub struct LinkedHandover {

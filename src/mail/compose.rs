@@ -1,4 +1,5 @@
-//! Composes an outbox message into an email: French, short, plain language; plain text with an
+//! Composes an outbox message into an email, in the person's language (French for a referent;
+//! texts in `locales/`), short, plain language; plain text with an
 //! HTML alternative; for an appointment, an ICS invitation (REQUEST, or CANCEL when it is off);
 //! for a handover of equipment, the link to accept it.
 
@@ -20,7 +21,6 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::time::LocalTime;
 
 pub const KINDS: [&str; 6] = [
     "confirmation",
@@ -157,10 +157,11 @@ pub fn compose(
         .find(row.mediator_id)
         .select(users::name)
         .first(conn)?;
-    let given_name: String = people::table
+    let (given_name, language): (String, String) = people::table
         .find(message.person_id)
-        .select(people::given_name)
+        .select((people::given_name, people::language))
         .first(conn)?;
+    let lang = language_of(message, &language);
     let mediator_first_name = mediator
         .split_whitespace()
         .next()
@@ -178,15 +179,48 @@ pub fn compose(
             super::links::expiry_of(row.ends_at)
         )
     );
+    let when = crate::i18n::when_in_full(lang, tz, row.starts_at);
+    let minutes = service.duration_minutes.to_string();
+    let phone = place.phone.clone().unwrap_or_default();
+    let t = crate::i18n::texts(
+        lang,
+        "email-",
+        &[
+            ("name", &given_name),
+            ("when", &when),
+            ("title", &title),
+            ("place", &place.name),
+            ("phone", &phone),
+            ("minutes", &minutes),
+            ("sender", &place.name),
+            ("mediator", &mediator_first_name),
+            ("link", &link),
+        ],
+    );
+    let what_to_bring = service.what_to_bring.clone().unwrap_or_else(|| {
+        t.get("email-bring-default")
+            .and_then(|v| v.as_str())
+            .unwrap_or(DEFAULT_BRING)
+            .to_string()
+    });
+    let calendar_text = t
+        .get("email-calendar")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
     let context = Context::from_value(json!({
         "kind": message.kind,
+        "lang": lang,
+        "dir": crate::i18n::direction(lang),
+        "t": t,
+        "heading": title,
         "for_referent": message.recipient_kind == "referent",
         "given_name": given_name,
-        "when": tz.in_words(row.starts_at),
+        "when": when,
         "title": title,
         "place": place,
         "mediator": mediator_first_name,
-        "what_to_bring": service.what_to_bring.clone().unwrap_or_else(|| DEFAULT_BRING.to_string()),
+        "what_to_bring": what_to_bring,
         "link": link,
         "duration_minutes": service.duration_minutes,
     }))
@@ -215,13 +249,7 @@ pub fn compose(
             "{}, {}, {} {}",
             place.name, place.address, place.postal_code, place.city
         ),
-        description: format!(
-            "Avec {mediator_first_name}. Pour confirmer ou annuler : {}",
-            context
-                .get("link")
-                .and_then(|l| l.as_str())
-                .unwrap_or_default()
-        ),
+        description: calendar_text,
         uid_key: &config.secret_key,
         sequence: Some(message.sequence),
         cancelled,
@@ -275,10 +303,11 @@ fn compose_handover(
         .find(assignment.equipment_id)
         .select(crate::equipment::Item::as_select())
         .first(conn)?;
-    let given_name: String = people::table
+    let (given_name, language): (String, String) = people::table
         .find(message.person_id)
-        .select(people::given_name)
+        .select((people::given_name, people::language))
         .first(conn)?;
+    let lang = language_of(message, &language);
     let organisation: String = organisations::table
         .find(message.organisation_id)
         .select(organisations::name)
@@ -293,24 +322,45 @@ fn compose_handover(
             crate::db::now() + chrono::Duration::days(HANDOVER_LINK_DAYS)
         )
     );
+    let handed_over_on = crate::i18n::date_in_words(lang, assignment.handed_over_on);
+    let due_back_on = assignment
+        .due_back_on
+        .map(|d| crate::i18n::date_in_words(lang, d))
+        .unwrap_or_default();
+    let days = HANDOVER_LINK_DAYS.to_string();
+    let t = crate::i18n::texts(
+        lang,
+        "email-",
+        &[
+            ("name", &given_name),
+            ("organisation", &organisation),
+            ("sender", &organisation),
+            ("handed_over_on", &handed_over_on),
+            ("due_back_on", &due_back_on),
+            ("days", &days),
+        ],
+    );
     let context = Context::from_value(json!({
-        "title": "Le matériel qui vous est remis",
+        "lang": lang,
+        "dir": crate::i18n::direction(lang),
+        "heading": t.get("email-handover-title"),
+        "t": t,
         "for_referent": message.recipient_kind == "referent",
         "given_name": given_name,
         "organisation": organisation,
         // The footer of the layout names who writes.
         "place": { "name": organisation, "phone": null },
-        "kind": crate::equipment::kind_label(&item.kind),
+        "kind": crate::i18n::text(lang, &format!("equipment-{}", item.kind.replace('_', "-")), &[]),
         "model": item.model,
-        "identifiers": crate::equipment::identifiers(&item)
+        "identifiers": crate::equipment::identifier_values(&item)
             .into_iter()
-            .map(|(label, value)| json!({ "label": label, "value": value }))
+            .map(|(key, value)| json!({
+                "label": format!("{}{}", crate::i18n::text(lang, key, &[]), crate::i18n::text(lang, "email-colon", &[])),
+                "value": value,
+            }))
             .collect::<Vec<_>>(),
         "loan": assignment.mode == "loan",
-        "handed_over_on": crate::time::date_in_words(assignment.handed_over_on),
-        "due_back_on": assignment.due_back_on.map(crate::time::date_in_words),
         "link": link,
-        "link_days": HANDOVER_LINK_DAYS,
     }))
     .map_err(|e| AppError::Internal(e.to_string()))?;
     let subject = render("emails/handover/subject.txt", &context)?
@@ -330,6 +380,15 @@ fn compose_handover(
         subject,
         text,
     })
+}
+
+/// The language of a message: the person's, but French for their referent (staff-facing).
+fn language_of(message: &MessageRow, person_language: &str) -> &'static str {
+    if message.recipient_kind == "referent" {
+        crate::i18n::LANGUAGES[0]
+    } else {
+        crate::i18n::language(person_language)
+    }
 }
 
 pub const DEFAULT_BRING: &str = "votre téléphone, votre tablette ou votre ordinateur si vous en avez un, chargé, et vos identifiants (adresse e-mail, mots de passe) si vous les connaissez.";

@@ -228,6 +228,15 @@ impl Browser {
             .expect("remove the probe");
     }
 
+    /// With `PASSERELLE_SCREENSHOTS=DIR`, saves the current page as `DIR/NAME.png` (to look at
+    /// a page as its user sees it).
+    async fn screenshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("PASSERELLE_SCREENSHOTS") {
+            let png = self.client.screenshot().await.expect("a screenshot");
+            std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).expect("write it");
+        }
+    }
+
     /// The path (and query) of the current page.
     async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("current url");
@@ -691,5 +700,165 @@ mod a_whole_journey_in_chromium {
     #[rocket::async_test]
     async fn postgres() {
         journey(Backend::Postgres).await
+    }
+}
+
+/// The beneficiary on a 390 px wide phone: her personal link lists the next free slots, she
+/// taps one, and the page confirms the new time (no JavaScript on the page; axe-core on each).
+async fn reschedule_on_a_phone(backend: Backend) {
+    let Some(tools) = tools() else { return };
+    let Some(app) = TestApp::serve(backend).await else {
+        return;
+    };
+    let (_, manager) = crate::sms::served_staff(&app, "manager", "Emmaüs Connect", 1).await;
+    let (mediator_id, mediator) =
+        crate::sms::served_staff(&app, "mediator", "Emmaüs Connect", 2).await;
+    let call = |method: &'static str, path: String, token: String, body: Value| {
+        let app = &app;
+        async move {
+            let (status, body) = crate::sms::api(app, method, &path, &token, Some(body)).await;
+            assert!(
+                (200..300).contains(&status),
+                "{method} {path}: {status} {body}"
+            );
+            body
+        }
+    };
+    let place = call("POST", "/api/v1/places".into(), manager.clone(), json!({"name": "Médiathèque de Kerourien",
+        "address": "25 rue de Pontaniou", "postal_code": "29200", "city": "Brest", "phone": "02 98 00 00 00"})).await;
+    let service = call("POST", "/api/v1/services".into(), manager.clone(), json!({"name": "Accompagnement individuel",
+        "kind": "individual", "duration_minutes": 45, "buffer_minutes": 15, "min_notice_minutes": 60})).await;
+    for weekday in 1..=7 {
+        call(
+            "POST",
+            format!("/api/v1/users/{mediator_id}/opening-hours"),
+            mediator.clone(),
+            json!({"place_id": place["id"], "weekday": weekday, "start": "09:00", "end": "12:00"}),
+        )
+        .await;
+    }
+    let person = call(
+        "POST",
+        "/api/v1/people".into(),
+        mediator.clone(),
+        json!({"given_name": "Yvette", "language": "fr"}),
+    )
+    .await;
+    let day = local_day(&app, 2);
+    let booked = call("POST", "/api/v1/appointments".into(), mediator.clone(), json!({"service_id": service["id"],
+        "mediator_id": mediator_id, "place_id": place["id"], "starts_at": passerelle::time::LocalTime::rfc3339(&app.config.timezone,
+            passerelle::time::LocalTime::to_utc(&app.config.timezone, day, chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap())),
+        "person_ids": [person["id"]], "override_opening_hours": true})).await;
+    let appointment = booked["id"].as_i64().unwrap() as i32;
+    let key = app.config.secret_key.clone();
+    let link = app
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use passerelle::db::schema::participants;
+            let id: i32 = participants::table
+                .filter(participants::appointment_id.eq(appointment))
+                .select(participants::id)
+                .first(conn)?;
+            Ok(passerelle::mail::links::sign(
+                &key,
+                id,
+                chrono::Utc::now().naive_utc() + chrono::Duration::days(30),
+            ))
+        })
+        .await
+        .unwrap();
+
+    let mut b = Browser::start(&tools, &app.base_url).await;
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("a phone-sized window");
+    b.visit(&format!("/r/{link}")).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Changer de rendez-vous") && text.contains("Choisissez un autre horaire"),
+        "{text}"
+    );
+    let layout = b
+        .client
+        .execute(
+            "return { width: document.documentElement.scrollWidth, scripts: document.scripts.length, \
+             bytes: document.documentElement.outerHTML.length };",
+            vec![],
+        )
+        .await
+        .expect("measure the page");
+    assert!(
+        layout["width"].as_i64().unwrap() <= 390,
+        "wider than the phone: {layout}"
+    );
+    assert_eq!(layout["scripts"], 0, "the page needs no script");
+    assert!(layout["bytes"].as_i64().unwrap() < 30 * 1024, "{layout}");
+    // The second slot offered: its day's legend and its time.
+    let chosen = b
+        .client
+        .find(Locator::XPath("(//fieldset//button[@name='starts_at'])[2]"))
+        .await
+        .expect("slot buttons");
+    let value = chosen.attr("value").await.unwrap().expect("a value");
+    let time = chosen.text().await.unwrap();
+    b.go("(//fieldset//button[@name='starts_at'])[2]").await;
+    assert_eq!(b.path().await, format!("/r/{link}?moved=1&lang=fr"));
+    let text = b.text().await;
+    assert!(text.contains("votre rendez-vous est déplacé"), "{text}");
+    b.screenshot("reschedule-phone-moved").await;
+    let minutes = &time[3..];
+    let hour: u32 = time[..2].parse().unwrap();
+    assert!(
+        text.contains(&format!("à {hour} h {minutes}")),
+        "{time} in {text}"
+    );
+    let (_, moved) = crate::sms::api(
+        &app,
+        "GET",
+        &format!("/api/v1/appointments/{appointment}"),
+        &mediator,
+        None,
+    )
+    .await;
+    assert_eq!(moved["starts_at"], value.as_str());
+    // The Arabic page, right to left, on the same phone.
+    b.visit(&format!("/r/{link}?lang=ar")).await;
+    let width = b
+        .client
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(width.as_i64().unwrap() <= 390, "{width}");
+    assert!(b.text().await.contains("تغيير الموعد"));
+    b.screenshot("reschedule-phone-ar").await;
+    b.client
+        .set_window_size(1280, 900)
+        .await
+        .expect("a desktop window");
+    b.visit(&format!("/r/{link}?lang=en")).await;
+    b.screenshot("reschedule-desktop-en").await;
+
+    let violations = std::mem::take(&mut b.violations);
+    b.close().await;
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+mod rescheduling_from_the_link_on_a_phone {
+    use super::*;
+
+    #[rocket::async_test]
+    async fn sqlite() {
+        reschedule_on_a_phone(Backend::Sqlite).await
+    }
+
+    #[rocket::async_test]
+    async fn postgres() {
+        reschedule_on_a_phone(Backend::Postgres).await
     }
 }

@@ -12,7 +12,7 @@ use crate::booking::{at, book, person, setup, today};
 use crate::both_backends;
 use crate::harness::unescape;
 
-/// A page's route pattern, the URL to call (`$appointment`, `$person` filled in), and each
+/// A page's route pattern, the URL to call (`$appointment`, `$person`, `$link` filled in), and each
 /// parameter with a value it must refuse.
 pub type PageParameters = (
     &'static str,
@@ -56,6 +56,11 @@ pub fn page_parameters() -> Vec<PageParameters> {
             "/appointments/<id>/card",
             "/appointments/$appointment/card",
             vec![("person_id", "abc")],
+        ),
+        (
+            "/r/<token>",
+            "/r/$link",
+            vec![("lang", "de"), ("moved", "yes")],
         ),
         (
             "/people/<id>",
@@ -196,7 +201,10 @@ both_backends! {
         let routes: Vec<String> = app.client.rocket().routes().filter(|r| r.method.as_str() == "GET").map(|r| r.uri.path().to_string()).collect();
         for (pattern, url, params) in page_parameters() {
             assert!(routes.iter().any(|r| r == pattern), "{pattern} is not served");
-            let url = url.replace("$appointment", &appointment.to_string()).replace("$person", &p.to_string());
+            let mut url = url.replace("$appointment", &appointment.to_string()).replace("$person", &p.to_string());
+            if url.contains("$link") {
+                url = url.replace("$link", &app.beneficiary_link(appointment.as_i64().unwrap() as i32, p as i32).await);
+            }
             for (name, bad) in params {
                 let full = format!("{url}?{name}={}", crate::harness::urlencode(bad));
                 let r = app.page(&full, &admin.session).await;

@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use crate::booking::{at, setup, today, Setup};
 use crate::harness::{unescape, Backend, TestApp};
 
-async fn app_with_smtp(backend: Backend, extra: &[(&str, &str)]) -> Option<(TestApp, SmtpSink)> {
+pub(crate) async fn app_with_smtp(
+    backend: Backend,
+    extra: &[(&str, &str)],
+) -> Option<(TestApp, SmtpSink)> {
     let sink = SmtpSink::start().expect("smtp sink");
     let url = sink.url();
     let mut overrides = vec![("mail_transport", "smtp"), ("smtp_url", url.as_str())];

@@ -269,6 +269,8 @@ fn cases() -> Vec<Case> {
         get("/r/<token>", "/r/$link", PUBLIC),
         c("POST", "/r/<token>/confirm", "/r/$link/confirm", Form(&[]), PUBLIC),
         c("POST", "/r/<token>/cancel", "/r/$new_link/cancel", Form(&[]), PUBLIC),
+        // Nothing chosen: the page again (303); a choice is checked against the free slots.
+        c("POST", "/r/<token>/reschedule", "/r/$link/reschedule", Form(&[]), PUBLIC),
         get("/h/<token>", "/h/$handover", PUBLIC),
         c("POST", "/h/<token>/accept", "/h/$handover/accept", Form(&[]), PUBLIC),
         get("/messages", "/messages", MANAGERS),

@@ -195,7 +195,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 /// A staff member of the served app, with an API token.
-async fn served_staff(app: &ServedApp, role: &str, organisation: &str, n: usize) -> (i32, String) {
+pub(crate) async fn served_staff(
+    app: &ServedApp,
+    role: &str,
+    organisation: &str,
+    n: usize,
+) -> (i32, String) {
     let email = format!("{role}{n}@sms.example");
     let (role, organisation, email2) = (role.to_string(), organisation.to_string(), email.clone());
     let user_id = app
@@ -231,7 +236,7 @@ async fn served_staff(app: &ServedApp, role: &str, organisation: &str, n: usize)
     (user_id, body["token"].as_str().unwrap().to_string())
 }
 
-async fn api(
+pub(crate) async fn api(
     app: &ServedApp,
     method: &str,
     path: &str,
