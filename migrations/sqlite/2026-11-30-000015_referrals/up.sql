@@ -1,0 +1,35 @@
+-- Public booking and referrals: who may book a service, the organisation's public slug, the
+-- referral requests sent from the public page, and the counters that throttle the public.
+
+ALTER TABLE services ADD COLUMN bookable_by TEXT NOT NULL DEFAULT 'staff';
+
+-- Filled from the name at start for organisations that have none (see organisations::fill_slugs).
+ALTER TABLE organisations ADD COLUMN slug TEXT;
+CREATE UNIQUE INDEX organisations_slug ON organisations(slug);
+
+CREATE TABLE referrals (
+    id INTEGER PRIMARY KEY NOT NULL,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    person_id INTEGER NOT NULL REFERENCES people(id),
+    referrer_name TEXT NOT NULL,
+    referrer_organisation TEXT NOT NULL,
+    referrer_email TEXT NOT NULL,
+    referrer_phone TEXT,
+    topics TEXT NOT NULL,
+    message TEXT,
+    status TEXT NOT NULL DEFAULT 'new',
+    appointment_id INTEGER REFERENCES appointments(id),
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX referrals_organisation_status ON referrals(organisation_id, status, created_at);
+CREATE INDEX referrals_person ON referrals(person_id);
+
+-- One row per public attempt: a keyed hash of the client address or of the phone number,
+-- never the address or number itself. Rows older than a day are deleted as new ones come.
+CREATE TABLE public_attempts (
+    id INTEGER PRIMARY KEY NOT NULL,
+    bucket TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX public_attempts_bucket ON public_attempts(bucket, created_at);
