@@ -24,6 +24,8 @@ pub mod phone;
 pub mod places;
 pub mod privacy;
 pub mod programmes;
+pub mod public;
+pub mod referrals;
 pub mod reports;
 pub mod skills;
 pub mod sms;
@@ -144,6 +146,13 @@ pub fn api_routes() -> Vec<Route> {
         webhooks::api::delete,
         webhooks::api::deliveries,
         webhooks::api::retry,
+        referrals::api::list,
+        referrals::api::update,
+        referrals::api::book,
+        public::api::services,
+        public::api::slots,
+        public::api::book,
+        public::api::refer,
     ]
 }
 
@@ -239,6 +248,9 @@ pub fn web_routes() -> Vec<Route> {
         reports::web::activity,
         reports::web::equipment,
         reports::export::download,
+        referrals::web::list,
+        referrals::web::set_status,
+        referrals::web::book,
     ]
 }
 
