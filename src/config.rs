@@ -72,10 +72,16 @@ struct RawConfig {
     #[serde(default, deserialize_with = "bool_or_text")]
     webhook_allow_private: bool,
     /// Public bookings and referrals one client address may send per hour.
-    #[serde(default = "default_public_per_address", deserialize_with = "number_or_text")]
+    #[serde(
+        default = "default_public_per_address",
+        deserialize_with = "number_or_text"
+    )]
     public_limit_per_address: i32,
     /// Public bookings and referrals for one phone number per day.
-    #[serde(default = "default_public_per_phone", deserialize_with = "number_or_text")]
+    #[serde(
+        default = "default_public_per_phone",
+        deserialize_with = "number_or_text"
+    )]
     public_limit_per_phone: i32,
     #[serde(default = "default_metrics_allow", deserialize_with = "list_or_text")]
     metrics_allow: Vec<String>,

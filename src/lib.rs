@@ -251,6 +251,12 @@ pub fn web_routes() -> Vec<Route> {
         referrals::web::list,
         referrals::web::set_status,
         referrals::web::book,
+        public::web::home,
+        public::web::day,
+        public::web::form,
+        public::web::book,
+        public::web::refer_form,
+        public::web::refer,
     ]
 }
 

@@ -607,11 +607,7 @@ pub fn book_as(
 }
 
 /// The service, if `actor` may see it (anyone, from the public pages).
-fn service_for(
-    conn: &mut DbConn,
-    actor: Option<&StaffUser>,
-    id: i32,
-) -> Result<Service, AppError> {
+fn service_for(conn: &mut DbConn, actor: Option<&StaffUser>, id: i32) -> Result<Service, AppError> {
     match actor {
         Some(actor) => get_service(conn, actor, id),
         None => Ok(crate::db::schema::services::table

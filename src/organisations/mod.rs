@@ -264,7 +264,14 @@ pub fn update(
                 organisations::slug.eq(slug.as_deref().or(current.slug.as_deref())),
             ))
             .execute(conn)?;
-        crate::audit::record(conn, Some(actor), "update", "organisation", Some(id), Some(id))?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "update",
+            "organisation",
+            Some(id),
+            Some(id),
+        )?;
         find(conn, id)
     })
 }

@@ -9,8 +9,7 @@ use rocket::State;
 use serde::Deserialize;
 
 use super::service::{
-    self, BookingDone, BookingRequest, PublicService, PublicSlot, ReferralReceived,
-    ReferralRequest,
+    self, BookingDone, BookingRequest, PublicService, PublicSlot, ReferralReceived, ReferralRequest,
 };
 use crate::config::Config;
 use crate::db::Db;
@@ -113,8 +112,5 @@ pub async fn refer(
             service::refer(conn, &cfg, &org, input, address)
         })
         .await?;
-    Ok(Created::new(
-        format!("/rdv/{slug_for_location}"),
-        received,
-    ))
+    Ok(Created::new(format!("/rdv/{slug_for_location}"), received))
 }

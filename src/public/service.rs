@@ -222,11 +222,7 @@ pub fn bookable_service(
     }
 }
 
-fn public_place(
-    conn: &mut DbConn,
-    organisation_id: i32,
-    id: i32,
-) -> Result<PublicPlace, AppError> {
+fn public_place(conn: &mut DbConn, organisation_id: i32, id: i32) -> Result<PublicPlace, AppError> {
     places::table
         .find(id)
         .filter(places::organisation_id.eq(organisation_id))
@@ -495,13 +491,14 @@ pub fn book(
                     let status = match enrol_as(conn, None, id, person_id, config) {
                         Ok(status) => status,
                         // Already in: the same answer as a new enrolment.
-                        Err(AppError::Conflict { code: "already_enrolled", .. }) => {
-                            participants::table
-                                .filter(participants::appointment_id.eq(id))
-                                .filter(participants::person_id.eq(person_id))
-                                .select(participants::status)
-                                .first(conn)?
-                        }
+                        Err(AppError::Conflict {
+                            code: "already_enrolled",
+                            ..
+                        }) => participants::table
+                            .filter(participants::appointment_id.eq(id))
+                            .filter(participants::person_id.eq(person_id))
+                            .select(participants::status)
+                            .first(conn)?,
                         Err(AppError::Conflict { .. }) => return Err(taken()),
                         Err(e) => return Err(e),
                     };
@@ -542,7 +539,11 @@ pub fn book(
                     .inner_join(appointments::table)
                     .filter(participants::appointment_id.eq(appointment_id))
                     .filter(participants::person_id.eq(person_id))
-                    .select((participants::id, appointments::starts_at, appointments::ends_at))
+                    .select((
+                        participants::id,
+                        appointments::starts_at,
+                        appointments::ends_at,
+                    ))
                     .first(conn)?;
             if let Some(referrer) = &referrer {
                 crate::referrals::record(

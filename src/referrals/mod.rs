@@ -102,10 +102,7 @@ pub fn check_topics(topics: &[String]) -> Result<Vec<String>, String> {
     if list.is_empty() || list.len() > 10 {
         return Err("Choisissez de 1 à 10 besoins.".into());
     }
-    if let Some(unknown) = list
-        .iter()
-        .find(|t| !crate::skills::topics::is_known(t))
-    {
+    if let Some(unknown) = list.iter().find(|t| !crate::skills::topics::is_known(t)) {
         return Err(format!("Besoin inconnu : {unknown}."));
     }
     Ok(list)
@@ -127,7 +124,11 @@ pub struct NewReferral<'a> {
 /// inside the transaction of the booking it may come with.
 pub fn record(conn: &mut DbConn, new: NewReferral, tz: &Tz) -> Result<i32, AppError> {
     let stamp = now();
-    let status = if new.booked.is_some() { "booked" } else { "new" };
+    let status = if new.booked.is_some() {
+        "booked"
+    } else {
+        "new"
+    };
     let id: i32 = diesel::insert_into(referrals::table)
         .values((
             referrals::organisation_id.eq(new.organisation_id),
@@ -240,7 +241,11 @@ pub fn list(
 ) -> Result<Vec<ReferralOut>, AppError> {
     let mut query = referrals::table
         .inner_join(people::table)
-        .select((Referral::as_select(), people::given_name, people::family_name))
+        .select((
+            Referral::as_select(),
+            people::given_name,
+            people::family_name,
+        ))
         .into_boxed();
     if let Some(org) = user.scope() {
         query = query.filter(referrals::organisation_id.eq(org));

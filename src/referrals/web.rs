@@ -131,9 +131,10 @@ pub async fn book(
 ) -> Result<FormOutcome, AppError> {
     let form = form.into_inner();
     let tz = config.timezone;
-    let starts_at = chrono::NaiveDateTime::parse_from_str(form.starts_at_local.trim(), "%Y-%m-%dT%H:%M")
-        .map(|t| tz.rfc3339(tz.to_utc(t.date(), t.time())))
-        .unwrap_or_default();
+    let starts_at =
+        chrono::NaiveDateTime::parse_from_str(form.starts_at_local.trim(), "%Y-%m-%dT%H:%M")
+            .map(|t| tz.rfc3339(tz.to_utc(t.date(), t.time())))
+            .unwrap_or_default();
     let input = BookFromReferral {
         service_id: form.service_id,
         mediator_id: form.mediator_id,

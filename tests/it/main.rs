@@ -22,6 +22,7 @@ mod ops;
 mod people;
 mod platform;
 mod privacy;
+mod public;
 mod reads;
 mod reports;
 mod skills;

@@ -33,3 +33,19 @@ CREATE TABLE public_attempts (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX public_attempts_bucket ON public_attempts(bucket, created_at);
+
+-- The referrer's receipt: an email (kind `receipt`, to the `referrer`) whose subject and text
+-- are written with it.
+ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
+ALTER TABLE messages ADD CONSTRAINT messages_kind_check
+    CHECK (kind IN ('confirmation', 'reminder', 'reschedule', 'cancellation', 'promotion', 'handover', 'reply', 'receipt'));
+ALTER TABLE messages DROP CONSTRAINT messages_recipient_kind_check;
+ALTER TABLE messages ADD CONSTRAINT messages_recipient_kind_check
+    CHECK (recipient_kind IN ('person', 'referent', 'referrer'));
+ALTER TABLE messages DROP CONSTRAINT messages_subject;
+ALTER TABLE messages ADD CONSTRAINT messages_subject CHECK (
+    (kind = 'handover' AND assignment_id IS NOT NULL AND appointment_id IS NULL)
+    OR (kind = 'reply' AND assignment_id IS NULL AND channel = 'sms' AND body IS NOT NULL)
+    OR (kind = 'receipt' AND assignment_id IS NULL AND channel = 'email' AND recipient_kind = 'referrer')
+    OR (kind NOT IN ('handover', 'reply', 'receipt') AND appointment_id IS NOT NULL AND assignment_id IS NULL)
+);
