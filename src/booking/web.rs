@@ -624,7 +624,7 @@ pub async fn services(db: &State<Db>, web: WebUser) -> Result<Template, AppError
     services_page(
         db,
         &web,
-        json!({ "kind": "individual", "duration_minutes": 60 }),
+        json!({ "kind": "individual", "duration_minutes": 60, "bookable_by": "staff" }),
         json!({}),
     )
     .await

@@ -177,6 +177,8 @@ pub async fn form(
             "Choisissez d'abord un créneau.",
         ));
     };
+    // A `+` left unencoded in a link arrives as a space.
+    let starts_at = starts_at.trim().replace(' ', "+");
     let mut context = booking_context(db, config, slug, service_id, place_id, &starts_at).await?;
     context["csrf_token"] = json!(crate::auth::web::pre_session_token(jar, config));
     context["values"] = json!({ "language": "fr" });
