@@ -339,7 +339,10 @@ pub async fn update_organisation(
     {
         Ok(_) => return Ok(FormOutcome::Done(Redirect::to("/organisations"))),
         Err(AppError::Validation(errors)) => json!(errors),
-        Err(AppError::Conflict { message, code }) if code == "slug_taken" => {
+        Err(AppError::Conflict {
+            message,
+            code: "slug_taken",
+        }) => {
             json!({ "slug": [message] })
         }
         Err(AppError::Conflict { message, .. }) => json!({ "name": [message] }),

@@ -382,7 +382,6 @@ pub async fn refer(
     form: Csrf<ReferForm>,
 ) -> Result<Page, AppError> {
     let form = form.into_inner();
-    let tz = config.timezone;
     let org_slug = slug.clone();
     let org = db
         .run(move |conn| service::organisation(conn, &org_slug))
@@ -452,7 +451,7 @@ pub async fn refer(
             db.run(move |conn| {
                 let request = ReferralRequest {
                     person,
-                    referrer: Some(referrer).unwrap_or_default(),
+                    referrer,
                     topics,
                     message,
                 };
@@ -477,7 +476,6 @@ pub async fn refer(
         }
         Err(e) => return Err(e),
     };
-    let _ = tz;
     let mut context = refer_context(db, config, slug).await?;
     context["csrf_token"] = json!(crate::auth::web::pre_session_token(jar, config));
     context["values"] = json!({ "referrer_name": form.referrer_name, "referrer_organisation": form.referrer_organisation,
