@@ -71,6 +71,18 @@ struct RawConfig {
     log_format: String,
     #[serde(default, deserialize_with = "bool_or_text")]
     webhook_allow_private: bool,
+    /// Public bookings and referrals one client address may send per hour.
+    #[serde(
+        default = "default_public_per_address",
+        deserialize_with = "number_or_text"
+    )]
+    public_limit_per_address: i32,
+    /// Public bookings and referrals for one phone number per day.
+    #[serde(
+        default = "default_public_per_phone",
+        deserialize_with = "number_or_text"
+    )]
+    public_limit_per_phone: i32,
     #[serde(default = "default_metrics_allow", deserialize_with = "list_or_text")]
     metrics_allow: Vec<String>,
 }
@@ -167,6 +179,12 @@ fn default_timezone() -> String {
 fn default_mail_transport() -> String {
     "file".into()
 }
+fn default_public_per_address() -> i32 {
+    30
+}
+fn default_public_per_phone() -> i32 {
+    5
+}
 fn default_sms_from() -> String {
     "Passerelle".into()
 }
@@ -260,6 +278,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Webhooks may target private and loopback addresses (tests, an internal network).
     pub webhook_allow_private: bool,
+    /// Public bookings and referrals one client address may send per hour.
+    pub public_limit_per_address: u32,
+    /// Public bookings and referrals for one phone number per day.
+    pub public_limit_per_phone: u32,
 }
 
 impl Config {
@@ -390,6 +412,8 @@ impl Config {
             metrics_allow,
             log_format,
             webhook_allow_private: raw.webhook_allow_private,
+            public_limit_per_address: raw.public_limit_per_address.max(1) as u32,
+            public_limit_per_phone: raw.public_limit_per_phone.max(1) as u32,
         })
     }
 

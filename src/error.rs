@@ -31,6 +31,9 @@ pub enum AppError {
     Validation(FieldErrors),
     #[error("{0}")]
     TooManyRequests(String),
+    /// Throttled, with the seconds to wait (`Retry-After`).
+    #[error("{0}")]
+    RetryAfter(String, u64),
     #[error("service indisponible: {0}")]
     Unavailable(String),
     #[error("erreur interne: {0}")]
@@ -46,7 +49,7 @@ impl AppError {
             AppError::NotFound | AppError::Merged(_) => Status::NotFound,
             AppError::Conflict { .. } => Status::Conflict,
             AppError::Validation(_) => Status::UnprocessableEntity,
-            AppError::TooManyRequests(_) => Status::TooManyRequests,
+            AppError::TooManyRequests(_) | AppError::RetryAfter(..) => Status::TooManyRequests,
             AppError::Unavailable(_) => Status::ServiceUnavailable,
             AppError::Internal(_) => Status::InternalServerError,
         }
@@ -226,9 +229,16 @@ impl<'r> Responder<'r, 'static> for AppError {
             if status == Status::Unauthorized {
                 response.set_raw_header("WWW-Authenticate", "Bearer");
             }
+            if let AppError::RetryAfter(_, seconds) = &self {
+                response.set_raw_header("Retry-After", seconds.to_string());
+            }
             return Ok(response);
         }
-        error_page_with(req, status, &self.detail(), self.field_errors())
+        let mut response = error_page_with(req, status, &self.detail(), self.field_errors())?;
+        if let AppError::RetryAfter(_, seconds) = &self {
+            response.set_raw_header("Retry-After", seconds.to_string());
+        }
+        Ok(response)
     }
 }
 

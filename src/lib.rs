@@ -25,6 +25,8 @@ pub mod phone;
 pub mod places;
 pub mod privacy;
 pub mod programmes;
+pub mod public;
+pub mod referrals;
 pub mod reports;
 pub mod reschedule;
 pub mod skills;
@@ -67,6 +69,7 @@ pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
     let mut conn = db.get().map_err(|e| e.to_string())?;
     skills::sync_defaults(&mut conn).map_err(|e| format!("skills referential: {e:?}"))?;
     people::phones_to_e164(&mut conn).map_err(|e| format!("phone numbers: {e:?}"))?;
+    organisations::fill_slugs(&mut conn).map_err(|e| format!("organisation slugs: {e:?}"))?;
     reports::maintain::rebuild_if_missing(&mut conn, &config.timezone)
         .map_err(|e| format!("report aggregates: {e:?}"))?;
     drop(conn);
@@ -83,6 +86,7 @@ pub fn api_routes() -> Vec<Route> {
         auth::api::create_user,
         organisations::api::list,
         organisations::api::create,
+        organisations::api::update,
         places::api::list,
         places::api::create,
         places::api::show,
@@ -100,6 +104,7 @@ pub fn api_routes() -> Vec<Route> {
         audit::api::list,
         booking::api::list_services,
         booking::api::create_service,
+        booking::sharing::api_update,
         booking::api::add_opening_hours,
         booking::api::list_opening_hours,
         booking::api::remove_opening_hours,
@@ -143,6 +148,13 @@ pub fn api_routes() -> Vec<Route> {
         webhooks::api::delete,
         webhooks::api::deliveries,
         webhooks::api::retry,
+        referrals::api::list,
+        referrals::api::update,
+        referrals::api::book,
+        public::api::services,
+        public::api::slots,
+        public::api::book,
+        public::api::refer,
     ]
 }
 
@@ -162,6 +174,7 @@ pub fn web_routes() -> Vec<Route> {
         auth::web::create_user,
         auth::web::organisations,
         auth::web::create_organisation,
+        auth::web::update_organisation,
         people::web::list,
         people::import::web::form,
         people::import::web::analyse,
@@ -200,6 +213,7 @@ pub fn web_routes() -> Vec<Route> {
         booking::web::calendar_revoke,
         booking::web::services,
         booking::web::create_service,
+        booking::sharing::web_update,
         booking::web::availability_show,
         booking::web::add_opening_hours,
         booking::web::remove_opening_hours,
@@ -237,6 +251,15 @@ pub fn web_routes() -> Vec<Route> {
         reports::web::activity,
         reports::web::equipment,
         reports::export::download,
+        referrals::web::list,
+        referrals::web::set_status,
+        referrals::web::book,
+        public::web::home,
+        public::web::day,
+        public::web::form,
+        public::web::book,
+        public::web::refer_form,
+        public::web::refer,
     ]
 }
 

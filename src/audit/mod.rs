@@ -125,7 +125,7 @@ pub const ACTIONS: [(&str, &str); 22] = [
 ];
 
 /// What each audited kind of record is called on the pages.
-pub const ENTITIES: [(&str, &str); 15] = [
+pub const ENTITIES: [(&str, &str); 16] = [
     ("person", "personne"),
     ("appointment", "rendez-vous"),
     ("service", "motif"),
@@ -141,6 +141,7 @@ pub const ENTITIES: [(&str, &str); 15] = [
     ("message", "message"),
     ("api_client", "client d'API"),
     ("webhook", "webhook"),
+    ("referral", "orientation"),
 ];
 
 fn label_of(pairs: &[(&'static str, &'static str)], code: &str) -> Option<&'static str> {

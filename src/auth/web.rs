@@ -311,3 +311,50 @@ pub async fn create_organisation(
         json!({ "organisations": list, "values": { "name": name }, "errors": errors }),
     ))))
 }
+
+#[derive(rocket::FromForm)]
+pub struct OrganisationEditForm {
+    name: String,
+    slug: String,
+}
+
+/// Renames an organisation or changes the address of its public pages.
+#[rocket::post("/organisations/<id>", data = "<form>")]
+pub async fn update_organisation(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<OrganisationEditForm>,
+) -> Result<FormOutcome, AppError> {
+    web.user.require(&[Role::Admin])?;
+    let form = form.into_inner();
+    let user = web.user.clone();
+    let patch = crate::organisations::OrganisationPatch {
+        name: Some(form.name.clone()),
+        slug: Some(form.slug.clone()),
+    };
+    let errors = match db
+        .run(move |conn| crate::organisations::update(conn, &user, id, patch))
+        .await
+    {
+        Ok(_) => return Ok(FormOutcome::Done(Redirect::to("/organisations"))),
+        Err(AppError::Validation(errors)) => json!(errors),
+        Err(AppError::Conflict {
+            message,
+            code: "slug_taken",
+        }) => {
+            json!({ "slug": [message] })
+        }
+        Err(AppError::Conflict { message, .. }) => json!({ "name": [message] }),
+        Err(e) => return Err(e),
+    };
+    let list = db
+        .run(|conn| crate::organisations::list(conn, 1000, 0))
+        .await?;
+    Ok(FormOutcome::Invalid(Invalid(page(
+        "organisations",
+        &web,
+        json!({ "organisations": list, "values": {}, "errors": {}, "edit_id": id,
+                "edit_values": { "name": form.name, "slug": form.slug }, "edit_errors": errors }),
+    ))))
+}

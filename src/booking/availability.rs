@@ -55,6 +55,8 @@ pub struct ServiceInput {
     #[validate(length(max = 300, message = "300 caractères au plus."))]
     pub what_to_bring: Option<String>,
     pub organisation_id: Option<i32>,
+    /// `staff` (default), `referrers` or `public`.
+    pub bookable_by: Option<String>,
     /// Default: true for an individual service, false for a workshop (which cannot be).
     pub self_reschedule: Option<bool>,
 }
@@ -72,6 +74,16 @@ pub fn create_service(
             .entry("kind".into())
             .or_default()
             .push("Le type doit être individual ou workshop.".into());
+    }
+    if let Some(message) = input
+        .bookable_by
+        .as_deref()
+        .and_then(super::sharing::check_bookable_by)
+    {
+        errors
+            .entry("bookable_by".into())
+            .or_default()
+            .push(message.into());
     }
     if input.kind == "individual" && input.capacity.is_some_and(|c| c != 1) {
         errors
@@ -108,6 +120,7 @@ pub fn create_service(
                 services::buffer_minutes.eq(input.buffer_minutes.unwrap_or(0)),
                 services::horizon_days.eq(input.horizon_days.unwrap_or(60)),
                 services::what_to_bring.eq(clean(input.what_to_bring.clone()).as_deref()),
+                services::bookable_by.eq(input.bookable_by.as_deref().unwrap_or("staff")),
                 services::self_reschedule
                     .eq(input.self_reschedule.unwrap_or(input.kind == "individual")),
                 services::created_at.eq(now()),

@@ -15,6 +15,7 @@ pub mod ics;
 pub mod merge;
 pub mod model;
 pub mod service;
+pub mod sharing;
 pub mod slots;
 pub mod web;
 

@@ -23,6 +23,8 @@ pub struct Service {
     #[serde(skip)]
     pub created_at: NaiveDateTime,
     pub what_to_bring: Option<String>,
+    /// Who may book it: `staff`, `referrers` (and staff) or `public` (anyone).
+    pub bookable_by: String,
     /// The person may move an appointment of this service from their personal link.
     pub self_reschedule: bool,
 }

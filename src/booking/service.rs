@@ -426,6 +426,17 @@ pub fn book(
     input: BookingInput,
     config: &Config,
 ) -> Result<Appointment, AppError> {
+    book_as(conn, Some(actor), input, config)
+}
+
+/// [`book`], by a member of staff or (`None`) from the public pages, whose caller has already
+/// checked that the service may be booked by them: audited with no actor.
+pub fn book_as(
+    conn: &mut DbConn,
+    actor: Option<&StaffUser>,
+    input: BookingInput,
+    config: &Config,
+) -> Result<Appointment, AppError> {
     let tz = &config.timezone;
     let starts_at = parse_start("starts_at", &input.starts_at)?;
     let title = clean(input.title.clone());
@@ -464,7 +475,7 @@ pub fn book(
     }
     // Reads and rules that need no lock come first, so that the write transaction (one writer
     // at a time on SQLite, one per organisation on PostgreSQL) stays short.
-    let service = get_service(conn, actor, input.service_id)
+    let service = service_for(conn, actor, input.service_id)
         .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
     let organisation_id = service.organisation_id;
     let mediator = crate::auth::model::user_by_id(conn, input.mediator_id)?
@@ -475,14 +486,25 @@ pub fn book(
                 "Ce médiateur n'existe pas dans la structure.",
             )
         })?;
-    if actor.role == Role::Mediator && input.override_opening_hours && actor.id != mediator.id {
-        return Err(AppError::Forbidden(
-            "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
-        ));
+    match actor {
+        Some(actor)
+            if actor.role == Role::Mediator
+                && input.override_opening_hours
+                && actor.id != mediator.id =>
+        {
+            return Err(AppError::Forbidden(
+                "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
+            ));
+        }
+        None if input.override_opening_hours || input.walk_in => {
+            return Err(AppError::forbidden());
+        }
+        _ => {}
     }
-    let place = crate::places::get(conn, actor, input.place_id)
+    let place = crate::places::Place::load(conn, input.place_id)
         .ok()
         .filter(|p| p.organisation_id == organisation_id)
+        .filter(|p| actor.is_none_or(|a| a.can_see(p.organisation_id)))
         .ok_or_else(|| AppError::field("place_id", "Ce lieu n'existe pas dans la structure."))?;
     for id in &person_ids {
         let found: Option<(i32, Option<chrono::NaiveDateTime>)> = people::table
@@ -550,7 +572,7 @@ pub fn book(
         }
         crate::audit::record(
             conn,
-            Some(actor),
+            actor,
             "create",
             "appointment",
             Some(id),
@@ -586,6 +608,17 @@ pub fn book(
     })
 }
 
+/// The service, if `actor` may see it (anyone, from the public pages).
+fn service_for(conn: &mut DbConn, actor: Option<&StaffUser>, id: i32) -> Result<Service, AppError> {
+    match actor {
+        Some(actor) => get_service(conn, actor, id),
+        None => Ok(crate::db::schema::services::table
+            .find(id)
+            .select(Service::as_select())
+            .first(conn)?),
+    }
+}
+
 fn planned(appointment: &Appointment) -> Result<(), AppError> {
     if appointment.row.status != "planned" {
         return Err(conflict(
@@ -604,15 +637,32 @@ pub fn enrol(
     person_id: i32,
     config: &Config,
 ) -> Result<String, AppError> {
+    enrol_as(conn, Some(actor), appointment_id, person_id, config)
+}
+
+/// [`enrol`], by a member of staff or (`None`) from the public pages: audited with no actor.
+pub fn enrol_as(
+    conn: &mut DbConn,
+    actor: Option<&StaffUser>,
+    appointment_id: i32,
+    person_id: i32,
+    config: &Config,
+) -> Result<String, AppError> {
     let tz = &config.timezone;
     crate::db::transaction(conn, |conn| {
-        let appointment = load(conn, actor, appointment_id)?;
+        let appointment = load_for(conn, actor, appointment_id)?;
         lock_organisation(conn, appointment.row.organisation_id)?;
-        let appointment = load(conn, actor, appointment_id)?;
+        let appointment = load_for(conn, actor, appointment_id)?;
         planned(&appointment)?;
-        crate::people::get(conn, actor, person_id)
-            .ok()
-            .filter(|p| p.organisation_id == appointment.row.organisation_id && !p.anonymised)
+        let found: Option<(i32, Option<NaiveDateTime>)> = people::table
+            .find(person_id)
+            .select((people::organisation_id, people::anonymised_at))
+            .first(conn)
+            .optional()?;
+        found
+            .filter(|(org, anonymised)| {
+                *org == appointment.row.organisation_id && anonymised.is_none()
+            })
             .ok_or_else(|| {
                 AppError::field(
                     "person_id",
@@ -661,7 +711,7 @@ pub fn enrol(
         }
         crate::audit::record(
             conn,
-            Some(actor),
+            actor,
             "enrol",
             "appointment",
             Some(appointment_id),
@@ -669,7 +719,7 @@ pub fn enrol(
         )?;
         crate::reports::maintain::mark(conn, appointment_id)?;
         if status == "booked" {
-            let appointment = load(conn, actor, appointment_id)?;
+            let appointment = load_for(conn, actor, appointment_id)?;
             crate::webhooks::announce_appointment(conn, &appointment, &Event::Enrolled(person_id))?;
             outbox::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
         }

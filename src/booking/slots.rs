@@ -69,6 +69,22 @@ pub fn free_slots_for(
     }
     let service = get_service_for(conn, user, query.service_id)
         .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
+    free_slots_of(conn, &service, query, tz)
+}
+
+/// Free slots of a service already found (the public pages find it by their organisation).
+pub fn free_slots_of(
+    conn: &mut DbConn,
+    service: &Service,
+    query: &SlotQuery,
+    tz: &Tz,
+) -> Result<Vec<Slot>, AppError> {
+    if query.to < query.from || (query.to - query.from).num_days() >= MAX_DAYS {
+        return Err(AppError::field(
+            "to",
+            format!("La fin de la période doit suivre son début, {MAX_DAYS} jours au plus."),
+        ));
+    }
     // Mediators of the service's organisation with opening hours (at that place).
     let mut mediators = opening_hours::table
         .inner_join(users::table)
@@ -149,7 +165,7 @@ pub fn free_slots_for(
                 )
                 .collect();
             slots_in(
-                &service,
+                service,
                 rule.user_id,
                 rule.place_id,
                 open,

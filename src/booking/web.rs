@@ -565,7 +565,7 @@ async fn services_page(
     Ok(page(
         "booking/services",
         web,
-        json!({ "services": services, "values": values, "errors": errors }),
+        json!({ "services": services, "values": values, "errors": errors, "bookable_by": super::sharing::BOOKABLE_BY }),
     ))
 }
 
@@ -574,7 +574,7 @@ pub async fn services(db: &State<Db>, web: WebUser) -> Result<Template, AppError
     services_page(
         db,
         &web,
-        json!({ "kind": "individual", "duration_minutes": 60 }),
+        json!({ "kind": "individual", "duration_minutes": 60, "bookable_by": "staff" }),
         json!({}),
     )
     .await
@@ -590,6 +590,7 @@ pub struct ServiceForm {
     buffer_minutes: Option<i32>,
     horizon_days: Option<i32>,
     what_to_bring: Option<String>,
+    bookable_by: Option<String>,
 }
 
 #[rocket::post("/services", data = "<form>")]
@@ -600,7 +601,7 @@ pub async fn create_service(
 ) -> Result<FormOutcome, AppError> {
     let form = form.into_inner();
     let values = json!({ "name": form.name, "kind": form.kind, "duration_minutes": form.duration_minutes, "capacity": form.capacity,
-        "min_notice_minutes": form.min_notice_minutes, "buffer_minutes": form.buffer_minutes, "horizon_days": form.horizon_days });
+        "min_notice_minutes": form.min_notice_minutes, "buffer_minutes": form.buffer_minutes, "horizon_days": form.horizon_days, "bookable_by": form.bookable_by });
     let input = ServiceInput {
         name: form.name,
         kind: form.kind,
@@ -611,6 +612,7 @@ pub async fn create_service(
         horizon_days: form.horizon_days,
         what_to_bring: form.what_to_bring,
         organisation_id: None,
+        bookable_by: form.bookable_by,
         self_reschedule: None,
     };
     let user = web.user.clone();

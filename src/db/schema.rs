@@ -5,6 +5,7 @@ diesel::table! {
         id -> Integer,
         name -> Text,
         created_at -> Timestamp,
+        slug -> Nullable<Text>,
     }
 }
 
@@ -160,7 +161,34 @@ diesel::table! {
         horizon_days -> Integer,
         created_at -> Timestamp,
         what_to_bring -> Nullable<Text>,
+        bookable_by -> Text,
         self_reschedule -> Bool,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        person_id -> Integer,
+        referrer_name -> Text,
+        referrer_organisation -> Text,
+        referrer_email -> Text,
+        referrer_phone -> Nullable<Text>,
+        topics -> Text,
+        message -> Nullable<Text>,
+        status -> Text,
+        appointment_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    public_attempts (id) {
+        id -> Integer,
+        bucket -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -645,7 +673,12 @@ diesel::joinable!(equipment_events -> equipment (equipment_id));
 diesel::joinable!(skill_progress -> skills (skill_id));
 diesel::joinable!(skill_progress -> people (person_id));
 
+diesel::joinable!(referrals -> people (person_id));
+diesel::joinable!(referrals -> organisations (organisation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    referrals,
+    public_attempts,
     api_clients,
     webhooks,
     webhook_deliveries,

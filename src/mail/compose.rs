@@ -132,6 +132,9 @@ pub fn compose(
     if message.kind == "handover" {
         return compose_handover(conn, config, message);
     }
+    if message.kind == "receipt" {
+        return compose_written(config, message);
+    }
     let tz = &config.timezone;
     let appointment_id = message.appointment_id.ok_or_else(|| {
         AppError::Internal(format!("message {} names no appointment", message.id))
@@ -392,3 +395,22 @@ fn language_of(message: &MessageRow, person_language: &str) -> &'static str {
 }
 
 pub const DEFAULT_BRING: &str = "votre téléphone, votre tablette ou votre ordinateur si vous en avez un, chargé, et vos identifiants (adresse e-mail, mots de passe) si vous les connaissez.";
+
+/// A plain-text email whose subject and text were written with the outbox row (a referrer's
+/// receipt).
+fn compose_written(config: &Config, message: &MessageRow) -> Result<Composed, AppError> {
+    let subject = message.subject.clone().unwrap_or_default();
+    let text = message.body.clone().unwrap_or_default();
+    let (from, to) = addresses(config, message)?;
+    let email = standard_headers(Message::builder(), config, message, &from)
+        .from(from)
+        .to(to)
+        .subject(subject.clone())
+        .singlepart(SinglePart::plain(text.clone()))
+        .map_err(|e| AppError::Internal(format!("email: {e}")))?;
+    Ok(Composed {
+        message: email,
+        subject,
+        text,
+    })
+}

@@ -339,6 +339,36 @@ pub fn announce_reply(
     Ok(())
 }
 
+/// Writes an email whose subject and text are already written (a referrer's receipt), to an
+/// address that is not the person's. Call it inside the transaction of what it acknowledges.
+pub fn announce_receipt(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+    email: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), AppError> {
+    diesel::insert_into(messages::table)
+        .values((
+            messages::organisation_id.eq(organisation_id),
+            messages::person_id.eq(person_id),
+            messages::kind.eq("receipt"),
+            messages::recipient.eq(email),
+            messages::recipient_kind.eq("referrer"),
+            messages::channel.eq("email"),
+            messages::sequence.eq(0),
+            messages::due_at.eq(now()),
+            messages::status.eq("pending"),
+            messages::attempts.eq(0),
+            messages::subject.eq(subject),
+            messages::body.eq(text),
+            messages::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Records what the SMS gateway reported about a sent message (`delivered` or `failed`); a
 /// report for no message changes nothing. Returns whether a message was found.
 pub fn record_delivery(conn: &mut DbConn, id: i32, delivery: &str) -> Result<bool, AppError> {
@@ -416,7 +446,7 @@ pub fn claim(
 /// request to accept a handover already accepted, or of an item since returned.
 pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, AppError> {
     use crate::db::schema::{appointments, assignments, participants};
-    if message.kind == "cancellation" || message.kind == "reply" {
+    if message.kind == "cancellation" || message.kind == "reply" || message.kind == "receipt" {
         return Ok(true);
     }
     if message.kind == "handover" {

@@ -1,7 +1,7 @@
 use rocket::serde::json::Json;
 use rocket::State;
 
-use super::{Organisation, OrganisationInput};
+use super::{Organisation, OrganisationInput, OrganisationPatch};
 use crate::auth::{ApiUser, Role};
 use crate::db::Db;
 use crate::error::AppError;
@@ -38,4 +38,19 @@ pub async fn create(
         format!("/api/v1/organisations/{}", org.id),
         org,
     ))
+}
+
+#[rocket::patch("/organisations/<id>", data = "<input>")]
+pub async fn update(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<OrganisationPatch>,
+) -> Result<Json<Organisation>, AppError> {
+    let user = api.0;
+    user.require(&[Role::Admin])?;
+    let input = input.into_inner();
+    db.run(move |conn| super::update(conn, &user, id, input))
+        .await
+        .map(Json)
 }

@@ -6,6 +6,7 @@ pub mod export;
 pub mod funder;
 pub mod import;
 pub mod merge;
+pub mod public;
 pub mod web;
 
 use std::collections::HashMap;

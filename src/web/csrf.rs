@@ -81,7 +81,8 @@ where
         let pre_session = path == "/login"
             || path.starts_with("/setup/")
             || path.starts_with("/r/")
-            || path.starts_with("/h/");
+            || path.starts_with("/h/")
+            || path.starts_with("/rdv/");
         let expected = if pre_session {
             cookie_token
         } else {

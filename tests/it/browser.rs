@@ -862,3 +862,167 @@ mod rescheduling_from_the_link_on_a_phone {
         reschedule_on_a_phone(Backend::Postgres).await
     }
 }
+
+/// A person books on a phone-sized window from the structure's public page, then a referrer
+/// sends a request without a slot; axe-core checks every page.
+async fn public_journey(backend: Backend) {
+    let Some(tools) = tools() else { return };
+    let Some(app) = TestApp::serve(backend).await else {
+        return;
+    };
+    // A structure with a place, a service open to the public and a mediator's opening hours.
+    let (slug, place_id) = app
+        .db
+        .run(|conn| {
+            use passerelle::auth::service::{create_user, UserInput};
+            let org =
+                passerelle::organisations::find_or_create(conn, None, "Espace Numérique du Port")?;
+            let manager = create_user(
+                conn,
+                None,
+                UserInput {
+                    email: "marie@port.example".into(),
+                    name: "Marie Manager".into(),
+                    role: "manager".into(),
+                    organisation_id: Some(org.id),
+                    password: PASSWORD.into(),
+                },
+            )?
+            .staff();
+            let mediator = create_user(
+                conn,
+                None,
+                UserInput {
+                    email: "medi@port.example".into(),
+                    name: "Medi Ateur".into(),
+                    role: "mediator".into(),
+                    organisation_id: Some(org.id),
+                    password: PASSWORD.into(),
+                },
+            )?
+            .staff();
+            let place = passerelle::places::create(
+                conn,
+                &manager,
+                passerelle::places::PlaceInput {
+                    name: "Médiathèque du Port".into(),
+                    address: "1 quai Ouest".into(),
+                    postal_code: "29200".into(),
+                    city: "Brest".into(),
+                    ..Default::default()
+                },
+            )?;
+            passerelle::booking::availability::create_service(
+                conn,
+                &manager,
+                passerelle::booking::availability::ServiceInput {
+                    name: "Aide au numérique".into(),
+                    kind: "individual".into(),
+                    duration_minutes: 45,
+                    horizon_days: Some(90),
+                    bookable_by: Some("public".into()),
+                    ..Default::default()
+                },
+            )?;
+            for weekday in 1..=7 {
+                passerelle::booking::availability::add_opening_hours(
+                    conn,
+                    &mediator,
+                    mediator.id,
+                    passerelle::booking::availability::OpeningHoursInput {
+                        place_id: place.id,
+                        weekday,
+                        start: "09:00".into(),
+                        end: "17:00".into(),
+                        valid_from: None,
+                        valid_until: None,
+                    },
+                )?;
+            }
+            Ok((org.slug.unwrap_or_default(), place.id))
+        })
+        .await
+        .unwrap();
+    let mut b = Browser::start(&tools, &app.base_url).await;
+    b.client
+        .set_window_size(390, 900)
+        .await
+        .expect("a phone-sized window");
+
+    b.visit(&format!("/rdv/{slug}")).await;
+    b.go("//a[contains(., \"Médiathèque du Port\")]").await;
+    assert!(
+        b.text().await.contains("Choisissez une heure"),
+        "{}",
+        b.text().await
+    );
+    b.screenshot("rdv-creneaux").await;
+    b.go("(//ul[contains(@class, 'times')]//a)[1]").await;
+    b.screenshot("rdv-formulaire").await;
+    b.fill("given_name", "Hélène").await;
+    b.fill("phone", "06 12 34 56 78").await;
+    b.click_id("sms_consent").await;
+    b.press("Réserver ce rendez-vous").await;
+    b.screenshot("rdv-confirmation").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Votre rendez-vous est réservé") && text.contains("1 quai Ouest"),
+        "{text}"
+    );
+    // The personal link works.
+    b.go("//main//a[contains(@href, '/r/')]").await;
+    assert!(b.text().await.contains("Médiathèque du Port"));
+
+    // A referrer sends a request without a slot.
+    b.visit(&format!("/rdv/{slug}/orienter")).await;
+    b.fill("referrer_name", "Sophie Lenoir").await;
+    b.fill("referrer_organisation", "CCAS de Brest").await;
+    b.fill("referrer_email", "sophie@ccas.example").await;
+    b.fill("given_name", "Karim").await;
+    b.click_id("agreement").await;
+    b.click_id("topic-email").await;
+    b.screenshot("rdv-orienter-envoye").await;
+    b.press("Envoyer").await;
+    assert!(
+        b.text().await.contains("va contacter la personne"),
+        "{}",
+        b.text().await
+    );
+
+    let count: i64 = app
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use passerelle::db::schema::{appointments, referrals};
+            let a: i64 = appointments::table
+                .filter(appointments::place_id.eq(place_id))
+                .count()
+                .get_result(conn)?;
+            let r: i64 = referrals::table.count().get_result(conn)?;
+            Ok(a * 10 + r)
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, 11, "one appointment and one referral request");
+    let violations = std::mem::take(&mut b.violations);
+    b.close().await;
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+mod a_person_and_a_referrer_on_a_phone_in_chromium {
+    use super::*;
+
+    #[rocket::async_test]
+    async fn sqlite() {
+        public_journey(Backend::Sqlite).await
+    }
+
+    #[rocket::async_test]
+    async fn postgres() {
+        public_journey(Backend::Postgres).await
+    }
+}

@@ -77,6 +77,21 @@ pub fn page_parameters() -> Vec<PageParameters> {
             ],
         ),
         ("/messages", "/messages", vec![("status", "lost")]),
+        ("/referrals", "/referrals", vec![("status", "lost")]),
+        (
+            "/rdv/<slug>/creneaux",
+            "/rdv/structure-stricte/creneaux",
+            vec![
+                ("service_id", "abc"),
+                ("place_id", "x"),
+                ("date", "2026-02-30"),
+            ],
+        ),
+        (
+            "/rdv/<slug>/reserver",
+            "/rdv/structure-stricte/reserver",
+            vec![("service_id", "abc"), ("place_id", "1.5")],
+        ),
         (
             "/audit",
             "/audit",
@@ -168,7 +183,7 @@ both_backends! {
                 }
                 assert!(method == "get" || method == "post", "{method} {path}");
                 // Any id: the query is refused before the record is looked up.
-                let concrete = path.replace("{file}", "people.csv").replace("{id}", "1");
+                let concrete = path.replace("{file}", "people.csv").replace("{id}", "1").replace("{slug}", "structure-stricte");
                 let required: Vec<(String, String)> = params.iter().filter(|p| p["required"] == true)
                     .map(|p| { let n = p["name"].as_str().unwrap(); (n.to_string(), valid(n)) }).collect();
                 for param in &params {

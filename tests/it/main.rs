@@ -23,6 +23,7 @@ mod ops;
 mod people;
 mod platform;
 mod privacy;
+mod public;
 mod reads;
 mod reports;
 mod reschedule;

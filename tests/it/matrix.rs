@@ -137,6 +137,16 @@ fn cases() -> Vec<Case> {
         c("POST", "/api/v1/users", "/api/v1/users", Json(r#"{"email": "compte$n@alpha.example", "name": "Compte $n", "role": "mediator", "organisation_id": $org_a, "password": "$password"}"#), [L, F, F, Y, Y]),
         get("/api/v1/organisations", "/api/v1/organisations", ADMIN),
         c("POST", "/api/v1/organisations", "/api/v1/organisations", Json(r#"{"name": "Structure $n"}"#), ADMIN),
+        c("PATCH", "/api/v1/organisations/<id>", "/api/v1/organisations/$org_a", Json(r#"{"slug": "$slug"}"#), ADMIN),
+        c("PATCH", "/api/v1/services/<id>", "/api/v1/services/$service", Json(r#"{"bookable_by": "public"}"#), A_MANAGERS),
+        get("/api/v1/referrals", "/api/v1/referrals?status=new", STAFF),
+        c("PATCH", "/api/v1/referrals/<id>", "/api/v1/referrals/$referral", Json(r#"{"status": "contacted"}"#), A_STAFF),
+        c("POST", "/api/v1/referrals/<id>/booking", "/api/v1/referrals/$new_referral/booking", Json(r#"{"service_id": $service, "mediator_id": $mediator, "place_id": $place, "starts_at": "$start"}"#), A_STAFF),
+        // The public's routes: A's bookable services and free slots are public by design.
+        get("/api/v1/public/<slug>/services", "/api/v1/public/$slug/services", PUBLIC),
+        get("/api/v1/public/<slug>/slots", "/api/v1/public/$slug/slots?service_id=$service&from=$day&to=$day", PUBLIC),
+        c("POST", "/api/v1/public/<slug>/bookings", "/api/v1/public/$slug/bookings", Json(r#"{"service_id": $service, "place_id": $place, "starts_at": "$start", "person": {"given_name": "Public $n", "email": "public$n@example.org", "reminder_consent": true}}"#), PUBLIC),
+        c("POST", "/api/v1/public/<slug>/referrals", "/api/v1/public/$slug/referrals", Json(r#"{"person": {"given_name": "Orientée $n"}, "referrer": {"name": "Référente", "organisation": "CCAS", "email": "ref$n@ccas.example"}, "topics": ["email"]}"#), PUBLIC),
         get("/api/v1/places", "/api/v1/places", STAFF),
         c("POST", "/api/v1/places", "/api/v1/places", Json(r#"{"name": "Lieu $n", "address": "1 rue Neuve", "postal_code": "59000", "city": "Lille"}"#), MANAGERS),
         get("/api/v1/places/<id>", "/api/v1/places/$place", A_STAFF),
@@ -220,6 +230,17 @@ fn cases() -> Vec<Case> {
         c("POST", "/users", "/users", Form(&[("name", "Compte $n"), ("email", "page$n@alpha.example"), ("role", "mediator"), ("organisation_id", "$org_a"), ("password", "$password")]), [L, F, F, Y, Y]),
         get("/organisations", "/organisations", ADMIN),
         c("POST", "/organisations", "/organisations", Form(&[("name", "Structure page $n")]), ADMIN),
+        c("POST", "/organisations/<id>", "/organisations/$org_a", Form(&[("name", "Association ZZALPHA"), ("slug", "$slug")]), ADMIN),
+        c("POST", "/services/<id>/bookable-by", "/services/$service/bookable-by", Form(&[("bookable_by", "public")]), A_MANAGERS),
+        get("/referrals", "/referrals?status=new", STAFF),
+        c("POST", "/referrals/<id>/status", "/referrals/$referral/status", Form(&[("status", "contacted")]), A_STAFF),
+        c("POST", "/referrals/<id>/book", "/referrals/$new_referral/book", Form(&[("service_id", "$service"), ("mediator_id", "$mediator"), ("place_id", "$place"), ("starts_at_local", "$start_local")]), A_STAFF),
+        get("/rdv/<slug>", "/rdv/$slug", PUBLIC),
+        get("/rdv/<slug>/creneaux", "/rdv/$slug/creneaux?service_id=$service&place_id=$place&date=$day", PUBLIC),
+        get("/rdv/<slug>/reserver", "/rdv/$slug/reserver?service_id=$service&place_id=$place&starts_at=$start", PUBLIC),
+        c("POST", "/rdv/<slug>/reserver", "/rdv/$slug/reserver", Form(&[("service_id", "$service"), ("place_id", "$place"), ("starts_at", "$start"), ("given_name", "Publique $n"), ("email", "web$n@example.org"), ("reminder_consent", "true"), ("website", "")]), PUBLIC),
+        get("/rdv/<slug>/orienter", "/rdv/$slug/orienter", PUBLIC),
+        c("POST", "/rdv/<slug>/orienter", "/rdv/$slug/orienter", Form(&[("referrer_name", "Référente"), ("referrer_organisation", "CCAS"), ("referrer_email", "page$n@ccas.example"), ("given_name", "Orientée page $n"), ("agreement", "true"), ("topics", "email"), ("slot", ""), ("website", "")]), PUBLIC),
         get("/people", "/people", STAFF),
         get("/people", "/people?q=Alice", STAFF),
         get("/people/new", "/people/new", STAFF),
@@ -366,7 +387,7 @@ impl<'a> Ctx<'a> {
             .await;
         let place = self.api("/api/v1/places", json!({"name": "Lieu ZZALPHA", "address": "1 rue ZZALPHA", "postal_code": "59100", "city": "Roubaix", "accessibility_notes": "Accès ZZALPHA"})).await;
         let place_id = place["id"].as_i64().unwrap();
-        let service = self.api("/api/v1/services", json!({"name": "Accompagnement ZZALPHA", "kind": "individual", "duration_minutes": 60, "min_notice_minutes": 0, "horizon_days": 730, "what_to_bring": "Carte ZZALPHA"})).await;
+        let service = self.api("/api/v1/services", json!({"name": "Accompagnement ZZALPHA", "kind": "individual", "duration_minutes": 60, "min_notice_minutes": 0, "horizon_days": 730, "what_to_bring": "Carte ZZALPHA", "bookable_by": "public"})).await;
         let service_id = service["id"].as_i64().unwrap();
         for weekday in 1..=7 {
             self.api(
@@ -445,7 +466,23 @@ impl<'a> Ctx<'a> {
             .app
             .beneficiary_link(appointment["id"].as_i64().unwrap() as i32, person_id as i32)
             .await;
+        // A's public slug, and a referral request sent from its public page.
+        let slug: String = self
+            .app
+            .get("/api/v1/organisations", Some(&self.admin.token))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"].as_i64() == Some(self.manager.user.organisation_id as i64))
+            .and_then(|o| o["slug"].as_str())
+            .expect("A's slug")
+            .to_string();
+        let referral = self.refer(&slug, 0).await;
         let values = [
+            ("slug", slug),
+            ("referral", referral),
             ("org_a", org_a),
             ("mediator", mediator_id.to_string()),
             ("programme", Self::id(&programme)),
@@ -465,6 +502,24 @@ impl<'a> Ctx<'a> {
             ("day", (today() + Duration::days(7)).to_string()),
         ];
         self.values.extend(values);
+    }
+
+    /// A referral request sent to A from its public page; its id.
+    async fn refer(&self, slug: &str, n: u32) -> String {
+        let r = self.app.send_json("POST", &format!("/api/v1/public/{slug}/referrals"), None, &json!({"person": {"given_name": format!("Orientée {n}")}, "referrer": {"name": "Référente ZZALPHA", "organisation": "CCAS", "email": format!("ref{n}@ccas.example")}, "topics": ["email"]}).to_string()).await;
+        assert_eq!(r.status, Status::Created, "fixture referral: {}", r.body);
+        let list = self
+            .app
+            .get("/api/v1/referrals?status=new", Some(&self.manager.token))
+            .await
+            .json();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .max()
+            .expect("a referral")
+            .to_string()
     }
 
     fn next(&self) -> u32 {
@@ -603,6 +658,10 @@ impl<'a> Ctx<'a> {
                     .unwrap();
                 made.insert("new_webhook".into(), webhook.to_string());
                 made.insert("new_dead_delivery".into(), delivery.to_string());
+            }
+            "new_referral" => {
+                let id = self.refer(&self.values["slug"], n).await;
+                made.insert(name.into(), id);
             }
             "new_place" => {
                 let p = self.api("/api/v1/places", json!({"name": format!("Annexe {n}"), "address": "5 rue Haute", "postal_code": "59000", "city": "Lille"})).await;
@@ -784,7 +843,8 @@ impl<'a> Ctx<'a> {
                 let pre_session = url == "/login"
                     || url.starts_with("/setup/")
                     || url.starts_with("/r/")
-                    || url.starts_with("/h/");
+                    || url.starts_with("/h/")
+                    || url.starts_with("/rdv/");
                 let token = if pre_session {
                     let login = self.app.get("/login", None).await;
                     let cookie = login.cookie(passerelle::auth::PRE_SESSION_CSRF_COOKIE);

@@ -1,0 +1,113 @@
+//! Who may book a service: staff only (the default), also referrers from the public referral
+//! page, or anyone from the public booking page. Changed by managers and admins.
+
+use diesel::prelude::*;
+use rocket::response::Redirect;
+use rocket::serde::json::Json;
+use rocket::State;
+use serde::Deserialize;
+
+use super::availability::get_service;
+use super::model::Service;
+use crate::auth::{ApiUser, Role, StaffUser, WebUser};
+use crate::db::schema::services;
+use crate::db::{Db, DbConn};
+use crate::error::AppError;
+use crate::web::api::ApiJson;
+use crate::web::csrf::Csrf;
+
+/// The values of `bookable_by`, with their French labels.
+pub const BOOKABLE_BY: [(&str, &str); 3] = [
+    ("staff", "l'équipe seulement"),
+    ("referrers", "l'équipe et les prescripteurs"),
+    ("public", "tout le monde (page publique)"),
+];
+
+pub const BOOKABLE_BY_MESSAGE: &str = "Valeur attendue : staff, referrers ou public.";
+
+/// The error message of a `bookable_by` value, if it is not one.
+pub fn check_bookable_by(value: &str) -> Option<&'static str> {
+    (!BOOKABLE_BY.iter().any(|(code, _)| *code == value)).then_some(BOOKABLE_BY_MESSAGE)
+}
+
+/// Whether a referrer (`true`) or a member of the public may book this service.
+pub fn open_to(service: &Service, referrer: bool) -> bool {
+    match service.bookable_by.as_str() {
+        "public" => true,
+        "referrers" => referrer,
+        _ => false,
+    }
+}
+
+/// `PATCH /api/v1/services/{id}`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePatch {
+    pub bookable_by: Option<String>,
+}
+
+/// Changes who may book a service (managers and admins of its organisation); audited.
+pub fn update_service(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    id: i32,
+    patch: ServicePatch,
+) -> Result<Service, AppError> {
+    let service = get_service(conn, actor, id)?;
+    actor.require(&[Role::Admin, Role::Manager])?;
+    if let Some(message) = patch.bookable_by.as_deref().and_then(check_bookable_by) {
+        return Err(AppError::field("bookable_by", message));
+    }
+    crate::db::transaction(conn, |conn| {
+        if let Some(value) = &patch.bookable_by {
+            diesel::update(services::table.find(id))
+                .set(services::bookable_by.eq(value))
+                .execute(conn)?;
+        }
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "update",
+            "service",
+            Some(id),
+            Some(service.organisation_id),
+        )?;
+        get_service(conn, actor, id)
+    })
+}
+
+#[rocket::patch("/services/<id>", data = "<input>")]
+pub async fn api_update(
+    db: &State<Db>,
+    api: ApiUser,
+    id: i32,
+    input: ApiJson<ServicePatch>,
+) -> Result<Json<Service>, AppError> {
+    let user = api.0;
+    let input = input.into_inner();
+    db.run(move |conn| update_service(conn, &user, id, input))
+        .await
+        .map(Json)
+}
+
+#[derive(rocket::FromForm)]
+pub struct BookableByForm {
+    bookable_by: String,
+}
+
+/// The form beside each service on `/services`.
+#[rocket::post("/services/<id>/bookable-by", data = "<form>")]
+pub async fn web_update(
+    db: &State<Db>,
+    web: WebUser,
+    id: i32,
+    form: Csrf<BookableByForm>,
+) -> Result<Redirect, AppError> {
+    let user = web.user.clone();
+    let patch = ServicePatch {
+        bookable_by: Some(form.into_inner().bookable_by),
+    };
+    db.run(move |conn| update_service(conn, &user, id, patch))
+        .await?;
+    Ok(Redirect::to("/services"))
+}
