@@ -578,7 +578,12 @@ pub fn book(
             },
             participants,
         };
-        crate::webhooks::announce_appointment(conn, &appointment, &Event::Booked)?;
+        crate::webhooks::announce_appointment(
+            conn,
+            &config.timezone,
+            &appointment,
+            &Event::Booked,
+        )?;
         outbox::announce(conn, config, &appointment, Event::Booked)?;
         Ok(appointment)
     })
@@ -668,7 +673,12 @@ pub fn enrol(
         crate::reports::maintain::mark(conn, appointment_id)?;
         if status == "booked" {
             let appointment = load(conn, actor, appointment_id)?;
-            crate::webhooks::announce_appointment(conn, &appointment, &Event::Enrolled(person_id))?;
+            crate::webhooks::announce_appointment(
+                conn,
+                &config.timezone,
+                &appointment,
+                &Event::Enrolled(person_id),
+            )?;
             outbox::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
         }
         Ok(status.to_string())
@@ -751,10 +761,20 @@ pub fn withdraw(
         )?;
         crate::reports::maintain::mark(conn, appointment_id)?;
         let appointment = load_for(conn, actor, appointment_id)?;
-        crate::webhooks::announce_appointment(conn, &appointment, &Event::Withdrawn(person_id))?;
+        crate::webhooks::announce_appointment(
+            conn,
+            &config.timezone,
+            &appointment,
+            &Event::Withdrawn(person_id),
+        )?;
         outbox::announce(conn, config, &appointment, Event::Withdrawn(person_id))?;
         for person in &promoted {
-            crate::webhooks::announce_appointment(conn, &appointment, &Event::Promoted(*person))?;
+            crate::webhooks::announce_appointment(
+                conn,
+                &config.timezone,
+                &appointment,
+                &Event::Promoted(*person),
+            )?;
             outbox::announce(conn, config, &appointment, Event::Promoted(*person))?;
         }
         Ok(promoted)
@@ -838,7 +858,7 @@ pub fn reschedule(
         )?;
         crate::reports::maintain::mark(conn, appointment_id)?;
         let moved = load(conn, actor, appointment_id)?;
-        crate::webhooks::announce_appointment(conn, &moved, &Event::Rescheduled)?;
+        crate::webhooks::announce_appointment(conn, &config.timezone, &moved, &Event::Rescheduled)?;
         outbox::announce(conn, config, &moved, Event::Rescheduled)?;
         Ok(moved)
     })
@@ -902,7 +922,12 @@ pub fn cancel(
             .map(|p| p.person_id)
             .collect();
         let cancelled = load(conn, actor, appointment_id)?;
-        crate::webhooks::announce_appointment(conn, &cancelled, &Event::Cancelled(seated.clone()))?;
+        crate::webhooks::announce_appointment(
+            conn,
+            &config.timezone,
+            &cancelled,
+            &Event::Cancelled(seated.clone()),
+        )?;
         outbox::announce(conn, config, &cancelled, Event::Cancelled(seated))?;
         Ok(cancelled)
     })

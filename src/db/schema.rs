@@ -588,6 +588,7 @@ diesel::table! {
         secret -> Text,
         created_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 

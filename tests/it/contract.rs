@@ -73,6 +73,11 @@ pub fn page_parameters() -> Vec<PageParameters> {
         ),
         ("/messages", "/messages", vec![("status", "lost")]),
         (
+            "/webhooks/<id>/deliveries",
+            "/webhooks/1/deliveries",
+            vec![("status", "lost")],
+        ),
+        (
             "/audit",
             "/audit",
             vec![
