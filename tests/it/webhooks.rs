@@ -500,7 +500,6 @@ webhook_test!(
             "appointment.created",
             "abandonné",
             "réponse HTTP 500",
-            "(HTTP 500)",
             "Relancer",
             &url,
         ] {
@@ -648,7 +647,7 @@ webhook_test!(
     a_paused_webhook_gets_nothing_until_resumed_and_a_page_made_secret_is_shown_once,
     |app| {
         let receiver = Receiver::start(app.dir.path(), 0);
-        let s = setup(&app, "Point d'accès numérique").await;
+        let s = setup(&app, "Point numerique").await;
         let session = &s.manager.session;
         let url = format!("http://127.0.0.1:{}/", receiver.port);
 
