@@ -659,7 +659,7 @@ webhook_test!(
                 Some(session),
                 &[
                     ("csrf_token", &csrf),
-                    ("url", "http://10.0.0.7/x"),
+                    ("url", "ftp://exemple.fr/x"),
                     ("events", "appointment.moved"),
                     ("secret", "court"),
                 ],
@@ -671,7 +671,7 @@ webhook_test!(
             "id=\"url-error\"",
             "id=\"events-error\"",
             "id=\"secret-error\"",
-            "http://10.0.0.7/x",
+            "ftp://exemple.fr/x",
         ] {
             assert!(text.contains(shown), "{shown} missing: {text}");
         }
