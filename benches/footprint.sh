@@ -25,7 +25,7 @@ PASSERELLE_PASSWORD=footprint-password-123 $BIN user add --email footprint@examp
 $BIN >"$DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$DIR"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null
 sleep "$IDLE"
 SIZE=$(stat -c %s "$BIN")
