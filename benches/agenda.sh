@@ -9,7 +9,8 @@
 # runs the baseline's bench.sh (wrk, the two programs alternated round by round). Prints each
 # run, then the ratio of Passerelle's requests per second to the baseline's (median of the
 # rounds), and the week agenda HTML page's requests per second and p50.
-# Environment: DB (the SQLite file), MEDIATOR (mediator_id, default: the admin's first
+# Environment: BIN (a release binary of Passerelle to use instead of building this worktree's),
+# DB (the SQLite file), MEDIATOR (mediator_id, default: the admin's first
 # mediator with appointments that week), WEEK (the Monday, default 2026-12-07).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +28,11 @@ B_PORT=${B_PORT:-18732}
 OUT=$(mktemp -d)
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 
-cargo build --release -q
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q
+  BIN=$PWD/target/release/passerelle
+fi
 CARGO_TARGET_DIR=$PWD/target cargo build --release -q --locked --manifest-path "$BASELINE_DIR/Cargo.toml"
-BIN=$PWD/target/release/passerelle
 export ROCKET_DATABASE_URL=sqlite://$DB ROCKET_DATA_DIR=${DATA_DIR:-/tmp/passerelle-bench-data} \
   ROCKET_LOG_LEVEL=off ROCKET_WORKER=false ROCKET_LOG_SETUP_LINK=false
 mkdir -p "$ROCKET_DATA_DIR"

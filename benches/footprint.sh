@@ -6,7 +6,7 @@
 #   benches/footprint.sh                                  # SQLite in a temporary folder
 #   benches/footprint.sh postgres://user@host:port/db     # an empty PostgreSQL database
 #
-# Needs curl. Builds the release binary first. Targets: binary ≤ 30 MB, idle RSS ≤ 40 MB.
+# Needs curl. Builds the release binary first (or measures BIN=path/to/passerelle). Targets: binary ≤ 30 MB, idle RSS ≤ 40 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8078}
@@ -14,8 +14,10 @@ IDLE=${IDLE:-10}
 DIR=$(mktemp -d)
 DATABASE_URL=${1:-sqlite://$DIR/footprint.db}
 
-cargo build --release -q --bin passerelle
-BIN=target/release/passerelle
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q --bin passerelle
+  BIN=target/release/passerelle
+fi
 export ROCKET_DATABASE_URL=$DATABASE_URL ROCKET_DATA_DIR=$DIR ROCKET_PORT=$PORT \
   ROCKET_LOG_FORMAT=json ROCKET_WORKER=true ROCKET_LOG_SETUP_LINK=false
 PASSERELLE_PASSWORD=footprint-password-123 $BIN user add --email footprint@example.org \
@@ -23,7 +25,7 @@ PASSERELLE_PASSWORD=footprint-password-123 $BIN user add --email footprint@examp
 $BIN >"$DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$DIR"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null
 sleep "$IDLE"
 SIZE=$(stat -c %s "$BIN")

@@ -602,7 +602,12 @@ pub fn book_as(
             },
             participants,
         };
-        crate::webhooks::announce_appointment(conn, &appointment, &Event::Booked)?;
+        crate::webhooks::announce_appointment(
+            conn,
+            &config.timezone,
+            &appointment,
+            &Event::Booked,
+        )?;
         outbox::announce(conn, config, &appointment, Event::Booked)?;
         Ok(appointment)
     })
@@ -720,7 +725,12 @@ pub fn enrol_as(
         crate::reports::maintain::mark(conn, appointment_id)?;
         if status == "booked" {
             let appointment = load_for(conn, actor, appointment_id)?;
-            crate::webhooks::announce_appointment(conn, &appointment, &Event::Enrolled(person_id))?;
+            crate::webhooks::announce_appointment(
+                conn,
+                &config.timezone,
+                &appointment,
+                &Event::Enrolled(person_id),
+            )?;
             outbox::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
         }
         Ok(status.to_string())
@@ -803,10 +813,20 @@ pub fn withdraw(
         )?;
         crate::reports::maintain::mark(conn, appointment_id)?;
         let appointment = load_for(conn, actor, appointment_id)?;
-        crate::webhooks::announce_appointment(conn, &appointment, &Event::Withdrawn(person_id))?;
+        crate::webhooks::announce_appointment(
+            conn,
+            &config.timezone,
+            &appointment,
+            &Event::Withdrawn(person_id),
+        )?;
         outbox::announce(conn, config, &appointment, Event::Withdrawn(person_id))?;
         for person in &promoted {
-            crate::webhooks::announce_appointment(conn, &appointment, &Event::Promoted(*person))?;
+            crate::webhooks::announce_appointment(
+                conn,
+                &config.timezone,
+                &appointment,
+                &Event::Promoted(*person),
+            )?;
             outbox::announce(conn, config, &appointment, Event::Promoted(*person))?;
         }
         Ok(promoted)
@@ -914,7 +934,7 @@ pub fn reschedule_for(
         )?;
         crate::reports::maintain::mark(conn, appointment_id)?;
         let moved = load_for(conn, actor, appointment_id)?;
-        crate::webhooks::announce_appointment(conn, &moved, &Event::Rescheduled)?;
+        crate::webhooks::announce_appointment(conn, &config.timezone, &moved, &Event::Rescheduled)?;
         outbox::announce(conn, config, &moved, Event::Rescheduled)?;
         Ok(moved)
     })
@@ -978,7 +998,12 @@ pub fn cancel(
             .map(|p| p.person_id)
             .collect();
         let cancelled = load(conn, actor, appointment_id)?;
-        crate::webhooks::announce_appointment(conn, &cancelled, &Event::Cancelled(seated.clone()))?;
+        crate::webhooks::announce_appointment(
+            conn,
+            &config.timezone,
+            &cancelled,
+            &Event::Cancelled(seated.clone()),
+        )?;
         outbox::announce(conn, config, &cancelled, Event::Cancelled(seated))?;
         Ok(cancelled)
     })

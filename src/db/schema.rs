@@ -617,6 +617,7 @@ diesel::table! {
         secret -> Text,
         created_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 

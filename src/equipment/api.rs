@@ -188,14 +188,15 @@ pub async fn import_csv(
 #[rocket::post("/equipment/<id>/assign", data = "<input>")]
 pub async fn assign(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     id: i32,
     input: ApiJson<AssignInput>,
 ) -> Result<Created<Item>, AppError> {
-    let user = api.0;
+    let (user, tz) = (api.0, config.timezone);
     let input = input.into_inner();
     let item = db
-        .run(move |conn| super::assign(conn, &user, id, input))
+        .run(move |conn| super::assign(conn, &tz, &user, id, input))
         .await?;
     Ok(Created::new(format!("/api/v1/equipment/{id}"), item))
 }
@@ -203,13 +204,14 @@ pub async fn assign(
 #[rocket::post("/equipment/<id>/return", data = "<input>")]
 pub async fn give_back(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     id: i32,
     input: ApiJson<ReturnInput>,
 ) -> Result<Json<Item>, AppError> {
-    let user = api.0;
+    let (user, tz) = (api.0, config.timezone);
     let input = input.into_inner();
-    db.run(move |conn| super::give_back(conn, &user, id, input))
+    db.run(move |conn| super::give_back(conn, &tz, &user, id, input))
         .await
         .map(Json)
 }

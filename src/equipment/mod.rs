@@ -352,6 +352,7 @@ pub const NO_EMAIL: &str = "Aucune adresse e-mail n'est disponible pour cette pe
 /// write to it is refused.
 pub fn assign(
     conn: &mut DbConn,
+    tz: &chrono_tz::Tz,
     actor: &StaffUser,
     item_id: i32,
     input: AssignInput,
@@ -495,6 +496,7 @@ pub fn assign(
         )?;
         crate::webhooks::announce_equipment(
             conn,
+            tz,
             item.organisation_id,
             "equipment.assigned",
             item_id,
@@ -520,6 +522,7 @@ pub struct ReturnInput {
 
 pub fn give_back(
     conn: &mut DbConn,
+    tz: &chrono_tz::Tz,
     actor: &StaffUser,
     item_id: i32,
     input: ReturnInput,
@@ -574,6 +577,7 @@ pub fn give_back(
         )?;
         crate::webhooks::announce_equipment(
             conn,
+            tz,
             item.organisation_id,
             "equipment.returned",
             item_id,

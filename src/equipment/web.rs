@@ -263,9 +263,9 @@ pub async fn assign(
         acceptance: form.acceptance,
         accepted_by_name: form.accepted_by_name,
     };
-    let user = web.user.clone();
+    let (user, tz) = (web.user.clone(), config.timezone);
     let outcome = db
-        .run(move |conn| super::assign(conn, &user, id, input).map(|_| ()))
+        .run(move |conn| super::assign(conn, &tz, &user, id, input).map(|_| ()))
         .await;
     back(db, config, &web, id, outcome).await
 }
@@ -287,13 +287,13 @@ pub async fn give_back(
     let form = form.into_inner();
     let returned_on: NaiveDate =
         crate::time::parse_date(&form.returned_on).unwrap_or_else(|| crate::db::now().date());
-    let user = web.user.clone();
+    let (user, tz) = (web.user.clone(), config.timezone);
     let input = ReturnInput {
         returned_on,
         condition: form.condition,
     };
     let outcome = db
-        .run(move |conn| super::give_back(conn, &user, id, input).map(|_| ()))
+        .run(move |conn| super::give_back(conn, &tz, &user, id, input).map(|_| ()))
         .await;
     back(db, config, &web, id, outcome).await
 }

@@ -950,7 +950,7 @@ pub(crate) fn anonymise(
     )
     .set(appointments::notes.eq(None::<String>))
     .execute(conn)?;
-    crate::webhooks::announce_anonymised(conn, organisation_id, id)?;
+    crate::webhooks::announce_anonymised(conn, &config.timezone, organisation_id, id)?;
     crate::audit::record(
         conn,
         actor,

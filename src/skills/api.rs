@@ -92,14 +92,15 @@ pub async fn edit_skill(
 #[rocket::post("/appointments/<id>/log", data = "<input>")]
 pub async fn log(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     id: i32,
     input: ApiJson<LogInput>,
 ) -> Result<Created<Vec<LogOut>>, AppError> {
-    let user = api.0;
+    let (user, tz) = (api.0, config.timezone);
     let input = input.into_inner();
     let logged = db
-        .run(move |conn| logs::record(conn, &user, id, input))
+        .run(move |conn| logs::record(conn, &tz, &user, id, input))
         .await?;
     Ok(Created::new(
         format!("/api/v1/appointments/{id}/log"),

@@ -190,6 +190,7 @@ fn check(input: &LogInput, skill_ids: &std::collections::HashMap<String, i32>) -
 /// Records (or edits) the log of an appointment that has started.
 pub fn record(
     conn: &mut DbConn,
+    tz: &chrono_tz::Tz,
     actor: &StaffUser,
     appointment_id: i32,
     input: LogInput,
@@ -366,6 +367,7 @@ pub fn record(
             .collect();
         crate::webhooks::announce_log(
             conn,
+            tz,
             appointment.row.organisation_id,
             appointment_id,
             &attendance,

@@ -167,9 +167,9 @@ pub async fn save(
             .collect(),
         anonymous_attendees,
     };
-    let user = web.user.clone();
+    let (user, tz) = (web.user.clone(), config.timezone);
     match db
-        .run(move |conn| logs::record(conn, &user, id, input))
+        .run(move |conn| logs::record(conn, &tz, &user, id, input))
         .await
     {
         Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!(

@@ -10,9 +10,11 @@
 
 pub mod api;
 pub mod guard;
+pub mod web;
 pub mod worker;
 
 use chrono::NaiveDateTime;
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -24,6 +26,7 @@ use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox::Event;
+use crate::time::LocalTime;
 
 /// The events a webhook can subscribe to.
 pub const EVENTS: [&str; 11] = [
@@ -49,25 +52,56 @@ pub struct WebhookInput {
     pub secret: String,
 }
 
-/// A subscription as listed (never its secret).
-#[derive(Serialize, Debug, Queryable, Selectable)]
+/// The statuses of a delivery.
+pub const DELIVERY_STATUSES: [&str; 5] = ["pending", "sending", "delivered", "dead", "cancelled"];
+
+/// A subscription (never listed with its secret).
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
     pub id: i32,
     pub organisation_id: i32,
     pub created_by: i32,
     pub url: String,
-    #[serde(serialize_with = "word_list")]
     pub events: String,
     pub created_at: NaiveDateTime,
+    /// Paused: no new deliveries are written, those waiting are held.
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
-fn word_list<S: serde::Serializer>(words: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(words.split_whitespace())
+/// A subscription as the API shows it, times in the configured offset.
+#[derive(Serialize, Debug)]
+pub struct WebhookOut {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub created_by: i32,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: String,
+    /// When it was paused (from its page); null while it is active.
+    pub disabled_at: Option<String>,
+}
+
+impl Webhook {
+    pub fn event_list(&self) -> Vec<String> {
+        self.events.split_whitespace().map(str::to_string).collect()
+    }
+
+    pub fn out(&self, tz: &Tz) -> WebhookOut {
+        WebhookOut {
+            id: self.id,
+            organisation_id: self.organisation_id,
+            created_by: self.created_by,
+            url: self.url.clone(),
+            events: self.event_list(),
+            created_at: tz.rfc3339(self.created_at),
+            disabled_at: self.disabled_at.map(|t| tz.rfc3339(t)),
+        }
+    }
 }
 
 /// One delivery, as listed.
-#[derive(Serialize, Debug, Queryable, Selectable)]
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = webhook_deliveries)]
 pub struct Delivery {
     pub id: i32,
@@ -82,6 +116,48 @@ pub struct Delivery {
     pub response_status: Option<i32>,
     pub delivered_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+}
+
+/// A delivery as the API shows it, times in the configured offset.
+#[derive(Serialize, Debug)]
+pub struct DeliveryOut {
+    pub id: i32,
+    pub webhook_id: i32,
+    pub event: String,
+    pub delivery_key: String,
+    pub status: String,
+    pub attempts: i32,
+    pub due_at: String,
+    pub last_error: Option<String>,
+    pub response_status: Option<i32>,
+    pub delivered_at: Option<String>,
+    pub created_at: String,
+}
+
+impl Delivery {
+    pub fn out(&self, tz: &Tz) -> DeliveryOut {
+        DeliveryOut {
+            id: self.id,
+            webhook_id: self.webhook_id,
+            event: self.event.clone(),
+            delivery_key: self.delivery_key.clone(),
+            status: self.status.clone(),
+            attempts: self.attempts,
+            due_at: tz.rfc3339(self.due_at),
+            last_error: self.last_error.clone(),
+            response_status: self.response_status,
+            delivered_at: self.delivered_at.map(|t| tz.rfc3339(t)),
+            created_at: tz.rfc3339(self.created_at),
+        }
+    }
+}
+
+/// A secret for a subscription made from its page (48 hex digits).
+pub fn generate_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 fn field(errors: &mut FieldErrors, name: &str, message: impl Into<String>) {
@@ -211,7 +287,7 @@ pub fn list(conn: &mut DbConn, user: &StaffUser) -> Result<Vec<Webhook>, AppErro
 }
 
 /// A live webhook the user may manage, or 404.
-fn visible(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Webhook, AppError> {
+pub fn visible(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Webhook, AppError> {
     user.require(&[Role::Admin, Role::Manager])?;
     webhooks::table
         .find(id)
@@ -248,21 +324,71 @@ pub fn delete(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErr
     })
 }
 
+/// Pauses (`disabled`) or resumes a subscription. While paused, no delivery is written for
+/// it and those already waiting stay where they are; resumed, they go out in order.
+pub fn set_disabled(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+    disabled: bool,
+) -> Result<(), AppError> {
+    crate::db::transaction(conn, |conn| {
+        let webhook = visible(conn, user, id)?;
+        if webhook.disabled_at.is_some() == disabled {
+            return Ok(());
+        }
+        diesel::update(webhooks::table.find(id))
+            .set(webhooks::disabled_at.eq(disabled.then(now)))
+            .execute(conn)?;
+        crate::audit::record(
+            conn,
+            Some(user),
+            if disabled { "disable" } else { "enable" },
+            "webhook",
+            Some(id),
+            Some(webhook.organisation_id),
+        )
+    })
+}
+
+/// Checks a `status` filter of the deliveries list (before anything is looked up).
+pub fn delivery_status(status: Option<&str>) -> Result<Option<&'static str>, AppError> {
+    match status.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => DELIVERY_STATUSES
+            .iter()
+            .find(|known| **known == s)
+            .map(|known| Some(*known))
+            .ok_or_else(|| {
+                AppError::field(
+                    "status",
+                    "Statut inconnu : pending, sending, delivered, dead ou cancelled.",
+                )
+            }),
+    }
+}
+
+/// A webhook's deliveries, newest first, optionally of one status.
 pub fn deliveries(
     conn: &mut DbConn,
     user: &StaffUser,
     id: i32,
+    status: Option<&'static str>,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Delivery>, AppError> {
     visible(conn, user, id)?;
-    Ok(webhook_deliveries::table
+    let mut query = webhook_deliveries::table
         .filter(webhook_deliveries::webhook_id.eq(id))
         .select(Delivery::as_select())
         .order(webhook_deliveries::id.desc())
         .limit(limit)
         .offset(offset)
-        .load(conn)?)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(webhook_deliveries::status.eq(status));
+    }
+    Ok(query.load(conn)?)
 }
 
 /// Sends a `dead` delivery again (same body, same delivery id), from now.
@@ -312,6 +438,7 @@ pub fn retry(
 /// Writes one delivery of `event` per live webhook of the organisation subscribed to it.
 pub fn enqueue(
     conn: &mut DbConn,
+    tz: &Tz,
     organisation_id: i32,
     event: &str,
     sequence_key: Option<&str>,
@@ -320,6 +447,7 @@ pub fn enqueue(
     let subscribed: Vec<(i32, String)> = webhooks::table
         .filter(webhooks::organisation_id.eq(organisation_id))
         .filter(webhooks::deleted_at.is_null())
+        .filter(webhooks::disabled_at.is_null())
         .select((webhooks::id, webhooks::events))
         .load(conn)?;
     let stamp = now();
@@ -331,7 +459,7 @@ pub fn enqueue(
         let body = json!({
             "id": key,
             "event": event,
-            "occurred_at": utc(stamp),
+            "occurred_at": tz.rfc3339(stamp),
             "data": data,
         })
         .to_string();
@@ -352,12 +480,6 @@ pub fn enqueue(
     Ok(())
 }
 
-/// RFC 3339 in UTC: webhook bodies do not depend on the server's time zone.
-fn utc(at: NaiveDateTime) -> String {
-    at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 /// A random delivery id (32 hex digits).
 fn delivery_key() -> String {
     use rand::RngCore;
@@ -367,7 +489,7 @@ fn delivery_key() -> String {
 }
 
 /// What the webhooks say of an appointment: ids, times and statuses, no names nor notes.
-fn appointment_data(appointment: &Appointment) -> Value {
+fn appointment_data(tz: &Tz, appointment: &Appointment) -> Value {
     let r = &appointment.row;
     json!({
         "appointment_id": r.id,
@@ -375,8 +497,8 @@ fn appointment_data(appointment: &Appointment) -> Value {
         "service_id": r.service_id,
         "mediator_id": r.mediator_id,
         "place_id": r.place_id,
-        "starts_at": utc(r.starts_at),
-        "ends_at": utc(r.ends_at),
+        "starts_at": tz.rfc3339(r.starts_at),
+        "ends_at": tz.rfc3339(r.ends_at),
         "status": r.status,
         "participants": appointment.participants.iter()
             .map(|p| json!({"person_id": p.person_id, "status": p.status}))
@@ -388,6 +510,7 @@ fn appointment_data(appointment: &Appointment) -> Value {
 /// announcement, in the same transaction).
 pub fn announce_appointment(
     conn: &mut DbConn,
+    tz: &Tz,
     appointment: &Appointment,
     event: &Event,
 ) -> Result<(), AppError> {
@@ -404,6 +527,7 @@ pub fn announce_appointment(
             .unwrap_or_else(|| "cancelled".into());
         enqueue(
             conn,
+            tz,
             org,
             event,
             key,
@@ -414,10 +538,11 @@ pub fn announce_appointment(
         Event::Booked => {
             enqueue(
                 conn,
+                tz,
                 org,
                 "appointment.created",
                 key,
-                appointment_data(appointment),
+                appointment_data(tz, appointment),
             )?;
             for p in &appointment.participants {
                 participant(conn, "participant.booked", p.person_id)?;
@@ -429,17 +554,19 @@ pub fn announce_appointment(
         Event::Withdrawn(person) => participant(conn, "participant.cancelled", *person)?,
         Event::Rescheduled => enqueue(
             conn,
+            tz,
             org,
             "appointment.updated",
             key,
-            appointment_data(appointment),
+            appointment_data(tz, appointment),
         )?,
         Event::Cancelled(_) => enqueue(
             conn,
+            tz,
             org,
             "appointment.cancelled",
             key,
-            appointment_data(appointment),
+            appointment_data(tz, appointment),
         )?,
     }
     Ok(())
@@ -449,6 +576,7 @@ pub fn announce_appointment(
 /// `participant.attended` or `participant.no_show`.
 pub fn announce_log(
     conn: &mut DbConn,
+    tz: &Tz,
     organisation_id: i32,
     appointment_id: i32,
     attendance: &[(i32, String)],
@@ -462,6 +590,7 @@ pub fn announce_log(
         };
         enqueue(
             conn,
+            tz,
             organisation_id,
             event,
             Some(&key),
@@ -470,6 +599,7 @@ pub fn announce_log(
     }
     enqueue(
         conn,
+        tz,
         organisation_id,
         "session_log.recorded",
         Some(&key),
@@ -485,11 +615,13 @@ pub fn announce_log(
 /// A person anonymised (on request or by the retention job): `person.anonymised`.
 pub fn announce_anonymised(
     conn: &mut DbConn,
+    tz: &Tz,
     organisation_id: i32,
     person_id: i32,
 ) -> Result<(), AppError> {
     enqueue(
         conn,
+        tz,
         organisation_id,
         "person.anonymised",
         None,
@@ -500,6 +632,7 @@ pub fn announce_anonymised(
 /// An item handed over (`equipment.assigned`) or given back (`equipment.returned`).
 pub fn announce_equipment(
     conn: &mut DbConn,
+    tz: &Tz,
     organisation_id: i32,
     event: &str,
     equipment_id: i32,
@@ -507,6 +640,7 @@ pub fn announce_equipment(
 ) -> Result<(), AppError> {
     enqueue(
         conn,
+        tz,
         organisation_id,
         event,
         Some(&format!("equipment:{equipment_id}")),

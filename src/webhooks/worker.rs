@@ -63,11 +63,13 @@ pub fn claim(
             DbConn::Sqlite(_) => "",
         };
         // First in line: no earlier delivery of the same appointment to the same webhook
-        // is still waiting or being sent.
+        // is still waiting or being sent; and the webhook is not paused.
         let ids: Vec<i32> = diesel::sql_query(format!(
             "SELECT d.id FROM webhook_deliveries d \
              WHERE ((d.status = 'pending' AND d.due_at <= $1) \
                  OR (d.status = 'sending' AND d.locked_until < $1)) \
+               AND EXISTS (SELECT 1 FROM webhooks w \
+                   WHERE w.id = d.webhook_id AND w.disabled_at IS NULL) \
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
                    WHERE e.webhook_id = d.webhook_id AND e.sequence_key = d.sequence_key \
                      AND e.id < d.id AND e.status IN ('pending', 'sending')) \

@@ -93,6 +93,11 @@ pub fn page_parameters() -> Vec<PageParameters> {
             vec![("service_id", "abc"), ("place_id", "1.5")],
         ),
         (
+            "/webhooks/<id>/deliveries",
+            "/webhooks/1/deliveries",
+            vec![("status", "lost")],
+        ),
+        (
             "/audit",
             "/audit",
             vec![

@@ -296,6 +296,13 @@ fn cases() -> Vec<Case> {
         c("POST", "/h/<token>/accept", "/h/$handover/accept", Form(&[]), PUBLIC),
         get("/messages", "/messages", MANAGERS),
         c("POST", "/messages/<id>/retry", "/messages/$new_dead_message/retry", Form(&[]), A_MANAGERS),
+        get("/webhooks", "/webhooks", MANAGERS),
+        c("POST", "/webhooks", "/webhooks", Form(&[("url", "https://93.184.216.34/hook/$n"), ("events", "appointment.created"), ("secret", "")]), MANAGERS),
+        c("POST", "/webhooks/<id>/disable", "/webhooks/$new_webhook/disable", Form(&[]), A_MANAGERS),
+        c("POST", "/webhooks/<id>/enable", "/webhooks/$new_webhook/enable", Form(&[]), A_MANAGERS),
+        c("POST", "/webhooks/<id>/delete", "/webhooks/$new_webhook/delete", Form(&[]), A_MANAGERS),
+        get("/webhooks/<id>/deliveries", "/webhooks/$new_webhook/deliveries", A_MANAGERS),
+        c("POST", "/webhooks/<id>/deliveries/<delivery_id>/retry", "/webhooks/$new_webhook/deliveries/$new_dead_delivery/retry", Form(&[]), A_MANAGERS),
         get("/to-call", "/to-call", STAFF),
         // Kannel's callbacks take no session: a forged delivery report names no message, a reply
         // without the shared secret is refused.

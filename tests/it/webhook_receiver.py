@@ -27,6 +27,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "event": self.headers.get("X-Passerelle-Event"),
             "delivery": self.headers.get("X-Passerelle-Delivery"),
             "signature_ok": hmac.compare_digest(expected, self.headers.get("X-Passerelle-Signature", "")),
+            "signature": self.headers.get("X-Passerelle-Signature"),
             "status": status,
             "raw": body.decode(),
         }

@@ -433,3 +433,454 @@ webhook_test!(
         }
     }
 );
+
+/// A subscription made from the webhooks page (as `staff`), with this secret (empty: drawn by
+/// the server); the page answered.
+async fn subscribe_from_page(
+    app: &TestApp,
+    session: &str,
+    url: &str,
+    secret: &str,
+) -> crate::harness::Response {
+    let csrf = app.csrf_of(session).await;
+    app.post_form(
+        "/webhooks",
+        Some(session),
+        &[
+            ("csrf_token", &csrf),
+            ("url", url),
+            ("events", "appointment.created"),
+            ("events", "appointment.cancelled"),
+            ("secret", secret),
+        ],
+    )
+    .await
+}
+
+async fn first_webhook(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/webhooks", Some(token)).await.json()[0]["id"]
+        .as_i64()
+        .unwrap()
+}
+
+webhook_test!(
+    the_deliveries_page_shows_a_dead_delivery_whose_retry_button_gets_it_delivered,
+    |app| {
+        // The receiver refuses the first two posts: with mail_max_attempts = 2, dead.
+        let receiver = Receiver::start(app.dir.path(), 2);
+        let s = setup(&app, "Maison France services").await;
+        let session = &s.manager.session;
+        let list = app.page("/webhooks", session).await;
+        assert_eq!(list.status, Status::Ok);
+        assert!(list.body.contains("Aucun webhook"), "{}", list.body);
+        let url = format!("http://127.0.0.1:{}/recu", receiver.port);
+        let made = subscribe_from_page(&app, session, &url, SECRET).await;
+        assert_eq!(made.status, Status::Ok, "{}", made.body);
+        let webhook = first_webhook(&app, &s.manager.token).await;
+        let page_url = format!("/webhooks/{webhook}/deliveries");
+
+        let person = crate::booking::person(&app, &s.mediator.token, "Solène").await;
+        book(
+            &app,
+            &s,
+            &s.mediator.token,
+            &at(today() + Duration::days(4), "10:00"),
+            &[person],
+        )
+        .await;
+        assert_eq!(deliver(&app).await.failed, 1);
+        assert_eq!(deliver(&app).await.failed, 1);
+        assert_eq!(deliver(&app).await.claimed, 0);
+
+        let page = app.page(&page_url, session).await;
+        assert_eq!(page.status, Status::Ok);
+        let text = crate::harness::unescape(&page.body);
+        for shown in [
+            "rendez-vous créé",
+            "appointment.created",
+            "abandonné",
+            "réponse HTTP 500",
+            "Relancer",
+            &url,
+        ] {
+            assert!(text.contains(shown), "{shown} missing: {text}");
+        }
+        assert!(!text.contains(SECRET));
+        // The list counts it too.
+        assert!(app
+            .page("/webhooks", session)
+            .await
+            .body
+            .contains("1 abandonné"));
+        // Filters: none delivered yet; a status that does not exist is refused by name.
+        let delivered = app
+            .page(&format!("{page_url}?status=delivered"), session)
+            .await;
+        assert!(
+            delivered.body.contains("Aucun envoi avec ce statut"),
+            "{}",
+            delivered.body
+        );
+        assert!(app
+            .page(&format!("{page_url}?status=dead"), session)
+            .await
+            .body
+            .contains("Relancer"));
+        let refused = app.page(&format!("{page_url}?status=perdu"), session).await;
+        assert_eq!(refused.status, Status::UnprocessableEntity);
+        assert!(
+            crate::harness::unescape(&refused.body).contains("Statut inconnu"),
+            "{}",
+            refused.body
+        );
+
+        let delivery = app
+            .get(
+                &format!("/api/v1/webhooks/{webhook}/deliveries"),
+                Some(&s.manager.token),
+            )
+            .await
+            .json()[0]["id"]
+            .as_i64()
+            .unwrap();
+        let retry_url = format!("{page_url}/{delivery}/retry");
+        // A form without the session's token changes nothing.
+        assert_eq!(
+            app.post_form(&retry_url, Some(session), &[("csrf_token", "faux")])
+                .await
+                .status,
+            Status::Forbidden
+        );
+        // Not for a mediator, nor for another organisation's manager (it does not exist there).
+        let csrf = app.csrf_of(&s.mediator.session).await;
+        assert_eq!(
+            app.post_form(
+                &retry_url,
+                Some(&s.mediator.session),
+                &[("csrf_token", &csrf)]
+            )
+            .await
+            .status,
+            Status::Forbidden
+        );
+        assert_eq!(
+            app.page(&page_url, &s.mediator.session).await.status,
+            Status::Forbidden
+        );
+        let other = app.staff("manager", "Autre structure").await;
+        let csrf = app.csrf_of(&other.session).await;
+        assert_eq!(
+            app.post_form(&retry_url, Some(&other.session), &[("csrf_token", &csrf)])
+                .await
+                .status,
+            Status::NotFound
+        );
+        assert_eq!(
+            app.page(&page_url, &other.session).await.status,
+            Status::NotFound
+        );
+        assert!(!app
+            .page("/webhooks", &other.session)
+            .await
+            .body
+            .contains(&url));
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/webhooks/{webhook}/deliveries"),
+                Some(&s.manager.token)
+            )
+            .await
+            .json()[0]["status"],
+            "dead"
+        );
+
+        let csrf = app.csrf_of(session).await;
+        let retried = app
+            .post_form(&retry_url, Some(session), &[("csrf_token", &csrf)])
+            .await;
+        assert_eq!(retried.status, Status::SeeOther, "{}", retried.body);
+        assert_eq!(retried.header("Location"), Some(page_url.as_str()));
+        let waiting = crate::harness::unescape(&app.page(&page_url, session).await.body);
+        assert!(
+            waiting.contains("à envoyer") && !waiting.contains("Relancer"),
+            "{waiting}"
+        );
+
+        // The worker sends it again: same delivery id, and the receiver takes it.
+        assert_eq!(deliver(&app).await.delivered, 1);
+        let got = receiver.received();
+        assert_eq!(
+            got.iter()
+                .map(|l| l["status"].as_u64().unwrap())
+                .collect::<Vec<_>>(),
+            [500, 500, 200]
+        );
+        assert!(got
+            .iter()
+            .all(|l| l["signature_ok"] == true && l["delivery"] == got[0]["delivery"]));
+        let done = crate::harness::unescape(
+            &app.page(&format!("{page_url}?status=delivered"), session)
+                .await
+                .body,
+        );
+        assert!(
+            done.contains("remis") && done.contains("rendez-vous créé"),
+            "{done}"
+        );
+
+        // Retrying what is not dead: the page again, saying why; nothing changes.
+        let again = app
+            .post_form(&retry_url, Some(session), &[("csrf_token", &csrf)])
+            .await;
+        assert_eq!(again.status, Status::Conflict, "{}", again.body);
+        let again = crate::harness::unescape(&again.body);
+        assert!(
+            again.contains("Seul un envoi abandonné (dead) se relance.") && again.contains(&url),
+            "{again}"
+        );
+        assert_eq!(deliver(&app).await.claimed, 0);
+        assert_eq!(receiver.received().len(), 3);
+    }
+);
+
+webhook_test!(
+    a_paused_webhook_gets_nothing_until_resumed_and_a_page_made_secret_is_shown_once,
+    |app| {
+        let receiver = Receiver::start(app.dir.path(), 0);
+        let s = setup(&app, "Point numerique").await;
+        let session = &s.manager.session;
+        let url = format!("http://127.0.0.1:{}/", receiver.port);
+
+        // Bad input: the form again, each message by its field, nothing written.
+        let csrf = app.csrf_of(session).await;
+        let bad = app
+            .post_form(
+                "/webhooks",
+                Some(session),
+                &[
+                    ("csrf_token", &csrf),
+                    ("url", "ftp://exemple.fr/x"),
+                    ("events", "appointment.moved"),
+                    ("secret", "court"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, Status::UnprocessableEntity);
+        let text = crate::harness::unescape(&bad.body);
+        for shown in [
+            "id=\"url-error\"",
+            "id=\"events-error\"",
+            "id=\"secret-error\"",
+            "ftp://exemple.fr/x",
+        ] {
+            assert!(text.contains(shown), "{shown} missing: {text}");
+        }
+        assert!(app
+            .get("/api/v1/webhooks", Some(&s.manager.token))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty());
+        // Mediators do not manage webhooks.
+        assert_eq!(
+            app.page("/webhooks", &s.mediator.session).await.status,
+            Status::Forbidden
+        );
+
+        // No secret typed: one is drawn, shown on the answer only, and signs the deliveries.
+        let made = subscribe_from_page(&app, session, &url, "").await;
+        assert_eq!(made.status, Status::Ok, "{}", made.body);
+        let start = made
+            .body
+            .find("<code class=\"secret\">")
+            .expect("the secret is shown")
+            + "<code class=\"secret\">".len();
+        let secret = made.body[start..start + 48].to_string();
+        assert!(secret.chars().all(|c| c.is_ascii_hexdigit()), "{secret}");
+        assert!(made.body.contains("il ne sera plus affiché"));
+        let list = app.page("/webhooks", session).await.body;
+        assert!(!list.contains(&secret) && list.contains("actif"), "{list}");
+        let webhook = first_webhook(&app, &s.manager.token).await;
+        let stored: String = app
+            .db()
+            .run(move |conn| {
+                use passerelle::db::schema::webhooks as w;
+                Ok(w::table
+                    .find(webhook as i32)
+                    .select(w::secret)
+                    .first(conn)?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored, secret);
+
+        let person = crate::booking::person(&app, &s.mediator.token, "Maëlys").await;
+        let first = book(
+            &app,
+            &s,
+            &s.mediator.token,
+            &at(today() + Duration::days(3), "09:00"),
+            &[person],
+        )
+        .await
+        .json()["id"]
+            .as_i64()
+            .unwrap();
+        // Paused: the delivery already written waits, and nothing new is written.
+        let csrf = app.csrf_of(session).await;
+        let paused = app
+            .post_form(
+                &format!("/webhooks/{webhook}/disable"),
+                Some(session),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(paused.status, Status::SeeOther);
+        assert!(app
+            .page("/webhooks", session)
+            .await
+            .body
+            .contains("en pause depuis le"));
+        assert!(app
+            .get("/api/v1/webhooks", Some(&s.manager.token))
+            .await
+            .json()[0]["disabled_at"]
+            .is_string());
+        assert_eq!(deliver(&app).await.claimed, 0);
+        let cancel = app
+            .post_json(
+                &format!("/api/v1/appointments/{first}/cancel"),
+                &s.mediator.token,
+                json!({"by": "structure"}),
+            )
+            .await;
+        assert_eq!(cancel.status, Status::Ok, "{}", cancel.body);
+        let rows = app
+            .get(
+                &format!("/api/v1/webhooks/{webhook}/deliveries"),
+                Some(&s.manager.token),
+            )
+            .await
+            .json();
+        assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+        assert!(receiver.received().is_empty());
+
+        // Resumed: the one waiting goes out.
+        let resumed = app
+            .post_form(
+                &format!("/webhooks/{webhook}/enable"),
+                Some(session),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(resumed.status, Status::SeeOther);
+        assert_eq!(deliver(&app).await.delivered, 1);
+        let got = receiver.received();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["event"], "appointment.created");
+        // Signed with the drawn secret (not the receiver's usual one).
+        let raw = got[0]["raw"].as_str().unwrap();
+        assert_eq!(got[0]["signature_ok"], false);
+        assert_eq!(
+            got[0]["signature"],
+            passerelle::webhooks::worker::signature(&secret, raw)
+        );
+
+        // Deleted from the page: gone from the list and the API, nothing more sent.
+        let other = app.staff("manager", "Ailleurs").await;
+        let their_csrf = app.csrf_of(&other.session).await;
+        assert_eq!(
+            app.post_form(
+                &format!("/webhooks/{webhook}/delete"),
+                Some(&other.session),
+                &[("csrf_token", &their_csrf)]
+            )
+            .await
+            .status,
+            Status::NotFound
+        );
+        let deleted = app
+            .post_form(
+                &format!("/webhooks/{webhook}/delete"),
+                Some(session),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(deleted.status, Status::SeeOther);
+        assert!(!app
+            .page("/webhooks", session)
+            .await
+            .body
+            .contains(&url.replace('/', "&#x2F;")));
+        assert!(app
+            .get("/api/v1/webhooks", Some(&s.manager.token))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty());
+        book(
+            &app,
+            &s,
+            &s.mediator.token,
+            &at(today() + Duration::days(5), "09:00"),
+            &[person],
+        )
+        .await;
+        assert_eq!(deliver(&app).await.claimed, 0);
+        assert_eq!(receiver.received().len(), 1);
+    }
+);
+
+webhook_test!(webhook_times_carry_the_configured_offset, |app| {
+    let receiver = Receiver::start(app.dir.path(), 0);
+    let s = setup(&app, "Centre social Lazare Garreau").await;
+    let r = app.post_json("/api/v1/webhooks", &s.manager.token, json!({"url": format!("http://127.0.0.1:{}/", receiver.port), "events": ["appointment.created", "equipment.assigned"], "secret": SECRET})).await;
+    assert_eq!(r.status, Status::Created, "{}", r.body);
+    let webhook = r.json()["id"].as_i64().unwrap();
+    let paris = |text: &str| {
+        let t = chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|_| panic!("{text}"));
+        let offset = chrono::Offset::fix(
+            chrono::TimeZone::from_utc_datetime(&chrono_tz::Europe::Paris, &t.naive_utc()).offset(),
+        );
+        assert!(!text.ends_with('Z'), "{text} is in UTC");
+        assert_eq!(*t.offset(), offset, "{text}");
+    };
+    paris(r.json()["created_at"].as_str().unwrap());
+
+    let person = crate::booking::person(&app, &s.mediator.token, "Zoé").await;
+    let starts_at = at(today() + Duration::days(4), "10:00");
+    let booked = book(&app, &s, &s.mediator.token, &starts_at, &[person])
+        .await
+        .json();
+    let item = crate::mail::smartphone(&app, &s.manager.token).await;
+    let assigned = app.post_json(&format!("/api/v1/equipment/{item}/assign"), &s.manager.token, json!({"person_id": person, "mode": "donation", "handed_over_on": today().to_string(), "acceptance": "paper_signature"})).await;
+    assert_eq!(assigned.status, Status::Created, "{}", assigned.body);
+    while deliver(&app).await.claimed > 0 {}
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "{got:?}");
+    for line in &got {
+        let body: Value = serde_json::from_str(line["raw"].as_str().unwrap()).unwrap();
+        paris(body["occurred_at"].as_str().unwrap());
+        if body["event"] == "appointment.created" {
+            // As the API gives them.
+            assert_eq!(body["data"]["starts_at"], starts_at);
+            assert_eq!(body["data"]["starts_at"], booked["starts_at"]);
+            assert_eq!(body["data"]["ends_at"], booked["ends_at"]);
+        }
+    }
+    let rows = app
+        .get(
+            &format!("/api/v1/webhooks/{webhook}/deliveries"),
+            Some(&s.manager.token),
+        )
+        .await
+        .json();
+    for row in rows.as_array().unwrap() {
+        paris(row["created_at"].as_str().unwrap());
+        paris(row["due_at"].as_str().unwrap());
+        paris(row["delivered_at"].as_str().unwrap());
+    }
+});
