@@ -24,6 +24,7 @@ mod platform;
 mod privacy;
 mod reads;
 mod reports;
+mod sheets;
 mod skills;
 mod sms;
 mod webhooks;

@@ -299,6 +299,10 @@ fn cases() -> Vec<Case> {
         get("/reports/equipment", "/reports/equipment?programme_id=$programme", MANAGERS),
         get("/exports/<file>", "/exports/people.csv", MANAGERS),
         get("/exports/<file>", "/exports/appointments.csv?place_id=$place", [L, F, V, Y, Y]),
+        get("/exports/<file>", "/exports/appointments.xlsx?place_id=$place", [L, F, V, Y, Y]),
+        get("/exports/<file>", "/exports/people.xlsx", MANAGERS),
+        get("/exports/<file>", "/exports/activites-coop.csv", MANAGERS),
+        get("/exports/<file>", "/exports/activites-coop.xlsx?place_id=$place", [L, F, V, Y, Y]),
     ]
 }
 
