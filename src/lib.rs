@@ -235,6 +235,8 @@ pub fn web_routes() -> Vec<Route> {
         reports::web::activity,
         reports::web::equipment,
         exports::download,
+        places::national::export_csv,
+        places::national::export_json,
     ]
 }
 

@@ -18,6 +18,7 @@ mod hardening;
 mod import;
 mod matrix;
 mod merge;
+mod national;
 mod ops;
 mod people;
 mod platform;

@@ -303,6 +303,8 @@ fn cases() -> Vec<Case> {
         get("/exports/<file>", "/exports/people.xlsx", MANAGERS),
         get("/exports/<file>", "/exports/activites-coop.csv", MANAGERS),
         get("/exports/<file>", "/exports/activites-coop.xlsx?place_id=$place", [L, F, V, Y, Y]),
+        get("/exports/lieux-mediation-numerique.csv", "/exports/lieux-mediation-numerique.csv", MANAGERS),
+        get("/exports/lieux-mediation-numerique.json", "/exports/lieux-mediation-numerique.json", MANAGERS),
     ]
 }
 
