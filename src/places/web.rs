@@ -29,12 +29,13 @@ pub struct PlaceForm {
     city: String,
     phone: String,
     accessibility_notes: String,
-    siret: String,
+    // The national standard's fields: optional, so a form without them still saves.
+    siret: Option<String>,
     services: Vec<String>,
     modalites_acces: Vec<String>,
-    typologie: String,
-    presentation_resume: String,
-    opening_hours: String,
+    typologie: Option<String>,
+    presentation_resume: Option<String>,
+    opening_hours: Option<String>,
 }
 
 impl PlaceForm {
@@ -47,12 +48,12 @@ impl PlaceForm {
             phone: Some(self.phone.clone()),
             accessibility_notes: Some(self.accessibility_notes.clone()),
             organisation_id: None,
-            siret: Some(self.siret.clone()),
+            siret: self.siret.clone(),
             services: self.services.clone(),
             modalites_acces: self.modalites_acces.clone(),
-            typologie: Some(self.typologie.clone()),
-            presentation_resume: Some(self.presentation_resume.clone()),
-            opening_hours: Some(self.opening_hours.clone()),
+            typologie: self.typologie.clone(),
+            presentation_resume: self.presentation_resume.clone(),
+            opening_hours: self.opening_hours.clone(),
         }
     }
 
