@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod equipment;
 pub mod error;
+pub mod exports;
 pub mod i18n;
 pub mod idempotency;
 pub mod json;
@@ -257,7 +258,9 @@ pub fn web_routes() -> Vec<Route> {
         reports::web::skills_progress,
         reports::web::activity,
         reports::web::equipment,
-        reports::export::download,
+        exports::download,
+        places::national::export_csv,
+        places::national::export_json,
         referrals::web::list,
         referrals::web::set_status,
         referrals::web::book,

@@ -76,6 +76,12 @@ diesel::table! {
         accessibility_notes -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        siret -> Nullable<Text>,
+        services -> Text,
+        modalites_acces -> Text,
+        typologie -> Nullable<Text>,
+        presentation_resume -> Nullable<Text>,
+        opening_hours -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Places (lieux de médiation), each belonging to an organisation.
 
 pub mod api;
+pub mod national;
+pub mod standard;
 pub mod web;
 
 use chrono::NaiveDateTime;
@@ -29,6 +31,16 @@ pub struct Place {
     pub created_at: NaiveDateTime,
     #[serde(skip)]
     pub updated_at: NaiveDateTime,
+    /// The fields of the national standard of places of médiation numérique.
+    pub siret: Option<String>,
+    #[serde(serialize_with = "standard::pipe_list")]
+    pub services: String,
+    #[serde(serialize_with = "standard::pipe_list")]
+    pub modalites_acces: String,
+    pub typologie: Option<String>,
+    pub presentation_resume: Option<String>,
+    /// The place's own opening hours (OpenStreetMap syntax); else the mediators' hours there.
+    pub opening_hours: Option<String>,
 }
 
 fn check_postal_code(code: &str) -> Result<(), ValidationError> {
@@ -64,6 +76,39 @@ pub struct PlaceInput {
     pub accessibility_notes: Option<String>,
     #[serde(default, skip_serializing)]
     pub organisation_id: Option<i32>,
+    /// 14 digits, Luhn-checked.
+    #[serde(default)]
+    #[validate(custom(function = "standard::check_siret"))]
+    pub siret: Option<String>,
+    /// Labels of [`standard::SERVICES`].
+    #[serde(default)]
+    #[validate(custom(function = "standard::check_services"))]
+    pub services: Vec<String>,
+    /// Labels of [`standard::MODALITES_ACCES`].
+    #[serde(default)]
+    #[validate(custom(function = "standard::check_modalites_acces"))]
+    pub modalites_acces: Vec<String>,
+    /// A code of [`standard::TYPOLOGIES`].
+    #[serde(default)]
+    #[validate(custom(function = "standard::check_typologie"))]
+    pub typologie: Option<String>,
+    #[serde(default)]
+    #[validate(length(max = 280, message = "280 caractères au plus."))]
+    pub presentation_resume: Option<String>,
+    /// OpenStreetMap `opening_hours`.
+    #[serde(default)]
+    #[validate(custom(function = "standard::check_opening_hours"))]
+    pub opening_hours: Option<String>,
+}
+
+/// Labels as stored: `|`-separated, each once, in the standard's order.
+fn stored(values: &[String], order: &[&str]) -> String {
+    order
+        .iter()
+        .filter(|label| values.iter().any(|v| v == *label))
+        .copied()
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 impl PlaceInput {
@@ -74,6 +119,17 @@ impl PlaceInput {
         self.city = self.city.trim().to_string();
         self.phone = clean(self.phone);
         self.accessibility_notes = clean(self.accessibility_notes);
+        self.siret = clean(self.siret).map(|s| s.replace(' ', ""));
+        self.typologie = clean(self.typologie);
+        self.presentation_resume = clean(self.presentation_resume);
+        self.opening_hours = clean(self.opening_hours);
+        for list in [&mut self.services, &mut self.modalites_acces] {
+            *list = list
+                .iter()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+        }
         self.validate()?;
         Ok(self)
     }
@@ -97,11 +153,19 @@ impl Place {
             phone: self.phone.clone(),
             accessibility_notes: self.accessibility_notes.clone(),
             organisation_id: Some(self.organisation_id),
+            siret: self.siret.clone(),
+            services: standard::split(&self.services).map(String::from).collect(),
+            modalites_acces: standard::split(&self.modalites_acces)
+                .map(String::from)
+                .collect(),
+            typologie: self.typologie.clone(),
+            presentation_resume: self.presentation_resume.clone(),
+            opening_hours: self.opening_hours.clone(),
         }
     }
 }
 
-#[derive(AsChangeset)]
+#[derive(AsChangeset, Insertable)]
 #[diesel(table_name = places, treat_none_as_null = true)]
 struct PlaceChanges<'a> {
     name: &'a str,
@@ -110,6 +174,12 @@ struct PlaceChanges<'a> {
     city: &'a str,
     phone: Option<&'a str>,
     accessibility_notes: Option<&'a str>,
+    siret: Option<&'a str>,
+    services: String,
+    modalites_acces: String,
+    typologie: Option<&'a str>,
+    presentation_resume: Option<&'a str>,
+    opening_hours: Option<&'a str>,
     updated_at: NaiveDateTime,
 }
 
@@ -122,6 +192,12 @@ impl<'a> PlaceChanges<'a> {
             city: &input.city,
             phone: input.phone.as_deref(),
             accessibility_notes: input.accessibility_notes.as_deref(),
+            siret: input.siret.as_deref(),
+            services: stored(&input.services, &standard::SERVICES),
+            modalites_acces: stored(&input.modalites_acces, &standard::MODALITES_ACCES),
+            typologie: input.typologie.as_deref(),
+            presentation_resume: input.presentation_resume.as_deref(),
+            opening_hours: input.opening_hours.as_deref(),
             updated_at: now(),
         }
     }
@@ -168,14 +244,8 @@ pub fn create(conn: &mut DbConn, user: &StaffUser, input: PlaceInput) -> Result<
         let id: i32 = diesel::insert_into(places::table)
             .values((
                 places::organisation_id.eq(organisation_id),
-                places::name.eq(&input.name),
-                places::address.eq(&input.address),
-                places::postal_code.eq(&input.postal_code),
-                places::city.eq(&input.city),
-                places::phone.eq(input.phone.as_deref()),
-                places::accessibility_notes.eq(input.accessibility_notes.as_deref()),
                 places::created_at.eq(stamp),
-                places::updated_at.eq(stamp),
+                PlaceChanges::from_input(&input),
             ))
             .returning(places::id)
             .get_result(conn)?;

@@ -29,6 +29,13 @@ pub struct PlaceForm {
     city: String,
     phone: String,
     accessibility_notes: String,
+    // The national standard's fields: optional, so a form without them still saves.
+    siret: Option<String>,
+    services: Vec<String>,
+    modalites_acces: Vec<String>,
+    typologie: Option<String>,
+    presentation_resume: Option<String>,
+    opening_hours: Option<String>,
 }
 
 impl PlaceForm {
@@ -41,13 +48,32 @@ impl PlaceForm {
             phone: Some(self.phone.clone()),
             accessibility_notes: Some(self.accessibility_notes.clone()),
             organisation_id: None,
+            siret: self.siret.clone(),
+            services: self.services.clone(),
+            modalites_acces: self.modalites_acces.clone(),
+            typologie: self.typologie.clone(),
+            presentation_resume: self.presentation_resume.clone(),
+            opening_hours: self.opening_hours.clone(),
         }
     }
 
     fn values(&self) -> serde_json::Value {
         json!({ "name": self.name, "address": self.address, "postal_code": self.postal_code,
-                "city": self.city, "phone": self.phone, "accessibility_notes": self.accessibility_notes })
+                "city": self.city, "phone": self.phone, "accessibility_notes": self.accessibility_notes,
+                "siret": self.siret, "services": self.services, "modalites_acces": self.modalites_acces,
+                "typologie": self.typologie, "presentation_resume": self.presentation_resume,
+                "opening_hours": self.opening_hours })
     }
+}
+
+/// The standard's lists the form offers.
+fn lists() -> serde_json::Value {
+    use super::standard::{MODALITES_ACCES, SERVICES, TYPOLOGIES};
+    let typologies: Vec<_> = TYPOLOGIES
+        .iter()
+        .map(|(code, label)| json!({ "code": code, "label": label }))
+        .collect();
+    json!({ "services": SERVICES, "modalites_acces": MODALITES_ACCES, "typologies": typologies })
 }
 
 #[rocket::get("/places/new")]
@@ -56,7 +82,7 @@ pub fn new(web: WebUser) -> Result<Template, AppError> {
     Ok(page(
         "places/form",
         &web,
-        json!({ "place_id": null, "values": {}, "errors": {} }),
+        json!({ "place_id": null, "values": {}, "errors": {}, "lists": lists() }),
     ))
 }
 
@@ -77,7 +103,7 @@ pub async fn create(
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
             "places/form",
             &web,
-            json!({ "place_id": null, "values": form.values(), "errors": errors }),
+            json!({ "place_id": null, "values": form.values(), "errors": errors, "lists": lists() }),
         )))),
         Err(e) => Err(e),
     }
@@ -98,7 +124,7 @@ pub async fn edit(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, App
     Ok(page(
         "places/form",
         &web,
-        json!({ "place_id": id, "values": place, "errors": {} }),
+        json!({ "place_id": id, "values": place, "errors": {}, "lists": lists() }),
     ))
 }
 
@@ -120,7 +146,7 @@ pub async fn update(
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
             "places/form",
             &web,
-            json!({ "place_id": id, "values": form.values(), "errors": errors }),
+            json!({ "place_id": id, "values": form.values(), "errors": errors, "lists": lists() }),
         )))),
         Err(e) => Err(e),
     }

@@ -1,245 +1,24 @@
-//! CSV exports, streamed in constant memory: a blocking task walks the table by id in batches
-//! and hands each encoded batch to the response through a small channel, so a million rows
-//! never sit in memory at once.
-//!
-//! `sep=;` gives semicolons and a UTF-8 byte-order mark for French spreadsheets;
-//! `pseudonymise=true` leaves out names and contacts and replaces person ids by a keyed
-//! pseudonym (stable across files, not reversible without the server's secret key).
+//! The rows of the five exports (people, appointments, session logs, assessments, equipment),
+//! read in batches and written through a [`RowWriter`] (CSV or XLSX, `crate::exports`).
 
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use hmac::{Hmac, Mac};
-use rocket::http::{ContentType, Header};
-use rocket::request::{self, FromRequest, Request};
-use rocket::response::{self, Responder};
-use rocket::tokio::sync::mpsc;
-use rocket::State;
-use sha2::Sha256;
 
-use super::{day_start, names, FilterQuery, Filters, Named};
-use crate::auth::{ApiUser, StaffUser, WebUser};
-use crate::config::Config;
+use super::{day_start, names, Filters, Named};
 use crate::db::schema::{
     appointments, assessments, assignments, equipment, participants, people, person_programmes,
     services, session_logs, skill_domains, skills,
 };
-use crate::db::{Db, DbConn};
+use crate::db::DbConn;
 use crate::error::AppError;
-use crate::web::query::Query;
+use crate::exports::sheet::{self, walk, Format, Row, RowWriter};
 
 const BATCH: i64 = 10_000;
 
-/// Exports answer a Bearer token (scripts) or the browser session (the dashboard's links).
-pub struct ExportUser(pub StaffUser);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ExportUser {
-    type Error = AppError;
-
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, AppError> {
-        if req.headers().get_one("Authorization").is_some() {
-            // Outside the API's request scope: the token is checked by the guard itself.
-            return ApiUser::from_request(req)
-                .await
-                .map(|a| ExportUser(a.0.staff()));
-        }
-        WebUser::from_request(req).await.map(|w| ExportUser(w.user))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    People,
-    Appointments,
-    Logs,
-    Assessments,
-    Equipment,
-}
-
-impl Kind {
-    pub fn from_file(name: &str) -> Option<Kind> {
-        Some(match name {
-            "people.csv" => Kind::People,
-            "appointments.csv" => Kind::Appointments,
-            "logs.csv" => Kind::Logs,
-            "assessments.csv" => Kind::Assessments,
-            "equipment.csv" => Kind::Equipment,
-            _ => return None,
-        })
-    }
-
-    fn file(self) -> &'static str {
-        match self {
-            Kind::People => "people.csv",
-            Kind::Appointments => "appointments.csv",
-            Kind::Logs => "logs.csv",
-            Kind::Assessments => "assessments.csv",
-            Kind::Equipment => "equipment.csv",
-        }
-    }
-}
-
-/// How rows are written.
-#[derive(Clone)]
-pub struct Format {
-    pub separator: u8,
-    pub pseudonymise: bool,
-    key: Vec<u8>,
-    tz: Tz,
-}
-
-impl Format {
-    pub fn new(separator: u8, pseudonymise: bool, config: &Config) -> Format {
-        Format {
-            separator,
-            pseudonymise,
-            key: config.secret_key.clone(),
-            tz: config.timezone,
-        }
-    }
-
-    fn person(&self, id: i32) -> String {
-        if !self.pseudonymise {
-            return id.to_string();
-        }
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(format!("export-person:{id}").as_bytes());
-        format!("P{}", &hex::encode(mac.finalize().into_bytes())[..12])
-    }
-
-    fn time(&self, t: NaiveDateTime) -> String {
-        self.tz.short_iso(t)
-    }
-}
-
-trait ShortIso {
-    fn short_iso(&self, t: NaiveDateTime) -> String;
-}
-
-impl ShortIso for Tz {
-    fn short_iso(&self, t: NaiveDateTime) -> String {
-        use chrono::TimeZone;
-        self.from_utc_datetime(&t)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    }
-}
-
-/// One CSV line at a time into a buffer.
-pub struct Writer {
-    buf: Vec<u8>,
-    sep: u8,
-    first: bool,
-}
-
-impl Writer {
-    fn new(sep: u8) -> Writer {
-        Writer {
-            buf: Vec::with_capacity(1 << 20),
-            sep,
-            first: true,
-        }
-    }
-
-    /// A number, date or code: written as is.
-    fn plain(&mut self, value: impl std::fmt::Display) -> &mut Self {
-        self.separator();
-        use std::io::Write;
-        let _ = write!(self.buf, "{value}");
-        self
-    }
-
-    fn opt_plain(&mut self, value: Option<impl std::fmt::Display>) -> &mut Self {
-        match value {
-            Some(v) => self.plain(v),
-            None => self.text(""),
-        }
-    }
-
-    /// Text someone typed: quoted when needed, and kept from being read as a formula.
-    fn text(&mut self, value: &str) -> &mut Self {
-        self.separator();
-        let formula =
-            value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_phone_number(value);
-        let quote = formula
-            || value
-                .bytes()
-                .any(|b| b == self.sep || b == b'"' || b == b'\n' || b == b'\r');
-        if quote {
-            self.buf.push(b'"');
-            if formula {
-                self.buf.push(b'\'');
-            }
-            for b in value.bytes() {
-                if b == b'"' {
-                    self.buf.push(b'"');
-                }
-                self.buf.push(b);
-            }
-            self.buf.push(b'"');
-        } else {
-            self.buf.extend_from_slice(value.as_bytes());
-        }
-        self
-    }
-
-    fn opt_text(&mut self, value: Option<&str>) -> &mut Self {
-        self.text(value.unwrap_or(""))
-    }
-
-    fn separator(&mut self) {
-        if !self.first {
-            self.buf.push(self.sep);
-        }
-        self.first = false;
-    }
-
-    fn end(&mut self) {
-        self.buf.extend_from_slice(b"\r\n");
-        self.first = true;
-    }
-
-    fn header(&mut self, names: &[&str]) {
-        for n in names {
-            self.text(n);
-        }
-        self.end();
-    }
-
-    fn take(&mut self) -> Vec<u8> {
-        std::mem::replace(&mut self.buf, Vec::with_capacity(1 << 20))
-    }
-}
-
-/// Sends a batch; false when the client went away.
-fn send(tx: &mpsc::Sender<Vec<u8>>, w: &mut Writer) -> bool {
-    tx.blocking_send(w.take()).is_ok()
-}
-
-/// Walks a table by id, batch after batch: `batch(conn, w, after)` loads the rows after that
-/// id (in id order), writes them, and answers the last id read, or `None` when none is left.
-/// Each batch goes to the client before the next is read; a client gone stops the walk.
-fn walk(
-    conn: &mut DbConn,
-    w: &mut Writer,
-    tx: &mpsc::Sender<Vec<u8>>,
-    mut batch: impl FnMut(&mut DbConn, &mut Writer, i32) -> Result<Option<i32>, AppError>,
-) -> Result<(), AppError> {
-    let mut last = 0;
-    while let Some(end) = batch(conn, w, last)? {
-        last = end;
-        if !send(tx, w) {
-            return Ok(());
-        }
-    }
-    send(tx, w);
-    Ok(())
-}
-
-fn period(tz: &Tz, filters: &Filters) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+pub fn period(tz: &Tz, filters: &Filters) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
     (
         filters.from.map(|d| day_start(tz, d)),
         filters
@@ -247,27 +26,6 @@ fn period(tz: &Tz, filters: &Filters) -> (Option<NaiveDateTime>, Option<NaiveDat
             .and_then(|d| d.succ_opt())
             .map(|d| day_start(tz, d)),
     )
-}
-
-/// Writes the whole export into `tx`, batch by batch.
-pub fn produce(
-    conn: &mut DbConn,
-    kind: Kind,
-    filters: &Filters,
-    format: &Format,
-    tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<(), AppError> {
-    let mut w = Writer::new(format.separator);
-    if format.separator == b';' {
-        w.buf.extend_from_slice("\u{feff}".as_bytes());
-    }
-    match kind {
-        Kind::People => people_csv(conn, filters, format, &mut w, tx),
-        Kind::Appointments => appointments_csv(conn, filters, format, &mut w, tx),
-        Kind::Logs => logs_csv(conn, filters, format, &mut w, tx),
-        Kind::Assessments => assessments_csv(conn, filters, format, &mut w, tx),
-        Kind::Equipment => equipment_csv(conn, filters, format, &mut w, tx),
-    }
 }
 
 /// The report filters on a boxed query that has the appointments table in it.
@@ -308,12 +66,11 @@ fn seen_by(filters: &Filters) -> Option<String> {
 }
 
 #[allow(clippy::type_complexity)]
-fn people_csv(
+pub fn people(
     conn: &mut DbConn,
     filters: &Filters,
     format: &Format,
-    w: &mut Writer,
-    tx: &mpsc::Sender<Vec<u8>>,
+    w: &mut dyn RowWriter,
 ) -> Result<(), AppError> {
     let programme_names = names(conn, Named::Programmes)?;
     if format.pseudonymise {
@@ -329,7 +86,7 @@ fn people_csv(
             "tranche_age",
             "statut_social",
             "code_insee",
-        ]);
+        ])?;
     } else {
         w.header(&[
             "id",
@@ -351,7 +108,7 @@ fn people_csv(
             "tranche_age",
             "statut_social",
             "code_insee",
-        ]);
+        ])?;
     }
     let (from, to) = period(&format.tz, filters);
     // Who was seen at a place or by a mediator: a set of ids, read once.
@@ -371,7 +128,7 @@ fn people_csv(
         }
         None => None,
     };
-    walk(conn, w, tx, |conn, w, last| {
+    walk(conn, w, |conn, w, last| {
         let mut q = people::table
             .filter(people::id.gt(last))
             .order(people::id)
@@ -455,47 +212,47 @@ fn people_csv(
                 .get(&r.0)
                 .map(|v| v.join("|"))
                 .unwrap_or_default();
+            let mut row = Row::new();
             if format.pseudonymise {
-                w.plain(format.person(r.0))
-                    .opt_plain(r.3)
+                row.cell(format.person(r.0))
+                    .opt_int(r.3)
                     .opt_text(r.4.as_deref())
                     .opt_text(r.5.as_deref())
-                    .text(&programmes)
-                    .plain(format.time(r.10))
-                    .plain(if r.11.is_some() { "oui" } else { "non" });
+                    .text(programmes.as_str())
+                    .time(format.local(r.10))
+                    .flag(r.11.is_some());
             } else {
-                w.plain(r.0)
-                    .text(&r.1)
+                row.int(r.0)
+                    .text(r.1.as_str())
                     .opt_text(r.2.as_deref())
-                    .opt_plain(r.3)
+                    .opt_int(r.3)
                     .opt_text(r.4.as_deref())
                     .opt_text(r.5.as_deref())
                     .opt_text(r.6.as_deref())
                     .opt_text(r.7.as_deref())
-                    .plain(if r.8 { "oui" } else { "non" })
+                    .flag(r.8)
                     .opt_text(r.9 .0.as_deref())
                     .opt_text(r.9 .1.as_deref())
                     .opt_text(r.9 .2.as_deref())
-                    .text(&programmes)
-                    .plain(format.time(r.10))
-                    .plain(if r.11.is_some() { "oui" } else { "non" });
+                    .text(programmes.as_str())
+                    .time(format.local(r.10))
+                    .flag(r.11.is_some());
             }
-            w.opt_text(r.12 .0.as_deref())
+            row.opt_text(r.12 .0.as_deref())
                 .text(crate::people::funder::age_band_now(r.3))
                 .opt_text(r.12 .1.as_deref())
                 .opt_text(r.12 .2.as_deref());
-            w.end();
+            w.row(&row)?;
         }
         Ok(Some(end))
     })
 }
 
-fn appointments_csv(
+pub fn appointments(
     conn: &mut DbConn,
     filters: &Filters,
     format: &Format,
-    w: &mut Writer,
-    tx: &mpsc::Sender<Vec<u8>>,
+    w: &mut dyn RowWriter,
 ) -> Result<(), AppError> {
     let user_names = names(conn, Named::Users)?;
     let place_names = names(conn, Named::Places)?;
@@ -522,9 +279,9 @@ fn appointments_csv(
         "annules",
         "liste_attente",
         "sans_rendez_vous",
-    ]);
+    ])?;
     let (from, to) = period(&format.tz, filters);
-    walk(conn, w, tx, |conn, w, last| {
+    walk(conn, w, |conn, w, last| {
         let mut q = appointments::table
             .filter(appointments::id.gt(last))
             .order(appointments::id)
@@ -595,20 +352,21 @@ fn appointments_csv(
                 .get(&r.4)
                 .map(|(n, k)| (n.as_str(), k.as_str()))
                 .unwrap_or(("", ""));
-            w.plain(r.0)
-                .plain(format.time(r.1))
-                .plain(format.time(r.2))
-                .plain(&r.3)
+            let mut row = Row::new();
+            row.int(r.0)
+                .time(format.local(r.1))
+                .time(format.local(r.2))
+                .code(r.3.as_str())
                 .text(service)
-                .plain(kind)
+                .code(kind)
                 .text(user_names.get(&r.5).map_or("", String::as_str))
                 .text(place_names.get(&r.6).map_or("", String::as_str))
-                .plain(r.7);
+                .int(r.7);
             for n in s {
-                w.plain(n);
+                row.int(n);
             }
-            w.plain(if r.8 { "oui" } else { "non" });
-            w.end();
+            row.flag(r.8);
+            w.row(&row)?;
         }
         Ok(Some(end))
     })
@@ -624,12 +382,11 @@ fn skill_codes(conn: &mut DbConn) -> Result<HashMap<i32, (String, String)>, AppE
         .collect())
 }
 
-fn logs_csv(
+pub fn logs(
     conn: &mut DbConn,
     filters: &Filters,
     format: &Format,
-    w: &mut Writer,
-    tx: &mpsc::Sender<Vec<u8>>,
+    w: &mut dyn RowWriter,
 ) -> Result<(), AppError> {
     let user_names = names(conn, Named::Users)?;
     let place_names = names(conn, Named::Places)?;
@@ -650,9 +407,9 @@ fn logs_csv(
     if !format.pseudonymise {
         header.extend(["orientation", "note"]);
     }
-    w.header(&header);
+    w.header(&header)?;
     let (from, to) = period(&format.tz, filters);
-    walk(conn, w, tx, |conn, w, last| {
+    walk(conn, w, |conn, w, last| {
         let mut q = session_logs::table
             .inner_join(appointments::table)
             .filter(session_logs::id.gt(last))
@@ -721,32 +478,33 @@ fn logs_csv(
                 .push(format!("{code}:{level}"));
         }
         for r in rows {
-            w.plain(r.1)
-                .plain(format.time(r.2))
-                .plain(format.person(r.3))
-                .plain(&r.4)
-                .opt_plain(r.5)
-                .plain(r.6.replace(',', "|"))
-                .opt_plain(r.7.as_deref())
-                .opt_plain(r.8.as_deref())
-                .plain(observed.get(&r.0).map(|v| v.join("|")).unwrap_or_default())
+            let mut row = Row::new();
+            row.int(r.1)
+                .time(format.local(r.2))
+                .cell(format.person(r.3))
+                .code(r.4.as_str())
+                .opt_int(r.5)
+                .code(r.6.replace(',', "|"))
+                .opt_code(r.7.as_deref())
+                .opt_code(r.8.as_deref())
+                .code(observed.get(&r.0).map(|v| v.join("|")).unwrap_or_default())
                 .text(user_names.get(&r.9).map_or("", String::as_str))
                 .text(place_names.get(&r.10).map_or("", String::as_str));
             if !format.pseudonymise {
-                w.opt_text(r.11 .0.as_deref()).opt_text(r.11 .1.as_deref());
+                row.opt_text(r.11 .0.as_deref())
+                    .opt_text(r.11 .1.as_deref());
             }
-            w.end();
+            w.row(&row)?;
         }
         Ok(Some(end))
     })
 }
 
-fn assessments_csv(
+pub fn assessments(
     conn: &mut DbConn,
     filters: &Filters,
     format: &Format,
-    w: &mut Writer,
-    tx: &mpsc::Sender<Vec<u8>>,
+    w: &mut dyn RowWriter,
 ) -> Result<(), AppError> {
     let user_names = names(conn, Named::Users)?;
     let codes = skill_codes(conn)?;
@@ -760,9 +518,9 @@ fn assessments_csv(
         "evalue_le",
         "evaluateur",
         "compte_rendu",
-    ]);
+    ])?;
     let (from, to) = period(&format.tz, filters);
-    walk(conn, w, tx, |conn, w, last| {
+    walk(conn, w, |conn, w, last| {
         let mut q = assessments::table
             .inner_join(people::table)
             .filter(assessments::id.gt(last))
@@ -822,27 +580,27 @@ fn assessments_csv(
                 .get(&r.2)
                 .map(|(c, d)| (c.as_str(), d.as_str()))
                 .unwrap_or(("", ""));
-            w.plain(r.0)
-                .plain(format.person(r.1))
-                .plain(code)
-                .plain(domain)
-                .plain(r.3)
-                .plain(&r.4)
-                .plain(format.time(r.5))
+            let mut row = Row::new();
+            row.int(r.0)
+                .cell(format.person(r.1))
+                .code(code)
+                .code(domain)
+                .int(r.3)
+                .code(r.4.as_str())
+                .time(format.local(r.5))
                 .text(user_names.get(&r.6).map_or("", String::as_str))
-                .opt_plain(r.7);
-            w.end();
+                .opt_int(r.7);
+            w.row(&row)?;
         }
         Ok(Some(end))
     })
 }
 
-fn equipment_csv(
+pub fn equipment(
     conn: &mut DbConn,
     filters: &Filters,
     format: &Format,
-    w: &mut Writer,
-    tx: &mpsc::Sender<Vec<u8>>,
+    w: &mut dyn RowWriter,
 ) -> Result<(), AppError> {
     let programme_names = names(conn, Named::Programmes)?;
     w.header(&[
@@ -861,8 +619,8 @@ fn equipment_csv(
         "mode",
         "remis_le",
         "retour_prevu",
-    ]);
-    walk(conn, w, tx, |conn, w, last| {
+    ])?;
+    walk(conn, w, |conn, w, last| {
         let mut q = equipment::table
             .filter(equipment::id.gt(last))
             .order(equipment::id)
@@ -923,142 +681,33 @@ fn equipment_csv(
             .collect();
         for r in rows {
             let a = current.get(&r.0);
-            w.plain(r.0)
-                .plain(&r.1)
+            let mut row = Row::new();
+            // IMEI and ICCID stay text: 15 to 20 digits are no number a spreadsheet keeps.
+            row.int(r.0)
+                .code(r.1.as_str())
                 .opt_text(r.2.as_deref())
                 .opt_text(r.3.as_deref())
-                .opt_plain(r.4.as_deref());
-            w.opt_plain(r.5.as_deref());
+                .opt_code(r.4.as_deref())
+                .opt_code(r.5.as_deref());
             // A line number reaches a person: a contact, left out when pseudonymised.
             if format.pseudonymise {
-                w.text("");
+                row.text("");
             } else {
-                w.opt_text(r.6.as_deref());
+                row.opt_text(r.6.as_deref());
             }
-            w.opt_text(r.7.as_deref())
-                .opt_plain(r.8)
+            row.opt_text(r.7.as_deref())
+                .opt_date(r.8)
                 .text(
                     r.9.and_then(|p| programme_names.get(&p))
                         .map_or("", String::as_str),
                 )
-                .plain(&r.10)
-                .plain(r.11.map(|p| format.person(p)).unwrap_or_default())
-                .plain(a.map(|a| a.0.as_str()).unwrap_or(""))
-                .opt_plain(a.map(|a| a.1))
-                .opt_plain(a.and_then(|a| a.2));
-            w.end();
+                .code(r.10.as_str())
+                .cell(r.11.map_or(sheet::Cell::Empty, |p| format.person(p)))
+                .code(a.map_or("", |a| a.0.as_str()))
+                .opt_date(a.map(|a| a.1))
+                .opt_date(a.and_then(|a| a.2));
+            w.row(&row)?;
         }
         Ok(Some(end))
-    })
-}
-
-/// The streamed answer.
-pub struct CsvDownload {
-    file: &'static str,
-    rx: mpsc::Receiver<Vec<u8>>,
-}
-
-impl<'r> Responder<'r, 'r> for CsvDownload {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'r> {
-        let stream = rocket::futures::stream::unfold(self.rx, |mut rx| async move {
-            rx.recv().await.map(|chunk| (chunk, rx))
-        });
-        let mut response = rocket::response::stream::ByteStream::from(stream).respond_to(req)?;
-        response.set_header(ContentType::new("text", "csv").with_params(("charset", "utf-8")));
-        response.set_header(Header::new(
-            "Content-Disposition",
-            format!("attachment; filename=\"{}\"", self.file),
-        ));
-        response.set_header(Header::new("Cache-Control", "no-store"));
-        Ok(response)
-    }
-}
-
-/// The export's own parameters, beside the report filters.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct ExportQuery {
-    /// `,` (default) or `;`.
-    pub sep: Option<String>,
-    /// `true|false|1|0`: names, contacts and notes left out, people by a stable pseudonym.
-    #[serde(default, deserialize_with = "crate::web::query::flag")]
-    pub pseudonymise: Option<bool>,
-}
-
-#[rocket::get("/exports/<file>")]
-pub async fn download(
-    db: &State<Db>,
-    config: &State<Config>,
-    user: ExportUser,
-    file: &str,
-    filters: Query<FilterQuery>,
-    options: Query<ExportQuery>,
-) -> Result<CsvDownload, AppError> {
-    let ExportQuery { sep, pseudonymise } = options.into_inner();
-    let filters = filters.into_inner();
-    let kind = Kind::from_file(file).ok_or(AppError::NotFound)?;
-    let user = user.0;
-    super::require_reader(&user)?;
-    let separator = match sep.as_deref() {
-        None | Some(",") | Some("") => b',',
-        Some(";") => b';',
-        Some(_) => return Err(AppError::field("sep", "Séparateur : « ; » ou « , ».")),
-    };
-    let format = Format::new(separator, pseudonymise.unwrap_or(false), config);
-    let checked = {
-        let user = user.clone();
-        db.run(move |conn| {
-            let checked = filters.check(conn, &user)?;
-            // Personal data leaving the server is recorded, before the first byte goes.
-            crate::audit::record(
-                conn,
-                Some(&user),
-                "export",
-                kind.file(),
-                None,
-                checked.organisation_id,
-            )?;
-            Ok(checked)
-        })
-        .await?
-    };
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
-    let db = db.inner().clone();
-    rocket::tokio::task::spawn_blocking(move || {
-        let mut conn = match db.get() {
-            Ok(conn) => conn,
-            Err(e) => {
-                log::error!("export {}: {}", kind.file(), e.detail());
-                return;
-            }
-        };
-        // A whole table read once: on SQLite, through the page cache rather than the memory
-        // map, so that the export does not grow the server's memory by the file's size.
-        use diesel::connection::SimpleConnection;
-        let sqlite = matches!(&*conn, DbConn::Sqlite(_));
-        if sqlite {
-            let _ = conn.batch_execute("PRAGMA mmap_size = 0");
-        }
-        if let Err(e) = produce(&mut conn, kind, &checked, &format, &tx) {
-            // The header is gone already: the file ends early, and the log says why.
-            log::error!("export {} stopped: {}", kind.file(), e.detail());
-        }
-        if sqlite {
-            let _ = conn.batch_execute(&format!(
-                "PRAGMA mmap_size = {}",
-                crate::db::SQLITE_MMAP_SIZE
-            ));
-        }
-    });
-    Ok(CsvDownload {
-        file: kind.file(),
-        rx,
-    })
-}
-
-/// An E.164 phone number (`+33612345678`): a spreadsheet reads it as the number it is, so it
-/// is written as is rather than defused like a formula.
-fn is_phone_number(value: &str) -> bool {
-    value.strip_prefix('+').is_some_and(|digits| {
-        (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
     })
 }

@@ -51,7 +51,7 @@ fn common(
         "query": query,
         "choices": choices,
         "is_admin": user.is_admin(),
-        "exports": ["people", "appointments", "logs", "assessments", "equipment"],
+        "exports": ["people", "appointments", "logs", "assessments", "equipment", "activites-coop"],
     })
 }
 

@@ -118,8 +118,18 @@ pub fn page_parameters() -> Vec<PageParameters> {
         ("/reports/activity", "/reports/activity", filters.clone()),
         ("/reports/equipment", "/reports/equipment", filters.clone()),
         ("/exports/<file>", "/exports/people.csv", {
-            let mut all = filters;
+            let mut all = filters.clone();
             all.extend([("pseudonymise", "yes"), ("sep", "|")]);
+            all
+        }),
+        ("/exports/<file>", "/exports/people.xlsx", {
+            let mut all = filters.clone();
+            all.extend([("pseudonymise", "yes"), ("sep", "|")]);
+            all
+        }),
+        ("/exports/<file>", "/exports/activites-coop.xlsx", {
+            let mut all = filters;
+            all.extend([("pseudonymise", "2"), ("sep", "\t")]);
             all
         }),
     ]

@@ -542,6 +542,30 @@ impl TestApp {
     }
 
     /// A page fetched with a browser session cookie.
+    /// A binary answer (a spreadsheet): its status, headers and bytes.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> (Status, Vec<(String, String)>, Vec<u8>) {
+        let mut request = self.client.get(path.to_string());
+        if let Some(token) = token {
+            request = request.header(Header::new("Authorization", format!("Bearer {token}")));
+        }
+        let response = request.dispatch().await;
+        let status = response.status();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|h| (h.name().to_string(), h.value().to_string()))
+            .collect();
+        (
+            status,
+            headers,
+            response.into_bytes().await.unwrap_or_default(),
+        )
+    }
+
     pub async fn page(&self, path: &str, session: &str) -> Response {
         let request = self.client.get(path.to_string()).cookie(Cookie::new(
             passerelle::auth::SESSION_COOKIE,

@@ -329,6 +329,12 @@ fn cases() -> Vec<Case> {
         get("/reports/equipment", "/reports/equipment?programme_id=$programme", MANAGERS),
         get("/exports/<file>", "/exports/people.csv", MANAGERS),
         get("/exports/<file>", "/exports/appointments.csv?place_id=$place", [L, F, V, Y, Y]),
+        get("/exports/<file>", "/exports/appointments.xlsx?place_id=$place", [L, F, V, Y, Y]),
+        get("/exports/<file>", "/exports/people.xlsx", MANAGERS),
+        get("/exports/<file>", "/exports/activites-coop.csv", MANAGERS),
+        get("/exports/<file>", "/exports/activites-coop.xlsx?place_id=$place", [L, F, V, Y, Y]),
+        get("/exports/lieux-mediation-numerique.csv", "/exports/lieux-mediation-numerique.csv", MANAGERS),
+        get("/exports/lieux-mediation-numerique.json", "/exports/lieux-mediation-numerique.json", MANAGERS),
     ]
 }
 

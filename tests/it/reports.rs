@@ -9,7 +9,7 @@ use crate::booking::{at, book, setup, today, walk_in, Setup};
 use crate::both_backends;
 use crate::harness::{unescape, TestApp};
 
-async fn log(app: &TestApp, s: &Setup, id: i64, participants: Value) {
+pub(crate) async fn log(app: &TestApp, s: &Setup, id: i64, participants: Value) {
     let r = app
         .post_json(
             &format!("/api/v1/appointments/{id}/log"),
@@ -20,20 +20,20 @@ async fn log(app: &TestApp, s: &Setup, id: i64, participants: Value) {
     assert_eq!(r.status, Status::Created, "{}", r.body);
 }
 
-struct Known {
-    s: Setup,
-    programme: i64,
-    ana: i64,
-    bilal: i64,
-    chloe: i64,
-    second_session: i64,
+pub(crate) struct Known {
+    pub s: Setup,
+    pub programme: i64,
+    pub ana: i64,
+    pub bilal: i64,
+    pub chloe: i64,
+    pub second_session: i64,
 }
 
 /// Ana (programme P) and Bilal came ten days ago: Ana attended (email; A1 at 0, C2 at 1),
 /// Bilal did not come. Five days ago Ana (email, logement; A1 at 3, C2 at 1) and Chloé
 /// (programme P; 30 minutes; A1 at 2) attended. Bilal is booked in three days; Chloé's
 /// appointment in four days was cancelled by the structure. Ana received a tablet of P.
-async fn known(app: &TestApp) -> Known {
+pub(crate) async fn known(app: &TestApp) -> Known {
     let s = setup(app, "Emmaüs Connect").await;
     let programme = app
         .post_json(
