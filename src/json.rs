@@ -28,6 +28,10 @@ pub fn syntax_error(bytes: &[u8]) -> Option<(usize, usize)> {
 /// Reads a value into `T`: unknown fields, wrong types and missing fields are one 422 naming
 /// every field at fault.
 pub fn from_value<T: DeserializeOwned>(mut value: Value) -> Result<T, AppError> {
+    // Every body is an object (serde would otherwise read `[null, null]` as a struct's fields).
+    if !value.is_object() {
+        return Err(AppError::field("body", "Le corps doit être un objet JSON."));
+    }
     if let Some(field) = field_with_nul(&value, "") {
         return Err(AppError::field(&field, NUL_MESSAGE));
     }
@@ -182,6 +186,8 @@ mod tests {
         );
         let e = errors(serde_json::json!({"given_name": "A\u{0}", "lines": []}));
         assert_eq!(e["given_name"], vec![NUL_MESSAGE]);
+        let e = errors(serde_json::json!(["A", []]));
+        assert_eq!(e["body"], vec!["Le corps doit être un objet JSON."]);
     }
 
     #[test]

@@ -259,6 +259,18 @@ pub fn edit_skill(
     edit: SkillEdit,
 ) -> Result<Skill, AppError> {
     user.require(&[Role::Admin])?;
+    // A skill's code and domain are what assessments and logs refer to: they never change.
+    for (field, given) in [
+        ("code", edit.code.is_some()),
+        ("domain_code", edit.domain_code.is_some()),
+    ] {
+        if given {
+            return Err(AppError::field(
+                field,
+                "Ne change pas : ajoutez une autre compétence.",
+            ));
+        }
+    }
     if let Some(name) = &edit.name {
         if name.trim().is_empty() || name.chars().count() > 200 {
             return Err(AppError::field(

@@ -36,6 +36,10 @@ both_backends! {
         let rename = app.send_json("PATCH", "/api/v1/skills/A1", Some(&admin.token), r#"{"name": "Utiliser l'écran tactile"}"#).await;
         assert_eq!(rename.status, Status::Ok, "{}", rename.body);
         assert_eq!(app.send_json("PATCH", "/api/v1/skills/B3", Some(&admin.token), r#"{"retired": true}"#).await.status, Status::Ok);
+        // What assessments refer to never changes: refused, not ignored.
+        let recode = app.send_json("PATCH", "/api/v1/skills/A1", Some(&admin.token), r#"{"code": "Z9"}"#).await;
+        assert_eq!(recode.status, Status::UnprocessableEntity);
+        assert!(recode.json()["errors"]["code"].is_array(), "{}", recode.body);
         assert_eq!(app.send_json("PATCH", "/api/v1/skills/A1", Some(&mediator.token), r#"{"name": "X"}"#).await.status, Status::Forbidden);
         let added = app.post_json("/api/v1/skills", &admin.token, json!({"domain_code": "F", "code": "F6", "name": "Impôts en ligne"})).await;
         assert_eq!(added.status, Status::Created);
