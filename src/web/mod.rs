@@ -127,6 +127,13 @@ impl<'r> Responder<'r, 'static> for CaughtError {
                 return Ok(response);
             }
         }
+        // An id in the path that is not a whole number (`/appointments/None/cancel`) names no
+        // record: 404, as an id that does not exist, not a 422.
+        let status = if forwarded && id_in_path_does_not_parse(req) {
+            Status::NotFound
+        } else {
+            status
+        };
         let detail = match status.code {
             400 => "La requête est mal formée.",
             401 => "Authentification requise.",
@@ -199,6 +206,39 @@ fn allowed_methods(req: &Request<'_>, any_method: bool) -> Vec<&'static str> {
     methods.sort_unstable();
     methods.dedup();
     methods
+}
+
+/// Whether a route of the request's method fits its path but for an `<id>` / `<…_id>` segment
+/// that is not a whole number.
+fn id_in_path_does_not_parse(req: &Request<'_>) -> bool {
+    let path: Vec<&str> = req
+        .uri()
+        .path()
+        .as_str()
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    let asked = match req.method() {
+        rocket::http::Method::Head => rocket::http::Method::Get,
+        other => other,
+    };
+    req.rocket()
+        .routes()
+        .filter(|r| r.method == asked)
+        .any(|route| {
+            let pattern: Vec<&str> = route.uri.path().trim_end_matches('/').split('/').collect();
+            pattern.len() == path.len()
+                && pattern
+                    .iter()
+                    .zip(&path)
+                    .all(|(p, s)| p.starts_with('<') || p == s)
+                && pattern.iter().zip(&path).any(|(p, s)| {
+                    let name = p.trim_start_matches('<').trim_end_matches('>');
+                    p.starts_with('<')
+                        && (name == "id" || name.ends_with("_id"))
+                        && s.parse::<i32>().is_err()
+                })
+        })
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

@@ -451,8 +451,9 @@ both_backends! {
         let r = app.get("/api/v1/equipment/import", Some(&admin.token)).await;
         assert_eq!(r.status, Status::MethodNotAllowed, "{}", r.body);
         assert_eq!(r.header("Allow"), Some("POST"));
-        // An id that does not parse, where the method is served, stays a 422.
-        assert_eq!(app.get("/api/v1/equipment/abc", Some(&admin.token)).await.status, Status::UnprocessableEntity);
+        // An id that is not a whole number, where the method is served, names no record: 404.
+        assert_eq!(app.get("/api/v1/equipment/abc", Some(&admin.token)).await.status, Status::NotFound);
+        assert_eq!(app.send_json("POST", "/api/v1/appointments/None/cancel", Some(&admin.token), r#"{"by": "structure"}"#).await.status, Status::NotFound);
         // A path that does not exist stays a 404; HEAD of a page is its GET.
         assert_eq!(app.client.delete("/api/v1/nowhere").dispatch().await.status(), Status::NotFound);
         assert_eq!(app.client.head("/api/v1/openapi.json").dispatch().await.status(), Status::Ok);
