@@ -41,10 +41,12 @@ QUERIES=(
   "SELECT sum(appointments), sum(attended) FROM activity_days WHERE day >= '2025-01-01' AND day <= '2025-12-31'"
   # Assessments of a period (skills report sources).
   "SELECT count(*) FROM assessments WHERE assessed_at >= '2025-01-01 00:00:00' AND assessed_at < '2026-01-01 00:00:00'"
+  # The skills report by skill over a year (a covering index, each entry filtered on last_at).
+  "SELECT skill_id, count(*), sum(last_level > first_level) FROM skill_progress WHERE last_at >= '2025-01-01 00:00:00' AND last_at < '2026-01-01 00:00:00' GROUP BY skill_id"
   # The retention job's first filter.
   "SELECT count(*) FROM people WHERE updated_at < '2024-11-30 00:00:00' AND created_at < '2024-11-30 00:00:00'"
 )
-NAMES=("week agenda, every mediator" "a year of appointments" "activity days of a year" "assessments of a year" "people inactive 24 months")
+NAMES=("week agenda, every mediator" "a year of appointments" "activity days of a year" "assessments of a year" "skills report by skill" "people inactive 24 months")
 
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
