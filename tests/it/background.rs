@@ -72,6 +72,10 @@ async fn round(app: &TestApp, s: &Setup, n: i64, admin: &Staff) -> Vec<(&'static
     times
 }
 
+/// What anonymisation leaves of a person: id, given and family names, email, search key,
+/// reminder consent.
+type Anonymised = (i32, String, Option<String>, Option<String>, String, bool);
+
 /// The longest time of each request name.
 fn longest(rounds: &[Vec<(&'static str, Duration)>]) -> Vec<(&'static str, Duration)> {
     let mut out: Vec<(&'static str, Duration)> = Vec::new();
@@ -148,7 +152,7 @@ both_backends! {
         // Everyone inactive is anonymised wholly, with one audit row by the system; the people
         // still followed and those added meanwhile are untouched.
         let (rows, audited) = app.db().run(|conn| {
-            let rows: Vec<(i32, String, Option<String>, Option<String>, String, bool)> = people::table
+            let rows: Vec<Anonymised> = people::table
                 .filter(people::anonymised_at.is_not_null())
                 .select((people::id, people::given_name, people::family_name, people::email, people::search_key, people::reminder_consent))
                 .load(conn)?;
