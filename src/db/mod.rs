@@ -230,6 +230,17 @@ impl Db {
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
     }
 
+    /// Runs blocking `f` (a worker, a background job) on a pooled connection, its write
+    /// transactions on the same writer as the requests' (SQLite), queued with them.
+    pub fn blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.get()?;
+        let _writer = WriterScope::enter(self.writer.clone());
+        f(&mut conn)
+    }
+
     /// Applies pending migrations. On PostgreSQL an advisory lock keeps two instances
     /// starting together from racing.
     pub fn migrate(&self) -> Result<usize, AppError> {
@@ -333,6 +344,40 @@ where
             immediate(conn, f)
         }
     }
+}
+
+/// Runs a short write `f`: inside the caller's transaction when there is one, else (SQLite)
+/// in a transaction of its own on the writer, queued with the others. A write in autocommit on
+/// a reader connection would wait in SQLite's busy handler instead, which polls and may miss
+/// every gap between queued writers until its timeout ("database is locked").
+pub fn write<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    let outside = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .map_err(AppError::from)?
+            .is_none(),
+        DbConn::Pg(_) => false,
+    };
+    if outside {
+        transaction(conn, f)
+    } else {
+        f(conn)
+    }
+}
+
+/// How long a background job's write transaction may run before it commits and lets the
+/// requests' writes in (see [`pause`]).
+pub const BATCH_TIME: Duration = Duration::from_millis(20);
+
+/// What a background job does between two write transactions of a batch that took `took`:
+/// it sleeps a little, so that the requests queued for the writer (woken when the job let it
+/// go) take it before the job's next batch; the job keeps about two thirds of the writer's
+/// time when nobody else wants it.
+pub fn pause(took: Duration) {
+    std::thread::sleep((took / 2).clamp(Duration::from_millis(2), BATCH_TIME));
 }
 
 /// `BEGIN IMMEDIATE`, `f`, then commit, or roll back when `f` fails. (A panic leaves the

@@ -8,6 +8,7 @@ mod smtp_tls;
 
 mod accounts;
 mod api_clients;
+mod background;
 mod booking;
 mod browser;
 mod contract;
