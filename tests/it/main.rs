@@ -10,6 +10,7 @@ mod accounts;
 mod api_clients;
 mod booking;
 mod browser;
+mod bursts;
 mod contract;
 mod equipment;
 mod funder;
