@@ -283,3 +283,40 @@ async fn a_booking_in_progress_holds_back_its_mediator_only() {
     assert_eq!(done.status, Status::Created, "{}", done.body);
     holder.join().unwrap();
 }
+
+both_backends! {
+    async fn a_freed_seat_goes_to_the_first_waiting_person_free_then_past_many_busy_ones(app) {
+        // Past the people a booking transaction locks one by one (32): the seat is still given
+        // in waiting-list order, under the organisation's lock.
+        let s = public_setup(&app).await;
+        let other = mediators(&app, &s, 1).await.remove(0);
+        let day = today() + Duration::days(14);
+        let mut people = Vec::new();
+        for i in 0..41 {
+            people.push(person(&app, &s.manager.token, &format!("L{i}")).await);
+        }
+        let x = app.post_json("/api/v1/appointments", &s.manager.token, json!({
+            "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(day, "14:00"), "capacity": 1, "person_ids": people})).await;
+        assert_eq!(x.status, Status::Created, "{}", x.body);
+        let x = x.json()["id"].as_i64().unwrap();
+        // The first 35 waiting people are seated elsewhere at that time (35 people booked at once).
+        let busy: Vec<i64> = people[1..36].to_vec();
+        let y = app.post_json("/api/v1/appointments", &s.manager.token, json!({
+            "service_id": s.workshop_id, "mediator_id": other.user.id, "place_id": s.place_id,
+            "starts_at": at(day, "13:30"), "capacity": 35, "person_ids": busy})).await;
+        assert_eq!(y.status, Status::Created, "{}", y.body);
+        assert_eq!(y.json()["participants"].as_array().unwrap().iter().filter(|p| p["status"] == "booked").count(), 35);
+        // Moving it (35 people booked) keeps them all.
+        let y_id = y.json()["id"].as_i64().unwrap();
+        let moved = app.post_json(&format!("/api/v1/appointments/{y_id}/reschedule"), &s.manager.token, json!({"starts_at": at(day, "13:45")})).await;
+        assert_eq!(moved.status, Status::Ok, "{}", moved.body);
+
+        let freed = app.delete(&format!("/api/v1/appointments/{x}/participants/{}", people[0]), &s.manager.token).await;
+        assert_eq!(freed.status, Status::NoContent, "{}", freed.body);
+        let order = enrolment_order(&app, x as i32).await;
+        let status_of = |person: i64| order.iter().find(|(_, p, _)| i64::from(*p) == person).unwrap().2.clone();
+        assert_eq!(status_of(people[36]), "booked", "the first waiting person free then");
+        assert!(people[1..36].iter().chain(&people[37..]).all(|p| status_of(*p) == "waitlisted"));
+    }
+}
