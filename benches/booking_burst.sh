@@ -38,6 +38,7 @@ if [ -z "${BIN:-}" ]; then
   BIN=$PWD/target/release/passerelle
 fi
 WORK=$(mktemp -d)
+chmod 755 "$WORK"   # the postgres user goes through it to its cluster
 SERVERS=()
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 stop_servers() {
@@ -120,7 +121,7 @@ PY
   done
   wait "${loads[@]}"
   stop_servers
-  cat "$data"/wrk-*.txt >>"$WORK/wrk.log"
+  grep -h "^Bookings/sec" "$data"/wrk-*.txt | sed "s|^|  $(echo "$url" | cut -d: -f1), one wrk: |" >&2
   awk '/^Bookings\/sec:/ {sum += $2} END {printf "%.1f\n", sum}' "$data"/wrk-*.txt
 }
 

@@ -233,7 +233,7 @@ async fn a_booking_in_progress_holds_back_its_mediator_only() {
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
         let mut conn = db.get().unwrap();
-        passerelle::db::transaction(&mut *conn, |conn| {
+        passerelle::db::transaction(&mut conn, |conn| {
             passerelle::db::BookingLocks::take(
                 conn,
                 organisation_id,
