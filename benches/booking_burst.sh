@@ -8,8 +8,8 @@
 # Each round books on a fresh database what benches/booking.sh books (POST /api/v1/appointments,
 # 20 mediators, each request a distinct slot, benches/booking.lua) with two wrk processes of
 # CLIENTS/2 connections each: on SQLite both against the one instance, on PostgreSQL one against
-# each instance. Bookings/s are the 2xx answers per second (a refusal is no booking); the ratio
-# is of the medians of the rounds.
+# each instance. Bookings/s are the 2xx answers per second (a refusal is no booking); each
+# round's ratio compares two runs a few seconds apart, the steadier figure on a shared machine.
 #
 # PostgreSQL is a throwaway cluster started here (Debian's postgresql: initdb, as the postgres
 # user through runuser when run as root, as the tests do) on PG_PORT (default 5488), removed at
@@ -125,13 +125,14 @@ PY
   awk '/^Bookings\/sec:/ {sum += $2} END {printf "%.1f\n", sum}' "$data"/wrk-*.txt
 }
 
-SQLITE=() PG=()
+SQLITE=() PG=() RATIOS=()
 for r in $(seq 1 "$ROUNDS"); do
   s=$(round "sqlite://$WORK/sqlite-$r.db" 1)
   psql_admin -c "CREATE DATABASE bench_$r"
   p=$(round "postgres://postgres@127.0.0.1:$PG_PORT/bench_$r" 2)
-  echo "round $r: SQLite, one instance: $s bookings/s; PostgreSQL, two instances: $p bookings/s"
-  SQLITE+=("$s") PG+=("$p")
+  ratio=$(awk -v s="$s" -v p="$p" 'BEGIN {printf "%.1f", 100 * p / s}')
+  echo "round $r: SQLite, one instance: $s bookings/s; PostgreSQL, two instances: $p bookings/s; ratio $ratio %"
+  SQLITE+=("$s") PG+=("$p") RATIOS+=("$ratio")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 S=$(median "${SQLITE[@]}")
@@ -139,4 +140,5 @@ P=$(median "${PG[@]}")
 echo "== bookings/s, median of $ROUNDS rounds of $DURATION, $CLIENTS clients (synchronous_commit=$PG_SYNCHRONOUS_COMMIT)"
 echo "SQLite, one instance:        $S"
 echo "PostgreSQL, two instances:   $P"
-awk -v s="$S" -v p="$P" 'BEGIN {printf "ratio PostgreSQL two instances / SQLite: %.0f %%\n", 100 * p / s}'
+awk -v s="$S" -v p="$P" 'BEGIN {printf "ratio PostgreSQL two instances / SQLite: %.0f %% (of the medians)\n", 100 * p / s}'
+echo "median of the rounds' ratios: $(median "${RATIOS[@]}") %"
