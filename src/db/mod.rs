@@ -2,7 +2,10 @@
 //! one database). The backend is chosen from the scheme of `database_url`.
 
 pub mod bulk;
+pub mod locks;
 pub mod schema;
+
+pub use locks::{BookingKey, BookingLocks};
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -408,13 +411,15 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now)
 }
 
-/// Serialises the booking writes of one organisation until the transaction ends. SQLite's
-/// write transaction is already exclusive; PostgreSQL takes a transaction-scoped advisory lock,
-/// which holds across every app instance on the database.
+/// Holds off every booking write of one organisation until the transaction ends (merges,
+/// anonymisation, equipment). SQLite's write transaction is already exclusive; PostgreSQL takes
+/// a transaction-scoped advisory lock, which holds across every app instance on the database:
+/// the one that booking transactions hold shared beside their own keys ([`locks`]).
 pub fn lock_organisation(conn: &mut DbConn, organisation_id: i32) -> Result<(), AppError> {
     if let DbConn::Pg(pg) = conn {
         use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7243912, $1)")
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<diesel::sql_types::Integer, _>(locks::ORGANISATION_CLASS)
             .bind::<diesel::sql_types::Integer, _>(organisation_id)
             .execute(pg)?;
     }

@@ -11,6 +11,7 @@ mod api_clients;
 mod background;
 mod booking;
 mod browser;
+mod bursts;
 mod contract;
 mod equipment;
 mod funder;
