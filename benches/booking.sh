@@ -60,7 +60,7 @@ THREADS=4
 echo "== bookings: $CLIENTS clients, $DURATION, $(echo "$DATABASE_URL" | cut -d: -f1)"
 wrk -t$THREADS -c"$CLIENTS" -d"$DURATION" --latency -s benches/booking.lua "http://127.0.0.1:$PORT" -- \
   "$TOKEN" "$SERVICE" "$PLACE" "$(IFS=,; echo "${MEDIATOR_IDS[*]}")" "$PEOPLE" "$BASE" "$THREADS" \
-  | grep -E "Latency|50%|90%|99%|Requests/sec|requests in|Non-2xx"
+  | grep -E "Latency|50%|90%|99%|Requests/sec|Bookings/sec|requests in|Non-2xx"
 
 FROM=$(date -u -d "@$BASE" +%F)
 TO=$(date -u -d "@$((BASE + 30 * 86400))" +%F)

@@ -495,21 +495,46 @@ fn handover_page(
     }
     let tz = config.timezone;
     let csrf_token = crate::auth::web::pre_session_token(jar, config);
-    let identifiers: Vec<_> = crate::equipment::identifiers(&linked.item)
+    // In the person's language, as the email that brought her here.
+    let lang = crate::i18n::language(&linked.language);
+    let identifiers: Vec<_> = crate::equipment::identifier_values(&linked.item)
         .into_iter()
-        .map(|(label, value)| json!({ "label": label, "value": value }))
+        .map(|(key, value)| json!({ "label": crate::i18n::text(lang, key, &[]), "value": value }))
         .collect();
+    let handed_over_on = crate::i18n::date_in_words(lang, assignment.handed_over_on);
+    let due_back_on = assignment
+        .due_back_on
+        .map(|d| crate::i18n::date_in_words(lang, d))
+        .unwrap_or_default();
+    let accepted_on = assignment
+        .accepted_at
+        .map(|at| crate::i18n::date_in_words(lang, tz.from_utc_datetime(&at).date_naive()))
+        .unwrap_or_default();
+    let texts = crate::i18n::texts(
+        lang,
+        "handover-",
+        &[
+            ("name", &linked.given_name),
+            ("organisation", &linked.organisation),
+            ("handed_over_on", &handed_over_on),
+            ("due_back_on", &due_back_on),
+            ("accepted_on", &accepted_on),
+        ],
+    );
+    let kind = crate::i18n::text(
+        lang,
+        &format!("equipment-{}", linked.item.kind.replace('_', "-")),
+        &[],
+    );
     (
         Status::Ok,
         Template::render(
             "beneficiary/handover",
             json!({
-                "token": token, "csrf_token": csrf_token, "given_name": linked.given_name,
-                "organisation": linked.organisation, "kind": crate::equipment::kind_label(&linked.item.kind),
-                "model": linked.item.model, "identifiers": identifiers, "loan": assignment.mode == "loan",
-                "handed_over_on": crate::time::date_in_words(assignment.handed_over_on),
-                "due_back_on": assignment.due_back_on.map(crate::time::date_in_words),
-                "accepted_on": assignment.accepted_at.map(|at| crate::time::date_in_words(tz.from_utc_datetime(&at).date_naive())),
+                "token": token, "csrf_token": csrf_token,
+                "lang": lang, "dir": crate::i18n::direction(lang), "t": texts,
+                "kind": kind, "model": linked.item.model, "identifiers": identifiers,
+                "loan": assignment.mode == "loan", "accepted": assignment.accepted_at.is_some(),
             }),
         ),
     )

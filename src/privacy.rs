@@ -6,7 +6,7 @@
 //! many are started. The work itself is idempotent too: a person already anonymised or a
 //! message already purged is left alone, so a run cut short is simply finished by the next.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{Months, NaiveDateTime};
 use diesel::dsl::{exists, not};
@@ -28,8 +28,13 @@ pub const INTERVAL: Duration = Duration::from_secs(3600);
 const LEASE: Duration = Duration::from_secs(30 * 60);
 /// Days after sending (or giving up) that a message keeps its address and text.
 pub const MESSAGE_RETENTION_DAYS: i64 = 30;
-/// People anonymised per transaction (short write transactions on SQLite).
-const BATCH: i64 = 100;
+/// People anonymised per write transaction at most (fewer when [`crate::db::BATCH_TIME`] runs
+/// out first): short transactions, so that requests never wait long for the writer.
+const BATCH: usize = 100;
+/// Candidates read at once, outside any write transaction.
+const CANDIDATES: i64 = 500;
+/// Messages purged per write transaction.
+const PURGE_BATCH: i64 = 500;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
@@ -96,11 +101,11 @@ pub fn run_if_due(
     config: &Config,
     holder: &str,
 ) -> Result<Option<Report>, AppError> {
-    if !claim(conn, holder, now())? {
+    if !crate::db::write(conn, |conn| claim(conn, holder, now()))? {
         return Ok(None);
     }
     let outcome = run(conn, config);
-    release(conn, holder, outcome.is_ok())?;
+    crate::db::write(conn, |conn| release(conn, holder, outcome.is_ok()))?;
     outcome.map(Some)
 }
 
@@ -119,20 +124,30 @@ pub fn retention_cutoff(config: &Config, current: NaiveDateTime) -> NaiveDateTim
         .unwrap_or(NaiveDateTime::MIN)
 }
 
+/// Which people [`inactive_people`] looks at.
+#[derive(Clone, Copy)]
+enum Among {
+    /// Those whose id is above this one (a page of the whole table).
+    After(i32),
+    /// This person only (checked again before anonymising them).
+    Only(i32),
+}
+
 /// Up to `limit` people (id, organisation) with no activity since `cutoff` — no record created
 /// or edited, no participation in an appointment (nor a change to it), no session log, no
 /// assessment, no handover, return or equipment event — and holding no equipment.
 fn inactive_people(
     conn: &mut DbConn,
     cutoff: NaiveDateTime,
-    only: Option<i32>,
+    among: Among,
     limit: i64,
 ) -> Result<Vec<(i32, i32)>, AppError> {
     let cutoff_day = cutoff.date();
     let mut query = people::table.into_boxed();
-    if let Some(id) = only {
-        query = query.filter(people::id.eq(id));
-    }
+    query = match among {
+        Among::After(id) => query.filter(people::id.gt(id)),
+        Among::Only(id) => query.filter(people::id.eq(id)),
+    };
     Ok(query
         .filter(people::anonymised_at.is_null())
         .filter(people::updated_at.lt(cutoff))
@@ -185,8 +200,11 @@ fn inactive_people(
         .load(conn)?)
 }
 
-/// Anonymises everyone inactive since the retention cutoff, a batch per transaction, each with
-/// an audit row by the system. Returns how many were anonymised.
+/// Anonymises everyone inactive since the retention cutoff. The candidates are read a page at
+/// a time outside any write transaction; each is checked again and anonymised in short write
+/// transactions (at most [`BATCH`] people or [`crate::db::BATCH_TIME`]), with a pause between
+/// them so that the requests' writes go first. A person is anonymised wholly, with their audit
+/// row by the system, or not at all. Returns how many were anonymised.
 pub fn anonymise_inactive(
     conn: &mut DbConn,
     config: &Config,
@@ -194,28 +212,46 @@ pub fn anonymise_inactive(
 ) -> Result<usize, AppError> {
     let cutoff = retention_cutoff(config, current);
     let mut total = 0;
+    let mut after = 0;
     loop {
-        let (found, done) = crate::db::transaction(conn, |conn| {
-            let batch = inactive_people(conn, cutoff, None, BATCH)?;
-            let mut done = 0;
-            for (id, organisation_id) in &batch {
-                // Checked again under the organisation's lock, which bookings take too: a
-                // person booked since the batch was chosen is kept.
-                crate::db::lock_organisation(conn, *organisation_id)?;
-                if inactive_people(conn, cutoff, Some(*id), 1)?.is_empty() {
-                    continue;
+        let candidates = inactive_people(conn, cutoff, Among::After(after), CANDIDATES)?;
+        let Some(&(last, _)) = candidates.last() else {
+            return Ok(total);
+        };
+        after = last;
+        let mut rest = &candidates[..];
+        while !rest.is_empty() {
+            let started = Instant::now();
+            let (taken, done) = crate::db::transaction(conn, |conn| {
+                let (mut taken, mut done) = (0, 0);
+                for &(id, organisation_id) in rest {
+                    taken += 1;
+                    // Checked again under the organisation's lock, which bookings take too: a
+                    // person booked since the page was read is kept.
+                    crate::db::lock_organisation(conn, organisation_id)?;
+                    if !inactive_people(conn, cutoff, Among::Only(id), 1)?.is_empty()
+                        && crate::people::anonymise(
+                            conn,
+                            config,
+                            None,
+                            id,
+                            organisation_id,
+                            "anonymise",
+                        )?
+                    {
+                        done += 1;
+                    }
+                    if taken >= BATCH || started.elapsed() >= crate::db::BATCH_TIME {
+                        break;
+                    }
                 }
-                if crate::people::anonymise(conn, config, None, *id, *organisation_id, "anonymise")?
-                {
-                    done += 1;
-                }
-            }
-            Ok((batch.len(), done))
-        })?;
-        total += done;
-        // A short batch was the last; a batch where nobody could be anonymised is left to the
-        // next run rather than chosen again and again.
-        if (found as i64) < BATCH || done == 0 {
+                Ok((taken, done))
+            })?;
+            total += done;
+            rest = &rest[taken..];
+            crate::db::pause(started.elapsed());
+        }
+        if (candidates.len() as i64) < CANDIDATES {
             return Ok(total);
         }
     }
@@ -227,9 +263,10 @@ pub fn anonymise_inactive(
 /// stay for the statistics. Returns how many were purged (one audit row for them all).
 pub fn purge_messages(conn: &mut DbConn, current: NaiveDateTime) -> Result<usize, AppError> {
     let cutoff = current - chrono::Duration::days(MESSAGE_RETENTION_DAYS);
-    crate::db::transaction(conn, |conn| {
-        let purged = diesel::update(
-            messages::table
+    // The same rows, read a page at a time and then purged a page per short transaction.
+    macro_rules! purgeable {
+        ($query:expr) => {
+            $query
                 // Written literally so both databases use the partial index of unpurged rows.
                 .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
                     "messages.recipient <> ''",
@@ -242,18 +279,41 @@ pub fn purge_messages(conn: &mut DbConn, current: NaiveDateTime) -> Result<usize
                             .eq("cancelled")
                             .and(messages::created_at.lt(cutoff)))
                         .or(messages::status.eq("dead").and(messages::due_at.lt(cutoff))),
-                ),
-        )
-        .set((
-            messages::recipient.eq(""),
-            messages::subject.eq(None::<String>),
-            messages::body.eq(None::<String>),
-            messages::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
-        if purged > 0 {
-            crate::audit::record(conn, None, "purge", "message", None, None)?;
+                )
+        };
+    }
+    let mut purged = 0;
+    let mut after = 0;
+    loop {
+        let ids: Vec<i32> = purgeable!(messages::table.filter(messages::id.gt(after)))
+            .select(messages::id)
+            .order(messages::id)
+            .limit(PURGE_BATCH)
+            .load(conn)?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        let started = Instant::now();
+        purged += crate::db::transaction(conn, |conn| {
+            Ok(
+                diesel::update(purgeable!(messages::table.filter(messages::id.eq_any(&ids))))
+                    .set((
+                        messages::recipient.eq(""),
+                        messages::subject.eq(None::<String>),
+                        messages::body.eq(None::<String>),
+                        messages::last_error.eq(None::<String>),
+                    ))
+                    .execute(conn)?,
+            )
+        })?;
+        crate::db::pause(started.elapsed());
+        if (ids.len() as i64) < PURGE_BATCH {
+            break;
         }
-        Ok(purged)
-    })
+    }
+    if purged > 0 {
+        crate::db::write(conn, |conn| {
+            crate::audit::record(conn, None, "purge", "message", None, None)
+        })?;
+    }
+    Ok(purged)
 }

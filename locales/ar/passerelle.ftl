@@ -97,7 +97,7 @@ email-handover-item = المعدات:
 email-handover-loan = هذه إعارة، سُلّمت يوم { $handed_over_on }. يجب إرجاعها في موعد أقصاه { $due_back_on }.
 email-handover-donation = هذه هبة، سُلّمت يوم { $handed_over_on }.
 email-handover-button = عرض الاستلام وقبوله
-email-handover-how = لقبول الاستلام، افتح هذا الرابط واضغط على الزر «J'accepte la remise» (أقبل الاستلام):
+email-handover-how = لقبول الاستلام، افتح هذا الرابط واضغط على الزر «أقبل الاستلام»:
 email-handover-validity = يعمل الرابط لمدة { $days } يوما. إذا لم تكن هذه المعدات التي استلمتها، لا تفعل شيئا وأخبر { $organisation }.
 equipment-tablet = جهاز لوحي
 equipment-laptop = حاسوب محمول
@@ -120,3 +120,13 @@ card-cancelled = تم إلغاء هذا الموعد.
 card-with = مع { $mediator }.
 card-phone = إذا لم تستطع الحضور، اتصل بالرقم:
 card-print = لطباعة هذه البطاقة: Ctrl+P (حجم A6).
+
+# The page where the person accepts a handover (/h/…).
+handover-title = المعدات التي سُلّمت إليك
+handover-hello = مرحبًا { $name }، تسلّمك { $organisation }:
+handover-loan = هذه إعارة، سُلّمت في { $handed_over_on }. يجب إرجاعها في موعد أقصاه { $due_back_on }.
+handover-donation = هذه هبة، سُلّمت في { $handed_over_on }: إنها ملكك.
+handover-accepted = شكرًا، لقد قبلت الاستلام في { $accepted_on }. لا شيء آخر عليك فعله.
+handover-press = إذا كانت هذه هي المعدات التي استلمتها، اضغط على الزر.
+handover-accept = أقبل الاستلام
+handover-otherwise = إذا لم تكن كذلك، لا تفعل شيئًا وأبلغ { $organisation }.

@@ -100,7 +100,7 @@ email-handover-item = Equipment:
 email-handover-loan = It is a loan, handed over on { $handed_over_on }. To be returned by { $due_back_on } at the latest.
 email-handover-donation = It is a gift, handed over on { $handed_over_on }.
 email-handover-button = See and accept the handover
-email-handover-how = To accept the handover, open this link and press the button “J'accepte la remise” (I accept the handover):
+email-handover-how = To accept the handover, open this link and press the button “I accept the handover”:
 email-handover-validity = The link works for { $days } days. If this is not the equipment you received, do nothing and tell { $organisation }.
 equipment-tablet = tablet
 equipment-laptop = laptop
@@ -123,3 +123,13 @@ card-cancelled = This appointment is cancelled.
 card-with = With { $mediator }.
 card-phone = If you cannot come, call:
 card-print = To print this card: Ctrl+P (A6 size).
+
+# The page where the person accepts a handover (/h/…).
+handover-title = The equipment handed to you
+handover-hello = Hello { $name }, { $organisation } hands you:
+handover-loan = It is a loan, handed over on { $handed_over_on }. It must be returned by { $due_back_on } at the latest.
+handover-donation = It is a gift, handed over on { $handed_over_on }: it is yours.
+handover-accepted = Thank you, you accepted the handover on { $accepted_on }. There is nothing else to do.
+handover-press = If this is the equipment you received, press the button.
+handover-accept = I accept the handover
+handover-otherwise = If it is not, do nothing and tell { $organisation }.

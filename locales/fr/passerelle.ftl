@@ -124,3 +124,14 @@ card-cancelled = Ce rendez-vous est annulé.
 card-with = Avec { $mediator }.
 card-phone = Pour prévenir d'un empêchement :
 card-print = Pour imprimer cette carte : Ctrl+P (format A6).
+
+# The page where the person accepts a handover (/h/…); $name: her first name; $organisation;
+# $handed_over_on, $due_back_on, $accepted_on: dates in words.
+handover-title = Le matériel qui vous est remis
+handover-hello = Bonjour { $name }, { $organisation } vous remet :
+handover-loan = C'est un prêt, remis le { $handed_over_on }. Il faudra le rendre au plus tard le { $due_back_on }.
+handover-donation = C'est un don, remis le { $handed_over_on } : il est à vous.
+handover-accepted = Merci, vous avez accepté la remise le { $accepted_on }. Il n'y a rien d'autre à faire.
+handover-press = Si c'est bien le matériel que vous avez reçu, appuyez sur le bouton.
+handover-accept = J'accepte la remise
+handover-otherwise = Si ce n'est pas le cas, ne faites rien et prévenez { $organisation }.

@@ -22,8 +22,9 @@ pub async fn create(
     let input = input.into_inner();
     // Expiry dates are local days.
     let today = crate::time::today(&config.timezone);
+    let tz = config.timezone;
     let created = db
-        .run(move |conn| super::create(conn, &user, input, today))
+        .run(move |conn| super::create(conn, &user, input, today, &tz))
         .await?;
     Ok(Created::new(
         format!("/api/v1/api-clients/{}", created.client.id),
@@ -32,9 +33,16 @@ pub async fn create(
 }
 
 #[rocket::get("/api-clients")]
-pub async fn list(db: &State<Db>, api: ApiUser) -> Result<Json<Vec<ApiClient>>, AppError> {
+pub async fn list(
+    db: &State<Db>,
+    config: &State<Config>,
+    api: ApiUser,
+) -> Result<Json<Vec<ApiClient>>, AppError> {
     let user = api.0;
-    db.run(move |conn| super::list(conn, &user)).await.map(Json)
+    let tz = config.timezone;
+    db.run(move |conn| super::list(conn, &user, &tz))
+        .await
+        .map(Json)
 }
 
 #[rocket::delete("/api-clients/<id>")]

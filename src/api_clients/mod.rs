@@ -5,6 +5,7 @@
 pub mod api;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,7 @@ use crate::auth::{hash_token, random_token, Role, StaffUser};
 use crate::db::schema::{api_clients, users};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::time::LocalTime;
 
 /// The scopes a client can be given.
 pub const SCOPES: [&str; 7] = [
@@ -39,9 +41,23 @@ pub struct ApiClientInput {
     pub expires_on: Option<NaiveDate>,
 }
 
-/// A client as listed (never its token).
-#[derive(Serialize, Debug, Queryable, Selectable)]
+/// A client as stored (never its token).
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = api_clients)]
+pub struct ApiClientRow {
+    pub id: i32,
+    pub organisation_id: i32,
+    pub created_by: i32,
+    pub name: String,
+    pub scopes: String,
+    pub expires_on: Option<NaiveDate>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A client as listed (never its token), its times in the configured offset.
+#[derive(Serialize, Debug)]
 pub struct ApiClient {
     pub id: i32,
     pub organisation_id: i32,
@@ -50,9 +66,25 @@ pub struct ApiClient {
     #[serde(serialize_with = "scope_list")]
     pub scopes: String,
     pub expires_on: Option<NaiveDate>,
-    pub created_at: NaiveDateTime,
-    pub last_used_at: Option<NaiveDateTime>,
-    pub revoked_at: Option<NaiveDateTime>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl ApiClient {
+    fn of(row: ApiClientRow, tz: &Tz) -> Self {
+        ApiClient {
+            id: row.id,
+            organisation_id: row.organisation_id,
+            created_by: row.created_by,
+            name: row.name,
+            scopes: row.scopes,
+            expires_on: row.expires_on,
+            created_at: tz.rfc3339(row.created_at),
+            last_used_at: row.last_used_at.map(|t| tz.rfc3339(t)),
+            revoked_at: row.revoked_at.map(|t| tz.rfc3339(t)),
+        }
+    }
 }
 
 fn scope_list<S: serde::Serializer>(scopes: &str, s: S) -> Result<S::Ok, S::Error> {
@@ -109,8 +141,8 @@ pub fn authenticate(
                 .or(api_clients::expires_on.ge(today)),
         )
         .filter(users::active.eq(true))
-        .select((ApiClient::as_select(), UserRow::as_select()))
-        .first::<(ApiClient, UserRow)>(conn)
+        .select((ApiClientRow::as_select(), UserRow::as_select()))
+        .first::<(ApiClientRow, UserRow)>(conn)
         .optional()?;
     let Some((client, creator)) = found else {
         return Ok(None);
@@ -156,6 +188,7 @@ pub fn create(
     user: &StaffUser,
     input: ApiClientInput,
     today: NaiveDate,
+    tz: &Tz,
 ) -> Result<CreatedApiClient, AppError> {
     user.require(&[Role::Admin, Role::Manager])?;
     let name = input.name.trim().to_string();
@@ -216,32 +249,34 @@ pub fn create(
         )?;
         Ok(api_clients::table
             .find(id)
-            .select(ApiClient::as_select())
+            .select(ApiClientRow::as_select())
             .first(conn)?)
     })?;
+    let client = ApiClient::of(client, tz);
     Ok(CreatedApiClient { client, token })
 }
 
 /// The clients of the user's organisation (every organisation's for admins), newest first.
-pub fn list(conn: &mut DbConn, user: &StaffUser) -> Result<Vec<ApiClient>, AppError> {
+pub fn list(conn: &mut DbConn, user: &StaffUser, tz: &Tz) -> Result<Vec<ApiClient>, AppError> {
     user.require(&[Role::Admin, Role::Manager])?;
     let mut query = api_clients::table
-        .select(ApiClient::as_select())
+        .select(ApiClientRow::as_select())
         .order(api_clients::id.desc())
         .into_boxed();
     if let Some(organisation) = user.scope() {
         query = query.filter(api_clients::organisation_id.eq(organisation));
     }
-    Ok(query.load(conn)?)
+    let rows: Vec<ApiClientRow> = query.load(conn)?;
+    Ok(rows.into_iter().map(|row| ApiClient::of(row, tz)).collect())
 }
 
 /// Revokes a client: its token stops working at once.
 pub fn revoke(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppError> {
     user.require(&[Role::Admin, Role::Manager])?;
     crate::db::transaction(conn, |conn| {
-        let client: Option<ApiClient> = api_clients::table
+        let client: Option<ApiClientRow> = api_clients::table
             .find(id)
-            .select(ApiClient::as_select())
+            .select(ApiClientRow::as_select())
             .first(conn)
             .optional()?;
         let client = client

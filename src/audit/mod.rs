@@ -46,17 +46,21 @@ pub fn record(
     entity_id: Option<i32>,
     organisation_id: Option<i32>,
 ) -> Result<(), AppError> {
-    diesel::insert_into(audit_log::table)
-        .values(NewAuditRow {
-            at: crate::db::now(),
-            actor_id: actor.map(|a| a.id),
-            action,
-            entity,
-            entity_id,
-            organisation_id,
-        })
-        .execute(conn)?;
-    Ok(())
+    // Usually inside the change's transaction; alone (an export, a read of a person's
+    // data), through the writer like any other write.
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditRow {
+                at: crate::db::now(),
+                actor_id: actor.map(|a| a.id),
+                action,
+                entity,
+                entity_id,
+                organisation_id,
+            })
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 #[derive(Default, Debug)]

@@ -169,23 +169,29 @@ pub fn insert_session(
     csrf_token: &str,
     expires_at: NaiveDateTime,
 ) -> Result<(), AppError> {
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::token_hash.eq(token_hash),
-            sessions::user_id.eq(user_id),
-            sessions::csrf_token.eq(csrf_token),
-            sessions::created_at.eq(now()),
-            sessions::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::token_hash.eq(token_hash),
+                sessions::user_id.eq(user_id),
+                sessions::csrf_token.eq(csrf_token),
+                sessions::created_at.eq(now()),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 pub fn revoke_session(conn: &mut DbConn, session_id: i32) -> Result<(), AppError> {
-    diesel::update(sessions::table.find(session_id))
-        .set(sessions::revoked_at.eq(Some(now())))
-        .execute(conn)?;
-    Ok(())
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        diesel::update(sessions::table.find(session_id))
+            .set(sessions::revoked_at.eq(Some(now())))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 pub fn insert_api_token(
@@ -194,28 +200,34 @@ pub fn insert_api_token(
     token_hash: &str,
     expires_at: NaiveDateTime,
 ) -> Result<(), AppError> {
-    diesel::insert_into(api_tokens::table)
-        .values((
-            api_tokens::token_hash.eq(token_hash),
-            api_tokens::user_id.eq(user_id),
-            api_tokens::created_at.eq(now()),
-            api_tokens::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(api_tokens::table)
+            .values((
+                api_tokens::token_hash.eq(token_hash),
+                api_tokens::user_id.eq(user_id),
+                api_tokens::created_at.eq(now()),
+                api_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Revokes one API token by its clear value; false when it is unknown or belongs to someone else.
 pub fn revoke_api_token(conn: &mut DbConn, user_id: i32, hash: &str) -> Result<bool, AppError> {
-    let n = diesel::update(
-        api_tokens::table
-            .filter(api_tokens::token_hash.eq(hash))
-            .filter(api_tokens::user_id.eq(user_id))
-            .filter(api_tokens::revoked_at.is_null()),
-    )
-    .set(api_tokens::revoked_at.eq(Some(now())))
-    .execute(conn)?;
-    Ok(n > 0)
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        let n = diesel::update(
+            api_tokens::table
+                .filter(api_tokens::token_hash.eq(hash))
+                .filter(api_tokens::user_id.eq(user_id))
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set(api_tokens::revoked_at.eq(Some(now())))
+        .execute(conn)?;
+        Ok(n > 0)
+    })
 }
 
 pub fn count_recent_failures(
@@ -238,14 +250,17 @@ pub fn count_recent_failures(
 }
 
 pub fn insert_failure(conn: &mut DbConn, email: &str, ip: &str) -> Result<(), AppError> {
-    diesel::insert_into(login_failures::table)
-        .values((
-            login_failures::email.eq(email),
-            login_failures::ip.eq(ip),
-            login_failures::at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(login_failures::table)
+            .values((
+                login_failures::email.eq(email),
+                login_failures::ip.eq(ip),
+                login_failures::at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 pub fn clear_failures(
@@ -253,15 +268,18 @@ pub fn clear_failures(
     email: &str,
     before: NaiveDateTime,
 ) -> Result<(), AppError> {
-    diesel::delete(
-        login_failures::table.filter(
-            login_failures::email
-                .eq(email)
-                .or(login_failures::at.lt(before)),
-        ),
-    )
-    .execute(conn)?;
-    Ok(())
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        diesel::delete(
+            login_failures::table.filter(
+                login_failures::email
+                    .eq(email)
+                    .or(login_failures::at.lt(before)),
+            ),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
 }
 
 pub fn insert_setup_token(
@@ -269,27 +287,33 @@ pub fn insert_setup_token(
     hash: &str,
     expires_at: NaiveDateTime,
 ) -> Result<(), AppError> {
-    diesel::insert_into(setup_tokens::table)
-        .values((
-            setup_tokens::token_hash.eq(hash),
-            setup_tokens::created_at.eq(now()),
-            setup_tokens::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(setup_tokens::table)
+            .values((
+                setup_tokens::token_hash.eq(hash),
+                setup_tokens::created_at.eq(now()),
+                setup_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Marks a valid setup token used; false when it is unknown, used or expired.
 pub fn consume_setup_token(conn: &mut DbConn, hash: &str) -> Result<bool, AppError> {
-    let n = diesel::update(
-        setup_tokens::table
-            .filter(setup_tokens::token_hash.eq(hash))
-            .filter(setup_tokens::used_at.is_null())
-            .filter(setup_tokens::expires_at.gt(now())),
-    )
-    .set(setup_tokens::used_at.eq(Some(now())))
-    .execute(conn)?;
-    Ok(n > 0)
+    // Alone, through the writer (see `db::write`).
+    crate::db::write(conn, |conn| {
+        let n = diesel::update(
+            setup_tokens::table
+                .filter(setup_tokens::token_hash.eq(hash))
+                .filter(setup_tokens::used_at.is_null())
+                .filter(setup_tokens::expires_at.gt(now())),
+        )
+        .set(setup_tokens::used_at.eq(Some(now())))
+        .execute(conn)?;
+        Ok(n > 0)
+    })
 }
 
 pub fn setup_token_is_valid(conn: &mut DbConn, hash: &str) -> Result<bool, AppError> {

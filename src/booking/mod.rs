@@ -3,8 +3,11 @@
 //!
 //! Every change is one service function owning its transaction. On SQLite the write
 //! transaction (`BEGIN IMMEDIATE`) already serialises writers; on PostgreSQL, where several app
-//! instances share the database, each booking transaction first takes a transaction-scoped
-//! advisory lock on the organisation, so the check-then-insert of an invariant cannot interleave.
+//! instances share the database, each booking transaction first takes transaction-scoped
+//! advisory locks on the mediator, the appointment and the people it concerns, in a fixed order
+//! (`crate::db::locks`), so the check-then-write of an invariant cannot interleave while
+//! bookings of different mediators run side by side (`service` says which lock covers which
+//! invariant).
 
 pub mod agenda;
 pub mod api;

@@ -2,6 +2,29 @@
 //! a mediator never has two overlapping appointments (buffers included), a person is never in
 //! two overlapping appointments, a workshop never exceeds its capacity, and outside opening
 //! hours is refused unless explicitly overridden.
+//!
+//! **Which lock covers which invariant** (PostgreSQL, several instances on one database; see
+//! [`crate::db::locks`] for the order that rules out deadlocks; on SQLite the write transaction
+//! is exclusive and covers them all). Each check runs after its lock, in the transaction that
+//! writes, so it reads what the previous holder committed:
+//!
+//! - *A mediator is never double-booked*: whoever places an appointment of a mediator in time
+//!   ([`book_as`], [`reschedule_for`]) holds [`BookingKey::Mediator`] while checking the
+//!   mediator's overlaps and writing. (An appointment never changes mediator; a cancellation
+//!   only frees time.)
+//! - *A person is never in two overlapping appointments*: whoever seats a person or moves a
+//!   seat in time holds [`BookingKey::Person`] for each person seated: the people booked by
+//!   [`book_as`], the one [`enrol_as`] books, the waiting people [`withdraw`] considers for
+//!   promotion, the people booked in the appointment [`reschedule_for`] moves.
+//! - *A workshop never exceeds its capacity*, and *its waiting list is served in order*: every
+//!   change of an appointment's seats, status or time ([`enrol_as`], [`withdraw`], [`cancel`],
+//!   [`reschedule_for`]) holds [`BookingKey::Appointment`], so enrolments are decided one at a
+//!   time, in the order they get the lock, which is the order of their `created_at` and id.
+//! - Merges and anonymisation take the organisation's lock exclusively, which every booking
+//!   transaction holds shared: they never interleave with one.
+//!
+//! Bookings of different mediators, and enrolments in different workshops, no longer wait for
+//! each other.
 
 use chrono::{Duration, NaiveDateTime, Timelike};
 use chrono_tz::Tz;
@@ -15,7 +38,7 @@ use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED}
 use crate::auth::{Role, StaffUser};
 use crate::config::Config;
 use crate::db::schema::{appointments, participants, people};
-use crate::db::{lock_organisation, now, DbConn};
+use crate::db::{now, BookingKey, BookingLocks, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox::{self, Event};
 use crate::text::clean;
@@ -69,13 +92,7 @@ pub fn load_for(
     user: Option<&StaffUser>,
     id: i32,
 ) -> Result<Appointment, AppError> {
-    let row: AppointmentRow = appointments::table
-        .find(id)
-        .select(AppointmentRow::as_select())
-        .first(conn)
-        .optional()?
-        .filter(|a| user.is_none_or(|u| u.can_see(a.organisation_id)))
-        .ok_or(AppError::NotFound)?;
+    let row = appointment_row(conn, user, id)?;
     let participants = participants::table
         .filter(participants::appointment_id.eq(id))
         .select(ParticipantRow::as_select())
@@ -83,6 +100,43 @@ pub fn load_for(
         .order((participants::created_at, participants::id))
         .load(conn)?;
     Ok(Appointment { row, participants })
+}
+
+/// The appointment without its participants, if `user` may see it (as [`load_for`]).
+fn appointment_row(
+    conn: &mut DbConn,
+    user: Option<&StaffUser>,
+    id: i32,
+) -> Result<AppointmentRow, AppError> {
+    appointments::table
+        .find(id)
+        .select(AppointmentRow::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|a: &AppointmentRow| user.is_none_or(|u| u.can_see(a.organisation_id)))
+        .ok_or(AppError::NotFound)
+}
+
+/// Marks an attempt under fine locks that needs keys it cannot take in order (see [`locked`]).
+const WIDEN: &str = "booking transaction to run again under the organisation's lock";
+
+/// Runs `f` in a transaction under fine locks (`wide` false); when `f` answers `None`, having
+/// found that it needs keys it cannot take in order any more (and written nothing), rolls it
+/// back, which releases its locks, and runs it once more under the organisation's lock held
+/// exclusively (`wide` true).
+fn locked<T>(
+    conn: &mut DbConn,
+    f: impl Fn(&mut DbConn, bool) -> Result<Option<T>, AppError>,
+) -> Result<T, AppError> {
+    let attempt = |conn: &mut DbConn, wide: bool| {
+        crate::db::transaction(conn, |conn| {
+            f(conn, wide)?.ok_or_else(|| AppError::Internal(WIDEN.into()))
+        })
+    };
+    match attempt(conn, false) {
+        Err(AppError::Internal(message)) if message == WIDEN => attempt(conn, true),
+        other => other,
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -291,7 +345,7 @@ fn check_time_rules(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), App
 }
 
 /// The mediator's other appointments (pauses included) must not overlap. Run it under the
-/// organisation's lock, in the transaction that inserts.
+/// mediator's lock, in the transaction that writes.
 fn check_mediator_overlap(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppError> {
     let clash: Option<AppointmentRow> = appointments::table
         .filter(appointments::mediator_id.eq(p.mediator_id))
@@ -474,7 +528,7 @@ pub fn book_as(
         return Err(AppError::Validation(errors));
     }
     // Reads and rules that need no lock come first, so that the write transaction (one writer
-    // at a time on SQLite, one per organisation on PostgreSQL) stays short.
+    // at a time on SQLite, one per mediator on PostgreSQL) stays short.
     let service = service_for(conn, actor, input.service_id)
         .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
     let organisation_id = service.organisation_id;
@@ -539,8 +593,15 @@ pub fn book_as(
     };
     check_time_rules(conn, &placement, tz)?;
     let seated = person_ids.len().min(capacity as usize);
+    // The waiting people are not checked, so not locked: their promotion locks them.
+    let mut keys = vec![BookingKey::Mediator(mediator.id)];
+    keys.extend(
+        person_ids[..seated]
+            .iter()
+            .map(|id| BookingKey::Person(*id)),
+    );
     crate::db::transaction(conn, |conn| {
-        lock_organisation(conn, organisation_id)?;
+        BookingLocks::take(conn, organisation_id, false, &keys)?;
         check_mediator_overlap(conn, &placement, tz)?;
         for id in &person_ids[..seated] {
             check_person(conn, *id, starts_at, ends_at, None, tz)?;
@@ -625,7 +686,11 @@ fn service_for(conn: &mut DbConn, actor: Option<&StaffUser>, id: i32) -> Result<
 }
 
 fn planned(appointment: &Appointment) -> Result<(), AppError> {
-    if appointment.row.status != "planned" {
+    planned_row(&appointment.row)
+}
+
+fn planned_row(row: &AppointmentRow) -> Result<(), AppError> {
+    if row.status != "planned" {
         return Err(conflict(
             "not_planned",
             "Ce rendez-vous est annulé ou déjà tenu : il ne peut plus être modifié.".into(),
@@ -646,6 +711,10 @@ pub fn enrol(
 }
 
 /// [`enrol`], by a member of staff or (`None`) from the public pages: audited with no actor.
+///
+/// Under the appointment's lock, the seats are counted rather than the participants loaded: a
+/// workshop announced to many people at once has a long waiting list, and every enrolment of
+/// the burst waits for the one before.
 pub fn enrol_as(
     conn: &mut DbConn,
     actor: Option<&StaffUser>,
@@ -654,44 +723,62 @@ pub fn enrol_as(
     config: &Config,
 ) -> Result<String, AppError> {
     let tz = &config.timezone;
-    crate::db::transaction(conn, |conn| {
-        let appointment = load_for(conn, actor, appointment_id)?;
-        lock_organisation(conn, appointment.row.organisation_id)?;
-        let appointment = load_for(conn, actor, appointment_id)?;
-        planned(&appointment)?;
+    locked(conn, |conn, wide| {
+        let row = appointment_row(conn, actor, appointment_id)?;
+        let mut locks = BookingLocks::take(
+            conn,
+            row.organisation_id,
+            wide,
+            &[BookingKey::Appointment(appointment_id)],
+        )?;
+        let row = appointment_row(conn, actor, appointment_id)?;
+        planned_row(&row)?;
         let found: Option<(i32, Option<NaiveDateTime>)> = people::table
             .find(person_id)
             .select((people::organisation_id, people::anonymised_at))
             .first(conn)
             .optional()?;
         found
-            .filter(|(org, anonymised)| {
-                *org == appointment.row.organisation_id && anonymised.is_none()
-            })
+            .filter(|(org, anonymised)| *org == row.organisation_id && anonymised.is_none())
             .ok_or_else(|| {
                 AppError::field(
                     "person_id",
                     "Cette personne n'existe pas dans la structure.",
                 )
             })?;
-        let existing = appointment
-            .participants
-            .iter()
-            .find(|p| p.person_id == person_id);
-        if existing
-            .is_some_and(|p| matches!(p.status.as_str(), "booked" | "waitlisted" | "attended"))
-        {
+        let existing: Option<(i32, String)> = participants::table
+            .filter(participants::appointment_id.eq(appointment_id))
+            .filter(participants::person_id.eq(person_id))
+            .select((participants::id, participants::status))
+            .first(conn)
+            .optional()?;
+        if existing.as_ref().is_some_and(|(_, status)| {
+            matches!(status.as_str(), "booked" | "waitlisted" | "attended")
+        }) {
             return Err(conflict(
                 "already_enrolled",
                 "Cette personne est déjà inscrite.".into(),
             ));
         }
-        let status = if appointment.booked_count() < appointment.row.capacity as usize {
+        let seated: i64 = participants::table
+            .filter(participants::appointment_id.eq(appointment_id))
+            .filter(
+                participants::status
+                    .eq(SEATED[0])
+                    .or(participants::status.eq(SEATED[1])),
+            )
+            .count()
+            .get_result(conn)?;
+        let status = if seated < i64::from(row.capacity) {
+            // After the appointment's key: in order.
+            if !locks.then(conn, &[BookingKey::Person(person_id)])? {
+                return Ok(None);
+            }
             check_person(
                 conn,
                 person_id,
-                appointment.row.starts_at,
-                appointment.row.ends_at,
+                row.starts_at,
+                row.ends_at,
                 Some(appointment_id),
                 tz,
             )?;
@@ -700,9 +787,9 @@ pub fn enrol_as(
             "waitlisted"
         };
         match existing {
-            Some(row) => {
+            Some((id, _)) => {
                 // Enrolled again: as of now, behind those already waiting.
-                diesel::update(participants::table.find(row.id))
+                diesel::update(participants::table.find(id))
                     .set((
                         participants::status.eq(status),
                         participants::created_at.eq(now()),
@@ -720,7 +807,7 @@ pub fn enrol_as(
             "enrol",
             "appointment",
             Some(appointment_id),
-            Some(appointment.row.organisation_id),
+            Some(row.organisation_id),
         )?;
         crate::reports::maintain::mark(conn, appointment_id)?;
         if status == "booked" {
@@ -733,21 +820,45 @@ pub fn enrol_as(
             )?;
             outbox::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
         }
-        Ok(status.to_string())
+        Ok(Some(status.to_string()))
     })
 }
 
-/// Seats the waitlisted people, in order, who are free at that time, while seats remain;
-/// returns who was promoted.
-fn promote_waitlist(conn: &mut DbConn, appointment: &Appointment) -> Result<Vec<i32>, AppError> {
-    let mut booked = appointment.booked_count();
-    let mut promoted = Vec::new();
-    for candidate in appointment
+/// The waiting people of `appointment` to seat, in order, skipping those busy elsewhere then,
+/// while `seats` remain; `None` when that takes people it could not lock (see [`locked`]).
+/// Reads only: the caller seats them.
+fn waitlist_to_promote(
+    conn: &mut DbConn,
+    locks: &mut BookingLocks,
+    appointment: &Appointment,
+    leaving: i32,
+    seats: usize,
+) -> Result<Option<Vec<ParticipantRow>>, AppError> {
+    let waiting: Vec<&ParticipantRow> = appointment
         .participants
         .iter()
-        .filter(|p| p.status == "waitlisted")
-    {
-        if booked >= appointment.row.capacity as usize {
+        .filter(|p| p.status == "waitlisted" && p.id != leaving)
+        .collect();
+    if seats == 0 || waiting.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    // The first of the list, locked together (after the appointment's key, so in order); the
+    // whole list when the organisation is locked.
+    let reach = if locks.is_wide() {
+        waiting.len()
+    } else {
+        waiting.len().min(crate::db::locks::MAX_PERSON_KEYS)
+    };
+    let keys: Vec<BookingKey> = waiting[..reach]
+        .iter()
+        .map(|p| BookingKey::Person(p.person_id))
+        .collect();
+    if !locks.then(conn, &keys)? {
+        return Ok(None);
+    }
+    let mut promoted = Vec::new();
+    for candidate in &waiting[..reach] {
+        if promoted.len() == seats {
             break;
         }
         let busy = person_clash(
@@ -757,19 +868,15 @@ fn promote_waitlist(conn: &mut DbConn, appointment: &Appointment) -> Result<Vec<
             appointment.row.ends_at,
             Some(appointment.row.id),
         )?;
-        if busy.is_some() {
-            continue;
+        if busy.is_none() {
+            promoted.push((*candidate).clone());
         }
-        diesel::update(participants::table.find(candidate.id))
-            .set((
-                participants::status.eq("booked"),
-                participants::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        booked += 1;
-        promoted.push(candidate.person_id);
     }
-    Ok(promoted)
+    if promoted.len() < seats && reach < waiting.len() {
+        // Seats remain and people further down were not locked.
+        return Ok(None);
+    }
+    Ok(Some(promoted))
 }
 
 /// Withdraws a person (`cancelled` by the structure, `excused` by the person) and promotes the
@@ -783,9 +890,14 @@ pub fn withdraw(
     new_status: &str,
     config: &Config,
 ) -> Result<Vec<i32>, AppError> {
-    crate::db::transaction(conn, |conn| {
-        let appointment = load_for(conn, actor, appointment_id)?;
-        lock_organisation(conn, appointment.row.organisation_id)?;
+    locked(conn, |conn, wide| {
+        let row = appointment_row(conn, actor, appointment_id)?;
+        let mut locks = BookingLocks::take(
+            conn,
+            row.organisation_id,
+            wide,
+            &[BookingKey::Appointment(appointment_id)],
+        )?;
         let appointment = load_for(conn, actor, appointment_id)?;
         planned(&appointment)?;
         let row = appointment
@@ -795,14 +907,28 @@ pub fn withdraw(
                 p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted")
             })
             .ok_or(AppError::NotFound)?;
+        let seated_after = appointment.booked_count() - usize::from(row.status == "booked");
+        let seats = (appointment.row.capacity as usize).saturating_sub(seated_after);
+        // Who moves up is decided (and locked) before anything is written.
+        let Some(promoted) = waitlist_to_promote(conn, &mut locks, &appointment, row.id, seats)?
+        else {
+            return Ok(None);
+        };
         diesel::update(participants::table.find(row.id))
             .set((
                 participants::status.eq(new_status),
                 participants::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let appointment = load_for(conn, actor, appointment_id)?;
-        let promoted = promote_waitlist(conn, &appointment)?;
+        for candidate in &promoted {
+            diesel::update(participants::table.find(candidate.id))
+                .set((
+                    participants::status.eq("booked"),
+                    participants::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        let promoted: Vec<i32> = promoted.iter().map(|p| p.person_id).collect();
         crate::audit::record(
             conn,
             actor,
@@ -829,7 +955,7 @@ pub fn withdraw(
             )?;
             outbox::announce(conn, config, &appointment, Event::Promoted(*person))?;
         }
-        Ok(promoted)
+        Ok(Some(promoted))
     })
 }
 
@@ -854,8 +980,9 @@ pub fn reschedule(
 }
 
 /// Moves an appointment to `starts_at`, checking the same rules as a booking, in one
-/// transaction under the organisation's lock. `actor` is `None` when the person moves it from
-/// their link (never with `override_opening_hours`); the audit then names no one.
+/// transaction under the locks of its mediator, of itself and of the people booked in it.
+/// `actor` is `None` when the person moves it from their link (never with
+/// `override_opening_hours`); the audit then names no one.
 pub fn reschedule_for(
     conn: &mut DbConn,
     actor: Option<&StaffUser>,
@@ -866,11 +993,29 @@ pub fn reschedule_for(
 ) -> Result<Appointment, AppError> {
     let tz = &config.timezone;
     let override_opening_hours = override_opening_hours && actor.is_some();
-    crate::db::transaction(conn, |conn| {
-        let appointment = load_for(conn, actor, appointment_id)?;
-        lock_organisation(conn, appointment.row.organisation_id)?;
+    locked(conn, |conn, wide| {
+        let row = appointment_row(conn, actor, appointment_id)?;
+        let mut locks = BookingLocks::take(
+            conn,
+            row.organisation_id,
+            wide,
+            &[
+                BookingKey::Mediator(row.mediator_id),
+                BookingKey::Appointment(appointment_id),
+            ],
+        )?;
         let appointment = load_for(conn, actor, appointment_id)?;
         planned(&appointment)?;
+        // The people booked, as of now that no one else changes the seats.
+        let seated: Vec<BookingKey> = appointment
+            .participants
+            .iter()
+            .filter(|p| p.status == "booked")
+            .map(|p| BookingKey::Person(p.person_id))
+            .collect();
+        if !locks.then(conn, &seated)? {
+            return Ok(None);
+        }
         if let Some(actor) = actor {
             if actor.role == Role::Mediator
                 && override_opening_hours
@@ -936,7 +1081,7 @@ pub fn reschedule_for(
         let moved = load_for(conn, actor, appointment_id)?;
         crate::webhooks::announce_appointment(conn, &config.timezone, &moved, &Event::Rescheduled)?;
         outbox::announce(conn, config, &moved, Event::Rescheduled)?;
-        Ok(moved)
+        Ok(Some(moved))
     })
 }
 
@@ -959,8 +1104,13 @@ pub fn cancel(
         return Err(AppError::field("reason", "200 caractères au plus."));
     }
     crate::db::transaction(conn, |conn| {
-        let appointment = load(conn, actor, appointment_id)?;
-        lock_organisation(conn, appointment.row.organisation_id)?;
+        let row = appointment_row(conn, Some(actor), appointment_id)?;
+        BookingLocks::take(
+            conn,
+            row.organisation_id,
+            false,
+            &[BookingKey::Appointment(appointment_id)],
+        )?;
         let appointment = load(conn, actor, appointment_id)?;
         planned(&appointment)?;
         diesel::update(appointments::table.find(appointment_id))

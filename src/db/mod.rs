@@ -2,7 +2,10 @@
 //! one database). The backend is chosen from the scheme of `database_url`.
 
 pub mod bulk;
+pub mod locks;
 pub mod schema;
+
+pub use locks::{BookingKey, BookingLocks};
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -230,6 +233,17 @@ impl Db {
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
     }
 
+    /// Runs blocking `f` (a worker, a background job) on a pooled connection, its write
+    /// transactions on the same writer as the requests' (SQLite), queued with them.
+    pub fn blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.get()?;
+        let _writer = WriterScope::enter(self.writer.clone());
+        f(&mut conn)
+    }
+
     /// Applies pending migrations. On PostgreSQL an advisory lock keeps two instances
     /// starting together from racing.
     pub fn migrate(&self) -> Result<usize, AppError> {
@@ -335,6 +349,40 @@ where
     }
 }
 
+/// Runs a short write `f`: inside the caller's transaction when there is one, else (SQLite)
+/// in a transaction of its own on the writer, queued with the others. A write in autocommit on
+/// a reader connection would wait in SQLite's busy handler instead, which polls and may miss
+/// every gap between queued writers until its timeout ("database is locked").
+pub fn write<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    let outside = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .map_err(AppError::from)?
+            .is_none(),
+        DbConn::Pg(_) => false,
+    };
+    if outside {
+        transaction(conn, f)
+    } else {
+        f(conn)
+    }
+}
+
+/// How long a background job's write transaction may run before it commits and lets the
+/// requests' writes in (see [`pause`]).
+pub const BATCH_TIME: Duration = Duration::from_millis(20);
+
+/// What a background job does between two write transactions of a batch that took `took`:
+/// it sleeps a little, so that the requests queued for the writer (woken when the job let it
+/// go) take it before the job's next batch; the job keeps about two thirds of the writer's
+/// time when nobody else wants it.
+pub fn pause(took: Duration) {
+    std::thread::sleep((took / 2).clamp(Duration::from_millis(2), BATCH_TIME));
+}
+
 /// `BEGIN IMMEDIATE`, `f`, then commit, or roll back when `f` fails. (A panic leaves the
 /// transaction open: the pool drops such a connection, and the writer is opened again.)
 fn immediate<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
@@ -363,13 +411,15 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now)
 }
 
-/// Serialises the booking writes of one organisation until the transaction ends. SQLite's
-/// write transaction is already exclusive; PostgreSQL takes a transaction-scoped advisory lock,
-/// which holds across every app instance on the database.
+/// Holds off every booking write of one organisation until the transaction ends (merges,
+/// anonymisation, equipment). SQLite's write transaction is already exclusive; PostgreSQL takes
+/// a transaction-scoped advisory lock, which holds across every app instance on the database:
+/// the one that booking transactions hold shared beside their own keys ([`locks`]).
 pub fn lock_organisation(conn: &mut DbConn, organisation_id: i32) -> Result<(), AppError> {
     if let DbConn::Pg(pg) = conn {
         use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7243912, $1)")
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<diesel::sql_types::Integer, _>(locks::ORGANISATION_CLASS)
             .bind::<diesel::sql_types::Integer, _>(organisation_id)
             .execute(pg)?;
     }

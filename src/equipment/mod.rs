@@ -723,26 +723,8 @@ impl Assignment {
     }
 }
 
-/// What identifies an item to its holder, labelled in French (serial, IMEI, SIM number…).
-pub fn identifiers(item: &Item) -> Vec<(&'static str, String)> {
-    [
-        ("Numéro de série", item.serial.clone()),
-        ("IMEI", item.imei.clone()),
-        ("Numéro de la carte SIM (ICCID)", item.iccid.clone()),
-        ("Numéro de téléphone", item.phone_number.clone()),
-        ("Opérateur", item.operator.clone()),
-        (
-            "Valable jusqu'au",
-            item.valid_until.map(|d| d.format("%d/%m/%Y").to_string()),
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(label, value)| value.map(|v| (label, v)))
-    .collect()
-}
-
-/// The same identifiers, each under the id of its label in `locales/` (`equipment-serial`…),
-/// for a message in the person's language.
+/// What identifies an item to its holder (serial, IMEI, SIM number…), each under the id of its
+/// label in `locales/` (`equipment-serial`…), for a message or a page in the person's language.
 pub fn identifier_values(item: &Item) -> Vec<(&'static str, String)> {
     [
         ("equipment-serial", item.serial.clone()),
@@ -766,6 +748,8 @@ pub struct LinkedHandover {
     pub assignment: Assignment,
     pub item: Item,
     pub given_name: String,
+    /// The person's language (`fr|en|ar`): the acceptance page speaks it.
+    pub language: String,
     pub organisation: String,
 }
 
@@ -776,7 +760,7 @@ pub fn linked_handover(
     assignment_id: i32,
 ) -> Result<Option<LinkedHandover>, AppError> {
     use crate::db::schema::organisations;
-    let found: Option<(Assignment, Item, String)> = assignments::table
+    let found: Option<(Assignment, Item, String, String)> = assignments::table
         .inner_join(equipment::table)
         .inner_join(people::table)
         .filter(assignments::id.eq(assignment_id))
@@ -786,10 +770,11 @@ pub fn linked_handover(
             Assignment::as_select(),
             Item::as_select(),
             people::given_name,
+            people::language,
         ))
         .first(conn)
         .optional()?;
-    let Some((assignment, item, given_name)) = found else {
+    let Some((assignment, item, given_name, language)) = found else {
         return Ok(None);
     };
     let organisation = organisations::table
@@ -800,6 +785,7 @@ pub fn linked_handover(
         assignment,
         item,
         given_name,
+        language,
         organisation,
     }))
 }

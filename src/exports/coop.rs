@@ -17,7 +17,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::reports::export::period;
+use crate::reports::export::{appointment_filters, period};
 use crate::reports::Filters;
 
 const BATCH: i64 = 2_000;
@@ -238,21 +238,7 @@ pub fn activities(
             .order(appointments::id)
             .limit(BATCH)
             .into_boxed();
-        if let Some(o) = filters.organisation_id {
-            q = q.filter(appointments::organisation_id.eq(o));
-        }
-        if let Some(p) = filters.place_id {
-            q = q.filter(appointments::place_id.eq(p));
-        }
-        if let Some(m) = filters.mediator_id {
-            q = q.filter(appointments::mediator_id.eq(m));
-        }
-        if let Some(t) = from {
-            q = q.filter(appointments::starts_at.ge(t));
-        }
-        if let Some(t) = to {
-            q = q.filter(appointments::starts_at.lt(t));
-        }
+        q = appointment_filters!(q, filters, from, to);
         if let Some(p) = filters.programme_id {
             q = q.filter(
                 appointments::id.eq_any(

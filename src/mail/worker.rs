@@ -172,16 +172,20 @@ impl Worker {
         Ok(round)
     }
 
+    /// Runs the privacy job if it is due and this instance gets it; blocking. Its write
+    /// transactions go through the same writer as the requests', in short batches.
+    pub fn run_privacy_job(&self) -> Result<Option<crate::privacy::Report>, AppError> {
+        self.db
+            .blocking(|conn| crate::privacy::run_if_due(conn, &self.config, &self.id))
+    }
+
     /// Asks every few minutes whether the privacy job (retention, message purge) is due, and
     /// runs it when this instance gets it.
     async fn privacy_loop(self) {
         while !self.stopping.load(Ordering::SeqCst) {
             let worker = self.clone();
-            let outcome = rocket::tokio::task::spawn_blocking(move || {
-                let mut conn = worker.db.get()?;
-                crate::privacy::run_if_due(&mut conn, &worker.config, &worker.id)
-            })
-            .await;
+            let outcome =
+                rocket::tokio::task::spawn_blocking(move || worker.run_privacy_job()).await;
             match outcome {
                 Ok(Ok(Some(report))) => log::info!(
                     "privacy job: {} people anonymised, {} messages purged",

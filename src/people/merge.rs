@@ -1,5 +1,5 @@
 //! Merging two records of one person: everything of the merged one (participations, logs,
-//! assessments, devices, messages, programmes) moves to the kept one, whose empty fields take
+//! assessments, devices, messages, referral requests, programmes) moves to the kept one, whose empty fields take
 //! the merged one's values. The merged record stays, emptied, pointing at the kept one: reading
 //! it answers 404 with `merged_into`. Report figures do not change, except that there is one
 //! person fewer.
@@ -63,6 +63,7 @@ pub fn merge(
         crate::skills::logs::move_person(conn, from_id, id, &moved.conflicts)?;
         crate::equipment::move_person(conn, from_id, id)?;
         crate::mail::outbox::move_person(conn, from_id, id)?;
+        crate::referrals::move_person(conn, from_id, id)?;
 
         // The kept person's programmes become both; the roll-ups follow (set_programmes).
         let mut programmes = kept.programme_ids.clone();

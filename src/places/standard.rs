@@ -32,58 +32,134 @@ pub const MODALITES_ACCES: [&str; 6] = [
     "Envoyer un mail avec une fiche de prescription",
 ];
 
-/// `typologie`: the kind of structure (the codes of the typologies of data·inclusion, which the
-/// standard uses; the schema itself leaves the field free).
-pub const TYPOLOGIES: [(&str, &str); 40] = [
-    ("ACI", "Atelier chantier d'insertion"),
+/// `typologie`: the kind of structure. The standard restricts it to data·inclusion's vocabulary
+/// of structure typologies (`TypologieStructure` of `data-inclusion-schema`, checked against its
+/// v0 and v1 lists: the same 91 codes); the labels are ours.
+pub const TYPOLOGIES: [(&str, &str); 91] = [
+    ("ACI", "Atelier et chantier d'insertion"),
+    (
+        "ACIPHC",
+        "Atelier chantier d'insertion « premières heures »",
+    ),
     (
         "AFPA",
         "Agence nationale pour la formation professionnelle des adultes",
     ),
+    ("AI", "Association intermédiaire"),
+    ("ASE", "Aide sociale à l'enfance"),
     ("ASSO", "Association"),
+    ("ASSO_CHOMEUR", "Association de chômeurs"),
+    ("AVIP", "Crèche à vocation d'insertion professionnelle"),
+    ("Autre", "Autre"),
     ("BIB", "Bibliothèque, médiathèque"),
+    (
+        "CAARUD",
+        "Centre d'accueil et de réduction des risques pour usagers de drogues",
+    ),
+    ("CADA", "Centre d'accueil de demandeurs d'asile"),
     ("CAF", "Caisse d'allocations familiales"),
     ("CAP_EMPLOI", "Cap Emploi"),
+    ("CAVA", "Centre d'adaptation à la vie active"),
     ("CC", "Communauté de communes"),
     ("CCAS", "Centre communal d'action sociale"),
+    (
+        "CCONS",
+        "Chambre consulaire (CCI, CMA, chambre d'agriculture)",
+    ),
     ("CD", "Conseil départemental"),
+    ("CDAS", "Centre départemental d'action sociale"),
+    ("CFP", "Centre des finances publiques"),
     ("CHRS", "Centre d'hébergement et de réinsertion sociale"),
+    ("CHU", "Centre d'hébergement d'urgence"),
     ("CIAS", "Centre intercommunal d'action sociale"),
     (
         "CIDFF",
         "Centre d'information sur les droits des femmes et des familles",
     ),
+    ("CITMET", "Cité des métiers"),
+    ("CMP", "Centre médico-psychologique"),
+    ("CMS", "Centre médico-social"),
+    ("CPAM", "Caisse primaire d'assurance maladie"),
+    ("CPH", "Centre provisoire d'hébergement"),
     ("CS", "Centre social"),
+    (
+        "CSAPA",
+        "Centre de soins, d'accompagnement et de prévention en addictologie",
+    ),
     ("CSC", "Centre socioculturel"),
+    (
+        "DEETS",
+        "Direction de l'économie, de l'emploi, du travail et des solidarités",
+    ),
     ("DEPT", "Services sociaux du conseil départemental"),
+    (
+        "DIPLP",
+        "Délégation interministérielle à la lutte contre la pauvreté",
+    ),
     ("E2C", "École de la deuxième chance"),
     ("EA", "Entreprise adaptée"),
+    ("EATT", "Entreprise adaptée de travail temporaire"),
     ("EI", "Entreprise d'insertion"),
+    ("EITI", "Entreprise d'insertion par le travail indépendant"),
+    ("ENM", "Espace numérique mobile"),
     ("EPCI", "Intercommunalité"),
+    ("EPI", "Espace public internet"),
+    ("EPIDE", "Établissement pour l'insertion dans l'emploi"),
     ("EPN", "Espace public numérique"),
+    ("ES", "Épicerie solidaire"),
     ("ESS", "Structure de l'économie sociale et solidaire"),
+    ("ETABL_PRI", "Établissement privé"),
+    ("ETABL_PUB", "Établissement public"),
+    ("ETAT", "Service de l'État"),
     ("ETTI", "Entreprise de travail temporaire d'insertion"),
-    ("FABLAB", "Fablab"),
+    ("EVS", "Espace de vie sociale"),
+    ("FABLAB", "Fablab, atelier partagé"),
+    (
+        "FAIS",
+        "Fédération d'acteurs de l'insertion et de la solidarité",
+    ),
     ("FT", "France Travail"),
     (
         "GEIQ",
         "Groupement d'employeurs pour l'insertion et la qualification",
     ),
-    ("LA_POSTE", "La Poste"),
+    ("HUDA", "Hébergement d'urgence pour demandeurs d'asile"),
+    ("LA_POSTE", "La Poste (bureau ou agence postale)"),
+    ("MDE", "Maison de l'emploi"),
+    ("MDEF", "Maison de l'emploi et de la formation"),
     ("MDPH", "Maison départementale des personnes handicapées"),
     ("MDS", "Maison départementale des solidarités"),
     ("MJC", "Maison des jeunes et de la culture"),
     ("ML", "Mission locale"),
     ("MQ", "Maison de quartier"),
     ("MSA", "Mutualité sociale agricole"),
+    ("MSAP", "Maison de services au public"),
     ("MUNI", "Mairie, services municipaux"),
+    (
+        "OACAS",
+        "Organisme d'accueil communautaire et d'activités solidaires",
+    ),
+    ("ODC", "Organisation délégataire d'un conseil départemental"),
     ("OF", "Organisme de formation"),
+    ("OIL", "Opérateur d'intermédiation locative"),
+    ("OPCS", "Organisation porteuse de la clause sociale"),
+    ("PAD", "Point d'accès au droit"),
+    ("PENSION", "Pension de famille, résidence accueil"),
+    ("PI", "Point information"),
     ("PIJ_BIJ", "Point ou bureau information jeunesse"),
     ("PIMMS", "Point information médiation multi-services"),
+    ("PJJ", "Protection judiciaire de la jeunesse"),
+    ("PLIE", "Plan local pour l'insertion et l'emploi"),
     ("PREF", "Préfecture, sous-préfecture"),
+    ("PREVENTION", "Service ou club de prévention"),
+    ("REG", "Région"),
+    ("RESSOURCERIE", "Ressourcerie"),
     ("RFS", "France Services"),
+    ("RS_FJT", "Résidence sociale, foyer de jeunes travailleurs"),
+    ("SCP", "Services et clubs de prévention"),
+    ("SPIP", "Service pénitentiaire d'insertion et de probation"),
     ("TIERS_LIEUX", "Tiers-lieu, coworking"),
-    ("UDAF", "Union départementale des affaires familiales"),
+    ("UDAF", "Union départementale des associations familiales"),
 ];
 
 /// A list of labels, each from `allowed`.
@@ -262,6 +338,32 @@ pub fn split(value: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The document offers exactly the codes the server accepts, wherever a place's
+    /// `typologie` is an input or an output, and they are unique.
+    #[test]
+    fn the_openapi_document_lists_every_typology_the_server_accepts() {
+        let doc: serde_json::Value = serde_json::from_str(crate::web::OPENAPI).unwrap();
+        let ours: Vec<&str> = TYPOLOGIES.iter().map(|(c, _)| *c).collect();
+        let mut unique = ours.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ours.len());
+        let mut seen = 0;
+        for (_, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            let Some(enumeration) = schema["properties"]["typologie"]["enum"].as_array() else {
+                continue;
+            };
+            let listed: Vec<&str> = enumeration.iter().filter_map(|v| v.as_str()).collect();
+            assert_eq!(listed, ours);
+            seen += 1;
+        }
+        assert!(seen >= 2, "the place and its input");
+        for code in ours {
+            assert!(check_typologie(code).is_ok());
+        }
+        assert!(check_typologie("CASINO").is_err());
+    }
 
     fn t(s: &str) -> NaiveTime {
         NaiveTime::parse_from_str(s, "%H:%M").unwrap()

@@ -57,15 +57,18 @@ pub fn admit(
                     .filter(public_attempts::created_at.lt(since)),
             )
             .execute(conn)?;
-            let recent: Vec<chrono::NaiveDateTime> = public_attempts::table
+            // Counted, not loaded: a burst from one address (a portal) would otherwise read
+            // every earlier attempt at each new one.
+            let (recent, oldest): (i64, Option<chrono::NaiveDateTime>) = public_attempts::table
                 .filter(public_attempts::bucket.eq(key))
-                .select(public_attempts::created_at)
-                .order(public_attempts::created_at)
-                .load(conn)?;
-            if recent.len() as u64 >= u64::from(*limit) {
-                let wait = recent
-                    .first()
-                    .map_or(60, |oldest| (*oldest + *window - current).num_seconds())
+                .select((
+                    diesel::dsl::count_star(),
+                    diesel::dsl::min(public_attempts::created_at),
+                ))
+                .first(conn)?;
+            if recent as u64 >= u64::from(*limit) {
+                let wait = oldest
+                    .map_or(60, |oldest| (oldest + *window - current).num_seconds())
                     .max(1) as u64;
                 return Err(AppError::RetryAfter((*message).to_string(), wait));
             }

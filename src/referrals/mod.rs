@@ -323,6 +323,24 @@ pub fn set_status(
     })
 }
 
+/// A person merged into another: their requests follow them (inside the merge's transaction).
+pub fn move_person(conn: &mut DbConn, from: i32, to: i32) -> Result<(), AppError> {
+    diesel::update(referrals::table.filter(referrals::person_id.eq(from)))
+        .set((referrals::person_id.eq(to), referrals::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A person erased or anonymised: the referrer's free text about them goes; the request's
+/// status, needs and dates stay for the figures. The referrer's own contact details are the
+/// referrer's, not the person's, and stay so the structure can answer them.
+pub fn forget_person(conn: &mut DbConn, person_id: i32) -> Result<(), AppError> {
+    diesel::update(referrals::table.filter(referrals::person_id.eq(person_id)))
+        .set(referrals::message.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}
+
 fn one(conn: &mut DbConn, user: &StaffUser, id: i32, tz: &Tz) -> Result<ReferralOut, AppError> {
     let row = get(conn, user, id)?;
     let (given, family): (String, Option<String>) = people::table

@@ -50,6 +50,7 @@ macro_rules! appointment_filters {
         q
     }};
 }
+pub(crate) use appointment_filters;
 
 /// People who met this mediator or came to this place.
 fn seen_by(filters: &Filters) -> Option<String> {

@@ -31,6 +31,32 @@ pub struct DomainOut {
     levels: Vec<Level>,
 }
 
+/// A skill as the admins' routes answer it: its retirement in the configured offset.
+#[derive(Serialize)]
+pub struct SkillAnswer {
+    id: i32,
+    domain_id: i32,
+    code: String,
+    name: String,
+    description: Option<String>,
+    position: i32,
+    retired_at: Option<String>,
+}
+
+impl SkillAnswer {
+    fn of(skill: Skill, tz: &chrono_tz::Tz) -> Self {
+        SkillAnswer {
+            id: skill.id,
+            domain_id: skill.domain_id,
+            code: skill.code,
+            name: skill.name,
+            description: skill.description,
+            position: skill.position,
+            retired_at: skill.retired_at.map(|t| tz.rfc3339(t)),
+        }
+    }
+}
+
 /// The referential: domains with their active skills, and the level scale.
 #[rocket::get("/skills")]
 pub async fn referential(db: &State<Db>, _api: ApiUser) -> Result<Json<Vec<DomainOut>>, AppError> {
@@ -61,9 +87,10 @@ pub async fn referential(db: &State<Db>, _api: ApiUser) -> Result<Json<Vec<Domai
 #[rocket::post("/skills", data = "<input>")]
 pub async fn add_skill(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     input: ApiJson<SkillEdit>,
-) -> Result<Created<Skill>, AppError> {
+) -> Result<Created<SkillAnswer>, AppError> {
     let user = api.0;
     let input = input.into_inner();
     let skill = db
@@ -71,22 +98,24 @@ pub async fn add_skill(
         .await?;
     Ok(Created::new(
         format!("/api/v1/skills/{}", skill.code),
-        skill,
+        SkillAnswer::of(skill, &config.timezone),
     ))
 }
 
 #[rocket::patch("/skills/<code>", data = "<input>")]
 pub async fn edit_skill(
     db: &State<Db>,
+    config: &State<Config>,
     api: ApiUser,
     code: String,
     input: ApiJson<SkillEdit>,
-) -> Result<Json<Skill>, AppError> {
+) -> Result<Json<SkillAnswer>, AppError> {
     let user = api.0;
     let input = input.into_inner();
+    let tz = config.timezone;
     db.run(move |conn| super::edit_skill(conn, &user, &code, input))
         .await
-        .map(Json)
+        .map(|skill| Json(SkillAnswer::of(skill, &tz)))
 }
 
 #[rocket::post("/appointments/<id>/log", data = "<input>")]

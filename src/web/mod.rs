@@ -358,3 +358,41 @@ pub fn urlencode(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every time the API answers is RFC 3339 with the configured offset: the document says so
+    /// of every `…_at` field, so the conformance run in CI checks each answer against it.
+    #[test]
+    fn every_time_field_of_the_document_is_a_date_time() {
+        fn walk(value: &serde_json::Value, path: &str, wrong: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::Object(properties)) = map.get("properties") {
+                        for (name, schema) in properties {
+                            if name.ends_with("_at") && schema["format"] != "date-time" {
+                                wrong.push(format!("{path}.{name}"));
+                            }
+                        }
+                    }
+                    for (key, inner) in map {
+                        walk(inner, &format!("{path}/{key}"), wrong);
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for item in items {
+                        walk(item, path, wrong);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let mut wrong = Vec::new();
+        walk(&doc, "", &mut wrong);
+        assert!(
+            wrong.is_empty(),
+            "times without format date-time: {wrong:?}"
+        );
+    }
+}

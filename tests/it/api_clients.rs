@@ -37,6 +37,10 @@ both_backends! {
         let row = listed.json().as_array().unwrap().iter().find(|c| c["id"] == id).cloned().unwrap();
         assert!(row.get("token").is_none() && !listed.body.contains(&token));
         assert!(row["last_used_at"].is_null());
+        // Times carry the configured offset, as everywhere in the API.
+        for time in [&body["created_at"], &row["created_at"]] {
+            assert!(chrono::DateTime::parse_from_rfc3339(time.as_str().unwrap()).is_ok(), "{time}");
+        }
         // Another organisation's manager sees none of ours.
         let elsewhere = app.get("/api/v1/api-clients", Some(&other.token)).await;
         assert!(elsewhere.json().as_array().unwrap().iter().all(|c| c["id"] != id));

@@ -348,6 +348,46 @@ async fn handover_leg(backend: Backend) {
             "{part}"
         );
     }
+    // The text part names the page's button as the page does.
+    assert!(
+        mails[0].text.contains("“I accept the handover”"),
+        "{}",
+        mails[0].text
+    );
+    // The page the link opens speaks her language too, and follows it when it changes.
+    let link = crate::mail::handover_link_of(&mails[0]);
+    let page = app.get(&link, None).await;
+    assert_eq!(page.status, Status::Ok, "{}", page.body);
+    let body = unescape(&page.body);
+    assert!(body.contains(r#"<html lang="en" dir="ltr">"#), "{body}");
+    for text in [
+        "Hello Grace, Emmaüs Connect hands you:",
+        "smartphone Galaxy A14",
+        "Serial number",
+        "It is a loan, handed over on",
+        "Monday 1 March 2027",
+        "I accept the handover",
+    ] {
+        assert!(body.contains(text), "{text}: {body}");
+    }
+    assert!(
+        !body.contains("J'accepte") && !body.contains("remis le"),
+        "{body}"
+    );
+    let r = app
+        .send_json(
+            "PATCH",
+            &format!("/api/v1/people/{p}"),
+            Some(&mediator.token),
+            r#"{"language": "ar"}"#,
+        )
+        .await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    let body = unescape(&app.get(&link, None).await.body);
+    assert!(
+        body.contains(r#"<html lang="ar" dir="rtl">"#) && body.contains("أقبل الاستلام"),
+        "{body}"
+    );
 }
 
 #[rocket::async_test]

@@ -726,7 +726,7 @@ mail_test!(a_stopping_worker_releases_what_it_claimed, |app, sink| {
 });
 
 /// The path of the handover link in an email.
-fn handover_link_of(mail: &Parsed) -> String {
+pub fn handover_link_of(mail: &Parsed) -> String {
     let start = mail.text.find("/h/").expect("a handover link");
     mail.text[start..]
         .split_whitespace()

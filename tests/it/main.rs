@@ -8,8 +8,10 @@ mod smtp_tls;
 
 mod accounts;
 mod api_clients;
+mod background;
 mod booking;
 mod browser;
+mod bursts;
 mod contract;
 mod equipment;
 mod funder;

@@ -156,3 +156,62 @@ both_backends! {
         assert_eq!(app.get(&format!("/api/v1/people/{twin}"), Some(&s.mediator.token)).await.json()["merged_into"], mine);
     }
 }
+
+both_backends! {
+    /// A referral request belongs to the person it is about: it follows her into a merge, and
+    /// the referrer's free text about her goes when she is erased (the request's status, needs
+    /// and dates stay for the figures).
+    async fn a_referral_follows_a_merge_and_loses_its_message_at_erasure(app) {
+        use crate::public::{anonymous_json, public_setup, referrer, SLUG};
+        let s = public_setup(&app).await;
+        let r = anonymous_json(&app, &format!("/api/v1/public/{SLUG}/referrals"), json!({"person": {"given_name": "Karima"}, "referrer": referrer(), "topics": ["email"], "message": "Vit seule, disponible le matin"})).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let t = s.mediator.token.clone();
+        let list = app.get("/api/v1/referrals", Some(&t)).await.json();
+        let from = list[0]["person_id"].as_i64().unwrap();
+        let kept = person(&app, &t, json!({"given_name": "Karima", "family_name": "Benali"})).await;
+
+        let merged = app.post_json(&format!("/api/v1/people/{kept}/merge"), &t, json!({"from_id": from})).await;
+        assert_eq!(merged.status, Status::Ok, "{}", merged.body);
+        let list = app.get("/api/v1/referrals", Some(&t)).await.json();
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        assert_eq!((list[0]["person_id"].as_i64(), list[0]["person_name"].as_str()), (Some(kept), Some("Karima Benali")), "{list}");
+        assert_eq!(list[0]["message"], "Vit seule, disponible le matin");
+
+        let r = app.delete(&format!("/api/v1/people/{kept}"), &s.manager.token).await;
+        assert_eq!(r.status, Status::NoContent, "{}", r.body);
+        let list = app.get("/api/v1/referrals", Some(&t)).await.json();
+        assert_eq!(list[0]["message"], Value::Null, "{list}");
+        assert!(!list.to_string().contains("Vit seule"), "{list}");
+        assert_eq!((list[0]["status"].as_str(), list[0]["topics"].clone()), (Some("new"), json!(["email"])));
+    }
+}
+
+both_backends! {
+    /// Without a shared appointment, every figure of every report is the same after a merge
+    /// (appointments, participations, each status, hours, skills, equipment); only the counts
+    /// of distinct people go down by one.
+    async fn a_merge_without_a_shared_appointment_changes_no_figure_but_the_people(app) {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let t = s.mediator.token.clone();
+        let kept = person(&app, &t, json!({"given_name": "Aïcha", "family_name": "Benali", "gender": "female"})).await;
+        let from = person(&app, &t, json!({"given_name": "Aicha", "family_name": "Benali", "gender": "female"})).await;
+        let a = walk_in(&app, &s, &[kept], 20, "").await;
+        log(&app, &t, a, json!([{"person_id": kept, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 1}]}])).await;
+        let b = walk_in(&app, &s, &[from], 10, "").await;
+        log(&app, &t, b, json!([{"person_id": from, "attendance": "no_show"}])).await;
+        let c = walk_in(&app, &s, &[from], 5, "").await;
+        log(&app, &t, c, json!([{"person_id": from, "attendance": "attended", "skills": [{"skill_code": "A1", "level": 3}, {"skill_code": "C2", "level": 2}]}])).await;
+
+        let m = &s.manager.token;
+        let before_activity = app.get("/api/v1/reports/activity", Some(m)).await.json();
+        let before_skills = app.get("/api/v1/reports/skills-progress", Some(m)).await.json();
+        let merged = app.post_json(&format!("/api/v1/people/{kept}/merge"), &t, json!({"from_id": from})).await;
+        assert_eq!(merged.status, Status::Ok, "{}", merged.body);
+        let after_activity = app.get("/api/v1/reports/activity", Some(m)).await.json();
+        assert_eq!(figures(&after_activity), figures(&before_activity));
+        assert_eq!(distinct_people(&after_activity), distinct_people(&before_activity) - 1);
+        let after_skills = app.get("/api/v1/reports/skills-progress", Some(m)).await.json();
+        assert_eq!(after_skills["people"].as_i64().unwrap(), before_skills["people"].as_i64().unwrap() - 1);
+    }
+}

@@ -450,6 +450,9 @@ both_backends! {
         let form_path = format!("/rdv/{SLUG}/reserver?service_id={}&place_id={}&starts_at={}", s.service_id, s.place_id, crate::harness::urlencode(&start));
         let form = app.get(&form_path, None).await;
         assert_eq!(form.status, Status::Ok, "{}", form.body);
+        // One of the phone and the email is needed: neither is labelled optional on its own.
+        assert!(form.body.contains("Indiquez un téléphone portable ou une adresse e-mail") && form.body.contains("(ou le téléphone)"), "{}", form.body);
+        assert!(!form.body.contains("Téléphone portable (facultatif)") && !form.body.contains("Adresse e-mail (facultatif)"), "{}", form.body);
         for page in [&home, &slots, &form] {
             assert!(page.body.len() <= 30 * 1024, "a public page weighs {} bytes", page.body.len());
         }
@@ -509,6 +512,8 @@ both_backends! {
         let page = app.get(&format!("/rdv/{SLUG}/orienter"), None).await;
         assert_eq!(page.status, Status::Ok, "{}", page.body);
         assert!(page.body.len() <= 30 * 1024, "{} bytes", page.body.len());
+        // The referrer is reached when the person has no channel: both are optional here.
+        assert!(page.body.contains("Téléphone portable (facultatif)") && page.body.contains("Adresse e-mail (facultatif)"), "{}", page.body);
         let path = format!("/rdv/{SLUG}/orienter");
         let mut fields = vec![
             ("referrer_name", "Sophie Lenoir"), ("referrer_organisation", "CCAS de Roubaix"),

@@ -267,3 +267,130 @@ both_backends! {
         assert!(page.body.contains(&a.mediator.user.name));
     }
 }
+
+/// SQLite: after the upgrade, the timestamp and date columns have TEXT affinity, so comparing
+/// one with a bound value compares text instead of first trying to read each stored value as a
+/// number (issue 14, point 2; `benches/timestamps.sh`). The rows written before the upgrade are
+/// untouched: the database is intact and they are found by the same range reads.
+#[test]
+fn sqlite_timestamps_compare_as_text_after_the_upgrade() {
+    use diesel::sql_types::{Date, Timestamp};
+    use diesel::SqliteConnection;
+    use diesel_migrations::MigrationHarness;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    #[derive(QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        type_name: String,
+    }
+    let columns = |conn: &mut SqliteConnection| -> Vec<Column> {
+        diesel::sql_query(
+            "SELECT m.name AS table_name, c.name AS name, c.type AS type_name \
+             FROM sqlite_schema m, pragma_table_info(m.name) c WHERE m.type = 'table'",
+        )
+        .load(conn)
+        .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("before.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    // The schema as it was before the upgrade, with a person and an activity day in it.
+    let upgrade = "20261130000020";
+    let version = |m: &dyn diesel::migration::Migration<diesel::sqlite::Sqlite>| {
+        m.name().version().to_string().replace('-', "")
+    };
+    let mut before = conn
+        .pending_migrations(passerelle::db::SQLITE_MIGRATIONS)
+        .unwrap();
+    before.retain(|m| version(&**m).as_str() < upgrade);
+    before.sort_by_key(|m| version(&**m));
+    assert!(
+        before.len() >= 16,
+        "{} migrations before the upgrade",
+        before.len()
+    );
+    for migration in before {
+        conn.run_migration(&*migration).unwrap();
+    }
+    assert!(columns(&mut conn)
+        .iter()
+        .any(|c| c.table_name == "people" && c.name == "created_at" && c.type_name == "TIMESTAMP"));
+    conn.batch_execute(
+        "INSERT INTO organisations (id, name, created_at) VALUES (1, 'Roubaix', '2024-01-02 03:04:05');
+         INSERT INTO people (id, organisation_id, given_name, search_key, name_key, created_at, updated_at)
+              VALUES (1, 1, 'Alice', 'alice', 'alice', '2024-01-02 03:04:05', '2024-01-02 03:04:05');
+         INSERT INTO users (id, organisation_id, email, name, role, password_hash, created_at)
+              VALUES (1, 1, 'm@example.org', 'M', 'mediator', 'x', '2024-01-02 03:04:05');
+         INSERT INTO places (id, organisation_id, name, address, postal_code, city, created_at, updated_at)
+              VALUES (1, 1, 'Médiathèque', '2 rue de la Gare', '59100', 'Roubaix', '2024-01-02 03:04:05', '2024-01-02 03:04:05');
+         INSERT INTO activity_days (day, mediator_id, place_id, programme_id, organisation_id, appointments, workshops,
+              cancelled_appointments, booked, attended, no_show, excused, cancelled, minutes)
+              VALUES ('2024-01-02', 1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 60);",
+    )
+    .unwrap();
+    // Another connection open across the upgrade, as the pool's and the writer's are.
+    let mut other = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    assert_eq!(
+        columns(&mut other)
+            .iter()
+            .filter(|c| c.type_name == "TIMESTAMP")
+            .count(),
+        columns(&mut conn)
+            .iter()
+            .filter(|c| c.type_name == "TIMESTAMP")
+            .count()
+    );
+    conn.run_pending_migrations(passerelle::db::SQLITE_MIGRATIONS)
+        .unwrap();
+
+    for conn in [&mut conn, &mut other] {
+        let numeric: Vec<String> = columns(conn)
+            .into_iter()
+            .filter(|c| {
+                ["TIMESTAMP", "DATE", "DATETIME"].contains(&c.type_name.to_uppercase().as_str())
+            })
+            .map(|c| format!("{}.{} {}", c.table_name, c.name, c.type_name))
+            .collect();
+        assert!(
+            numeric.is_empty(),
+            "columns of NUMERIC affinity (declare a timestamp TEXT on SQLite): {numeric:?}"
+        );
+    }
+    let check: Vec<SqlitePlan> =
+        diesel::sql_query("SELECT integrity_check AS detail FROM pragma_integrity_check")
+            .load(&mut conn)
+            .unwrap();
+    assert_eq!(
+        check.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>(),
+        ["ok"]
+    );
+    let count = |conn: &mut SqliteConnection, sql: &str, at: chrono::NaiveDateTime| -> i64 {
+        diesel::sql_query(sql)
+            .bind::<Timestamp, _>(at)
+            .get_result::<Count>(conn)
+            .unwrap()
+            .n
+    };
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+    let after =
+        "SELECT count(*) AS n FROM people WHERE created_at > ? AND typeof(created_at) = 'text'";
+    assert_eq!(count(&mut conn, after, at("2024-01-02 03:04:04")), 1);
+    assert_eq!(count(&mut conn, after, at("2024-01-02 03:04:05")), 0);
+    let day = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+    let days: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM activity_days WHERE day >= ? AND day <= ?")
+            .bind::<Date, _>(day)
+            .bind::<Date, _>(day)
+            .get_result(&mut conn)
+            .unwrap();
+    assert_eq!(days.n, 1);
+}

@@ -35,7 +35,11 @@ both_backends! {
 
         let rename = app.send_json("PATCH", "/api/v1/skills/A1", Some(&admin.token), r#"{"name": "Utiliser l'écran tactile"}"#).await;
         assert_eq!(rename.status, Status::Ok, "{}", rename.body);
-        assert_eq!(app.send_json("PATCH", "/api/v1/skills/B3", Some(&admin.token), r#"{"retired": true}"#).await.status, Status::Ok);
+        let retired = app.send_json("PATCH", "/api/v1/skills/B3", Some(&admin.token), r#"{"retired": true}"#).await;
+        assert_eq!(retired.status, Status::Ok, "{}", retired.body);
+        // Times carry the configured offset, as everywhere in the API.
+        let at = retired.json()["retired_at"].as_str().unwrap().to_string();
+        assert!(chrono::DateTime::parse_from_rfc3339(&at).is_ok(), "{at}");
         // What assessments refer to never changes: refused, not ignored.
         let recode = app.send_json("PATCH", "/api/v1/skills/A1", Some(&admin.token), r#"{"code": "Z9"}"#).await;
         assert_eq!(recode.status, Status::UnprocessableEntity);

@@ -1,0 +1,179 @@
+//! Background work never starves requests: the long jobs write through the same writer as the
+//! requests, in short transactions that let them in between.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use passerelle::db::bulk::{self, BulkInsert};
+use passerelle::db::schema::{audit_log, people};
+use rocket::http::Status;
+
+use crate::booking::{at, book, person, setup, today, Setup};
+use crate::both_backends;
+use crate::harness::{Staff, TestApp};
+
+/// People inactive for longer than the retention period, written straight through the
+/// database layer (thousands in a second).
+const INACTIVE: usize = 3000;
+
+/// One round of what a manager and a mediator do: read the activity report, export the
+/// appointments (which writes its audit row first), add a person and book them. Returns each
+/// request's name and time; panics on an answer that is not the expected one.
+async fn round(app: &TestApp, s: &Setup, n: i64, admin: &Staff) -> Vec<(&'static str, Duration)> {
+    let mut times = Vec::new();
+    let started = Instant::now();
+    let report = app
+        .get("/api/v1/reports/activity", Some(&s.manager.token))
+        .await;
+    assert_eq!(
+        report.status,
+        Status::Ok,
+        "activity report: {}",
+        report.body
+    );
+    times.push(("activity report", started.elapsed()));
+
+    let started = Instant::now();
+    let (status, _, body) = app
+        .get_bytes("/exports/appointments.csv", Some(&s.manager.token))
+        .await;
+    assert_eq!(status, Status::Ok, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        body.starts_with(b"id,debut,fin"),
+        "a whole file: {}",
+        String::from_utf8_lossy(&body)
+    );
+    times.push(("appointments export", started.elapsed()));
+
+    let started = Instant::now();
+    let someone = person(app, &s.mediator.token, &format!("Pendant{n}")).await;
+    times.push(("new person", started.elapsed()));
+
+    let started = Instant::now();
+    // Nine bookings a day (an hour and a pause each, from 08:00), from the day after tomorrow.
+    let starts =
+        chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap() + chrono::Duration::minutes(75 * (n % 9));
+    let day = today() + chrono::Duration::days(2 + n / 9);
+    let booked = book(
+        app,
+        s,
+        &s.mediator.token,
+        &at(day, &starts.format("%H:%M").to_string()),
+        &[someone],
+    )
+    .await;
+    assert_eq!(booked.status, Status::Created, "booking: {}", booked.body);
+    times.push(("booking", started.elapsed()));
+
+    let started = Instant::now();
+    let audit = app.get("/api/v1/audit?limit=5", Some(&admin.token)).await;
+    assert_eq!(audit.status, Status::Ok, "audit: {}", audit.body);
+    times.push(("audit log", started.elapsed()));
+    times
+}
+
+/// What anonymisation leaves of a person: id, given and family names, email, search key,
+/// reminder consent.
+type Anonymised = (i32, String, Option<String>, Option<String>, String, bool);
+
+/// The longest time of each request name.
+fn longest(rounds: &[Vec<(&'static str, Duration)>]) -> Vec<(&'static str, Duration)> {
+    let mut out: Vec<(&'static str, Duration)> = Vec::new();
+    for (name, took) in rounds.iter().flatten() {
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some((_, max)) => *max = (*max).max(*took),
+            None => out.push((name, *took)),
+        }
+    }
+    out
+}
+
+both_backends! {
+    async fn the_retention_job_over_thousands_of_people_never_fails_or_stalls_requests(app) {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let admin = app.staff("admin", "Département").await;
+        let organisation_id = s.mediator.user.organisation_id;
+        // A few people still followed, and thousands gone quiet 30 months ago.
+        let mut active = Vec::new();
+        for i in 0..5 {
+            active.push(person(&app, &s.mediator.token, &format!("Suivie{i}")).await as i32);
+        }
+        let long_ago = passerelle::db::now() - chrono::Duration::days(30 * 31);
+        app.db().run(move |conn| {
+            passerelle::db::transaction(conn, |conn| {
+                let mut rows = BulkInsert::new("people", &[
+                    "organisation_id", "given_name", "family_name", "email", "search_key", "name_key",
+                    "reminder_consent", "referent_consent", "sms_consent", "language", "created_at", "updated_at",
+                ]);
+                for i in 0..INACTIVE {
+                    let given = format!("Ancienne{i}");
+                    rows.push(conn, &[
+                        bulk::int(organisation_id.into()), bulk::text(&given), bulk::text("Martin"),
+                        bulk::text(&format!("ancienne{i}@example.org")), bulk::text(&format!("{} martin", given.to_lowercase())),
+                        bulk::text(&format!("{} martin", given.to_lowercase())),
+                        bulk::boolean(true), bulk::boolean(false), bulk::boolean(false), bulk::text("fr"),
+                        bulk::time(long_ago), bulk::time(long_ago),
+                    ])?;
+                }
+                rows.flush(conn)
+            })
+        }).await.unwrap();
+
+        // The same requests without the job, twice (the first warms the caches).
+        let mut baseline = Vec::new();
+        for n in 0..3 {
+            baseline.push(round(&app, &s, n, &admin).await);
+        }
+        let baseline = longest(&baseline[1..]);
+
+        // The job as the worker runs it, while the requests go on.
+        let worker = app.worker();
+        let job = rocket::tokio::task::spawn_blocking(move || worker.run_privacy_job());
+        let job_started = Instant::now();
+        let mut during = Vec::new();
+        let mut n = 3;
+        while !job.is_finished() {
+            during.push(round(&app, &s, n, &admin).await);
+            n += 1;
+        }
+        let job_took = job_started.elapsed();
+        eprintln!("{:?}: {} rounds during the job ({job_took:?}); longest without it {baseline:?}, with it {:?}", app.backend, during.len(), longest(&during));
+        let report = job.await.unwrap().unwrap().expect("the job was due");
+        assert_eq!(report.anonymised, INACTIVE, "{report:?}");
+        assert!(!during.is_empty(), "requests were served while the job ran ({job_took:?})");
+
+        // Each request answered promptly: at most ten times its time without the job, or two
+        // seconds (a loaded machine), never the seconds a long write transaction would cost.
+        for ((name, took), (_, before)) in longest(&during).into_iter().zip(&baseline) {
+            let bound = (*before * 10).max(Duration::from_secs(2));
+            assert!(took <= bound, "{name}: {took:?} during the job, {before:?} without it ({} rounds in {job_took:?})", during.len());
+        }
+
+        // Everyone inactive is anonymised wholly, with one audit row by the system; the people
+        // still followed and those added meanwhile are untouched.
+        let (rows, audited) = app.db().run(|conn| {
+            let rows: Vec<Anonymised> = people::table
+                .filter(people::anonymised_at.is_not_null())
+                .select((people::id, people::given_name, people::family_name, people::email, people::search_key, people::reminder_consent))
+                .load(conn)?;
+            let audited: Vec<Option<i32>> = audit_log::table
+                .filter(audit_log::action.eq("anonymise"))
+                .filter(audit_log::actor_id.is_null())
+                .select(audit_log::entity_id)
+                .load(conn)?;
+            Ok((rows, audited))
+        }).await.unwrap();
+        assert_eq!(rows.len(), INACTIVE);
+        for (id, given, family, email, key, consent) in &rows {
+            assert!(given == "Personne anonymisée" && family.is_none() && email.is_none() && key.is_empty() && !consent, "person {id} half anonymised");
+            assert!(!active.contains(id), "person {id} is still followed");
+        }
+        let mut audited: Vec<i32> = audited.into_iter().flatten().collect();
+        audited.sort();
+        let mut ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
+        ids.sort();
+        assert_eq!(audited, ids, "one audit row per person anonymised");
+        let still = app.get(&format!("/api/v1/people/{}", active[0]), Some(&s.manager.token)).await.json();
+        assert_eq!(still["anonymised"], false);
+    }
+}
