@@ -109,6 +109,9 @@ struct PageData {
     place: crate::places::Place,
     mediator: String,
     language: String,
+    /// The motif (the service's name) and what the service asks to bring, when it says.
+    motif: String,
+    what_to_bring: Option<String>,
     /// `Some` when the person may move the appointment from the link.
     slots: Option<Vec<crate::booking::slots::Slot>>,
 }
@@ -144,6 +147,8 @@ fn page_data(
         place,
         mediator,
         language,
+        motif: service.name.clone(),
+        what_to_bring: service.what_to_bring.clone(),
         slots,
     }))
 }
@@ -166,10 +171,12 @@ fn render_page(
         place,
         mediator,
         language,
+        motif,
+        what_to_bring,
         slots,
     } = data;
     let tz = config.timezone;
-    let csrf_token = crate::auth::web::pre_session_token(jar, config);
+    let csrf_token = crate::web::csrf::masked(&crate::auth::web::pre_session_token(jar, config));
     let state = match (appointment.row.status.as_str(), participant.status.as_str()) {
         ("cancelled", _) | (_, "cancelled") => "cancelled",
         (_, "excused") => "excused",
@@ -220,6 +227,9 @@ fn render_page(
                 "when": crate::i18n::when(lang, &tz, appointment.row.starts_at), "time": local.format("%H:%M").to_string(),
                 "place": place, "mediator": mediator,
                 "title": appointment.row.title,
+                "motif": motif,
+                "bring": what_to_bring
+                    .unwrap_or_else(|| crate::i18n::text(lang, "email-bring-default", &[])),
                 "notice": notice,
                 "can_move": slots.is_some() && matches!(state, "booked" | "confirmed"),
                 "days": days,
@@ -494,7 +504,7 @@ fn handover_page(
         );
     }
     let tz = config.timezone;
-    let csrf_token = crate::auth::web::pre_session_token(jar, config);
+    let csrf_token = crate::web::csrf::masked(&crate::auth::web::pre_session_token(jar, config));
     // In the person's language, as the email that brought her here.
     let lang = crate::i18n::language(&linked.language);
     let identifiers: Vec<_> = crate::equipment::identifier_values(&linked.item)

@@ -14,6 +14,7 @@ pub mod db;
 pub mod equipment;
 pub mod error;
 pub mod exports;
+pub mod french;
 pub mod i18n;
 pub mod idempotency;
 pub mod json;
@@ -165,6 +166,8 @@ pub fn web_routes() -> Vec<Route> {
         web::health,
         ops::metrics::metrics,
         web::stylesheet,
+        web::favicon,
+        web::favicon_ico,
         web::home,
         auth::web::login_page,
         auth::web::login,
@@ -276,9 +279,12 @@ pub fn web_routes() -> Vec<Route> {
 /// Builds the application: configuration, database (migrated), routes, templates, catchers.
 pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     let (config, db) = open(&figment)?;
-    if config.log_setup_link {
-        announce_setup_link(&db, &config)?;
-    }
+    let setup_token = if config.log_setup_link {
+        let mut conn = db.get().map_err(|e| e.to_string())?;
+        auth::service::setup_token_if_no_user(&mut conn).map_err(|e| e.to_string())?
+    } else {
+        None
+    };
     let worker = if config.worker {
         Some((
             mail::worker::Worker::new(db.clone(), config.clone())?,
@@ -291,13 +297,17 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     };
     Ok(rocket::custom(figment)
         .attach(worker_fairing(worker))
+        .attach(SetupLink(setup_token, config.public_url.clone()))
         .manage(config)
         .manage(db)
         .manage(reschedule::throttle::Throttle::default())
         .manage(ops::metrics::Metrics::new()?)
-        .attach(Template::fairing())
+        .attach(Template::custom(|engines| {
+            french::register(&mut engines.tera)
+        }))
         .attach(web::SecurityHeaders)
         .attach(ops::metrics::RequestMetrics)
+        .attach(web::compression::Gzip)
         .mount("/api/v1", web::api::one_hop(api_routes()))
         .mount("/", web_routes())
         .register("/", rocket::catchers![web::default_catcher]))
@@ -351,16 +361,73 @@ fn worker_fairing(
     }
 }
 
-/// With no account yet, prints a one-time link to create the first admin in the browser.
-fn announce_setup_link(db: &Db, config: &Config) -> Result<(), String> {
-    let mut conn = db.get().map_err(|e| e.to_string())?;
-    if let Some(token) =
-        auth::service::setup_token_if_no_user(&mut conn).map_err(|e| e.to_string())?
-    {
-        println!(
-            "Aucun compte n'existe encore. Créez le premier administrateur (lien valable 24 h, une seule fois) :\n  {}/setup/{}\nou en ligne de commande : passerelle user add --email … --name … --role admin --organisation …",
-            config.public_url, token
+/// With no account yet, prints a one-time link to create the first admin in the browser, once
+/// the server listens, on the port it really listens on.
+struct SetupLink(Option<String>, String);
+
+#[rocket::async_trait]
+impl rocket::fairing::Fairing for SetupLink {
+    fn info(&self) -> rocket::fairing::Info {
+        rocket::fairing::Info {
+            name: "setup link",
+            kind: rocket::fairing::Kind::Liftoff,
+        }
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<rocket::Orbit>) {
+        if let Some(token) = &self.0 {
+            println!(
+                "Aucun compte n'existe encore. Créez le premier administrateur (lien valable 24 h, une seule fois) :\n  {}/setup/{}\nou en ligne de commande : passerelle user add --email … --name … --role admin --organisation …",
+                setup_link_base(&self.1, rocket.config().port),
+                token
+            );
+        }
+    }
+}
+
+/// The base of the setup link: the public URL, with the port the server listens on when that
+/// URL names this machine (`cargo run` with `ROCKET_PORT=8080` and no `public_url`); a public URL
+/// behind a proxy is kept as it is.
+fn setup_link_base(public_url: &str, port: u16) -> String {
+    let Ok(mut url) = url::Url::parse(public_url) else {
+        return public_url.to_string();
+    };
+    let local = matches!(
+        url.host_str(),
+        Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+    );
+    if local && url.port_or_known_default() != Some(port) && url.set_port(Some(port)).is_ok() {
+        url.as_str().trim_end_matches('/').to_string()
+    } else {
+        public_url.to_string()
+    }
+}
+
+#[cfg(test)]
+mod setup_link_tests {
+    use super::setup_link_base;
+
+    #[test]
+    fn the_setup_link_names_the_port_the_server_listens_on() {
+        assert_eq!(
+            setup_link_base("http://127.0.0.1:8000", 8080),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            setup_link_base("http://localhost:8000", 9001),
+            "http://localhost:9001"
+        );
+        assert_eq!(
+            setup_link_base("http://127.0.0.1:8000", 8000),
+            "http://127.0.0.1:8000"
+        );
+        assert_eq!(
+            setup_link_base("https://passerelle.example.fr", 8000),
+            "https://passerelle.example.fr"
+        );
+        assert_eq!(
+            setup_link_base("https://passerelle.example.fr/mediation", 8000),
+            "https://passerelle.example.fr/mediation"
         );
     }
-    Ok(())
 }

@@ -271,6 +271,8 @@ pub struct WebUser {
     pub user: StaffUser,
     pub csrf_token: String,
     pub session_id: i32,
+    /// The menu item the requested page belongs to (`web::menu_section`), marked in the menu.
+    pub section: &'static str,
 }
 
 fn bearer_token<'a>(req: &'a Request<'_>) -> Option<&'a str> {
@@ -360,7 +362,10 @@ impl<'r> FromRequest<'r> for WebUser {
             })
             .await;
         match found {
-            Ok(Some(web)) => Outcome::Success(web.clone()),
+            Ok(Some(web)) => Outcome::Success(WebUser {
+                section: crate::web::menu_section(req.uri().path().as_str()),
+                ..web.clone()
+            }),
             Ok(None) => Outcome::Error((
                 Status::Unauthorized,
                 AppError::Unauthorized("Connectez-vous.".into()),

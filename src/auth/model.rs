@@ -159,6 +159,7 @@ pub fn user_for_session(conn: &mut DbConn, hash: &str) -> Result<Option<WebUser>
         user: user.staff(),
         csrf_token,
         session_id,
+        section: "",
     }))
 }
 

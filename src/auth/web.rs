@@ -48,7 +48,7 @@ fn start_session(jar: &CookieJar<'_>, config: &Config, token: String) {
 
 #[rocket::get("/login")]
 pub fn login_page(jar: &CookieJar<'_>, config: &State<Config>) -> Template {
-    let csrf_token = pre_session_token(jar, config);
+    let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
     Template::render("login", json!({ "csrf_token": csrf_token, "email": "" }))
 }
 
@@ -82,7 +82,7 @@ pub async fn login(
             Ok(Ok(Redirect::to("/")))
         }
         Err(e @ (AppError::Unauthorized(_) | AppError::TooManyRequests(_))) => {
-            let csrf_token = pre_session_token(jar, config);
+            let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
             Ok(Err((
                 e.status(),
                 Template::render(
@@ -125,7 +125,7 @@ pub async fn setup_page(
     if !valid {
         return Err(AppError::NotFound);
     }
-    let csrf_token = pre_session_token(jar, config);
+    let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
     Ok(Template::render(
         "setup",
         json!({ "csrf_token": csrf_token, "token": token, "values": {}, "errors": {} }),
@@ -173,7 +173,7 @@ pub async fn setup(
             Ok(FormOutcome::Done(Redirect::to("/")))
         }
         Err(AppError::Validation(errors)) => {
-            let csrf_token = pre_session_token(jar, config);
+            let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
             Ok(FormOutcome::Invalid(Invalid(Template::render(
                 "setup",
                 json!({ "csrf_token": csrf_token, "token": token, "values": values, "errors": errors }),

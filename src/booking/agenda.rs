@@ -32,7 +32,8 @@ const WEEKDAYS: [&str; 7] = [
 #[derive(Serialize)]
 struct AgendaPage<'a> {
     me: Me<'a>,
-    csrf_token: &'a str,
+    csrf_token: String,
+    section: &'static str,
     days: Vec<Day>,
     week: bool,
     date: String,
@@ -428,7 +429,8 @@ pub async fn agenda(
     };
     let context = AgendaPage {
         me: Me::of(&web.user),
-        csrf_token: &web.csrf_token,
+        csrf_token: crate::web::csrf::masked(&web.csrf_token),
+        section: web.section,
         days,
         week,
         date: day.to_string(),

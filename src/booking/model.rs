@@ -210,3 +210,26 @@ pub struct AppointmentOut {
     pub cancel_reason: Option<String>,
     pub participants: Vec<ParticipantOut>,
 }
+
+/// An appointment's or a participant's status as pages and spreadsheets say it.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "planned" => "prévu",
+        "done" => "tenu",
+        "cancelled" => "annulé",
+        "booked" => "inscrit·e",
+        "waitlisted" => "en liste d'attente",
+        "attended" => "venu·e",
+        "no_show" => "absent·e",
+        "excused" => "excusé·e",
+        _ => "annulé·e",
+    }
+}
+
+/// A service's kind as pages and spreadsheets say it.
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "workshop" => "atelier",
+        _ => "individuel",
+    }
+}

@@ -37,19 +37,7 @@ fn local_input_to_rfc3339(tz: &Tz, text: &str) -> Option<String> {
     Some(tz.rfc3339(tz.to_utc(naive.date(), naive.time())))
 }
 
-pub(super) fn status_label(status: &str) -> &'static str {
-    match status {
-        "planned" => "prévu",
-        "done" => "tenu",
-        "cancelled" => "annulé",
-        "booked" => "inscrit·e",
-        "waitlisted" => "en liste d'attente",
-        "attended" => "venu·e",
-        "no_show" => "absent·e",
-        "excused" => "excusé·e",
-        _ => "annulé·e",
-    }
-}
+pub(super) use super::model::status_label;
 
 /// Staff (id, name, organisation), places and services the user sees, to name things on pages.
 type Names = (

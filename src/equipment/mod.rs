@@ -32,6 +32,9 @@ pub const STATUSES: [(&str, &str); 5] = [
     ("retired", "réformé"),
 ];
 
+/// How an item is handed over.
+pub const MODES: [(&str, &str); 2] = [("loan", "prêt"), ("donation", "don")];
+
 pub fn kind_label(kind: &str) -> &'static str {
     KINDS
         .iter()
@@ -717,7 +720,7 @@ impl Assignment {
             None => "en attente de confirmation par e-mail".into(),
             Some(at) => format!(
                 "acceptée par e-mail le {}",
-                tz.from_utc_datetime(&at).format("%d/%m/%Y")
+                crate::french::date_in_words(tz.from_utc_datetime(&at).date_naive())
             ),
         })
     }

@@ -349,8 +349,8 @@ pub async fn handover_form(db: &State<Db>, web: WebUser, id: i32) -> Result<Temp
         "equipment/handover",
         json!({
             "item": item_json(&item), "person": person.display_name(), "organisation": organisation.name,
-            "programme": programme, "mode": assignment.mode, "handed_over_on": assignment.handed_over_on.format("%d/%m/%Y").to_string(),
-            "due_back_on": assignment.due_back_on.map(|d| d.format("%d/%m/%Y").to_string()), "mediator": web.user.name,
+            "programme": programme, "mode": assignment.mode, "handed_over_on": assignment.handed_over_on,
+            "due_back_on": assignment.due_back_on, "mediator": web.user.name,
         }),
     ))
 }

@@ -94,6 +94,27 @@ impl Kind {
         }
     }
 
+    /// The name of the downloaded file, in French, without its extension.
+    fn download_name(self) -> &'static str {
+        match self {
+            Kind::People => "personnes",
+            Kind::Appointments => "rendez-vous",
+            Kind::Logs => "comptes-rendus",
+            Kind::Assessments => "evaluations",
+            Kind::Equipment => "materiel",
+            Kind::CoopActivities => "activites-coop",
+        }
+    }
+
+    /// What the reports page calls each export: `(route's name, label)`.
+    pub const LABELS: [(&'static str, &'static str); 5] = [
+        ("people", "personnes"),
+        ("appointments", "rendez-vous"),
+        ("logs", "comptes rendus de séance"),
+        ("assessments", "évaluations de compétences"),
+        ("equipment", "matériel"),
+    ];
+
     /// The worksheet's name in the XLSX file.
     fn sheet(self) -> &'static str {
         match self {
@@ -258,7 +279,14 @@ pub async fn download(
         }
     });
     Ok(Download {
-        file,
+        file: format!(
+            "{}.{}",
+            kind.download_name(),
+            match file_type {
+                FileType::Csv => "csv",
+                FileType::Xlsx => "xlsx",
+            }
+        ),
         file_type,
         rx,
     })

@@ -70,6 +70,26 @@ impl<'a> Row<'a> {
         self.cell(value.map_or(Cell::Empty, |v| Cell::Code(v.into())))
     }
 
+    /// A status or a kind as people read it (`prévu`, `tablette`), for the files meant for
+    /// spreadsheets; the JSON API keeps the codes.
+    pub fn label(&mut self, label: &'static str) -> &mut Self {
+        self.cell(Cell::Code(label.into()))
+    }
+
+    /// The label of a code among `(code, label)` pairs; an unknown code as it is.
+    pub fn label_of(&mut self, pairs: &[(&str, &'static str)], code: Option<&'a str>) -> &mut Self {
+        match code {
+            None => self.cell(Cell::Empty),
+            Some(code) => {
+                let cell = pairs
+                    .iter()
+                    .find(|(c, _)| *c == code)
+                    .map_or(Cell::Code(code.into()), |(_, l)| Cell::Code((*l).into()));
+                self.cell(cell)
+            }
+        }
+    }
+
     pub fn text(&mut self, value: impl Into<Cow<'a, str>>) -> &mut Self {
         self.cell(Cell::Text(value.into()))
     }

@@ -200,6 +200,11 @@ pub fn compose(
             ("link", &link),
         ],
     );
+    let for_referent = message.recipient_kind == "referent";
+    let mut t = t;
+    if for_referent {
+        addressed_to_the_referent(&mut t);
+    }
     let what_to_bring = service.what_to_bring.clone().unwrap_or_else(|| {
         t.get("email-bring-default")
             .and_then(|v| v.as_str())
@@ -217,7 +222,7 @@ pub fn compose(
         "dir": crate::i18n::direction(lang),
         "t": t,
         "heading": title,
-        "for_referent": message.recipient_kind == "referent",
+        "for_referent": for_referent,
         "given_name": given_name,
         "when": when,
         "title": title,
@@ -343,6 +348,10 @@ fn compose_handover(
             ("days", &days),
         ],
     );
+    let mut t = t;
+    if message.recipient_kind == "referent" {
+        addressed_to_the_referent(&mut t);
+    }
     let context = Context::from_value(json!({
         "lang": lang,
         "dir": crate::i18n::direction(lang),
@@ -413,4 +422,31 @@ fn compose_written(config: &Config, message: &MessageRow) -> Result<Composed, Ap
         subject,
         text,
     })
+}
+
+/// The texts of a message that speak to the person ("votre téléphone", "Je confirme"), in the
+/// referent's copy replaced by their variants that speak of the person to the referent ("son
+/// téléphone", "Confirmer pour Binta"), so that a social worker reads a message meant for them.
+const REFERENT_TEXTS: [(&str, &str); 10] = [
+    ("email-bring", "email-bring-referent"),
+    ("email-bring-default", "email-bring-default-referent"),
+    ("email-button", "email-button-referent"),
+    (
+        "email-confirmation-link",
+        "email-confirmation-link-referent",
+    ),
+    ("email-reminder-link", "email-reminder-link-referent"),
+    ("email-reschedule-link", "email-reschedule-link-referent"),
+    ("email-promotion-link", "email-promotion-link-referent"),
+    ("email-see-you", "email-see-you-referent"),
+    ("email-footer", "email-footer-referent"),
+    ("email-handover-how", "email-handover-how-referent"),
+];
+
+fn addressed_to_the_referent(t: &mut serde_json::Map<String, serde_json::Value>) {
+    for (to_the_person, to_the_referent) in REFERENT_TEXTS {
+        if let Some(text) = t.get(to_the_referent).cloned() {
+            t.insert(to_the_person.to_string(), text);
+        }
+    }
 }

@@ -104,7 +104,12 @@ pub async fn list(
     Ok(page(
         "messages",
         &web,
-        json!({ "messages": messages, "status": status.unwrap_or_default() }),
+        json!({
+            "messages": messages,
+            "status": status.unwrap_or_default(),
+            "statuses": ["pending", "sending", "sent", "dead", "cancelled"]
+                .map(|s| (s, status_label(s))),
+        }),
     ))
 }
 
@@ -120,10 +125,10 @@ pub async fn retry(
     Ok(Redirect::to("/messages?status=dead"))
 }
 
-/// People with an appointment in the next two weeks whom no message reaches (no email, no
-/// text message, no referent), with their phone.
+/// People whom no message reaches (no email, no text message, no referent), with their phone:
+/// those with an appointment in the next two weeks, and those whose appointment of the next two
+/// weeks the structure cancelled (they must be told; a person who cancelled knows).
 #[rocket::get("/to-call")]
-#[allow(clippy::type_complexity)]
 pub async fn to_call(
     db: &State<Db>,
     config: &State<Config>,
@@ -141,22 +146,49 @@ pub async fn to_call(
                 limit: 1000,
                 ..Default::default()
             };
+            let appointments = service::list(conn, &user, &filter)?;
+            // (appointment, participant, cancelled) to tell, then their people in one query.
+            let mut to_tell = Vec::new();
+            for appointment in appointments.iter().filter(|a| a.row.starts_at >= current) {
+                let row = &appointment.row;
+                let cancelled = row.status == "cancelled"
+                    && row.cancelled_by.as_deref() == Some("structure");
+                let participant_status = match (row.status.as_str(), cancelled) {
+                    ("planned", _) if !row.walk_in => "booked",
+                    (_, true) => "cancelled",
+                    _ => continue,
+                };
+                for p in appointment.participants.iter().filter(|p| p.status == participant_status) {
+                    to_tell.push((appointment, p.person_id, cancelled));
+                }
+            }
+            let ids: Vec<i32> = to_tell.iter().map(|(_, person, _)| *person).collect();
+            type Found = (i32, (String, Option<String>, Option<String>), outbox::Contact);
+            let found: std::collections::HashMap<i32, Found> = people::table
+                .filter(people::id.eq_any(&ids))
+                .select((
+                    people::id,
+                    (people::given_name, people::family_name, people::phone),
+                    outbox::Contact::columns(),
+                ))
+                .load::<Found>(conn)?
+                .into_iter()
+                .map(|row| (row.0, row))
+                .collect();
             let mut rows = Vec::new();
-            for appointment in service::list(conn, &user, &filter)?.into_iter().filter(|a| a.row.status == "planned" && !a.row.walk_in) {
-                for participant in appointment.participants.iter().filter(|p| p.status == "booked") {
-                    let (person, contact): ((String, Option<String>, Option<String>), outbox::Contact) = people::table
-                        .find(participant.person_id)
-                        .select(((people::given_name, people::family_name, people::phone), outbox::Contact::columns()))
-                        .first(conn)?;
-                    if contact.recipients().is_empty() {
-                        rows.push(json!({
-                            "appointment_id": appointment.row.id, "person_id": participant.person_id,
-                            "when": tz.in_words(appointment.row.starts_at),
-                            "day": tz.from_utc_datetime(&appointment.row.starts_at).date_naive().to_string(),
-                            "name": match &person.1 { Some(f) => format!("{} {f}", person.0), None => person.0.clone() },
-                            "phone": person.2.as_deref().map(crate::phone::display),
-                        }));
-                    }
+            for (appointment, person_id, cancelled) in to_tell {
+                let Some((_, (given, family, phone), contact)) = found.get(&person_id) else {
+                    continue;
+                };
+                if contact.recipients().is_empty() {
+                    rows.push(json!({
+                        "appointment_id": appointment.row.id, "person_id": person_id,
+                        "when": tz.in_words(appointment.row.starts_at),
+                        "day": tz.from_utc_datetime(&appointment.row.starts_at).date_naive().to_string(),
+                        "name": match family { Some(f) => format!("{given} {f}"), None => given.clone() },
+                        "phone": phone.as_deref().map(crate::phone::display),
+                        "cancelled": cancelled,
+                    }));
                 }
             }
             Ok(rows)

@@ -180,7 +180,9 @@ pub async fn form(
     // A `+` left unencoded in a link arrives as a space.
     let starts_at = starts_at.trim().replace(' ', "+");
     let mut context = booking_context(db, config, slug, service_id, place_id, &starts_at).await?;
-    context["csrf_token"] = json!(crate::auth::web::pre_session_token(jar, config));
+    context["csrf_token"] = json!(crate::web::csrf::masked(
+        &crate::auth::web::pre_session_token(jar, config)
+    ));
     context["values"] = json!({ "language": "fr" });
     context["errors"] = json!({});
     Ok(render(Status::Ok, "public/form", context))
@@ -285,7 +287,9 @@ pub async fn book(
         }
         Err(e) => return Err(e),
     };
-    context["csrf_token"] = json!(crate::auth::web::pre_session_token(jar, config));
+    context["csrf_token"] = json!(crate::web::csrf::masked(
+        &crate::auth::web::pre_session_token(jar, config)
+    ));
     context["values"] = json!({ "given_name": form.given_name, "family_name": form.family_name,
         "phone": form.phone, "email": form.email, "sms_consent": form.sms_consent,
         "reminder_consent": form.reminder_consent, "language": form.language });
@@ -344,7 +348,9 @@ pub async fn refer_form(
     slug: String,
 ) -> Result<Page, AppError> {
     let mut context = refer_context(db, config, slug).await?;
-    context["csrf_token"] = json!(crate::auth::web::pre_session_token(jar, config));
+    context["csrf_token"] = json!(crate::web::csrf::masked(
+        &crate::auth::web::pre_session_token(jar, config)
+    ));
     context["values"] = json!({ "language": "fr", "topics": [], "slot": "" });
     context["errors"] = json!({});
     Ok(render(Status::Ok, "public/refer", context))
@@ -477,7 +483,9 @@ pub async fn refer(
         Err(e) => return Err(e),
     };
     let mut context = refer_context(db, config, slug).await?;
-    context["csrf_token"] = json!(crate::auth::web::pre_session_token(jar, config));
+    context["csrf_token"] = json!(crate::web::csrf::masked(
+        &crate::auth::web::pre_session_token(jar, config)
+    ));
     context["values"] = json!({ "referrer_name": form.referrer_name, "referrer_organisation": form.referrer_organisation,
         "referrer_email": form.referrer_email, "referrer_phone": form.referrer_phone,
         "given_name": form.given_name, "family_name": form.family_name, "phone": form.phone, "email": form.email,

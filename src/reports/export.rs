@@ -15,6 +15,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::exports::sheet::{self, walk, Format, Row, RowWriter};
+use crate::skills::topics;
 
 const BATCH: i64 = 10_000;
 
@@ -357,9 +358,9 @@ pub fn appointments(
             row.int(r.0)
                 .time(format.local(r.1))
                 .time(format.local(r.2))
-                .code(r.3.as_str())
+                .label(crate::booking::model::status_label(&r.3))
                 .text(service)
-                .code(kind)
+                .label(crate::booking::model::kind_label(kind))
                 .text(user_names.get(&r.5).map_or("", String::as_str))
                 .text(place_names.get(&r.6).map_or("", String::as_str))
                 .int(r.7);
@@ -483,11 +484,11 @@ pub fn logs(
             row.int(r.1)
                 .time(format.local(r.2))
                 .cell(format.person(r.3))
-                .code(r.4.as_str())
+                .label_of(&topics::ATTENDANCE, Some(r.4.as_str()))
                 .opt_int(r.5)
                 .code(r.6.replace(',', "|"))
-                .opt_code(r.7.as_deref())
-                .opt_code(r.8.as_deref())
+                .label_of(&topics::DEVICES, r.7.as_deref())
+                .label_of(&topics::AUTONOMY, r.8.as_deref())
                 .code(observed.get(&r.0).map(|v| v.join("|")).unwrap_or_default())
                 .text(user_names.get(&r.9).map_or("", String::as_str))
                 .text(place_names.get(&r.10).map_or("", String::as_str));
@@ -587,7 +588,7 @@ pub fn assessments(
                 .code(code)
                 .code(domain)
                 .int(r.3)
-                .code(r.4.as_str())
+                .label_of(&crate::skills::profile::KINDS, Some(r.4.as_str()))
                 .time(format.local(r.5))
                 .text(user_names.get(&r.6).map_or("", String::as_str))
                 .opt_int(r.7);
@@ -685,7 +686,7 @@ pub fn equipment(
             let mut row = Row::new();
             // IMEI and ICCID stay text: 15 to 20 digits are no number a spreadsheet keeps.
             row.int(r.0)
-                .code(r.1.as_str())
+                .label_of(&crate::equipment::KINDS, Some(r.1.as_str()))
                 .opt_text(r.2.as_deref())
                 .opt_text(r.3.as_deref())
                 .opt_code(r.4.as_deref())
@@ -702,9 +703,9 @@ pub fn equipment(
                     r.9.and_then(|p| programme_names.get(&p))
                         .map_or("", String::as_str),
                 )
-                .code(r.10.as_str())
+                .label_of(&crate::equipment::STATUSES, Some(r.10.as_str()))
                 .cell(r.11.map_or(sheet::Cell::Empty, |p| format.person(p)))
-                .code(a.map_or("", |a| a.0.as_str()))
+                .label_of(&crate::equipment::MODES, a.map(|a| a.0.as_str()))
                 .opt_date(a.map(|a| a.1))
                 .opt_date(a.and_then(|a| a.2));
             w.row(&row)?;

@@ -51,7 +51,7 @@ fn common(
         "query": query,
         "choices": choices,
         "is_admin": user.is_admin(),
-        "exports": ["people", "appointments", "logs", "assessments", "equipment", "activites-coop"],
+        "exports": crate::exports::Kind::LABELS,
     })
 }
 
@@ -164,10 +164,8 @@ pub async fn dashboard(
     context["breakdowns"] = breakdown_tables(&breakdowns);
     context["chart"] = json!(chart);
     context["months"] = json!(labels);
-    context["autonomous_percent"] = json!(percent(
-        skills.equipped_and_autonomous_on_any,
-        skills.equipped_people
-    ));
+    context["autonomous_share"] = json!((skills.equipped_people > 0)
+        .then(|| { skills.equipped_and_autonomous_on_any as f64 / skills.equipped_people as f64 }));
     Ok(page("reports/dashboard", &web, context))
 }
 

@@ -99,6 +99,13 @@ pub struct AssessmentInput {
     pub skills: Vec<SkillLevel>,
 }
 
+/// The kinds of assessment, and how spreadsheets say them.
+pub const KINDS: [(&str, &str); 3] = [
+    ("diagnostic", "diagnostic initial"),
+    ("session", "observation en séance"),
+    ("final", "bilan final"),
+];
+
 /// Records an initial diagnostic, an observation or a final assessment.
 pub fn assess(
     conn: &mut DbConn,
@@ -107,7 +114,7 @@ pub fn assess(
     input: AssessmentInput,
 ) -> Result<usize, AppError> {
     let mut errors = FieldErrors::new();
-    if !matches!(input.kind.as_str(), "diagnostic" | "session" | "final") {
+    if !KINDS.iter().any(|(code, _)| *code == input.kind) {
         errors
             .entry("kind".into())
             .or_default()

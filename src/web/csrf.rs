@@ -1,6 +1,10 @@
 //! Every state-changing HTML form is read through [`Csrf`], which refuses the request with 403
 //! before parsing anything when its `csrf_token` field is not the session's (or, before sign-in,
 //! the double-submit cookie's).
+//!
+//! Pages never show the token itself but [`masked`]: a new random pad and the token XORed with
+//! it, different on every page. Pages are compressed (`web::compression`), and a secret repeated
+//! as-is beside text an attacker chose could be guessed from compressed sizes (BREACH).
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::form::{Form, FromForm};
@@ -13,6 +17,38 @@ use crate::error::{AppError, FieldErrors};
 use crate::web::api::remember_guard_error;
 
 pub struct Csrf<T>(pub T);
+
+/// The token as a form carries it: `pad.(pad XOR token)`, both URL-safe base64, a new pad each time.
+pub fn masked(token: &str) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let token = token.as_bytes();
+    let mut pad = vec![0u8; token.len()];
+    rand::rngs::OsRng.fill_bytes(&mut pad);
+    let xored: Vec<u8> = pad.iter().zip(token).map(|(p, t)| p ^ t).collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!("{}.{}", b64.encode(&pad), b64.encode(xored))
+}
+
+/// Whether a submitted token is `expected`, masked (as pages show it) or as it is (a client
+/// that read the cookie), compared in constant time.
+pub fn matches(submitted: &str, expected: &str) -> bool {
+    use base64::Engine;
+    if submitted.is_empty() || expected.is_empty() {
+        return false;
+    }
+    let Some((pad, xored)) = submitted.split_once('.') else {
+        return constant_time_eq(submitted.as_bytes(), expected.as_bytes());
+    };
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    match (b64.decode(pad), b64.decode(xored)) {
+        (Ok(pad), Ok(xored)) if pad.len() == xored.len() => {
+            let token: Vec<u8> = pad.iter().zip(&xored).map(|(p, x)| p ^ x).collect();
+            constant_time_eq(&token, expected.as_bytes())
+        }
+        _ => false,
+    }
+}
 
 /// The body of a form whose only field is its CSRF token (logout, retry, revoke…).
 #[derive(rocket::FromForm)]
@@ -88,10 +124,7 @@ where
         } else {
             session_token
         };
-        let valid = !submitted.is_empty()
-            && expected.is_some_and(|expected| {
-                constant_time_eq(expected.as_bytes(), submitted.as_bytes())
-            });
+        let valid = expected.is_some_and(|expected| matches(&submitted, &expected));
         if !valid {
             return refuse(req, Status::Forbidden, AppError::Forbidden(
                 "Le formulaire a expiré ou ne vient pas de Passerelle : rechargez la page et recommencez."
@@ -133,5 +166,26 @@ where
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{masked, matches};
+
+    #[test]
+    fn a_masked_token_differs_every_time_and_still_matches_only_its_token() {
+        let token = crate::auth::random_token();
+        let (a, b) = (masked(&token), masked(&token));
+        assert_ne!(a, b, "two pages must not carry the same bytes");
+        assert!(!a.contains(&token));
+        assert!(matches(&a, &token) && matches(&b, &token));
+        assert!(matches(&token, &token), "the token as it is still matches");
+        let other = crate::auth::random_token();
+        assert!(!matches(&a, &other));
+        assert!(!matches(&masked(&other), &token));
+        assert!(!matches("", &token));
+        assert!(!matches("abc.def", &token));
+        assert!(!matches("not base64!.x", &token));
     }
 }

@@ -2,6 +2,7 @@
 //! the stylesheet and the security headers.
 
 pub mod api;
+pub mod compression;
 pub mod csrf;
 pub mod query;
 
@@ -44,8 +45,46 @@ impl<'a> Me<'a> {
 /// Renders a page with the signed-in user and the session's CSRF token in its context.
 pub fn page(name: &'static str, web: &WebUser, mut context: serde_json::Value) -> Template {
     context["me"] = json!(Me::of(&web.user));
-    context["csrf_token"] = json!(web.csrf_token);
+    context["csrf_token"] = json!(csrf::masked(&web.csrf_token));
+    context["section"] = json!(web.section);
     Template::render(name, context)
+}
+
+/// The menu item a page belongs to, by its path: `/appointments/12` is the agenda's, a user's
+/// opening hours are "Mes horaires". Empty for pages outside the menu (the home page).
+pub fn menu_section(path: &str) -> &'static str {
+    const SECTIONS: [(&str, &str); 19] = [
+        ("/agenda", "/agenda"),
+        ("/appointments", "/agenda"),
+        ("/to-call", "/to-call"),
+        ("/logs-to-fill", "/logs-to-fill"),
+        ("/referrals", "/referrals"),
+        ("/people", "/people"),
+        ("/equipment", "/equipment"),
+        ("/calendar", "/calendar"),
+        ("/places", "/places"),
+        ("/services", "/services"),
+        ("/programmes", "/programmes"),
+        ("/skills", "/skills"),
+        ("/reports", "/reports"),
+        ("/exports", "/reports"),
+        ("/messages", "/messages"),
+        ("/users", "/users"),
+        ("/webhooks", "/webhooks"),
+        ("/organisations", "/organisations"),
+        ("/audit", "/audit"),
+    ];
+    if path.starts_with("/users/") && path.ends_with("/availability") {
+        return "/availability";
+    }
+    SECTIONS
+        .iter()
+        .find(|(prefix, _)| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .map(|(_, section)| *section)
+        .unwrap_or("")
 }
 
 /// A page shown again with its errors (422), after a failed form submission.
@@ -298,6 +337,21 @@ pub fn handover_stylesheet() -> (ContentType, &'static str) {
         ContentType::CSS,
         include_str!("../../templates/static/handover.css"),
     )
+}
+
+/// The icon of the browser's tab: a footbridge (a passerelle). `/favicon.ico` too, for the
+/// clients that ask for it without reading the page's `<link rel="icon">`.
+#[rocket::get("/favicon.svg")]
+pub fn favicon() -> (ContentType, &'static str) {
+    (
+        ContentType::SVG,
+        include_str!("../../templates/static/favicon.svg"),
+    )
+}
+
+#[rocket::get("/favicon.ico")]
+pub fn favicon_ico() -> (ContentType, &'static str) {
+    favicon()
 }
 
 #[rocket::get("/")]

@@ -85,6 +85,45 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Chromium's own printing (DevTools' `Page.printToPDF` through chromedriver), which honours the
+/// page's `@page { size }` as the print dialog does; WebDriver's print command imposes its paper.
+#[derive(Debug)]
+struct PrintToPdf;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for PrintToPdf {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({
+            "cmd": "Page.printToPDF",
+            "params": { "preferCSSPageSize": true, "printBackground": true },
+        });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The sizes of a PDF's pages, in millimetres.
+fn pdf_page_sizes_mm(pdf: &[u8]) -> Vec<(f64, f64)> {
+    let text = String::from_utf8_lossy(pdf);
+    regex::Regex::new(r"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]")
+        .unwrap()
+        .captures_iter(&text)
+        .map(|c| {
+            let pt = |i: usize| c[i].parse::<f64>().unwrap() * 25.4 / 72.0;
+            (pt(1), pt(2))
+        })
+        .collect()
+}
+
 /// A Chromium session through its own chromedriver; axe-core runs on every page reached.
 struct Browser {
     client: Client,
@@ -235,6 +274,20 @@ impl Browser {
             let png = self.client.screenshot().await.expect("a screenshot");
             std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).expect("write it");
         }
+    }
+
+    /// The current page printed to PDF as Chromium prints it for a person (its `@page` size).
+    async fn print_pdf(&self) -> Vec<u8> {
+        use base64::Engine;
+        let answer = self
+            .client
+            .issue_cmd(PrintToPdf)
+            .await
+            .expect("print to PDF");
+        let data = answer["data"].as_str().expect("the PDF, in base64");
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64")
     }
 
     /// The path (and query) of the current page.
@@ -567,6 +620,14 @@ async fn journey(backend: Backend) {
         links[0].0
     ))
     .await;
+    // The printed card comes out on one A6 sheet (105 × 148 mm).
+    let sizes = pdf_page_sizes_mm(&b.print_pdf().await);
+    assert_eq!(sizes.len(), 1, "one page: {sizes:?}");
+    let (width, height) = sizes[0];
+    assert!(
+        (width - 105.0).abs() < 1.0 && (height - 148.0).abs() < 1.0,
+        "an A6 card, not {width:.1} × {height:.1} mm"
+    );
     for path in [
         "/to-call",
         "/logs-to-fill",

@@ -161,7 +161,7 @@ both_backends! {
         let form = app.page(&format!("/equipment/{id}/handover"), &staff.session).await;
         assert_eq!(form.status, Status::Ok);
         assert!(form.body.contains("Adèle") && form.body.contains(&staff.user.name) && form.body.contains("TP-9") && form.body.contains("Signature du bénéficiaire"));
-        assert!(unescape(&form.body).contains(&format!("à rendre au plus tard le {}", (day - Duration::days(2)).format("%d/%m/%Y"))));
+        assert!(unescape(&form.body).contains(&format!("à rendre au plus tard le {}", passerelle::french::date_in_words(day - Duration::days(2)))));
         let back = app.post_json(&format!("/api/v1/equipment/{id}/return"), &staff.token, json!({"returned_on": day.to_string(), "condition": "bon état"})).await;
         assert_eq!(back.status, Status::Ok);
         assert_eq!(back.json()["status"], "in_stock");

@@ -294,7 +294,9 @@ async fn emails_leg(backend: Backend) {
         referent[0].subject
     );
     assert!(referent[0].html.contains(r#"<html lang="fr" dir="ltr">"#));
-    assert!(referent[0].text.contains("Voici le rendez-vous de Yusuf"));
+    assert!(referent[0]
+        .text
+        .contains("Votre bénéficiaire Yusuf a un rendez-vous"));
 }
 
 #[rocket::async_test]

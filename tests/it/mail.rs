@@ -256,6 +256,48 @@ mail_test!(
             parsed.subject
         );
         assert!(parsed.text.contains("merci de le lui transmettre"));
+        // The referent's copy speaks to the referent, of the person; the person's, to her.
+        for (text, part) in [(&parsed.text, "text"), (&parsed.html, "html")] {
+            let text = crate::harness::unescape(text);
+            for wanted in [
+                "Votre bénéficiaire Binta",
+                "À apporter par Binta",
+                "son téléphone",
+            ] {
+                assert!(text.contains(wanted), "{part}: {wanted:?} in {text}");
+            }
+            if part == "html" {
+                assert!(
+                    text.contains("Confirmer ou annuler pour Binta"),
+                    "the button: {text}"
+                );
+                assert!(text.contains("référent·e de Binta"), "the footer: {text}");
+            } else {
+                assert!(
+                    text.contains(
+                        "Pour confirmer sa venue, ou nous dire que Binta ne peut pas venir"
+                    ),
+                    "{text}"
+                );
+            }
+            for unwanted in [
+                "votre téléphone",
+                "Je confirme ou j'annule",
+                "Votre rendez-vous",
+            ] {
+                assert!(!text.contains(unwanted), "{part}: {unwanted:?} in {text}");
+            }
+        }
+        let persons_own = sink
+            .received()
+            .into_iter()
+            .find(|r| r.to[0] == "ali@example.org")
+            .unwrap();
+        let persons_own = parse(&persons_own.data);
+        assert!(
+            persons_own.text.contains("votre téléphone")
+                && !persons_own.text.contains("bénéficiaire")
+        );
         // Chris gets no email: on the mediator's call list, with the phone number.
         let page = app.page("/to-call", &s.mediator.session).await;
         assert_eq!(page.status, Status::Ok);
@@ -264,6 +306,47 @@ mail_test!(
             "the number as people dial it"
         );
         assert!(!page.body.contains("Ali Martin") && !page.body.contains("Binta"));
+        assert!(!page.body.contains("Annulé par la structure"));
+
+        // The structure cancels: Chris, whom no message reaches, stays on the list to be told.
+        // Dana cancelled herself: she knows, nobody needs to call her.
+        let dana = app
+            .post_json(
+                "/api/v1/people",
+                &s.mediator.token,
+                json!({"given_name": "Dana", "phone": "07 81 55 66 77"}),
+            )
+            .await
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        let chris_appointment = book_at(&app, &s, &at(day, "16:00"), &[no_consent]).await;
+        let danas = book_at(&app, &s, &at(day + Duration::days(1), "10:00"), &[dana]).await;
+        for (appointment, by) in [(&chris_appointment, "structure"), (&danas, "person")] {
+            let r = app
+                .post_json(
+                    &format!("/api/v1/appointments/{}/cancel", appointment["id"]),
+                    &s.mediator.token,
+                    json!({"by": by}),
+                )
+                .await;
+            assert_eq!(r.status, Status::Ok, "{}", r.body);
+        }
+        let page = app.page("/to-call", &s.mediator.session).await;
+        let cancelled_row = page
+            .body
+            .split("<tr>")
+            .find(|row| row.contains(&format!("/appointments/{}\"", chris_appointment["id"])))
+            .expect("Chris's cancelled appointment is on the call list");
+        assert!(
+            cancelled_row.contains("Annulé par la structure") && cancelled_row.contains("Chris"),
+            "{cancelled_row}"
+        );
+        assert!(
+            !page.body.contains("Dana") && !page.body.contains("07 81 55 66 77"),
+            "she cancelled herself"
+        );
+        assert_eq!(page.body.matches("Annulé par la structure").count(), 1);
     }
 );
 
@@ -522,6 +605,16 @@ mail_test!(
         assert!(page
             .body
             .contains(&format!("/messages/{}/retry", dead[0]["id"])));
+        // The filter says statuses in French, the chosen one selected.
+        let text = crate::harness::unescape(&page.body);
+        assert!(
+            text.contains(r#"<option value="dead" selected>échec définitif</option>"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(">à envoyer</option>") && !text.contains(">pending<"),
+            "{text}"
+        );
         assert_eq!(
             app.page("/messages", &s.mediator.session).await.status,
             Status::Forbidden
@@ -926,7 +1019,7 @@ mail_test!(
             .collect::<Vec<_>>();
         assert_eq!(accept.len(), 1, "{audit}");
         assert_eq!(accept[0]["actor_id"], Value::Null);
-        let today_fr = day.format("%d/%m/%Y").to_string();
+        let today_fr = passerelle::french::date_in_words(day);
         for path in [format!("/equipment/{id}"), format!("/people/{p}")] {
             let page = app.page(&path, &mediator.session).await;
             assert!(

@@ -219,6 +219,8 @@ fn cases() -> Vec<Case> {
         get("/static/style.css", "/static/style.css", PUBLIC),
         get("/static/card.css", "/static/card.css", PUBLIC),
         get("/static/handover.css", "/static/handover.css", PUBLIC),
+        get("/favicon.svg", "/favicon.svg", PUBLIC),
+        get("/favicon.ico", "/favicon.ico", PUBLIC),
         get("/", "/", STAFF),
         get("/login", "/login", PUBLIC),
         c("POST", "/login", "/login", Form(&[("email", "$email"), ("password", "$password")]), PUBLIC),

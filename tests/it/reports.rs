@@ -398,7 +398,7 @@ both_backends! {
         let people = app.get("/exports/people.csv", Some(token)).await;
         assert_eq!(people.status, Status::Ok, "{}", people.body);
         assert!(people.header("Content-Type").unwrap().starts_with("text/csv"));
-        assert!(people.header("Content-Disposition").unwrap().contains("people.csv"));
+        assert!(people.header("Content-Disposition").unwrap().contains("personnes.csv"), "a French file name");
         let rows = parse_csv(&people.body, ',');
         assert_eq!(rows.len(), 4, "header and three people");
         let given = rows[0].iter().position(|h| h == "prenom").unwrap();
@@ -414,12 +414,16 @@ both_backends! {
         // French spreadsheets: a byte-order mark and semicolons.
         let french = app.get("/exports/appointments.csv?sep=%3B", Some(token)).await;
         assert!(french.body.starts_with('\u{feff}'));
+        assert_eq!(french.header("content-disposition"), Some("attachment; filename=\"rendez-vous.csv\""));
         let rows = parse_csv(&french.body, ';');
         assert_eq!(rows.len(), 5, "four appointments: {}", french.body);
         let status = rows[0].iter().position(|h| h == "statut").unwrap();
         let attended = rows[0].iter().position(|h| h == "presents").unwrap();
         let statuses: Vec<&str> = rows[1..].iter().map(|r| r[status].as_str()).collect();
-        assert_eq!(statuses, vec!["done", "done", "planned", "cancelled"]);
+        // Statuses and kinds in French for a spreadsheet's reader (the JSON API keeps codes).
+        assert_eq!(statuses, vec!["tenu", "tenu", "prévu", "annulé"]);
+        let kind = rows[0].iter().position(|h| h == "type").unwrap();
+        assert!(rows[1..].iter().all(|r| ["individuel", "atelier"].contains(&r[kind].as_str())), "{rows:?}");
         assert_eq!(rows[1][attended], "1");
         assert_eq!(rows[2][attended], "2");
         assert!(rows[1][1].starts_with(&(today() - Duration::days(10)).to_string()), "local start time: {}", rows[1][1]);
@@ -445,6 +449,16 @@ both_backends! {
         assert_eq!(equipment.len(), 2);
         let holder = equipment[0].iter().position(|h| h == "detenteur").unwrap();
         assert_eq!(equipment[1][holder], k.ana.to_string());
+        let column = |name: &str| equipment[0].iter().position(|h| h == name).unwrap();
+        assert_eq!(
+            (equipment[1][column("type")].as_str(), equipment[1][column("statut")].as_str()),
+            ("tablette", "remis")
+        );
+        assert!(["prêt", "don"].contains(&equipment[1][column("mode")].as_str()), "{equipment:?}");
+        let presence = logs[0].iter().position(|h| h == "presence").unwrap();
+        assert!(logs[1..].iter().all(|r| ["venu·e", "absent·e", "excusé·e"].contains(&r[presence].as_str())), "{logs:?}");
+        let kind = assessments[0].iter().position(|h| h == "type").unwrap_or_else(|| panic!("{:?}", assessments[0]));
+        assert!(assessments[1..].iter().all(|r| ["diagnostic initial", "observation en séance", "bilan final"].contains(&r[kind].as_str())), "{assessments:?}");
 
         // From the dashboard's links, with the browser session; each export is audited.
         let by_cookie = app.page("/exports/logs.csv", &k.s.manager.session).await;
@@ -480,7 +494,18 @@ both_backends! {
             assert!(page.body.contains("<table class=\"data\""), "{path} has the figures in a table");
             assert!(page.body.contains("/exports/people.csv?"), "{path} links to the exports");
             assert!(!page.body.contains("<script"), "{path} needs no JavaScript");
+            // Figures as French readers write them: a decimal comma, never a point; a
+            // percentage joined to its sign by a no-break space.
+            let cells = regex::Regex::new(r"<(?:dd|td)>([^<]*)</(?:dd|td)>").unwrap();
+            for cell in cells.captures_iter(&page.body) {
+                let text = &cell[1];
+                assert!(!regex::Regex::new(r"\d\.\d").unwrap().is_match(text), "{path}: {text:?} has a decimal point");
+                assert!(!text.contains(" %"), "{path}: {text:?}: a no-break space before %");
+            }
+            assert!(page.body.contains("comptes rendus de séance"), "{path}: the exports named in French");
         }
+        let activity = app.page(&format!("/reports/activity?programme_id={}", k.programme), &k.s.manager.session).await.body;
+        assert!(activity.contains("\u{a0}%</dd>"), "the attendance rate, in French: {activity}");
         let skills = unescape(&app.page("/reports/skills-progress", &k.s.manager.session).await.body);
         assert!(skills.contains("Utiliser") || skills.contains("A1"));
         let activity = unescape(&app.page("/reports/activity", &k.s.manager.session).await.body);

@@ -98,6 +98,21 @@ both_backends! {
         assert_eq!(page.status, Status::Ok);
         assert!(page.body.contains("Changer de rendez-vous"), "{}", page.body);
         assert!(page.body.len() < 30 * 1024, "{} bytes", page.body.len());
+        // The motif and what to bring, as the confirmation email says them.
+        let text = unescape(&page.body);
+        assert!(text.contains("Motif :</strong> Accompagnement individuel"), "{text}");
+        assert!(text.contains("À apporter :</strong> votre téléphone"), "{text}");
+        let service_id = s.service_id as i32;
+        app.db().run(move |conn| {
+            use diesel::prelude::*;
+            use passerelle::db::schema::services;
+            diesel::update(services::table.find(service_id))
+                .set(services::what_to_bring.eq("Votre carte Vitale et un justificatif de domicile"))
+                .execute(conn)?;
+            Ok(())
+        }).await.unwrap();
+        let text = unescape(&app.get(&format!("/r/{link}"), None).await.body);
+        assert!(text.contains("À apporter :</strong> Votre carte Vitale et un justificatif de domicile"), "{text}");
         assert!(!page.body.contains("<script"));
         // The booking service's free slots of the same mediator and place, next ones first,
         // never the appointment's own time.

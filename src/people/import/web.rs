@@ -12,7 +12,7 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::{Analysis, Duplicates, MAX_BYTES};
-use crate::auth::{constant_time_eq, WebUser};
+use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
@@ -71,7 +71,7 @@ pub async fn analyse(
     upload: Form<Upload<'_>>,
 ) -> Result<Result<Template, Invalid>, AppError> {
     let submitted = upload.csrf_token.as_deref().unwrap_or_default();
-    if submitted.is_empty() || !constant_time_eq(submitted.as_bytes(), web.csrf_token.as_bytes()) {
+    if !crate::web::csrf::matches(submitted, &web.csrf_token) {
         return Err(AppError::Forbidden(
             "Le formulaire a expiré ou ne vient pas de Passerelle : rechargez la page et recommencez."
                 .into(),
