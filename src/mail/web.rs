@@ -47,6 +47,9 @@ pub(crate) fn delivery_label(delivery: Option<&str>) -> &'static str {
     }
 }
 
+/// A message's statuses, in the order the filter lists them.
+const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "cancelled"];
+
 pub(crate) fn status_label(status: &str) -> &'static str {
     match status {
         "pending" => "à envoyer",
@@ -107,8 +110,7 @@ pub async fn list(
         json!({
             "messages": messages,
             "status": status.unwrap_or_default(),
-            "statuses": ["pending", "sending", "sent", "dead", "cancelled"]
-                .map(|s| (s, status_label(s))),
+            "statuses": STATUSES.map(|s| (s, status_label(s))),
         }),
     ))
 }

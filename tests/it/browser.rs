@@ -637,6 +637,8 @@ async fn journey(backend: Backend) {
         "/people/999999",
     ] {
         b.visit(path).await;
+        b.screenshot(&format!("page{}", path.replace('/', "-")))
+            .await;
     }
 
     // A drop-in session half an hour ago, then its log with skills.
@@ -708,12 +710,15 @@ async fn journey(backend: Backend) {
         "/messages",
     ] {
         b.visit(path).await;
+        b.screenshot(&format!("page{}", path.replace('/', "-")))
+            .await;
     }
     b.log_out().await;
 
     // Her personal links: she confirms the first appointment and cannot come to the second.
     let (_, first) = &links[0];
     b.visit(first).await;
+    b.screenshot("lien-personnel").await;
     let text = b.text().await;
     assert!(
         text.contains("Votre rendez-vous") && text.contains("25 rue de Pontaniou"),
