@@ -118,7 +118,9 @@ both_backends! {
         let person = app.post_json("/api/v1/people", &manager.token, serde_json::json!({
             "given_name": "Lou", "family_name": "Menu",
         })).await.json()["id"].as_i64().unwrap();
-        let marked = |body: &str| -> Vec<String> {
+        let marked = |page: &str| -> Vec<String> {
+            let start = page.find("<nav aria-label=\"Navigation principale\"").expect("the menu");
+            let body = &page[start..start + page[start..].find("</nav>").unwrap()];
             body.match_indices("aria-current=\"page\"")
                 .map(|(i, _)| {
                     let start = body[..i].rfind("<a href=\"").unwrap() + 9;
