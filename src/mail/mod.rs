@@ -6,6 +6,7 @@ pub mod api;
 pub mod compose;
 pub mod links;
 pub mod outbox;
+pub mod person;
 pub mod sink;
 pub mod web;
 pub mod worker;

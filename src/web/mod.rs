@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod csrf;
+pub mod notice;
 pub mod query;
 
 use rocket::fairing::{Fairing, Info, Kind};
