@@ -14,6 +14,7 @@ pub mod db;
 pub mod equipment;
 pub mod error;
 pub mod exports;
+pub mod home;
 pub mod i18n;
 pub mod idempotency;
 pub mod json;
@@ -165,7 +166,7 @@ pub fn web_routes() -> Vec<Route> {
         web::health,
         ops::metrics::metrics,
         web::stylesheet,
-        web::home,
+        home::home,
         auth::web::login_page,
         auth::web::login,
         auth::web::logout,

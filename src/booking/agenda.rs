@@ -73,7 +73,20 @@ struct Summary {
     booked: usize,
     capacity: i32,
     walk_in: bool,
+    /// Who comes (the first few of a workshop), each with whether they confirmed.
+    people: Vec<Attendee>,
+    /// How many more a workshop holds beyond those named.
+    more: usize,
 }
+
+#[derive(Serialize)]
+struct Attendee {
+    name: String,
+    confirmed: bool,
+}
+
+/// How many people an appointment of the agenda names.
+const NAMED: usize = 4;
 
 #[derive(Serialize)]
 struct SlotLink {
@@ -100,6 +113,8 @@ struct Read {
     /// (id, name, is a workshop)
     services: Vec<(i32, String, bool)>,
     names: Names,
+    /// Display names of the people the appointments name.
+    people: HashMap<i32, String>,
 }
 
 /// The organisation whose lists the page offers: that of the mediator or place chosen (an
@@ -250,7 +265,13 @@ fn read(
         services: services.iter().map(|s| (s.0, s.1.clone())).collect(),
     };
     complete_names(conn, &mut names, &appointments, &slots)?;
+    let named: Vec<i32> = appointments
+        .iter()
+        .flat_map(|a| coming(a).take(NAMED).map(|p| p.person_id))
+        .collect();
+    let people = crate::people::picker::names(conn, &named)?;
     Ok(Read {
+        people,
         appointments,
         slots,
         staff,
@@ -258,6 +279,14 @@ fn read(
         services,
         names,
     })
+}
+
+/// The participants who come (or came): booked, waiting, present or absent; not those who
+/// cancelled.
+fn coming(a: &Appointment) -> impl Iterator<Item = &super::model::ParticipantRow> {
+    a.participants
+        .iter()
+        .filter(|p| matches!(p.status.as_str(), "booked" | "attended" | "no_show"))
 }
 
 fn name(map: &HashMap<i32, String>, id: i32) -> String {
@@ -376,6 +405,14 @@ pub async fn agenda(
                 booked: a.booked_count(),
                 capacity: a.row.capacity,
                 walk_in: a.row.walk_in,
+                people: coming(a)
+                    .take(NAMED)
+                    .map(|p| Attendee {
+                        name: name(&read.people, p.person_id),
+                        confirmed: p.confirmed_at.is_some(),
+                    })
+                    .collect(),
+                more: coming(a).count().saturating_sub(NAMED),
             },
         ));
     }

@@ -36,7 +36,7 @@ pub(super) fn local_input_to_rfc3339(tz: &Tz, text: &str) -> Option<String> {
     Some(tz.rfc3339(tz.to_utc(naive.date(), naive.time())))
 }
 
-pub(super) fn status_label(status: &str) -> &'static str {
+pub(crate) fn status_label(status: &str) -> &'static str {
     match status {
         "planned" => "prévu",
         "done" => "tenu",

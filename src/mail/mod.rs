@@ -3,6 +3,7 @@
 //! sink for tests and benchmarks.
 
 pub mod api;
+pub mod calling;
 pub mod compose;
 pub mod links;
 pub mod outbox;

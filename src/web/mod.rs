@@ -301,11 +301,6 @@ pub fn handover_stylesheet() -> (ContentType, &'static str) {
     )
 }
 
-#[rocket::get("/")]
-pub fn home(web: WebUser) -> Template {
-    page("home", &web, json!({}))
-}
-
 /// Security headers on every answer.
 pub struct SecurityHeaders;
 
