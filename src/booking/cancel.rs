@@ -66,7 +66,8 @@ pub async fn confirm(
     web: WebUser,
     id: i32,
 ) -> Result<Template, AppError> {
-    confirm_page(db, config, &web, id, json!({}), FieldErrors::new()).await
+    let values = json!({ "by": null, "reason": null });
+    confirm_page(db, config, &web, id, values, FieldErrors::new()).await
 }
 
 #[derive(rocket::FromForm)]

@@ -276,6 +276,10 @@ pub async fn create(
                     );
                 }
             }
+            // With the input's own mistakes (a too-long title…), all at once.
+            for (field, messages) in service::input_errors(&input) {
+                errors.entry(field).or_default().extend(messages);
+            }
             if !errors.is_empty() {
                 return Err(AppError::Validation(errors));
             }

@@ -44,7 +44,13 @@ async fn confirm_page(
     let (item, holder) = db
         .run(move |conn| {
             let item = super::get(conn, &user, id)?;
-            let holder = super::current_assignment(conn, id)?.map(|(_, name)| name);
+            let holder = match super::current_assignment(conn, id)? {
+                Some((assignment, _)) => {
+                    crate::people::picker::names(conn, &[assignment.person_id])?
+                        .remove(&assignment.person_id)
+                }
+                None => None,
+            };
             Ok((item, holder))
         })
         .await?;

@@ -189,6 +189,14 @@ pub(super) async fn item_page(
         .await?;
     let field_errors: FieldErrors = serde_json::from_value(errors.clone()).unwrap_or_default();
     let summary = crate::web::notice::summary(&field_errors, &FIELDS);
+    // The handover form compares its fields: each is there, null when nothing was typed.
+    let mut values = json!({ "person_id": null, "mode": null, "handed_over_on": null, "due_back_on": null,
+        "acceptance": null, "accepted_by_name": null });
+    if let Some(typed) = extra["values"].as_object() {
+        for (k, v) in typed {
+            values[k] = v.clone();
+        }
+    }
     let history: Vec<_> = history
         .iter()
         .map(|e| {
@@ -215,7 +223,7 @@ pub(super) async fn item_page(
                 "handed_over_on": a.handed_over_on, "acceptance": a.acceptance_label(tz) })),
             "today": crate::db::now().date().to_string(),
             "summary": summary, "q": q.unwrap_or_default(), "matches": matches,
-            "values": extra["values"], "chosen": extra["values"]["person_id"],
+            "chosen": values["person_id"], "values": values,
             "notice": crate::web::notice::text(extra["ok"].as_str()),
         }),
     ))

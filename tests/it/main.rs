@@ -13,6 +13,7 @@ mod booking;
 mod browser;
 mod bursts;
 mod contract;
+mod daily;
 mod equipment;
 mod funder;
 mod fuzz;
