@@ -148,11 +148,12 @@ pub(super) async fn show_page(
         web,
         json!({
             "a": summary, "when": tz.in_words(appointment.row.starts_at), "participants": participants,
-            "planned": appointment.row.status == "planned", "local_start": local_start,
+            "planned": appointment.row.status == "planned", "local_start": local_start.clone(),
             "cancel_reason": appointment.row.cancel_reason, "notes": appointment.row.notes, "errors": errors,
             "summary": error_summary, "q": q.unwrap_or_default(), "matches": matches,
             "values": extra["values"], "chosen": extra["values"]["person_id"],
             "notice": crate::web::notice::text(extra["ok"].as_str()),
+            "reschedule": extra["reschedule"].as_str().map(str::to_string).unwrap_or_else(|| local_start.clone()),
         }),
     ))
 }
@@ -184,6 +185,7 @@ async fn back(
     web: &WebUser,
     id: i32,
     (field, ok): (&str, &str),
+    extra: serde_json::Value,
     outcome: Result<(), AppError>,
 ) -> Result<FormOutcome, AppError> {
     let message = match outcome {
@@ -231,7 +233,16 @@ pub async fn withdraw(
             service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg).map(|_| ())
         })
         .await;
-    back(db, config, &web, id, ("participants", "withdrawn"), outcome).await
+    back(
+        db,
+        config,
+        &web,
+        id,
+        ("participants", "withdrawn"),
+        json!({}),
+        outcome,
+    )
+    .await
 }
 
 #[derive(rocket::FromForm)]
@@ -251,14 +262,32 @@ pub async fn reschedule(
     let tz = config.timezone;
     let user = web.user.clone();
     let cfg = config.inner().clone();
-    let starts_at = local_input_to_rfc3339(&tz, &form.starts_at_local).unwrap_or_default();
+    let typed = form.starts_at_local.clone();
     let override_hours = form.override_opening_hours;
-    let outcome = db
-        .run(move |conn| {
-            service::reschedule(conn, &user, id, &starts_at, override_hours, &cfg).map(|_| ())
-        })
-        .await;
-    back(db, config, &web, id, ("starts_at_local", "moved"), outcome).await
+    let outcome = match local_input_to_rfc3339(&tz, &typed) {
+        None => Err(AppError::field(
+            "starts_at_local",
+            "Date et heure attendues (jj/mm/aaaa hh:mm).",
+        )),
+        Some(starts_at) => {
+            db.run(move |conn| {
+                service::reschedule(conn, &user, id, &starts_at, override_hours, &cfg).map(|_| ())
+            })
+            .await
+        }
+    };
+    // The time typed stays in the field when it is refused.
+    let extra = json!({ "reschedule": typed });
+    back(
+        db,
+        config,
+        &web,
+        id,
+        ("starts_at_local", "moved"),
+        extra,
+        outcome,
+    )
+    .await
 }
 
 /// An `.ics` answer: the calendar and the file name offered.
