@@ -208,7 +208,7 @@ async fn back(
             id,
             json!({ field: [message] }),
             None,
-            json!({}),
+            extra,
         )
         .await?,
     )))
