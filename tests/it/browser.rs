@@ -688,6 +688,13 @@ async fn journey(backend: Backend) {
     b.select("acceptance", "paper_signature").await;
     b.press("Remettre").await;
     assert_eq!(b.path().await, format!("/equipment/{item}?ok=assigned"));
+    let text = b.text().await;
+    assert!(
+        text.contains("Yvette Le Goff") && text.contains("don"),
+        "{text}"
+    );
+    b.follow("Imprimer la fiche de remise").await;
+    assert!(b.text().await.contains("Galaxy Tab A9"));
     b.screenshots("materiel").await;
     b.visit(&format!("/equipment/{item}/status?status=broken"))
         .await;
@@ -698,13 +705,6 @@ async fn journey(backend: Backend) {
     b.screenshots("materiel-statut").await;
     b.visit("/").await;
     b.screenshots("accueil").await;
-    let text = b.text().await;
-    assert!(
-        text.contains("Yvette Le Goff") && text.contains("don"),
-        "{text}"
-    );
-    b.follow("Imprimer la fiche de remise").await;
-    assert!(b.text().await.contains("Galaxy Tab A9"));
     b.visit("/").await;
     b.log_out().await;
 

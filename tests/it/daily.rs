@@ -184,6 +184,12 @@ both_backends! {
         let booked = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(2), "10:00"), &[lea]).await;
         let id = booked.json()["id"].as_i64().unwrap();
 
+        // A move typed wrong keeps what was typed, and says what a time looks like.
+        let moved = post(&app, &format!("/appointments/{id}/reschedule"), &s.mediator.session, &s.mediator.csrf, &[("starts_at_local", "2026-13-45T25:00")]).await;
+        assert_eq!(moved.status, Status::UnprocessableEntity);
+        assert!(unescape(&moved.body).contains("Date et heure attendues (jj/mm/aaaa hh:mm).") && moved.body.contains("value=\"2026-13-45T25:00\""), "{}", moved.body);
+        assert!(moved.body.contains("id=\"starts_at_local-error\""));
+
         // The appointment page only links to the confirmation; the confirmation says what happens.
         let show = app.page(&format!("/appointments/{id}"), &s.mediator.session).await;
         assert!(show.body.contains(&format!("href=\"/appointments/{id}/cancel\"")));
