@@ -13,6 +13,9 @@ use crate::db::schema::people;
 use crate::db::DbConn;
 use crate::error::AppError;
 
+/// (id, given name, family name, phone, how messages reach them)
+type PersonContact = (i32, String, Option<String>, Option<String>, Contact);
+
 #[derive(Serialize, Debug, Clone)]
 pub struct ToCall {
     pub appointment_id: i32,
@@ -39,7 +42,7 @@ pub fn among(conn: &mut DbConn, appointments: &[Appointment]) -> Result<Vec<ToCa
     ids.dedup();
     let mut found: HashMap<i32, (String, Option<String>, Option<String>, Contact)> = HashMap::new();
     for chunk in ids.chunks(900) {
-        let rows: Vec<(i32, String, Option<String>, Option<String>, Contact)> = people::table
+        let rows: Vec<PersonContact> = people::table
             .filter(people::id.eq_any(chunk))
             .filter(people::anonymised_at.is_null())
             .select((

@@ -27,6 +27,18 @@ pub struct PersonMessage {
     pub appointment_id: Option<i32>,
 }
 
+/// (kind, channel, recipient kind, due, sent, status, delivery, appointment)
+type Row = (
+    String,
+    String,
+    String,
+    chrono::NaiveDateTime,
+    Option<chrono::NaiveDateTime>,
+    String,
+    Option<String>,
+    Option<i32>,
+);
+
 /// The person's messages, latest first; the person must be of the user's organisation.
 pub fn of_person(
     conn: &mut DbConn,
@@ -35,16 +47,7 @@ pub fn of_person(
     tz: &Tz,
 ) -> Result<Vec<PersonMessage>, AppError> {
     let person = crate::people::get(conn, user, person_id)?;
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        chrono::NaiveDateTime,
-        Option<chrono::NaiveDateTime>,
-        String,
-        Option<String>,
-        Option<i32>,
-    )> = messages::table
+    let rows: Vec<Row> = messages::table
         .filter(messages::person_id.eq(person_id))
         .filter(messages::organisation_id.eq(person.organisation_id))
         .order((messages::due_at.desc(), messages::id.desc()))
