@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use rocket::State;
@@ -35,6 +35,8 @@ struct AgendaPage<'a> {
     csrf_token: &'a str,
     days: Vec<Day>,
     week: bool,
+    /// The week grid's rows: every hour from the first start to the last, 8 h–18 h at least.
+    hours: Vec<u32>,
     date: String,
     previous: String,
     next: String,
@@ -63,6 +65,8 @@ struct Day {
 #[derive(Serialize)]
 struct Summary {
     id: i32,
+    /// The local hour it starts in: its row in the week grid.
+    hour: u32,
     start: String,
     end: String,
     title: String,
@@ -90,6 +94,7 @@ const NAMED: usize = 4;
 
 #[derive(Serialize)]
 struct SlotLink {
+    hour: u32,
     start: String,
     mediator: String,
     place: String,
@@ -385,6 +390,7 @@ pub async fn agenda(
             i,
             Summary {
                 id: a.row.id,
+                hour: tz.from_utc_datetime(&a.row.starts_at).hour(),
                 start: tz
                     .from_utc_datetime(&a.row.starts_at)
                     .format("%H:%M")
@@ -424,6 +430,7 @@ pub async fn agenda(
         slot_links.push((
             i,
             SlotLink {
+                hour: tz.from_utc_datetime(&s.starts_at).hour(),
                 start: tz
                     .from_utc_datetime(&s.starts_at)
                     .format("%H:%M")
@@ -440,6 +447,21 @@ pub async fn agenda(
             },
         ));
     }
+    let first_hour = placed
+        .iter()
+        .map(|(_, a)| a.hour)
+        .chain(slot_links.iter().map(|(_, s)| s.hour))
+        .min()
+        .unwrap_or(8)
+        .min(8);
+    let last_hour = placed
+        .iter()
+        .map(|(_, a)| a.hour)
+        .chain(slot_links.iter().map(|(_, s)| s.hour))
+        .max()
+        .unwrap_or(17)
+        .max(17);
+    let hours: Vec<u32> = (first_hour..=last_hour).collect();
     for (i, summary) in placed {
         days[i].appointments.push(summary);
     }
@@ -468,6 +490,7 @@ pub async fn agenda(
         csrf_token: &web.csrf_token,
         days,
         week,
+        hours,
         date: day.to_string(),
         previous: query(first - Duration::days(step)),
         next: query(first + Duration::days(step)),

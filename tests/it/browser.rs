@@ -562,7 +562,6 @@ async fn journey(backend: Backend) {
     let mut emails = Vec::new();
     for (start, in_words) in [("09:00", "à 9 h"), ("10:00", "à 10 h")] {
         b.visit(&format!("/agenda?date={day}")).await;
-        b.open("créneau(x) libre(s)").await;
         b.follow(&format!("Réserver {start}")).await;
         assert!(b.path().await.starts_with("/appointments/new?"));
         b.fill("q", "Le Goff").await;
@@ -625,6 +624,12 @@ async fn journey(backend: Backend) {
         "the agenda names her"
     );
     b.screenshots("agenda-jour").await;
+    b.visit(&format!("/agenda?date={day}&view=week")).await;
+    assert!(
+        b.text().await.contains("Yvette Le Goff"),
+        "the week names her"
+    );
+    b.screenshots("agenda-semaine").await;
     b.visit(&format!("/appointments/{}", links[0].0)).await;
     b.screenshots("rendez-vous").await;
     b.follow("Annuler le rendez-vous…").await;

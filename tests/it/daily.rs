@@ -320,6 +320,13 @@ both_backends! {
         assert!(agenda.contains("Omar Diallo"), "the agenda names who comes: {agenda}");
         let week = unescape(&app.page(&format!("/agenda?date={omar_day}&view=week"), &s.mediator.session).await.body);
         assert!(week.contains("Omar Diallo"));
+        // The week is a grid (days in columns, hours in rows) with the free slots in place, not folded.
+        assert!(week.contains("<table class=\"week-grid\">") && week.contains("<th scope=\"row\">11 h</th>"), "{week}");
+        let row = &week[week.find("<th scope=\"row\">11 h</th>").unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.contains("Omar Diallo") && row.contains("class=\"appt status-planned\""), "{row}");
+        assert!(week.contains("Libre 08:00") && !week.contains("<details"), "free slots shown without unfolding");
+        assert!(!agenda.contains("<details") && agenda.contains("Réserver 08:00"), "the day view lists its free slots");
 
         let home = app.page("/", &s.mediator.session).await;
         assert_eq!(home.status, Status::Ok);
