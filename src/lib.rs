@@ -15,6 +15,7 @@ pub mod equipment;
 pub mod error;
 pub mod exports;
 pub mod french;
+pub mod home;
 pub mod i18n;
 pub mod idempotency;
 pub mod json;
@@ -168,7 +169,7 @@ pub fn web_routes() -> Vec<Route> {
         web::stylesheet,
         web::favicon,
         web::favicon_ico,
-        web::home,
+        home::home,
         auth::web::login_page,
         auth::web::login,
         auth::web::logout,
@@ -190,6 +191,7 @@ pub fn web_routes() -> Vec<Route> {
         people::web::show,
         people::web::edit,
         people::web::update,
+        people::web::erase_confirm,
         people::web::erase,
         people::web::export,
         audit::web::list,
@@ -202,13 +204,14 @@ pub fn web_routes() -> Vec<Route> {
         programmes::web::list,
         programmes::web::create,
         booking::agenda::agenda,
-        booking::web::new,
-        booking::web::create,
+        booking::new::new,
+        booking::new::create,
         booking::web::show,
-        booking::web::enrol,
+        booking::enrol::enrol,
         booking::web::withdraw,
         booking::web::reschedule,
-        booking::web::cancel,
+        booking::cancel::confirm,
+        booking::cancel::cancel,
         booking::card::card,
         booking::web::ics,
         booking::web::feed,
@@ -254,7 +257,8 @@ pub fn web_routes() -> Vec<Route> {
         equipment::web::show,
         equipment::web::assign,
         equipment::web::give_back,
-        equipment::web::set_status,
+        equipment::status::confirm,
+        equipment::status::set_status,
         equipment::web::handover_form,
         web::handover_stylesheet,
         reports::web::dashboard,

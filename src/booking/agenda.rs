@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use rocket::State;
@@ -36,6 +36,8 @@ struct AgendaPage<'a> {
     section: &'static str,
     days: Vec<Day>,
     week: bool,
+    /// The week grid's rows: every hour from the first start to the last, 8 h–18 h at least.
+    hours: Vec<u32>,
     date: String,
     previous: String,
     next: String,
@@ -64,6 +66,8 @@ struct Day {
 #[derive(Serialize)]
 struct Summary {
     id: i32,
+    /// The local hour it starts in: its row in the week grid.
+    hour: u32,
     start: String,
     end: String,
     title: String,
@@ -74,10 +78,24 @@ struct Summary {
     booked: usize,
     capacity: i32,
     walk_in: bool,
+    /// Who comes (the first few of a workshop), each with whether they confirmed.
+    people: Vec<Attendee>,
+    /// How many more a workshop holds beyond those named.
+    more: usize,
 }
 
 #[derive(Serialize)]
+struct Attendee {
+    name: String,
+    confirmed: bool,
+}
+
+/// How many people an appointment of the agenda names.
+const NAMED: usize = 4;
+
+#[derive(Serialize)]
 struct SlotLink {
+    hour: u32,
     start: String,
     mediator: String,
     place: String,
@@ -101,6 +119,8 @@ struct Read {
     /// (id, name, is a workshop)
     services: Vec<(i32, String, bool)>,
     names: Names,
+    /// Display names of the people the appointments name.
+    people: HashMap<i32, String>,
 }
 
 /// The organisation whose lists the page offers: that of the mediator or place chosen (an
@@ -251,7 +271,13 @@ fn read(
         services: services.iter().map(|s| (s.0, s.1.clone())).collect(),
     };
     complete_names(conn, &mut names, &appointments, &slots)?;
+    let named: Vec<i32> = appointments
+        .iter()
+        .flat_map(|a| coming(a).take(NAMED).map(|p| p.person_id))
+        .collect();
+    let people = crate::people::picker::names(conn, &named)?;
     Ok(Read {
+        people,
         appointments,
         slots,
         staff,
@@ -259,6 +285,14 @@ fn read(
         services,
         names,
     })
+}
+
+/// The participants who come (or came): booked, waiting, present or absent; not those who
+/// cancelled.
+fn coming(a: &Appointment) -> impl Iterator<Item = &super::model::ParticipantRow> {
+    a.participants
+        .iter()
+        .filter(|p| matches!(p.status.as_str(), "booked" | "attended" | "no_show"))
 }
 
 fn name(map: &HashMap<i32, String>, id: i32) -> String {
@@ -357,6 +391,7 @@ pub async fn agenda(
             i,
             Summary {
                 id: a.row.id,
+                hour: tz.from_utc_datetime(&a.row.starts_at).hour(),
                 start: tz
                     .from_utc_datetime(&a.row.starts_at)
                     .format("%H:%M")
@@ -377,6 +412,14 @@ pub async fn agenda(
                 booked: a.booked_count(),
                 capacity: a.row.capacity,
                 walk_in: a.row.walk_in,
+                people: coming(a)
+                    .take(NAMED)
+                    .map(|p| Attendee {
+                        name: name(&read.people, p.person_id),
+                        confirmed: p.confirmed_at.is_some(),
+                    })
+                    .collect(),
+                more: coming(a).count().saturating_sub(NAMED),
             },
         ));
     }
@@ -388,6 +431,7 @@ pub async fn agenda(
         slot_links.push((
             i,
             SlotLink {
+                hour: tz.from_utc_datetime(&s.starts_at).hour(),
                 start: tz
                     .from_utc_datetime(&s.starts_at)
                     .format("%H:%M")
@@ -404,6 +448,21 @@ pub async fn agenda(
             },
         ));
     }
+    let first_hour = placed
+        .iter()
+        .map(|(_, a)| a.hour)
+        .chain(slot_links.iter().map(|(_, s)| s.hour))
+        .min()
+        .unwrap_or(8)
+        .min(8);
+    let last_hour = placed
+        .iter()
+        .map(|(_, a)| a.hour)
+        .chain(slot_links.iter().map(|(_, s)| s.hour))
+        .max()
+        .unwrap_or(17)
+        .max(17);
+    let hours: Vec<u32> = (first_hour..=last_hour).collect();
     for (i, summary) in placed {
         days[i].appointments.push(summary);
     }
@@ -433,6 +492,7 @@ pub async fn agenda(
         section: web.section,
         days,
         week,
+        hours,
         date: day.to_string(),
         previous: query(first - Duration::days(step)),
         next: query(first + Duration::days(step)),

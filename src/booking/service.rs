@@ -472,6 +472,43 @@ fn insert_participant(
     })
 }
 
+/// The mistakes a booking's input shows on its own, without the database: a form shows them
+/// with its own.
+pub fn input_errors(input: &BookingInput) -> FieldErrors {
+    let title = clean(input.title.clone());
+    let notes = clean(input.notes.clone());
+    let mut errors = FieldErrors::new();
+    if title.as_ref().is_some_and(|t| t.chars().count() > 120) {
+        errors
+            .entry("title".into())
+            .or_default()
+            .push("120 caractères au plus.".into());
+    }
+    if notes.as_ref().is_some_and(|t| t.chars().count() > 500) {
+        errors
+            .entry("notes".into())
+            .or_default()
+            .push("500 caractères au plus.".into());
+    }
+    if input.capacity.is_some_and(|c| !(1..=500).contains(&c)) {
+        errors
+            .entry("capacity".into())
+            .or_default()
+            .push("La capacité doit être comprise entre 1 et 500.".into());
+    }
+    let person_ids = &input.person_ids;
+    let mut distinct = person_ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != person_ids.len() {
+        errors
+            .entry("person_ids".into())
+            .or_default()
+            .push("Une personne figure deux fois.".into());
+    }
+    errors
+}
+
 /// Books an appointment: checks every rule, then inserts it with its participants (the first
 /// `capacity` booked, the others waitlisted).
 pub fn book(
@@ -495,35 +532,8 @@ pub fn book_as(
     let starts_at = parse_start("starts_at", &input.starts_at)?;
     let title = clean(input.title.clone());
     let notes = clean(input.notes.clone());
-    let mut errors = FieldErrors::new();
-    if title.as_ref().is_some_and(|t| t.chars().count() > 120) {
-        errors
-            .entry("title".into())
-            .or_default()
-            .push("120 caractères au plus.".into());
-    }
-    if notes.as_ref().is_some_and(|t| t.chars().count() > 500) {
-        errors
-            .entry("notes".into())
-            .or_default()
-            .push("500 caractères au plus.".into());
-    }
-    if input.capacity.is_some_and(|c| !(1..=500).contains(&c)) {
-        errors
-            .entry("capacity".into())
-            .or_default()
-            .push("La capacité doit être comprise entre 1 et 500.".into());
-    }
     let person_ids = input.person_ids.clone();
-    let mut distinct = person_ids.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() != person_ids.len() {
-        errors
-            .entry("person_ids".into())
-            .or_default()
-            .push("Une personne figure deux fois.".into());
-    }
+    let errors = input_errors(&input);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }

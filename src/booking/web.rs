@@ -12,12 +12,11 @@ use serde_json::json;
 
 use super::availability::{self, AbsenceInput, OpeningHoursInput, ServiceInput};
 use super::model::{minute_text, Appointment};
-use super::service::{self, AppointmentFilter, BookingInput};
+use super::service::{self, AppointmentFilter};
 use crate::auth::{Role, StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
-use crate::people::PersonInput;
 use crate::time::LocalTime;
 use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::query::Query;
@@ -32,21 +31,21 @@ fn local_time(tz: &Tz, t: chrono::NaiveDateTime) -> String {
 }
 
 /// A `datetime-local` value ("2026-12-03T14:30") read in the configured time zone, as RFC 3339.
-fn local_input_to_rfc3339(tz: &Tz, text: &str) -> Option<String> {
+pub(super) fn local_input_to_rfc3339(tz: &Tz, text: &str) -> Option<String> {
     let naive = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M").ok()?;
     Some(tz.rfc3339(tz.to_utc(naive.date(), naive.time())))
 }
 
-pub(super) use super::model::status_label;
+pub(crate) use super::model::status_label;
 
 /// Staff (id, name, organisation), places and services the user sees, to name things on pages.
-type Names = (
+pub(super) type Names = (
     Vec<(i32, String, i32)>,
     Vec<crate::places::Place>,
     Vec<super::Service>,
 );
 
-fn names(conn: &mut DbConn, user: &StaffUser) -> Result<Names, AppError> {
+pub(super) fn names(conn: &mut DbConn, user: &StaffUser) -> Result<Names, AppError> {
     Ok((
         availability::staff_of(conn, user.scope())?,
         crate::places::list(conn, user, 1000, 0)?,
@@ -78,190 +77,32 @@ fn appointment_summary(
     })
 }
 
-async fn new_form(
-    db: &Db,
-    config: &Config,
-    web: &WebUser,
-    values: serde_json::Value,
-    errors: serde_json::Value,
-    q: Option<String>,
-) -> Result<Template, AppError> {
-    let user = web.user.clone();
-    let tz = config.timezone;
-    let query = q.clone();
-    let (staff, places, services, people) = db
-        .run(move |conn| {
-            let (staff, places, services) = names(conn, &user)?;
-            let people = match query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-                Some(q) => crate::people::search(conn, &user, Some(q), 20, 0)?,
-                None => Vec::new(),
-            };
-            Ok((staff, places, services, people))
-        })
-        .await?;
-    let starts_label = values["starts_at"]
-        .as_str()
-        .and_then(crate::time::parse_rfc3339)
-        .map(|t| tz.in_words(t))
-        .unwrap_or_default();
-    Ok(page(
-        "booking/new",
-        web,
-        json!({
-            "values": values, "errors": errors, "q": q.unwrap_or_default(), "starts_label": starts_label,
-            "people": people.iter().filter(|p| !p.anonymised).map(|p| json!({"id": p.id, "name": p.display_name(), "birth_year": p.birth_year, "phone": p.phone})).collect::<Vec<_>>(),
-            "staff": staff.iter().map(|s| json!({"id": s.0, "name": s.1})).collect::<Vec<_>>(),
-            "places": places, "services": services,
-        }),
-    ))
-}
+/// The labels of the appointment page's fields, for its error summary.
+const SHOW_FIELDS: [(&str, &str); 7] = [
+    ("participants", "Participants"),
+    ("person_id", "Personne à inscrire"),
+    ("new_given_name", "Prénom ou pseudonyme"),
+    ("new_family_name", "Nom"),
+    ("new_phone", "Téléphone"),
+    ("new_email", "E-mail"),
+    ("starts_at_local", "Nouvelle date et heure"),
+];
 
-/// The booking form's query: what a free slot or a search fills in beforehand.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct NewQuery {
-    pub service_id: Option<i32>,
-    pub mediator_id: Option<i32>,
-    pub place_id: Option<i32>,
-    pub starts_at: Option<String>,
-    pub q: Option<String>,
-}
-
-#[rocket::get("/appointments/new")]
-pub async fn new(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    query: Query<NewQuery>,
-) -> Result<Template, AppError> {
-    let NewQuery {
-        service_id,
-        mediator_id,
-        place_id,
-        starts_at,
-        q,
-    } = query.into_inner();
-    let values = json!({
-        "service_id": service_id, "mediator_id": mediator_id.unwrap_or(web.user.id), "place_id": place_id,
-        "starts_at": starts_at,
-    });
-    new_form(db, config, &web, values, json!({}), q).await
-}
-
-#[derive(rocket::FromForm)]
-pub struct BookingForm {
-    service_id: Option<i32>,
-    mediator_id: Option<i32>,
-    place_id: Option<i32>,
-    starts_at: Option<String>,
-    starts_at_local: Option<String>,
-    person_id: Option<i32>,
-    new_given_name: Option<String>,
-    new_family_name: Option<String>,
-    new_phone: Option<String>,
-    new_email: Option<String>,
-    title: Option<String>,
-    capacity: Option<i32>,
-    walk_in: bool,
-    override_opening_hours: bool,
-}
-
-#[rocket::post("/appointments", data = "<form>")]
-pub async fn create(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    form: Csrf<BookingForm>,
-) -> Result<FormOutcome, AppError> {
-    let tz = config.timezone;
-    let form = form.into_inner();
-    let starts_at = form
-        .starts_at_local
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| local_input_to_rfc3339(&tz, s))
-        .or_else(|| form.starts_at.clone())
-        .unwrap_or_default();
-    let values = json!({
-        "service_id": form.service_id, "mediator_id": form.mediator_id, "place_id": form.place_id, "starts_at": starts_at,
-        "person_id": form.person_id, "new_given_name": form.new_given_name, "new_family_name": form.new_family_name,
-        "new_phone": form.new_phone, "new_email": form.new_email, "title": form.title, "capacity": form.capacity,
-        "walk_in": form.walk_in, "override_opening_hours": form.override_opening_hours,
-    });
-    let new_person = form
-        .new_given_name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .map(|given_name| PersonInput {
-            given_name,
-            family_name: form.new_family_name.clone(),
-            phone: form.new_phone.clone(),
-            email: form.new_email.clone(),
-            ..Default::default()
-        });
-    let input = BookingInput {
-        service_id: form.service_id.unwrap_or_default(),
-        mediator_id: form.mediator_id.unwrap_or_default(),
-        place_id: form.place_id.unwrap_or_default(),
-        starts_at,
-        person_ids: form.person_id.into_iter().collect(),
-        title: form.title.clone(),
-        capacity: form.capacity,
-        notes: None,
-        walk_in: form.walk_in,
-        override_opening_hours: form.override_opening_hours,
-    };
-    let user = web.user.clone();
-    let cfg = config.inner().clone();
-    // The person created inline and the booking stand or fall together.
-    let outcome = db
-        .run(move |conn| {
-            crate::db::transaction(conn, |conn| {
-                let mut input = input;
-                if let Some(person) = new_person {
-                    let (created, _) =
-                        crate::people::create(conn, &user, person).map_err(|e| match e {
-                            AppError::Validation(errors) => AppError::Validation(
-                                errors
-                                    .into_iter()
-                                    .map(|(k, v)| (format!("new_{k}"), v))
-                                    .collect(),
-                            ),
-                            other => other,
-                        })?;
-                    input.person_ids = vec![created.id];
-                }
-                service::book(conn, &user, input, &cfg)
-            })
-        })
-        .await;
-    let errors: FieldErrors = match outcome {
-        Ok(appointment) => {
-            return Ok(FormOutcome::Done(Redirect::to(format!(
-                "/appointments/{}",
-                appointment.row.id
-            ))))
-        }
-        Err(AppError::Validation(errors)) => errors,
-        Err(AppError::Conflict { message, .. }) => {
-            [("starts_at".to_string(), vec![message])].into()
-        }
-        Err(e) => return Err(e),
-    };
-    Ok(FormOutcome::Invalid(Invalid(
-        new_form(db, config, &web, values, json!(errors), None).await?,
-    )))
-}
-
-async fn show_page(
+/// The appointment page; `q` searches a person to enrol, `extra` adds to the context (the
+/// enrolment form's values, a notice).
+pub(super) async fn show_page(
     db: &Db,
     config: &Config,
     web: &WebUser,
     id: i32,
     errors: serde_json::Value,
+    q: Option<String>,
+    extra: serde_json::Value,
 ) -> Result<Template, AppError> {
     let tz = config.timezone;
     let user = web.user.clone();
-    let (appointment, people, staff, places, services) = db
+    let query = q.clone().unwrap_or_default();
+    let (appointment, people, staff, places, services, matches) = db
         .run(move |conn| {
             let appointment = service::load(conn, &user, id)?;
             let people: Vec<_> = appointment
@@ -272,9 +113,12 @@ async fn show_page(
                 })
                 .collect::<Result<_, _>>()?;
             let (staff, places, services) = names(conn, &user)?;
-            Ok((appointment, people, staff, places, services))
+            let matches = crate::people::picker::find(conn, &user, &query)?;
+            Ok((appointment, people, staff, places, services, matches))
         })
         .await?;
+    let field_errors: FieldErrors = serde_json::from_value(errors.clone()).unwrap_or_default();
+    let error_summary = crate::web::notice::summary(&field_errors, &SHOW_FIELDS);
     let summary = appointment_summary(&tz, &appointment, &services, &places, &staff);
     let participants: Vec<_> = people
         .iter()
@@ -292,10 +136,22 @@ async fn show_page(
         web,
         json!({
             "a": summary, "when": tz.in_words(appointment.row.starts_at), "participants": participants,
-            "planned": appointment.row.status == "planned", "local_start": local_start,
+            "planned": appointment.row.status == "planned", "local_start": local_start.clone(),
             "cancel_reason": appointment.row.cancel_reason, "notes": appointment.row.notes, "errors": errors,
+            "summary": error_summary, "q": q.unwrap_or_default(), "matches": matches,
+            "values": extra["values"], "chosen": extra["values"]["person_id"],
+            "notice": crate::web::notice::text(extra["ok"].as_str()),
+            "reschedule": extra["reschedule"].as_str().map(str::to_string).unwrap_or_else(|| local_start.clone()),
         }),
     ))
+}
+
+/// The appointment page's query: a person searched to enrol, the notice of a saved change.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ShowQuery {
+    pub q: Option<String>,
+    #[serde(default, deserialize_with = "crate::web::notice::ok_code")]
+    pub ok: Option<String>,
 }
 
 #[rocket::get("/appointments/<id>")]
@@ -304,8 +160,10 @@ pub async fn show(
     config: &State<Config>,
     web: WebUser,
     id: i32,
+    query: Query<ShowQuery>,
 ) -> Result<Template, AppError> {
-    show_page(db, config, &web, id, json!({})).await
+    let ShowQuery { q, ok } = query.into_inner();
+    show_page(db, config, &web, id, json!({}), q, json!({ "ok": ok })).await
 }
 
 /// After a POST on the appointment page: back to it, or the page again with the error.
@@ -314,13 +172,14 @@ async fn back(
     config: &Config,
     web: &WebUser,
     id: i32,
-    field: &str,
+    (field, ok): (&str, &str),
+    extra: serde_json::Value,
     outcome: Result<(), AppError>,
 ) -> Result<FormOutcome, AppError> {
     let message = match outcome {
         Ok(()) => {
             return Ok(FormOutcome::Done(Redirect::to(format!(
-                "/appointments/{id}"
+                "/appointments/{id}?ok={ok}"
             ))))
         }
         Err(AppError::Conflict { message, .. }) => message,
@@ -330,30 +189,17 @@ async fn back(
         Err(e) => return Err(e),
     };
     Ok(FormOutcome::Invalid(Invalid(
-        show_page(db, config, web, id, json!({ field: [message] })).await?,
+        show_page(
+            db,
+            config,
+            web,
+            id,
+            json!({ field: [message] }),
+            None,
+            extra,
+        )
+        .await?,
     )))
-}
-
-#[derive(rocket::FromForm)]
-pub struct EnrolForm {
-    person_id: Option<i32>,
-}
-
-#[rocket::post("/appointments/<id>/participants", data = "<form>")]
-pub async fn enrol(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    id: i32,
-    form: Csrf<EnrolForm>,
-) -> Result<FormOutcome, AppError> {
-    let user = web.user.clone();
-    let cfg = config.inner().clone();
-    let person_id = form.person_id.unwrap_or_default();
-    let outcome = db
-        .run(move |conn| service::enrol(conn, &user, id, person_id, &cfg).map(|_| ()))
-        .await;
-    back(db, config, &web, id, "enrol", outcome).await
 }
 
 #[rocket::post(
@@ -375,7 +221,16 @@ pub async fn withdraw(
             service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg).map(|_| ())
         })
         .await;
-    back(db, config, &web, id, "participants", outcome).await
+    back(
+        db,
+        config,
+        &web,
+        id,
+        ("participants", "withdrawn"),
+        json!({}),
+        outcome,
+    )
+    .await
 }
 
 #[derive(rocket::FromForm)]
@@ -395,37 +250,32 @@ pub async fn reschedule(
     let tz = config.timezone;
     let user = web.user.clone();
     let cfg = config.inner().clone();
-    let starts_at = local_input_to_rfc3339(&tz, &form.starts_at_local).unwrap_or_default();
+    let typed = form.starts_at_local.clone();
     let override_hours = form.override_opening_hours;
-    let outcome = db
-        .run(move |conn| {
-            service::reschedule(conn, &user, id, &starts_at, override_hours, &cfg).map(|_| ())
-        })
-        .await;
-    back(db, config, &web, id, "reschedule", outcome).await
-}
-
-#[derive(rocket::FromForm)]
-pub struct CancelForm {
-    by: String,
-    reason: Option<String>,
-}
-
-#[rocket::post("/appointments/<id>/cancel", data = "<form>")]
-pub async fn cancel(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    id: i32,
-    form: Csrf<CancelForm>,
-) -> Result<FormOutcome, AppError> {
-    let user = web.user.clone();
-    let cfg = config.inner().clone();
-    let form = form.into_inner();
-    let outcome = db
-        .run(move |conn| service::cancel(conn, &user, id, &form.by, form.reason, &cfg).map(|_| ()))
-        .await;
-    back(db, config, &web, id, "cancel", outcome).await
+    let outcome = match local_input_to_rfc3339(&tz, &typed) {
+        None => Err(AppError::field(
+            "starts_at_local",
+            "Date et heure attendues (jj/mm/aaaa hh:mm).",
+        )),
+        Some(starts_at) => {
+            db.run(move |conn| {
+                service::reschedule(conn, &user, id, &starts_at, override_hours, &cfg).map(|_| ())
+            })
+            .await
+        }
+    };
+    // The time typed stays in the field when it is refused.
+    let extra = json!({ "reschedule": typed });
+    back(
+        db,
+        config,
+        &web,
+        id,
+        ("starts_at_local", "moved"),
+        extra,
+        outcome,
+    )
+    .await
 }
 
 /// An `.ics` answer: the calendar and the file name offered.

@@ -8,8 +8,7 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::{
-    kind_label, status_label, AssignInput, Filter, ItemInput, ReturnInput, StatusInput, KINDS,
-    STATUSES,
+    kind_label, status_label, AssignInput, Filter, ItemInput, ReturnInput, KINDS, STATUSES,
 };
 use crate::auth::WebUser;
 use crate::config::Config;
@@ -25,7 +24,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn item_json(item: &super::Item) -> serde_json::Value {
+pub(super) fn item_json(item: &super::Item) -> serde_json::Value {
     json!({
         "id": item.id, "kind": kind_label(&item.kind), "model": item.model, "serial": item.serial, "imei": item.imei,
         "iccid": item.iccid, "phone_number": item.phone_number, "operator": item.operator, "data_allowance": item.data_allowance,
@@ -140,17 +139,37 @@ pub async fn create(
     }
 }
 
-async fn item_page(
+/// The labels of the item page's fields, for its error summary.
+const FIELDS: [(&str, &str); 10] = [
+    ("person_id", "Personne"),
+    ("new_given_name", "Prénom ou pseudonyme"),
+    ("new_family_name", "Nom"),
+    ("new_phone", "Téléphone"),
+    ("new_email", "E-mail"),
+    ("mode", "Mode"),
+    ("handed_over_on", "Date de remise"),
+    ("due_back_on", "Date de retour (prêt)"),
+    ("acceptance", "Acceptation"),
+    ("accepted_by_name", "Nom tapé par la personne"),
+];
+
+/// The item page; `q` searches the person to hand it over to, `extra` adds the handover
+/// form's values and a notice.
+pub(super) async fn item_page(
     db: &Db,
     config: &Config,
     web: &WebUser,
     id: i32,
     errors: serde_json::Value,
+    q: Option<String>,
+    extra: serde_json::Value,
 ) -> Result<Template, AppError> {
     let tz = &config.timezone;
     let user = web.user.clone();
-    let (item, history, current, people) = db
+    let query = q.clone().unwrap_or_default();
+    let ((item, history, current, people), matches) = db
         .run(move |conn| {
+            let matches = crate::people::picker::find(conn, &user, &query)?;
             let item = super::get(conn, &user, id)?;
             let history = super::history(conn, id)?;
             let current = super::current_assignment(conn, id)?;
@@ -165,9 +184,19 @@ async fn item_page(
                         .map(|p| (pid, p.display_name()))
                 })
                 .collect();
-            Ok((item, history, current, names))
+            Ok(((item, history, current, names), matches))
         })
         .await?;
+    let field_errors: FieldErrors = serde_json::from_value(errors.clone()).unwrap_or_default();
+    let summary = crate::web::notice::summary(&field_errors, &FIELDS);
+    // The handover form compares its fields: each is there, null when nothing was typed.
+    let mut values = json!({ "person_id": null, "mode": null, "handed_over_on": null, "due_back_on": null,
+        "acceptance": null, "accepted_by_name": null });
+    if let Some(typed) = extra["values"].as_object() {
+        for (k, v) in typed {
+            values[k] = v.clone();
+        }
+    }
     let history: Vec<_> = history
         .iter()
         .map(|e| {
@@ -193,8 +222,20 @@ async fn item_page(
             "current": current.map(|(a, name)| json!({ "person_id": a.person_id, "name": name, "mode": a.mode, "due_back_on": a.due_back_on,
                 "handed_over_on": a.handed_over_on, "acceptance": a.acceptance_label(tz) })),
             "today": crate::db::now().date().to_string(),
+            "summary": summary, "q": q.unwrap_or_default(), "matches": matches,
+            "chosen": values["person_id"], "values": values,
+            "notice": crate::web::notice::text(extra["ok"].as_str()),
         }),
     ))
+}
+
+/// The item page's query: a person searched to hand the item over to, the notice of a saved
+/// change.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ShowQuery {
+    pub q: Option<String>,
+    #[serde(default, deserialize_with = "crate::web::notice::ok_code")]
+    pub ok: Option<String>,
 }
 
 #[rocket::get("/equipment/<id>")]
@@ -203,36 +244,81 @@ pub async fn show(
     config: &State<Config>,
     web: WebUser,
     id: i32,
+    query: Query<ShowQuery>,
 ) -> Result<Template, AppError> {
-    item_page(db, config, &web, id, json!({})).await
+    let ShowQuery { q, ok } = query.into_inner();
+    item_page(db, config, &web, id, json!({}), q, json!({ "ok": ok })).await
 }
 
+/// After a POST on the item page: back to it with the notice `ok`, or the page again with the
+/// errors and the form's `values`.
 async fn back(
     db: &Db,
     config: &Config,
     web: &WebUser,
     id: i32,
+    (ok, values): (&str, serde_json::Value),
     outcome: Result<(), AppError>,
 ) -> Result<FormOutcome, AppError> {
     let errors = match outcome {
-        Ok(()) => return Ok(FormOutcome::Done(Redirect::to(format!("/equipment/{id}")))),
+        Ok(()) => {
+            return Ok(FormOutcome::Done(Redirect::to(format!(
+                "/equipment/{id}?ok={ok}"
+            ))))
+        }
         Err(AppError::Validation(errors)) => json!(errors),
         Err(AppError::Conflict { message, .. }) => json!({ "item": [message] }),
         Err(e) => return Err(e),
     };
     Ok(FormOutcome::Invalid(Invalid(
-        item_page(db, config, web, id, errors).await?,
+        item_page(
+            db,
+            config,
+            web,
+            id,
+            errors,
+            None,
+            json!({ "values": values }),
+        )
+        .await?,
     )))
 }
 
 #[derive(rocket::FromForm)]
 pub struct AssignForm {
     person_id: Option<i32>,
-    mode: String,
-    handed_over_on: String,
+    new_given_name: Option<String>,
+    new_family_name: Option<String>,
+    new_phone: Option<String>,
+    new_email: Option<String>,
+    mode: Option<String>,
+    handed_over_on: Option<String>,
     due_back_on: Option<String>,
-    acceptance: String,
+    acceptance: Option<String>,
     accepted_by_name: Option<String>,
+}
+
+/// A date typed in a date field, or the error to show beside it.
+fn typed_date(
+    field: &str,
+    text: &Option<String>,
+    required: bool,
+    errors: &mut FieldErrors,
+) -> Option<NaiveDate> {
+    let text = text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let message = match text {
+        None if !required => return None,
+        None => "Indiquez la date.",
+        Some(t) => match crate::time::parse_date(t) {
+            Some(date) => return Some(date),
+            None => "Date attendue (jj/mm/aaaa).",
+        },
+    };
+    errors
+        .entry(field.to_string())
+        .or_default()
+        .push(message.into());
+    None
 }
 
 #[rocket::post("/equipment/<id>/assign", data = "<form>")]
@@ -244,30 +330,67 @@ pub async fn assign(
     form: Csrf<AssignForm>,
 ) -> Result<FormOutcome, AppError> {
     let form = form.into_inner();
-    let Some(handed_over_on) = crate::time::parse_date(&form.handed_over_on) else {
-        let mut errors = FieldErrors::new();
-        errors.insert(
-            "handed_over_on".into(),
-            vec!["Date attendue (AAAA-MM-JJ).".into()],
-        );
-        return back(db, config, &web, id, Err(AppError::Validation(errors))).await;
+    let values = json!({
+        "person_id": form.person_id, "new_given_name": form.new_given_name, "new_family_name": form.new_family_name,
+        "new_phone": form.new_phone, "new_email": form.new_email, "mode": form.mode, "handed_over_on": form.handed_over_on,
+        "due_back_on": form.due_back_on, "acceptance": form.acceptance, "accepted_by_name": form.accepted_by_name,
+    });
+    // Every mistake at once: the person, the dates, then what the service checks.
+    let mut errors = FieldErrors::new();
+    let choice = match crate::booking::enrol::person_choice(
+        form.person_id,
+        &form.new_given_name,
+        &form.new_family_name,
+        &form.new_phone,
+        &form.new_email,
+    ) {
+        Ok(choice) => Some(choice),
+        Err(found) => {
+            errors.extend(found);
+            None
+        }
     };
-    let input = AssignInput {
-        person_id: form.person_id.unwrap_or_default(),
-        mode: form.mode,
-        handed_over_on,
-        due_back_on: form
-            .due_back_on
-            .as_deref()
-            .and_then(crate::time::parse_date),
-        acceptance: form.acceptance,
-        accepted_by_name: form.accepted_by_name,
-    };
+    let handed_over_on = typed_date("handed_over_on", &form.handed_over_on, true, &mut errors);
+    let due_back_on = typed_date("due_back_on", &form.due_back_on, false, &mut errors);
     let (user, tz) = (web.user.clone(), config.timezone);
-    let outcome = db
-        .run(move |conn| super::assign(conn, &tz, &user, id, input).map(|_| ()))
-        .await;
-    back(db, config, &web, id, outcome).await
+    let outcome = match (choice, handed_over_on) {
+        (Some(choice), Some(handed_over_on)) if errors.is_empty() => {
+            let input = AssignInput {
+                person_id: 0,
+                mode: form.mode.unwrap_or_default(),
+                handed_over_on,
+                due_back_on,
+                acceptance: form.acceptance.unwrap_or_default(),
+                accepted_by_name: form.accepted_by_name,
+            };
+            db.run(move |conn| {
+                crate::db::transaction(conn, |conn| {
+                    let person_id = match choice {
+                        Ok(id) => id,
+                        Err(person) => {
+                            crate::people::create(conn, &user, person)
+                                .map_err(|e| match e {
+                                    AppError::Validation(errors) => AppError::Validation(
+                                        errors
+                                            .into_iter()
+                                            .map(|(k, v)| (format!("new_{k}"), v))
+                                            .collect(),
+                                    ),
+                                    other => other,
+                                })?
+                                .0
+                                .id
+                        }
+                    };
+                    super::assign(conn, &tz, &user, id, AssignInput { person_id, ..input })
+                        .map(|_| ())
+                })
+            })
+            .await
+        }
+        _ => Err(AppError::Validation(errors)),
+    };
+    back(db, config, &web, id, ("assigned", values), outcome).await
 }
 
 #[derive(rocket::FromForm)]
@@ -295,33 +418,7 @@ pub async fn give_back(
     let outcome = db
         .run(move |conn| super::give_back(conn, &tz, &user, id, input).map(|_| ()))
         .await;
-    back(db, config, &web, id, outcome).await
-}
-
-#[derive(rocket::FromForm)]
-pub struct StatusForm {
-    status: String,
-    note: Option<String>,
-}
-
-#[rocket::post("/equipment/<id>/status", data = "<form>")]
-pub async fn set_status(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    id: i32,
-    form: Csrf<StatusForm>,
-) -> Result<FormOutcome, AppError> {
-    let form = form.into_inner();
-    let user = web.user.clone();
-    let input = StatusInput {
-        status: form.status,
-        note: form.note,
-    };
-    let outcome = db
-        .run(move |conn| super::set_status(conn, &user, id, input).map(|_| ()))
-        .await;
-    back(db, config, &web, id, outcome).await
+    back(db, config, &web, id, ("returned", json!({})), outcome).await
 }
 
 /// The printable A4 handover form of the item's current handover.

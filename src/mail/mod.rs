@@ -3,9 +3,11 @@
 //! sink for tests and benchmarks.
 
 pub mod api;
+pub mod calling;
 pub mod compose;
 pub mod links;
 pub mod outbox;
+pub mod person;
 pub mod sink;
 pub mod web;
 pub mod worker;

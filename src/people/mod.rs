@@ -6,6 +6,7 @@ pub mod export;
 pub mod funder;
 pub mod import;
 pub mod merge;
+pub mod picker;
 pub mod public;
 pub mod web;
 
@@ -166,6 +167,16 @@ fn check_language(language: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// Empty and too long are two different mistakes, told apart.
+fn check_given_name(name: &str) -> Result<(), ValidationError> {
+    let message = match name.chars().count() {
+        0 => "Le prénom (ou un pseudonyme) est obligatoire.",
+        1..=80 => return Ok(()),
+        _ => "80 caractères au plus.",
+    };
+    Err(ValidationError::new("given_name").with_message(message.into()))
+}
+
 fn check_postal_code(code: &str) -> Result<(), ValidationError> {
     if code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()) {
         Ok(())
@@ -217,11 +228,7 @@ fn check_commune(code: &str) -> Result<(), ValidationError> {
 /// What a person is created or updated from (API body and HTML form alike).
 #[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
 pub struct PersonInput {
-    #[validate(length(
-        min = 1,
-        max = 80,
-        message = "Le prénom est obligatoire (80 caractères au plus)."
-    ))]
+    #[validate(custom(function = "check_given_name"))]
     pub given_name: String,
     #[validate(length(max = 80, message = "80 caractères au plus."))]
     pub family_name: Option<String>,

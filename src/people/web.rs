@@ -156,10 +156,14 @@ pub async fn create(
     match outcome {
         Ok((person, duplicates)) => {
             let target = if duplicates.is_empty() {
-                format!("/people/{}", person.id)
+                format!("/people/{}?ok=created", person.id)
             } else {
                 let ids: Vec<String> = duplicates.iter().map(|d| d.to_string()).collect();
-                format!("/people/{}?duplicates={}", person.id, ids.join(","))
+                format!(
+                    "/people/{}?duplicates={}&ok=created",
+                    person.id,
+                    ids.join(",")
+                )
             };
             Ok(FormOutcome::Done(Redirect::to(target)))
         }
@@ -175,6 +179,8 @@ pub async fn create(
 pub struct ShowQuery {
     #[serde(default, deserialize_with = "crate::web::query::ids")]
     pub duplicates: Vec<i32>,
+    #[serde(default, deserialize_with = "crate::web::notice::ok_code")]
+    pub ok: Option<String>,
 }
 
 #[rocket::get("/people/<id>")]
@@ -186,10 +192,15 @@ pub async fn show(
     query: Query<ShowQuery>,
 ) -> Result<Template, AppError> {
     let user = web.user.clone();
-    let duplicate_ids: Vec<i32> = query.into_inner().duplicates;
+    let ShowQuery {
+        duplicates: duplicate_ids,
+        ok,
+    } = query.into_inner();
     let tz = config.timezone;
-    let (person, programmes, duplicates, profile, catalogue, (attendance, equipment)) = db
+    let (person, programmes, duplicates, profile, catalogue, (attendance, equipment), activity) = db
         .run(move |conn| {
+            let (upcoming, past) = crate::booking::history::of_person(conn, &user, id, &tz)?;
+            let messages = crate::mail::person::of_person(conn, &user, id, &tz)?;
             let person = super::get(conn, &user, id)?;
             let programmes = crate::programmes::list(conn, 1000, 0)?
                 .into_iter()
@@ -216,7 +227,7 @@ pub async fn show(
                     "acceptance": a.acceptance_label(&tz),
                 }))
                 .collect::<Vec<_>>();
-            Ok((person, programmes, duplicates, profile, catalogue, (attendance, equipment)))
+            Ok((person, programmes, duplicates, profile, catalogue, (attendance, equipment), (upcoming, past, messages)))
         })
         .await?;
     let levels = crate::skills::levels();
@@ -225,6 +236,12 @@ pub async fn show(
             .iter()
             .find(|l| l.level == level)
             .map(|l| l.label.clone())
+            .unwrap_or_default()
+    };
+    // "31/05/2027" from an RFC 3339 instant already in local time.
+    let day = |rfc3339: &str| {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|t| t.format("%d/%m/%Y").to_string())
             .unwrap_or_default()
     };
     let grid: Vec<_> = catalogue
@@ -242,6 +259,10 @@ pub async fn show(
                         "level": progress.map(|p| p.level), "label": progress.map(|p| label(p.level)),
                         "first": progress.map(|p| p.first_level), "progressed": progress.is_some_and(|p| p.progressed),
                         "history": progress.map(|p| p.history.iter().map(|h| h.level.to_string()).collect::<Vec<_>>().join(" → ")),
+                        "first_on": progress.and_then(|p| p.history.first()).map(|h| day(&h.assessed_at)),
+                        "first_label": progress.map(|p| label(p.first_level)),
+                        "current_on": progress.map(|p| day(&p.assessed_at)),
+                        "assessments": progress.map(|p| p.history.len()),
                     }))
                 })
                 .collect();
@@ -257,6 +278,8 @@ pub async fn show(
             "can_erase": matches!(web.user.role, Role::Admin | Role::Manager),
             "grid": grid, "assessed": !profile.is_empty(), "equipment": equipment,
             "sessions": attendance.0, "hours": format!("{:.1}", attendance.1 as f64 / 60.0).replace('.', ","),
+            "upcoming": activity.0, "past": activity.1, "messages": activity.2,
+            "notice": crate::web::notice::text(ok.as_deref()),
         }),
     ))
 }
@@ -287,12 +310,38 @@ pub async fn update(
         Err(AppError::Validation(errors))
     };
     match outcome {
-        Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!("/people/{id}")))),
+        Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!(
+            "/people/{id}?ok=saved"
+        )))),
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
             form_page(db, &web, Some(id), form.values(), json!(errors)).await?,
         ))),
         Err(e) => Err(e),
     }
+}
+
+/// Anonymising asks first, on a page that says what is erased and what is kept.
+#[rocket::get("/people/<id>/erase")]
+pub async fn erase_confirm(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, AppError> {
+    web.user.require(&[Role::Admin, Role::Manager])?;
+    let user = web.user.clone();
+    let (person, upcoming) = db
+        .run(move |conn| {
+            let person = super::get(conn, &user, id)?;
+            let tz = chrono_tz::UTC;
+            let (upcoming, _) = crate::booking::history::of_person(conn, &user, id, &tz)?;
+            let seats = upcoming
+                .iter()
+                .filter(|a| matches!(a.attendance_code.as_str(), "booked" | "waitlisted"))
+                .count();
+            Ok((person, seats))
+        })
+        .await?;
+    Ok(page(
+        "people/erase",
+        &web,
+        json!({ "person": person, "name": person.display_name(), "upcoming": upcoming }),
+    ))
 }
 
 #[derive(rocket::FromForm)]
@@ -312,14 +361,14 @@ pub async fn erase(
     if !form.confirm {
         return Err(AppError::field(
             "confirm",
-            "Cochez la case pour confirmer l'anonymisation.",
+            "Confirmez l'anonymisation depuis sa page de confirmation.",
         ));
     }
     let user = web.user.clone();
     let config = config.inner().clone();
     db.run(move |conn| super::erase(conn, &config, &user, id))
         .await?;
-    Ok(Redirect::to(format!("/people/{id}")))
+    Ok(Redirect::to(format!("/people/{id}?ok=erased")))
 }
 
 /// The export as a file to download and hand over: one self-contained HTML page.

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod compression;
 pub mod csrf;
+pub mod notice;
 pub mod query;
 
 use rocket::fairing::{Fairing, Info, Kind};
@@ -352,11 +353,6 @@ pub fn favicon() -> (ContentType, &'static str) {
 #[rocket::get("/favicon.ico")]
 pub fn favicon_ico() -> (ContentType, &'static str) {
     favicon()
-}
-
-#[rocket::get("/")]
-pub fn home(web: WebUser) -> Template {
-    page("home", &web, json!({}))
 }
 
 /// Security headers on every answer.

@@ -545,7 +545,8 @@ both_backends! {
         let location = booked.header("location").unwrap().to_string();
         let page = app.page(&location, &s.mediator.session).await;
         assert!(page.body.contains("Fatou Diallo"));
-        let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+        assert!(page.body.contains("Le rendez-vous est enregistré."), "a saved booking says so");
+        let id: i64 = location.trim_start_matches("/appointments/").split('?').next().unwrap().parse().unwrap();
         let person_id = app.get(&format!("/api/v1/appointments/{id}"), Some(&s.mediator.token)).await.json()["participants"][0]["person_id"].as_i64().unwrap();
 
         // Agenda lists it; the card says when and where in words.

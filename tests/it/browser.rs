@@ -290,6 +290,25 @@ impl Browser {
             .expect("base64")
     }
 
+    /// With `PASSERELLE_SCREENSHOTS=DIR`, the current page on a desktop and on a 390 px wide
+    /// phone (`NAME.png`, `NAME-390.png`), tall enough to show most of it.
+    async fn screenshots(&self, name: &str) {
+        if std::env::var_os("PASSERELLE_SCREENSHOTS").is_none() {
+            return;
+        }
+        for (width, suffix) in [(1280, ""), (390, "-390")] {
+            self.client
+                .set_window_size(width, 2200)
+                .await
+                .expect("resize the window");
+            self.screenshot(&format!("{name}{suffix}")).await;
+        }
+        self.client
+            .set_window_size(1280, 900)
+            .await
+            .expect("resize the window");
+    }
+
     /// The path (and query) of the current page.
     async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("current url");
@@ -596,7 +615,6 @@ async fn journey(backend: Backend) {
     let mut emails = Vec::new();
     for (start, in_words) in [("09:00", "à 9 h"), ("10:00", "à 10 h")] {
         b.visit(&format!("/agenda?date={day}")).await;
-        b.open("créneau(x) libre(s)").await;
         b.follow(&format!("Réserver {start}")).await;
         assert!(b.path().await.starts_with("/appointments/new?"));
         b.fill("q", "Le Goff").await;
@@ -614,6 +632,62 @@ async fn journey(backend: Backend) {
         assert!(app.run_worker().await.sent >= 1);
         links.push((id, new_link(&app, &mut emails)));
     }
+
+    // Found by name, she is at the centre of her page: both appointments, a link to book again.
+    b.visit("/people?q=yvette+le+goff").await;
+    b.follow("Yvette Le Goff").await;
+    assert_eq!(b.path().await, format!("/people/{person_id}"));
+    let page = b.text().await;
+    let upcoming = &page[page
+        .find("Rendez-vous à venir")
+        .expect("her upcoming appointments")..];
+    assert!(
+        upcoming.matches("Accompagnement individuel").count() >= 2,
+        "{page}"
+    );
+    b.screenshots("personne").await;
+    b.follow("Prendre rendez-vous").await;
+    assert_eq!(
+        b.path().await,
+        format!("/appointments/new?person_id={person_id}")
+    );
+    let checked = b
+        .client
+        .execute(
+            "return document.getElementById(arguments[0]).checked;",
+            vec![json!(format!("person-{person_id}"))],
+        )
+        .await
+        .expect("read the choice");
+    assert_eq!(checked, json!(true), "she is chosen on the booking form");
+    b.screenshots("nouveau-rendez-vous").await;
+    // Booking nobody by mistake is refused, with the summary linking to the choice.
+    b.visit("/appointments/new").await;
+    b.press("Réserver").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Le formulaire contient")
+            && text.contains("ne peut pas être pris pour personne"),
+        "{text}"
+    );
+    b.screenshots("nouveau-rendez-vous-erreurs").await;
+    b.visit(&format!("/agenda?date={day}")).await;
+    assert!(
+        b.text().await.contains("Yvette Le Goff"),
+        "the agenda names her"
+    );
+    b.screenshots("agenda-jour").await;
+    b.visit(&format!("/agenda?date={day}&view=week")).await;
+    assert!(
+        b.text().await.contains("Yvette Le Goff"),
+        "the week names her"
+    );
+    b.screenshots("agenda-semaine").await;
+    b.visit(&format!("/appointments/{}", links[0].0)).await;
+    b.screenshots("rendez-vous").await;
+    b.follow("Annuler le rendez-vous…").await;
+    assert!(b.text().await.contains("seront prévenues"));
+    b.screenshots("rendez-vous-annuler").await;
 
     b.visit(&format!(
         "/appointments/{}/card?person_id={person_id}",
@@ -675,11 +749,13 @@ async fn journey(backend: Backend) {
     b.fill("serial", "R9TX40AB12").await;
     b.press("Ajouter").await;
     let item = id_in_path(&b, "/equipment/").await;
-    b.fill("person_id", &person_id.to_string()).await;
+    b.fill("q", "le goff").await;
+    b.press("Chercher").await;
+    b.click_id(&format!("person-{person_id}")).await;
     b.select("mode", "donation").await;
     b.select("acceptance", "paper_signature").await;
     b.press("Remettre").await;
-    assert_eq!(b.path().await, format!("/equipment/{item}"));
+    assert_eq!(b.path().await, format!("/equipment/{item}?ok=assigned"));
     let text = b.text().await;
     assert!(
         text.contains("Yvette Le Goff") && text.contains("don"),
@@ -687,6 +763,16 @@ async fn journey(backend: Backend) {
     );
     b.follow("Imprimer la fiche de remise").await;
     assert!(b.text().await.contains("Galaxy Tab A9"));
+    b.screenshots("materiel").await;
+    b.visit(&format!("/equipment/{item}/status?status=broken"))
+        .await;
+    assert!(b
+        .text()
+        .await
+        .contains("La remise à Yvette Le Goff sera close"));
+    b.screenshots("materiel-statut").await;
+    b.visit("/").await;
+    b.screenshots("accueil").await;
     b.visit("/").await;
     b.log_out().await;
 

@@ -50,6 +50,7 @@ pub fn page_parameters() -> Vec<PageParameters> {
                 ("service_id", "abc"),
                 ("mediator_id", "x"),
                 ("place_id", "-"),
+                ("person_id", "Fatou"),
             ],
         ),
         (
@@ -65,7 +66,22 @@ pub fn page_parameters() -> Vec<PageParameters> {
         (
             "/people/<id>",
             "/people/$person",
-            vec![("duplicates", "1,x")],
+            vec![("duplicates", "1,x"), ("ok", "bravo")],
+        ),
+        (
+            "/appointments/<id>",
+            "/appointments/$appointment",
+            vec![("ok", "bravo")],
+        ),
+        (
+            "/equipment/<id>",
+            "/equipment/$equipment",
+            vec![("ok", "bravo")],
+        ),
+        (
+            "/equipment/<id>/status",
+            "/equipment/$equipment/status",
+            vec![("status", "stolen")],
         ),
         (
             "/equipment",
@@ -173,6 +189,9 @@ both_backends! {
         let admin = app.staff("admin", "Département").await;
         let p = person(&app, &s.manager.token, "Nadia").await;
         let appointment = book(&app, &s, &s.manager.token, &at(today() + Duration::days(3), "10:00"), &[p]).await.json()["id"].clone();
+        let item = app.post_json("/api/v1/equipment", &s.manager.token, json!({"kind": "tablet", "model": "Tab"})).await;
+        assert_eq!(item.status, Status::Created, "{}", item.body);
+        let item = item.json()["id"].as_i64().unwrap();
 
         // One mechanism: no route reads its query through Rocket's own (lenient) parameters.
         for route in app.client.rocket().routes() {
@@ -231,7 +250,7 @@ both_backends! {
         let routes: Vec<String> = app.client.rocket().routes().filter(|r| r.method.as_str() == "GET").map(|r| r.uri.path().to_string()).collect();
         for (pattern, url, params) in page_parameters() {
             assert!(routes.iter().any(|r| r == pattern), "{pattern} is not served");
-            let mut url = url.replace("$appointment", &appointment.to_string()).replace("$person", &p.to_string());
+            let mut url = url.replace("$appointment", &appointment.to_string()).replace("$person", &p.to_string()).replace("$equipment", &item.to_string());
             if url.contains("$link") {
                 url = url.replace("$link", &app.beneficiary_link(appointment.as_i64().unwrap() as i32, p as i32).await);
             }

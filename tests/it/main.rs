@@ -13,6 +13,7 @@ mod booking;
 mod browser;
 mod bursts;
 mod contract;
+mod daily;
 mod delivery;
 mod equipment;
 mod funder;

@@ -472,7 +472,7 @@ fn upgrade_keeps_messages_and_history(backend: Backend) {
         assert!(rows(&mut conn, "SELECT 'x' AS row FROM pragma_foreign_key_check").is_empty());
         assert_eq!(
             rows(&mut conn, "SELECT name AS row FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('messages', 'equipment_events') AND name NOT LIKE 'sqlite_%' ORDER BY name"),
-            vec!["equipment_events_equipment", "equipment_events_person", "messages_appointment", "messages_assignment", "messages_due", "messages_organisation", "messages_unpurged"]
+            vec!["equipment_events_equipment", "equipment_events_person", "messages_appointment", "messages_assignment", "messages_due", "messages_organisation", "messages_person", "messages_unpurged"]
         );
         assert!(rows(&mut conn, "SELECT sql AS row FROM sqlite_master WHERE instr(sql, 'messages_new') > 0 OR instr(sql, 'equipment_events_new') > 0").is_empty());
     }
