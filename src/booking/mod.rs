@@ -14,6 +14,7 @@ pub mod api;
 pub mod availability;
 pub mod calendar;
 pub mod card;
+pub mod checks;
 pub mod ics;
 pub mod merge;
 pub mod model;
