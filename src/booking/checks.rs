@@ -127,9 +127,10 @@ pub fn local_window(
 /// The four facts of `slot`, in one statement. Run it under the mediator's and the person's
 /// locks, in the transaction that writes (the overlaps are only true there).
 pub fn read_facts(conn: &mut DbConn, slot: &Slot, tz: &Tz) -> Result<Facts, AppError> {
-    // A slot past midnight: a weekday that no opening hours have.
+    // A slot past midnight: a weekday that no opening hours have (and a date that both
+    // databases hold: PostgreSQL refuses chrono's `NaiveDate::MIN`).
     let (date, weekday, start_minute, end_minute) =
-        local_window(slot.starts_at, slot.ends_at, tz).unwrap_or((NaiveDate::MIN, 0, 0, 0));
+        local_window(slot.starts_at, slot.ends_at, tz).unwrap_or((slot.starts_at.date(), 0, 0, 0));
     let open = exists(
         opening_hours::table
             .filter(opening_hours::user_id.eq(slot.mediator_id))
