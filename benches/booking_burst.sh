@@ -17,6 +17,13 @@
 # which does not wait for the disk at each commit, so PostgreSQL runs with
 # synchronous_commit=off (PG_SYNCHRONOUS_COMMIT=on measures it waiting for the disk instead).
 #
+# Figures (2 shared cores, load 6 to 9 from other builds; BIN built with the bench-fast profile,
+# 30 Nov 2026): before issue 18's round-trip cuts (20 statements per booking on PostgreSQL,
+# benches/booking_statements.sh) SQLite 1,006 and PostgreSQL 435 bookings/s, rounds' ratios
+# 34, 44, 48 % (median 44 %); after (11 statements) SQLite 935 and PostgreSQL 667, ratios 60,
+# 80, 56 % (median 60 %). The machine's noise moves a round's ratio by +-10 points: compare the
+# medians of runs made one after the other.
+#
 # Environment: DURATION (wrk's, default 20s), CLIENTS (default 32), BIN (a release binary to use
 # instead of building this worktree's), PORT (first app port, default 8091; PostgreSQL's second
 # instance uses PORT+1). Needs wrk, curl, python3 and Debian's postgresql.

@@ -103,6 +103,13 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => {
+                crate::db::connection_lost();
+                AppError::Unavailable(format!("connexion à la base perdue : {}", info.message()))
+            }
             // Two requests racing past a check-then-insert: the database's constraint decides.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => AppError::Conflict {
                 code: "already_exists",

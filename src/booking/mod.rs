@@ -15,6 +15,7 @@ pub mod availability;
 pub mod calendar;
 pub mod cancel;
 pub mod card;
+pub mod checks;
 pub mod enrol;
 pub mod history;
 pub mod ics;

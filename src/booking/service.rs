@@ -31,9 +31,8 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::availability::{
-    absences_between, get_service, get_service_for, opening_hours_of, RFC3339_HINT,
-};
+use super::availability::{absences_between, get_service_for, opening_hours_of, RFC3339_HINT};
+use super::checks::{local_window, read_context, read_facts, Facts, Slot};
 use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
 use crate::auth::{Role, StaffUser};
 use crate::config::Config;
@@ -283,6 +282,17 @@ fn check_mediator(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppEr
 
 /// Notice, horizon, opening hours and absences: rules about the time itself, which need no lock.
 fn check_time_rules(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), AppError> {
+    time_rules(conn, p, tz, None)
+}
+
+/// [`check_time_rules`], with the opening hours and absences already known (`facts`) or read
+/// here (`None`).
+fn time_rules(
+    conn: &mut DbConn,
+    p: &Placement,
+    tz: &Tz,
+    facts: Option<&Facts>,
+) -> Result<(), AppError> {
     let current = now();
     if p.walk_in {
         if p.starts_at > current + Duration::minutes(WALK_IN_TOLERANCE_MINUTES) {
@@ -317,7 +327,11 @@ fn check_time_rules(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), App
                 ),
             ));
         }
-        if !p.override_opening_hours && !within_opening_hours(conn, p, tz)? {
+        let open = |conn: &mut DbConn| match facts {
+            Some(facts) => Ok(facts.open),
+            None => within_opening_hours(conn, p, tz),
+        };
+        if !p.override_opening_hours && !open(conn)? {
             return Err(conflict(
                 "outside_opening_hours",
                 format!(
@@ -327,9 +341,13 @@ fn check_time_rules(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(), App
                 ),
             ));
         }
-        if let Some(absence) =
-            absences_between(conn, &[p.mediator_id], p.starts_at, p.ends_at)?.first()
-        {
+        // Read again when known to exist, for the message.
+        let absences = if facts.is_none_or(|f| f.absent) {
+            absences_between(conn, &[p.mediator_id], p.starts_at, p.ends_at)?
+        } else {
+            Vec::new()
+        };
+        if let Some(absence) = absences.first() {
             return Err(conflict(
                 "mediator_busy",
                 format!(
@@ -376,21 +394,12 @@ fn check_mediator_overlap(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<(
 }
 
 fn within_opening_hours(conn: &mut DbConn, p: &Placement, tz: &Tz) -> Result<bool, AppError> {
-    use chrono::TimeZone;
-    let start = tz.from_utc_datetime(&p.starts_at).naive_local();
-    let end = tz.from_utc_datetime(&p.ends_at).naive_local();
-    if start.date() != end.date() && end.time() != chrono::NaiveTime::MIN {
+    let Some((date, _, start_minute, end_minute)) = local_window(p.starts_at, p.ends_at, tz) else {
         return Ok(false);
-    }
-    let start_minute = (start.hour() * 60 + start.minute()) as i32;
-    let end_minute = if start.date() != end.date() {
-        1440
-    } else {
-        (end.hour() * 60 + end.minute()) as i32
     };
     Ok(opening_hours_of(conn, &[p.mediator_id])?.iter().any(|o| {
         o.place_id == p.place_id
-            && o.applies_on(start.date())
+            && o.applies_on(date)
             && o.start_minute <= start_minute
             && end_minute <= o.end_minute
     }))
@@ -537,13 +546,24 @@ pub fn book_as(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    // Reads and rules that need no lock come first, so that the write transaction (one writer
-    // at a time on SQLite, one per mediator on PostgreSQL) stays short.
-    let service = service_for(conn, actor, input.service_id)
-        .map_err(|_| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
+    // What the request names, read in one statement before any lock (see `super::checks`):
+    // whether it makes sense at all needs no lock.
+    let context = read_context(
+        conn,
+        input.service_id,
+        input.mediator_id,
+        input.place_id,
+        person_ids.first().copied(),
+    )?
+    .filter(|c| actor.is_none_or(|a| a.can_see(c.service.organisation_id)))
+    .ok_or_else(|| AppError::field("service_id", "Ce motif de rendez-vous n'existe pas."))?;
+    let service = context.service;
     let organisation_id = service.organisation_id;
-    let mediator = crate::auth::model::user_by_id(conn, input.mediator_id)?
-        .filter(|u| u.organisation_id == organisation_id && u.active)
+    let mediator_id = input.mediator_id;
+    context
+        .mediator
+        .as_ref()
+        .filter(|(org, active, _)| *org == organisation_id && *active)
         .ok_or_else(|| {
             AppError::field(
                 "mediator_id",
@@ -554,7 +574,7 @@ pub fn book_as(
         Some(actor)
             if actor.role == Role::Mediator
                 && input.override_opening_hours
-                && actor.id != mediator.id =>
+                && actor.id != mediator_id =>
         {
             return Err(AppError::Forbidden(
                 "Seul le médiateur concerné ou un coordinateur peut forcer un horaire.".into(),
@@ -565,17 +585,22 @@ pub fn book_as(
         }
         _ => {}
     }
-    let place = crate::places::Place::load(conn, input.place_id)
-        .ok()
-        .filter(|p| p.organisation_id == organisation_id)
-        .filter(|p| actor.is_none_or(|a| a.can_see(p.organisation_id)))
+    let place_id = context
+        .place_organisation
+        .filter(|org| *org == organisation_id)
+        .filter(|org| actor.is_none_or(|a| a.can_see(*org)))
+        .map(|_| input.place_id)
         .ok_or_else(|| AppError::field("place_id", "Ce lieu n'existe pas dans la structure."))?;
-    for id in &person_ids {
-        let found: Option<(i32, Option<chrono::NaiveDateTime>)> = people::table
-            .find(id)
-            .select((people::organisation_id, people::anonymised_at))
-            .first(conn)
-            .optional()?;
+    for (i, id) in person_ids.iter().enumerate() {
+        let found = if i == 0 {
+            context.first_person
+        } else {
+            people::table
+                .find(id)
+                .select((people::organisation_id, people::anonymised_at))
+                .first(conn)
+                .optional()?
+        };
         if !matches!(found, Some((org, None)) if org == organisation_id) {
             return Err(AppError::field(
                 "person_ids",
@@ -591,8 +616,8 @@ pub fn book_as(
     let ends_at = starts_at + Duration::minutes(i64::from(service.duration_minutes));
     let blocked_until = ends_at + Duration::minutes(i64::from(service.buffer_minutes));
     let placement = Placement {
-        mediator_id: mediator.id,
-        place_id: place.id,
+        mediator_id,
+        place_id,
         service: &service,
         starts_at,
         ends_at,
@@ -601,28 +626,42 @@ pub fn book_as(
         override_opening_hours: input.override_opening_hours,
         except: None,
     };
-    check_time_rules(conn, &placement, tz)?;
     let seated = person_ids.len().min(capacity as usize);
+    let slot = Slot {
+        mediator_id,
+        place_id,
+        starts_at,
+        ends_at,
+        blocked_until,
+        first_person: person_ids[..seated].first().copied(),
+    };
     // The waiting people are not checked, so not locked: their promotion locks them.
-    let mut keys = vec![BookingKey::Mediator(mediator.id)];
+    let mut keys = vec![BookingKey::Mediator(mediator_id)];
     keys.extend(
         person_ids[..seated]
             .iter()
             .map(|id| BookingKey::Person(*id)),
     );
-    crate::db::transaction(conn, |conn| {
-        BookingLocks::take(conn, organisation_id, false, &keys)?;
-        check_mediator_overlap(conn, &placement, tz)?;
-        for id in &person_ids[..seated] {
-            check_person(conn, *id, starts_at, ends_at, None, tz)?;
+    BookingLocks::transaction(conn, organisation_id, &keys, |conn, _locks| {
+        // The time rules, the mediator's overlaps and the first person's, in one statement;
+        // refused in the order the rules are listed (time, mediator, people).
+        let facts = read_facts(conn, &slot, tz)?;
+        time_rules(conn, &placement, tz, Some(&facts))?;
+        if facts.mediator_busy {
+            check_mediator_overlap(conn, &placement, tz)?;
+        }
+        for (i, id) in person_ids[..seated].iter().enumerate() {
+            if i > 0 || facts.person_busy {
+                check_person(conn, *id, starts_at, ends_at, None, tz)?;
+            }
         }
         let stamp = now();
         let id: i32 = diesel::insert_into(appointments::table)
             .values((
                 appointments::organisation_id.eq(organisation_id),
                 appointments::service_id.eq(service.id),
-                appointments::mediator_id.eq(mediator.id),
-                appointments::place_id.eq(place.id),
+                appointments::mediator_id.eq(mediator_id),
+                appointments::place_id.eq(place_id),
                 appointments::starts_at.eq(starts_at),
                 appointments::ends_at.eq(ends_at),
                 appointments::blocked_until.eq(blocked_until),
@@ -655,8 +694,8 @@ pub fn book_as(
                 id,
                 organisation_id,
                 service_id: service.id,
-                mediator_id: mediator.id,
-                place_id: place.id,
+                mediator_id: mediator_id,
+                place_id: place_id,
                 starts_at,
                 ends_at,
                 blocked_until,
@@ -682,17 +721,6 @@ pub fn book_as(
         outbox::announce(conn, config, &appointment, Event::Booked)?;
         Ok(appointment)
     })
-}
-
-/// The service, if `actor` may see it (anyone, from the public pages).
-fn service_for(conn: &mut DbConn, actor: Option<&StaffUser>, id: i32) -> Result<Service, AppError> {
-    match actor {
-        Some(actor) => get_service(conn, actor, id),
-        None => Ok(crate::db::schema::services::table
-            .find(id)
-            .select(Service::as_select())
-            .first(conn)?),
-    }
 }
 
 fn planned(appointment: &Appointment) -> Result<(), AppError> {

@@ -96,6 +96,72 @@ impl BookingLocks {
         })
     }
 
+    /// Runs `f` in a write transaction that holds, from its start, what [`BookingLocks::take`]
+    /// takes (not wide): on PostgreSQL the `BEGIN` and the locks go to the server in one round
+    /// trip, one statement per lock in the fixed order. Inside a transaction already, the locks
+    /// are taken in a savepoint as [`take`](BookingLocks::take) does; on SQLite this is
+    /// [`super::transaction`].
+    pub fn transaction<T>(
+        conn: &mut DbConn,
+        organisation_id: i32,
+        keys: &[BookingKey],
+        f: impl FnOnce(&mut DbConn, BookingLocks) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        use diesel::connection::{
+            AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+        };
+        let DbConn::Pg(pg) = conn else {
+            return super::transaction(conn, |conn| f(conn, BookingLocks::exclusive()));
+        };
+        if AnsiTransactionManager::transaction_manager_status_mut(pg)
+            .transaction_depth()?
+            .is_some()
+        {
+            return super::transaction(conn, |conn| {
+                let locks = BookingLocks::take(conn, organisation_id, false, keys)?;
+                f(conn, locks)
+            });
+        }
+        let keys = sorted(keys);
+        let wide = persons(&keys) > MAX_PERSON_KEYS;
+        // Integers only: nothing to escape. Simple statements, so that they run in order.
+        let mut sql = String::from("BEGIN");
+        for (class, id, shared) in std::iter::once((ORGANISATION_CLASS, organisation_id, !wide))
+            .chain(keys.iter().filter(|_| !wide).map(|k| {
+                let (class, id) = k.advisory();
+                (class, id, false)
+            }))
+        {
+            let function = if shared {
+                "pg_advisory_xact_lock_shared"
+            } else {
+                "pg_advisory_xact_lock"
+            };
+            sql.push_str(&format!("; SELECT {function}({class}, {id})"));
+        }
+        if let Err(err) = AnsiTransactionManager::begin_transaction_sql(pg, &sql) {
+            // The batch may have failed after its `BEGIN`: leave no transaction open on a
+            // connection that Diesel believes outside of one.
+            let _ = pg.batch_execute("ROLLBACK");
+            return Err(err.into());
+        }
+        let locks = BookingLocks {
+            wide,
+            last: if wide { None } else { keys.last().copied() },
+            persons: if wide { 0 } else { persons(&keys) },
+        };
+        match f(conn, locks) {
+            Ok(value) => {
+                <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+                Ok(value)
+            }
+            Err(err) => {
+                <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+                Err(err)
+            }
+        }
+    }
+
     /// SQLite: the write transaction is the lock.
     fn exclusive() -> BookingLocks {
         BookingLocks {

@@ -102,13 +102,50 @@ impl ManageConnection for Manager {
         }
     }
 
+    /// Checks a connection as it leaves the pool, with a round trip (`SELECT 1`) only while a
+    /// lost connection is suspected (see [`connection_lost`]): every request would otherwise pay
+    /// for a check that almost never fails.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+        if suspecting() {
+            conn.ping().map_err(r2d2::Error::QueryError)
+        } else {
+            Ok(())
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        std::thread::panicking() || conn.is_broken() || LOST.with(|lost| lost.replace(false))
     }
+}
+
+/// How long, after a connection was found lost, every connection is checked as it leaves the
+/// pool: the server restarted, or a proxy cut idle connections, and the pool's other idle
+/// connections are likely gone too.
+const SUSPICION: Duration = Duration::from_secs(60);
+
+/// Until when connections are checked as they leave the pool (see [`SUSPICION`]).
+static SUSPECT_UNTIL: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+
+thread_local! {
+    /// The connection this thread is using was found lost: the pool drops it when it comes back.
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn suspecting() -> bool {
+    SUSPECT_UNTIL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some_and(|until| std::time::Instant::now() < until)
+}
+
+/// Called when a statement fails because its connection is gone (PostgreSQL restarted, the
+/// backend terminated, the network cut): the request that met it fails (503), the connection
+/// is dropped as it goes back to the pool, and for [`SUSPICION`] every connection taken from
+/// the pool is checked first, so the idle ones that died with it fail no other request.
+pub fn connection_lost() {
+    LOST.with(|lost| lost.set(true));
+    *SUSPECT_UNTIL.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some(std::time::Instant::now() + SUSPICION);
 }
 
 /// The memory map of each SQLite connection (exports turn it off while they read).
@@ -225,7 +262,18 @@ impl Db {
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
             let _writer = WriterScope::enter(writer);
             if let Some(prelude) = prelude {
-                prelude.before(&mut conn)?;
+                if let Err(err) = prelude.before(&mut conn) {
+                    if !LOST.with(|lost| lost.get()) {
+                        return Err(err);
+                    }
+                    // The connection was lost before anything of the request ran (the server
+                    // restarted since it was last used): once more on another, checked one.
+                    drop(conn);
+                    conn = pool
+                        .get()
+                        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                    prelude.before(&mut conn)?;
+                }
             }
             f(&mut conn)
         })

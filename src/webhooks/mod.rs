@@ -444,12 +444,30 @@ pub fn enqueue(
     sequence_key: Option<&str>,
     data: Value,
 ) -> Result<(), AppError> {
-    let subscribed: Vec<(i32, String)> = webhooks::table
+    let subscribed = live_webhooks(conn, organisation_id)?;
+    enqueue_to(conn, tz, &subscribed, event, sequence_key, data)
+}
+
+/// The organisation's live webhooks: id and the events each is subscribed to.
+fn live_webhooks(conn: &mut DbConn, organisation_id: i32) -> Result<Vec<(i32, String)>, AppError> {
+    Ok(webhooks::table
         .filter(webhooks::organisation_id.eq(organisation_id))
         .filter(webhooks::deleted_at.is_null())
         .filter(webhooks::disabled_at.is_null())
         .select((webhooks::id, webhooks::events))
-        .load(conn)?;
+        .load(conn)?)
+}
+
+/// As [`enqueue`], to webhooks already read in the same transaction (one read for the several
+/// events of one change).
+fn enqueue_to(
+    conn: &mut DbConn,
+    tz: &Tz,
+    subscribed: &[(i32, String)],
+    event: &str,
+    sequence_key: Option<&str>,
+    data: Value,
+) -> Result<(), AppError> {
     let stamp = now();
     for (webhook_id, events) in subscribed {
         if !events.split_whitespace().any(|e| e == event) {
@@ -517,7 +535,8 @@ pub fn announce_appointment(
     let r = &appointment.row;
     let key = format!("appointment:{}", r.id);
     let key = Some(key.as_str());
-    let org = r.organisation_id;
+    // Read once for every event of this change (a booking of several people is several).
+    let subscribed = live_webhooks(conn, r.organisation_id)?;
     let participant = |conn: &mut DbConn, event: &str, person: i32| {
         let status = appointment
             .participants
@@ -525,25 +544,28 @@ pub fn announce_appointment(
             .find(|p| p.person_id == person)
             .map(|p| p.status.clone())
             .unwrap_or_else(|| "cancelled".into());
-        enqueue(
+        enqueue_to(
             conn,
             tz,
-            org,
+            &subscribed,
             event,
             key,
             json!({"appointment_id": r.id, "person_id": person, "status": status}),
         )
     };
+    let whole = |conn: &mut DbConn, event: &str| {
+        enqueue_to(
+            conn,
+            tz,
+            &subscribed,
+            event,
+            key,
+            appointment_data(tz, appointment),
+        )
+    };
     match event {
         Event::Booked => {
-            enqueue(
-                conn,
-                tz,
-                org,
-                "appointment.created",
-                key,
-                appointment_data(tz, appointment),
-            )?;
+            whole(conn, "appointment.created")?;
             for p in &appointment.participants {
                 participant(conn, "participant.booked", p.person_id)?;
             }
@@ -552,22 +574,8 @@ pub fn announce_appointment(
             participant(conn, "participant.booked", *person)?
         }
         Event::Withdrawn(person) => participant(conn, "participant.cancelled", *person)?,
-        Event::Rescheduled => enqueue(
-            conn,
-            tz,
-            org,
-            "appointment.updated",
-            key,
-            appointment_data(tz, appointment),
-        )?,
-        Event::Cancelled(_) => enqueue(
-            conn,
-            tz,
-            org,
-            "appointment.cancelled",
-            key,
-            appointment_data(tz, appointment),
-        )?,
+        Event::Rescheduled => whole(conn, "appointment.updated")?,
+        Event::Cancelled(_) => whole(conn, "appointment.cancelled")?,
     }
     Ok(())
 }

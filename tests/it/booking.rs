@@ -216,6 +216,18 @@ both_backends! {
             "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
             "starts_at": at(day, "19:30"), "person_ids": [b], "override_opening_hours": true})).await;
         assert_eq!(forced.status, Status::Created, "{}", forced.body);
+        // Past local midnight (23:30 to 00:30): no opening hours cover it, refused in words,
+        // and forced like any other (PostgreSQL answered 500 to both once, over a date it
+        // cannot hold).
+        let overnight = |force: bool| app.post_json("/api/v1/appointments", &s.mediator.token, json!({
+            "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(day, "23:30"), "person_ids": [b], "override_opening_hours": force}));
+        let refused = overnight(false).await;
+        assert_eq!(refused.status, Status::Conflict, "{}", refused.body);
+        assert_eq!(refused.json()["code"], "outside_opening_hours");
+        let forced = overnight(true).await;
+        assert_eq!(forced.status, Status::Created, "{}", forced.body);
+        assert_eq!(forced.json()["ends_at"], at(day + Duration::days(1), "00:30"));
 
         // Too late: in the past, or within the minimum notice.
         let past = book(&app, &s, &s.mediator.token, &at(today() - Duration::days(1), "10:00"), &[b]).await;

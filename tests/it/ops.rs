@@ -398,3 +398,91 @@ both_backends! {
         }
     }
 }
+
+/// Terminates every PostgreSQL backend of `database_url` (as a restart of the server would)
+/// and waits until they are gone; how many there were.
+async fn terminate_backends(database_url: &str) -> i64 {
+    let (base, name) = database_url.rsplit_once('/').expect("a database name");
+    let (admin_url, name) = (format!("{base}/postgres"), name.to_string());
+    rocket::tokio::task::spawn_blocking(move || {
+        use diesel::sql_types::{BigInt, Text};
+        use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let mut admin = PgConnection::establish(&admin_url).expect("admin connection");
+        let count = |admin: &mut PgConnection, sql: &str| {
+            diesel::sql_query(sql)
+                .bind::<Text, _>(&name)
+                .get_result::<Count>(admin)
+                .expect("pg_stat_activity")
+                .n
+        };
+        let killed = count(
+            &mut admin,
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = $1",
+        );
+        for _ in 0..100 {
+            if count(
+                &mut admin,
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1",
+            ) == 0
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        killed
+    })
+    .await
+    .expect("blocking task")
+}
+
+/// The pool no longer checks each connection with a round trip as it leaves the pool (issue 18,
+/// point 7), so a connection lost since its last use (PostgreSQL restarted, its backend
+/// terminated) is found by the request's first statement. An API request then checks its token
+/// again on another connection and never notices; a page fails once at most (503, in French),
+/// and the next ones, whose connections are checked for a while, all succeed.
+#[rocket::async_test]
+async fn connections_lost_by_postgresql_fail_no_api_request_and_at_most_one_page() {
+    let Some(app) = TestApp::new(Backend::Postgres).await else {
+        return;
+    };
+    let admin = app.staff("admin", "Coupure").await;
+    let served = &app;
+    let token = admin.token.as_str();
+    let api = || async move { served.get("/api/v1/people", Some(token)).await };
+    // Several connections in the pool.
+    for answer in futures::future::join_all((0..4).map(|_| api())).await {
+        assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+    }
+    assert!(terminate_backends(&app.database_url).await >= 1);
+    for _ in 0..6 {
+        let answer = api().await;
+        assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+    }
+    for answer in futures::future::join_all((0..4).map(|_| api())).await {
+        assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+    }
+
+    assert!(terminate_backends(&app.database_url).await >= 1);
+    let mut failed = 0;
+    for _ in 0..6 {
+        let page = app.page("/people", &admin.session).await;
+        if page.status == Status::ServiceUnavailable {
+            assert!(
+                page.body.contains("momentanément indisponible"),
+                "{}",
+                page.body
+            );
+            failed += 1;
+        } else {
+            assert_eq!(page.status, Status::Ok, "{}", page.body);
+        }
+    }
+    assert!(failed <= 1, "{failed} pages failed");
+    let last = app.page("/people", &admin.session).await;
+    assert_eq!(last.status, Status::Ok);
+}
