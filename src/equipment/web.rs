@@ -209,7 +209,7 @@ pub(super) async fn item_page(
                 _ => status_label(&e.status),
             };
             json!({
-                "at": e.at.format("%d/%m/%Y").to_string(), "action": action, "note": e.note,
+                "at": crate::french::date_in_words(e.at.date()), "action": action, "note": e.note,
                 "person_id": e.person_id, "person": e.person_id.and_then(|p| people.iter().find(|(id, _)| *id == p).map(|(_, n)| n.clone())),
             })
         })

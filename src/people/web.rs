@@ -221,9 +221,9 @@ pub async fn show(
                 .into_iter()
                 .map(|(a, item)| json!({
                     "id": item.id, "kind": crate::equipment::kind_label(&item.kind), "model": item.model,
-                    "mode": a.mode, "handed_over_on": a.handed_over_on.format("%d/%m/%Y").to_string(),
-                    "due_back_on": a.due_back_on.map(|d| d.format("%d/%m/%Y").to_string()),
-                    "returned_on": a.returned_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                    "mode": a.mode, "handed_over_on": crate::french::date_in_words(a.handed_over_on),
+                    "due_back_on": a.due_back_on.map(crate::french::date_in_words),
+                    "returned_on": a.returned_on.map(crate::french::date_in_words),
                     "acceptance": a.acceptance_label(&tz),
                 }))
                 .collect::<Vec<_>>();
@@ -241,7 +241,7 @@ pub async fn show(
     // "31/05/2027" from an RFC 3339 instant already in local time.
     let day = |rfc3339: &str| {
         chrono::DateTime::parse_from_rfc3339(rfc3339)
-            .map(|t| t.format("%d/%m/%Y").to_string())
+            .map(|t| crate::french::date_in_words(t.date_naive()))
             .unwrap_or_default()
     };
     let grid: Vec<_> = catalogue
@@ -277,7 +277,7 @@ pub async fn show(
             "person": person, "name": name, "programmes": programmes, "duplicates": duplicates,
             "can_erase": matches!(web.user.role, Role::Admin | Role::Manager),
             "grid": grid, "assessed": !profile.is_empty(), "equipment": equipment,
-            "sessions": attendance.0, "hours": format!("{:.1}", attendance.1 as f64 / 60.0).replace('.', ","),
+            "sessions": attendance.0, "minutes": attendance.1,
             "upcoming": activity.0, "past": activity.1, "messages": activity.2,
             "notice": crate::web::notice::text(ok.as_deref()),
         }),

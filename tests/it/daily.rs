@@ -274,8 +274,8 @@ both_backends! {
         // Latest first among the past ones.
         assert!(text.find(&format!("/appointments/{later}\"")).unwrap() < text.find(&format!("/appointments/{past}\"")).unwrap());
         // First level → current level, with their dates.
-        let first_day = (today() - Duration::days(20)).format("%d/%m/%Y").to_string();
-        let last_day = (today() - Duration::days(5)).format("%d/%m/%Y").to_string();
+        let first_day = passerelle::french::date_in_words(today() - Duration::days(20));
+        let last_day = passerelle::french::date_in_words(today() - Duration::days(5));
         assert!(text.contains(&format!("le {first_day}")) && text.contains(&format!("le {last_day}")), "{text}");
         assert!(text.contains("1 → 3") && text.contains("(progrès)"));
         // Her messages: the booking's confirmation, by email.

@@ -174,7 +174,7 @@ both_backends! {
 
         let page = app.page(&format!("/people/{p}"), &s.mediator.session).await;
         let text = unescape(&page.body);
-        assert!(text.contains("1 séance(s), 1,0 h"), "one session of 60 minutes (the corrected duration)");
+        assert!(text.contains("1 séance(s), 1\u{a0}h d'accompagnement"), "one session of 60 minutes (the corrected duration): {text}");
         assert!(text.contains("level level-3\">3 · autonome") && text.contains("0 → 2 → 3") && text.contains("(progrès)"));
     }
 }
