@@ -14,8 +14,10 @@ use crate::db::schema::audit_log;
 use crate::db::DbConn;
 use crate::error::AppError;
 
+/// `None` is written as NULL (the columns have no other default), so that the statement keeps
+/// one shape and stays prepared whichever ids are missing.
 #[derive(Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 struct NewAuditRow<'a> {
     at: NaiveDateTime,
     actor_id: Option<i32>,

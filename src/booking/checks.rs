@@ -35,6 +35,14 @@ pub struct Context {
     pub first_person: Option<(i32, Option<NaiveDateTime>)>,
 }
 
+/// What [`read_context`] reads: the service, the mediator, the place and the first person.
+type ContextRow = (
+    Service,
+    Option<(i32, bool, String)>,
+    Option<i32>,
+    Option<(i32, Option<NaiveDateTime>)>,
+);
+
 /// The service `service_id` with the mediator, place and person the booking names (`None`:
 /// no such service).
 pub fn read_context(
@@ -44,12 +52,7 @@ pub fn read_context(
     place_id: i32,
     first_person: Option<i32>,
 ) -> Result<Option<Context>, AppError> {
-    let row: Option<(
-        Service,
-        Option<(i32, bool, String)>,
-        Option<i32>,
-        Option<(i32, Option<NaiveDateTime>)>,
-    )> = services::table
+    let row: Option<ContextRow> = services::table
         .left_join(users::table.on(users::id.eq(mediator_id)))
         .left_join(places::table.on(places::id.eq(place_id)))
         // No person: an id that no row has (ids start at 1).
