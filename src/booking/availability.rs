@@ -200,12 +200,8 @@ pub struct OpeningHoursInput {
     pub valid_until: Option<NaiveDate>,
 }
 
-pub fn add_opening_hours(
-    conn: &mut DbConn,
-    actor: &StaffUser,
-    mediator_id: i32,
-    input: OpeningHoursInput,
-) -> Result<OpeningHours, AppError> {
+/// What is wrong with an opening, field by field (empty when nothing is).
+pub fn opening_hours_errors(input: &OpeningHoursInput) -> FieldErrors {
     let mut errors = FieldErrors::new();
     let mut error =
         |field: &str, message: &str| errors.entry(field.into()).or_default().push(message.into());
@@ -233,9 +229,22 @@ pub fn add_opening_hours(
             error("valid_until", "La fin de validité doit suivre son début.");
         }
     }
+    errors
+}
+
+/// Adds a weekly opening. The same opening twice (same day, hours and place, over validity
+/// periods that meet) is refused: it would only show twice.
+pub fn add_opening_hours(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    mediator_id: i32,
+    input: OpeningHoursInput,
+) -> Result<OpeningHours, AppError> {
+    let errors = opening_hours_errors(&input);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    let (start, end) = (parse_minute(&input.start), parse_minute(&input.end));
     crate::db::transaction(conn, |conn| {
         let mediator = editable_mediator(conn, actor, mediator_id)?;
         let place = crate::places::get(conn, actor, input.place_id)
@@ -247,6 +256,34 @@ pub fn add_opening_hours(
                     "Ce lieu n'existe pas dans la structure du médiateur.",
                 )
             })?;
+        let mut same = opening_hours::table
+            .filter(opening_hours::user_id.eq(mediator.id))
+            .filter(opening_hours::place_id.eq(place.id))
+            .filter(opening_hours::weekday.eq(input.weekday))
+            .filter(opening_hours::start_minute.eq(start.unwrap_or_default()))
+            .filter(opening_hours::end_minute.eq(end.unwrap_or_default()))
+            .into_boxed();
+        if let Some(until) = input.valid_until {
+            same = same.filter(
+                opening_hours::valid_from
+                    .is_null()
+                    .or(opening_hours::valid_from.le(until)),
+            );
+        }
+        if let Some(from) = input.valid_from {
+            same = same.filter(
+                opening_hours::valid_until
+                    .is_null()
+                    .or(opening_hours::valid_until.ge(from)),
+            );
+        }
+        let duplicate: i64 = same.count().get_result(conn)?;
+        if duplicate > 0 {
+            return Err(AppError::field(
+                "start",
+                "Cette permanence existe déjà (même jour, mêmes horaires, même lieu).",
+            ));
+        }
         let id: i32 = diesel::insert_into(opening_hours::table)
             .values((
                 opening_hours::user_id.eq(mediator.id),

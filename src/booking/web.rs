@@ -466,11 +466,27 @@ pub async fn create_service(
     }
 }
 
+/// The fields of the opening-hours and absence forms, for their error summary.
+const AVAILABILITY_FIELDS: [(&str, &str); 9] = [
+    ("weekday", "Jour"),
+    ("place_id", "Lieu"),
+    ("start", "Début"),
+    ("end", "Fin"),
+    ("valid_from", "Valable à partir du"),
+    ("valid_until", "Valable jusqu'au"),
+    ("starts_at_local", "Du"),
+    ("ends_at_local", "Au"),
+    ("reason", "Motif"),
+];
+
+/// The mediator's opening hours and absences, with the forms to add them (`values` and
+/// `errors`: what was typed and what was wrong, when a form is shown again).
 async fn availability_page(
     db: &Db,
     config: &Config,
     web: &WebUser,
     id: i32,
+    values: serde_json::Value,
     errors: serde_json::Value,
 ) -> Result<Template, AppError> {
     let tz = config.timezone;
@@ -500,7 +516,12 @@ async fn availability_page(
         "booking/availability",
         web,
         json!({
-            "mediator": { "id": mediator.id, "name": mediator.name }, "editable": editable, "errors": errors,
+            "mediator": { "id": mediator.id, "name": mediator.name }, "editable": editable,
+            "summary": crate::web::notice::summary(
+                &serde_json::from_value(errors.clone()).unwrap_or_default(),
+                &AVAILABILITY_FIELDS,
+            ),
+            "values": values, "errors": errors,
             "hours": hours.iter().map(|h| json!({
                 "id": h.id, "weekday": WEEKDAYS[(h.weekday - 1).clamp(0, 6) as usize], "start": minute_text(h.start_minute),
                 "end": minute_text(h.end_minute), "valid_from": h.valid_from, "valid_until": h.valid_until,
@@ -522,7 +543,7 @@ pub async fn availability_show(
     web: WebUser,
     id: i32,
 ) -> Result<Template, AppError> {
-    availability_page(db, config, &web, id, json!({})).await
+    availability_page(db, config, &web, id, json!({}), json!({})).await
 }
 
 #[derive(rocket::FromForm)]
@@ -535,9 +556,21 @@ pub struct OpeningHoursForm {
     valid_until: Option<String>,
 }
 
-fn optional_date(text: &Option<String>) -> Option<NaiveDate> {
-    text.as_deref()
-        .and_then(|t| NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok())
+/// An optional date field: empty is none; anything else must be a date, never dropped.
+fn optional_date(
+    text: &Option<String>,
+    field: &str,
+    errors: &mut crate::error::FieldErrors,
+) -> Option<NaiveDate> {
+    let text = text.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    if date.is_none() {
+        errors
+            .entry(field.into())
+            .or_default()
+            .push("Date attendue (jj/mm/aaaa).".into());
+    }
+    date
 }
 
 async fn availability_back(
@@ -545,6 +578,7 @@ async fn availability_back(
     config: &Config,
     web: &WebUser,
     id: i32,
+    values: serde_json::Value,
     outcome: Result<(), AppError>,
 ) -> Result<FormOutcome, AppError> {
     match outcome {
@@ -552,7 +586,7 @@ async fn availability_back(
             "/users/{id}/availability"
         )))),
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
-            availability_page(db, config, web, id, json!(errors)).await?,
+            availability_page(db, config, web, id, values, json!(errors)).await?,
         ))),
         Err(e) => Err(e),
     }
@@ -566,19 +600,35 @@ pub async fn add_opening_hours(
     id: i32,
     form: Csrf<OpeningHoursForm>,
 ) -> Result<FormOutcome, AppError> {
+    let values = json!({
+        "place_id": form.place_id, "weekday": form.weekday, "start": form.start, "end": form.end,
+        "valid_from": form.valid_from, "valid_until": form.valid_until,
+    });
+    let mut date_errors = crate::error::FieldErrors::new();
     let input = OpeningHoursInput {
         place_id: form.place_id.unwrap_or_default(),
         weekday: form.weekday.unwrap_or_default(),
         start: form.start.clone(),
         end: form.end.clone(),
-        valid_from: optional_date(&form.valid_from),
-        valid_until: optional_date(&form.valid_until),
+        valid_from: optional_date(&form.valid_from, "valid_from", &mut date_errors),
+        valid_until: optional_date(&form.valid_until, "valid_until", &mut date_errors),
     };
     let user = web.user.clone();
     let outcome = db
-        .run(move |conn| availability::add_opening_hours(conn, &user, id, input).map(|_| ()))
+        .run(move |conn| {
+            // A date that does not read is refused with every other error at once, before
+            // anything is written.
+            if !date_errors.is_empty() {
+                let mut errors = availability::opening_hours_errors(&input);
+                for (field, messages) in date_errors {
+                    errors.entry(field).or_default().extend(messages);
+                }
+                return Err(AppError::Validation(errors));
+            }
+            availability::add_opening_hours(conn, &user, id, input).map(|_| ())
+        })
         .await;
-    availability_back(db, config, &web, id, outcome).await
+    availability_back(db, config, &web, id, values, outcome).await
 }
 
 #[rocket::post("/opening-hours/<id>/delete", data = "<_form>")]
@@ -617,10 +667,13 @@ pub async fn add_absence(
         reason: form.reason.clone(),
     };
     let user = web.user.clone();
+    let values = json!({
+        "starts_at_local": form.starts_at_local, "ends_at_local": form.ends_at_local, "reason": form.reason,
+    });
     let outcome = db
         .run(move |conn| availability::add_absence(conn, &user, id, input).map(|_| ()))
         .await;
-    availability_back(db, config, &web, id, outcome).await
+    availability_back(db, config, &web, id, values, outcome).await
 }
 
 #[rocket::post("/absences/<id>/delete", data = "<_form>")]

@@ -623,6 +623,39 @@ both_backends! {
             &[("csrf_token", &s.mediator.csrf), ("place_id", &s.place_id.to_string()), ("weekday", "1"), ("start", "12:00"), ("end", "09:00")]).await;
         assert_eq!(bad.status, Status::UnprocessableEntity);
         assert!(bad.body.contains("La fin doit suivre le début."));
+        // What was typed stays, every error is listed at once at the top, each linking to its
+        // field, and a date that does not read is refused, never dropped.
+        let path = format!("/users/{}/opening-hours", s.mediator.user.id);
+        let place = s.place_id.to_string();
+        let bad = app.post_form(&path, Some(&s.mediator.session), &[("csrf_token", &s.mediator.csrf), ("place_id", &place),
+            ("weekday", "4"), ("start", "14:00"), ("end", "13:00"), ("valid_from", "31/12/2026"), ("valid_until", "")]).await;
+        assert_eq!(bad.status, Status::UnprocessableEntity);
+        let text = unescape(&bad.body);
+        assert!(text.contains(r#"<option value="4" selected>jeudi</option>"#), "{text}");
+        assert!(text.contains(&format!(r#"<option value="{place}" selected>"#)), "{text}");
+        for kept in [r#"id="start" name="start" value="14:00""#, r#"id="end" name="end" value="13:00""#, r#"id="valid_from" name="valid_from" value="31/12/2026""#] {
+            assert!(text.contains(kept), "{kept}: {text}");
+        }
+        assert!(text.contains(r##"<a href="#end">Fin : La fin doit suivre le début.</a>"##), "{text}");
+        assert!(text.contains(r##"<a href="#valid_from">Valable à partir du : Date attendue (jj/mm/aaaa).</a>"##), "{text}");
+        let list = format!("/api/v1/users/{}/opening-hours", s.mediator.user.id);
+        let before = app.get(&list, Some(&s.mediator.token)).await.json().as_array().unwrap().len();
+        // The same weekly opening twice is refused, on the page and on the API.
+        let thursday = [("csrf_token", s.mediator.csrf.as_str()), ("place_id", place.as_str()), ("weekday", "4"), ("start", "14:00"), ("end", "16:00")];
+        assert_eq!(app.post_form(&path, Some(&s.mediator.session), &thursday).await.status, Status::SeeOther);
+        let again = app.post_form(&path, Some(&s.mediator.session), &thursday).await;
+        assert_eq!(again.status, Status::UnprocessableEntity);
+        assert!(unescape(&again.body).contains("Cette permanence existe déjà"), "{}", again.body);
+        let api = app.post_json(&format!("/api/v1{path}"), &s.mediator.token, serde_json::json!({
+            "place_id": s.place_id, "weekday": 4, "start": "14:00", "end": "16:00", "valid_from": "2030-01-01"})).await;
+        assert_eq!(api.status, Status::UnprocessableEntity, "{}", api.body);
+        assert!(api.json()["errors"]["start"].is_array(), "{}", api.body);
+        let after = app.get(&list, Some(&s.mediator.token)).await.json().as_array().unwrap().len();
+        assert_eq!(after, before + 1, "one opening added, the refused ones wrote nothing");
+        // Another validity period is another opening.
+        let summer = app.post_json(&format!("/api/v1{path}"), &s.mediator.token, serde_json::json!({
+            "place_id": s.place_id, "weekday": 4, "start": "14:00", "end": "16:00", "valid_from": "2020-07-01", "valid_until": "2020-08-31"})).await;
+        assert_eq!(summer.status, Status::Created, "{}", summer.body);
         let absence = app.post_form(&format!("/users/{}/absences", s.mediator.user.id), Some(&s.mediator.session),
             &[("csrf_token", &s.mediator.csrf), ("starts_at_local", "2030-08-01T09:00"), ("ends_at_local", "2030-08-15T18:00"), ("reason", "congés")]).await;
         assert_eq!(absence.status, Status::SeeOther);
