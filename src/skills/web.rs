@@ -25,11 +25,14 @@ fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The session log's form: each participant's stored log, or what was typed (`typed`, by
+/// person id, when the form is shown again with its errors).
 async fn log_page(
     db: &Db,
     config: &Config,
     web: &WebUser,
     id: i32,
+    typed: serde_json::Value,
     errors: serde_json::Value,
 ) -> Result<Template, AppError> {
     let tz = config.timezone;
@@ -57,6 +60,13 @@ async fn log_page(
         .iter()
         .enumerate()
         .map(|(i, (status, person))| {
+            if let Some(typed) = typed.get(person.id.to_string()) {
+                let mut row = typed.clone();
+                row["index"] = json!(i);
+                row["person_id"] = json!(person.id);
+                row["name"] = json!(person.display_name());
+                return row;
+            }
             let log = current.iter().find(|l| l.person_id == person.id);
             json!({
                 "index": i, "person_id": person.id, "name": person.display_name(),
@@ -70,6 +80,7 @@ async fn log_page(
                 "location_type": log.and_then(|l| l.location_type.clone()).unwrap_or_default(),
                 "note": log.and_then(|l| l.note.clone()).unwrap_or_default(),
                 "version": log.map(|l| l.version),
+                "skills": {},
             })
         })
         .collect();
@@ -86,7 +97,8 @@ async fn log_page(
             "digital": pairs(&topics::DIGITAL), "procedures": pairs(&topics::PROCEDURES), "devices": pairs(&topics::DEVICES),
             "autonomy": pairs(&topics::AUTONOMY), "attendance": pairs(&topics::ATTENDANCE), "errors": errors,
             "location_types": pairs(&topics::LOCATION_TYPES), "orientations": pairs(&topics::ORIENTATIONS),
-            "walk_in_or_workshop": appointment.row.walk_in || appointment.row.capacity > 1, "anonymous_attendees": anonymous,
+            "walk_in_or_workshop": appointment.row.walk_in || appointment.row.capacity > 1,
+            "anonymous_attendees": typed.get("anonymous_attendees").cloned().unwrap_or(json!(anonymous)),
         }),
     ))
 }
@@ -98,7 +110,7 @@ pub async fn form(
     web: WebUser,
     id: i32,
 ) -> Result<Template, AppError> {
-    log_page(db, config, &web, id, json!({})).await
+    log_page(db, config, &web, id, json!({}), json!({})).await
 }
 
 #[derive(rocket::FromForm, Debug)]
@@ -131,6 +143,24 @@ pub async fn save(
     form: Csrf<LogForm>,
 ) -> Result<FormOutcome, AppError> {
     let form = form.into_inner();
+    // What was typed, to show it again if something is wrong.
+    let mut typed = serde_json::Map::new();
+    for p in &form.participants {
+        typed.insert(
+            p.person_id.to_string(),
+            json!({
+                "attendance": p.attendance, "duration": p.duration_minutes, "topics": p.topics,
+                "device": p.device, "autonomy": p.autonomy, "orientation": p.orientation,
+                "orientation_note": p.orientation_note, "location_type": p.location_type, "note": p.note,
+                "skills": p.skills,
+            }),
+        );
+    }
+    typed.insert(
+        "anonymous_attendees".into(),
+        json!(form.anonymous_attendees),
+    );
+    let typed = serde_json::Value::Object(typed);
     let empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     // A count that is not a number is refused as such, not taken for "none".
     let anonymous_attendees = empty(form.anonymous_attendees.clone())
@@ -153,7 +183,9 @@ pub async fn save(
                 ParticipantLog {
                     person_id: p.person_id,
                     attendance: p.attendance,
-                    duration_minutes: p.duration_minutes.and_then(|d| d.trim().parse().ok()),
+                    // A duration that is not a number is refused as such, not taken for "none".
+                    duration_minutes: empty(p.duration_minutes)
+                        .map(|d| d.trim().parse().unwrap_or(-1)),
                     topics: p.topics,
                     device: empty(p.device),
                     autonomy: empty(p.autonomy),
@@ -176,10 +208,18 @@ pub async fn save(
             "/appointments/{id}"
         )))),
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
-            log_page(db, config, &web, id, json!(errors)).await?,
+            log_page(db, config, &web, id, typed, json!(errors)).await?,
         ))),
         Err(AppError::Conflict { message, .. }) => Ok(FormOutcome::Invalid(Invalid(
-            log_page(db, config, &web, id, json!({ "appointment": [message] })).await?,
+            log_page(
+                db,
+                config,
+                &web,
+                id,
+                typed,
+                json!({ "appointment": [message] }),
+            )
+            .await?,
         ))),
         Err(e) => Err(e),
     }

@@ -652,10 +652,16 @@ both_backends! {
         assert!(api.json()["errors"]["start"].is_array(), "{}", api.body);
         let after = app.get(&list, Some(&s.mediator.token)).await.json().as_array().unwrap().len();
         assert_eq!(after, before + 1, "one opening added, the refused ones wrote nothing");
-        // Another validity period is another opening.
-        let summer = app.post_json(&format!("/api/v1{path}"), &s.mediator.token, serde_json::json!({
-            "place_id": s.place_id, "weekday": 4, "start": "14:00", "end": "16:00", "valid_from": "2020-07-01", "valid_until": "2020-08-31"})).await;
-        assert_eq!(summer.status, Status::Created, "{}", summer.body);
+        // Validity periods that do not meet make two openings; ones that meet, a duplicate.
+        for (from, until, expected) in [
+            ("2031-07-01", "2031-08-31", Status::Created),
+            ("2031-09-01", "2031-12-31", Status::Created),
+            ("2031-08-15", "2031-09-15", Status::UnprocessableEntity),
+        ] {
+            let r = app.post_json(&format!("/api/v1{path}"), &s.mediator.token, serde_json::json!({
+                "place_id": s.place_id, "weekday": 5, "start": "18:00", "end": "19:00", "valid_from": from, "valid_until": until})).await;
+            assert_eq!(r.status, expected, "{from}–{until}: {}", r.body);
+        }
         let absence = app.post_form(&format!("/users/{}/absences", s.mediator.user.id), Some(&s.mediator.session),
             &[("csrf_token", &s.mediator.csrf), ("starts_at_local", "2030-08-01T09:00"), ("ends_at_local", "2030-08-15T18:00"), ("reason", "congés")]).await;
         assert_eq!(absence.status, Status::SeeOther);

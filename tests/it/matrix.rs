@@ -174,7 +174,7 @@ fn cases() -> Vec<Case> {
         c("DELETE", "/api/v1/api-clients/<id>", "/api/v1/api-clients/$new_api_client", Body::None, A_MANAGERS),
         get("/api/v1/services", "/api/v1/services", STAFF),
         c("POST", "/api/v1/services", "/api/v1/services", Json(r#"{"name": "Motif $n", "kind": "individual", "duration_minutes": 30}"#), MANAGERS),
-        c("POST", "/api/v1/users/<id>/opening-hours", "/api/v1/users/$mediator/opening-hours", Json(r#"{"place_id": $place, "weekday": 1, "start": "21:00", "end": "21:30", "valid_from": "$day", "valid_until": "$day"}"#), A_STAFF),
+        c("POST", "/api/v1/users/<id>/opening-hours", "/api/v1/users/$mediator/opening-hours", Json(r#"{"place_id": $place, "weekday": 1, "start": "21:00", "end": "21:30", "valid_from": "$opening_day", "valid_until": "$opening_day"}"#), A_STAFF),
         get("/api/v1/users/<id>/opening-hours", "/api/v1/users/$mediator/opening-hours", A_STAFF),
         c("DELETE", "/api/v1/opening-hours/<id>", "/api/v1/opening-hours/$new_opening_hours", Body::None, A_STAFF),
         c("POST", "/api/v1/users/<id>/absences", "/api/v1/users/$mediator/absences", Json(r#"{"starts_at": "$far_start", "ends_at": "$far_end", "reason": "Congés"}"#), A_STAFF),
@@ -287,7 +287,7 @@ fn cases() -> Vec<Case> {
         get("/services", "/services", STAFF),
         c("POST", "/services", "/services", Form(&[("name", "Motif page $n"), ("kind", "workshop"), ("duration_minutes", "90"), ("capacity", "6")]), MANAGERS),
         get("/users/<id>/availability", "/users/$mediator/availability", A_STAFF),
-        c("POST", "/users/<id>/opening-hours", "/users/$mediator/opening-hours", Form(&[("place_id", "$place"), ("weekday", "2"), ("start", "21:00"), ("end", "21:30"), ("valid_from", "$day"), ("valid_until", "$day")]), A_STAFF),
+        c("POST", "/users/<id>/opening-hours", "/users/$mediator/opening-hours", Form(&[("place_id", "$place"), ("weekday", "2"), ("start", "21:00"), ("end", "21:30"), ("valid_from", "$opening_day"), ("valid_until", "$opening_day")]), A_STAFF),
         c("POST", "/opening-hours/<id>/delete", "/opening-hours/$new_opening_hours/delete", Form(&[]), A_STAFF),
         c("POST", "/users/<id>/absences", "/users/$mediator/absences", Form(&[("starts_at_local", "$far_start_local"), ("ends_at_local", "$far_end_local"), ("reason", "Formation")]), A_STAFF),
         c("POST", "/absences/<id>/delete", "/absences/$new_absence/delete", Form(&[]), A_STAFF),
@@ -701,7 +701,7 @@ impl<'a> Ctx<'a> {
             "n" => self.next().to_string(),
             // A day of its own far ahead: an opening valid that day only is no duplicate of
             // another call's (the same opening twice is refused).
-            "day" => (today() + Duration::days(3000 + i64::from(self.next()))).to_string(),
+            "opening_day" => (today() + Duration::days(3000 + i64::from(self.next()))).to_string(),
             "email" => self.staff(who).unwrap_or(&self.manager).email.clone(),
             "start" | "start_local" => {
                 let (day, time) = slot(self.next());

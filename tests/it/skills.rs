@@ -214,5 +214,26 @@ both_backends! {
         ]).await;
         assert_eq!(refused.status, Status::UnprocessableEntity);
         assert!(refused.body.contains("Le niveau va de 0"));
+        // A duration that is not a number is refused (it was taken for "none"), and the form
+        // comes back with everything that was typed: note, duration, topics, device, levels.
+        let refused = app.post_form(&format!("/appointments/{newer}/log"), Some(&s.mediator.session), &[
+            ("csrf_token", &s.mediator.csrf), ("participants[0].person_id", &p.to_string()), ("participants[0].attendance", "attended"),
+            ("participants[0].duration_minutes", "une heure"), ("participants[0].topics", "logement"), ("participants[0].device", "lent"),
+            ("participants[0].skills[A1]", "3"), ("participants[0].note", "Apporte son avis d'imposition"),
+        ]).await;
+        assert_eq!(refused.status, Status::UnprocessableEntity);
+        let text = crate::harness::unescape(&refused.body);
+        assert!(text.contains("La durée va de 1 à 720 minutes."), "{text}");
+        for kept in [
+            r#"name="participants[0].duration_minutes" value="une heure""#,
+            r#"name="participants[0].note" value="Apporte son avis d'imposition""#,
+            r#"<option value="lent" selected>"#,
+            r#"<option value="3" selected>3"#,
+        ] {
+            assert!(text.contains(kept), "{kept} in {text}");
+        }
+        assert!(text.contains(r#"value="logement" checked"#), "{text}");
+        let logs = app.get(&format!("/api/v1/appointments/{newer}/log"), Some(&s.mediator.token)).await.json();
+        assert_eq!(logs.as_array().map(Vec::len), Some(0), "nothing written: {logs}");
     }
 }
