@@ -80,7 +80,16 @@ both_backends! {
                 let content_type = headers.iter().find(|(h, _)| h == "Content-Type").map(|(_, v)| v.as_str());
                 assert_eq!(content_type, Some(XLSX_TYPE));
                 let disposition = headers.iter().find(|(h, _)| h == "Content-Disposition").map(|(_, v)| v.clone()).unwrap();
-                assert!(disposition.contains(&format!("{name}.xlsx")), "{disposition}");
+                // Named in French for the person who downloads it.
+                let french = match name {
+                    "people" => "personnes",
+                    "appointments" => "rendez-vous",
+                    "logs" => "comptes-rendus",
+                    "assessments" => "evaluations",
+                    "equipment" => "materiel",
+                    other => other,
+                };
+                assert!(disposition.contains(&format!("\"{french}.xlsx\"")), "{disposition}");
                 let csv_rows = parse_csv(&csv.body, ',');
                 let sheets = read_xlsx(&bytes);
                 assert_eq!(sheets.len(), 1, "{name}: one sheet");
