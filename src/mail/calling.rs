@@ -23,21 +23,32 @@ pub struct ToCall {
     pub name: String,
     /// As people dial it.
     pub phone: Option<String>,
+    /// The structure cancelled the appointment: the person must be told.
+    pub cancelled: bool,
 }
 
 /// The booked people of these (planned, booked ahead) appointments whom no message reaches.
 pub fn among(conn: &mut DbConn, appointments: &[Appointment]) -> Result<Vec<ToCall>, AppError> {
-    let seats: Vec<(i32, i32)> = appointments
+    let seats: Vec<(i32, i32, bool)> = appointments
         .iter()
         .filter(|a| a.row.status == "planned" && !a.row.walk_in)
         .flat_map(|a| {
             a.participants
                 .iter()
                 .filter(|p| p.status == "booked")
-                .map(move |p| (a.row.id, p.person_id))
+                .map(move |p| (a.row.id, p.person_id, false))
         })
         .collect();
-    let mut ids: Vec<i32> = seats.iter().map(|(_, p)| *p).collect();
+    unreachable_among(conn, seats)
+}
+
+/// Of these seats (appointment, person, cancelled by the structure), those whose person no
+/// message reaches, with the name and phone to call; the people read in one query a chunk.
+pub fn unreachable_among(
+    conn: &mut DbConn,
+    seats: Vec<(i32, i32, bool)>,
+) -> Result<Vec<ToCall>, AppError> {
+    let mut ids: Vec<i32> = seats.iter().map(|(_, p, _)| *p).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut found: HashMap<i32, (String, Option<String>, Option<String>, Contact)> = HashMap::new();
@@ -59,7 +70,7 @@ pub fn among(conn: &mut DbConn, appointments: &[Appointment]) -> Result<Vec<ToCa
     }
     Ok(seats
         .into_iter()
-        .filter_map(|(appointment_id, person_id)| {
+        .filter_map(|(appointment_id, person_id, cancelled)| {
             let (given, family, phone, contact) = found.get(&person_id)?;
             contact.recipients().is_empty().then(|| ToCall {
                 appointment_id,
@@ -69,6 +80,7 @@ pub fn among(conn: &mut DbConn, appointments: &[Appointment]) -> Result<Vec<ToCa
                     None => given.clone(),
                 },
                 phone: phone.as_deref().map(crate::phone::display),
+                cancelled,
             })
         })
         .collect())

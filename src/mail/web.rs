@@ -12,7 +12,6 @@ use super::outbox;
 use crate::auth::{Role, WebUser};
 use crate::booking::service::{self, AppointmentFilter};
 use crate::config::Config;
-use crate::db::schema::people;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
@@ -149,50 +148,42 @@ pub async fn to_call(
                 ..Default::default()
             };
             let appointments = service::list(conn, &user, &filter)?;
-            // (appointment, participant, cancelled) to tell, then their people in one query.
-            let mut to_tell = Vec::new();
+            // Reminders to give, and the structure's cancellations to tell (a person who
+            // cancelled knows).
+            let mut seats = Vec::new();
             for appointment in appointments.iter().filter(|a| a.row.starts_at >= current) {
                 let row = &appointment.row;
-                let cancelled = row.status == "cancelled"
-                    && row.cancelled_by.as_deref() == Some("structure");
+                let cancelled =
+                    row.status == "cancelled" && row.cancelled_by.as_deref() == Some("structure");
                 let participant_status = match (row.status.as_str(), cancelled) {
                     ("planned", _) if !row.walk_in => "booked",
                     (_, true) => "cancelled",
                     _ => continue,
                 };
-                for p in appointment.participants.iter().filter(|p| p.status == participant_status) {
-                    to_tell.push((appointment, p.person_id, cancelled));
+                for p in appointment
+                    .participants
+                    .iter()
+                    .filter(|p| p.status == participant_status)
+                {
+                    seats.push((row.id, p.person_id, cancelled));
                 }
             }
-            let ids: Vec<i32> = to_tell.iter().map(|(_, person, _)| *person).collect();
-            type Found = (i32, (String, Option<String>, Option<String>), outbox::Contact);
-            let found: std::collections::HashMap<i32, Found> = people::table
-                .filter(people::id.eq_any(&ids))
-                .select((
-                    people::id,
-                    (people::given_name, people::family_name, people::phone),
-                    outbox::Contact::columns(),
-                ))
-                .load::<Found>(conn)?
-                .into_iter()
-                .map(|row| (row.0, row))
+            let starts: std::collections::HashMap<i32, chrono::NaiveDateTime> = appointments
+                .iter()
+                .map(|a| (a.row.id, a.row.starts_at))
                 .collect();
-            let mut rows = Vec::new();
-            for (appointment, person_id, cancelled) in to_tell {
-                let Some((_, (given, family, phone), contact)) = found.get(&person_id) else {
-                    continue;
-                };
-                if contact.recipients().is_empty() {
-                    rows.push(json!({
-                        "appointment_id": appointment.row.id, "person_id": person_id,
-                        "when": tz.in_words(appointment.row.starts_at),
-                        "day": tz.from_utc_datetime(&appointment.row.starts_at).date_naive().to_string(),
-                        "name": match family { Some(f) => format!("{given} {f}"), None => given.clone() },
-                        "phone": phone.as_deref().map(crate::phone::display),
-                        "cancelled": cancelled,
-                    }));
-                }
-            }
+            let rows: Vec<serde_json::Value> = super::calling::unreachable_among(conn, seats)?
+                .into_iter()
+                .map(|c| {
+                    let starts_at = starts[&c.appointment_id];
+                    json!({
+                        "appointment_id": c.appointment_id, "person_id": c.person_id,
+                        "when": tz.in_words(starts_at),
+                        "day": tz.from_utc_datetime(&starts_at).date_naive().to_string(),
+                        "name": c.name, "phone": c.phone, "cancelled": c.cancelled,
+                    })
+                })
+                .collect();
             Ok(rows)
         })
         .await?;
