@@ -44,9 +44,15 @@ struct AgendaPage<'a> {
     mediator_id: Option<i32>,
     place_id: Option<i32>,
     service_id: Option<i32>,
+    organisation_id: i32,
+    /// The structures an admin may look at (empty for the others: theirs only).
+    organisations: Vec<Choice>,
     staff: Vec<Choice>,
     places: Vec<Choice>,
     services: Vec<Choice>,
+    /// More appointments than [`SHOWN`] in the period: the first ones are shown, and the page
+    /// says so (never a silently shortened agenda).
+    more_than: Option<usize>,
 }
 
 #[derive(Serialize, Queryable)]
@@ -68,6 +74,8 @@ struct Summary {
     id: i32,
     /// The local hour it starts in: its row in the week grid.
     hour: u32,
+    /// The last hour row it still covers (a 9:00–11:00 session shows in 9 h, 10 h).
+    last_hour: u32,
     start: String,
     end: String,
     title: String,
@@ -93,6 +101,10 @@ struct Attendee {
 /// How many people an appointment of the agenda names.
 const NAMED: usize = 4;
 
+/// How many appointments an agenda page shows at most (a structure's week is about a hundred;
+/// beyond, the page asks to choose a mediator or a place).
+const SHOWN: usize = 300;
+
 #[derive(Serialize)]
 struct SlotLink {
     hour: u32,
@@ -112,6 +124,8 @@ struct Names {
 
 /// What the page read, in one database call.
 struct Read {
+    organisation: i32,
+    organisations: Vec<Choice>,
     appointments: Vec<Appointment>,
     slots: Vec<Slot>,
     staff: Vec<Choice>,
@@ -123,16 +137,18 @@ struct Read {
     people: HashMap<i32, String>,
 }
 
-/// The organisation whose lists the page offers: that of the mediator or place chosen (an
-/// admin may look at any), else the user's own.
+/// The organisation whose agenda and lists the page shows: that of the mediator or place
+/// chosen, else the one chosen (an admin may look at any), else the user's own.
 fn organisation_in_view(
     conn: &mut DbConn,
     user: &StaffUser,
     mediator_id: Option<i32>,
     place_id: Option<i32>,
+    organisation_id: Option<i32>,
 ) -> Result<i32, AppError> {
+    let asked = crate::organisations::in_view(conn, user, organisation_id)?;
     if user.scope().is_some() {
-        return Ok(user.organisation_id);
+        return Ok(asked);
     }
     let of_mediator = match mediator_id {
         Some(id) => users::table
@@ -150,7 +166,7 @@ fn organisation_in_view(
             .optional()?,
         _ => None,
     };
-    Ok(of_mediator.or(of_place).unwrap_or(user.organisation_id))
+    Ok(of_mediator.or(of_place).unwrap_or(asked))
 }
 
 /// The names of the appointments' and slots' staff, places and services missing from the
@@ -219,8 +235,13 @@ fn read(
     mediator_id: Option<i32>,
     place_id: Option<i32>,
     service_id: Option<i32>,
+    organisation_id: Option<i32>,
 ) -> Result<Read, AppError> {
-    let organisation = organisation_in_view(conn, user, mediator_id, place_id)?;
+    let organisation = organisation_in_view(conn, user, mediator_id, place_id, organisation_id)?;
+    let organisations: Vec<Choice> = crate::organisations::choices(conn, user)?
+        .into_iter()
+        .map(|(id, name)| Choice { id, name })
+        .collect();
     let staff: Vec<Choice> = users::table
         .filter(users::organisation_id.eq(organisation))
         .filter(users::active.eq(true))
@@ -246,7 +267,8 @@ fn read(
         to: Some(tz.to_utc(last + Duration::days(1), NaiveTime::MIN)),
         mediator_id,
         place_id,
-        limit: 1000,
+        organisation_id: Some(organisation),
+        limit: SHOWN as i64 + 1,
         ..Default::default()
     };
     let appointments = service::list(conn, user, &filter)?;
@@ -277,6 +299,8 @@ fn read(
         .collect();
     let people = crate::people::picker::names(conn, &named)?;
     Ok(Read {
+        organisation,
+        organisations,
         people,
         appointments,
         slots,
@@ -309,6 +333,7 @@ pub struct AgendaQuery {
     pub mediator_id: Option<i32>,
     pub place_id: Option<i32>,
     pub service_id: Option<i32>,
+    pub organisation_id: Option<i32>,
 }
 
 fn agenda_view<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -328,6 +353,7 @@ pub async fn agenda(
         mediator_id,
         place_id,
         service_id,
+        organisation_id,
     } = query.into_inner();
     let tz = config.timezone;
     let day = date.unwrap_or_else(|| tz.from_utc_datetime(&crate::db::now()).date_naive());
@@ -357,9 +383,11 @@ pub async fn agenda(
                 mediator_id,
                 place_id,
                 service_id,
+                organisation_id,
             )
         })
         .await?;
+    let more_than = (read.appointments.len() > SHOWN).then_some(SHOWN);
     let chosen_service = service_id.or_else(|| read.services.iter().find(|s| !s.2).map(|s| s.0));
     let names = &read.names;
     let mut days: Vec<Day> = (0..=(last - first).num_days())
@@ -383,15 +411,27 @@ pub async fn agenda(
         usize::try_from(offset).ok().filter(|i| *i < days.len())
     };
     let mut placed: Vec<(usize, Summary)> = Vec::with_capacity(read.appointments.len());
-    for a in &read.appointments {
+    for a in read.appointments.iter().take(SHOWN) {
         let Some(i) = index(a.row.starts_at) else {
             continue;
+        };
+        let hour = tz.from_utc_datetime(&a.row.starts_at).hour();
+        // The row of its last minute, on the same day (one running past midnight stops at the
+        // grid's last row).
+        let last_hour = {
+            let end = tz.from_utc_datetime(&(a.row.ends_at - Duration::minutes(1)));
+            if end.date_naive() == tz.from_utc_datetime(&a.row.starts_at).date_naive() {
+                end.hour().max(hour)
+            } else {
+                23
+            }
         };
         placed.push((
             i,
             Summary {
                 id: a.row.id,
-                hour: tz.from_utc_datetime(&a.row.starts_at).hour(),
+                hour,
+                last_hour,
                 start: tz
                     .from_utc_datetime(&a.row.starts_at)
                     .format("%H:%M")
@@ -457,7 +497,7 @@ pub async fn agenda(
         .min(8);
     let last_hour = placed
         .iter()
-        .map(|(_, a)| a.hour)
+        .map(|(_, a)| a.last_hour)
         .chain(slot_links.iter().map(|(_, s)| s.hour))
         .max()
         .unwrap_or(17)
@@ -484,6 +524,9 @@ pub async fn agenda(
         if let Some(s) = service_id {
             q.push_str(&format!("&service_id={s}"));
         }
+        if let Some(o) = organisation_id {
+            q.push_str(&format!("&organisation_id={o}"));
+        }
         q
     };
     let context = AgendaPage {
@@ -499,6 +542,9 @@ pub async fn agenda(
         mediator_id,
         place_id,
         service_id: chosen_service,
+        organisation_id: read.organisation,
+        organisations: read.organisations,
+        more_than,
         staff: read.staff,
         places: read.places,
         services: read

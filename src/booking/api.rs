@@ -311,6 +311,7 @@ pub async fn list(
         mediator_id,
         place_id,
         person_id,
+        organisation_id: None,
         limit,
         offset,
     };

@@ -145,6 +145,9 @@ pub struct AppointmentFilter {
     pub mediator_id: Option<i32>,
     pub place_id: Option<i32>,
     pub person_id: Option<i32>,
+    /// One organisation's appointments (an admin's agenda of a structure); others are held to
+    /// their own organisation whatever this says.
+    pub organisation_id: Option<i32>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -157,6 +160,9 @@ macro_rules! period_filters {
     ($q:expr, $user:expr, $filter:expr) => {{
         let mut q = $q;
         if let Some(org) = $user.scope() {
+            q = q.filter(appointments::organisation_id.eq(org));
+        }
+        if let Some(org) = $filter.organisation_id {
             q = q.filter(appointments::organisation_id.eq(org));
         }
         if let Some(from) = $filter.from {

@@ -129,25 +129,41 @@ pub async fn retry(
 /// People whom no message reaches (no email, no text message, no referent), with their phone:
 /// those with an appointment in the next two weeks, and those whose appointment of the next two
 /// weeks the structure cancelled (they must be told; a person who cancelled knows).
+/// One structure's (an admin picks it, default theirs); every appointment of the fortnight is
+/// read, a thousand at a time.
 #[rocket::get("/to-call")]
 pub async fn to_call(
     db: &State<Db>,
     config: &State<Config>,
     web: WebUser,
+    query: Query<ToCallQuery>,
 ) -> Result<Template, AppError> {
     let tz = config.timezone;
     let user = web.user.clone();
-    let rows = db
+    let asked = query.into_inner().organisation_id;
+    let (rows, organisation, organisations) = db
         .run(move |conn| {
+            let organisation = crate::organisations::in_view(conn, &user, asked)?;
+            let organisations = crate::organisations::choices(conn, &user)?;
             let current = crate::db::now();
-            let filter = AppointmentFilter {
-                from: Some(current),
-                to: Some(current + Duration::days(14)),
-                mediator_id: (user.role == Role::Mediator).then_some(user.id),
-                limit: 1000,
-                ..Default::default()
-            };
-            let appointments = service::list(conn, &user, &filter)?;
+            let mut appointments = Vec::new();
+            loop {
+                let filter = AppointmentFilter {
+                    from: Some(current),
+                    to: Some(current + Duration::days(14)),
+                    mediator_id: (user.role == Role::Mediator).then_some(user.id),
+                    organisation_id: Some(organisation),
+                    limit: 1000,
+                    offset: appointments.len() as i64,
+                    ..Default::default()
+                };
+                let found = service::list(conn, &user, &filter)?;
+                let last = found.len() < 1000;
+                appointments.extend(found);
+                if last {
+                    break;
+                }
+            }
             // Reminders to give, and the structure's cancellations to tell (a person who
             // cancelled knows).
             let mut seats = Vec::new();
@@ -184,8 +200,18 @@ pub async fn to_call(
                     })
                 })
                 .collect();
-            Ok(rows)
+            Ok((rows, organisation, organisations))
         })
         .await?;
-    Ok(page("to_call", &web, json!({ "rows": rows })))
+    Ok(page(
+        "to_call",
+        &web,
+        json!({ "rows": rows, "organisation_id": organisation, "organisations": organisations }),
+    ))
+}
+
+/// The people to call of one structure (an admin's choice; the others see theirs).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ToCallQuery {
+    pub organisation_id: Option<i32>,
 }

@@ -49,6 +49,38 @@ pub fn find(conn: &mut DbConn, id: i32) -> Result<Organisation, AppError> {
         .first(conn)?)
 }
 
+/// The structure a page about one structure shows (the agenda, the people to call): the one
+/// asked for — an admin may ask for any, the others only for their own — else the user's own.
+pub fn in_view(conn: &mut DbConn, user: &StaffUser, asked: Option<i32>) -> Result<i32, AppError> {
+    match (asked, user.scope()) {
+        (None, _) => Ok(user.organisation_id),
+        (Some(id), Some(own)) if id != own => Err(AppError::field(
+            "organisation_id",
+            "Vous ne voyez que votre structure.",
+        )),
+        (Some(id), Some(_)) => Ok(id),
+        (Some(id), None) => match find(conn, id) {
+            Ok(_) => Ok(id),
+            Err(AppError::NotFound) => {
+                Err(AppError::field("organisation_id", "Structure inconnue."))
+            }
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// The structures a user may pick on such a page, by name: every one for an admin, none for
+/// the others (they see theirs).
+pub fn choices(conn: &mut DbConn, user: &StaffUser) -> Result<Vec<(i32, String)>, AppError> {
+    if user.scope().is_some() {
+        return Ok(Vec::new());
+    }
+    Ok(organisations::table
+        .order((organisations::name, organisations::id))
+        .select((organisations::id, organisations::name))
+        .load(conn)?)
+}
+
 fn find_by_name(conn: &mut DbConn, name: &str) -> Result<Option<Organisation>, AppError> {
     Ok(organisations::table
         .filter(organisations::name.eq(name))

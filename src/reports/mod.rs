@@ -1395,23 +1395,49 @@ pub struct FilterChoices {
     pub places: Vec<(i32, String)>,
     pub mediators: Vec<(i32, String)>,
     pub organisations: Vec<(i32, String)>,
+    /// An admin who chose no structure: the places and mediators are listed once a structure
+    /// is chosen (the département's 150 places and 300 mediators would weigh 30 KB a page).
+    pub choose_organisation_first: bool,
 }
 
-pub fn filter_choices(conn: &mut DbConn, user: &StaffUser) -> Result<FilterChoices, AppError> {
+/// The filter form's lists: the places and mediators of the structure in view (the user's, or
+/// the one an admin chose), and those the filters name.
+pub fn filter_choices(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    filters: &Filters,
+) -> Result<FilterChoices, AppError> {
     use crate::db::schema::organisations;
     let programmes = programmes::table
         .order(programmes::name)
         .select((programmes::id, programmes::name))
         .load(conn)?;
-    let mut pq = places::table.order(places::name).into_boxed();
-    let mut uq = users::table
-        .filter(users::role.eq("mediator"))
-        .order(users::name)
-        .into_boxed();
-    if let Some(o) = user.scope() {
-        pq = pq.filter(places::organisation_id.eq(o));
-        uq = uq.filter(users::organisation_id.eq(o));
-    }
+    let in_view = user.scope().or(filters.organisation_id);
+    let (places, mediators) = match in_view {
+        Some(o) => (
+            places::table
+                .filter(places::organisation_id.eq(o))
+                .order(places::name)
+                .select((places::id, places::name))
+                .load(conn)?,
+            users::table
+                .filter(users::role.eq("mediator"))
+                .filter(users::organisation_id.eq(o))
+                .order(users::name)
+                .select((users::id, users::name))
+                .load(conn)?,
+        ),
+        None => (
+            places::table
+                .filter(places::id.nullable().eq(filters.place_id))
+                .select((places::id, places::name))
+                .load(conn)?,
+            users::table
+                .filter(users::id.nullable().eq(filters.mediator_id))
+                .select((users::id, users::name))
+                .load(conn)?,
+        ),
+    };
     let organisations = if user.is_admin() {
         organisations::table
             .order(organisations::name)
@@ -1422,12 +1448,10 @@ pub fn filter_choices(conn: &mut DbConn, user: &StaffUser) -> Result<FilterChoic
     };
     Ok(FilterChoices {
         programmes,
-        places: pq
-            .select((places::id, places::name))
-            .limit(2000)
-            .load(conn)?,
-        mediators: uq.select((users::id, users::name)).limit(2000).load(conn)?,
+        places,
+        mediators,
         organisations,
+        choose_organisation_first: in_view.is_none(),
     })
 }
 

@@ -64,7 +64,7 @@ macro_rules! load {
         $db.run(move |conn| {
             let checked = filters.check(conn, &user)?;
             let report = $report(conn, &tz, &checked)?;
-            let choices = super::filter_choices(conn, &user)?;
+            let choices = super::filter_choices(conn, &user, &checked)?;
             Ok((checked, report, choices))
         })
         .await?
@@ -125,7 +125,7 @@ pub async fn dashboard(
             let skills = super::skills_summary(conn, &tz, &checked)?;
             let activity = super::activity(conn, &tz, &checked)?;
             let equipment = super::equipment_report(conn, &tz, &checked)?;
-            let choices = super::filter_choices(conn, &user)?;
+            let choices = super::filter_choices(conn, &user, &checked)?;
             let breakdowns = super::breakdowns::breakdowns(conn, &tz, &checked)?;
             Ok((checked, skills, activity, (equipment, breakdowns), choices))
         })

@@ -41,8 +41,10 @@ pub fn page_parameters() -> Vec<PageParameters> {
                 ("mediator_id", "abc"),
                 ("place_id", "x"),
                 ("service_id", "99999999999"),
+                ("organisation_id", "three"),
             ],
         ),
+        ("/to-call", "/to-call", vec![("organisation_id", "trois")]),
         (
             "/appointments/new",
             "/appointments/new",

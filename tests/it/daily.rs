@@ -354,3 +354,117 @@ both_backends! {
         }
     }
 }
+
+/// Copies appointment `id` (and its participants) `n` times, straight in the database: a
+/// structure far busier than a test can book through the API.
+async fn copies(app: &TestApp, id: i64, n: usize) {
+    let mut conn = app.db().get().unwrap();
+    use diesel::RunQueryDsl;
+    let columns = "organisation_id, service_id, mediator_id, place_id, starts_at, ends_at, blocked_until, capacity, title, notes, status, walk_in, cancelled_by, cancel_reason, sequence, created_at, updated_at";
+    for _ in 0..n {
+        diesel::sql_query(format!("INSERT INTO appointments ({columns}) SELECT {columns} FROM appointments WHERE id = {id}")).execute(&mut *conn).unwrap();
+    }
+    diesel::sql_query(format!(
+        "INSERT INTO participants (appointment_id, person_id, status, created_at, updated_at) \
+         SELECT a.id, p.person_id, p.status, p.created_at, p.updated_at FROM appointments a, participants p \
+         WHERE a.id > {id} AND a.service_id = (SELECT service_id FROM appointments WHERE id = {id}) AND p.appointment_id = {id}"
+    ))
+    .execute(&mut *conn)
+    .unwrap();
+}
+
+both_backends! {
+    async fn the_agenda_and_the_people_to_call_show_one_structure_whole_or_say_what_they_leave_out(app) {
+        let s = setup(&app, "Structure Chargée").await;
+        let other = setup(&app, "Structure Voisine").await;
+        let admin = app.staff("admin", "Département").await;
+        let unreachable = crate::booking::person(&app, &s.manager.token, "Injoignable").await;
+        let day = today() + Duration::days(3);
+        let first = book(&app, &s, &s.mediator.token, &at(day, "10:00"), &[unreachable]).await;
+        assert_eq!(first.status, Status::Created, "{}", first.body);
+        let first = first.json()["id"].as_i64().unwrap();
+        let neighbour = crate::booking::person(&app, &other.manager.token, "Voisine").await;
+        let theirs = book(&app, &other, &other.mediator.token, &at(day, "14:00"), &[neighbour]).await;
+        assert_eq!(theirs.status, Status::Created, "{}", theirs.body);
+        let theirs = theirs.json()["id"].as_i64().unwrap();
+        let link = |id: i64| format!("/appointments/{id}\"");
+
+        // An admin's agenda is one structure's, theirs by default, another's on demand; a
+        // manager cannot ask for another structure's.
+        let week = |org: Option<i32>| format!("/agenda?date={day}&view=week{}", org.map(|o| format!("&organisation_id={o}")).unwrap_or_default());
+        let own = app.page(&week(None), &admin.session).await;
+        assert_eq!(own.status, Status::Ok);
+        assert!(!own.body.contains(&link(first)) && !own.body.contains(&link(theirs)), "the admin's own structure has no appointment");
+        assert!(own.body.contains("id=\"organisation_id\""), "an admin picks the structure");
+        let org = s.manager.user.organisation_id;
+        let chosen = app.page(&week(Some(org)), &admin.session).await;
+        assert!(chosen.body.contains(&link(first)) && !chosen.body.contains(&link(theirs)), "one structure at a time");
+        let refused = app.page(&week(Some(other.manager.user.organisation_id)), &s.manager.session).await;
+        assert_eq!(refused.status, Status::UnprocessableEntity);
+        assert!(unescape(&refused.body).contains("Vous ne voyez que votre structure."), "{}", refused.body);
+        assert!(!app.page(&week(None), &s.manager.session).await.body.contains("id=\"organisation_id\""));
+
+        // A long appointment shows in every hour row it covers (a two-hour workshop at 10:00).
+        let workshop = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
+            "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(day + Duration::days(1), "15:00"), "person_ids": []})).await;
+        assert_eq!(workshop.status, Status::Created, "{}", workshop.body);
+        let grid = unescape(&app.page(&week(None), &s.mediator.session).await.body);
+        let row = |h: u32| -> String {
+            let start = grid.find(&format!("<th scope=\"row\">{h} h</th>")).unwrap();
+            let rest = &grid[start..];
+            rest[..rest.find("</tr>").unwrap()].to_string()
+        };
+        assert!(row(15).contains("Atelier smartphone") && !row(15).contains("suite : Atelier"), "{}", row(15));
+        assert!(row(16).contains("suite : Atelier smartphone") && row(16).contains("jusqu'à 17:00"), "{}", row(16));
+        assert!(!row(17).contains("Atelier smartphone"), "it ends at 17:00: {}", row(17));
+
+        // A structure with 1,001 appointments in the fortnight: every person to call is listed
+        // (no silent cap), and the agenda says it shows only the first 300.
+        copies(&app, first, 1000).await;
+        let calls = app.page("/to-call", &s.manager.session).await;
+        assert_eq!(calls.status, Status::Ok);
+        assert_eq!(calls.body.matches("Injoignable Test").count(), 1001, "every seat to call");
+        let busy = unescape(&app.page(&format!("/agenda?date={day}"), &s.manager.session).await.body);
+        assert!(busy.contains("Plus de 300 rendez-vous sur la période : seuls les 300 premiers sont affichés."), "{}", &busy[..2000.min(busy.len())]);
+        assert_eq!(busy.matches("Injoignable Test").count(), 300, "the first 300 are shown");
+        // The admin's people to call are one structure's too.
+        let admins = app.page("/to-call", &admin.session).await;
+        assert!(!admins.body.contains("Injoignable Test") && !admins.body.contains("Voisine Test"), "the admin's own structure has nobody to call");
+        let chosen = app.page(&format!("/to-call?organisation_id={org}"), &admin.session).await;
+        assert_eq!(chosen.body.matches("Injoignable Test").count(), 1001);
+    }
+}
+
+both_backends! {
+    async fn an_admins_report_filters_list_the_places_and_mediators_of_the_structure_chosen(app) {
+        let s = setup(&app, "Structure Une").await;
+        let other = setup(&app, "Structure Deux").await;
+        let admin = app.staff("admin", "Département").await;
+        // The options of one select of the page.
+        fn select<'a>(page: &'a str, name: &str) -> &'a str {
+            let start = page.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no {name} select"));
+            let rest = &page[start..];
+            &rest[..rest.find("</select>").unwrap()]
+        }
+        let option = |id: i64| format!("<option value=\"{id}\">");
+        let hint = "Choisissez une structure pour filtrer par lieu ou par médiateur·rice.";
+        for path in ["/reports", "/reports/skills-progress", "/reports/activity", "/reports/equipment"] {
+            let all = unescape(&app.page(path, &admin.session).await.body);
+            assert!(all.contains(hint), "{path}");
+            assert_eq!(select(&all, "place_id").matches("<option").count(), 1, "{path}: no structure chosen, no place listed (only « Tous »)");
+            assert_eq!(select(&all, "mediator_id").matches("<option").count(), 1, "{path}: no mediator listed");
+            let org = s.manager.user.organisation_id;
+            let one = unescape(&app.page(&format!("{path}?organisation_id={org}"), &admin.session).await.body);
+            assert!(!one.contains(hint), "{path}");
+            assert!(select(&one, "place_id").contains(&option(s.place_id)) && select(&one, "mediator_id").contains(&option(s.mediator.user.id.into())), "{path}: the chosen structure's places and mediators");
+            assert!(!select(&one, "place_id").contains(&option(other.place_id)) && !select(&one, "mediator_id").contains(&option(other.mediator.user.id.into())), "{path}: only the chosen structure's");
+            // A place filter without a structure keeps the place chosen in the list.
+            let chosen = unescape(&app.page(&format!("{path}?place_id={}", other.place_id), &admin.session).await.body);
+            assert!(select(&chosen, "place_id").contains(&format!("<option value=\"{}\" selected>", other.place_id)), "{path}");
+            // A manager sees their structure's lists without choosing.
+            let theirs = unescape(&app.page(path, &s.manager.session).await.body);
+            assert!(!theirs.contains(hint) && select(&theirs, "place_id").contains(&option(s.place_id)) && !select(&theirs, "place_id").contains(&option(other.place_id)), "{path}");
+        }
+    }
+}
