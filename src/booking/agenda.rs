@@ -111,7 +111,12 @@ struct SlotLink {
     start: String,
     mediator: String,
     place: String,
-    href: String,
+    /// The booking form's query, after `service_id=…&`: written as the template's own text (not
+    /// a value Tera would escape, `/` as `&#x2F;`), since a week holds hundreds of these links.
+    mediator_id: i32,
+    place_id: i32,
+    /// RFC 3339, URL-encoded (only `%`, letters and digits: nothing to escape in HTML).
+    at: String,
 }
 
 /// Names by id of the staff, places and services an agenda shows.
@@ -478,13 +483,9 @@ pub async fn agenda(
                     .to_string(),
                 mediator: name(&names.staff, s.mediator_id),
                 place: name(&names.places, s.place_id),
-                href: format!(
-                    "/appointments/new?service_id={}&mediator_id={}&place_id={}&starts_at={}",
-                    chosen_service.unwrap_or_default(),
-                    s.mediator_id,
-                    s.place_id,
-                    crate::web::urlencode(&tz.rfc3339(s.starts_at))
-                ),
+                mediator_id: s.mediator_id,
+                place_id: s.place_id,
+                at: crate::web::urlencode(&tz.rfc3339(s.starts_at)),
             },
         ));
     }

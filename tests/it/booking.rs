@@ -532,7 +532,14 @@ both_backends! {
         let start = at(day, "08:00");
         let link = format!("starts_at={}", passerelle::web::urlencode(&start));
         assert!(agenda.body.contains(&link), "a free 08:00 slot links to the booking form");
-        let form = app.page(&format!("/appointments/new?service_id={}&mediator_id={}&place_id={}&{link}", s.service_id, s.mediator.user.id, s.place_id), &s.mediator.session).await;
+        // The slot's own link, as the browser follows it.
+        let href = {
+            let at = agenda.body.find(&link).unwrap();
+            let from = agenda.body[..at].rfind("href=\"").unwrap() + "href=\"".len();
+            crate::harness::unescape(&agenda.body[from..at + agenda.body[at..].find('"').unwrap()])
+        };
+        assert_eq!(href, format!("/appointments/new?service_id={}&mediator_id={}&place_id={}&{link}", s.service_id, s.mediator.user.id, s.place_id));
+        let form = app.page(&href, &s.mediator.session).await;
         assert_eq!(form.status, Status::Ok);
         assert!(form.body.contains(&format!("value=\"{start}\"")));
 
