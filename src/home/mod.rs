@@ -48,9 +48,11 @@ pub async fn home(
             let soon = service::list(conn, &user, &mine(current, current + Duration::days(14)))?;
             let to_call = crate::mail::calling::among(conn, &soon)?;
             let mediator = (user.role == Role::Mediator).then_some(user.id);
-            let to_fill = crate::skills::logs::to_fill(conn, &user, mediator)?;
+            // An admin's day is their own structure's, as their agenda is.
+            let own = Some(user.organisation_id);
+            let to_fill = crate::skills::logs::to_fill(conn, &user, mediator, own)?;
             let referrals =
-                crate::referrals::list(conn, &user, Some("new"), SHOWN as i64 + 1, 0, &tz)?;
+                crate::referrals::list(conn, &user, Some("new"), SHOWN as i64 + 1, 0, &tz, own)?;
             Ok((appointments, names, to_call, to_fill, referrals))
         })
         .await?;

@@ -47,9 +47,19 @@ pub async fn list(
     let query = query.into_inner();
     let (limit, offset) = query.bounds()?;
     let tz = config.timezone;
-    db.run(move |conn| super::list(conn, &user, query.status.as_deref(), limit, offset, &tz))
-        .await
-        .map(Json)
+    db.run(move |conn| {
+        super::list(
+            conn,
+            &user,
+            query.status.as_deref(),
+            limit,
+            offset,
+            &tz,
+            None,
+        )
+    })
+    .await
+    .map(Json)
 }
 
 #[rocket::patch("/referrals/<id>", data = "<input>")]

@@ -238,6 +238,7 @@ pub fn list(
     limit: i64,
     offset: i64,
     tz: &Tz,
+    organisation_id: Option<i32>,
 ) -> Result<Vec<ReferralOut>, AppError> {
     let mut query = referrals::table
         .inner_join(people::table)
@@ -247,7 +248,7 @@ pub fn list(
             people::family_name,
         ))
         .into_boxed();
-    if let Some(org) = user.scope() {
+    if let Some(org) = user.scope().or(organisation_id) {
         query = query.filter(referrals::organisation_id.eq(org));
     }
     if let Some(status) = status {

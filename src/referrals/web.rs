@@ -39,7 +39,7 @@ async fn inbox(
     let shown = status.clone();
     let (list, staff, places, services) = db
         .run(move |conn| {
-            let list = super::list(conn, &user, shown.as_deref(), 200, 0, &tz)?;
+            let list = super::list(conn, &user, shown.as_deref(), 200, 0, &tz, None)?;
             let staff = crate::booking::availability::staff_of(conn, user.scope())?;
             let places = crate::places::list(conn, &user, 1000, 0)?;
             let services = crate::booking::availability::list_services(conn, &user)?;

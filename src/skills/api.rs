@@ -270,7 +270,7 @@ pub async fn to_fill(
     let tz = config.timezone;
     let mediator = mediator_id.or((user.role == crate::auth::Role::Mediator).then_some(user.id));
     let rows = db
-        .run(move |conn| logs::to_fill(conn, &user, mediator))
+        .run(move |conn| logs::to_fill(conn, &user, mediator, None))
         .await?;
     Ok(Json(
         rows.into_iter()

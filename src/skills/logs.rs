@@ -426,11 +426,13 @@ pub fn current(conn: &mut DbConn, appointment_id: i32) -> Result<Vec<LogRow>, Ap
         .load(conn)?)
 }
 
-/// Past appointments (of a mediator, or of the organisation) with nothing logged yet, oldest first.
+/// Past appointments (of a mediator, or of the organisation) with nothing logged yet, oldest
+/// first; `organisation_id` narrows an admin's to one structure.
 pub fn to_fill(
     conn: &mut DbConn,
     user: &StaffUser,
     mediator_id: Option<i32>,
+    organisation_id: Option<i32>,
 ) -> Result<Vec<crate::booking::AppointmentRow>, AppError> {
     let mut query = appointments::table
         .filter(appointments::status.eq("planned"))
@@ -441,7 +443,7 @@ pub fn to_fill(
         )))
         .select(crate::booking::AppointmentRow::as_select())
         .into_boxed();
-    if let Some(org) = user.scope() {
+    if let Some(org) = user.scope().or(organisation_id) {
         query = query.filter(appointments::organisation_id.eq(org));
     }
     if let Some(id) = mediator_id {

@@ -235,7 +235,7 @@ pub async fn to_fill(
     let user = web.user.clone();
     let mediator = (user.role == Role::Mediator).then_some(user.id);
     let rows = db
-        .run(move |conn| logs::to_fill(conn, &user, mediator))
+        .run(move |conn| logs::to_fill(conn, &user, mediator, None))
         .await?;
     let rows: Vec<_> = rows
         .iter()

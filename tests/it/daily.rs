@@ -352,6 +352,13 @@ both_backends! {
         for name in ["Nadia", "Omar", "Yasmine"] {
             assert!(!theirs.contains(name), "{name} on another organisation's home page");
         }
+        // An admin's home is their own structure's day, as their agenda is: not every
+        // structure's logs and referrals (the département's would take a scan of a year).
+        let admin = app.staff("admin", "Département").await;
+        let admins = unescape(&app.page("/", &admin.session).await.body);
+        assert!(!admins.contains("Yasmine") && !admins.contains(&format!("/appointments/{unlogged}/log")), "{admins}");
+        let manager = unescape(&app.page("/", &s.manager.session).await.body);
+        assert!(manager.contains("Yasmine Orientée") && manager.contains(&format!("/appointments/{unlogged}/log")), "the structure's manager sees them");
     }
 }
 

@@ -174,7 +174,7 @@ both_backends! {
                     assert_eq!(found[0].participants[0].person_id as i64, alice);
                 }
                 assert_ranges_bounded(conn, "logs to fill", "starts_at", |conn| {
-                    passerelle::skills::logs::to_fill(conn, &manager, Some(mediator.id))
+                    passerelle::skills::logs::to_fill(conn, &manager, Some(mediator.id), None)
                 })?;
                 // A period that does not start or end on a month: its edges are read from the
                 // per-person rows.
@@ -260,11 +260,17 @@ both_backends! {
         assert_eq!(page.status, Status::Ok);
         assert!(page.body.contains(&option(&b.mediator)), "B's mediator is offered");
         assert!(!page.body.contains(&option(&a.mediator)), "A's mediator is not offered");
-        // Across organisations (no filter), the appointments of A are still named.
+        // With no mediator nor place, the admin's own structure; A's when the admin picks it,
+        // with its appointments named.
         let page = app.page(&format!("/agenda?date={day}&view=week"), &admin.session).await;
         assert_eq!(page.status, Status::Ok);
-        assert!(page.body.contains(&format!("/appointments/{id}")), "{}", page.body);
+        assert!(!page.body.contains(&format!("/appointments/{id}\"")), "{}", page.body);
+        let page = app
+            .page(&format!("/agenda?date={day}&view=week&organisation_id={}", a.manager.user.organisation_id), &admin.session)
+            .await;
+        assert!(page.body.contains(&format!("/appointments/{id}\"")), "{}", page.body);
         assert!(page.body.contains(&a.mediator.user.name));
+        assert!(page.body.contains(&option(&a.mediator)) && !page.body.contains(&option(&b.mediator)));
     }
 }
 
