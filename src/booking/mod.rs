@@ -23,6 +23,7 @@ pub mod merge;
 pub mod model;
 pub mod new;
 pub mod service;
+pub mod services_web;
 pub mod sharing;
 pub mod slots;
 pub mod web;
