@@ -205,6 +205,36 @@ pub struct BookingForm {
 }
 
 /// Error keys of the service (`person.phone`) as the form names its fields (`phone`).
+/// The person's fields, in their order on the booking page, for the error summary.
+const BOOK_FIELDS: [(&str, &str); 7] = [
+    ("given_name", "Prénom"),
+    ("family_name", "Nom"),
+    ("phone", "Téléphone portable"),
+    ("sms_consent", "Rappels par SMS"),
+    ("email", "Adresse e-mail"),
+    ("reminder_consent", "Rappels par e-mail"),
+    ("language", "Langue des messages"),
+];
+
+/// The referral page's fields, in their order on the page, for the error summary.
+const REFER_FIELDS: [(&str, &str); 15] = [
+    ("referrer_name", "Votre nom"),
+    ("referrer_organisation", "Votre structure"),
+    ("referrer_email", "Votre adresse e-mail"),
+    ("referrer_phone", "Votre téléphone"),
+    ("given_name", "Prénom"),
+    ("family_name", "Nom"),
+    ("phone", "Téléphone portable"),
+    ("sms_consent", "Rappels par SMS"),
+    ("email", "Adresse e-mail"),
+    ("reminder_consent", "Rappels par e-mail"),
+    ("language", "Langue des messages"),
+    ("agreement", "Accord de la personne"),
+    ("topics", "Ses besoins"),
+    ("message", "Précisions pratiques"),
+    ("slot", "Rendez-vous"),
+];
+
 fn form_errors(errors: FieldErrors) -> FieldErrors {
     errors
         .into_iter()
@@ -295,6 +325,7 @@ pub async fn book(
         "reminder_consent": form.reminder_consent, "language": form.language });
     context["errors"] = json!(errors);
     context["problem"] = json!(problem);
+    let context = crate::web::notice::with_summary(context, &BOOK_FIELDS);
     Ok(render(status, "public/form", context))
 }
 
@@ -493,5 +524,6 @@ pub async fn refer(
         "agreement": form.agreement, "topics": form.topics, "message": form.message, "slot": form.slot });
     context["errors"] = json!(errors);
     context["problem"] = json!(problem);
+    let context = crate::web::notice::with_summary(context, &REFER_FIELDS);
     Ok(render(status, "public/refer", context))
 }
