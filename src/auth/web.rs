@@ -146,7 +146,7 @@ pub async fn setup_page(
     let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
     Ok(Template::render(
         "setup",
-        json!({ "csrf_token": csrf_token, "token": token, "values": {}, "errors": {} }),
+        json!({ "csrf_token": csrf_token, "token": token, "values": {}, "errors": {}, "summary": [] }),
     ))
 }
 

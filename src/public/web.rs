@@ -185,6 +185,7 @@ pub async fn form(
     ));
     context["values"] = json!({ "language": "fr" });
     context["errors"] = json!({});
+    context["summary"] = json!([]);
     Ok(render(Status::Ok, "public/form", context))
 }
 
@@ -384,6 +385,7 @@ pub async fn refer_form(
     ));
     context["values"] = json!({ "language": "fr", "topics": [], "slot": "" });
     context["errors"] = json!({});
+    context["summary"] = json!([]);
     Ok(render(Status::Ok, "public/refer", context))
 }
 
@@ -466,10 +468,20 @@ pub async fn refer(
     let org_for_run = org.clone();
     let outcome: Result<Option<String>, AppError> = match slot {
         Err(e) => Err(e),
-        Ok(_) if !agreement => Err(AppError::field(
-            "agreement",
-            "Cochez la case : la personne doit être d'accord pour être orientée.",
-        )),
+        // Nothing is recorded without the agreement; the other fields' mistakes come with it.
+        Ok(_) if !agreement => {
+            let mut errors = service::referral_errors(&ReferralRequest {
+                person,
+                referrer,
+                topics,
+                message,
+            });
+            errors.insert(
+                "agreement".into(),
+                vec!["Cochez la case : la personne doit être d'accord pour être orientée.".into()],
+            );
+            Err(AppError::Validation(errors))
+        }
         Ok(Some((service_id, place_id, starts_at))) => {
             db.run(move |conn| {
                 let request = BookingRequest {

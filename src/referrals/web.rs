@@ -98,7 +98,9 @@ impl Failed {
                 let input = BOOK_FIELDS
                     .iter()
                     .find(|(name, _, _)| *name == field)
-                    .map_or(format!("referral-{id}"), |(_, input, _)| format!("{input}-{id}"));
+                    .map_or(format!("referral-{id}"), |(_, input, _)| {
+                        format!("{input}-{id}")
+                    });
                 (input, messages)
             })
             .collect();
@@ -223,11 +225,20 @@ pub async fn book(
             ))))
         }
         Err(AppError::Validation(errors)) => errors,
-        Err(AppError::Conflict { message, .. }) => [("starts_at".to_string(), vec![message])].into(),
+        Err(AppError::Conflict { message, .. }) => {
+            [("starts_at".to_string(), vec![message])].into()
+        }
         Err(e) => return Err(e),
     };
     errors.extend(unread);
     Ok(FormOutcome::Invalid(Invalid(
-        inbox(db, config, &web, None, Some(Failed::new(id, values, errors))).await?,
+        inbox(
+            db,
+            config,
+            &web,
+            None,
+            Some(Failed::new(id, values, errors)),
+        )
+        .await?,
     )))
 }

@@ -216,7 +216,10 @@ pub fn add_skill(conn: &mut DbConn, user: &StaffUser, edit: SkillEdit) -> Result
     if code.is_empty() || code.len() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         errors.insert(
             "code".into(),
-            vec!["Un code court (10 caractères au plus), lettres et chiffres, par exemple A5.".into()],
+            vec![
+                "Un code court (10 caractères au plus), lettres et chiffres, par exemple A5."
+                    .into(),
+            ],
         );
     }
     check_skill_name(&name, &mut errors);
@@ -263,15 +266,8 @@ pub fn add_skill(conn: &mut DbConn, user: &StaffUser, edit: SkillEdit) -> Result
     })
 }
 
-/// Admins rename, reorder, retire or bring back a skill. History is never touched.
-pub fn edit_skill(
-    conn: &mut DbConn,
-    user: &StaffUser,
-    code: &str,
-    edit: SkillEdit,
-) -> Result<Skill, AppError> {
-    user.require(&[Role::Admin])?;
-    // A skill's code and domain are what assessments and logs refer to: they never change.
+/// The mistakes of a skill's edit, every one (nothing read from the database).
+pub fn edit_errors(edit: &SkillEdit) -> FieldErrors {
     let mut errors = FieldErrors::new();
     for (field, given) in [
         ("code", edit.code.is_some()),
@@ -290,6 +286,19 @@ pub fn edit_skill(
     if edit.position.is_some_and(|p| !(0..=1000).contains(&p)) {
         errors.insert("position".into(), vec!["Position entre 0 et 1000.".into()]);
     }
+    errors
+}
+
+/// Admins rename, reorder, retire or bring back a skill. History is never touched.
+pub fn edit_skill(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    code: &str,
+    edit: SkillEdit,
+) -> Result<Skill, AppError> {
+    user.require(&[Role::Admin])?;
+    // A skill's code and domain are what assessments and logs refer to: they never change.
+    let errors = edit_errors(&edit);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }

@@ -117,7 +117,11 @@ const LOG_FIELDS: [(&str, &str, &str); 11] = [
     ("skills", "skills", "Compétences observées"),
     ("location_type", "location", "Lieu de la séance"),
     ("orientation", "orientation", "Orientation"),
-    ("orientation_note", "orientation-note", "Précision sur l'orientation"),
+    (
+        "orientation_note",
+        "orientation-note",
+        "Précision sur l'orientation",
+    ),
     ("note", "note", "Note courte"),
 ];
 
@@ -310,7 +314,8 @@ async fn referential_page(
         .iter()
         .map(|(d, skills)| json!({ "code": d.code, "name": d.name, "pix": d.pix_code, "digcomp": d.digcomp_code, "skills": skills }))
         .collect();
-    let mut context = json!({ "domains": domains, "levels": super::levels() });
+    let mut context =
+        json!({ "domains": domains, "levels": super::levels(), "values": {}, "errors": {} });
     match form {
         None => {}
         Some(None) => {
@@ -323,7 +328,11 @@ async fn referential_page(
             let errors: FieldErrors = errors
                 .into_iter()
                 .map(|(field, messages)| {
-                    let input = if field == "position" { "pos" } else { field.as_str() };
+                    let input = if field == "position" {
+                        "pos"
+                    } else {
+                        field.as_str()
+                    };
                     (format!("{input}-{code}"), messages)
                 })
                 .collect();
@@ -341,7 +350,11 @@ async fn referential_page(
 }
 
 /// The add form's fields in their order on the page, for the error summary.
-const ADD_FIELDS: [(&str, &str); 3] = [("domain_code", "Domaine"), ("code", "Code"), ("name", "Nom")];
+const ADD_FIELDS: [(&str, &str); 3] = [
+    ("domain_code", "Domaine"),
+    ("code", "Code"),
+    ("name", "Nom"),
+];
 
 #[rocket::get("/skills")]
 pub async fn referential(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
@@ -410,7 +423,8 @@ pub async fn add(
     web.user.require(&[Role::Admin])?;
     // Nothing is added while the position does not read.
     let outcome = if unread.is_empty() {
-        db.run(move |conn| super::add_skill(conn, &user, edit)).await
+        db.run(move |conn| super::add_skill(conn, &user, edit))
+            .await
     } else {
         Err(AppError::Validation(FieldErrors::new()))
     };
@@ -435,13 +449,13 @@ pub async fn edit(
     let values = form.values();
     let mut unread = FieldErrors::new();
     let edit = form.edit(&mut unread);
-    // Nothing is changed while the position does not read.
+    // Nothing is changed while the position does not read; the other mistakes come with it.
     let outcome = if unread.is_empty() {
         let code = code.clone();
         db.run(move |conn| super::edit_skill(conn, &user, &code, edit))
             .await
     } else {
-        Err(AppError::Validation(FieldErrors::new()))
+        Err(AppError::Validation(super::edit_errors(&edit)))
     };
     match form_errors(outcome, unread)? {
         None => Ok(FormOutcome::Done(Redirect::to("/skills"))),
