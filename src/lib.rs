@@ -209,6 +209,7 @@ pub fn web_routes() -> Vec<Route> {
         booking::web::show,
         booking::enrol::enrol,
         booking::web::withdraw,
+        booking::withdraw::confirm,
         booking::web::reschedule,
         booking::cancel::confirm,
         booking::cancel::cancel,

@@ -27,5 +27,6 @@ pub mod services_web;
 pub mod sharing;
 pub mod slots;
 pub mod web;
+pub mod withdraw;
 
 pub use model::*;
