@@ -6,7 +6,7 @@
 use chrono::Duration;
 use rocket::http::{ContentType, Cookie, Status};
 
-use crate::booking::{at, setup, today, walk_in};
+use crate::booking::{at, today, walk_in};
 use crate::both_backends;
 use crate::harness::{hidden_field, unescape, urlencode, Response, TestApp, PASSWORD};
 use crate::public::{public_setup, SLUG};
