@@ -142,16 +142,29 @@ impl From<validator::ValidationErrors> for AppError {
             let messages = list
                 .iter()
                 .map(|err| {
-                    err.message
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| "Valeur invalide.".into())
+                    too_long(err).unwrap_or_else(|| {
+                        err.message
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| "Valeur invalide.".into())
+                    })
                 })
                 .collect();
             errors.insert(field.to_string(), messages);
         }
         AppError::Validation(errors)
     }
+}
+
+/// A text longer than its limit says so ("120 caractères au plus."), whatever the field's
+/// message for a missing value ("Le nom est obligatoire…").
+fn too_long(err: &validator::ValidationError) -> Option<String> {
+    if err.code != "length" {
+        return None;
+    }
+    let max = err.params.get("max")?.as_u64()?;
+    let length = err.params.get("value")?.as_str()?.chars().count() as u64;
+    (length > max).then(|| format!("{max} caractères au plus."))
 }
 
 /// French title of a status, for problem+json and the HTML error page.

@@ -245,12 +245,25 @@ pub fn setup_first_admin(
     token: &str,
     input: SetupInput,
 ) -> Result<UserRow, AppError> {
-    input.validate()?;
+    // Every field's mistake at once: the structure's, the account's, the confirmation's.
+    let mut errors = crate::error::validation_errors(input.validate());
+    let account = UserInput {
+        email: input.email.clone(),
+        name: input.name.clone(),
+        role: "admin".into(),
+        organisation_id: None,
+        password: input.password.clone(),
+    }
+    .normalise();
+    errors.extend(crate::error::validation_errors(account.validate()));
     if input.password != input.password_confirmation {
-        return Err(AppError::field(
-            "password_confirmation",
-            "Les deux mots de passe ne sont pas identiques.",
-        ));
+        errors.insert(
+            "password_confirmation".into(),
+            vec!["Les deux mots de passe ne sont pas identiques.".into()],
+        );
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
     }
     crate::db::transaction(conn, |conn| {
         if model::count_users(conn)? > 0 || !model::consume_setup_token(conn, &hash_token(token))? {

@@ -14,7 +14,25 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::csrf::{Csrf, TokenOnly};
+use crate::web::notice::with_summary;
 use crate::web::{page, FormOutcome, Invalid};
+
+/// The forms' fields in their order on the page, for their error summaries.
+const SETUP_FIELDS: [(&str, &str); 5] = [
+    ("organisation", "Nom de votre structure"),
+    ("name", "Votre nom"),
+    ("email", "Adresse e-mail"),
+    ("password", "Mot de passe"),
+    ("password_confirmation", "Mot de passe, une seconde fois"),
+];
+const USER_FIELDS: [(&str, &str); 5] = [
+    ("name", "Nom"),
+    ("email", "E-mail"),
+    ("role", "Rôle"),
+    ("organisation_id", "Structure"),
+    ("password", "Mot de passe provisoire"),
+];
+const ORGANISATION_FIELDS: [(&str, &str); 1] = [("name", "Nom")];
 
 /// The CSRF token for forms shown before sign-in (double-submit cookie).
 pub(crate) fn pre_session_token(jar: &CookieJar<'_>, config: &Config) -> String {
@@ -128,7 +146,7 @@ pub async fn setup_page(
     let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
     Ok(Template::render(
         "setup",
-        json!({ "csrf_token": csrf_token, "token": token, "values": {}, "errors": {} }),
+        json!({ "csrf_token": csrf_token, "token": token, "values": {}, "errors": {}, "summary": [] }),
     ))
 }
 
@@ -176,7 +194,10 @@ pub async fn setup(
             let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
             Ok(FormOutcome::Invalid(Invalid(Template::render(
                 "setup",
-                json!({ "csrf_token": csrf_token, "token": token, "values": values, "errors": errors }),
+                with_summary(
+                    json!({ "csrf_token": csrf_token, "token": token, "values": values, "errors": errors }),
+                    &SETUP_FIELDS,
+                ),
             ))))
         }
         Err(e) => Err(e),
@@ -214,7 +235,10 @@ async fn users_page(
     Ok(page(
         "users/list",
         web,
-        json!({ "users": users, "organisations": organisations, "values": values, "errors": errors }),
+        with_summary(
+            json!({ "users": users, "organisations": organisations, "values": values, "errors": errors }),
+            &USER_FIELDS,
+        ),
     ))
 }
 
@@ -308,7 +332,10 @@ pub async fn create_organisation(
     Ok(FormOutcome::Invalid(Invalid(page(
         "organisations",
         &web,
-        json!({ "organisations": list, "values": { "name": name }, "errors": errors }),
+        with_summary(
+            json!({ "organisations": list, "values": { "name": name }, "errors": errors }),
+            &ORGANISATION_FIELDS,
+        ),
     ))))
 }
 
@@ -355,6 +382,25 @@ pub async fn update_organisation(
         "organisations",
         &web,
         json!({ "organisations": list, "values": {}, "errors": {}, "edit_id": id,
-                "edit_values": { "name": form.name, "slug": form.slug }, "edit_errors": errors }),
+                "edit_values": { "name": form.name, "slug": form.slug }, "edit_errors": errors,
+                "summary": edit_summary(id, &errors) }),
     ))))
+}
+
+/// The summary of an organisation's edit form: its inputs are `name-{id}` and `slug-{id}`.
+fn edit_summary(id: i32, errors: &serde_json::Value) -> serde_json::Value {
+    let errors: crate::error::FieldErrors =
+        serde_json::from_value(errors.clone()).unwrap_or_default();
+    let errors = errors
+        .into_iter()
+        .map(|(field, messages)| (format!("{field}-{id}"), messages))
+        .collect();
+    let (name, slug) = (format!("name-{id}"), format!("slug-{id}"));
+    crate::web::notice::summary(
+        &errors,
+        &[
+            (name.as_str(), "Nom"),
+            (slug.as_str(), "Adresse de la page publique"),
+        ],
+    )
 }

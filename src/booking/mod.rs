@@ -23,8 +23,10 @@ pub mod merge;
 pub mod model;
 pub mod new;
 pub mod service;
+pub mod services_web;
 pub mod sharing;
 pub mod slots;
 pub mod web;
+pub mod withdraw;
 
 pub use model::*;

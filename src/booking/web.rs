@@ -10,7 +10,7 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
-use super::availability::{self, AbsenceInput, OpeningHoursInput, ServiceInput};
+use super::availability::{self, AbsenceInput, OpeningHoursInput};
 use super::model::{minute_text, Appointment};
 use super::service::{self, AppointmentFilter};
 use crate::auth::{Role, StaffUser, WebUser};
@@ -388,82 +388,6 @@ pub async fn calendar_revoke(
     db.run(move |conn| super::calendar::revoke(conn, &user))
         .await?;
     Ok(Redirect::to("/calendar"))
-}
-
-async fn services_page(
-    db: &Db,
-    web: &WebUser,
-    values: serde_json::Value,
-    errors: serde_json::Value,
-) -> Result<Template, AppError> {
-    let user = web.user.clone();
-    let services = db
-        .run(move |conn| availability::list_services(conn, &user))
-        .await?;
-    Ok(page(
-        "booking/services",
-        web,
-        json!({ "services": services, "values": values, "errors": errors, "bookable_by": super::sharing::BOOKABLE_BY }),
-    ))
-}
-
-#[rocket::get("/services")]
-pub async fn services(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
-    services_page(
-        db,
-        &web,
-        json!({ "kind": "individual", "duration_minutes": 60, "bookable_by": "staff" }),
-        json!({}),
-    )
-    .await
-}
-
-#[derive(rocket::FromForm)]
-pub struct ServiceForm {
-    name: String,
-    kind: String,
-    duration_minutes: Option<i32>,
-    capacity: Option<i32>,
-    min_notice_minutes: Option<i32>,
-    buffer_minutes: Option<i32>,
-    horizon_days: Option<i32>,
-    what_to_bring: Option<String>,
-    bookable_by: Option<String>,
-}
-
-#[rocket::post("/services", data = "<form>")]
-pub async fn create_service(
-    db: &State<Db>,
-    web: WebUser,
-    form: Csrf<ServiceForm>,
-) -> Result<FormOutcome, AppError> {
-    let form = form.into_inner();
-    let values = json!({ "name": form.name, "kind": form.kind, "duration_minutes": form.duration_minutes, "capacity": form.capacity,
-        "min_notice_minutes": form.min_notice_minutes, "buffer_minutes": form.buffer_minutes, "horizon_days": form.horizon_days, "bookable_by": form.bookable_by });
-    let input = ServiceInput {
-        name: form.name,
-        kind: form.kind,
-        duration_minutes: form.duration_minutes.unwrap_or_default(),
-        capacity: form.capacity,
-        min_notice_minutes: form.min_notice_minutes,
-        buffer_minutes: form.buffer_minutes,
-        horizon_days: form.horizon_days,
-        what_to_bring: form.what_to_bring,
-        organisation_id: None,
-        bookable_by: form.bookable_by,
-        self_reschedule: None,
-    };
-    let user = web.user.clone();
-    match db
-        .run(move |conn| availability::create_service(conn, &user, input))
-        .await
-    {
-        Ok(_) => Ok(FormOutcome::Done(Redirect::to("/services"))),
-        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
-            services_page(db, &web, values, json!(errors)).await?,
-        ))),
-        Err(e) => Err(e),
-    }
 }
 
 /// The fields of the opening-hours and absence forms, for their error summary.

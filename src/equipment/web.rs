@@ -37,7 +37,7 @@ async fn inventory_page(
     web: &WebUser,
     filter: Filter,
     values: serde_json::Value,
-    errors: serde_json::Value,
+    errors: FieldErrors,
 ) -> Result<Template, AppError> {
     let user = web.user.clone();
     let query = json!({ "kind": filter.kind, "status": filter.status, "programme_id": filter.programme_id });
@@ -52,10 +52,13 @@ async fn inventory_page(
     Ok(page(
         "equipment/list",
         web,
-        json!({
-            "items": items.iter().map(item_json).collect::<Vec<_>>(), "kinds": pairs(&KINDS), "statuses": pairs(&STATUSES),
-            "programmes": programmes, "query": query, "values": values, "errors": errors,
-        }),
+        crate::web::notice::with_summary(
+            json!({
+                "items": items.iter().map(item_json).collect::<Vec<_>>(), "kinds": pairs(&KINDS), "statuses": pairs(&STATUSES),
+                "programmes": programmes, "query": query, "values": values, "errors": errors,
+            }),
+            &ITEM_FIELDS,
+        ),
     ))
 }
 
@@ -77,7 +80,14 @@ pub async fn list(
         limit: 1000,
         offset: 0,
     };
-    inventory_page(db, &web, filter, json!({ "kind": "tablet" }), json!({})).await
+    inventory_page(
+        db,
+        &web,
+        filter,
+        json!({ "kind": "tablet" }),
+        FieldErrors::new(),
+    )
+    .await
 }
 
 #[derive(rocket::FromForm)]
@@ -102,11 +112,11 @@ pub async fn create(
 ) -> Result<FormOutcome, AppError> {
     let form = form.into_inner();
     let values = json!({ "kind": form.kind, "model": form.model, "serial": form.serial, "imei": form.imei, "iccid": form.iccid,
-        "phone_number": form.phone_number, "operator": form.operator, "data_allowance": form.data_allowance, "valid_until": form.valid_until });
-    let valid_until = form
-        .valid_until
-        .as_deref()
-        .and_then(crate::time::parse_date);
+        "phone_number": form.phone_number, "operator": form.operator, "data_allowance": form.data_allowance, "valid_until": form.valid_until,
+        "programme_id": form.programme_id });
+    // A date that does not read is refused (it was dropped), with the other fields' mistakes.
+    let mut unread = FieldErrors::new();
+    let valid_until = typed_date("valid_until", &form.valid_until, false, &mut unread);
     let input = ItemInput {
         kind: form.kind,
         model: form.model,
@@ -121,7 +131,14 @@ pub async fn create(
         organisation_id: None,
     };
     let user = web.user.clone();
-    match db.run(move |conn| super::create(conn, &user, input)).await {
+    let outcome = if unread.is_empty() {
+        db.run(move |conn| super::create(conn, &user, input)).await
+    } else {
+        let mut errors = unread;
+        input.normalised(&mut errors);
+        Err(AppError::Validation(errors))
+    };
+    match outcome {
         Ok(item) => Ok(FormOutcome::Done(Redirect::to(format!(
             "/equipment/{}",
             item.id
@@ -132,12 +149,26 @@ pub async fn create(
                 ..Default::default()
             };
             Ok(FormOutcome::Invalid(Invalid(
-                inventory_page(db, &web, filter, values, json!(errors)).await?,
+                inventory_page(db, &web, filter, values, errors).await?,
             )))
         }
         Err(e) => Err(e),
     }
 }
+
+/// The add-an-item form's fields in their order on the page, for the error summary.
+const ITEM_FIELDS: [(&str, &str); 10] = [
+    ("kind", "Type"),
+    ("model", "Modèle"),
+    ("serial", "Numéro de série"),
+    ("imei", "IMEI"),
+    ("iccid", "ICCID"),
+    ("phone_number", "Numéro de la ligne"),
+    ("operator", "Opérateur"),
+    ("data_allowance", "Forfait de données"),
+    ("valid_until", "Fin de validité"),
+    ("programme_id", "Dispositif"),
+];
 
 /// The labels of the item page's fields, for its error summary.
 const FIELDS: [(&str, &str); 10] = [

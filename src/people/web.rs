@@ -13,7 +13,30 @@ use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::web::csrf::Csrf;
 use crate::web::query::Query;
-use crate::web::{optional_number, page, FormOutcome, Invalid};
+use crate::web::{notice, optional_number, page, FormOutcome, Invalid};
+
+/// The person form's fields in their order on the page, for the error summary.
+const FIELDS: [(&str, &str); 19] = [
+    ("given_name", "Prénom ou pseudonyme"),
+    ("family_name", "Nom"),
+    ("birth_year", "Année de naissance"),
+    ("postal_code", "Code postal"),
+    ("city", "Commune"),
+    ("commune_insee", "Code commune INSEE"),
+    ("gender", "Genre"),
+    ("social_status", "Statut"),
+    ("email", "E-mail"),
+    ("phone", "Téléphone"),
+    ("reminder_consent", "Rappels par e-mail"),
+    ("sms_consent", "Rappels par SMS"),
+    ("language", "Langue des messages"),
+    ("referent_name", "Nom du prescripteur"),
+    ("referent_email", "E-mail du prescripteur"),
+    ("referent_organisation", "Structure du prescripteur"),
+    ("referent_consent", "Rappels au prescripteur"),
+    ("programme_ids", "Dispositifs"),
+    ("notes", "Informations pratiques"),
+];
 
 #[rocket::get("/people")]
 pub async fn list(
@@ -127,10 +150,13 @@ async fn form_page(
     Ok(page(
         "people/form",
         web,
-        json!({
-            "person_id": person_id, "values": values, "errors": errors, "programmes": programmes,
-            "genders": super::funder::GENDERS, "social_statuses": super::funder::SOCIAL_STATUSES,
-        }),
+        notice::with_summary(
+            json!({
+                "person_id": person_id, "values": values, "errors": errors, "programmes": programmes,
+                "genders": super::funder::GENDERS, "social_statuses": super::funder::SOCIAL_STATUSES,
+            }),
+            &FIELDS,
+        ),
     ))
 }
 

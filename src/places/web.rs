@@ -10,7 +10,40 @@ use crate::auth::{Role, WebUser};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::csrf::Csrf;
-use crate::web::{page, FormOutcome, Invalid};
+use crate::web::{notice, page, FormOutcome, Invalid};
+
+/// The form's fields in their order on the page, for the error summary.
+const FIELDS: [(&str, &str); 12] = [
+    ("name", "Nom"),
+    ("address", "Adresse"),
+    ("postal_code", "Code postal"),
+    ("city", "Commune"),
+    ("phone", "Téléphone du lieu"),
+    ("accessibility_notes", "Accessibilité"),
+    ("siret", "SIRET"),
+    ("typologie", "Typologie"),
+    ("services", "Services proposés"),
+    ("modalites_acces", "Modalités d'accès"),
+    ("presentation_resume", "Présentation courte"),
+    ("opening_hours", "Horaires d'ouverture du lieu"),
+];
+
+/// The place form (new when `place_id` is none), with what was typed and its errors.
+fn form_page(
+    web: &WebUser,
+    place_id: Option<i32>,
+    values: serde_json::Value,
+    errors: crate::error::FieldErrors,
+) -> Template {
+    page(
+        "places/form",
+        web,
+        notice::with_summary(
+            json!({ "place_id": place_id, "values": values, "errors": errors, "lists": lists() }),
+            &FIELDS,
+        ),
+    )
+}
 
 #[rocket::get("/places")]
 pub async fn list(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
@@ -79,11 +112,7 @@ fn lists() -> serde_json::Value {
 #[rocket::get("/places/new")]
 pub fn new(web: WebUser) -> Result<Template, AppError> {
     web.user.require(&[Role::Admin, Role::Manager])?;
-    Ok(page(
-        "places/form",
-        &web,
-        json!({ "place_id": null, "values": {}, "errors": {}, "lists": lists() }),
-    ))
+    Ok(form_page(&web, None, json!({}), Default::default()))
 }
 
 #[rocket::post("/places", data = "<form>")]
@@ -100,10 +129,11 @@ pub async fn create(
             "/places/{}",
             place.id
         )))),
-        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
-            "places/form",
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(form_page(
             &web,
-            json!({ "place_id": null, "values": form.values(), "errors": errors, "lists": lists() }),
+            None,
+            form.values(),
+            errors,
         )))),
         Err(e) => Err(e),
     }
@@ -121,11 +151,7 @@ pub async fn edit(db: &State<Db>, web: WebUser, id: i32) -> Result<Template, App
     web.user.require(&[Role::Admin, Role::Manager])?;
     let user = web.user.clone();
     let place = db.run(move |conn| super::get(conn, &user, id)).await?;
-    Ok(page(
-        "places/form",
-        &web,
-        json!({ "place_id": id, "values": place, "errors": {}, "lists": lists() }),
-    ))
+    Ok(form_page(&web, Some(id), json!(place), Default::default()))
 }
 
 #[rocket::post("/places/<id>", data = "<form>")]
@@ -143,10 +169,11 @@ pub async fn update(
         .await
     {
         Ok(_) => Ok(FormOutcome::Done(Redirect::to(format!("/places/{id}")))),
-        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(page(
-            "places/form",
+        Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(form_page(
             &web,
-            json!({ "place_id": id, "values": form.values(), "errors": errors, "lists": lists() }),
+            Some(id),
+            form.values(),
+            errors,
         )))),
         Err(e) => Err(e),
     }

@@ -10,7 +10,15 @@ use crate::auth::WebUser;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::web::csrf::Csrf;
-use crate::web::{page, FormOutcome, Invalid};
+use crate::web::{notice, page, FormOutcome, Invalid};
+
+/// The form's fields in their order on the page, for the error summary.
+const FIELDS: [(&str, &str); 4] = [
+    ("name", "Nom"),
+    ("funder", "Financeur"),
+    ("starts_on", "Début"),
+    ("ends_on", "Fin"),
+];
 
 async fn list_page(
     db: &Db,
@@ -22,7 +30,10 @@ async fn list_page(
     Ok(page(
         "programmes",
         web,
-        json!({ "programmes": programmes, "values": values, "errors": errors }),
+        notice::with_summary(
+            json!({ "programmes": programmes, "values": values, "errors": errors }),
+            &FIELDS,
+        ),
     ))
 }
 
@@ -50,7 +61,7 @@ fn optional_date(field: &str, text: &str, errors: &mut FieldErrors) -> Option<ch
             errors
                 .entry(field.into())
                 .or_default()
-                .push("Date attendue (AAAA-MM-JJ).".into());
+                .push("Date attendue (jj/mm/aaaa).".into());
             None
         }
     }
@@ -73,6 +84,12 @@ pub async fn create(
     let outcome = if errors.is_empty() {
         db.run(move |conn| super::create(conn, &user, input)).await
     } else {
+        // With the other fields' mistakes, all at once.
+        if let Err(more) = validator::Validate::validate(&input) {
+            if let AppError::Validation(more) = AppError::from(more) {
+                errors.extend(more);
+            }
+        }
         Err(AppError::Validation(errors))
     };
     let errors = match outcome {

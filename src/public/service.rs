@@ -582,14 +582,10 @@ pub fn book(
     })
 }
 
-/// Records a referral request without a slot; the structure contacts the person.
-pub fn refer(
-    conn: &mut DbConn,
-    config: &Config,
-    org: &Organisation,
-    request: ReferralRequest,
-    address: Option<IpAddr>,
-) -> Result<ReferralReceived, AppError> {
+/// A referral request's fields read and checked: every mistake at once.
+fn checked_referral(
+    request: &ReferralRequest,
+) -> Result<(Referrer, PersonInput, Vec<String>, Option<String>), FieldErrors> {
     let referrer = request.referrer.clone().checked();
     let mut errors = referrer.as_ref().err().cloned().unwrap_or_default();
     let input = match person_input(&request.person, referrer.as_ref().ok()) {
@@ -611,8 +607,26 @@ pub fn refer(
         errors.insert("message".into(), vec!["500 caractères au plus.".into()]);
     }
     let (Ok(referrer), Some(input), true) = (referrer, input, errors.is_empty()) else {
-        return Err(AppError::Validation(errors));
+        return Err(errors);
     };
+    Ok((referrer, input, topics, message))
+}
+
+/// The mistakes of a referral request (empty when it would be recorded), without recording it.
+pub fn referral_errors(request: &ReferralRequest) -> FieldErrors {
+    checked_referral(request).err().unwrap_or_default()
+}
+
+/// Records a referral request without a slot; the structure contacts the person.
+pub fn refer(
+    conn: &mut DbConn,
+    config: &Config,
+    org: &Organisation,
+    request: ReferralRequest,
+    address: Option<IpAddr>,
+) -> Result<ReferralReceived, AppError> {
+    let (referrer, input, topics, message) =
+        checked_referral(&request).map_err(AppError::Validation)?;
     super::throttle::admit(conn, config, address, phone_key(&input).as_deref())?;
     crate::db::transaction(conn, |conn| {
         let person_id = crate::people::public::find_or_create(conn, org.id, input)?;

@@ -185,6 +185,7 @@ pub async fn form(
     ));
     context["values"] = json!({ "language": "fr" });
     context["errors"] = json!({});
+    context["summary"] = json!([]);
     Ok(render(Status::Ok, "public/form", context))
 }
 
@@ -205,6 +206,36 @@ pub struct BookingForm {
 }
 
 /// Error keys of the service (`person.phone`) as the form names its fields (`phone`).
+/// The person's fields, in their order on the booking page, for the error summary.
+const BOOK_FIELDS: [(&str, &str); 7] = [
+    ("given_name", "Prénom"),
+    ("family_name", "Nom"),
+    ("phone", "Téléphone portable"),
+    ("sms_consent", "Rappels par SMS"),
+    ("email", "Adresse e-mail"),
+    ("reminder_consent", "Rappels par e-mail"),
+    ("language", "Langue des messages"),
+];
+
+/// The referral page's fields, in their order on the page, for the error summary.
+const REFER_FIELDS: [(&str, &str); 15] = [
+    ("referrer_name", "Votre nom"),
+    ("referrer_organisation", "Votre structure"),
+    ("referrer_email", "Votre adresse e-mail"),
+    ("referrer_phone", "Votre téléphone"),
+    ("given_name", "Prénom"),
+    ("family_name", "Nom"),
+    ("phone", "Téléphone portable"),
+    ("sms_consent", "Rappels par SMS"),
+    ("email", "Adresse e-mail"),
+    ("reminder_consent", "Rappels par e-mail"),
+    ("language", "Langue des messages"),
+    ("agreement", "Accord de la personne"),
+    ("topics", "Ses besoins"),
+    ("message", "Précisions pratiques"),
+    ("slot", "Rendez-vous"),
+];
+
 fn form_errors(errors: FieldErrors) -> FieldErrors {
     errors
         .into_iter()
@@ -295,6 +326,7 @@ pub async fn book(
         "reminder_consent": form.reminder_consent, "language": form.language });
     context["errors"] = json!(errors);
     context["problem"] = json!(problem);
+    let context = crate::web::notice::with_summary(context, &BOOK_FIELDS);
     Ok(render(status, "public/form", context))
 }
 
@@ -353,6 +385,7 @@ pub async fn refer_form(
     ));
     context["values"] = json!({ "language": "fr", "topics": [], "slot": "" });
     context["errors"] = json!({});
+    context["summary"] = json!([]);
     Ok(render(Status::Ok, "public/refer", context))
 }
 
@@ -435,10 +468,20 @@ pub async fn refer(
     let org_for_run = org.clone();
     let outcome: Result<Option<String>, AppError> = match slot {
         Err(e) => Err(e),
-        Ok(_) if !agreement => Err(AppError::field(
-            "agreement",
-            "Cochez la case : la personne doit être d'accord pour être orientée.",
-        )),
+        // Nothing is recorded without the agreement; the other fields' mistakes come with it.
+        Ok(_) if !agreement => {
+            let mut errors = service::referral_errors(&ReferralRequest {
+                person,
+                referrer,
+                topics,
+                message,
+            });
+            errors.insert(
+                "agreement".into(),
+                vec!["Cochez la case : la personne doit être d'accord pour être orientée.".into()],
+            );
+            Err(AppError::Validation(errors))
+        }
         Ok(Some((service_id, place_id, starts_at))) => {
             db.run(move |conn| {
                 let request = BookingRequest {
@@ -493,5 +536,6 @@ pub async fn refer(
         "agreement": form.agreement, "topics": form.topics, "message": form.message, "slot": form.slot });
     context["errors"] = json!(errors);
     context["problem"] = json!(problem);
+    let context = crate::web::notice::with_summary(context, &REFER_FIELDS);
     Ok(render(status, "public/refer", context))
 }

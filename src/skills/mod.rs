@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Role, StaffUser};
 use crate::db::schema::{skill_domains, skills};
 use crate::db::{now, DbConn};
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 
 const DEFAULT_REFERENTIAL: &str = include_str!("referential.json");
 
@@ -194,22 +194,37 @@ pub struct SkillEdit {
     pub retired: Option<bool>,
 }
 
+/// A skill's name: given, 200 characters at most (each said as such).
+fn check_skill_name(name: &str, errors: &mut FieldErrors) {
+    let message = if name.is_empty() {
+        "Le nom est obligatoire."
+    } else if name.chars().count() > 200 {
+        "200 caractères au plus."
+    } else {
+        return;
+    };
+    errors.insert("name".into(), vec![message.into()]);
+}
+
 /// Admins add a skill (`code`, `name`, `domain_code`).
 pub fn add_skill(conn: &mut DbConn, user: &StaffUser, edit: SkillEdit) -> Result<Skill, AppError> {
     user.require(&[Role::Admin])?;
     let code = edit.code.unwrap_or_default().trim().to_uppercase();
     let name = edit.name.unwrap_or_default().trim().to_string();
+    // Every field's mistake at once.
+    let mut errors = FieldErrors::new();
     if code.is_empty() || code.len() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(AppError::field(
-            "code",
-            "Un code court, lettres et chiffres, par exemple A5.",
-        ));
+        errors.insert(
+            "code".into(),
+            vec![
+                "Un code court (10 caractères au plus), lettres et chiffres, par exemple A5."
+                    .into(),
+            ],
+        );
     }
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::field(
-            "name",
-            "Le nom est obligatoire (200 caractères au plus).",
-        ));
+    check_skill_name(&name, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
     }
     crate::db::transaction(conn, |conn| {
         let domain_id: i32 = skill_domains::table
@@ -251,6 +266,29 @@ pub fn add_skill(conn: &mut DbConn, user: &StaffUser, edit: SkillEdit) -> Result
     })
 }
 
+/// The mistakes of a skill's edit, every one (nothing read from the database).
+pub fn edit_errors(edit: &SkillEdit) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    for (field, given) in [
+        ("code", edit.code.is_some()),
+        ("domain_code", edit.domain_code.is_some()),
+    ] {
+        if given {
+            errors.insert(
+                field.into(),
+                vec!["Ne change pas : ajoutez une autre compétence.".into()],
+            );
+        }
+    }
+    if let Some(name) = &edit.name {
+        check_skill_name(name.trim(), &mut errors);
+    }
+    if edit.position.is_some_and(|p| !(0..=1000).contains(&p)) {
+        errors.insert("position".into(), vec!["Position entre 0 et 1000.".into()]);
+    }
+    errors
+}
+
 /// Admins rename, reorder, retire or bring back a skill. History is never touched.
 pub fn edit_skill(
     conn: &mut DbConn,
@@ -260,27 +298,9 @@ pub fn edit_skill(
 ) -> Result<Skill, AppError> {
     user.require(&[Role::Admin])?;
     // A skill's code and domain are what assessments and logs refer to: they never change.
-    for (field, given) in [
-        ("code", edit.code.is_some()),
-        ("domain_code", edit.domain_code.is_some()),
-    ] {
-        if given {
-            return Err(AppError::field(
-                field,
-                "Ne change pas : ajoutez une autre compétence.",
-            ));
-        }
-    }
-    if let Some(name) = &edit.name {
-        if name.trim().is_empty() || name.chars().count() > 200 {
-            return Err(AppError::field(
-                "name",
-                "Le nom est obligatoire (200 caractères au plus).",
-            ));
-        }
-    }
-    if edit.position.is_some_and(|p| !(0..=1000).contains(&p)) {
-        return Err(AppError::field("position", "Position entre 0 et 1000."));
+    let errors = edit_errors(&edit);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
     }
     crate::db::transaction(conn, |conn| {
         let skill: Skill = skills::table

@@ -14,10 +14,10 @@ use super::SkillEdit;
 use crate::auth::{Role, WebUser};
 use crate::config::Config;
 use crate::db::Db;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::time::LocalTime;
 use crate::web::csrf::Csrf;
-use crate::web::{page, FormOutcome, Invalid};
+use crate::web::{notice, optional_number, page, FormOutcome, Invalid};
 
 fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {
     list.iter()
@@ -33,7 +33,7 @@ async fn log_page(
     web: &WebUser,
     id: i32,
     typed: serde_json::Value,
-    errors: serde_json::Value,
+    errors: FieldErrors,
 ) -> Result<Template, AppError> {
     let tz = config.timezone;
     let user = web.user.clone();
@@ -88,6 +88,8 @@ async fn log_page(
         .iter()
         .map(|(d, skills)| json!({ "code": d.code, "name": d.name, "skills": skills.iter().map(|s| json!({"code": s.code, "name": s.name})).collect::<Vec<_>>() }))
         .collect();
+    let names: Vec<String> = people.iter().map(|(_, p)| p.display_name()).collect();
+    let (errors, summary) = log_errors(errors, &names);
     Ok(page(
         "skills/log",
         web,
@@ -97,10 +99,64 @@ async fn log_page(
             "digital": pairs(&topics::DIGITAL), "procedures": pairs(&topics::PROCEDURES), "devices": pairs(&topics::DEVICES),
             "autonomy": pairs(&topics::AUTONOMY), "attendance": pairs(&topics::ATTENDANCE), "errors": errors,
             "location_types": pairs(&topics::LOCATION_TYPES), "orientations": pairs(&topics::ORIENTATIONS),
-            "walk_in_or_workshop": appointment.row.walk_in || appointment.row.capacity > 1,
+            "walk_in_or_workshop": appointment.row.walk_in || appointment.row.capacity > 1, "summary": summary,
             "anonymous_attendees": typed.get("anonymous_attendees").cloned().unwrap_or(json!(anonymous)),
         }),
     ))
+}
+
+/// A participant's fields: the service's name, the input's id on the page (`{id}-{index}`),
+/// its label.
+const LOG_FIELDS: [(&str, &str, &str); 11] = [
+    ("person_id", "participant", "Personne"),
+    ("attendance", "attendance", "Présence"),
+    ("duration_minutes", "duration", "Durée (minutes)"),
+    ("topics", "topics", "Thématiques"),
+    ("device", "device", "Appareil utilisé"),
+    ("autonomy", "autonomy", "Autonomie"),
+    ("skills", "skills", "Compétences observées"),
+    ("location_type", "location", "Lieu de la séance"),
+    ("orientation", "orientation", "Orientation"),
+    (
+        "orientation_note",
+        "orientation-note",
+        "Précision sur l'orientation",
+    ),
+    ("note", "note", "Note courte"),
+];
+
+/// The service's errors (`participants[1].duration_minutes`…) under the ids of the inputs they
+/// belong to (`duration-1`), and the form's summary (each labelled with the person's name).
+fn log_errors(errors: FieldErrors, names: &[String]) -> (FieldErrors, serde_json::Value) {
+    let mut by_input = FieldErrors::new();
+    for (key, messages) in errors {
+        let input = key
+            .strip_prefix("participants[")
+            .and_then(|rest| rest.split_once("]."))
+            .and_then(|(index, field)| {
+                let field = field.split(['[', '.']).next().unwrap_or(field);
+                let (_, id, _) = LOG_FIELDS.iter().find(|(name, _, _)| *name == field)?;
+                Some(format!("{id}-{}", index.parse::<usize>().ok()?))
+            })
+            .unwrap_or(key);
+        by_input.entry(input).or_default().extend(messages);
+    }
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        for (_, id, label) in LOG_FIELDS {
+            fields.push((format!("{id}-{i}"), format!("{name} — {label}")));
+        }
+    }
+    fields.push((
+        "anonymous_attendees".into(),
+        "Personnes venues sans fiche".into(),
+    ));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(id, label)| (id.as_str(), label.as_str()))
+        .collect();
+    let summary = notice::summary(&by_input, &fields);
+    (by_input, summary)
 }
 
 #[rocket::get("/appointments/<id>/log")]
@@ -110,7 +166,7 @@ pub async fn form(
     web: WebUser,
     id: i32,
 ) -> Result<Template, AppError> {
-    log_page(db, config, &web, id, json!({}), json!({})).await
+    log_page(db, config, &web, id, json!({}), FieldErrors::new()).await
 }
 
 #[derive(rocket::FromForm, Debug)]
@@ -208,7 +264,7 @@ pub async fn save(
             "/appointments/{id}"
         )))),
         Err(AppError::Validation(errors)) => Ok(FormOutcome::Invalid(Invalid(
-            log_page(db, config, &web, id, typed, json!(errors)).await?,
+            log_page(db, config, &web, id, typed, errors).await?,
         ))),
         Err(AppError::Conflict { message, .. }) => Ok(FormOutcome::Invalid(Invalid(
             log_page(
@@ -217,7 +273,7 @@ pub async fn save(
                 &web,
                 id,
                 typed,
-                json!({ "appointment": [message] }),
+                [("appointment".to_string(), vec![message])].into(),
             )
             .await?,
         ))),
@@ -244,38 +300,112 @@ pub async fn to_fill(
     Ok(page("skills/to_fill", &web, json!({ "rows": rows })))
 }
 
-#[rocket::get("/skills")]
-pub async fn referential(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+/// The referential page; `form`: the add form's (`None`) or a skill's edit form (`Some(code)`)
+/// shown again with what was typed and its errors.
+async fn referential_page(
+    db: &Db,
+    web: &WebUser,
+    form: Option<Option<String>>,
+    values: serde_json::Value,
+    errors: FieldErrors,
+) -> Result<Template, AppError> {
     let catalogue = db.run(|conn| super::catalogue(conn, true)).await?;
     let domains: Vec<_> = catalogue
         .iter()
         .map(|(d, skills)| json!({ "code": d.code, "name": d.name, "pix": d.pix_code, "digcomp": d.digcomp_code, "skills": skills }))
         .collect();
-    Ok(page(
-        "skills/referential",
-        &web,
-        json!({ "domains": domains, "levels": super::levels() }),
-    ))
+    let mut context =
+        json!({ "domains": domains, "levels": super::levels(), "values": {}, "errors": {} });
+    match form {
+        None => {}
+        Some(None) => {
+            context["values"] = values;
+            context["errors"] = json!(errors);
+            context = notice::with_summary(context, &ADD_FIELDS);
+        }
+        // A row's inputs are `name-{code}` and `pos-{code}`.
+        Some(Some(code)) => {
+            let errors: FieldErrors = errors
+                .into_iter()
+                .map(|(field, messages)| {
+                    let input = if field == "position" {
+                        "pos"
+                    } else {
+                        field.as_str()
+                    };
+                    (format!("{input}-{code}"), messages)
+                })
+                .collect();
+            let (name, position) = (format!("name-{code}"), format!("pos-{code}"));
+            context["summary"] = notice::summary(
+                &errors,
+                &[(name.as_str(), "Nom"), (position.as_str(), "Ordre")],
+            );
+            context["edit_code"] = json!(code);
+            context["edit_values"] = values;
+            context["edit_errors"] = json!(errors);
+        }
+    }
+    Ok(page("skills/referential", web, context))
 }
 
+/// The add form's fields in their order on the page, for the error summary.
+const ADD_FIELDS: [(&str, &str); 3] = [
+    ("domain_code", "Domaine"),
+    ("code", "Code"),
+    ("name", "Nom"),
+];
+
+#[rocket::get("/skills")]
+pub async fn referential(db: &State<Db>, web: WebUser) -> Result<Template, AppError> {
+    referential_page(db, &web, None, json!({}), FieldErrors::new()).await
+}
+
+/// A skill added or edited: the position is read here, so that "abc" is refused, not dropped.
 #[derive(rocket::FromForm)]
 pub struct SkillForm {
     domain_code: Option<String>,
     code: Option<String>,
     name: Option<String>,
-    position: Option<i32>,
+    position: Option<String>,
     retired: Option<bool>,
 }
 
 impl SkillForm {
-    fn edit(self) -> SkillEdit {
+    fn values(&self) -> serde_json::Value {
+        json!({ "domain_code": self.domain_code, "code": self.code, "name": self.name,
+                "position": self.position, "retired": self.retired })
+    }
+
+    fn edit(self, errors: &mut FieldErrors) -> SkillEdit {
+        let position = optional_number("position", self.position.as_deref().unwrap_or(""), errors);
         SkillEdit {
             domain_code: self.domain_code,
             code: self.code,
             name: self.name,
-            position: self.position,
+            position,
             retired: self.retired,
         }
+    }
+}
+
+/// What a skill form's submission comes to: the errors to show, or done.
+fn form_errors(
+    outcome: Result<super::Skill, AppError>,
+    mut unread: FieldErrors,
+) -> Result<Option<FieldErrors>, AppError> {
+    match outcome {
+        Ok(_) if unread.is_empty() => Ok(None),
+        Ok(_) => Ok(Some(unread)),
+        Err(AppError::Validation(errors)) => {
+            unread.extend(errors);
+            Ok(Some(unread))
+        }
+        Err(AppError::Conflict { message, .. }) => {
+            unread.insert("code".into(), vec![message]);
+            Ok(Some(unread))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -284,12 +414,26 @@ pub async fn add(
     db: &State<Db>,
     web: WebUser,
     form: Csrf<SkillForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<FormOutcome, AppError> {
     let user = web.user.clone();
-    let edit = form.into_inner().edit();
-    db.run(move |conn| super::add_skill(conn, &user, edit))
-        .await?;
-    Ok(Redirect::to("/skills"))
+    let form = form.into_inner();
+    let values = form.values();
+    let mut unread = FieldErrors::new();
+    let edit = form.edit(&mut unread);
+    web.user.require(&[Role::Admin])?;
+    // Nothing is added while the position does not read.
+    let outcome = if unread.is_empty() {
+        db.run(move |conn| super::add_skill(conn, &user, edit))
+            .await
+    } else {
+        Err(AppError::Validation(FieldErrors::new()))
+    };
+    match form_errors(outcome, unread)? {
+        None => Ok(FormOutcome::Done(Redirect::to("/skills"))),
+        Some(errors) => Ok(FormOutcome::Invalid(Invalid(
+            referential_page(db, &web, Some(None), values, errors).await?,
+        ))),
+    }
 }
 
 #[rocket::post("/skills/<code>", data = "<form>")]
@@ -298,10 +442,25 @@ pub async fn edit(
     web: WebUser,
     code: String,
     form: Csrf<SkillForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<FormOutcome, AppError> {
+    web.user.require(&[Role::Admin])?;
     let user = web.user.clone();
-    let edit = form.into_inner().edit();
-    db.run(move |conn| super::edit_skill(conn, &user, &code, edit))
-        .await?;
-    Ok(Redirect::to("/skills"))
+    let form = form.into_inner();
+    let values = form.values();
+    let mut unread = FieldErrors::new();
+    let edit = form.edit(&mut unread);
+    // Nothing is changed while the position does not read; the other mistakes come with it.
+    let outcome = if unread.is_empty() {
+        let code = code.clone();
+        db.run(move |conn| super::edit_skill(conn, &user, &code, edit))
+            .await
+    } else {
+        Err(AppError::Validation(super::edit_errors(&edit)))
+    };
+    match form_errors(outcome, unread)? {
+        None => Ok(FormOutcome::Done(Redirect::to("/skills"))),
+        Some(errors) => Ok(FormOutcome::Invalid(Invalid(
+            referential_page(db, &web, Some(Some(code)), values, errors).await?,
+        ))),
+    }
 }

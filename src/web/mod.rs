@@ -48,6 +48,10 @@ pub fn page(name: &'static str, web: &WebUser, mut context: serde_json::Value) -
     context["me"] = json!(Me::of(&web.user));
     context["csrf_token"] = json!(csrf::masked(&web.csrf_token));
     context["section"] = json!(web.section);
+    // A form's page without errors has an empty summary.
+    if context.get("summary").is_none() {
+        context["summary"] = json!([]);
+    }
     Template::render(name, context)
 }
 

@@ -65,3 +65,11 @@ pub fn summary(errors: &FieldErrors, fields: &[(&str, &str)]) -> serde_json::Val
     }
     json!(entries)
 }
+
+/// A form's page context with the summary of its `errors` (`{field: [messages]}`), the fields
+/// named in their order on the page (`fields`: name, which is also the input's id, and label).
+pub fn with_summary(mut context: serde_json::Value, fields: &[(&str, &str)]) -> serde_json::Value {
+    let errors: FieldErrors = serde_json::from_value(context["errors"].clone()).unwrap_or_default();
+    context["summary"] = summary(&errors, fields);
+    context
+}

@@ -59,6 +59,13 @@ fn events_context(checked: &[String]) -> Vec<Value> {
 }
 
 /// The subscriptions page; `created` holds a new subscription's secret, shown this once.
+/// The new-webhook form's fields in their order on the page, for the error summary.
+const FIELDS: [(&str, &str); 3] = [
+    ("url", "Adresse de réception"),
+    ("events", "Événements"),
+    ("secret", "Secret de signature"),
+];
+
 async fn list_page(
     db: &Db,
     tz: Tz,
@@ -115,10 +122,13 @@ async fn list_page(
     Ok(page(
         "webhooks/list",
         web,
-        json!({
-            "webhooks": rows, "events": events_context(&checked), "values": values,
-            "errors": errors, "created": created,
-        }),
+        crate::web::notice::with_summary(
+            json!({
+                "webhooks": rows, "events": events_context(&checked), "values": values,
+                "errors": errors, "created": created,
+            }),
+            &FIELDS,
+        ),
     ))
 }
 

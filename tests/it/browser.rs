@@ -736,6 +736,34 @@ async fn journey(backend: Backend) {
     b.open("Compétences observées").await;
     b.select("s-0-A1", "3").await;
     b.select("s-0-A2", "1").await;
+    // Submitted wrong first (a note past its 500 characters, set by script as a paste could):
+    // the form comes back with what was typed, the error beside the note and a summary that
+    // is announced (role alert) and links to it; axe checks the page.
+    b.fill("orientation-note-0", "Mission locale").await;
+    b.set("note-0", &"n".repeat(501)).await;
+    b.press("Enregistrer le compte rendu").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Le formulaire contient une erreur")
+            && text.contains("Note courte : 500 caractères au plus."),
+        "{text}"
+    );
+    let state = b
+        .client
+        .execute(
+            "const s = document.querySelector('.error-summary');              const link = s && s.querySelector('a');              const target = link && document.querySelector(link.getAttribute('href'));              return { role: s && s.getAttribute('role'), target: target && target.id,                       invalid: target && target.getAttribute('aria-invalid'),                       duration: document.getElementById('duration-0').value,                       orientation: document.getElementById('orientation-note-0').value,                       level: document.getElementById('s-0-A1').value };",
+            vec![],
+        )
+        .await
+        .expect("read the summary");
+    assert_eq!(
+        state,
+        json!({"role": "alert", "target": "note-0", "invalid": "true", "duration": "45",
+               "orientation": "Mission locale", "level": "3"}),
+        "the summary announced, linking to the note; what was typed kept"
+    );
+    b.screenshots("compte-rendu-erreurs").await;
+    b.set("note-0", "Première séance").await;
     b.press("Enregistrer le compte rendu").await;
     assert_eq!(b.path().await, format!("/appointments/{walk_in}"));
     b.visit(&format!("/people/{person_id}")).await;

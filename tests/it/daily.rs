@@ -475,3 +475,55 @@ both_backends! {
         }
     }
 }
+
+/// The statuses of an appointment's seats, in order.
+async fn seat_statuses(app: &TestApp, token: &str, id: i64) -> Vec<String> {
+    let a = app
+        .get(&format!("/api/v1/appointments/{id}"), Some(token))
+        .await
+        .json();
+    a["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+both_backends! {
+    async fn withdrawing_a_participant_asks_on_a_page_that_says_who_takes_the_seat(app) {
+        let s = setup(&app, "Espace Numérique").await;
+        let lea = someone(&app, &s.manager.token, json!({"given_name": "Léa", "family_name": "Martin"})).await;
+        let omar = someone(&app, &s.manager.token, json!({"given_name": "Omar", "family_name": "Benali"})).await;
+        let r = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
+            "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(today() + Duration::days(4), "14:00"), "person_ids": [lea], "capacity": 1, "title": "Smartphone",
+        })).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        let r = app.post_json(&format!("/api/v1/appointments/{id}/participants"), &s.mediator.token, json!({"person_id": omar})).await;
+        assert_eq!(r.json()["status"], "waitlisted", "{}", r.body);
+        // The appointment page only links to the confirmation (the bug: one click withdrew).
+        let withdraw = format!("/appointments/{id}/participants/{lea}/withdraw");
+        let show = app.page(&format!("/appointments/{id}"), &s.mediator.session).await;
+        assert!(show.body.contains(&format!("href=\"{withdraw}\"")), "{}", show.body);
+        assert!(!show.body.contains(&format!("action=\"{withdraw}\"")), "no one-click withdrawal");
+        let ask = app.page(&withdraw, &s.mediator.session).await;
+        assert_eq!(ask.status, Status::Ok, "{}", ask.body);
+        let text = unescape(&ask.body);
+        assert!(text.contains("Désinscrire Léa Martin ?") && text.contains("perd sa place") && text.contains("est prévenu·e"), "{text}");
+        assert!(text.contains("La place libérée revient à Omar Benali"), "the first person waiting is named: {text}");
+        assert!(ask.body.contains(&format!("action=\"{withdraw}\"")) && text.contains("Ne pas désinscrire"));
+        assert_eq!(seat_statuses(&app, &s.mediator.token, id).await, ["booked", "waitlisted"], "asking changes nothing");
+        // Someone not in the appointment, or another organisation: nothing to ask.
+        assert_eq!(app.page(&format!("/appointments/{id}/participants/{}/withdraw", lea + omar), &s.mediator.session).await.status, Status::NotFound);
+        let stranger = app.staff("mediator", "Structure Beta").await;
+        assert_eq!(app.page(&withdraw, &stranger.session).await.status, Status::NotFound);
+
+        let done = post(&app, &withdraw, &s.mediator.session, &s.mediator.csrf, &[]).await;
+        assert_eq!(done.status, Status::SeeOther, "{}", done.body);
+        assert_eq!(seat_statuses(&app, &s.mediator.token, id).await, ["cancelled", "booked"]);
+        // Once done, there is nothing left to confirm.
+        assert_eq!(app.page(&withdraw, &s.mediator.session).await.status, Status::NotFound);
+    }
+}

@@ -16,6 +16,7 @@ mod contract;
 mod daily;
 mod delivery;
 mod equipment;
+mod forms;
 mod funder;
 mod fuzz;
 mod hardening;

@@ -274,6 +274,7 @@ fn cases() -> Vec<Case> {
         c("POST", "/appointments", "/appointments", Form(&[("service_id", "$service"), ("mediator_id", "$mediator"), ("place_id", "$place"), ("starts_at", "$start"), ("person_id", "$new_person")]), [L, Y, V, Y, Y]),
         get("/appointments/<id>", "/appointments/$appointment", A_STAFF),
         c("POST", "/appointments/<id>/participants", "/appointments/$appointment/participants", Form(&[("person_id", "$new_person")]), A_STAFF),
+        get("/appointments/<id>/participants/<person_id>/withdraw", "/appointments/$new_appointment/participants/$new_appointment_person/withdraw", A_STAFF),
         c("POST", "/appointments/<id>/participants/<person_id>/withdraw", "/appointments/$new_appointment/participants/$new_appointment_person/withdraw", Form(&[]), A_STAFF),
         c("POST", "/appointments/<id>/reschedule", "/appointments/$new_appointment/reschedule", Form(&[("starts_at_local", "$start_local")]), A_STAFF),
         get("/appointments/<id>/cancel", "/appointments/$appointment/cancel", A_STAFF),

@@ -276,9 +276,14 @@ both_backends! {
         ] {
             assert!(text.contains(expected), "the HTML export lacks {expected}");
         }
-        let day = today().format("%d/%m/%Y").to_string();
-        assert!(text.contains(&format!("{} 10:00", (today() + Duration::days(5)).format("%d/%m/%Y"))), "local times");
-        assert!(text.contains(&day));
+        // Dates in French words and local times, as on every page (`31 mai 2027 à 10:00`), never
+        // ISO 8601 nor figures only.
+        let in_words = passerelle::french::date_in_words;
+        assert!(text.contains(&format!("{} à 10:00", in_words(today() + Duration::days(5)))), "local times: {text}");
+        assert!(text.contains(&format!("Export établi le {}", in_words(today()))), "{text}");
+        for numeric in [today().format("%Y-%m-%d").to_string(), today().format("%d/%m/%Y").to_string()] {
+            assert!(!text.contains(&numeric), "a date as {numeric} in the export: {text}");
+        }
 
         // Each read is in the audit log, by its reader; another organisation gets a 404.
         let exports = audit_of(&app, &admin.token, "person", p).await.into_iter().filter(|(a, _)| a == "export").count();

@@ -36,13 +36,16 @@ fn upload_page(web: &WebUser, errors: serde_json::Value) -> Template {
     page(
         "people/import",
         web,
-        json!({ "errors": errors, "max_mb": MAX_BYTES / 1024 / 1024 }),
+        crate::web::notice::with_summary(
+            json!({ "errors": errors, "values": {}, "max_mb": MAX_BYTES / 1024 / 1024 }),
+            &[("file", "Fichier")],
+        ),
     )
 }
 
 #[rocket::get("/people/import")]
 pub async fn form(web: WebUser) -> Template {
-    upload_page(&web, json!([]))
+    upload_page(&web, json!({}))
 }
 
 #[derive(rocket::FromForm)]
@@ -57,8 +60,12 @@ fn analysis_page(web: &WebUser, analysis: &Analysis, token: &str) -> Template {
         "people/import",
         web,
         json!({
-            "analysis": analysis, "token": token, "errors": [],
+            "analysis": analysis, "token": token, "errors": {},
             "max_mb": MAX_BYTES / 1024 / 1024,
+            // The file's mistakes are in the table: the summary leads there.
+            "summary": analysis.errors.iter().map(|e| json!({
+                "href": "#import-errors", "label": format!("Ligne {}, {}", e.line, e.field), "message": e.message,
+            })).collect::<Vec<_>>(),
         }),
     )
 }
@@ -92,7 +99,7 @@ pub async fn analyse(
         _ => {
             return Ok(Err(Invalid(upload_page(
                 &web,
-                json!(["Choisissez un fichier CSV ou XLSX."]),
+                json!({ "file": ["Choisissez un fichier CSV ou XLSX."] }),
             ))))
         }
     };
@@ -150,7 +157,7 @@ pub async fn confirm(
             Ok(Ok(page(
                 "people/import",
                 &web,
-                json!({ "done": imported, "errors": [], "max_mb": MAX_BYTES / 1024 / 1024 }),
+                json!({ "done": imported, "errors": {}, "max_mb": MAX_BYTES / 1024 / 1024 }),
             )))
         }
         // The people changed since the analysis (a duplicate became an error): show it again.
