@@ -628,6 +628,7 @@ pub fn book_as(
     };
     let seated = person_ids.len().min(capacity as usize);
     let slot = Slot {
+        organisation_id,
         mediator_id,
         place_id,
         starts_at,
@@ -645,7 +646,12 @@ pub fn book_as(
     BookingLocks::transaction(conn, organisation_id, &keys, |conn, _locks| {
         // The time rules, the mediator's overlaps and the first person's, in one statement;
         // refused in the order the rules are listed (time, mediator, people).
-        let facts = read_facts(conn, &slot, tz)?;
+        let facts = read_facts(conn, &slot, tz)?.ok_or_else(|| {
+            AppError::field(
+                "mediator_id",
+                "Ce médiateur n'existe pas dans la structure.",
+            )
+        })?;
         time_rules(conn, &placement, tz, Some(&facts))?;
         if facts.mediator_busy {
             check_mediator_overlap(conn, &placement, tz)?;
@@ -712,13 +718,20 @@ pub fn book_as(
             },
             participants,
         };
-        crate::webhooks::announce_appointment(
+        // Read with the facts: no webhook, no further read; the first person's contact known.
+        crate::webhooks::announce_new_appointment(
             conn,
             &config.timezone,
             &appointment,
-            &Event::Booked,
+            facts.webhooks,
         )?;
-        outbox::announce(conn, config, &appointment, Event::Booked)?;
+        outbox::announce_known(
+            conn,
+            config,
+            &appointment,
+            Event::Booked,
+            slot.first_person.map(|id| (id, facts.contact.clone())),
+        )?;
         Ok(appointment)
     })
 }
