@@ -69,6 +69,23 @@ as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
   start >/dev/null
 psql_admin() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
 
+# CPU ticks (user + system) so far of the app instances, then of the database's processes
+# (PostgreSQL's server processes; none for SQLite, which runs inside the app): "APP DB".
+# A backend that exits in between takes its ticks with it; the pools keep theirs open.
+cpu_ticks() {
+  local app=0 db=0 pid postmaster
+  for pid in "${SERVERS[@]}"; do
+    app=$((app + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  postmaster=$(head -1 "$WORK/pg/data/postmaster.pid" 2>/dev/null || true)
+  if [ -n "$postmaster" ] && [[ "$ROCKET_DATABASE_URL" == postgres* ]]; then
+    for pid in $postmaster $(pgrep -P "$postmaster"); do
+      db=$((db + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+  fi
+  echo "$app $db"
+}
+
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # Starts the app on $1 (database URL) at ports PORT.. (one per instance, $2 of them), creates
@@ -119,7 +136,8 @@ PY
   local mediators
   mediators=$(IFS=,; echo "${mediator_ids[*]}")
   # Two wrk at once, CLIENTS/2 connections each; the second against the second instance if any.
-  local loads=()
+  local loads=() before after
+  before=$(cpu_ticks)
   for w in 0 1; do
     local target=$((PORT + (w % instances)))
     wrk -t2 -c$((CLIENTS / 2)) -d"$DURATION" -s benches/booking.lua "http://127.0.0.1:$target" -- \
@@ -127,8 +145,17 @@ PY
     loads+=($!)
   done
   wait "${loads[@]}"
+  after=$(cpu_ticks)
   stop_servers
   grep -h "^Bookings/sec" "$data"/wrk-*.txt | sed "s|^|  $(echo "$url" | cut -d: -f1), one wrk: |" >&2
+  # CPU time of the app and the database per booking, steadier than bookings/s on a shared
+  # machine (the other processes take cores, not this work's CPU time).
+  awk -v before="$before" -v after="$after" -v tick="$(getconf CLK_TCK)" \
+    -v url="$(echo "$url" | cut -d: -f1)" '/^Bookings\/sec:/ {gsub(/\(/, "", $3); n += $3} END {
+      split(before, b, " "); split(after, a, " ");
+      printf "  %s, CPU per booking: app %.3f ms, database %.3f ms (%d bookings)\n", url,
+        1000 * (a[1] - b[1]) / tick / n, 1000 * (a[2] - b[2]) / tick / n, n }' \
+    "$data"/wrk-*.txt >&2
   awk '/^Bookings\/sec:/ {sum += $2} END {printf "%.1f\n", sum}' "$data"/wrk-*.txt
 }
 
