@@ -23,12 +23,13 @@
 # 34, 44, 48 % (median 44 %); after (11 statements) SQLite 935 and PostgreSQL 667, ratios 60,
 # 80, 56 % (median 60 %). The machine's noise moves a round's ratio by +-10 points: compare the
 # medians of runs made one after the other.
-# Then (30 Nov 2026, 22:30, load 5 to 16, bench-fast, rounds of before and after alternated)
-# 11 -> 6 statements per booking: PostgreSQL's app CPU per booking 0.94-1.00 -> 0.75-0.80 ms,
-# its database CPU unchanged at 1.8-2.2 ms (SQLite's whole booking: 0.76-0.87 ms); rounds'
-# ratios before 47.9, 47.8, 45.1, 43.5, 45.7 %, after 44.6, 42.5, 57.2, 43.0, 66.8 %: what is
-# left is the database's own work per booking (executor, foreign-key checks, the overlap scans),
-# which fewer round trips do not remove.
+# Then (30 Nov 2026, 22:30-23:10, load 4 to 18, bench-fast, 7 rounds of before and after
+# alternated) 11 -> 6 statements per booking: PostgreSQL's app CPU per booking 0.69-1.00 ->
+# 0.59-0.80 ms (about -20 %), its database CPU about the same, 1.27-2.05 -> 1.33-2.21 ms
+# (SQLite's whole booking: 0.64-0.87 ms); rounds' ratios before 47.9, 47.8, 45.1, 43.5, 45.7,
+# 52.8, 96.9 % (median 47.8), after 44.6, 42.5, 57.2, 43.0, 66.8, 72.5, 68.7 % (median 57.2).
+# What is left is mostly the database's own work per booking (executor, seven foreign-key
+# checks, the overlap scans), which fewer round trips do not remove.
 #
 # Environment: DURATION (wrk's, default 20s), CLIENTS (default 32), BIN (a release binary to use
 # instead of building this worktree's), PORT (first app port, default 8091; PostgreSQL's second
