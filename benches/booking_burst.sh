@@ -23,6 +23,13 @@
 # 34, 44, 48 % (median 44 %); after (11 statements) SQLite 935 and PostgreSQL 667, ratios 60,
 # 80, 56 % (median 60 %). The machine's noise moves a round's ratio by +-10 points: compare the
 # medians of runs made one after the other.
+# Then (30 Nov 2026, 22:30-23:10, load 4 to 18, bench-fast, 7 rounds of before and after
+# alternated) 11 -> 6 statements per booking: PostgreSQL's app CPU per booking 0.69-1.00 ->
+# 0.59-0.80 ms (about -20 %), its database CPU about the same, 1.27-2.05 -> 1.33-2.21 ms
+# (SQLite's whole booking: 0.64-0.87 ms); rounds' ratios before 47.9, 47.8, 45.1, 43.5, 45.7,
+# 52.8, 96.9 % (median 47.8), after 44.6, 42.5, 57.2, 43.0, 66.8, 72.5, 68.7 % (median 57.2).
+# What is left is mostly the database's own work per booking (executor, seven foreign-key
+# checks, the overlap scans), which fewer round trips do not remove.
 #
 # Environment: DURATION (wrk's, default 20s), CLIENTS (default 32), BIN (a release binary to use
 # instead of building this worktree's), PORT (first app port, default 8091; PostgreSQL's second
@@ -68,6 +75,23 @@ as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
   -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c synchronous_commit=$PG_SYNCHRONOUS_COMMIT" \
   start >/dev/null
 psql_admin() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
+
+# CPU ticks (user + system) so far of the app instances, then of the database's processes
+# (PostgreSQL's server processes; none for SQLite, which runs inside the app): "APP DB".
+# A backend that exits in between takes its ticks with it; the pools keep theirs open.
+cpu_ticks() {
+  local app=0 db=0 pid postmaster
+  for pid in "${SERVERS[@]}"; do
+    app=$((app + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  postmaster=$(head -1 "$WORK/pg/data/postmaster.pid" 2>/dev/null || true)
+  if [ -n "$postmaster" ] && [[ "$ROCKET_DATABASE_URL" == postgres* ]]; then
+    for pid in $postmaster $(pgrep -P "$postmaster"); do
+      db=$((db + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+  fi
+  echo "$app $db"
+}
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
@@ -119,7 +143,8 @@ PY
   local mediators
   mediators=$(IFS=,; echo "${mediator_ids[*]}")
   # Two wrk at once, CLIENTS/2 connections each; the second against the second instance if any.
-  local loads=()
+  local loads=() before after
+  before=$(cpu_ticks)
   for w in 0 1; do
     local target=$((PORT + (w % instances)))
     wrk -t2 -c$((CLIENTS / 2)) -d"$DURATION" -s benches/booking.lua "http://127.0.0.1:$target" -- \
@@ -127,8 +152,17 @@ PY
     loads+=($!)
   done
   wait "${loads[@]}"
+  after=$(cpu_ticks)
   stop_servers
   grep -h "^Bookings/sec" "$data"/wrk-*.txt | sed "s|^|  $(echo "$url" | cut -d: -f1), one wrk: |" >&2
+  # CPU time of the app and the database per booking, steadier than bookings/s on a shared
+  # machine (the other processes take cores, not this work's CPU time).
+  awk -v before="$before" -v after="$after" -v tick="$(getconf CLK_TCK)" \
+    -v url="$(echo "$url" | cut -d: -f1)" '/^Bookings\/sec:/ {gsub(/\(/, "", $3); n += $3} END {
+      split(before, b, " "); split(after, a, " ");
+      printf "  %s, CPU per booking: app %.3f ms, database %.3f ms (%d bookings)\n", url,
+        1000 * (a[1] - b[1]) / tick / n, 1000 * (a[2] - b[2]) / tick / n, n }' \
+    "$data"/wrk-*.txt >&2
   awk '/^Bookings\/sec:/ {sum += $2} END {printf "%.1f\n", sum}' "$data"/wrk-*.txt
 }
 

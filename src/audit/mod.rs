@@ -65,6 +65,27 @@ pub fn record(
     })
 }
 
+/// PostgreSQL: [`record`] as one member of a `WITH` statement, one of whose earlier members,
+/// `source`, inserts the entity and returns its `id` and `organisation_id`: a change and its
+/// audit row in one round trip. `at` and `actor` are the statement's placeholders of the time
+/// and of the actor's id (NULL: no actor). Action and entity are the code's own words.
+pub fn pg_record_member(
+    source: &str,
+    action: &'static str,
+    entity: &'static str,
+    at: &str,
+    actor: &str,
+) -> String {
+    debug_assert!((action.to_string() + entity)
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c == '_'));
+    format!(
+        "INSERT INTO audit_log (at, actor_id, action, entity, entity_id, organisation_id) \
+         SELECT {at}, {actor}, '{action}', '{entity}', {source}.id, {source}.organisation_id \
+         FROM {source}"
+    )
+}
+
 #[derive(Default, Debug)]
 pub struct AuditFilter {
     pub entity: Option<String>,

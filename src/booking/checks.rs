@@ -23,6 +23,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::mail::outbox::Contact;
 
 /// The rows a booking refers to, each `None` when its id names nothing.
 pub struct Context {
@@ -77,7 +78,7 @@ pub fn read_context(
 }
 
 /// What the database says of a slot (see [`read_facts`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Facts {
     /// The mediator holds opening hours at the place covering the whole slot.
     pub open: bool,
@@ -87,10 +88,15 @@ pub struct Facts {
     pub mediator_busy: bool,
     /// The first person is seated in another appointment overlapping the slot.
     pub person_busy: bool,
+    /// The organisation has a live webhook (the booking announces itself to them).
+    pub webhooks: bool,
+    /// How the first person may be reached (`None`: no first person, or anonymised).
+    pub contact: Option<Contact>,
 }
 
 /// The slot a booking asks for.
 pub struct Slot {
+    pub organisation_id: i32,
     pub mediator_id: i32,
     pub place_id: i32,
     pub starts_at: NaiveDateTime,
@@ -127,9 +133,12 @@ pub fn local_window(
     ))
 }
 
-/// The four facts of `slot`, in one statement. Run it under the mediator's and the person's
-/// locks, in the transaction that writes (the overlaps are only true there).
-pub fn read_facts(conn: &mut DbConn, slot: &Slot, tz: &Tz) -> Result<Facts, AppError> {
+/// The four facts of `slot`, with whether the organisation has a live webhook and the first
+/// person's contact (what announcing the booking needs), in one statement. Run it under the
+/// mediator's and the person's locks, in the transaction that writes (the overlaps are only
+/// true there). It reads from the mediator's row, which the booking's lock covers; `None` when
+/// it is gone.
+pub fn read_facts(conn: &mut DbConn, slot: &Slot, tz: &Tz) -> Result<Option<Facts>, AppError> {
     // A slot past midnight: a weekday that no opening hours have (and a date that both
     // databases hold: PostgreSQL refuses chrono's `NaiveDate::MIN`).
     let (date, weekday, start_minute, end_minute) =
@@ -181,12 +190,36 @@ pub fn read_facts(conn: &mut DbConn, slot: &Slot, tz: &Tz) -> Result<Facts, AppE
             .filter(appointments::starts_at.lt(slot.ends_at))
             .filter(appointments::ends_at.gt(slot.starts_at)),
     );
-    let (open, absent, mediator_busy, person_busy) =
-        diesel::select((open, absent, mediator_busy, person_busy)).get_result(conn)?;
-    Ok(Facts {
-        open,
-        absent,
-        mediator_busy,
-        person_busy,
-    })
+    let webhooks = crate::webhooks::any_live(slot.organisation_id);
+    let row: Option<FactsRow> = users::table
+        // No person: an id that no row has (ids start at 1).
+        .left_join(
+            people::table.on(people::id
+                .eq(slot.first_person.unwrap_or(-1))
+                .and(people::anonymised_at.is_null())),
+        )
+        .filter(users::id.eq(slot.mediator_id))
+        .select((
+            open,
+            absent,
+            mediator_busy,
+            person_busy,
+            webhooks,
+            Contact::columns().nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(
+        |(open, absent, mediator_busy, person_busy, webhooks, contact)| Facts {
+            open,
+            absent,
+            mediator_busy,
+            person_busy,
+            webhooks,
+            contact,
+        },
+    ))
 }
+
+/// What [`read_facts`] reads.
+type FactsRow = (bool, bool, bool, bool, bool, Option<Contact>);

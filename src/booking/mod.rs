@@ -19,6 +19,7 @@ pub mod checks;
 pub mod enrol;
 pub mod history;
 pub mod ics;
+pub mod insert;
 pub mod merge;
 pub mod model;
 pub mod new;

@@ -634,6 +634,7 @@ pub fn book_as(
     };
     let seated = person_ids.len().min(capacity as usize);
     let slot = Slot {
+        organisation_id,
         mediator_id,
         place_id,
         starts_at,
@@ -651,7 +652,12 @@ pub fn book_as(
     BookingLocks::transaction(conn, organisation_id, &keys, |conn, _locks| {
         // The time rules, the mediator's overlaps and the first person's, in one statement;
         // refused in the order the rules are listed (time, mediator, people).
-        let facts = read_facts(conn, &slot, tz)?;
+        let facts = read_facts(conn, &slot, tz)?.ok_or_else(|| {
+            AppError::field(
+                "mediator_id",
+                "Ce médiateur n'existe pas dans la structure.",
+            )
+        })?;
         time_rules(conn, &placement, tz, Some(&facts))?;
         if facts.mediator_busy {
             check_mediator_overlap(conn, &placement, tz)?;
@@ -662,39 +668,30 @@ pub fn book_as(
             }
         }
         let stamp = now();
-        let id: i32 = diesel::insert_into(appointments::table)
-            .values((
-                appointments::organisation_id.eq(organisation_id),
-                appointments::service_id.eq(service.id),
-                appointments::mediator_id.eq(mediator_id),
-                appointments::place_id.eq(place_id),
-                appointments::starts_at.eq(starts_at),
-                appointments::ends_at.eq(ends_at),
-                appointments::blocked_until.eq(blocked_until),
-                appointments::capacity.eq(capacity),
-                appointments::title.eq(title.as_deref()),
-                appointments::notes.eq(notes.as_deref()),
-                appointments::status.eq("planned"),
-                appointments::walk_in.eq(input.walk_in),
-                appointments::created_at.eq(stamp),
-                appointments::updated_at.eq(stamp),
-            ))
-            .returning(appointments::id)
-            .get_result(conn)?;
-        let mut participants = Vec::with_capacity(person_ids.len());
-        for (i, person_id) in person_ids.iter().enumerate() {
-            let status = if i < seated { "booked" } else { "waitlisted" };
-            participants.push(insert_participant(conn, id, *person_id, status)?);
-        }
-        crate::audit::record(
+        let people: Vec<(i32, &str)> = person_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, if i < seated { "booked" } else { "waitlisted" }))
+            .collect();
+        let (id, participants) = super::insert::appointment(
             conn,
+            &super::insert::NewAppointment {
+                organisation_id,
+                service_id: service.id,
+                mediator_id,
+                place_id,
+                starts_at,
+                ends_at,
+                blocked_until,
+                capacity,
+                title: title.as_deref(),
+                notes: notes.as_deref(),
+                walk_in: input.walk_in,
+                stamp,
+            },
+            &people,
             actor,
-            "create",
-            "appointment",
-            Some(id),
-            Some(organisation_id),
         )?;
-        crate::reports::maintain::mark(conn, id)?;
         let appointment = Appointment {
             row: AppointmentRow {
                 id,
@@ -718,13 +715,20 @@ pub fn book_as(
             },
             participants,
         };
-        crate::webhooks::announce_appointment(
+        // Read with the facts: no webhook, no further read; the first person's contact known.
+        crate::webhooks::announce_new_appointment(
             conn,
             &config.timezone,
             &appointment,
-            &Event::Booked,
+            facts.webhooks,
         )?;
-        outbox::announce(conn, config, &appointment, Event::Booked)?;
+        outbox::announce_known(
+            conn,
+            config,
+            &appointment,
+            Event::Booked,
+            slot.first_person.map(|id| (id, facts.contact.clone())),
+        )?;
         Ok(appointment)
     })
 }

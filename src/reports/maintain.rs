@@ -509,6 +509,16 @@ pub fn mark(conn: &mut DbConn, appointment_id: i32) -> Result<(), AppError> {
     Ok(())
 }
 
+/// PostgreSQL: [`mark`] as one member of a `WITH` statement, one of whose earlier members,
+/// `source`, inserts the appointment and returns its `mediator_id`, `place_id` and
+/// `starts_at`: a booking and its note in one round trip.
+pub fn pg_mark_member(source: &str) -> String {
+    format!(
+        "INSERT INTO activity_dirty (mediator_id, place_id, starts_at) \
+         SELECT mediator_id, place_id, starts_at FROM {source}"
+    )
+}
+
 /// Brings the activity rows of every noted appointment up to date. Reports call it first.
 pub fn flush(conn: &mut DbConn, tz: &Tz) -> Result<(), AppError> {
     crate::db::transaction(conn, |conn| {

@@ -449,6 +449,19 @@ pub fn enqueue(
 }
 
 /// The organisation's live webhooks: id and the events each is subscribed to.
+/// Whether the organisation has a live webhook, as an expression: a booking asks it within the
+/// statement of its checks, and reads the webhooks themselves only when there is one (see
+/// [`announce_new_appointment`]).
+#[diesel::dsl::auto_type]
+pub fn any_live(organisation_id: i32) -> _ {
+    diesel::dsl::exists(
+        webhooks::table
+            .filter(webhooks::organisation_id.eq(organisation_id))
+            .filter(webhooks::deleted_at.is_null())
+            .filter(webhooks::disabled_at.is_null()),
+    )
+}
+
 fn live_webhooks(conn: &mut DbConn, organisation_id: i32) -> Result<Vec<(i32, String)>, AppError> {
     Ok(webhooks::table
         .filter(webhooks::organisation_id.eq(organisation_id))
@@ -526,6 +539,21 @@ fn appointment_data(tz: &Tz, appointment: &Appointment) -> Value {
 
 /// The webhook events of a booking change (called by the booking service beside the outbox's
 /// announcement, in the same transaction).
+/// [`announce_appointment`] of a new appointment, whose booking has read [`any_live`] in its
+/// checks' statement (under the same transaction): with no live webhook, nothing to read or
+/// write.
+pub fn announce_new_appointment(
+    conn: &mut DbConn,
+    tz: &Tz,
+    appointment: &Appointment,
+    any_live: bool,
+) -> Result<(), AppError> {
+    if !any_live {
+        return Ok(());
+    }
+    announce_appointment(conn, tz, appointment, &Event::Booked)
+}
+
 pub fn announce_appointment(
     conn: &mut DbConn,
     tz: &Tz,

@@ -684,3 +684,39 @@ both_backends! {
         assert_eq!(refused.status, Status::Forbidden);
     }
 }
+
+both_backends! {
+    /// One booking of several people (a single statement on PostgreSQL): the people are seated
+    /// and waitlisted in the order the request names them, not in the order of their ids, the
+    /// order holds when read back, and the booking is audited with its author.
+    async fn a_booking_keeps_the_order_of_its_people_and_its_audit_row(app) {
+        let s = setup(&app, "Emmaüs Connect").await;
+        let admin = app.staff("admin", "Emmaüs Connect").await;
+        let day = today() + Duration::days(9);
+        let first = person(&app, &s.mediator.token, "Un").await;
+        let second = person(&app, &s.mediator.token, "Deux").await;
+        let third = person(&app, &s.mediator.token, "Trois").await;
+        let r = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
+            "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": at(day, "10:00"), "capacity": 2, "person_ids": [third, first, second]})).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let id = r.json()["id"].as_i64().unwrap();
+        let seats = |v: &Value| v["participants"].as_array().unwrap().iter()
+            .map(|p| (p["person_id"].as_i64().unwrap(), p["status"].as_str().unwrap().to_string()))
+            .collect::<Vec<_>>();
+        let expected = vec![(third, "booked".to_string()), (first, "booked".to_string()), (second, "waitlisted".to_string())];
+        assert_eq!(seats(&r.json()), expected);
+        let back = app.get(&format!("/api/v1/appointments/{id}"), Some(&s.mediator.token)).await;
+        assert_eq!(seats(&back.json()), expected, "read back in enrolment order");
+        // A freed seat goes to the one waiting.
+        assert_eq!(app.delete(&format!("/api/v1/appointments/{id}/participants/{third}"), &s.mediator.token).await.status, Status::NoContent);
+        let after = app.get(&format!("/api/v1/appointments/{id}"), Some(&s.mediator.token)).await;
+        assert_eq!(seats(&after.json())[2], (second, "booked".to_string()));
+        let audit = app.get(&format!("/api/v1/audit?entity=appointment&entity_id={id}"), Some(&admin.token)).await;
+        assert_eq!(audit.status, Status::Ok, "{}", audit.body);
+        let created: Vec<Value> = audit.json().as_array().unwrap().iter()
+            .filter(|e| e["action"] == "create").cloned().collect();
+        assert_eq!(created.len(), 1, "{}", audit.body);
+        assert_eq!(created[0]["actor_id"], json!(s.mediator.user.id));
+    }
+}
