@@ -6,16 +6,35 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
+use std::collections::HashMap;
+
+use super::model::Appointment;
 use super::service;
-use crate::auth::WebUser;
+use crate::auth::{StaffUser, WebUser};
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::time::LocalTime;
 use crate::web::csrf::Csrf;
 use crate::web::{notice, page, FormOutcome, Invalid};
 
 const FIELDS: [(&str, &str); 2] = [("by", "Annulé par"), ("reason", "Motif")];
+
+/// An appointment and the names of its people: what a page asking before a change says.
+pub(super) fn with_names(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    id: i32,
+) -> Result<(Appointment, HashMap<i32, String>), AppError> {
+    let appointment = service::load(conn, user, id)?;
+    let ids: Vec<i32> = appointment
+        .participants
+        .iter()
+        .map(|p| p.person_id)
+        .collect();
+    let names = crate::people::picker::names(conn, &ids)?;
+    Ok((appointment, names))
+}
 
 async fn confirm_page(
     db: &Db,
@@ -27,18 +46,7 @@ async fn confirm_page(
 ) -> Result<Template, AppError> {
     let tz = config.timezone;
     let user = web.user.clone();
-    let (appointment, names) = db
-        .run(move |conn| {
-            let appointment = service::load(conn, &user, id)?;
-            let ids: Vec<i32> = appointment
-                .participants
-                .iter()
-                .map(|p| p.person_id)
-                .collect();
-            let names = crate::people::picker::names(conn, &ids)?;
-            Ok((appointment, names))
-        })
-        .await?;
+    let (appointment, names) = db.run(move |conn| with_names(conn, &user, id)).await?;
     let people = |status: &str| -> Vec<String> {
         appointment
             .participants

@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamp};
 
-use super::model::ParticipantRow;
+use super::model::{Appointment, AppointmentRow, ParticipantRow};
 use crate::auth::StaffUser;
 use crate::db::schema::{appointments, participants};
 use crate::db::DbConn;
@@ -39,13 +39,13 @@ pub struct NewAppointment<'a> {
 
 /// Inserts `new` with `people` (each with its status, in enrolment order), the audit row of its
 /// creation by `actor` (`None`: from the public pages) and its activity note; returns the
-/// appointment's id and its participants in the order given.
+/// appointment as stored, its participants in the order given.
 pub fn appointment(
     conn: &mut DbConn,
     new: &NewAppointment,
     people: &[(i32, &str)],
     actor: Option<&StaffUser>,
-) -> Result<(i32, Vec<ParticipantRow>), AppError> {
+) -> Result<Appointment, AppError> {
     let ids = match conn {
         DbConn::Pg(pg) => in_one_statement(pg, new, people, actor)?,
         DbConn::Sqlite(_) => one_by_one(conn, new, people, actor)?,
@@ -64,7 +64,29 @@ pub fn appointment(
             confirmed_at: None,
         })
         .collect();
-    Ok((id, participants))
+    Ok(Appointment {
+        row: AppointmentRow {
+            id,
+            organisation_id: new.organisation_id,
+            service_id: new.service_id,
+            mediator_id: new.mediator_id,
+            place_id: new.place_id,
+            starts_at: new.starts_at,
+            ends_at: new.ends_at,
+            blocked_until: new.blocked_until,
+            capacity: new.capacity,
+            title: new.title.map(str::to_string),
+            notes: new.notes.map(str::to_string),
+            status: "planned".into(),
+            walk_in: new.walk_in,
+            cancelled_by: None,
+            cancel_reason: None,
+            sequence: 0,
+            created_at: new.stamp,
+            updated_at: new.stamp,
+        },
+        participants,
+    })
 }
 
 /// The appointment's id and its participants' ids, in the order of `people`.

@@ -673,7 +673,7 @@ pub fn book_as(
             .enumerate()
             .map(|(i, id)| (*id, if i < seated { "booked" } else { "waitlisted" }))
             .collect();
-        let (id, participants) = super::insert::appointment(
+        let appointment = super::insert::appointment(
             conn,
             &super::insert::NewAppointment {
                 organisation_id,
@@ -692,29 +692,6 @@ pub fn book_as(
             &people,
             actor,
         )?;
-        let appointment = Appointment {
-            row: AppointmentRow {
-                id,
-                organisation_id,
-                service_id: service.id,
-                mediator_id,
-                place_id,
-                starts_at,
-                ends_at,
-                blocked_until,
-                capacity,
-                title: title.clone(),
-                notes: notes.clone(),
-                status: "planned".into(),
-                walk_in: input.walk_in,
-                cancelled_by: None,
-                cancel_reason: None,
-                sequence: 0,
-                created_at: stamp,
-                updated_at: stamp,
-            },
-            participants,
-        };
         // Read with the facts: no webhook, no further read; the first person's contact known.
         crate::webhooks::announce_new_appointment(
             conn,

@@ -5,7 +5,6 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
-use super::service;
 use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
@@ -24,16 +23,7 @@ pub async fn confirm(
     let tz = config.timezone;
     let user = web.user.clone();
     let (appointment, names) = db
-        .run(move |conn| {
-            let appointment = service::load(conn, &user, id)?;
-            let ids: Vec<i32> = appointment
-                .participants
-                .iter()
-                .map(|p| p.person_id)
-                .collect();
-            let names = crate::people::picker::names(conn, &ids)?;
-            Ok((appointment, names))
-        })
+        .run(move |conn| super::cancel::with_names(conn, &user, id))
         .await?;
     // Only a person who holds a seat or waits for one can be withdrawn.
     let seat = appointment

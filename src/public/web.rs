@@ -205,8 +205,8 @@ pub struct BookingForm {
     website: Option<String>,
 }
 
-/// Error keys of the service (`person.phone`) as the form names its fields (`phone`).
-/// The person's fields, in their order on the booking page, for the error summary.
+/// The person's fields, in their order on the booking page, for the error summary (the
+/// referral page asks them too, between the referrer's and the referral's).
 const BOOK_FIELDS: [(&str, &str); 7] = [
     ("given_name", "Prénom"),
     ("family_name", "Nom"),
@@ -217,25 +217,23 @@ const BOOK_FIELDS: [(&str, &str); 7] = [
     ("language", "Langue des messages"),
 ];
 
-/// The referral page's fields, in their order on the page, for the error summary.
-const REFER_FIELDS: [(&str, &str); 15] = [
+/// The referrer's fields, first on the referral page.
+const REFERRER_FIELDS: [(&str, &str); 4] = [
     ("referrer_name", "Votre nom"),
     ("referrer_organisation", "Votre structure"),
     ("referrer_email", "Votre adresse e-mail"),
     ("referrer_phone", "Votre téléphone"),
-    ("given_name", "Prénom"),
-    ("family_name", "Nom"),
-    ("phone", "Téléphone portable"),
-    ("sms_consent", "Rappels par SMS"),
-    ("email", "Adresse e-mail"),
-    ("reminder_consent", "Rappels par e-mail"),
-    ("language", "Langue des messages"),
+];
+
+/// The referral's own fields, after the person's.
+const REFERRAL_FIELDS: [(&str, &str); 4] = [
     ("agreement", "Accord de la personne"),
     ("topics", "Ses besoins"),
     ("message", "Précisions pratiques"),
     ("slot", "Rendez-vous"),
 ];
 
+/// Error keys of the service (`person.phone`) as the form names its fields (`phone`).
 fn form_errors(errors: FieldErrors) -> FieldErrors {
     errors
         .into_iter()
@@ -536,6 +534,9 @@ pub async fn refer(
         "agreement": form.agreement, "topics": form.topics, "message": form.message, "slot": form.slot });
     context["errors"] = json!(errors);
     context["problem"] = json!(problem);
-    let context = crate::web::notice::with_summary(context, &REFER_FIELDS);
+    let context = crate::web::notice::with_summary(
+        context,
+        &[&REFERRER_FIELDS[..], &BOOK_FIELDS, &REFERRAL_FIELDS].concat(),
+    );
     Ok(render(status, "public/refer", context))
 }

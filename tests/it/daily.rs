@@ -9,25 +9,13 @@ use serde_json::json;
 
 use crate::booking::{at, book, setup, today, walk_in, Setup};
 use crate::both_backends;
-use crate::harness::{unescape, Response, TestApp};
+use crate::harness::{post, unescape, TestApp};
 
 /// A person with the fields a picker shows, created through the API.
 async fn someone(app: &TestApp, token: &str, body: serde_json::Value) -> i64 {
     let r = app.post_json("/api/v1/people", token, body).await;
     assert_eq!(r.status, Status::Created, "{}", r.body);
     r.json()["id"].as_i64().unwrap()
-}
-
-async fn post(
-    app: &TestApp,
-    path: &str,
-    session: &str,
-    csrf: &str,
-    fields: &[(&str, &str)],
-) -> Response {
-    let mut all = vec![("csrf_token", csrf)];
-    all.extend_from_slice(fields);
-    app.post_form(path, Some(session), &all).await
 }
 
 async fn appointments_of(app: &TestApp, s: &Setup) -> Vec<serde_json::Value> {

@@ -8,7 +8,7 @@ use rocket::http::{ContentType, Cookie, Status};
 
 use crate::booking::{at, today, walk_in};
 use crate::both_backends;
-use crate::harness::{hidden_field, unescape, urlencode, Response, TestApp, PASSWORD};
+use crate::harness::{hidden_field, post, unescape, urlencode, Response, TestApp, PASSWORD};
 use crate::public::{public_setup, SLUG};
 
 /// The templates whose POST forms have fields a person fills in, all checked by the table of
@@ -184,18 +184,6 @@ fn assert_shown_again(what: &str, r: &Response, fields: &[&str], kept: &[&str]) 
         !body.contains("Certains champs sont à corriger"),
         "{what}: the old vague alert"
     );
-}
-
-async fn post(
-    app: &TestApp,
-    path: &str,
-    session: &str,
-    csrf: &str,
-    fields: &[(&str, &str)],
-) -> Response {
-    let mut all = vec![("csrf_token", csrf)];
-    all.extend_from_slice(fields);
-    app.post_form(path, Some(session), &all).await
 }
 
 /// A form of a page shown before sign-in (public pages, login, setup): its pre-session cookie

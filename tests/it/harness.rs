@@ -697,6 +697,19 @@ impl TestApp {
 }
 
 /// The value of `<input type="hidden" name=NAME value=…>` in a page.
+/// A form posted with its CSRF token, as a signed-in browser sends it.
+pub async fn post(
+    app: &TestApp,
+    path: &str,
+    session: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let mut all = vec![("csrf_token", csrf)];
+    all.extend_from_slice(fields);
+    app.post_form(path, Some(session), &all).await
+}
+
 pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
