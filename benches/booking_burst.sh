@@ -33,7 +33,9 @@
 #
 # Environment: DURATION (wrk's, default 20s), CLIENTS (default 32), BIN (a release binary to use
 # instead of building this worktree's), PORT (first app port, default 8091; PostgreSQL's second
-# instance uses PORT+1). Needs wrk, curl, python3 and Debian's postgresql.
+# instance uses PORT+1), PG_STATEMENTS=1 (after each PostgreSQL round, the statements that took
+# the database's time, from pg_stat_statements: calls, mean and total milliseconds of execution, plans made and their total milliseconds).
+# Needs wrk, curl, python3 and Debian's postgresql (and postgresql-contrib for PG_STATEMENTS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -67,12 +69,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+PRELOAD=
+[ "${PG_STATEMENTS:-}" = 1 ] && PRELOAD="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
 # The throwaway cluster.
 mkdir -p "$WORK/pg"
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$WORK/pg"
 as_postgres "$PG_BIN/initdb" -A trust -U postgres -E UTF8 --no-sync -D "$WORK/pg/data" >/dev/null
 as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
-  -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c synchronous_commit=$PG_SYNCHRONOUS_COMMIT" \
+  -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c synchronous_commit=$PG_SYNCHRONOUS_COMMIT $PRELOAD" \
   start >/dev/null
 psql_admin() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
 
@@ -170,7 +174,17 @@ SQLITE=() PG=() RATIOS=()
 for r in $(seq 1 "$ROUNDS"); do
   s=$(round "sqlite://$WORK/sqlite-$r.db" 1)
   psql_admin -c "CREATE DATABASE bench_$r"
+  if [ "${PG_STATEMENTS:-}" = 1 ]; then
+    psql_admin -d "bench_$r" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+      -c "SELECT pg_stat_statements_reset()" >/dev/null
+  fi
   p=$(round "postgres://postgres@127.0.0.1:$PG_PORT/bench_$r" 2)
+  if [ "${PG_STATEMENTS:-}" = 1 ]; then
+    psql_admin -d "bench_$r" -P pager=off -c "SELECT calls, round(mean_exec_time::numeric, 3) AS mean_ms,
+      round(total_exec_time::numeric) AS total_ms, plans, round(total_plan_time::numeric) AS plan_total_ms,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS statement
+      FROM pg_stat_statements WHERE calls > 100 ORDER BY total_exec_time DESC LIMIT 15" >&2
+  fi
   ratio=$(awk -v s="$s" -v p="$p" 'BEGIN {printf "%.1f", 100 * p / s}')
   echo "round $r: SQLite, one instance: $s bookings/s; PostgreSQL, two instances: $p bookings/s; ratio $ratio %"
   SQLITE+=("$s") PG+=("$p") RATIOS+=("$ratio")
