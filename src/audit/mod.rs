@@ -65,6 +65,36 @@ pub fn record(
     })
 }
 
+/// [`record`] of the same action on each of `entity_ids`, in as few statements as the
+/// databases allow; inside the caller's transaction.
+pub fn record_each(
+    conn: &mut DbConn,
+    actor: Option<&StaffUser>,
+    action: &str,
+    entity: &str,
+    entity_ids: &[i32],
+    organisation_id: Option<i32>,
+) -> Result<(), AppError> {
+    let at = crate::db::now();
+    for chunk in entity_ids.chunks(1000) {
+        let rows: Vec<NewAuditRow> = chunk
+            .iter()
+            .map(|id| NewAuditRow {
+                at,
+                actor_id: actor.map(|a| a.id),
+                action,
+                entity,
+                entity_id: Some(*id),
+                organisation_id,
+            })
+            .collect();
+        crate::db::per_backend!(conn, |c| diesel::insert_into(audit_log::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// PostgreSQL: [`record`] as one member of a `WITH` statement, one of whose earlier members,
 /// `source`, inserts the entity and returns its `id` and `organisation_id`: a change and its
 /// audit row in one round trip. `at` and `actor` are the statement's placeholders of the time

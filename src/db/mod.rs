@@ -351,6 +351,18 @@ pub fn set_prelude(prelude: Arc<dyn Prelude>) -> bool {
 /// The in-process queue of SQLite write transactions.
 static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
+/// Runs `$body` with `$c` bound to the backend's own connection, for what [`DbConn`] does not
+/// do for both at once: multi-row inserts (`insert_into(t).values(&rows)`).
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
 /// Runs `f` in a write transaction. SQLite starts it with `BEGIN IMMEDIATE`, so that two
 /// writers queue on the busy timeout instead of failing when a read lock is upgraded.
 ///

@@ -674,13 +674,20 @@ pub(crate) struct DuplicateIndex {
 }
 
 impl DuplicateIndex {
+    /// The organisation's people; with `since`, only those created since then.
     pub(crate) fn of_organisation(
         conn: &mut DbConn,
         organisation_id: i32,
+        since: Option<NaiveDateTime>,
     ) -> Result<DuplicateIndex, AppError> {
         type Keys = (i32, String, Option<i32>, Option<String>, Option<String>);
-        let rows: Vec<Keys> = people::table
+        let mut query = people::table
             .filter(people::organisation_id.eq(organisation_id))
+            .into_boxed();
+        if let Some(since) = since {
+            query = query.filter(people::created_at.ge(since));
+        }
+        let rows: Vec<Keys> = query
             .filter(people::anonymised_at.is_null())
             .filter(people::merged_into.is_null())
             .select((
@@ -707,6 +714,10 @@ impl DuplicateIndex {
         Ok(index)
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_name_year.is_empty() && self.by_email.is_empty() && self.by_phone.is_empty()
+    }
+
     /// The person this one looks like (same rules as [`possible_duplicates`]).
     pub(crate) fn find(&self, input: &PersonInput) -> Option<i32> {
         let by_name = match (&input.family_name, input.birth_year) {
@@ -725,40 +736,91 @@ impl DuplicateIndex {
     }
 }
 
-/// Inserts an imported person, already checked (programmes included), inside the caller's
-/// transaction; audited. A new person has no participation nor assessment yet, so their
-/// programmes change no report aggregate.
-pub(crate) fn insert_imported(
-    conn: &mut DbConn,
-    user: &StaffUser,
-    organisation_id: i32,
-    input: &PersonInput,
-) -> Result<i32, AppError> {
-    let id: i32 = diesel::insert_into(people::table)
-        .values((
-            PersonChanges::from_input(input),
-            people::organisation_id.eq(organisation_id),
-            people::created_at.eq(now()),
-        ))
-        .returning(people::id)
-        .get_result(conn)?;
-    for programme_id in &input.programme_ids {
-        diesel::insert_into(person_programmes::table)
-            .values((
-                person_programmes::person_id.eq(id),
-                person_programmes::programme_id.eq(programme_id),
-            ))
-            .execute(conn)?;
+/// Imported people ready to insert, already checked (programmes included): their rows (keys,
+/// phones in E.164) are computed before the write transaction, which then only inserts.
+pub(crate) struct ImportRows<'a> {
+    rows: Vec<(PersonChanges<'a>, &'a [i32])>,
+}
+
+impl<'a> ImportRows<'a> {
+    pub(crate) fn new(inputs: impl Iterator<Item = &'a PersonInput>) -> Self {
+        ImportRows {
+            rows: inputs
+                .map(|input| (PersonChanges::from_input(input), &input.programme_ids[..]))
+                .collect(),
+        }
     }
-    crate::audit::record(
-        conn,
-        Some(user),
-        "import",
-        "person",
-        Some(id),
-        Some(organisation_id),
-    )?;
-    Ok(id)
+
+    /// Inserts the rows that `keep` (one flag a row) keeps, inside the caller's transaction, a
+    /// few hundred a statement; audited. A new person has no participation nor assessment
+    /// yet, so their programmes change no report aggregate. Returns their ids, in order.
+    pub(crate) fn insert(
+        &self,
+        conn: &mut DbConn,
+        user: &StaffUser,
+        organisation_id: i32,
+        keep: &[bool],
+    ) -> Result<Vec<i32>, AppError> {
+        // 24 columns a row: 500 rows stay well below both databases' limit of bound values.
+        const CHUNK: usize = 500;
+        let stamp = now();
+        let kept: Vec<&(PersonChanges, &[i32])> = self
+            .rows
+            .iter()
+            .zip(keep)
+            .filter(|(_, keep)| **keep)
+            .map(|(row, _)| row)
+            .collect();
+        let mut ids = Vec::with_capacity(kept.len());
+        for chunk in kept.chunks(CHUNK) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(row, _)| {
+                    (
+                        row,
+                        people::organisation_id.eq(organisation_id),
+                        people::created_at.eq(stamp),
+                    )
+                })
+                .collect();
+            let mut chunk_ids: Vec<i32> = crate::db::per_backend!(conn, |c| {
+                diesel::insert_into(people::table)
+                    .values(rows)
+                    .returning(people::id)
+                    .get_results(c)
+            })?;
+            // One statement numbers its rows in order on both databases; RETURNING need not
+            // list them in that order.
+            chunk_ids.sort_unstable();
+            let programmes: Vec<_> = chunk
+                .iter()
+                .zip(&chunk_ids)
+                .flat_map(|((_, programme_ids), id)| {
+                    programme_ids.iter().map(move |programme_id| {
+                        (
+                            person_programmes::person_id.eq(*id),
+                            person_programmes::programme_id.eq(*programme_id),
+                        )
+                    })
+                })
+                .collect();
+            for programmes in programmes.chunks(CHUNK) {
+                crate::db::per_backend!(conn, |c| diesel::insert_into(person_programmes::table)
+                    .values(programmes)
+                    .execute(c))?;
+            }
+            crate::audit::record_each(
+                conn,
+                Some(user),
+                "import",
+                "person",
+                &chunk_ids,
+                Some(organisation_id),
+            )?;
+            ids.extend(chunk_ids);
+        }
+        Ok(ids)
+    }
 }
 
 /// Creates a person in the user's organisation (or, for an admin, the one asked for).
