@@ -4,7 +4,7 @@
 -- with activity_days by reports::maintain (the same keys, refreshed together).
 CREATE TABLE served_days (
     person_id INTEGER NOT NULL,
-    day DATE NOT NULL,
+    day TEXT NOT NULL,
     mediator_id INTEGER NOT NULL,
     place_id INTEGER NOT NULL,
     organisation_id INTEGER NOT NULL,
