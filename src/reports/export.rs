@@ -524,14 +524,19 @@ pub fn assessments(
     let (from, to) = period(&format.tz, filters);
     walk(conn, w, |conn, w, last| {
         let mut q = assessments::table
-            .inner_join(people::table)
             .filter(assessments::id.gt(last))
             .filter(assessments::active.eq(true))
             .order(assessments::id)
             .limit(BATCH)
             .into_boxed();
+        // The person is looked up only to filter by organisation: the whole département's
+        // export reads no people row (it joined one for each of its 3 million rows).
         if let Some(o) = filters.organisation_id {
-            q = q.filter(people::organisation_id.eq(o));
+            q = q.filter(diesel::dsl::exists(
+                people::table
+                    .filter(people::id.eq(assessments::person_id))
+                    .filter(people::organisation_id.eq(o)),
+            ));
         }
         if let Some(m) = filters.mediator_id {
             q = q.filter(assessments::author_id.eq(m));
