@@ -15,6 +15,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 pub struct BulkInsert {
     head: String,
+    tail: &'static str,
     rows: Vec<String>,
     auto_flush: bool,
     pub written: u64,
@@ -24,6 +25,7 @@ impl BulkInsert {
     pub fn new(table: &str, columns: &[&str]) -> Self {
         BulkInsert {
             head: format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")),
+            tail: "",
             rows: Vec::with_capacity(ROWS_PER_STATEMENT),
             auto_flush: true,
             written: 0,
@@ -36,6 +38,15 @@ impl BulkInsert {
         BulkInsert {
             auto_flush: false,
             ..BulkInsert::new(table, columns)
+        }
+    }
+
+    /// A row whose key is already stored is left out (both backends' `ON CONFLICT DO NOTHING`):
+    /// for roll-ups written in several passes that may meet the same key.
+    pub fn ignoring_duplicates(self) -> Self {
+        BulkInsert {
+            tail: " ON CONFLICT DO NOTHING",
+            ..self
         }
     }
 
@@ -53,6 +64,7 @@ impl BulkInsert {
             let mut sql = String::with_capacity(self.head.len() + chunk.len() * 64);
             sql.push_str(&self.head);
             sql.push_str(&chunk.join(","));
+            sql.push_str(self.tail);
             conn.batch_execute(&sql)?;
             self.written += chunk.len() as u64;
         }

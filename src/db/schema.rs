@@ -516,6 +516,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    served_days (person_id, day, mediator_id, place_id) {
+        person_id -> Integer,
+        day -> Date,
+        mediator_id -> Integer,
+        place_id -> Integer,
+        organisation_id -> Integer,
+    }
+}
+
+diesel::table! {
     activity_dirty (id) {
         id -> Integer,
         mediator_id -> Integer,
@@ -693,6 +703,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     domain_progress,
     activity_days,
     activity_dirty,
+    served_days,
     activity_months,
     topic_months,
     topic_days,

@@ -233,16 +233,13 @@ impl Csv {
         match cell {
             Cell::Empty => {}
             Cell::Int(n) => {
-                let _ = write!(self.buf, "{n}");
+                self.buf
+                    .extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
             }
             Cell::Code(s) => self.text(s, false),
             Cell::Text(s) => self.text(s, true),
-            Cell::Time(t) => {
-                let _ = write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M"));
-            }
-            Cell::Date(d) => {
-                let _ = write!(self.buf, "{d}");
-            }
+            Cell::Time(t) => write_time(&mut self.buf, *t),
+            Cell::Date(d) => write_date(&mut self.buf, *d),
             Cell::Flag(b) => self.buf.extend_from_slice(if *b { b"oui" } else { b"non" }),
         }
     }
@@ -277,6 +274,36 @@ impl RowWriter for Csv {
         self.flush();
         Ok(())
     }
+}
+
+/// `YYYY-MM-DD`, written digit by digit (chrono's `format` parses its pattern at every call:
+/// a tenth of an export's time).
+fn write_date(buf: &mut Vec<u8>, d: NaiveDate) {
+    use chrono::Datelike;
+    let year = d.year();
+    if !(0..=9999).contains(&year) {
+        let _ = write!(buf, "{d}");
+        return;
+    }
+    let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+    let year = year as u32;
+    buf.extend_from_slice(&two(year / 100));
+    buf.extend_from_slice(&two(year % 100));
+    buf.push(b'-');
+    buf.extend_from_slice(&two(d.month()));
+    buf.push(b'-');
+    buf.extend_from_slice(&two(d.day()));
+}
+
+/// `YYYY-MM-DD HH:MM`, as [`write_date`].
+fn write_time(buf: &mut Vec<u8>, t: NaiveDateTime) {
+    use chrono::Timelike;
+    let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+    write_date(buf, t.date());
+    buf.push(b' ');
+    buf.extend_from_slice(&two(t.hour()));
+    buf.push(b':');
+    buf.extend_from_slice(&two(t.minute()));
 }
 
 /// A dash standing for "none" (alone, or as the first line of a list): no formula.
@@ -505,5 +532,34 @@ impl Write for Chunks {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_dates_are_written_as_chrono_formats_them() {
+        let days = [
+            NaiveDate::from_ymd_opt(2026, 1, 9).unwrap(),
+            NaiveDate::from_ymd_opt(1999, 12, 31).unwrap(),
+            NaiveDate::from_ymd_opt(7, 3, 1).unwrap(),
+            NaiveDate::from_ymd_opt(12345, 6, 7).unwrap(),
+        ];
+        for day in days {
+            for (h, m) in [(0, 0), (9, 5), (23, 59)] {
+                let t = day.and_hms_opt(h, m, 41).unwrap();
+                let mut buf = Vec::new();
+                write_time(&mut buf, t);
+                assert_eq!(
+                    String::from_utf8(buf).unwrap(),
+                    t.format("%Y-%m-%d %H:%M").to_string()
+                );
+            }
+            let mut buf = Vec::new();
+            write_date(&mut buf, day);
+            assert_eq!(String::from_utf8(buf).unwrap(), day.to_string());
+        }
     }
 }

@@ -87,6 +87,7 @@ fn utf8(path: &Path) -> Result<&str, String> {
 }
 
 fn open_sqlite(path: &Path) -> Result<SqliteConnection, String> {
+    crate::db::sqlite_process_settings();
     let mut conn = SqliteConnection::establish(utf8(path)?)
         .map_err(|e| format!("impossible d'ouvrir {} : {e}", path.display()))?;
     conn.batch_execute("PRAGMA busy_timeout = 10000;")

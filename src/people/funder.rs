@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use chrono::Datelike;
-
 use crate::text::fold;
 
 /// `(code, French label)`.
@@ -48,11 +46,6 @@ pub fn age_band(birth_year: Option<i32>, year: i32) -> &'static str {
         .find(|(_, first)| age >= *first)
         .map(|(band, _)| *band)
         .unwrap_or("<12")
-}
-
-/// Age band as of this year.
-pub fn age_band_now(birth_year: Option<i32>) -> &'static str {
-    age_band(birth_year, chrono::Utc::now().year())
 }
 
 /// A code from its code or its French label (any case, accents optional): `Femme` → `female`.

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use serde::Serialize;
 
-use super::{day_start, query, Filters, Where};
+use super::{query, Filters, Where};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::people::funder::{age_band, AGE_BANDS, GENDERS, SOCIAL_STATUSES};
@@ -40,30 +40,31 @@ struct Group {
 }
 
 pub fn breakdowns(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Breakdowns, AppError> {
+    // Who was served is read from its roll-up (`served_days`), brought up to date first.
+    super::maintain::flush(conn, tz)?;
     let mut served = Where::default();
     served
-        .raw("pa.status = 'attended'".into())
-        .raw("a.status <> 'cancelled'".into())
-        .int("a.organisation_id", filters.organisation_id)
-        .int("a.place_id", filters.place_id)
-        .int("a.mediator_id", filters.mediator_id)
-        .time_from("a.starts_at", filters.from.map(|d| day_start(tz, d)))
-        .time_before(
-            "a.starts_at",
-            filters
-                .to
-                .and_then(|d| d.succ_opt())
-                .map(|d| day_start(tz, d)),
-        );
+        .int("s.organisation_id", filters.organisation_id)
+        .int("s.place_id", filters.place_id)
+        .int("s.mediator_id", filters.mediator_id)
+        .date_from("s.day", filters.from)
+        .date_until("s.day", filters.to);
     let mut people = Where::default();
-    people.raw(format!(
-        "p.id IN (SELECT pa.person_id FROM participants pa \
-         JOIN appointments a ON a.id = pa.appointment_id{})",
-        served.sql()
-    ));
-    if let Some(programme) = filters.programme_id {
+    if filters.organisation_id.is_some()
+        || filters.place_id.is_some()
+        || filters.mediator_id.is_some()
+    {
+        // The filtered rows, found by their index, then their people.
         people.raw(format!(
-            "p.id IN (SELECT person_id FROM person_programmes WHERE programme_id = {programme})"
+            "p.id IN (SELECT s.person_id FROM served_days s{})",
+            served.sql()
+        ));
+    } else {
+        // Everyone: each person's own rows, by the key's first column.
+        served.raw("s.person_id = p.id".into());
+        people.raw(format!(
+            "EXISTS (SELECT 1 FROM served_days s{})",
+            served.sql()
         ));
     }
     let groups: Vec<Group> = query(

@@ -113,6 +113,8 @@ pub fn people(
         ])?;
     }
     let (from, to) = period(&format.tz, filters);
+    // The age bands of the whole file are as of one year (not a clock read for each row).
+    let year = chrono::Datelike::year(&chrono::Utc::now());
     // Who was seen at a place or by a mediator: a set of ids, read once.
     let seen: Option<std::collections::HashSet<i32>> = match seen_by(filters) {
         Some(sql) => {
@@ -241,7 +243,7 @@ pub fn people(
                     .flag(r.11.is_some());
             }
             row.opt_text(r.12 .0.as_deref())
-                .text(crate::people::funder::age_band_now(r.3))
+                .text(crate::people::funder::age_band(r.3, year))
                 .opt_text(r.12 .1.as_deref())
                 .opt_text(r.12 .2.as_deref());
             w.row(&row)?;
@@ -463,7 +465,8 @@ pub fn logs(
             return Ok(None);
         };
         let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
-        let mut observed: HashMap<i32, Vec<String>> = HashMap::new();
+        // `code:level|code:level` of each log, written into one string per log.
+        let mut observed: HashMap<i32, String> = HashMap::new();
         for (log_id, skill_id, level) in assessments::table
             .filter(assessments::session_log_id.eq_any(ids.iter().map(|i| Some(*i))))
             .select((
@@ -474,10 +477,13 @@ pub fn logs(
             .load::<(i32, i32, i32)>(conn)?
         {
             let code = codes.get(&skill_id).map_or("?", |(c, _)| c.as_str());
-            observed
-                .entry(log_id)
-                .or_default()
-                .push(format!("{code}:{level}"));
+            let list = observed.entry(log_id).or_default();
+            if !list.is_empty() {
+                list.push('|');
+            }
+            list.push_str(code);
+            list.push(':');
+            list.push_str(itoa::Buffer::new().format(level));
         }
         for r in rows {
             let mut row = Row::new();
@@ -486,10 +492,10 @@ pub fn logs(
                 .cell(format.person(r.3))
                 .label_of(&topics::ATTENDANCE, Some(r.4.as_str()))
                 .opt_int(r.5)
-                .code(r.6.replace(',', "|"))
+                .code(pipes(r.6))
                 .label_of(&topics::DEVICES, r.7.as_deref())
                 .label_of(&topics::AUTONOMY, r.8.as_deref())
-                .code(observed.get(&r.0).map(|v| v.join("|")).unwrap_or_default())
+                .code(observed.remove(&r.0).unwrap_or_default())
                 .text(user_names.get(&r.9).map_or("", String::as_str))
                 .text(place_names.get(&r.10).map_or("", String::as_str));
             if !format.pseudonymise {
@@ -500,6 +506,16 @@ pub fn logs(
         }
         Ok(Some(end))
     })
+}
+
+/// A stored list (`a,b`) as the exports write lists (`a|b`), in place.
+fn pipes(list: String) -> String {
+    let mut bytes = list.into_bytes();
+    for b in bytes.iter_mut().filter(|b| **b == b',') {
+        *b = b'|';
+    }
+    // ASCII for ASCII: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 pub fn assessments(
@@ -524,14 +540,19 @@ pub fn assessments(
     let (from, to) = period(&format.tz, filters);
     walk(conn, w, |conn, w, last| {
         let mut q = assessments::table
-            .inner_join(people::table)
             .filter(assessments::id.gt(last))
             .filter(assessments::active.eq(true))
             .order(assessments::id)
             .limit(BATCH)
             .into_boxed();
+        // The person is looked up only to filter by organisation: the whole département's
+        // export reads no people row (it joined one for each of its 3 million rows).
         if let Some(o) = filters.organisation_id {
-            q = q.filter(people::organisation_id.eq(o));
+            q = q.filter(diesel::dsl::exists(
+                people::table
+                    .filter(people::id.eq(assessments::person_id))
+                    .filter(people::organisation_id.eq(o)),
+            ));
         }
         if let Some(m) = filters.mediator_id {
             q = q.filter(assessments::author_id.eq(m));

@@ -1,9 +1,9 @@
-//! Keeps the report aggregates (`skill_progress`, `activity_days`, `topic_days`) in step with
+//! Keeps the report aggregates (`skill_progress`, `activity_days`, `topic_days`, `served_days`) in step with
 //! their sources. The code that changes a source refreshes the rows it touched in the same
 //! transaction; [`rebuild`] recomputes everything with the same functions (at first start after
 //! the upgrade that added them, and after `passerelle demo`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
@@ -12,8 +12,8 @@ use diesel::prelude::*;
 use crate::db::bulk::{self, BulkInsert};
 use crate::db::schema::{
     activity_days, activity_dirty, activity_months, appointments, assessments, domain_progress,
-    participants, people, person_programmes, session_logs, skill_progress, skills, topic_days,
-    topic_months,
+    participants, people, person_programmes, served_days, session_logs, skill_progress, skills,
+    topic_days, topic_months,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -83,6 +83,8 @@ pub struct Counts {
 
 type ActivityRows = BTreeMap<(DayKey, i32), Counts>;
 type TopicRows = BTreeMap<(DayKey, i32, String), (i32, i32)>;
+/// Rows of `served_days`: (person, key, organisation).
+type ServedRows = BTreeSet<(i32, DayKey, i32)>;
 
 struct AppointmentRow {
     id: i32,
@@ -95,22 +97,11 @@ struct AppointmentRow {
     status: String,
 }
 
-/// Adds the appointments (with their participants, the participants' programmes and the
-/// current session logs) to the aggregate rows. The one place where the counting rules live.
-fn accumulate(
-    conn: &mut DbConn,
-    tz: &Tz,
-    rows: Vec<AppointmentRow>,
-    activity: &mut ActivityRows,
-    topics: &mut TopicRows,
-) -> Result<(), AppError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<i32> = rows.iter().map(|a| a.id).collect();
+/// The participants of these appointments: (person, status) by appointment.
+fn seats_of(conn: &mut DbConn, ids: &[i32]) -> Result<HashMap<i32, Vec<(i32, String)>>, AppError> {
     let mut seats: HashMap<i32, Vec<(i32, String)>> = HashMap::new();
     for (appointment_id, person_id, status) in participants::table
-        .filter(participants::appointment_id.eq_any(&ids))
+        .filter(participants::appointment_id.eq_any(ids))
         .select((
             participants::appointment_id,
             participants::person_id,
@@ -123,6 +114,43 @@ fn accumulate(
             .or_default()
             .push((person_id, status));
     }
+    Ok(seats)
+}
+
+/// Who was served: each person who attended an appointment that was not cancelled, at the
+/// appointment's key.
+fn add_served(
+    tz: &Tz,
+    rows: &[AppointmentRow],
+    seats: &HashMap<i32, Vec<(i32, String)>>,
+    served: &mut ServedRows,
+) {
+    for a in rows.iter().filter(|a| a.status != "cancelled") {
+        let key = DayKey::of(tz, a.starts_at, a.mediator_id, a.place_id);
+        for (person_id, status) in seats.get(&a.id).into_iter().flatten() {
+            if status == "attended" {
+                served.insert((*person_id, key, a.organisation_id));
+            }
+        }
+    }
+}
+
+/// Adds the appointments (with their participants, the participants' programmes and the
+/// current session logs) to the aggregate rows. The one place where the counting rules live.
+fn accumulate(
+    conn: &mut DbConn,
+    tz: &Tz,
+    rows: Vec<AppointmentRow>,
+    activity: &mut ActivityRows,
+    topics: &mut TopicRows,
+    served: &mut ServedRows,
+) -> Result<(), AppError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i32> = rows.iter().map(|a| a.id).collect();
+    let seats = seats_of(conn, &ids)?;
+    add_served(tz, &rows, &seats, served);
     let mut person_ids: Vec<i32> = seats.values().flatten().map(|(p, _)| *p).collect();
     person_ids.sort_unstable();
     person_ids.dedup();
@@ -277,6 +305,34 @@ fn write_activity(
                 bulk::int((*organisation_id).into()),
                 bulk::text(topic),
                 bulk::int((*sessions).into()),
+            ],
+        )?;
+    }
+    out.flush(conn)
+}
+
+/// Writes `served_days` rows; a row already stored is kept (a rebuild meets a key in two chunks).
+fn write_served(conn: &mut DbConn, served: &ServedRows) -> Result<(), AppError> {
+    let mut out = BulkInsert::new(
+        "served_days",
+        &[
+            "person_id",
+            "day",
+            "mediator_id",
+            "place_id",
+            "organisation_id",
+        ],
+    )
+    .ignoring_duplicates();
+    for (person_id, key, organisation_id) in served {
+        out.push(
+            conn,
+            &[
+                bulk::int((*person_id).into()),
+                bulk::date(key.day),
+                bulk::int(key.mediator_id.into()),
+                bulk::int(key.place_id.into()),
+                bulk::int((*organisation_id).into()),
             ],
         )?;
     }
@@ -458,7 +514,16 @@ pub fn refresh_activity(conn: &mut DbConn, tz: &Tz, keys: &[DayKey]) -> Result<(
         )?;
         let mut activity = ActivityRows::new();
         let mut topics = TopicRows::new();
-        accumulate(conn, tz, rows, &mut activity, &mut topics)?;
+        let mut served = ServedRows::new();
+        accumulate(conn, tz, rows, &mut activity, &mut topics, &mut served)?;
+        diesel::delete(
+            served_days::table
+                .filter(served_days::mediator_id.eq(key.mediator_id))
+                .filter(served_days::day.eq(key.day))
+                .filter(served_days::place_id.eq(key.place_id)),
+        )
+        .execute(conn)?;
+        write_served(conn, &served)?;
         diesel::delete(
             activity_days::table
                 .filter(activity_days::day.eq(key.day))
@@ -521,6 +586,14 @@ pub fn pg_mark_member(source: &str) -> String {
 
 /// Brings the activity rows of every noted appointment up to date. Reports call it first.
 pub fn flush(conn: &mut DbConn, tz: &Tz) -> Result<(), AppError> {
+    // Nothing noted (the usual case for a report): no write transaction to queue for.
+    let noted = activity_dirty::table
+        .select(activity_dirty::id)
+        .first::<i32>(conn)
+        .optional()?;
+    if noted.is_none() {
+        return Ok(());
+    }
     crate::db::transaction(conn, |conn| {
         // One flusher at a time across instances; the others wait, then find nothing to do.
         crate::db::lock_key(conn, FLUSH_LOCK)?;
@@ -887,6 +960,7 @@ pub fn rebuild(
         diesel::delete(domain_progress::table).execute(conn)?;
         diesel::delete(activity_days::table).execute(conn)?;
         diesel::delete(topic_days::table).execute(conn)?;
+        diesel::delete(served_days::table).execute(conn)?;
         Ok(())
     })?;
     let domain_of = domains(conn)?;
@@ -927,7 +1001,9 @@ pub fn rebuild(
                 .filter(appointments::id.lt(to as i32))
                 .select(appointment_columns!()),
         )?;
-        accumulate(conn, tz, rows, &mut activity, &mut topics)?;
+        let mut served = ServedRows::new();
+        accumulate(conn, tz, rows, &mut activity, &mut topics, &mut served)?;
+        crate::db::transaction(conn, |conn| write_served(conn, &served))?;
         from = to;
         done += 1;
         on_progress(done, total as u64);
@@ -968,9 +1044,65 @@ pub fn rebuild_if_missing(conn: &mut DbConn, tz: &Tz) -> Result<bool, AppError> 
         rebuild(conn, tz, |_, _| {})?;
         return Ok(true);
     }
-    // Added later: the monthly roll-ups of skill progress.
+    // Added later: the monthly roll-ups of skill progress, and who was served.
+    let mut rebuilt = false;
     if has_progress && super::skill_months::is_empty(conn)? {
-        return super::skill_months::rebuild(conn, true);
+        rebuilt |= super::skill_months::rebuild(conn, true)?;
     }
-    Ok(false)
+    if has_aggregates && served_is_missing(conn)? {
+        rebuild_served(conn, tz)?;
+        rebuilt = true;
+    }
+    Ok(rebuilt)
+}
+
+/// No `served_days` row while someone attended an appointment that was not cancelled.
+fn served_is_missing(conn: &mut DbConn) -> Result<bool, AppError> {
+    let has_served = served_days::table
+        .select(served_days::person_id)
+        .first::<i32>(conn)
+        .optional()?
+        .is_some();
+    if has_served {
+        return Ok(false);
+    }
+    Ok(participants::table
+        .inner_join(appointments::table)
+        .filter(participants::status.eq("attended"))
+        .filter(appointments::status.ne("cancelled"))
+        .select(participants::id)
+        .first::<i32>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Fills `served_days` from the participations, 20,000 appointments per transaction (the
+/// first start after the upgrade that added it).
+fn rebuild_served(conn: &mut DbConn, tz: &Tz) -> Result<(), AppError> {
+    const APPOINTMENT_CHUNK: i32 = 20000;
+    let max_appointment = appointments::table
+        .select(diesel::dsl::max(appointments::id))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0);
+    let mut from = 0;
+    while from <= max_appointment {
+        let to = from.saturating_add(APPOINTMENT_CHUNK);
+        crate::db::transaction(conn, |conn| {
+            let rows = load_appointments(
+                conn,
+                appointments::table
+                    .filter(appointments::id.ge(from))
+                    .filter(appointments::id.lt(to))
+                    .filter(appointments::status.ne("cancelled"))
+                    .select(appointment_columns!()),
+            )?;
+            let ids: Vec<i32> = rows.iter().map(|a| a.id).collect();
+            let seats = seats_of(conn, &ids)?;
+            let mut served = ServedRows::new();
+            add_served(tz, &rows, &seats, &mut served);
+            write_served(conn, &served)
+        })?;
+        from = to;
+    }
+    Ok(())
 }
