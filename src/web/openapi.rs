@@ -135,6 +135,7 @@ fn parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::api_clients::api::ApiDoc::openapi(),
         crate::audit::api::ApiDoc::openapi(),
         crate::auth::api::ApiDoc::openapi(),
+        crate::booking::api::ApiDoc::openapi(),
         crate::equipment::api::ApiDoc::openapi(),
         crate::mail::api::ApiDoc::openapi(),
         crate::organisations::api::ApiDoc::openapi(),
