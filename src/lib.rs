@@ -82,7 +82,7 @@ pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
 /// The JSON API, mounted under `/api/v1`.
 pub fn api_routes() -> Vec<Route> {
     rocket::routes![
-        web::openapi,
+        web::openapi::serve,
         auth::api::create_token,
         auth::api::revoke_current_token,
         auth::api::list_users,

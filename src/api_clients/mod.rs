@@ -31,14 +31,34 @@ pub const SCOPES: [&str; 7] = [
 const LAST_USE_PRECISION: chrono::Duration = chrono::Duration::minutes(1);
 
 /// `POST /api/v1/api-clients`.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiClientInput {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(schema_with = scopes_input_schema)]
     pub scopes: Vec<String>,
-    /// Last day the token works (local date); none: until revoked.
+    /// Dernier jour de validité (date locale) ; absent : jusqu'à révocation.
     #[serde(default)]
     pub expires_on: Option<NaiveDate>,
+}
+
+/// The scopes as the document lists them: one of [`SCOPES`] each.
+fn scopes_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new().items(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(SCOPES)),
+    )
+}
+
+fn scopes_input_schema() -> utoipa::openapi::schema::Array {
+    scopes_schema().min_items(Some(1)).build()
+}
+
+fn scopes_output_schema() -> utoipa::openapi::schema::Array {
+    scopes_schema().build()
 }
 
 /// A client as stored (never its token).
@@ -57,17 +77,22 @@ pub struct ApiClientRow {
 }
 
 /// A client as listed (never its token), its times in the configured offset.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct ApiClient {
     pub id: i32,
     pub organisation_id: i32,
     pub created_by: i32,
     pub name: String,
     #[serde(serialize_with = "scope_list")]
+    #[schema(schema_with = scopes_output_schema)]
     pub scopes: String,
+    #[schema(required = true)]
     pub expires_on: Option<NaiveDate>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime, required = true)]
     pub last_used_at: Option<String>,
+    #[schema(format = DateTime, required = true)]
     pub revoked_at: Option<String>,
 }
 
@@ -92,10 +117,11 @@ fn scope_list<S: serde::Serializer>(scopes: &str, s: S) -> Result<S::Ok, S::Erro
 }
 
 /// The answer to a creation: the client and its token, shown this once.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct CreatedApiClient {
     #[serde(flatten)]
     pub client: ApiClient,
+    /// Affiché cette fois seulement.
     pub token: String,
 }
 

@@ -9,10 +9,17 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::{parse_rfc3339, LocalTime};
 use crate::web::api::Page;
+use crate::web::openapi::{Forbidden, Invalid, Unauthorized};
 use crate::web::query::Query;
 
-#[derive(Serialize)]
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub struct ApiDoc;
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
+    #[schema(format = DateTime)]
     at: String,
     actor_id: Option<i32>,
     action: String,
@@ -37,14 +44,23 @@ fn parse_time(
 }
 
 /// `GET /audit`'s query (beside `limit` and `offset`).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     #[serde(default, deserialize_with = "entity")]
+    #[param(schema_with = entity_schema)]
     pub entity: Option<String>,
     pub entity_id: Option<i32>,
     pub actor_id: Option<i32>,
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    #[param(format = DateTime)]
     pub to: Option<String>,
+}
+
+/// One of [`super::ENTITIES`]' codes.
+fn entity_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(super::ENTITIES.iter().map(|(code, _)| *code))
 }
 
 fn entity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -52,6 +68,21 @@ fn entity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
     crate::web::query::one_of(d, &codes)
 }
 
+/// Journal d'audit, du plus récent au plus ancien (admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    operation_id = "list_audit_entries",
+    tag = "audit",
+    params(AuditQuery, Page),
+    responses(
+        (status = 200, description = "OK", body = Vec<AuditEntry>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/audit")]
 pub async fn list(
     db: &State<Db>,

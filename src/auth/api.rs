@@ -12,20 +12,45 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::openapi::{
+    BadRequest, Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized,
+};
 use crate::web::query::Query;
 
-#[derive(Deserialize)]
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_token, revoke_current_token, list_users, create_user))]
+pub struct ApiDoc;
+
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Token)]
 pub struct TokenOut {
     token: String,
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
+/// Obtenir un jeton d'accès.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Créé", body = TokenOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 #[rocket::post("/tokens", data = "<credentials>")]
 pub async fn create_token(
     db: &State<Db>,
@@ -52,7 +77,18 @@ pub async fn create_token(
     ))
 }
 
-/// Revokes the token this request was made with (logout for API clients).
+/// Révoquer le jeton utilisé (déconnexion d'un client).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/current",
+    operation_id = "revoke_current_token",
+    tag = "tokens",
+    responses(
+        (status = 204, description = "Révoqué"),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::delete("/tokens/current")]
 pub async fn revoke_current_token(
     db: &State<Db>,
@@ -66,6 +102,21 @@ pub async fn revoke_current_token(
     Ok(rocket::http::Status::NoContent)
 }
 
+/// Comptes (admin : tous ; coordinateur : sa structure).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "list_users",
+    tag = "users",
+    params(Page),
+    responses(
+        (status = 200, description = "OK", body = Vec<UserOut>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/users")]
 pub async fn list_users(
     db: &State<Db>,
@@ -82,6 +133,23 @@ pub async fn list_users(
     Ok(Json(rows.iter().map(|r| r.public()).collect()))
 }
 
+/// Créer un compte.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "create_user",
+    tag = "users",
+    request_body = UserInput,
+    responses(
+        (status = 201, description = "Créé", body = UserOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/users", data = "<input>")]
 pub async fn create_user(
     db: &State<Db>,

@@ -21,7 +21,7 @@ pub const SESSION_COOKIE: &str = "passerelle_session";
 /// Double-submit cookie protecting the forms shown before a session exists (login, setup).
 pub const PRE_SESSION_CSRF_COOKIE: &str = "passerelle_csrf";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

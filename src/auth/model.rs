@@ -46,11 +46,13 @@ impl UserRow {
 }
 
 /// A user as the API shows it: never the password hash.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
+#[schema(as = User)]
 pub struct UserOut {
     pub id: i32,
     pub email: String,
     pub name: String,
+    #[schema(value_type = super::Role)]
     pub role: String,
     pub organisation_id: i32,
     pub active: bool,

@@ -19,23 +19,32 @@ pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 30;
 pub const MIN_PASSWORD_LENGTH: u64 = 10;
 
-#[derive(Deserialize, Validate, Debug, Default, Clone)]
+#[derive(Deserialize, Validate, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct UserInput {
     #[validate(email(message = "Adresse e-mail invalide."))]
+    #[schema(format = Email)]
     pub email: String,
     #[validate(length(
         min = 1,
         max = 120,
         message = "Le nom est obligatoire (120 caractères au plus)."
     ))]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub name: String,
+    #[schema(value_type = super::Role)]
     pub role: String,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub organisation_id: Option<i32>,
     #[validate(length(
         min = 10,
         max = 200,
         message = "Le mot de passe doit compter au moins 10 caractères."
     ))]
+    #[schema(min_length = 10, max_length = 200)]
     pub password: String,
 }
 

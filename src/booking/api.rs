@@ -17,7 +17,21 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::{parse_rfc3339, LocalTime};
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
+
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_services,
+    create_service,
+    add_opening_hours,
+    list_opening_hours,
+    remove_opening_hours,
+    add_absence,
+    remove_absence
+))]
+pub struct ApiDoc;
 
 /// A local date (`2026-12-03`) or an RFC 3339 time, read as a local date.
 pub fn parse_day(field: &str, text: &str, tz: &Tz) -> Result<NaiveDate, AppError> {
@@ -44,6 +58,18 @@ pub fn parse_bound(field: &str, text: &str, tz: &Tz) -> Result<NaiveDateTime, Ap
         })
 }
 
+/// Motifs de rendez-vous.
+#[utoipa::path(
+    get,
+    path = "/api/v1/services",
+    operation_id = "list_services",
+    tag = "services",
+    responses(
+        (status = 200, description = "OK", body = Vec<Service>),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/services")]
 pub async fn list_services(db: &State<Db>, api: ApiUser) -> Result<Json<Vec<Service>>, AppError> {
     let user = api.0;
@@ -52,6 +78,22 @@ pub async fn list_services(db: &State<Db>, api: ApiUser) -> Result<Json<Vec<Serv
         .map(Json)
 }
 
+/// Créer un motif (admin, coordinateur).
+#[utoipa::path(
+    post,
+    path = "/api/v1/services",
+    operation_id = "create_service",
+    tag = "services",
+    request_body = ServiceInput,
+    responses(
+        (status = 201, description = "Créé", body = Service),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/services", data = "<input>")]
 pub async fn create_service(
     db: &State<Db>,
@@ -69,6 +111,24 @@ pub async fn create_service(
     ))
 }
 
+/// Ajouter une permanence hebdomadaire (heure locale).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/opening-hours",
+    operation_id = "add_opening_hours",
+    tag = "availability",
+    params(("id" = i32, Path)),
+    request_body = OpeningHoursInput,
+    responses(
+        (status = 201, description = "Créé", body = OpeningHoursOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/users/<id>/opening-hours", data = "<input>")]
 pub async fn add_opening_hours(
     db: &State<Db>,
@@ -87,6 +147,21 @@ pub async fn add_opening_hours(
     ))
 }
 
+/// Permanences d'un médiateur.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/opening-hours",
+    operation_id = "list_opening_hours",
+    tag = "availability",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = Vec<OpeningHoursOut>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/users/<id>/opening-hours")]
 pub async fn list_opening_hours(
     db: &State<Db>,
@@ -105,6 +180,22 @@ pub async fn list_opening_hours(
     Ok(Json(rows.iter().map(OpeningHoursOut::from).collect()))
 }
 
+/// Supprimer une permanence.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/opening-hours/{id}",
+    operation_id = "remove_opening_hours",
+    tag = "availability",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 204, description = "Supprimée"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::delete("/opening-hours/<id>")]
 pub async fn remove_opening_hours(
     db: &State<Db>,
@@ -117,15 +208,37 @@ pub async fn remove_opening_hours(
     Ok(Status::NoContent)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Absence)]
 pub struct AbsenceOut {
     id: i32,
     user_id: i32,
+    #[schema(format = DateTime)]
     starts_at: String,
+    #[schema(format = DateTime)]
     ends_at: String,
+    #[schema(required = true)]
     reason: Option<String>,
 }
 
+/// Ajouter une absence.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/absences",
+    operation_id = "add_absence",
+    tag = "availability",
+    params(("id" = i32, Path)),
+    request_body = AbsenceInput,
+    responses(
+        (status = 201, description = "Créé", body = AbsenceOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/users/<id>/absences", data = "<input>")]
 pub async fn add_absence(
     db: &State<Db>,
@@ -152,6 +265,22 @@ pub async fn add_absence(
     ))
 }
 
+/// Supprimer une absence.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/absences/{id}",
+    operation_id = "remove_absence",
+    tag = "availability",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 204, description = "Supprimée"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::delete("/absences/<id>")]
 pub async fn remove_absence(db: &State<Db>, api: ApiUser, id: i32) -> Result<Status, AppError> {
     let user = api.0;

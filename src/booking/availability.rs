@@ -13,51 +13,65 @@ use crate::error::{AppError, FieldErrors};
 use crate::text::clean;
 use crate::time::parse_rfc3339;
 
-#[derive(Deserialize, Validate, Debug, Default, Clone)]
+#[derive(Deserialize, Validate, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct ServiceInput {
     #[validate(length(
         min = 1,
         max = 120,
         message = "Le nom est obligatoire (120 caractères au plus)."
     ))]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub name: String,
+    #[schema(schema_with = crate::booking::model::kind_schema)]
     pub kind: String,
     #[validate(range(
         min = 5,
         max = 720,
         message = "La durée doit être comprise entre 5 et 720 minutes."
     ))]
+    #[schema(minimum = 5, maximum = 720)]
     pub duration_minutes: i32,
     #[validate(range(
         min = 1,
         max = 500,
         message = "La capacité doit être comprise entre 1 et 500."
     ))]
+    #[schema(minimum = 1, maximum = 500)]
     pub capacity: Option<i32>,
     #[validate(range(
         min = 0,
         max = 43200,
         message = "Le délai de prévenance doit être compris entre 0 et 43 200 minutes."
     ))]
+    #[schema(minimum = 0, maximum = 43200)]
     pub min_notice_minutes: Option<i32>,
     #[validate(range(
         min = 0,
         max = 240,
         message = "La pause doit être comprise entre 0 et 240 minutes."
     ))]
+    #[schema(minimum = 0, maximum = 240)]
     pub buffer_minutes: Option<i32>,
     #[validate(range(
         min = 1,
         max = 730,
         message = "L'horizon doit être compris entre 1 et 730 jours."
     ))]
+    #[schema(minimum = 1, maximum = 730)]
     pub horizon_days: Option<i32>,
     #[validate(length(max = 300, message = "300 caractères au plus."))]
+    #[schema(max_length = 300)]
     pub what_to_bring: Option<String>,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub organisation_id: Option<i32>,
     /// `staff` (default), `referrers` or `public`.
+    #[schema(schema_with = crate::booking::model::bookable_by_or_null_schema)]
     pub bookable_by: Option<String>,
-    /// Default: true for an individual service, false for a workshop (which cannot be).
+    /// Default true for an individual service; a workshop cannot (422).
     pub self_reschedule: Option<bool>,
 }
 
@@ -190,11 +204,16 @@ pub fn parse_minute(text: &str) -> Option<i32> {
     ((0..=24).contains(&h) && (0..60).contains(&m) && h * 60 + m <= 1440).then_some(h * 60 + m)
 }
 
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct OpeningHoursInput {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub place_id: i32,
+    /// 1 = lundi.
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: i32,
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
     pub start: String,
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "12:30")]
     pub end: String,
     pub valid_from: Option<NaiveDate>,
     pub valid_until: Option<NaiveDate>,
@@ -360,10 +379,13 @@ pub fn opening_hours_of(
     })
 }
 
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct AbsenceInput {
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
+    #[schema(max_length = 200)]
     pub reason: Option<String>,
 }
 

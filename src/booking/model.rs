@@ -8,12 +8,13 @@ use serde::Serialize;
 use crate::db::schema::{absences, appointments, opening_hours, participants, services};
 use crate::time::LocalTime;
 
-#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = services)]
 pub struct Service {
     pub id: i32,
     pub organisation_id: i32,
     pub name: String,
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
     pub duration_minutes: i32,
     pub capacity: i32,
@@ -21,12 +22,30 @@ pub struct Service {
     pub buffer_minutes: i32,
     pub horizon_days: i32,
     #[serde(skip)]
+    #[schema(ignore)]
     pub created_at: NaiveDateTime,
+    #[schema(required = true)]
     pub what_to_bring: Option<String>,
     /// Who may book it: `staff`, `referrers` (and staff) or `public` (anyone).
+    #[schema(schema_with = bookable_by_schema)]
     pub bookable_by: String,
     /// The person may move an appointment of this service from their personal link.
     pub self_reschedule: bool,
+}
+
+/// `individual` or `workshop`.
+pub fn kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["individual", "workshop"])
+}
+
+const BOOKABLE_BY: [&str; 3] = ["staff", "referrers", "public"];
+
+pub fn bookable_by_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(BOOKABLE_BY)
+}
+
+pub fn bookable_by_or_null_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(BOOKABLE_BY)
 }
 
 impl Service {
@@ -63,15 +82,22 @@ pub fn minute_text(minute: i32) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OpeningHours)]
 pub struct OpeningHoursOut {
     pub id: i32,
     pub user_id: i32,
     pub place_id: i32,
+    /// 1 = lundi.
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: i32,
+    #[schema(example = "09:00")]
     pub start: String,
+    #[schema(example = "12:30")]
     pub end: String,
+    #[schema(required = true)]
     pub valid_from: Option<NaiveDate>,
+    #[schema(required = true)]
     pub valid_until: Option<NaiveDate>,
 }
 

@@ -12,16 +12,35 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
+
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    components(schemas(ImportProblems), responses(ImportInvalid)),
+    paths(
+        list, create, show, import_csv, assign, give_back, set_status, of_person
+    )
+)]
+pub struct ApiDoc;
 
 /// A handover with its acceptance: `accepted_at` is null and `acceptance_status`
 /// `awaiting_email` until the person accepts from the email's link.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Assignment)]
 pub struct AssignmentOut {
     #[serde(flatten)]
     assignment: Assignment,
+    /// Null tant que la personne n'a pas accepté depuis le lien de l'e-mail.
+    #[schema(format = DateTime, required = true)]
     accepted_at: Option<String>,
+    #[schema(schema_with = acceptance_status_schema)]
     acceptance_status: &'static str,
+}
+
+fn acceptance_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["accepted", "awaiting_email"])
 }
 
 impl AssignmentOut {
@@ -34,21 +53,26 @@ impl AssignmentOut {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EquipmentWithHistory)]
 pub struct ItemWithHistory {
     #[serde(flatten)]
     item: Item,
-    /// The open handover, if the item is held.
+    /// La remise en cours, si le matériel est remis.
+    #[schema(required = true)]
     current_assignment: Option<AssignmentOut>,
     history: Vec<Event>,
 }
 
 /// `GET /equipment`'s query (beside `limit` and `offset`).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EquipmentQuery {
     #[serde(default, deserialize_with = "kind")]
+    #[param(schema_with = kind_schema)]
     pub kind: Option<String>,
     #[serde(default, deserialize_with = "status")]
+    #[param(schema_with = status_schema)]
     pub status: Option<String>,
     pub programme_id: Option<i32>,
 }
@@ -63,6 +87,28 @@ fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
     crate::web::query::one_of(d, &codes)
 }
 
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(super::KINDS.iter().map(|(code, _)| *code))
+}
+
+fn status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(super::STATUSES.iter().map(|(code, _)| *code))
+}
+
+/// Inventaire.
+#[utoipa::path(
+    get,
+    path = "/api/v1/equipment",
+    operation_id = "list_equipment",
+    tag = "equipment",
+    params(EquipmentQuery, Page),
+    responses(
+        (status = 200, description = "OK", body = Vec<Item>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/equipment")]
 pub async fn list(
     db: &State<Db>,
@@ -89,6 +135,22 @@ pub async fn list(
         .map(Json)
 }
 
+/// Inventorier un matériel.
+#[utoipa::path(
+    post,
+    path = "/api/v1/equipment",
+    operation_id = "create_equipment",
+    tag = "equipment",
+    request_body = ItemInput,
+    responses(
+        (status = 201, description = "Créé", body = Item),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/equipment", data = "<input>")]
 pub async fn create(
     db: &State<Db>,
@@ -103,6 +165,21 @@ pub async fn create(
     Ok(Created::new(format!("/api/v1/equipment/{}", item.id), item))
 }
 
+/// Un matériel et son historique.
+#[utoipa::path(
+    get,
+    path = "/api/v1/equipment/{id}",
+    operation_id = "get_equipment",
+    tag = "equipment",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = ItemWithHistory),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/equipment/<id>")]
 pub async fn show(
     db: &State<Db>,
@@ -126,21 +203,72 @@ pub async fn show(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Imported {
     imported: usize,
 }
 
-#[derive(Serialize)]
+/// The 422 of an import: the lines to correct (`errors` a list), or any other problem
+/// (`errors` by field, as everywhere).
+pub struct ImportInvalid;
+
+impl<'s> utoipa::ToResponse<'s> for ImportInvalid {
+    fn response() -> (
+        &'s str,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    ) {
+        use utoipa::openapi::schema::OneOfBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let either = OneOfBuilder::new()
+            .item(Ref::from_schema_name("ImportProblems"))
+            .item(Ref::from_schema_name("Problem"));
+        (
+            "ImportInvalid",
+            ResponseBuilder::new()
+                .description(
+                    "Lignes à corriger (errors : une entrée par ligne du fichier) : rien n'est                      importé ; ou un paramètre invalide (errors par champ)",
+                )
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(either)).build(),
+                )
+                .build()
+                .into(),
+        )
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ImportProblems {
     r#type: &'static str,
     title: &'static str,
+    #[schema(value_type = i32)]
     status: u16,
     detail: String,
     errors: Vec<LineError>,
 }
 
 /// A CSV body; nothing is imported unless every line is good.
+/// Import CSV (séparateur ; ou ,, en-têtes français ou anglais) : tout ou rien.
+#[utoipa::path(
+    post,
+    path = "/api/v1/equipment/import",
+    operation_id = "import_equipment",
+    tag = "equipment",
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "Le fichier CSV tel quel (UTF-8, avec ou sans BOM)",
+    ),
+    responses(
+        (status = 200, description = "OK", body = Imported),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ImportInvalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/equipment/import", data = "<body>")]
 pub async fn import_csv(
     db: &State<Db>,
@@ -185,6 +313,24 @@ pub async fn import_csv(
     }
 }
 
+/// Remettre (don ou prêt) ; un seul détenteur à la fois.
+#[utoipa::path(
+    post,
+    path = "/api/v1/equipment/{id}/assign",
+    operation_id = "assign_equipment",
+    tag = "equipment",
+    params(("id" = i32, Path)),
+    request_body = AssignInput,
+    responses(
+        (status = 201, description = "Remis", body = Item),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/equipment/<id>/assign", data = "<input>")]
 pub async fn assign(
     db: &State<Db>,
@@ -201,6 +347,24 @@ pub async fn assign(
     Ok(Created::new(format!("/api/v1/equipment/{id}"), item))
 }
 
+/// Enregistrer un retour.
+#[utoipa::path(
+    post,
+    path = "/api/v1/equipment/{id}/return",
+    operation_id = "return_equipment",
+    tag = "equipment",
+    params(("id" = i32, Path)),
+    request_body = ReturnInput,
+    responses(
+        (status = 200, description = "OK", body = Item),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/equipment/<id>/return", data = "<input>")]
 pub async fn give_back(
     db: &State<Db>,
@@ -216,6 +380,24 @@ pub async fn give_back(
         .map(Json)
 }
 
+/// Perdu, cassé, réformé ou de nouveau en stock.
+#[utoipa::path(
+    post,
+    path = "/api/v1/equipment/{id}/status",
+    operation_id = "set_equipment_status",
+    tag = "equipment",
+    params(("id" = i32, Path)),
+    request_body = StatusInput,
+    responses(
+        (status = 200, description = "OK", body = Item),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/equipment/<id>/status", data = "<input>")]
 pub async fn set_status(
     db: &State<Db>,
@@ -230,7 +412,7 @@ pub async fn set_status(
         .map(Json)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Held {
     #[serde(flatten)]
     assignment: AssignmentOut,
@@ -238,7 +420,21 @@ pub struct Held {
     current: bool,
 }
 
-/// A person's equipment, current and past.
+/// Matériel actuel et passé d'une personne.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people/{id}/equipment",
+    operation_id = "list_person_equipment",
+    tag = "equipment",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = Vec<Held>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/people/<id>/equipment")]
 pub async fn of_person(
     db: &State<Db>,

@@ -14,7 +14,7 @@ use crate::db::schema::{equipment, programmes};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineError {
     pub line: usize,
     pub message: String,

@@ -52,42 +52,83 @@ pub fn status_label(status: &str) -> &'static str {
         .unwrap_or("")
 }
 
-#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = equipment)]
+#[schema(as = Equipment)]
 pub struct Item {
     pub id: i32,
     pub organisation_id: i32,
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
+    #[schema(required = true)]
     pub model: Option<String>,
+    #[schema(required = true)]
     pub serial: Option<String>,
+    #[schema(required = true)]
     pub imei: Option<String>,
+    #[schema(required = true)]
     pub iccid: Option<String>,
+    #[schema(required = true)]
     pub phone_number: Option<String>,
+    #[schema(required = true)]
     pub operator: Option<String>,
+    #[schema(required = true)]
     pub data_allowance: Option<String>,
+    #[schema(required = true)]
     pub valid_until: Option<NaiveDate>,
+    #[schema(required = true)]
     pub programme_id: Option<i32>,
+    #[schema(schema_with = status_schema)]
     pub status: String,
     #[serde(rename = "current_holder")]
+    #[schema(required = true)]
     pub current_holder_id: Option<i32>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub created_at: NaiveDateTime,
     #[serde(skip)]
+    #[schema(ignore)]
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(KINDS.iter().map(|(code, _)| *code))
+}
+
+fn status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(STATUSES.iter().map(|(code, _)| *code))
+}
+
+fn mode_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(MODES.iter().map(|(code, _)| *code))
+}
+
+fn acceptance_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["paper_signature", "typed_name", "email_confirmation"])
+}
+
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
+#[schema(as = EquipmentInput)]
 pub struct ItemInput {
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
+    #[schema(max_length = 120)]
     pub model: Option<String>,
+    #[schema(max_length = 80)]
     pub serial: Option<String>,
+    /// 15 chiffres, clé de Luhn.
     pub imei: Option<String>,
+    /// 19 ou 20 chiffres commençant par 89, clé de Luhn.
     pub iccid: Option<String>,
     pub phone_number: Option<String>,
+    #[schema(max_length = 60)]
     pub operator: Option<String>,
+    #[schema(max_length = 60)]
     pub data_allowance: Option<String>,
     pub valid_until: Option<NaiveDate>,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub programme_id: Option<i32>,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub organisation_id: Option<i32>,
 }
 
@@ -313,20 +354,33 @@ pub fn list(conn: &mut DbConn, actor: &StaffUser, filter: &Filter) -> Result<Vec
         .load(conn)?)
 }
 
-#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = equipment_events)]
+#[schema(as = EquipmentEvent)]
 pub struct Event {
     #[serde(skip)]
+    #[schema(ignore)]
     pub id: i32,
     pub equipment_id: i32,
+    #[schema(required = true)]
     pub person_id: Option<i32>,
+    #[schema(schema_with = action_schema)]
     pub action: String,
     pub status: String,
+    #[schema(required = true)]
     pub note: Option<String>,
-    /// None when the person did it themselves (a handover accepted from the email's link).
+    /// Null quand la personne a elle-même accepté la remise depuis le lien de l'e-mail.
+    #[schema(required = true)]
     pub actor_id: Option<i32>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub at: NaiveDateTime,
+}
+
+fn action_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of([
+        "created", "donated", "loaned", "returned", "accepted", "status",
+    ])
 }
 
 pub fn history(conn: &mut DbConn, item_id: i32) -> Result<Vec<Event>, AppError> {
@@ -337,13 +391,17 @@ pub fn history(conn: &mut DbConn, item_id: i32) -> Result<Vec<Event>, AppError> 
         .load(conn)?)
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
 pub struct AssignInput {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub person_id: i32,
+    #[schema(schema_with = mode_schema)]
     pub mode: String,
     pub handed_over_on: NaiveDate,
     pub due_back_on: Option<NaiveDate>,
+    #[schema(schema_with = acceptance_schema)]
     pub acceptance: String,
+    #[schema(max_length = 120)]
     pub accepted_by_name: Option<String>,
 }
 
@@ -518,9 +576,10 @@ pub fn assign(
     })
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
 pub struct ReturnInput {
     pub returned_on: NaiveDate,
+    #[schema(max_length = 200)]
     pub condition: Option<String>,
 }
 
@@ -599,10 +658,15 @@ pub fn give_back(
     })
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
 pub struct StatusInput {
+    #[schema(schema_with = settable_status_schema)]
     pub status: String,
     pub note: Option<String>,
+}
+
+fn settable_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(status::SETTABLE)
 }
 
 /// Lost, broken, retired, or back in stock. An item lost or broken while held closes the
@@ -677,26 +741,39 @@ pub fn set_status(
     })
 }
 
-#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = assignments)]
+#[schema(as = AssignmentFields)]
 pub struct Assignment {
     #[serde(skip)]
+    #[schema(ignore)]
     pub id: i32,
     pub equipment_id: i32,
     pub person_id: i32,
+    #[schema(schema_with = mode_schema)]
     pub mode: String,
     pub handed_over_on: NaiveDate,
+    #[schema(required = true)]
     pub due_back_on: Option<NaiveDate>,
+    #[schema(schema_with = acceptance_schema)]
     pub acceptance: String,
+    /// Nom tapé, ou, après acceptation par e-mail, le prénom de la personne (« par e-mail »
+    /// quand le lien est allé au référent).
+    #[schema(required = true)]
     pub accepted_by_name: Option<String>,
+    #[schema(required = true)]
     pub returned_on: Option<NaiveDate>,
+    #[schema(required = true)]
     pub return_condition: Option<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub author_id: i32,
     #[serde(skip)]
+    #[schema(ignore)]
     pub created_at: NaiveDateTime,
     /// When the person accepted; None while a confirmation by email is awaited.
     #[serde(skip)]
+    #[schema(ignore)]
     pub accepted_at: Option<NaiveDateTime>,
 }
 

@@ -646,24 +646,68 @@ pub fn release(conn: &mut DbConn, worker: &str, ids: &[i32]) -> Result<(), AppEr
     Ok(())
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = Message)]
 pub struct MessageOut {
     pub id: i32,
+    /// handover : demande à la personne (ou à son référent) d'accepter une remise de matériel,
+    /// avec un lien /h/{jeton} ; reply : réponse par SMS à un OUI, NON ou STOP.
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
+    /// Adresse e-mail, ou numéro E.164 pour un SMS.
     pub recipient: String,
+    #[schema(schema_with = recipient_kind_schema)]
     pub recipient_kind: String,
+    /// Null pour un message handover.
+    #[schema(required = true)]
     pub appointment_id: Option<i32>,
-    /// The handover a `handover` message is about.
+    /// La remise de matériel d'un message handover.
+    #[schema(required = true)]
     pub assignment_id: Option<i32>,
+    #[schema(format = DateTime)]
     pub due_at: String,
+    #[schema(schema_with = status_schema)]
     pub status: String,
     pub attempts: i32,
+    #[schema(required = true)]
     pub last_error: Option<String>,
+    #[schema(format = DateTime, required = true)]
     pub sent_at: Option<String>,
     /// `email` or `sms`.
+    #[schema(schema_with = channel_schema)]
     pub channel: String,
-    /// For a text message, what the gateway reported: `delivered` or `failed` (null until then).
+    /// SMS : ce que la passerelle a rapporté (null tant que rien).
+    #[schema(schema_with = delivery_schema)]
     pub delivery: Option<String>,
+}
+
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of([
+        "confirmation",
+        "reminder",
+        "reschedule",
+        "cancellation",
+        "promotion",
+        "handover",
+        "reply",
+        "receipt",
+    ])
+}
+
+fn recipient_kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["person", "referent", "referrer"])
+}
+
+fn status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(STATUSES)
+}
+
+fn channel_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(CHANNELS)
+}
+
+fn delivery_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(["delivered", "failed"])
 }
 
 impl MessageRow {

@@ -12,24 +12,31 @@ use crate::db::schema::organisations;
 use crate::db::{now, DbConn};
 use crate::error::AppError;
 
-#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = organisations)]
 pub struct Organisation {
     pub id: i32,
     pub name: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub created_at: NaiveDateTime,
-    /// The public address of its booking pages: `/rdv/{slug}`.
+    /// L'adresse de ses pages de rendez-vous : `/rdv/{slug}`.
+    #[schema(required = true)]
     pub slug: Option<String>,
 }
 
-#[derive(Deserialize, Validate, Debug, Default)]
+#[derive(Deserialize, Validate, Debug, Default, utoipa::ToSchema)]
 pub struct OrganisationInput {
     #[validate(length(
         min = 1,
         max = 120,
         message = "Le nom est obligatoire (120 caractères au plus)."
     ))]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub name: String,
 }
 
@@ -233,10 +240,17 @@ pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<Organisation, AppError> 
 }
 
 /// `PATCH /api/v1/organisations/{id}`: a new name and/or slug (admins).
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationPatch {
+    #[schema(nullable = false, min_length = 1, max_length = 120)]
     pub name: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 2,
+        max_length = 60,
+        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub slug: Option<String>,
 }
 

@@ -10,15 +10,36 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
 
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, show, update, erase, export, merge))]
+pub struct ApiDoc;
+
 /// `GET /people`'s query (beside `limit` and `offset`).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeopleQuery {
     /// Words of a name, an email or a phone number.
     pub q: Option<String>,
 }
 
+/// Rechercher des personnes (nom, e-mail, téléphone ; sans tenir compte des accents).
+#[utoipa::path(
+    get,
+    path = "/api/v1/people",
+    operation_id = "list_people",
+    tag = "people",
+    params(PeopleQuery, Page),
+    responses(
+        (status = 200, description = "OK", body = Vec<Person>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/people")]
 pub async fn list(
     db: &State<Db>,
@@ -34,13 +55,30 @@ pub async fn list(
         .map(Json)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedPerson {
     #[serde(flatten)]
     person: Person,
+    /// Les fiches qui semblent la même personne.
     possible_duplicates: Vec<i32>,
 }
 
+/// Créer une personne (pseudonyme possible).
+#[utoipa::path(
+    post,
+    path = "/api/v1/people",
+    operation_id = "create_person",
+    tag = "people",
+    request_body = PersonInput,
+    responses(
+        (status = 201, description = "Créé", body = CreatedPerson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/people", data = "<input>")]
 pub async fn create(
     db: &State<Db>,
@@ -61,6 +99,21 @@ pub async fn create(
     ))
 }
 
+/// Une personne.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people/{id}",
+    operation_id = "get_person",
+    tag = "people",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = Person),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/people/<id>")]
 pub async fn show(db: &State<Db>, api: ApiUser, id: i32) -> Result<Json<Person>, AppError> {
     let user = api.0;
@@ -69,6 +122,24 @@ pub async fn show(db: &State<Db>, api: ApiUser, id: i32) -> Result<Json<Person>,
         .map(Json)
 }
 
+/// Modifier une personne (JSON merge patch).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/people/{id}",
+    operation_id = "update_person",
+    tag = "people",
+    params(("id" = i32, Path)),
+    request_body = super::PersonPatch,
+    responses(
+        (status = 200, description = "OK", body = Person),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::patch("/people/<id>", data = "<patch>")]
 pub async fn update(
     db: &State<Db>,
@@ -83,7 +154,22 @@ pub async fn update(
         .map(Json)
 }
 
-/// Erases (anonymises) the person.
+/// Effacer (anonymiser) une personne (admin, coordinateur) : nom, coordonnées, notes et prescripteur effacés, désinscription de ses rendez-vous à venir ; les statistiques restent.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/people/{id}",
+    operation_id = "erase_person",
+    tag = "people",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 204, description = "Anonymisée"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::delete("/people/<id>")]
 pub async fn erase(
     db: &State<Db>,
@@ -99,7 +185,21 @@ pub async fn erase(
     Ok(Status::NoContent)
 }
 
-/// Everything held on the person (GDPR access); the read is audited.
+/// Tout ce qui est conservé sur la personne (RGPD) ; la lecture est tracée.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people/{id}/export",
+    operation_id = "export_person",
+    tag = "people",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = Export),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/people/<id>/export")]
 pub async fn export(
     db: &State<Db>,
@@ -114,7 +214,24 @@ pub async fn export(
         .map(Json)
 }
 
-/// Merges `from_id` into this person; answers the kept person.
+/// Fusionner from_id dans cette personne (même structure) ; from_id répond ensuite 404 avec merged_into.
+#[utoipa::path(
+    post,
+    path = "/api/v1/people/{id}/merge",
+    operation_id = "merge_person",
+    tag = "people",
+    params(("id" = i32, Path)),
+    request_body = super::merge::MergeInput,
+    responses(
+        (status = 200, description = "La fiche conservée", body = Person),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/people/<id>/merge", data = "<input>")]
 pub async fn merge(
     db: &State<Db>,

@@ -25,8 +25,10 @@ use crate::skills::logs::{LogRow, SkillLevel};
 use crate::skills::profile::SkillProgress;
 use crate::time::LocalTime;
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = PersonExport)]
 pub struct Export {
+    #[schema(format = DateTime)]
     pub exported_at: String,
     pub person: Person,
     pub organisation: Named,
@@ -46,20 +48,23 @@ pub struct Export {
     pub history: Vec<HistoryEntry>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
+#[schema(as = ExportNamed)]
 pub struct Named {
     pub id: i32,
     pub name: String,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportProgrammeOut)]
 pub struct ProgrammeOut {
     pub id: i32,
     pub name: String,
     pub funder: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportPlaceOut)]
 pub struct PlaceOut {
     pub id: i32,
     pub name: String,
@@ -68,14 +73,19 @@ pub struct PlaceOut {
     pub city: String,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportParticipation)]
 pub struct Participation {
     pub appointment_id: i32,
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
     /// The person's status: booked, waitlisted, attended, no_show, excused, cancelled.
     pub status: String,
+    #[schema(format = DateTime)]
     pub enrolled_at: String,
+    #[schema(format = DateTime)]
     pub confirmed_at: Option<String>,
     pub appointment_status: String,
     pub title: Option<String>,
@@ -87,7 +97,8 @@ pub struct Participation {
     pub mediator: Named,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportSessionLog)]
 pub struct SessionLog {
     pub appointment_id: i32,
     pub version: i32,
@@ -105,23 +116,27 @@ pub struct SessionLog {
     pub location_type: Option<String>,
     pub note: Option<String>,
     pub author: Named,
+    #[schema(format = DateTime)]
     pub recorded_at: String,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportAssessmentOut)]
 pub struct AssessmentOut {
     pub skill_code: String,
     pub skill_name: String,
     pub level: i32,
     /// diagnostic, session or final.
     pub kind: String,
+    #[schema(format = DateTime)]
     pub assessed_at: String,
     /// False once the session log it came from was corrected.
     pub active: bool,
     pub author: Named,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportHandover)]
 pub struct Handover {
     pub equipment_id: i32,
     pub kind: String,
@@ -140,16 +155,19 @@ pub struct Handover {
     pub return_condition: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportEquipmentEvent)]
 pub struct EquipmentEvent {
     pub equipment_id: i32,
     pub action: String,
     pub status: String,
     pub note: Option<String>,
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportMessage)]
 pub struct Message {
     pub id: i32,
     /// The appointment the message is about, or the equipment handover.
@@ -158,16 +176,20 @@ pub struct Message {
     pub kind: String,
     pub recipient: String,
     pub recipient_kind: String,
+    #[schema(format = DateTime)]
     pub due_at: String,
     pub status: String,
+    #[schema(format = DateTime)]
     pub sent_at: Option<String>,
     /// The subject and plain text as sent (purged 30 days after sending).
     pub subject: Option<String>,
     pub body: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = ExportHistoryEntry)]
 pub struct HistoryEntry {
+    #[schema(format = DateTime)]
     pub at: String,
     pub action: String,
     pub actor: Option<Named>,

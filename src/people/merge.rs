@@ -13,9 +13,10 @@ use crate::db::schema::people;
 use crate::db::{now, DbConn};
 use crate::error::AppError;
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct MergeInput {
     /// The person merged into the kept one (same organisation).
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub from_id: i32,
 }
 

@@ -54,36 +54,77 @@ pub struct PersonRow {
 }
 
 /// A person as the API and the pages show them.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct Person {
     pub id: i32,
     pub organisation_id: i32,
     pub given_name: String,
+    #[schema(required = true)]
     pub family_name: Option<String>,
+    #[schema(required = true)]
     pub birth_year: Option<i32>,
+    #[schema(required = true)]
     pub postal_code: Option<String>,
+    #[schema(required = true)]
     pub city: Option<String>,
+    #[schema(required = true)]
     pub email: Option<String>,
+    /// E.164, par exemple +33612345678.
+    #[schema(required = true)]
     pub phone: Option<String>,
     pub reminder_consent: bool,
+    #[schema(required = true)]
     pub referent_name: Option<String>,
+    #[schema(required = true)]
     pub referent_email: Option<String>,
+    #[schema(required = true)]
     pub referent_organisation: Option<String>,
-    /// Reminders may go to the referent's email when the person has none.
+    /// Les rappels peuvent aller au prescripteur quand la personne n'a pas d'e-mail.
     pub referent_consent: bool,
-    /// Text messages may go to `phone` (when it is a mobile number).
+    /// Les messages peuvent partir par SMS (numéro de mobile).
     pub sms_consent: bool,
     /// `fr`, `en` or `ar`: the language of the person's messages and pages.
+    #[schema(schema_with = language_schema)]
     pub language: String,
     pub programme_ids: Vec<i32>,
+    #[schema(required = true)]
     pub notes: Option<String>,
     pub anonymised: bool,
     /// `female|male|undisclosed`.
+    #[schema(schema_with = gender_schema, required = true)]
     pub gender: Option<String>,
-    /// `in_school|job_seeker|employed|retired|undisclosed` (the Coop's `statut_social`).
+    /// `statut_social` de La Coop de la médiation numérique.
+    #[schema(schema_with = social_status_schema, required = true)]
     pub social_status: Option<String>,
-    /// INSEE code of the commune, from the official list.
+    /// Code INSEE d'une commune de la liste officielle.
+    #[schema(min_length = 5, max_length = 5, required = true)]
     pub commune_insee: Option<String>,
+}
+
+fn language_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(crate::i18n::LANGUAGES)
+}
+
+fn language_or_null_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(crate::i18n::LANGUAGES)
+}
+
+fn gender_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(funder::GENDERS.iter().map(|(code, _)| *code))
+}
+
+fn social_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(funder::SOCIAL_STATUSES.iter().map(|(code, _)| *code))
+}
+
+/// From 1900 to this year, as [`check_birth_year`] says.
+fn birth_year_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+        .minimum(Some(1900))
+        .maximum(Some(chrono::Utc::now().year()))
+        .build()
 }
 
 impl Person {
@@ -226,53 +267,111 @@ fn check_commune(code: &str) -> Result<(), ValidationError> {
 }
 
 /// What a person is created or updated from (API body and HTML form alike).
-#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
+#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct PersonInput {
     #[validate(custom(function = "check_given_name"))]
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub given_name: String,
     #[validate(length(max = 80, message = "80 caractères au plus."))]
+    #[schema(max_length = 80)]
     pub family_name: Option<String>,
     #[validate(custom(function = "check_birth_year"))]
+    #[schema(schema_with = birth_year_schema)]
     pub birth_year: Option<i32>,
     #[validate(custom(function = "check_postal_code"))]
+    #[schema(pattern = "^\\s*[0-9]{5}\\s*$")]
     pub postal_code: Option<String>,
     #[validate(length(max = 80, message = "80 caractères au plus."))]
+    #[schema(max_length = 80)]
     pub city: Option<String>,
     #[validate(email(message = "Adresse e-mail invalide."))]
     pub email: Option<String>,
+    /// 06 12 34 56 78, 0692 12 34 56 ou +33… ; stocké en E.164 ; un numéro inutilisable est
+    /// une 422.
     #[validate(custom(function = "check_phone"))]
     pub phone: Option<String>,
     #[serde(default)]
     pub reminder_consent: bool,
     #[validate(length(max = 120, message = "120 caractères au plus."))]
+    #[schema(max_length = 120)]
     pub referent_name: Option<String>,
     #[validate(email(message = "Adresse e-mail invalide."))]
     pub referent_email: Option<String>,
     #[validate(length(max = 120, message = "120 caractères au plus."))]
+    #[schema(max_length = 120)]
     pub referent_organisation: Option<String>,
+    /// Les rappels peuvent aller au prescripteur quand la personne n'a pas d'e-mail.
     #[serde(default)]
     pub referent_consent: bool,
-    /// Text messages may go to the phone (a mobile number).
+    /// Les messages peuvent partir par SMS (numéro de mobile).
     #[serde(default)]
     pub sms_consent: bool,
-    /// `fr` when absent.
+    /// `fr` par défaut.
     #[validate(custom(function = "check_language"))]
+    #[schema(schema_with = language_or_null_schema)]
     pub language: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = programme_ids_schema)]
     pub programme_ids: Vec<i32>,
     #[validate(length(max = 500, message = "500 caractères au plus."))]
+    #[schema(max_length = 500)]
     pub notes: Option<String>,
-    /// Admins only: the organisation the person belongs to.
+    /// Admins seulement : la structure de la personne.
     #[serde(default, skip_serializing)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub organisation_id: Option<i32>,
     #[validate(custom(function = "check_gender"))]
+    #[schema(schema_with = gender_schema)]
     pub gender: Option<String>,
+    /// `statut_social` de La Coop de la médiation numérique.
     #[validate(custom(function = "check_social_status"))]
+    #[schema(schema_with = social_status_schema)]
     pub social_status: Option<String>,
-    /// Derived from `postal_code` and `city` when not given and they point to one commune.
+    /// Code INSEE d'une commune de la liste officielle ; déduit du code postal et de la commune
+    /// quand ils en désignent une seule.
     #[validate(custom(function = "check_commune"))]
+    #[schema(min_length = 5, max_length = 5)]
     pub commune_insee: Option<String>,
 }
+
+fn programme_ids_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(i32::MAX)),
+        )
+        .build()
+}
+
+/// `PATCH /api/v1/people/{id}`: a JSON merge patch (RFC 7396) of a [`PersonInput`]; nothing is
+/// required and a record does not change organisation (`organisation_id` refused).
+pub struct PersonPatch;
+
+impl utoipa::PartialSchema for PersonPatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::Schema;
+        let mut schema = <PersonInput as utoipa::PartialSchema>::schema();
+        if let utoipa::openapi::RefOr::T(Schema::Object(object)) = &mut schema {
+            object.properties.shift_remove("organisation_id");
+            object.required.clear();
+            object.description = Some(
+                "JSON merge patch (RFC 7396) : seuls les champs donnés changent ; une fiche ne \
+                 change pas de structure (organisation_id refusé)"
+                    .into(),
+            );
+        }
+        schema
+    }
+}
+
+impl utoipa::ToSchema for PersonPatch {}
 
 impl PersonInput {
     fn normalise(mut self) -> Self {

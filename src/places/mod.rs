@@ -16,7 +16,7 @@ use crate::db::{now, DbConn};
 use crate::error::AppError;
 use crate::text::clean;
 
-#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = places)]
 pub struct Place {
     pub id: i32,
@@ -25,21 +25,32 @@ pub struct Place {
     pub address: String,
     pub postal_code: String,
     pub city: String,
+    #[schema(required = true)]
     pub phone: Option<String>,
+    #[schema(required = true)]
     pub accessibility_notes: Option<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub created_at: NaiveDateTime,
     #[serde(skip)]
+    #[schema(ignore)]
     pub updated_at: NaiveDateTime,
     /// The fields of the national standard of places of médiation numérique.
+    #[schema(required = true, pattern = "^[0-9]{14}$")]
     pub siret: Option<String>,
     #[serde(serialize_with = "standard::pipe_list")]
+    #[schema(schema_with = standard::services_schema)]
     pub services: String,
     #[serde(serialize_with = "standard::pipe_list")]
+    #[schema(schema_with = standard::modalites_acces_schema)]
     pub modalites_acces: String,
+    #[schema(schema_with = standard::typologie_schema)]
     pub typologie: Option<String>,
+    #[schema(required = true, max_length = 280)]
     pub presentation_resume: Option<String>,
-    /// The place's own opening hours (OpenStreetMap syntax); else the mediators' hours there.
+    /// Horaires au format OpenStreetMap opening_hours (« Mo-Fr 09:00-12:00,14:00-17:30; Sa
+    /// 09:00-12:00 ») ; absent : ceux des médiateurs dans ce lieu.
+    #[schema(required = true, max_length = 500)]
     pub opening_hours: Option<String>,
 }
 
@@ -52,53 +63,114 @@ fn check_postal_code(code: &str) -> Result<(), ValidationError> {
     }
 }
 
-#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
+#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct PlaceInput {
     #[validate(length(
         min = 1,
         max = 120,
         message = "Le nom est obligatoire (120 caractères au plus)."
     ))]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub name: String,
     #[validate(length(
         min = 1,
         max = 200,
         message = "L'adresse est obligatoire (200 caractères au plus)."
     ))]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub address: String,
     #[validate(custom(function = "check_postal_code"))]
+    #[schema(pattern = "^[0-9]{5}$")]
     pub postal_code: String,
     #[validate(length(min = 1, max = 80, message = "La commune est obligatoire."))]
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub city: String,
     #[validate(length(max = 30, message = "30 caractères au plus."))]
+    #[schema(max_length = 30)]
     pub phone: Option<String>,
     #[validate(length(max = 500, message = "500 caractères au plus."))]
+    #[schema(max_length = 500)]
     pub accessibility_notes: Option<String>,
+    /// Admins seulement.
     #[serde(default, skip_serializing)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub organisation_id: Option<i32>,
-    /// 14 digits, Luhn-checked.
+    /// 14 chiffres, clé de Luhn vérifiée (espaces ignorés).
     #[serde(default)]
     #[validate(custom(function = "standard::check_siret"))]
     pub siret: Option<String>,
     /// Labels of [`standard::SERVICES`].
     #[serde(default)]
     #[validate(custom(function = "standard::check_services"))]
+    #[schema(schema_with = standard::services_schema)]
     pub services: Vec<String>,
     /// Labels of [`standard::MODALITES_ACCES`].
     #[serde(default)]
     #[validate(custom(function = "standard::check_modalites_acces"))]
+    #[schema(schema_with = standard::modalites_acces_schema)]
     pub modalites_acces: Vec<String>,
     /// A code of [`standard::TYPOLOGIES`].
     #[serde(default)]
     #[validate(custom(function = "standard::check_typologie"))]
+    #[schema(schema_with = standard::typologie_schema)]
     pub typologie: Option<String>,
     #[serde(default)]
     #[validate(length(max = 280, message = "280 caractères au plus."))]
+    #[schema(max_length = 280)]
     pub presentation_resume: Option<String>,
-    /// OpenStreetMap `opening_hours`.
+    /// Horaires au format OpenStreetMap opening_hours (« Mo-Fr 09:00-12:00,14:00-17:30; Sa
+    /// 09:00-12:00 ») ; absent : ceux des médiateurs dans ce lieu.
     #[serde(default)]
     #[validate(custom(function = "standard::check_opening_hours"))]
+    #[schema(max_length = 500)]
     pub opening_hours: Option<String>,
+}
+
+/// `PATCH /api/v1/places/{id}`: JSON merge patch (RFC 7396) of a [`PlaceInput`]; only the
+/// fields given change; a place does not change organisation (`organisation_id` refused).
+/// The type the document describes; the handler merges the raw JSON onto the current place.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PlacePatch {
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 120,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
+    name: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
+    address: Option<String>,
+    #[schema(nullable = false, pattern = "^[0-9]{5}$")]
+    postal_code: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
+    city: Option<String>,
+    #[schema(max_length = 30)]
+    phone: Option<String>,
+    #[schema(max_length = 500)]
+    accessibility_notes: Option<String>,
 }
 
 /// Labels as stored: `|`-separated, each once, in the standard's order.

@@ -335,6 +335,40 @@ pub fn split(value: &str) -> impl Iterator<Item = &str> {
     value.split('|').filter(|v| !v.is_empty())
 }
 
+/// `services` as the document lists it: labels of [`SERVICES`].
+pub fn services_schema() -> utoipa::openapi::schema::Array {
+    label_list_schema(&SERVICES)
+}
+
+/// `modalites_acces` as the document lists it: labels of [`MODALITES_ACCES`].
+pub fn modalites_acces_schema() -> utoipa::openapi::schema::Array {
+    label_list_schema(&MODALITES_ACCES)
+}
+
+fn label_list_schema(labels: &[&str]) -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(labels.iter().copied())),
+        )
+        .build()
+}
+
+/// `typologie` as the document lists it: a code of [`TYPOLOGIES`], or null.
+pub fn typologie_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let codes = TYPOLOGIES
+        .iter()
+        .map(|(code, _)| serde_json::Value::from(*code))
+        .chain([serde_json::Value::Null]);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(codes))
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,7 +377,7 @@ mod tests {
     /// `typologie` is an input or an output, and they are unique.
     #[test]
     fn the_openapi_document_lists_every_typology_the_server_accepts() {
-        let doc: serde_json::Value = serde_json::from_str(crate::web::OPENAPI).unwrap();
+        let doc: serde_json::Value = crate::web::openapi::document().clone();
         let ours: Vec<&str> = TYPOLOGIES.iter().map(|(c, _)| *c).collect();
         let mut unique = ours.clone();
         unique.sort_unstable();

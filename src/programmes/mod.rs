@@ -15,27 +15,37 @@ use crate::db::{now, DbConn};
 use crate::error::AppError;
 use crate::text::clean;
 
-#[derive(Queryable, Selectable, Serialize, Debug, Clone)]
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = programmes)]
 pub struct Programme {
     pub id: i32,
     pub name: String,
+    #[schema(required = true)]
     pub funder: Option<String>,
+    #[schema(required = true)]
     pub starts_on: Option<NaiveDate>,
+    #[schema(required = true)]
     pub ends_on: Option<NaiveDate>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Deserialize, Validate, Debug, Default, Clone)]
+#[derive(Deserialize, Validate, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct ProgrammeInput {
     #[validate(length(
         min = 1,
         max = 120,
         message = "Le nom est obligatoire (120 caractères au plus)."
     ))]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub name: String,
     #[validate(length(max = 120, message = "120 caractères au plus."))]
+    #[schema(max_length = 120)]
     pub funder: Option<String>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,

@@ -23,7 +23,7 @@ use crate::referrals::{NewReferral, Referrer};
 use crate::time::LocalTime;
 
 /// A place as the public sees it.
-#[derive(Serialize, Debug, Clone, Queryable, Selectable)]
+#[derive(Serialize, Debug, Clone, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = places)]
 pub struct PublicPlace {
     pub id: i32,
@@ -31,38 +31,47 @@ pub struct PublicPlace {
     pub address: String,
     pub postal_code: String,
     pub city: String,
+    #[schema(required = true)]
     pub accessibility_notes: Option<String>,
 }
 
 /// A service the public or referrers may book, and the places where it is offered.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct PublicService {
     pub id: i32,
     pub name: String,
     /// `individual` or `workshop`.
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
     pub duration_minutes: i32,
+    #[schema(required = true)]
     pub what_to_bring: Option<String>,
     /// `public` (anyone) or `referrers` (only through a referrer).
+    #[schema(schema_with = bookable_by_schema)]
     pub bookable_by: String,
     pub places: Vec<PublicPlace>,
 }
 
 /// A free slot: a time at a place (for a workshop, a session with its seats left; none left
 /// means joining the waiting list).
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PublicSlot {
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
     pub place_id: i32,
+    /// Ateliers : places restantes (0 : liste d'attente).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub seats_left: Option<i32>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub start_utc: NaiveDateTime,
 }
 
 /// The person, as given on the public form or by a portal: the minimum to reach them.
-#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
+#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublicPerson {
     #[validate(length(
@@ -70,10 +79,15 @@ pub struct PublicPerson {
         max = 80,
         message = "Le prénom est obligatoire (80 caractères au plus)."
     ))]
+    #[schema(min_length = 1, max_length = 80)]
     pub given_name: String,
     #[validate(length(max = 80, message = "80 caractères au plus."))]
+    #[schema(max_length = 80)]
     pub family_name: Option<String>,
+    /// Téléphone (un portable pour les SMS) ; téléphone ou e-mail obligatoire sans prescripteur.
     pub phone: Option<String>,
+    /// Vide ou absent : pas d'e-mail.
+    #[schema(schema_with = optional_email_schema)]
     pub email: Option<String>,
     /// Text messages may go to the phone.
     #[serde(default)]
@@ -82,54 +96,133 @@ pub struct PublicPerson {
     #[serde(default)]
     pub reminder_consent: bool,
     /// `fr` (default), `en` or `ar`.
+    #[schema(schema_with = language_schema)]
     pub language: Option<String>,
 }
 
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["individual", "workshop"])
+}
+
+fn bookable_by_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["referrers", "public"])
+}
+
+fn language_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(crate::i18n::LANGUAGES)
+}
+
+/// An address, an empty string or null (no address).
+fn optional_email_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let email = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)));
+    let empty = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(0));
+    utoipa::openapi::schema::Schema::OneOf(
+        OneOfBuilder::new()
+            .item(email)
+            .item(empty)
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
+/// The codes of the thématiques a referrer may give: [`crate::skills::topics`]' digital ones
+/// and procedures.
+fn topic_codes() -> impl Iterator<Item = &'static str> {
+    crate::skills::topics::DIGITAL
+        .iter()
+        .chain(crate::skills::topics::PROCEDURES.iter())
+        .map(|(code, _)| *code)
+}
+
+fn booking_topics_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(crate::web::openapi::one_of(topic_codes()))
+        .max_items(Some(10))
+        .build()
+}
+
+fn referral_topics_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(crate::web::openapi::one_of(topic_codes()))
+        .min_items(Some(1))
+        .build()
+}
+
 /// `POST /api/v1/public/{slug}/bookings`.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PublicBooking)]
 pub struct BookingRequest {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub service_id: i32,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub place_id: i32,
+    #[schema(format = DateTime)]
     pub starts_at: String,
     pub person: PublicPerson,
     pub referrer: Option<Referrer>,
     /// A referrer's booking may say the needs too.
     #[serde(default)]
+    #[schema(schema_with = booking_topics_schema)]
     pub topics: Vec<String>,
 }
 
 /// `POST /api/v1/public/{slug}/referrals`.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PublicReferral)]
 pub struct ReferralRequest {
     pub person: PublicPerson,
     pub referrer: Referrer,
+    #[schema(schema_with = referral_topics_schema)]
     pub topics: Vec<String>,
+    #[schema(max_length = 500)]
     pub message: Option<String>,
 }
 
 /// The answer to a booking.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
+#[schema(as = PublicBookingDone)]
 pub struct BookingDone {
     pub appointment_id: i32,
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// The personal page: confirm, cancel, move.
+    #[schema(format = Uri)]
     pub link: String,
     /// `booked`, or `waitlisted` for a full workshop.
+    #[schema(schema_with = booking_status_schema)]
     pub status: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub when: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub place: Option<PublicPlace>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub service_name: String,
 }
 
+fn booking_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["booked", "waitlisted"])
+}
+
 /// The answer to a referral request: it says nothing of the person.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
+#[schema(as = PublicReferralReceived)]
 pub struct ReferralReceived {
+    #[schema(schema_with = received_status_schema)]
     pub status: String,
+}
+
+fn received_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["new"])
 }
 
 const SLOT_TAKEN: &str = "Ce créneau n'est plus disponible. Choisissez-en un autre.";

@@ -49,7 +49,7 @@ pub struct Referral {
 }
 
 /// The referrer, as they describe themselves on the public page or to the portal API.
-#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone)]
+#[derive(Deserialize, Serialize, Validate, Debug, Default, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Referrer {
     #[validate(length(
@@ -57,17 +57,21 @@ pub struct Referrer {
         max = 120,
         message = "Votre nom est obligatoire (120 caractères au plus)."
     ))]
+    #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     #[validate(length(
         min = 1,
         max = 120,
         message = "Votre structure est obligatoire (120 caractères au plus)."
     ))]
+    #[schema(min_length = 1, max_length = 120)]
     pub organisation: String,
     #[validate(email(message = "Adresse e-mail invalide."))]
     #[validate(length(max = 254, message = "254 caractères au plus."))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[validate(length(max = 30, message = "30 caractères au plus."))]
+    #[schema(max_length = 30)]
     pub phone: Option<String>,
 }
 
@@ -193,17 +197,27 @@ pub fn record(conn: &mut DbConn, new: NewReferral, tz: &Tz) -> Result<i32, AppEr
 }
 
 /// A request as staff see it.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
+#[schema(as = Referral)]
 pub struct ReferralOut {
     pub id: i32,
     pub person_id: i32,
     pub person_name: String,
     pub referrer: Referrer,
     pub topics: Vec<String>,
+    #[schema(required = true)]
     pub message: Option<String>,
+    #[schema(schema_with = status_schema)]
     pub status: String,
+    #[schema(required = true)]
     pub appointment_id: Option<i32>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+}
+
+/// One of [`STATUS_CODES`].
+pub fn status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(STATUS_CODES)
 }
 
 fn out(row: Referral, person_name: String, tz: &Tz) -> ReferralOut {
@@ -283,9 +297,10 @@ fn get(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Referral, AppErro
 }
 
 /// `PATCH /api/v1/referrals/{id}`.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralPatch {
+    #[schema(schema_with = status_schema)]
     pub status: Option<String>,
 }
 
@@ -353,12 +368,17 @@ fn one(conn: &mut DbConn, user: &StaffUser, id: i32, tz: &Tz) -> Result<Referral
 }
 
 /// What staff give to book from a request: the person is the request's.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ReferralBooking)]
 pub struct BookFromReferral {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub service_id: i32,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub mediator_id: i32,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub place_id: i32,
+    #[schema(format = DateTime)]
     pub starts_at: String,
 }
 

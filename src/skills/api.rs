@@ -11,20 +11,39 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created};
+use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
 
-#[derive(Serialize)]
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    referential,
+    add_skill,
+    edit_skill,
+    log,
+    current_log,
+    person_skills,
+    assess,
+    to_fill
+))]
+pub struct ApiDoc;
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SkillOut {
     code: String,
     name: String,
+    #[schema(required = true)]
     description: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Domain)]
 pub struct DomainOut {
     domain_code: String,
     domain_name: String,
+    #[schema(required = true)]
     pix_code: Option<String>,
+    #[schema(required = true)]
     digcomp_code: Option<String>,
     skills: Vec<SkillOut>,
     /// The level scale, repeated with each domain for convenience.
@@ -32,14 +51,17 @@ pub struct DomainOut {
 }
 
 /// A skill as the admins' routes answer it: its retirement in the configured offset.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Skill)]
 pub struct SkillAnswer {
     id: i32,
     domain_id: i32,
     code: String,
     name: String,
+    #[schema(required = true)]
     description: Option<String>,
     position: i32,
+    #[schema(format = DateTime, required = true)]
     retired_at: Option<String>,
 }
 
@@ -57,7 +79,18 @@ impl SkillAnswer {
     }
 }
 
-/// The referential: domains with their active skills, and the level scale.
+/// Le référentiel : domaines, compétences actives et échelle de niveaux.
+#[utoipa::path(
+    get,
+    path = "/api/v1/skills",
+    operation_id = "list_skills",
+    tag = "skills",
+    responses(
+        (status = 200, description = "OK", body = Vec<DomainOut>),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/skills")]
 pub async fn referential(db: &State<Db>, _api: ApiUser) -> Result<Json<Vec<DomainOut>>, AppError> {
     let catalogue = db.run(|conn| super::catalogue(conn, false)).await?;
@@ -84,6 +117,23 @@ pub async fn referential(db: &State<Db>, _api: ApiUser) -> Result<Json<Vec<Domai
     ))
 }
 
+/// Ajouter une compétence (admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/skills",
+    operation_id = "create_skill",
+    tag = "skills",
+    request_body = SkillEdit,
+    responses(
+        (status = 201, description = "Créée", body = SkillAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/skills", data = "<input>")]
 pub async fn add_skill(
     db: &State<Db>,
@@ -102,6 +152,24 @@ pub async fn add_skill(
     ))
 }
 
+/// Renommer, réordonner, retirer une compétence (admin) ; l'historique est conservé.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/skills/{code}",
+    operation_id = "update_skill",
+    tag = "skills",
+    params(("code" = String, Path)),
+    request_body = super::SkillPatch,
+    responses(
+        (status = 200, description = "OK", body = SkillAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::patch("/skills/<code>", data = "<input>")]
 pub async fn edit_skill(
     db: &State<Db>,
@@ -118,6 +186,24 @@ pub async fn edit_skill(
         .map(|skill| Json(SkillAnswer::of(skill, &tz)))
 }
 
+/// Consigner (ou corriger) la séance : une nouvelle version remplace la précédente, conservée.
+#[utoipa::path(
+    post,
+    path = "/api/v1/appointments/{id}/log",
+    operation_id = "record_session_log",
+    tag = "session-logs",
+    params(("id" = i32, Path)),
+    request_body = LogInput,
+    responses(
+        (status = 201, description = "Consigné", body = Vec<LogOut>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/appointments/<id>/log", data = "<input>")]
 pub async fn log(
     db: &State<Db>,
@@ -137,24 +223,47 @@ pub async fn log(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CurrentLog {
     person_id: i32,
     version: i32,
+    #[schema(schema_with = super::topics::attendance_schema)]
     attendance: String,
+    #[schema(required = true)]
     duration_minutes: Option<i32>,
     topics: Vec<String>,
+    #[schema(schema_with = super::topics::device_schema, required = true)]
     device: Option<String>,
+    #[schema(required = true)]
     equipment_id: Option<i32>,
+    #[schema(schema_with = super::topics::autonomy_schema, required = true)]
     autonomy: Option<String>,
+    #[schema(schema_with = super::topics::orientation_schema, required = true)]
     orientation: Option<String>,
+    #[schema(required = true)]
     orientation_note: Option<String>,
+    #[schema(schema_with = super::topics::location_type_schema, required = true)]
     location_type: Option<String>,
+    #[schema(required = true)]
     note: Option<String>,
     skills: Vec<SkillLevel>,
 }
 
-/// The current log of an appointment, per person.
+/// Le compte rendu actuel, par personne.
+#[utoipa::path(
+    get,
+    path = "/api/v1/appointments/{id}/log",
+    operation_id = "get_session_log",
+    tag = "session-logs",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = Vec<CurrentLog>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/appointments/<id>/log")]
 pub async fn current_log(
     db: &State<Db>,
@@ -206,6 +315,21 @@ pub async fn current_log(
     Ok(Json(rows))
 }
 
+/// Profil de compétences : niveau actuel, premier niveau, historique.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people/{id}/skills",
+    operation_id = "get_person_skills",
+    tag = "skills",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = Vec<SkillProgress>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/people/<id>/skills")]
 pub async fn person_skills(
     db: &State<Db>,
@@ -220,11 +344,29 @@ pub async fn person_skills(
         .map(Json)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Assessed {
     recorded: usize,
 }
 
+/// Diagnostic initial, observation ou évaluation finale.
+#[utoipa::path(
+    post,
+    path = "/api/v1/people/{id}/assessments",
+    operation_id = "record_assessment",
+    tag = "skills",
+    params(("id" = i32, Path)),
+    request_body = AssessmentInput,
+    responses(
+        (status = 201, description = "Enregistré", body = Assessed),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/people/<id>/assessments", data = "<input>")]
 pub async fn assess(
     db: &State<Db>,
@@ -243,21 +385,38 @@ pub async fn assess(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ToFill {
     appointment_id: i32,
+    #[schema(format = DateTime)]
     starts_at: String,
     mediator_id: i32,
+    #[schema(required = true)]
     title: Option<String>,
 }
 
 /// Past appointments with no log yet, oldest first (a mediator's own by default).
 /// `GET /logs-to-fill`'s query.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ToFillQuery {
     pub mediator_id: Option<i32>,
 }
 
+/// Rendez-vous passés sans compte rendu, du plus ancien au plus récent (ceux du médiateur par défaut).
+#[utoipa::path(
+    get,
+    path = "/api/v1/logs-to-fill",
+    operation_id = "list_logs_to_fill",
+    tag = "session-logs",
+    params(ToFillQuery),
+    responses(
+        (status = 200, description = "OK", body = Vec<ToFill>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/logs-to-fill")]
 pub async fn to_fill(
     db: &State<Db>,

@@ -16,35 +16,50 @@ use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::text::clean;
 
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct SkillLevel {
+    #[schema(min_length = 1, max_length = 10)]
     pub skill_code: String,
+    #[schema(minimum = 0, maximum = 3)]
     pub level: i32,
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
+#[schema(as = ParticipantLogInput)]
 pub struct ParticipantLog {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub person_id: i32,
+    #[schema(schema_with = topics::attendance_schema)]
     pub attendance: String,
     pub duration_minutes: Option<i32>,
+    /// Codes des thématiques (La Coop de la médiation numérique).
     #[serde(default)]
     pub topics: Vec<String>,
+    #[schema(schema_with = topics::device_schema)]
     pub device: Option<String>,
+    #[schema(schema_with = topics::autonomy_schema)]
     pub autonomy: Option<String>,
     #[serde(default)]
     pub skills: Vec<SkillLevel>,
     /// One of [`topics::ORIENTATIONS`].
+    #[schema(schema_with = topics::orientation_schema)]
     pub orientation: Option<String>,
+    #[schema(max_length = 200)]
     pub orientation_note: Option<String>,
     /// One of [`topics::LOCATION_TYPES`].
+    #[schema(schema_with = topics::location_type_schema)]
     pub location_type: Option<String>,
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
+#[schema(as = LogInput)]
 pub struct LogInput {
+    #[schema(min_items = 1)]
     pub participants: Vec<ParticipantLog>,
-    /// People who came to a workshop without a record.
+    /// Personnes venues à un atelier sans fiche.
+    #[schema(minimum = 0, maximum = 10000)]
     pub anonymous_attendees: Option<i64>,
 }
 
@@ -70,21 +85,31 @@ pub struct LogRow {
     pub orientation_note: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = LogEntry)]
 pub struct LogOut {
     pub person_id: i32,
     pub version: i32,
+    #[schema(schema_with = topics::attendance_schema)]
     pub attendance: String,
+    #[schema(required = true)]
     pub duration_minutes: Option<i32>,
     pub topics: Vec<String>,
+    #[schema(schema_with = topics::device_schema, required = true)]
     pub device: Option<String>,
     /// The lent device the person used, when `device` is `lent` and they hold one.
+    #[schema(required = true)]
     pub equipment_id: Option<i32>,
+    #[schema(schema_with = topics::autonomy_schema, required = true)]
     pub autonomy: Option<String>,
     pub skills: Vec<SkillLevel>,
+    #[schema(schema_with = topics::orientation_schema, required = true)]
     pub orientation: Option<String>,
+    #[schema(required = true)]
     pub orientation_note: Option<String>,
+    #[schema(schema_with = topics::location_type_schema, required = true)]
     pub location_type: Option<String>,
+    #[schema(required = true)]
     pub note: Option<String>,
 }
 

@@ -24,7 +24,7 @@ struct Referential {
     domains: Vec<DefaultDomain>,
 }
 
-#[derive(Deserialize, Serialize, Clone, Debug)]
+#[derive(Deserialize, Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct Level {
     pub level: i32,
     pub label: String,
@@ -185,13 +185,35 @@ pub fn active_skill_ids(
         .collect())
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
 pub struct SkillEdit {
     pub domain_code: Option<String>,
+    #[schema(pattern = "^\\s*[A-Za-z0-9]{1,10}\\s*$")]
     pub code: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
     pub name: Option<String>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub position: Option<i32>,
     pub retired: Option<bool>,
+}
+
+/// `PATCH /api/v1/skills/{code}`: a [`SkillEdit`] whose code and domain do not change (422).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SkillPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\u{0}]*[^\u{0}\\s][^\u{0}]*$"
+    )]
+    name: Option<String>,
+    #[schema(minimum = 0, maximum = 1000)]
+    position: Option<i32>,
+    retired: Option<bool>,
 }
 
 /// A skill's name: given, 200 characters at most (each said as such).

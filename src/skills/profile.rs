@@ -13,17 +13,20 @@ use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::time::{parse_rfc3339, LocalTime};
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub level: i32,
+    #[schema(format = DateTime)]
     pub assessed_at: String,
+    #[schema(schema_with = kind_schema)]
     pub source: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct SkillProgress {
     pub skill_code: String,
     pub level: i32,
+    #[schema(format = DateTime)]
     pub assessed_at: String,
     pub first_level: i32,
     pub progressed: bool,
@@ -91,12 +94,19 @@ pub fn attendance(conn: &mut DbConn, person_id: i32) -> Result<(i64, i64), AppEr
     ))
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
 pub struct AssessmentInput {
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
+    #[schema(format = DateTime)]
     pub assessed_at: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub skills: Vec<SkillLevel>,
+}
+
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(KINDS.iter().map(|(code, _)| *code))
 }
 
 /// The kinds of assessment, and how spreadsheets say them.

@@ -107,3 +107,29 @@ pub const ORIENTATIONS: [(&str, &str); 7] = [
     ),
     ("autre", "Autre"),
 ];
+
+/// The codes of a table above, for the OpenAPI document.
+fn codes(table: &'static [(&'static str, &'static str)]) -> impl Iterator<Item = &'static str> {
+    table.iter().map(|(code, _)| *code)
+}
+
+pub fn attendance_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(codes(&ATTENDANCE))
+}
+
+pub fn device_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(codes(&DEVICES))
+}
+
+pub fn autonomy_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(codes(&AUTONOMY))
+}
+
+/// `structure_de_redirection` de La Coop.
+pub fn orientation_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(codes(&ORIENTATIONS))
+}
+
+pub fn location_type_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(codes(&LOCATION_TYPES))
+}

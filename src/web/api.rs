@@ -115,9 +115,12 @@ impl<'r, T: Serialize> Responder<'r, 'static> for Created<T> {
 }
 
 /// `limit` (default 100, at most 1000) and `offset`, read with [`crate::web::query::Query`].
-#[derive(serde::Deserialize, Debug, Default, Clone, Copy)]
+#[derive(serde::Deserialize, Debug, Default, Clone, Copy, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, default = 0)]
     pub offset: Option<i64>,
 }
 

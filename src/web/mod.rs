@@ -5,6 +5,7 @@ pub mod api;
 pub mod compression;
 pub mod csrf;
 pub mod notice;
+pub mod openapi;
 pub mod query;
 
 use rocket::fairing::{Fairing, Info, Kind};
@@ -286,6 +287,17 @@ fn id_in_path_does_not_parse(req: &Request<'_>) -> bool {
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "service",
+    summary = "État du service",
+    responses(
+        (status = 200, description = "OK", body = openapi::Health),
+        (status = 503, description = "Base de données injoignable", body = openapi::Health),
+    ),
+)]
 #[rocket::get("/health")]
 pub async fn health(db: &State<Db>) -> (Status, RawJson<String>) {
     let ok = db
@@ -307,17 +319,6 @@ pub async fn health(db: &State<Db>) -> (Status, RawJson<String>) {
             RawJson(json!({"status": "error", "database": "unreachable"}).to_string()),
         )
     }
-}
-
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
-/// The OpenAPI document, with this server's `public_url` as its `servers` entry.
-#[rocket::get("/openapi.json")]
-pub fn openapi(config: &State<crate::config::Config>) -> RawJson<String> {
-    let mut doc: serde_json::Value =
-        serde_json::from_str(OPENAPI).expect("src/openapi.json is valid JSON");
-    doc["servers"] = json!([{ "url": config.public_url }]);
-    RawJson(doc.to_string())
 }
 
 #[rocket::get("/static/style.css")]
@@ -441,7 +442,7 @@ mod tests {
                 _ => {}
             }
         }
-        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let doc: serde_json::Value = super::openapi::document().clone();
         let mut wrong = Vec::new();
         walk(&doc, "", &mut wrong);
         assert!(

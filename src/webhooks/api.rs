@@ -10,8 +10,30 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
+use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
 
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, delete, deliveries, retry))]
+pub struct ApiDoc;
+
+/// S'abonner à des événements (admin, coordinateur) : corps {id, event, occurred_at, data}, en-têtes X-Passerelle-Event, X-Passerelle-Delivery, X-Passerelle-Signature.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    operation_id = "create_webhook",
+    tag = "webhooks",
+    request_body = WebhookInput,
+    responses(
+        (status = 201, description = "Créé", body = WebhookOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/webhooks", data = "<input>")]
 pub async fn create(
     db: &State<Db>,
@@ -30,6 +52,19 @@ pub async fn create(
     ))
 }
 
+/// Webhooks de la structure (admin, coordinateur), sans leur secret.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    operation_id = "list_webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "OK", body = Vec<WebhookOut>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/webhooks")]
 pub async fn list(
     db: &State<Db>,
@@ -41,6 +76,22 @@ pub async fn list(
     Ok(Json(webhooks.iter().map(|w| w.out(&tz)).collect()))
 }
 
+/// Arrêter un webhook (admin, coordinateur) ; ses envois en attente sont annulés.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "delete_webhook",
+    tag = "webhooks",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 204, description = "Arrêté"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::delete("/webhooks/<id>")]
 pub async fn delete(db: &State<Db>, api: ApiUser, id: i32) -> Result<Status, AppError> {
     let user = api.0;
@@ -49,12 +100,34 @@ pub async fn delete(db: &State<Db>, api: ApiUser, id: i32) -> Result<Status, App
 }
 
 /// The deliveries list's query (beside `limit` and `offset`).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// `pending|sending|delivered|dead|cancelled`.
+    #[param(schema_with = delivery_status_schema)]
     pub status: Option<String>,
 }
 
+fn delivery_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(super::DELIVERY_STATUSES)
+}
+
+/// Envois d'un webhook, du plus récent au plus ancien.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    operation_id = "list_webhook_deliveries",
+    tag = "webhooks",
+    params(("id" = i32, Path), DeliveriesQuery, Page),
+    responses(
+        (status = 200, description = "OK", body = Vec<DeliveryOut>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/webhooks/<id>/deliveries")]
 pub async fn deliveries(
     db: &State<Db>,
@@ -73,6 +146,23 @@ pub async fn deliveries(
     Ok(Json(rows.iter().map(|d| d.out(&tz)).collect()))
 }
 
+/// Relancer un envoi abandonné (dead) : même corps, même X-Passerelle-Delivery.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+    operation_id = "retry_webhook_delivery",
+    tag = "webhooks",
+    params(("id" = i32, Path), ("delivery_id" = i32, Path)),
+    responses(
+        (status = 200, description = "Relancé", body = DeliveryOut),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/webhooks/<id>/deliveries/<delivery_id>/retry")]
 pub async fn retry(
     db: &State<Db>,

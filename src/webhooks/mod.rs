@@ -44,12 +44,38 @@ pub const EVENTS: [&str; 11] = [
 ];
 
 /// `POST /api/v1/webhooks`.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
+    /// http(s), adresse publique (sauf webhook_allow_private).
+    #[schema(format = Uri, max_length = 2000)]
     pub url: String,
+    #[schema(schema_with = events_input_schema)]
     pub events: Vec<String>,
+    /// Clé de la signature X-Passerelle-Signature: sha256=<HMAC-SHA256 hexadécimal du corps>.
+    #[schema(min_length = 16, max_length = 200)]
     pub secret: String,
+}
+
+fn events_input_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(crate::web::openapi::one_of(EVENTS))
+        .min_items(Some(1))
+        .build()
+}
+
+fn events_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(crate::web::openapi::one_of(EVENTS))
+        .build()
+}
+
+fn event_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(EVENTS)
+}
+
+fn delivery_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(DELIVERY_STATUSES)
 }
 
 /// The statuses of a delivery.
@@ -70,15 +96,19 @@ pub struct Webhook {
 }
 
 /// A subscription as the API shows it, times in the configured offset.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = Webhook)]
 pub struct WebhookOut {
     pub id: i32,
     pub organisation_id: i32,
     pub created_by: i32,
     pub url: String,
+    #[schema(schema_with = events_schema)]
     pub events: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
-    /// When it was paused (from its page); null while it is active.
+    /// En pause depuis (depuis la page /webhooks) : rien ne lui est envoyé ; null s'il est actif.
+    #[schema(format = DateTime, required = true)]
     pub disabled_at: Option<String>,
 }
 
@@ -119,18 +149,26 @@ pub struct Delivery {
 }
 
 /// A delivery as the API shows it, times in the configured offset.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = WebhookDelivery)]
 pub struct DeliveryOut {
     pub id: i32,
     pub webhook_id: i32,
+    #[schema(schema_with = event_schema)]
     pub event: String,
     pub delivery_key: String,
+    #[schema(schema_with = delivery_status_schema)]
     pub status: String,
     pub attempts: i32,
+    #[schema(format = DateTime)]
     pub due_at: String,
+    #[schema(required = true)]
     pub last_error: Option<String>,
+    #[schema(required = true)]
     pub response_status: Option<i32>,
+    #[schema(format = DateTime, required = true)]
     pub delivered_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

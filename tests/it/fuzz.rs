@@ -557,7 +557,7 @@ both_backends! {
         .into_iter()
         .collect();
 
-        let doc: Value = serde_json::from_str(passerelle::web::OPENAPI).unwrap();
+        let doc: Value = passerelle::web::openapi::document().clone();
         let mut runner = TestRunner::new_with_rng(
             Config::default(),
             TestRng::deterministic_rng(RngAlgorithm::ChaCha),
