@@ -30,6 +30,12 @@
 # 52.8, 96.9 % (median 47.8), after 44.6, 42.5, 57.2, 43.0, 66.8, 72.5, 68.7 % (median 57.2).
 # What is left is mostly the database's own work per booking (executor, seven foreign-key
 # checks, the overlap scans), which fewer round trips do not remove.
+# Then (1 Dec 2026, 02:20, load 1.6 to 11, bench-fast, 3 rounds of 15 s of before and after
+# alternated) the booking's WITH statement prepared once per connection instead of parsed and
+# planned at each booking (PG_STATEMENTS=1: 9,904 plans for 9,904 bookings -> 120): the
+# database's CPU per booking 1.093, 1.070, 1.065 -> 0.819, 0.812, 0.715 ms; PostgreSQL
+# 1,179, 1,201, 1,210 -> 1,454, 1,467, 1,597 bookings/s; rounds' ratios 63.9, 58.1, 61.6 ->
+# 73.8, 77.8, 84.0 % (median 61.6 -> 77.8).
 #
 # Environment: DURATION (wrk's, default 20s), CLIENTS (default 32), BIN (a release binary to use
 # instead of building this worktree's), PORT (first app port, default 8091; PostgreSQL's second
