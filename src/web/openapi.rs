@@ -84,6 +84,12 @@ problem_answers! {
     TooManyRequests: "Trop de demandes : réessayer plus tard";
 }
 
+/// A file answered as is (XLSX).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct BinaryFile(Vec<u8>);
+
 /// A string that is one of `values` (for the `schema_with` of a field kept as a `String`).
 pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
@@ -137,6 +143,7 @@ fn parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::auth::api::ApiDoc::openapi(),
         crate::booking::api::ApiDoc::openapi(),
         crate::equipment::api::ApiDoc::openapi(),
+        crate::exports::ApiDoc::openapi(),
         crate::mail::api::ApiDoc::openapi(),
         crate::organisations::api::ApiDoc::openapi(),
         crate::people::api::ApiDoc::openapi(),
@@ -144,6 +151,7 @@ fn parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::programmes::api::ApiDoc::openapi(),
         crate::public::api::ApiDoc::openapi(),
         crate::referrals::api::ApiDoc::openapi(),
+        crate::reports::api::ApiDoc::openapi(),
         crate::skills::api::ApiDoc::openapi(),
         crate::webhooks::api::ApiDoc::openapi(),
     ]
@@ -186,6 +194,7 @@ pub fn document() -> &'static Value {
         let mut doc = serde_json::to_value(generated()).expect("the OpenAPI document serialises");
         merge_hand_written(&mut doc);
         close_request_bodies(&mut doc);
+        require_path_parameters(&mut doc);
         doc
     })
 }
@@ -209,6 +218,24 @@ fn merge_hand_written(doc: &mut Value) {
         schemas
             .entry(name.clone())
             .or_insert_with(|| schema.clone());
+    }
+}
+
+/// `required: true` on every path parameter, as OpenAPI wants (a parameter whose schema is
+/// built by a function, `#[param(schema_with = ...)]`, is left without it).
+fn require_path_parameters(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for parameter in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|ops| ops.values_mut())
+        .filter_map(|op| op["parameters"].as_array_mut())
+        .flatten()
+        .filter(|p| p["in"] == "path")
+    {
+        parameter["required"] = Value::Bool(true);
     }
 }
 
