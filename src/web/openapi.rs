@@ -147,6 +147,7 @@ fn parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::mail::api::ApiDoc::openapi(),
         crate::organisations::api::ApiDoc::openapi(),
         crate::people::api::ApiDoc::openapi(),
+        crate::people::import::api::ApiDoc::openapi(),
         crate::places::api::ApiDoc::openapi(),
         crate::programmes::api::ApiDoc::openapi(),
         crate::public::api::ApiDoc::openapi(),
