@@ -205,7 +205,8 @@ fn require_path_parameters(doc: &mut Value) {
         .values_mut()
         .filter_map(Value::as_object_mut)
         .flat_map(|ops| ops.values_mut())
-        .filter_map(|op| op["parameters"].as_array_mut())
+        // `get_mut`: indexing would add `"parameters": null` to the operations without any.
+        .filter_map(|op| op.get_mut("parameters").and_then(Value::as_array_mut))
         .flatten()
         .filter(|p| p["in"] == "path")
     {
@@ -354,6 +355,19 @@ mod tests {
                     !doc["components"][section][name].is_null(),
                     "{prefix}{name} is not in the document"
                 );
+            }
+        }
+    }
+
+    /// An operation's `parameters`, when it has some, is a list (OpenAPI refuses anything
+    /// else: a conformance checker stops on the operation).
+    #[test]
+    fn parameters_are_lists_or_absent() {
+        for (path, ops) in document()["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                if let Some(parameters) = op.get("parameters") {
+                    assert!(parameters.is_array(), "{method} {path}: {parameters}");
+                }
             }
         }
     }

@@ -226,7 +226,8 @@ impl<'s> utoipa::ToResponse<'s> for RowsInvalid {
     request_body(
         description = "Le fichier tel quel. Sans corps : un fichier vide (l'analyse le dit, l'import est refusé)",
         content(
-            (String = "text/csv"),
+            // Any bytes are a file to read (an object is not refused for its type).
+            (serde_json::Value = "text/csv"),
             (BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ),
     ),
