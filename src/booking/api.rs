@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::{parse_rfc3339, LocalTime};
 use crate::web::api::{ApiJson, Created, Page};
-use crate::web::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
+use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
 
 /// The paths of this capability in the OpenAPI document.
@@ -29,7 +29,17 @@ use crate::web::query::Query;
     list_opening_hours,
     remove_opening_hours,
     add_absence,
-    remove_absence
+    remove_absence,
+    slots,
+    book,
+    list,
+    show,
+    ics,
+    enrol,
+    withdraw,
+    reschedule,
+    cancel,
+    super::sharing::api_update
 ))]
 pub struct ApiDoc;
 
@@ -290,17 +300,34 @@ pub async fn remove_absence(db: &State<Db>, api: ApiUser, id: i32) -> Result<Sta
 }
 
 /// `GET /slots`'s query.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SlotsQuery {
     pub service_id: i32,
     /// First day, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub from: String,
     /// Last day, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub to: String,
     pub mediator_id: Option<i32>,
     pub place_id: Option<i32>,
 }
 
+/// Créneaux libres (62 jours au plus).
+#[utoipa::path(
+    get,
+    path = "/api/v1/slots",
+    operation_id = "list_slots",
+    tag = "appointments",
+    params(SlotsQuery),
+    responses(
+        (status = 200, description = "OK", body = Vec<SlotOut>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/slots")]
 pub async fn slots(
     db: &State<Db>,
@@ -369,6 +396,26 @@ impl<'r> Responder<'r, 'static> for StoredJson {
     }
 }
 
+/// Réserver (individuel ou atelier) ; l'en-tête Idempotency-Key rend la requête rejouable.
+// The body is parsed by hand from a JSON value (kept for the idempotency fingerprint) into
+// [`BookingInput`], which is its schema in the document.
+#[utoipa::path(
+    post,
+    path = "/api/v1/appointments",
+    operation_id = "book_appointment",
+    tag = "appointments",
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 200)),
+    request_body = BookingInput,
+    responses(
+        (status = 201, description = "Créé", body = AppointmentOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/appointments", data = "<input>")]
 pub async fn book(
     db: &State<Db>,
@@ -405,16 +452,48 @@ pub async fn book(
 }
 
 /// `GET /appointments`'s query (beside `limit` and `offset`).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AppointmentsQuery {
     /// RFC 3339 time or `YYYY-MM-DD`.
+    #[param(schema_with = date_or_time, required = false)]
     pub from: Option<String>,
+    #[param(schema_with = date_or_time, required = false)]
     pub to: Option<String>,
     pub mediator_id: Option<i32>,
     pub place_id: Option<i32>,
     pub person_id: Option<i32>,
 }
 
+/// A day (`YYYY-MM-DD`, its midnight) or an RFC 3339 time, in the OpenAPI document.
+fn date_or_time() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    AnyOfBuilder::new()
+        .item(string(KnownFormat::Date))
+        .item(string(KnownFormat::DateTime))
+        .build()
+        .into()
+}
+
+/// Rendez-vous.
+#[utoipa::path(
+    get,
+    path = "/api/v1/appointments",
+    operation_id = "list_appointments",
+    tag = "appointments",
+    params(AppointmentsQuery, Page),
+    responses(
+        (status = 200, description = "OK", body = Vec<AppointmentOut>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/appointments")]
 pub async fn list(
     db: &State<Db>,
@@ -450,6 +529,21 @@ pub async fn list(
     Ok(Json(found.iter().map(|a| a.out(&tz)).collect()))
 }
 
+/// Un rendez-vous et ses participants.
+#[utoipa::path(
+    get,
+    path = "/api/v1/appointments/{id}",
+    operation_id = "show_appointment",
+    tag = "appointments",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", body = AppointmentOut),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/appointments/<id>")]
 pub async fn show(
     db: &State<Db>,
@@ -464,6 +558,22 @@ pub async fn show(
 }
 
 /// `GET /appointments/{id}/ics`: the appointment's calendar file, for integrators.
+#[utoipa::path(
+    get,
+    path = "/api/v1/appointments/{id}/ics",
+    operation_id = "appointment_calendar",
+    tag = "appointments",
+    summary = "Le fichier iCalendar (.ics) d'un rendez-vous",
+    description = "Son UID ne dépend pas de public_url : il reste le même pour le rendez-vous.",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, description = "OK", content_type = "text/calendar", body = String),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::get("/appointments/<id>/ics")]
 pub async fn ics(
     db: &State<Db>,
@@ -479,17 +589,38 @@ pub async fn ics(
     Ok(super::web::IcsFile(body, format!("rendez-vous-{id}.ics")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EnrolInput {
+    #[schema(minimum = 1, maximum = 2147483647)]
     person_id: i32,
 }
 
-#[derive(Serialize)]
+/// A participation just made: `booked`, or `waitlisted` when the workshop is full.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EnrolOut {
     person_id: i32,
+    #[schema(schema_with = super::model::participant_status_schema)]
     status: String,
 }
 
+/// Inscrire une personne (liste d'attente quand c'est complet).
+#[utoipa::path(
+    post,
+    path = "/api/v1/appointments/{id}/participants",
+    operation_id = "enrol_participant",
+    tag = "appointments",
+    params(("id" = i32, Path)),
+    request_body = EnrolInput,
+    responses(
+        (status = 201, description = "Inscrit", body = EnrolOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/appointments/<id>/participants", data = "<input>")]
 pub async fn enrol(
     db: &State<Db>,
@@ -510,6 +641,22 @@ pub async fn enrol(
     ))
 }
 
+/// Désinscrire ; la première personne en attente prend la place.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/appointments/{id}/participants/{person_id}",
+    operation_id = "withdraw_participant",
+    tag = "appointments",
+    params(("id" = i32, Path), ("person_id" = i32, Path)),
+    responses(
+        (status = 204, description = "Désinscrite"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::delete("/appointments/<id>/participants/<person_id>")]
 pub async fn withdraw(
     db: &State<Db>,
@@ -525,13 +672,33 @@ pub async fn withdraw(
     Ok(Status::NoContent)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RescheduleInput {
+    #[schema(format = DateTime)]
     starts_at: String,
     #[serde(default)]
+    #[schema(default = false)]
     override_opening_hours: bool,
 }
 
+/// Déplacer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/appointments/{id}/reschedule",
+    operation_id = "reschedule_appointment",
+    tag = "appointments",
+    params(("id" = i32, Path)),
+    request_body = RescheduleInput,
+    responses(
+        (status = 200, description = "OK", body = AppointmentOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/appointments/<id>/reschedule", data = "<input>")]
 pub async fn reschedule(
     db: &State<Db>,
@@ -559,12 +726,37 @@ pub async fn reschedule(
     Ok(Json(moved.out(&tz)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CancelInput {
+    /// Who cancels: the person (they are excused) or the structure.
+    #[schema(schema_with = cancel_by_schema)]
     by: String,
+    #[schema(max_length = 200)]
     reason: Option<String>,
 }
 
+fn cancel_by_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["person", "structure"])
+}
+
+/// Annuler.
+#[utoipa::path(
+    post,
+    path = "/api/v1/appointments/{id}/cancel",
+    operation_id = "cancel_appointment",
+    tag = "appointments",
+    params(("id" = i32, Path)),
+    request_body = CancelInput,
+    responses(
+        (status = 200, description = "OK", body = AppointmentOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/appointments/<id>/cancel", data = "<input>")]
 pub async fn cancel(
     db: &State<Db>,

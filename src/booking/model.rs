@@ -210,31 +210,67 @@ impl Appointment {
     }
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
+#[schema(as = Participant)]
 pub struct ParticipantOut {
     pub person_id: i32,
+    #[schema(schema_with = participant_status_schema)]
     pub status: String,
     /// The person confirmed from their link.
     pub confirmed: bool,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
+#[schema(as = Appointment)]
 pub struct AppointmentOut {
     pub id: i32,
     pub organisation_id: i32,
     pub service_id: i32,
     pub mediator_id: i32,
     pub place_id: i32,
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
     pub capacity: i32,
+    #[schema(required = true)]
     pub title: Option<String>,
+    #[schema(required = true)]
     pub notes: Option<String>,
+    #[schema(schema_with = appointment_status_schema)]
     pub status: String,
     pub walk_in: bool,
+    /// `person` or `structure` once cancelled.
+    #[schema(schema_with = cancelled_by_schema, required = true)]
     pub cancelled_by: Option<String>,
+    #[schema(required = true)]
     pub cancel_reason: Option<String>,
     pub participants: Vec<ParticipantOut>,
+}
+
+/// The statuses of an appointment.
+pub const APPOINTMENT_STATUSES: [&str; 3] = ["planned", "done", "cancelled"];
+
+/// The statuses of a participant.
+pub const PARTICIPANT_STATUSES: [&str; 6] = [
+    "booked",
+    "waitlisted",
+    "attended",
+    "no_show",
+    "excused",
+    "cancelled",
+];
+
+fn appointment_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(APPOINTMENT_STATUSES)
+}
+
+pub fn participant_status_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(PARTICIPANT_STATUSES)
+}
+
+fn cancelled_by_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(["person", "structure"])
 }
 
 /// An appointment's or a participant's status as pages and spreadsheets say it.

@@ -50,22 +50,48 @@ pub const MAX_SPAN: Duration = Duration::hours(24);
 /// How far in the future a walk-in may start (clock drift between devices).
 const WALK_IN_TOLERANCE_MINUTES: i64 = 15;
 
-#[derive(Deserialize, Debug, Default, Clone)]
+/// `POST /appointments`'s body (read from the JSON value kept for idempotent replays).
+#[derive(Deserialize, Debug, Default, Clone, utoipa::ToSchema)]
 pub struct BookingInput {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub service_id: i32,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub mediator_id: i32,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub place_id: i32,
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    /// The people booked (a workshop may start empty).
     #[serde(default)]
+    #[schema(schema_with = positive_ids)]
     pub person_ids: Vec<i32>,
+    #[schema(max_length = 120)]
     pub title: Option<String>,
+    /// A workshop's seats (the service's capacity when absent).
+    #[schema(minimum = 1, maximum = 500)]
     pub capacity: Option<i32>,
+    #[schema(max_length = 500)]
     pub notes: Option<String>,
     #[serde(default)]
+    #[schema(default = false)]
     pub walk_in: bool,
     /// The mediator books outside their opening hours on purpose.
     #[serde(default)]
+    #[schema(default = false)]
     pub override_opening_hours: bool,
+}
+
+/// A list of ids (positive 32-bit integers), in the OpenAPI document.
+fn positive_ids() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(i32::MAX)),
+        )
+        .build()
 }
 
 fn conflict(code: &'static str, message: String) -> AppError {

@@ -15,6 +15,7 @@ use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::web::api::ApiJson;
 use crate::web::csrf::Csrf;
+use crate::web::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
 
 /// The values of `bookable_by`, with their French labels.
 pub const BOOKABLE_BY: [(&str, &str); 3] = [
@@ -40,9 +41,11 @@ pub fn open_to(service: &Service, referrer: bool) -> bool {
 }
 
 /// `PATCH /api/v1/services/{id}`.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServicePatch {
+    /// Absent or null: unchanged.
+    #[schema(schema_with = super::model::bookable_by_or_null_schema)]
     pub bookable_by: Option<String>,
 }
 
@@ -76,6 +79,24 @@ pub fn update_service(
     })
 }
 
+/// Qui peut réserver un motif (admin, coordinateur).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/services/{id}",
+    operation_id = "update_service",
+    tag = "services",
+    params(("id" = i32, Path)),
+    request_body = ServicePatch,
+    responses(
+        (status = 200, description = "OK", body = Service),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::patch("/services/<id>", data = "<input>")]
 pub async fn api_update(
     db: &State<Db>,

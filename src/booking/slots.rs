@@ -228,9 +228,12 @@ fn slots_in(
 }
 
 /// A slot as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Slot)]
 pub struct SlotOut {
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
     pub mediator_id: i32,
     pub place_id: i32,

@@ -21,7 +21,13 @@ use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::reports::{export as tables, FilterQuery, Filters};
+use crate::web::openapi::{BinaryFile, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
+
+/// The paths of this capability in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(download))]
+pub struct ApiDoc;
 use sheet::{Csv, Format, RowWriter, Xlsx};
 
 /// Exports answer a Bearer token (scripts) or the browser session (the dashboard's links).
@@ -194,15 +200,69 @@ impl<'r> Responder<'r, 'r> for Download {
 }
 
 /// The export's own parameters, beside the report filters.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// `,` (default) or `;`.
+    /// `;` : points-virgules et BOM UTF-8 pour les tableurs français (CSV ; sans effet sur le
+    /// XLSX)
+    #[param(schema_with = separator_schema)]
     pub sep: Option<String>,
-    /// `true|false|1|0`: names, contacts and notes left out, people by a stable pseudonym.
+    /// true, false, 1 ou 0 ; toute autre valeur est refusée (422). Sans noms, contacts ni
+    /// notes, les personnes sous un pseudonyme stable.
     #[serde(default, deserialize_with = "crate::web::query::flag")]
     pub pseudonymise: Option<bool>,
 }
 
+fn separator_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = crate::web::openapi::one_of([",", ";"]);
+    schema.description = Some(
+        "`;` : points-virgules et BOM UTF-8 pour les tableurs français (CSV ; sans effet sur \
+         le XLSX)"
+            .into(),
+    );
+    schema
+}
+
+/// Every file name `/exports/{file}` answers.
+fn file_schema() -> utoipa::openapi::schema::Object {
+    let names: Vec<String> = Kind::ALL
+        .into_iter()
+        .flat_map(|k| ["csv", "xlsx"].map(|ext| format!("{}.{ext}", k.stem())))
+        .collect();
+    crate::web::openapi::one_of(names.iter().map(String::as_str))
+}
+
+/// The `file` path parameter, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct FileParam {
+    #[param(schema_with = file_schema)]
+    file: String,
+}
+
+/// Export en flux, CSV (UTF-8) ou XLSX (cellules typées : nombres, dates et heures locales, booléens ; ligne d'en-tête figée), mêmes filtres que les rapports ; jeton Bearer ou session du navigateur. Chaque export est consigné au journal d'audit.
+///
+/// `activites-coop` : une ligne par activité (séance individuelle ou atelier), dans les
+/// colonnes, l'ordre et les libellés de l'export d'activités de La Coop de la médiation
+/// numérique.
+#[utoipa::path(
+    get,
+    path = "/exports/{file}",
+    operation_id = "export_file",
+    tag = "exports",
+    params(FileParam, FilterQuery, ExportQuery),
+    responses(
+        (status = 200, description = "CSV ou XLSX selon l'extension", content(
+            (String = "text/csv"),
+            (BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 #[rocket::get("/exports/<file>")]
 pub async fn download(
     db: &State<Db>,

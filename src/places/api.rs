@@ -11,7 +11,14 @@ use crate::web::query::Query;
 
 /// The paths of this capability in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, show, update))]
+#[openapi(paths(
+    list,
+    create,
+    show,
+    update,
+    super::national::export_csv,
+    super::national::export_json
+))]
 pub struct ApiDoc;
 
 /// Lieux de la structure.

@@ -17,6 +17,7 @@ use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::exports::ExportUser;
 use crate::reports::FilterQuery;
+use crate::web::openapi::{Forbidden, Invalid, Unauthorized};
 use crate::web::query::Query;
 
 /// The schema's columns, in its order.
@@ -58,30 +59,44 @@ pub const COLUMNS: [&str; 32] = [
 /// A SIRET the standard accepts when the structure has none.
 const NO_PIVOT: &str = "00000000000000";
 
-/// One place in the standard; `None` is an empty cell (CSV) or an absent key (JSON).
-#[derive(Serialize, Debug)]
+/// Un lieu au standard national des lieux de médiation numérique (v1.0.2) ; une cellule vide
+/// du CSV est une clé absente.
+// One place in the standard; `None` is an empty cell (CSV) or an absent key (JSON).
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = LieuMediationNumerique)]
 pub struct Lieu {
     pub id: String,
+    #[schema(pattern = "^[a-zA-Z0-9]{9,14}$")]
     pub pivot: String,
     pub nom: String,
     pub commune: String,
+    #[schema(pattern = "^\\d{5}$")]
     pub code_postal: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub code_insee: Option<String>,
     pub adresse: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub typologie: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub telephone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub horaires: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 280)]
     pub presentation_resume: Option<String>,
     pub source: String,
     pub date_maj: NaiveDate,
+    /// libellés du standard séparés par |
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub services: Option<String>,
+    /// libellés du standard séparés par |
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub modalites_acces: Option<String>,
 }
 
@@ -234,9 +249,11 @@ impl<'r> Responder<'r, 'static> for NationalFile {
 }
 
 /// Only `organisation_id` (admins) applies to places; the other filters are refused.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NationalQuery {
+    /// Admins seulement ; ignoré pour les autres rôles (leur structure)
     pub organisation_id: Option<i32>,
 }
 
@@ -269,6 +286,20 @@ async fn load(
     .await
 }
 
+/// Les lieux de la structure au standard national des lieux de médiation numérique (CSV, toutes les colonnes du schéma dans son ordre), valide contre son schéma Table Schema. Consigné au journal d'audit.
+#[utoipa::path(
+    get,
+    path = "/exports/lieux-mediation-numerique.csv",
+    operation_id = "export_places_national_csv",
+    tag = "exports",
+    params(NationalQuery),
+    responses(
+        (status = 200, description = "CSV", content_type = "text/csv", body = String),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+)]
 #[rocket::get("/exports/lieux-mediation-numerique.csv")]
 pub async fn export_csv(
     db: &State<Db>,
@@ -285,6 +316,20 @@ pub async fn export_csv(
     })
 }
 
+/// Les mêmes lieux en JSON : un tableau d'objets aux noms de colonnes du standard.
+#[utoipa::path(
+    get,
+    path = "/exports/lieux-mediation-numerique.json",
+    operation_id = "export_places_national_json",
+    tag = "exports",
+    params(NationalQuery),
+    responses(
+        (status = 200, description = "JSON", body = Vec<Lieu>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+)]
 #[rocket::get("/exports/lieux-mediation-numerique.json")]
 pub async fn export_json(
     db: &State<Db>,

@@ -17,7 +17,7 @@ use crate::people::funder::{age_band, AGE_BANDS, GENDERS, SOCIAL_STATUSES};
 /// Counts of distinct people; every known key is present (0 when nobody), so a table of them
 /// has fixed columns. People without a value count as `undisclosed` (gender, status) or
 /// `unknown` (age band, commune).
-#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq, utoipa::ToSchema)]
 pub struct Breakdowns {
     pub gender: BTreeMap<String, i64>,
     pub age_band: BTreeMap<String, i64>,

@@ -25,18 +25,25 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 
 /// The filters every report and export shares, as given in the query string.
-#[derive(Debug, Default, Clone, serde::Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FilterQuery {
+    /// Début de période (AAAA-MM-JJ, heure locale)
+    #[param(format = Date)]
     pub from: Option<String>,
+    /// Fin de période incluse (AAAA-MM-JJ)
+    #[param(format = Date)]
     pub to: Option<String>,
+    /// Dispositif : les personnes qui en relèvent (matériel : celui du dispositif)
     pub programme_id: Option<i32>,
     pub place_id: Option<i32>,
     pub mediator_id: Option<i32>,
+    /// Admins seulement ; ignoré pour les autres rôles (leur structure)
     pub organisation_id: Option<i32>,
 }
 
 /// Checked filters, scoped to what the user may see.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Filters {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -307,7 +314,7 @@ fn month_labels(start: NaiveDate, end: NaiveDate) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 // Skills progress
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct SkillLine {
     pub skill_code: String,
     pub skill_name: String,
@@ -318,7 +325,7 @@ pub struct SkillLine {
     pub average_gain: f64,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct DomainLine {
     pub domain_code: String,
     pub domain_name: String,
@@ -335,7 +342,7 @@ pub struct DomainLine {
     pub average_sessions_to_autonomy: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct ProgressMonth {
     pub month: String,
     pub started: i64,
@@ -343,7 +350,7 @@ pub struct ProgressMonth {
     pub autonomous: i64,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct SkillsProgress {
     /// People in scope (organisation and programme filters).
     pub people: i64,
@@ -911,7 +918,7 @@ pub fn skills_progress(
 // ---------------------------------------------------------------------------------------
 // Activity
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Debug, Clone, Default, utoipa::ToSchema)]
 pub struct ActivityFigures {
     pub appointments: i64,
     pub workshops: i64,
@@ -931,14 +938,14 @@ pub struct ActivityFigures {
     pub no_show_rate: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct ActivityMonth {
     pub month: String,
     #[serde(flatten)]
     pub figures: ActivityFigures,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct ActivityPlace {
     pub place_id: i32,
     pub place_name: String,
@@ -946,14 +953,14 @@ pub struct ActivityPlace {
     pub figures: ActivityFigures,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct TopicLine {
     pub topic: String,
     pub label: String,
     pub sessions: i64,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct Activity {
     #[serde(flatten)]
     pub figures: ActivityFigures,
@@ -1238,14 +1245,14 @@ pub fn activity(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Activit
 // ---------------------------------------------------------------------------------------
 // Equipment
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct Count {
     pub key: String,
     pub label: String,
     pub count: i64,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct ProgrammeCount {
     pub programme_id: Option<i32>,
     pub name: String,
@@ -1253,7 +1260,7 @@ pub struct ProgrammeCount {
     pub assigned: i64,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct EquipmentReport {
     pub total: i64,
     pub by_kind: Vec<Count>,

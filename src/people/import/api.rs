@@ -11,12 +11,14 @@ use super::{Analysis, Duplicates, Imported, RowError, MAX_BYTES};
 use crate::auth::ApiUser;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::web::openapi::{BadRequest, BinaryFile, Unauthorized};
 
 /// A problem+json whose `errors` lists rows: `[{line, field, message}]`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RowProblems {
     r#type: &'static str,
     title: &'static str,
+    #[schema(value_type = i32, minimum = 100, maximum = 599)]
     status: u16,
     detail: String,
     errors: Vec<RowError>,
@@ -111,12 +113,134 @@ fn invalid(analysis: Analysis) -> ProblemAnswer {
 }
 
 /// `dry_run=true|false|1|0` and `duplicates=skip|import`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
+    /// true, false, 1 ou 0 : analyse seulement, rien n'est enregistré.
+    #[param(schema_with = dry_run_schema)]
     pub dry_run: Option<String>,
+    /// Les doublons probables : laissés de côté (skip) ou importés.
+    #[param(schema_with = duplicates_schema)]
     pub duplicates: Option<String>,
 }
 
+fn dry_run_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["true", "false", "1", "0"])
+}
+
+fn duplicates_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = crate::web::openapi::one_of(["skip", "import"]);
+    schema.default = Some("skip".into());
+    schema
+}
+
+/// The paths of the people import in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(import),
+    components(schemas(RowProblems), responses(RowsTooLarge, RowsInvalid)),
+    modifiers(&OptionalBody)
+)]
+pub struct ApiDoc;
+
+/// No body is an empty file (the analysis says so, the import is refused): the body is
+/// optional, which `#[utoipa::path]` cannot say of a non-`Option` content.
+struct OptionalBody;
+
+impl utoipa::Modify for OptionalBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let body = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/people/import")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut());
+        if let Some(body) = body {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
+    }
+}
+
+/// The import's 413: a [`RowProblems`] naming the file.
+pub struct RowsTooLarge;
+
+impl<'s> utoipa::ToResponse<'s> for RowsTooLarge {
+    fn response() -> (
+        &'s str,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    ) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        (
+            "RowsTooLarge",
+            ResponseBuilder::new()
+                .description("Fichier trop volumineux (16 Mo au plus) : errors nomme le fichier")
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("RowProblems")))
+                        .build(),
+                )
+                .build()
+                .into(),
+        )
+    }
+}
+
+/// The import's 422: the rows to fix, or a query parameter.
+pub struct RowsInvalid;
+
+impl<'s> utoipa::ToResponse<'s> for RowsInvalid {
+    fn response() -> (
+        &'s str,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    ) {
+        use utoipa::openapi::schema::OneOfBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let either = OneOfBuilder::new()
+            .item(Ref::from_schema_name("RowProblems"))
+            .item(Ref::from_schema_name("Problem"));
+        (
+            "RowsInvalid",
+            ResponseBuilder::new()
+                .description(
+                    "Erreurs par ligne et colonne (errors : une entrée par erreur), rien n'est \
+                     importé ; ou paramètre de la requête invalide (errors nomme le paramètre)",
+                )
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(either)).build(),
+                )
+                .build()
+                .into(),
+        )
+    }
+}
+
+/// Importer des personnes depuis un CSV (, ou ;, UTF-8 avec ou sans BOM) ou un XLSX, en-têtes français ou anglais : analyse (dry_run) puis import tout ou rien.
+#[utoipa::path(
+    post,
+    path = "/api/v1/people/import",
+    operation_id = "import_people",
+    tag = "people",
+    params(ImportQuery),
+    request_body(
+        description = "Le fichier tel quel. Sans corps : un fichier vide (l'analyse le dit, l'import est refusé)",
+        content(
+            // Any bytes are a file to read (an object is not refused for its type).
+            (serde_json::Value = "text/csv"),
+            (BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Analyse (dry_run) : rien n'est enregistré", body = Analysis),
+        (status = 201, description = "Importé", body = Imported),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = RowsTooLarge),
+        (status = 422, response = RowsInvalid),
+    ),
+    security(("bearer" = [])),
+)]
 #[rocket::post("/people/import", data = "<body>")]
 pub async fn import(
     db: &State<Db>,

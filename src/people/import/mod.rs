@@ -23,22 +23,25 @@ pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// Rows of people in one file.
 pub const MAX_ROWS: usize = 50_000;
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RowError {
     /// Line of the file; the header is line 1.
+    #[schema(minimum = 1)]
     pub line: usize,
     pub field: String,
     pub message: String,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = ImportDuplicate)]
 pub struct Duplicate {
     pub line: usize,
     pub person_id: i32,
 }
 
 /// The dry run's answer.
-#[derive(Serialize, Debug, Default)]
+#[derive(Serialize, Debug, Default, utoipa::ToSchema)]
+#[schema(as = ImportAnalysis)]
 pub struct Analysis {
     /// Rows of people read (empty lines left out).
     pub rows: usize,
@@ -47,11 +50,13 @@ pub struct Analysis {
     pub errors: Vec<RowError>,
     pub duplicates: Vec<Duplicate>,
     #[serde(skip)]
+    #[schema(ignore)]
     people: Vec<(usize, PersonInput)>,
 }
 
 /// The import's answer.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = PeopleImported)]
 pub struct Imported {
     pub imported: usize,
     /// Duplicates left out (imported only with `duplicates=import`).
