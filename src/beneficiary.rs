@@ -11,13 +11,13 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
+use crate::auth::csrf::{Csrf, TokenOnly};
 use crate::booking::{service, Appointment, ParticipantRow};
 use crate::config::Config;
 use crate::db::schema::{participants, users};
 use crate::db::{now, Db, DbConn};
 use crate::error::AppError;
 use crate::mail::links::{self, LinkError};
-use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::query::Query;
 
 /// A page for the beneficiary: the appointment, or a kind explanation.
@@ -176,7 +176,7 @@ fn render_page(
         slots,
     } = data;
     let tz = config.timezone;
-    let csrf_token = crate::web::csrf::masked(&crate::auth::web::pre_session_token(jar, config));
+    let csrf_token = crate::auth::csrf::masked(&crate::auth::web::pre_session_token(jar, config));
     let state = match (appointment.row.status.as_str(), participant.status.as_str()) {
         ("cancelled", _) | (_, "cancelled") => "cancelled",
         (_, "excused") => "excused",
@@ -504,7 +504,7 @@ fn handover_page(
         );
     }
     let tz = config.timezone;
-    let csrf_token = crate::web::csrf::masked(&crate::auth::web::pre_session_token(jar, config));
+    let csrf_token = crate::auth::csrf::masked(&crate::auth::web::pre_session_token(jar, config));
     // In the person's language, as the email that brought her here.
     let lang = crate::i18n::language(&linked.language);
     let identifiers: Vec<_> = crate::equipment::identifier_values(&linked.item)

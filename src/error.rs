@@ -107,7 +107,7 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => {
-                crate::db::connection_lost();
+                crate::db::lost::connection_lost();
                 AppError::Unavailable(format!("connexion à la base perdue : {}", info.message()))
             }
             // Two requests racing past a check-then-insert: the database's constraint decides.

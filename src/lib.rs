@@ -20,6 +20,7 @@ pub mod i18n;
 pub mod idempotency;
 pub mod json;
 pub mod mail;
+pub mod openapi;
 pub mod ops;
 pub mod organisations;
 pub mod patch;
@@ -32,6 +33,7 @@ pub mod public;
 pub mod referrals;
 pub mod reports;
 pub mod reschedule;
+pub mod rollups;
 pub mod skills;
 pub mod sms;
 pub mod text;
@@ -73,7 +75,7 @@ pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
     skills::sync_defaults(&mut conn).map_err(|e| format!("skills referential: {e:?}"))?;
     people::phones_to_e164(&mut conn).map_err(|e| format!("phone numbers: {e:?}"))?;
     organisations::fill_slugs(&mut conn).map_err(|e| format!("organisation slugs: {e:?}"))?;
-    reports::maintain::rebuild_if_missing(&mut conn, &config.timezone)
+    rollups::rebuild_if_missing(&mut conn, &config.timezone)
         .map_err(|e| format!("report aggregates: {e:?}"))?;
     drop(conn);
     Ok((config, db))
@@ -82,7 +84,7 @@ pub fn open(figment: &Figment) -> Result<(Config, Db), String> {
 /// The JSON API, mounted under `/api/v1`.
 pub fn api_routes() -> Vec<Route> {
     rocket::routes![
-        web::openapi::serve,
+        openapi::serve,
         auth::api::create_token,
         auth::api::revoke_current_token,
         auth::api::list_users,
@@ -313,7 +315,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .attach(web::SecurityHeaders)
         .attach(ops::metrics::RequestMetrics)
         .attach(web::compression::Gzip)
-        .mount("/api/v1", web::api::one_hop(api_routes()))
+        .mount("/api/v1", auth::guard::one_hop(api_routes()))
         .mount("/", web_routes())
         .register("/", rocket::catchers![web::default_catcher]))
 }

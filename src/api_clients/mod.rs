@@ -9,8 +9,9 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::identity::{Role, StaffUser};
 use crate::auth::model::UserRow;
-use crate::auth::{hash_token, random_token, Role, StaffUser};
+use crate::auth::secret::{hash_token, random_token};
 use crate::db::schema::{api_clients, users};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};

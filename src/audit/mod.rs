@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::auth::StaffUser;
+use crate::auth::identity::StaffUser;
 use crate::db::schema::audit_log;
 use crate::db::DbConn;
 use crate::error::AppError;

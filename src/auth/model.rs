@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{Role, StaffUser, WebUser};
+use super::identity::{Role, StaffUser, WebUser};
 use crate::db::schema::{api_tokens, login_failures, sessions, setup_tokens, users};
 use crate::db::{now, DbConn};
 use crate::error::AppError;

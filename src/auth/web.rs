@@ -10,10 +10,10 @@ use serde_json::json;
 
 use super::service::{self, SetupInput, UserInput};
 use super::{model, random_token, Role, WebUser, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::csrf::{Csrf, TokenOnly};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::notice::with_summary;
 use crate::web::{page, FormOutcome, Invalid};
 
@@ -66,7 +66,7 @@ fn start_session(jar: &CookieJar<'_>, config: &Config, token: String) {
 
 #[rocket::get("/login")]
 pub fn login_page(jar: &CookieJar<'_>, config: &State<Config>) -> Template {
-    let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
+    let csrf_token = crate::auth::csrf::masked(&pre_session_token(jar, config));
     Template::render("login", json!({ "csrf_token": csrf_token, "email": "" }))
 }
 
@@ -100,7 +100,7 @@ pub async fn login(
             Ok(Ok(Redirect::to("/")))
         }
         Err(e @ (AppError::Unauthorized(_) | AppError::TooManyRequests(_))) => {
-            let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
+            let csrf_token = crate::auth::csrf::masked(&pre_session_token(jar, config));
             Ok(Err((
                 e.status(),
                 Template::render(
@@ -143,7 +143,7 @@ pub async fn setup_page(
     if !valid {
         return Err(AppError::NotFound);
     }
-    let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
+    let csrf_token = crate::auth::csrf::masked(&pre_session_token(jar, config));
     Ok(Template::render(
         "setup",
         json!({ "csrf_token": csrf_token, "token": token, "values": {}, "errors": {}, "summary": [] }),
@@ -191,7 +191,7 @@ pub async fn setup(
             Ok(FormOutcome::Done(Redirect::to("/")))
         }
         Err(AppError::Validation(errors)) => {
-            let csrf_token = crate::web::csrf::masked(&pre_session_token(jar, config));
+            let csrf_token = crate::auth::csrf::masked(&pre_session_token(jar, config));
             Ok(FormOutcome::Invalid(Invalid(Template::render(
                 "setup",
                 with_summary(

@@ -23,7 +23,7 @@ use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::time::LocalTime;
 use crate::web::query::Query;
-use crate::web::Me;
+use crate::web::{Me, Viewer as _};
 
 const WEEKDAYS: [&str; 7] = [
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
@@ -531,8 +531,8 @@ pub async fn agenda(
         q
     };
     let context = AgendaPage {
-        me: Me::of(&web.user),
-        csrf_token: crate::web::csrf::masked(&web.csrf_token),
+        me: web.me(),
+        csrf_token: web.csrf_field(),
         section: web.section,
         days,
         week,

@@ -92,7 +92,7 @@ pub fn create_service(
     if let Some(message) = input
         .bookable_by
         .as_deref()
-        .and_then(super::sharing::check_bookable_by)
+        .and_then(super::model::check_bookable_by)
     {
         errors
             .entry("bookable_by".into())

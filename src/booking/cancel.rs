@@ -10,12 +10,12 @@ use std::collections::HashMap;
 
 use super::model::Appointment;
 use super::service;
+use crate::auth::csrf::Csrf;
 use crate::auth::{StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
 use crate::web::{notice, page, FormOutcome, Invalid};
 
 const FIELDS: [(&str, &str); 2] = [("by", "Annulé par"), ("reason", "Motif")];

@@ -16,8 +16,8 @@ use chrono_tz::Tz;
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
+use super::model::MAX_SPAN;
 use super::model::{Service, SEATED};
-use super::service::MAX_SPAN;
 use crate::db::schema::{
     absences, appointments, opening_hours, participants, people, places, services, users,
 };

@@ -8,12 +8,12 @@ use serde_json::json;
 
 use super::service;
 use super::web::show_page;
+use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::people::PersonInput;
-use crate::web::csrf::Csrf;
 use crate::web::{FormOutcome, Invalid};
 
 #[derive(rocket::FromForm)]

@@ -5,7 +5,7 @@
 //! On SQLite they are four statements in the process. On PostgreSQL each statement is a round
 //! trip to the server, so they go as one `WITH` statement whose members insert into each table
 //! (the audit and activity members are written by their own modules,
-//! [`crate::audit::pg_record_member`] and [`crate::reports::maintain::pg_mark_member`]). Its
+//! [`crate::audit::pg_record_member`] and [`crate::rollups::pg_mark_member`]). Its
 //! text never changes, whatever the number of people (arrays, not lists), and it is a query of a
 //! type of its own, so Diesel prepares it once per connection.
 
@@ -141,7 +141,7 @@ fn one_by_one(
         Some(id),
         Some(new.organisation_id),
     )?;
-    crate::reports::maintain::mark(conn, id)?;
+    crate::rollups::mark(conn, id)?;
     Ok((id, participant_ids))
 }
 
@@ -176,7 +176,7 @@ static ONE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
             "(SELECT stamp FROM p)",
             "(SELECT actor_id FROM p)"
         ),
-        crate::reports::maintain::pg_mark_member("appointment"),
+        crate::rollups::pg_mark_member("appointment"),
     )
 });
 

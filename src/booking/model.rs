@@ -38,15 +38,31 @@ pub fn kind_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of(["individual", "workshop"])
 }
 
-const BOOKABLE_BY: [&str; 3] = ["staff", "referrers", "public"];
+/// The values of `bookable_by`, with their French labels.
+pub const BOOKABLE_BY: [(&str, &str); 3] = [
+    ("staff", "l'équipe seulement"),
+    ("referrers", "l'équipe et les prescripteurs"),
+    ("public", "tout le monde (page publique)"),
+];
+
+pub const BOOKABLE_BY_MESSAGE: &str = "Valeur attendue : staff, referrers ou public.";
+
+/// The error message of a `bookable_by` value, if it is not one.
+pub fn check_bookable_by(value: &str) -> Option<&'static str> {
+    (!BOOKABLE_BY.iter().any(|(code, _)| *code == value)).then_some(BOOKABLE_BY_MESSAGE)
+}
 
 pub fn bookable_by_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(BOOKABLE_BY)
+    crate::web::openapi::one_of(BOOKABLE_BY.map(|(code, _)| code))
 }
 
 pub fn bookable_by_or_null_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of_or_null(BOOKABLE_BY)
+    crate::web::openapi::one_of_or_null(BOOKABLE_BY.map(|(code, _)| code))
 }
+
+/// Longer than any appointment with its pause (at most 12 h + 4 h): overlaps are looked for
+/// among the appointments that start less than this before.
+pub const MAX_SPAN: chrono::Duration = chrono::Duration::hours(24);
 
 impl Service {
     pub fn is_workshop(&self) -> bool {

@@ -10,13 +10,13 @@ use serde_json::json;
 
 use super::service::{self, BookingInput};
 use super::web::{local_input_to_rfc3339, names};
+use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::people::picker;
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
 use crate::web::query::Query;
 use crate::web::{notice, page, FormOutcome, Invalid};
 

@@ -33,6 +33,7 @@ use serde::Deserialize;
 
 use super::availability::{absences_between, get_service_for, opening_hours_of, RFC3339_HINT};
 use super::checks::{local_window, read_context, read_facts, Facts, Slot};
+use super::model::MAX_SPAN;
 use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
 use crate::auth::{Role, StaffUser};
 use crate::config::Config;
@@ -42,10 +43,6 @@ use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox::{self, Event};
 use crate::text::clean;
 use crate::time::{parse_rfc3339, LocalTime};
-
-/// Longer than any appointment with its pause (at most 12 h + 4 h): overlaps are looked for
-/// among the appointments that start less than this before.
-pub const MAX_SPAN: Duration = Duration::hours(24);
 
 /// How far in the future a walk-in may start (clock drift between devices).
 const WALK_IN_TOLERANCE_MINUTES: i64 = 15;
@@ -860,7 +857,7 @@ pub fn enrol_as(
             Some(appointment_id),
             Some(row.organisation_id),
         )?;
-        crate::reports::maintain::mark(conn, appointment_id)?;
+        crate::rollups::mark(conn, appointment_id)?;
         if status == "booked" {
             let appointment = load_for(conn, actor, appointment_id)?;
             crate::webhooks::announce_appointment(
@@ -988,7 +985,7 @@ pub fn withdraw(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        crate::reports::maintain::mark(conn, appointment_id)?;
+        crate::rollups::mark(conn, appointment_id)?;
         let appointment = load_for(conn, actor, appointment_id)?;
         crate::webhooks::announce_appointment(
             conn,
@@ -1110,7 +1107,7 @@ pub fn reschedule_for(
             )?;
         }
         // The day it leaves; the day it lands on is noted after the move.
-        crate::reports::maintain::mark(conn, appointment_id)?;
+        crate::rollups::mark(conn, appointment_id)?;
         diesel::update(appointments::table.find(appointment_id))
             .set((
                 appointments::starts_at.eq(starts_at),
@@ -1128,7 +1125,7 @@ pub fn reschedule_for(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        crate::reports::maintain::mark(conn, appointment_id)?;
+        crate::rollups::mark(conn, appointment_id)?;
         let moved = load_for(conn, actor, appointment_id)?;
         crate::webhooks::announce_appointment(conn, &config.timezone, &moved, &Event::Rescheduled)?;
         outbox::announce(conn, config, &moved, Event::Rescheduled)?;
@@ -1191,7 +1188,7 @@ pub fn cancel(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        crate::reports::maintain::mark(conn, appointment_id)?;
+        crate::rollups::mark(conn, appointment_id)?;
         let seated: Vec<i32> = appointment
             .participants
             .iter()

@@ -7,10 +7,10 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::availability::{self, ServiceInput};
+use crate::auth::csrf::Csrf;
 use crate::auth::{Role, WebUser};
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
-use crate::web::csrf::Csrf;
 use crate::web::{notice, optional_number, page, FormOutcome, Invalid};
 use validator::Validate;
 
@@ -41,7 +41,7 @@ async fn services_page(
         "booking/services",
         web,
         notice::with_summary(
-            json!({ "services": services, "values": values, "errors": errors, "bookable_by": super::sharing::BOOKABLE_BY }),
+            json!({ "services": services, "values": values, "errors": errors, "bookable_by": super::model::BOOKABLE_BY }),
             &FIELDS,
         ),
     ))

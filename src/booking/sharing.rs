@@ -8,28 +8,14 @@ use rocket::State;
 use serde::Deserialize;
 
 use super::availability::get_service;
-use super::model::Service;
+use super::model::{check_bookable_by, Service};
+use crate::auth::csrf::Csrf;
 use crate::auth::{ApiUser, Role, StaffUser, WebUser};
 use crate::db::schema::services;
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::web::api::ApiJson;
-use crate::web::csrf::Csrf;
 use crate::web::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
-
-/// The values of `bookable_by`, with their French labels.
-pub const BOOKABLE_BY: [(&str, &str); 3] = [
-    ("staff", "l'équipe seulement"),
-    ("referrers", "l'équipe et les prescripteurs"),
-    ("public", "tout le monde (page publique)"),
-];
-
-pub const BOOKABLE_BY_MESSAGE: &str = "Valeur attendue : staff, referrers ou public.";
-
-/// The error message of a `bookable_by` value, if it is not one.
-pub fn check_bookable_by(value: &str) -> Option<&'static str> {
-    (!BOOKABLE_BY.iter().any(|(code, _)| *code == value)).then_some(BOOKABLE_BY_MESSAGE)
-}
 
 /// Whether a referrer (`true`) or a member of the public may book this service.
 pub fn open_to(service: &Service, referrer: bool) -> bool {

@@ -110,7 +110,7 @@ pub fn free_slots_of(
     let busy: Vec<(i32, NaiveDateTime, NaiveDateTime)> = appointments::table
         .filter(appointments::mediator_id.eq_any(&mediator_ids))
         .filter(appointments::status.ne("cancelled"))
-        .filter(appointments::starts_at.gt(range_start - super::service::MAX_SPAN))
+        .filter(appointments::starts_at.gt(range_start - super::model::MAX_SPAN))
         .filter(appointments::starts_at.lt(range_end))
         .filter(appointments::blocked_until.gt(range_start))
         .select((
@@ -150,7 +150,7 @@ pub fn free_slots_of(
             let theirs = busy_of.get(&rule.user_id).map_or(&[][..], Vec::as_slice);
             // No appointment lasts a day: those that can meet the opening, or the pause after
             // its last slot, start less than a day around it.
-            let span = super::service::MAX_SPAN;
+            let span = super::model::MAX_SPAN;
             let first = theirs.partition_point(|(start, _)| *start <= open - span);
             let last = theirs.partition_point(|(start, _)| *start < close + span);
             let blocks: Vec<(NaiveDateTime, NaiveDateTime)> = theirs[first..last.max(first)]

@@ -13,12 +13,12 @@ use serde_json::json;
 use super::availability::{self, AbsenceInput, OpeningHoursInput};
 use super::model::{minute_text, Appointment};
 use super::service::{self, AppointmentFilter};
+use crate::auth::csrf::{Csrf, TokenOnly};
 use crate::auth::{Role, StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::time::LocalTime;
-use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
 

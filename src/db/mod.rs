@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod locks;
+pub mod lost;
 pub mod schema;
 
 pub use locks::{BookingKey, BookingLocks};
@@ -104,10 +105,10 @@ impl ManageConnection for Manager {
     }
 
     /// Checks a connection as it leaves the pool, with a round trip (`SELECT 1`) only while a
-    /// lost connection is suspected (see [`connection_lost`]): every request would otherwise pay
+    /// lost connection is suspected (see [`lost::connection_lost`]): every request would otherwise pay
     /// for a check that almost never fails.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        if suspecting() {
+        if lost::suspecting() {
             conn.ping().map_err(r2d2::Error::QueryError)
         } else {
             Ok(())
@@ -115,38 +116,8 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || conn.is_broken() || LOST.with(|lost| lost.replace(false))
+        std::thread::panicking() || conn.is_broken() || lost::take()
     }
-}
-
-/// How long, after a connection was found lost, every connection is checked as it leaves the
-/// pool: the server restarted, or a proxy cut idle connections, and the pool's other idle
-/// connections are likely gone too.
-const SUSPICION: Duration = Duration::from_secs(60);
-
-/// Until when connections are checked as they leave the pool (see [`SUSPICION`]).
-static SUSPECT_UNTIL: Mutex<Option<std::time::Instant>> = Mutex::new(None);
-
-thread_local! {
-    /// The connection this thread is using was found lost: the pool drops it when it comes back.
-    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn suspecting() -> bool {
-    SUSPECT_UNTIL
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .is_some_and(|until| std::time::Instant::now() < until)
-}
-
-/// Called when a statement fails because its connection is gone (PostgreSQL restarted, the
-/// backend terminated, the network cut): the request that met it fails (503), the connection
-/// is dropped as it goes back to the pool, and for [`SUSPICION`] every connection taken from
-/// the pool is checked first, so the idle ones that died with it fail no other request.
-pub fn connection_lost() {
-    LOST.with(|lost| lost.set(true));
-    *SUSPECT_UNTIL.lock().unwrap_or_else(|e| e.into_inner()) =
-        Some(std::time::Instant::now() + SUSPICION);
 }
 
 /// SQLite's process-wide settings, made once before its first connection (later they would be
@@ -286,7 +257,7 @@ impl Db {
             let _writer = WriterScope::enter(writer);
             if let Some(prelude) = prelude {
                 if let Err(err) = prelude.before(&mut conn) {
-                    if !LOST.with(|lost| lost.get()) {
+                    if !lost::is_lost() {
                         return Err(err);
                     }
                     // The connection was lost before anything of the request ran (the server

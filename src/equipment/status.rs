@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::web::item_json;
 use super::{status_label, StatusInput};
+use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
-use crate::web::csrf::Csrf;
 use crate::web::query::Query;
 use crate::web::{notice, page, FormOutcome, Invalid};
 

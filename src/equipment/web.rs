@@ -10,11 +10,11 @@ use serde_json::json;
 use super::{
     kind_label, status_label, AssignInput, Filter, ItemInput, ReturnInput, KINDS, STATUSES,
 };
+use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
-use crate::web::csrf::Csrf;
 use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
 

@@ -6,10 +6,10 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
+use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::web::csrf::Csrf;
 use crate::web::page;
 
 #[rocket::get("/people/duplicates")]

@@ -72,11 +72,11 @@ pub fn merge(
         set_programmes(conn, id, &programmes)?;
         // Progress recomputed from the observations each now has: the merged one's
         // contributions leave the roll-ups, the kept one's are counted once.
-        crate::reports::maintain::refresh_skills(conn, from_id)?;
-        crate::reports::maintain::refresh_skills(conn, id)?;
+        crate::rollups::refresh_skills(conn, from_id)?;
+        crate::rollups::refresh_skills(conn, id)?;
         set_programmes(conn, from_id, &[])?;
         for appointment_id in &moved.appointments {
-            crate::reports::maintain::mark(conn, *appointment_id)?;
+            crate::rollups::mark(conn, *appointment_id)?;
         }
 
         // The kept record takes what it lacked.

@@ -618,8 +618,8 @@ fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), 
         .find(person_id)
         .select(people::organisation_id)
         .first(conn)?;
-    crate::reports::skill_months::lock_for_change(conn, organisation_id)?;
-    let before = crate::reports::skill_months::Cells::of_person(conn, person_id)?;
+    crate::rollups::skill_months::lock_for_change(conn, organisation_id)?;
+    let before = crate::rollups::skill_months::Cells::of_person(conn, person_id)?;
     diesel::delete(person_programmes::table.filter(person_programmes::person_id.eq(person_id)))
         .execute(conn)?;
     // One row per statement: PostgreSQL through the multi-backend connection has no
@@ -632,14 +632,14 @@ fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), 
             ))
             .execute(conn)?;
     }
-    let after = crate::reports::skill_months::Cells::of_person(conn, person_id)?;
+    let after = crate::rollups::skill_months::Cells::of_person(conn, person_id)?;
     before.replace_with(conn, after)?;
     let appointments: Vec<i32> = participants::table
         .filter(participants::person_id.eq(person_id))
         .select(participants::appointment_id)
         .load(conn)?;
     for appointment_id in appointments {
-        crate::reports::maintain::mark(conn, appointment_id)?;
+        crate::rollups::mark(conn, appointment_id)?;
     }
     Ok(())
 }

@@ -7,11 +7,11 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::PersonInput;
+use crate::auth::csrf::Csrf;
 use crate::auth::{Role, WebUser};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
-use crate::web::csrf::Csrf;
 use crate::web::query::Query;
 use crate::web::{notice, optional_number, page, FormOutcome, Invalid};
 

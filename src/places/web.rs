@@ -6,10 +6,10 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::PlaceInput;
+use crate::auth::csrf::Csrf;
 use crate::auth::{Role, WebUser};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::web::csrf::Csrf;
 use crate::web::{notice, page, FormOutcome, Invalid};
 
 /// The form's fields in their order on the page, for the error summary.

@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::service::{self, BookingRequest, PublicPerson, ReferralRequest};
+use crate::auth::csrf::Csrf;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::referrals::Referrer;
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
 use crate::web::query::Query;
 
 pub type Page = (Status, Template);
@@ -180,7 +180,7 @@ pub async fn form(
     // A `+` left unencoded in a link arrives as a space.
     let starts_at = starts_at.trim().replace(' ', "+");
     let mut context = booking_context(db, config, slug, service_id, place_id, &starts_at).await?;
-    context["csrf_token"] = json!(crate::web::csrf::masked(
+    context["csrf_token"] = json!(crate::auth::csrf::masked(
         &crate::auth::web::pre_session_token(jar, config)
     ));
     context["values"] = json!({ "language": "fr" });
@@ -316,7 +316,7 @@ pub async fn book(
         }
         Err(e) => return Err(e),
     };
-    context["csrf_token"] = json!(crate::web::csrf::masked(
+    context["csrf_token"] = json!(crate::auth::csrf::masked(
         &crate::auth::web::pre_session_token(jar, config)
     ));
     context["values"] = json!({ "given_name": form.given_name, "family_name": form.family_name,
@@ -378,7 +378,7 @@ pub async fn refer_form(
     slug: String,
 ) -> Result<Page, AppError> {
     let mut context = refer_context(db, config, slug).await?;
-    context["csrf_token"] = json!(crate::web::csrf::masked(
+    context["csrf_token"] = json!(crate::auth::csrf::masked(
         &crate::auth::web::pre_session_token(jar, config)
     ));
     context["values"] = json!({ "language": "fr", "topics": [], "slot": "" });
@@ -524,7 +524,7 @@ pub async fn refer(
         Err(e) => return Err(e),
     };
     let mut context = refer_context(db, config, slug).await?;
-    context["csrf_token"] = json!(crate::web::csrf::masked(
+    context["csrf_token"] = json!(crate::auth::csrf::masked(
         &crate::auth::web::pre_session_token(jar, config)
     ));
     context["values"] = json!({ "referrer_name": form.referrer_name, "referrer_organisation": form.referrer_organisation,

@@ -7,12 +7,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{BookFromReferral, ReferralPatch};
+use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
 use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
 

@@ -41,7 +41,7 @@ struct Group {
 
 pub fn breakdowns(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Breakdowns, AppError> {
     // Who was served is read from its roll-up (`served_days`), brought up to date first.
-    super::maintain::flush(conn, tz)?;
+    crate::rollups::flush(conn, tz)?;
     let mut served = Where::default();
     served
         .int("s.organisation_id", filters.organisation_id)

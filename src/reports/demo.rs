@@ -1167,7 +1167,7 @@ pub fn run(
             ))?;
         }
     }
-    super::maintain::rebuild(conn, &tz, |done, total| {
+    crate::rollups::rebuild(conn, &tz, |done, total| {
         progress("agrégats des rapports", done, total)
     })?;
     // Fresh statistics for the planner; on PostgreSQL also the visibility map, so that the

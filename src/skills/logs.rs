@@ -379,12 +379,12 @@ pub fn record(
             });
         }
         for entry in &input.participants {
-            crate::reports::maintain::refresh_skills(conn, entry.person_id)?;
+            crate::rollups::refresh_skills(conn, entry.person_id)?;
         }
         if let Some(count) = input.anonymous_attendees {
             set_anonymous_attendees(conn, appointment_id, count as i32)?;
         }
-        crate::reports::maintain::mark(conn, appointment_id)?;
+        crate::rollups::mark(conn, appointment_id)?;
         let attendance: Vec<(i32, String)> = input
             .participants
             .iter()

@@ -55,7 +55,7 @@ pub fn levels() -> Vec<Level> {
     referential().levels
 }
 
-pub const TOP_LEVEL: i32 = 3;
+pub use crate::rollups::TOP_LEVEL;
 
 /// Adds the default domains and skills that are missing, by code. Existing ones, edited or
 /// retired locally, are left as they are, so an upgrade that ships new skills only adds them.

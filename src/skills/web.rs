@@ -11,12 +11,12 @@ use serde_json::json;
 use super::logs::{self, LogInput, ParticipantLog, SkillLevel};
 use super::topics;
 use super::SkillEdit;
+use crate::auth::csrf::Csrf;
 use crate::auth::{Role, WebUser};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::time::LocalTime;
-use crate::web::csrf::Csrf;
 use crate::web::{notice, optional_number, page, FormOutcome, Invalid};
 
 fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {

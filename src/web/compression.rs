@@ -9,7 +9,7 @@
 //!
 //! Compressing a page that carries a secret next to text an attacker chose lets the attacker
 //! guess the secret from the compressed sizes (BREACH). The only secret of our pages is the CSRF
-//! token, and forms carry it masked with a new random pad each time (`web::csrf::masked`).
+//! token, and forms carry it masked with a new random pad each time (`auth::csrf::masked`).
 
 use async_compression::tokio::bufread::GzipEncoder;
 use async_compression::Level;

@@ -11,13 +11,13 @@ use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use super::{Delivery, Webhook, WebhookInput, DELIVERY_STATUSES, EVENTS};
+use crate::auth::csrf::{Csrf, TokenOnly};
 use crate::auth::{Role, WebUser};
 use crate::config::Config;
 use crate::db::schema::webhook_deliveries;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::time::LocalTime;
-use crate::web::csrf::{Csrf, TokenOnly};
 use crate::web::query::Query;
 use crate::web::{page, Invalid};
 

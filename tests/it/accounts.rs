@@ -115,7 +115,7 @@ both_backends! {
         // The form carries the cookie's token masked (a new pad on every page, for BREACH).
         let shown = hidden_field(&login.body, "csrf_token").expect("the form's token");
         assert_ne!(shown, csrf, "never the token itself");
-        assert!(passerelle::web::csrf::matches(&shown, &csrf), "{shown} masks the cookie's token");
+        assert!(passerelle::auth::csrf::matches(&shown, &csrf), "{shown} masks the cookie's token");
         let cookie = rocket::http::Cookie::new(passerelle::auth::PRE_SESSION_CSRF_COOKIE, csrf.clone());
         let post = |password: &'static str| {
             app.client

@@ -232,14 +232,14 @@ both_backends! {
             kept.push(breakdowns(&app, token, query).await);
         }
         let tz = app.config().timezone;
-        app.db().run(move |conn| passerelle::reports::maintain::rebuild(conn, &tz, |_, _| {})).await.unwrap();
+        app.db().run(move |conn| passerelle::rollups::rebuild(conn, &tz, |_, _| {})).await.unwrap();
         for ((token, query), kept) in views.iter().zip(&kept) {
             assert_eq!(&breakdowns(&app, token, query).await, kept, "{query}");
         }
         let rebuilt = app.db().run(move |conn| {
             use diesel::connection::SimpleConnection;
             conn.batch_execute("DELETE FROM served_days;")?;
-            passerelle::reports::maintain::rebuild_if_missing(conn, &tz)
+            passerelle::rollups::rebuild_if_missing(conn, &tz)
         }).await.unwrap();
         assert!(rebuilt);
         for ((token, query), kept) in views.iter().zip(&kept) {

@@ -557,7 +557,7 @@ both_backends! {
         .into_iter()
         .collect();
 
-        let doc: Value = passerelle::web::openapi::document().clone();
+        let doc: Value = passerelle::openapi::document().clone();
         let mut runner = TestRunner::new_with_rng(
             Config::default(),
             TestRng::deterministic_rng(RngAlgorithm::ChaCha),

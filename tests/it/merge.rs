@@ -121,7 +121,7 @@ both_backends! {
 
         // The roll-ups the merge maintained equal a rebuild from scratch.
         let tz = app.config().timezone;
-        app.db().run(move |conn| passerelle::reports::maintain::rebuild(conn, &tz, |_, _| {})).await.unwrap();
+        app.db().run(move |conn| passerelle::rollups::rebuild(conn, &tz, |_, _| {})).await.unwrap();
         assert_eq!(app.get("/api/v1/reports/skills-progress", Some(m)).await.json(), after_skills);
         assert_eq!(app.get("/api/v1/reports/activity", Some(m)).await.json(), after_activity);
 

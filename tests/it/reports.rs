@@ -256,7 +256,7 @@ both_backends! {
         // What the writers maintained equals a rebuild from scratch.
         let tz = app.config().timezone;
         let activity = app.get("/api/v1/reports/activity", Some(token)).await.json();
-        app.db().run(move |conn| passerelle::reports::maintain::rebuild(conn, &tz, |_, _| {})).await.unwrap();
+        app.db().run(move |conn| passerelle::rollups::rebuild(conn, &tz, |_, _| {})).await.unwrap();
         assert_eq!(app.get("/api/v1/reports/skills-progress", Some(token)).await.json(), with_f);
         assert_eq!(app.get("/api/v1/reports/activity", Some(token)).await.json(), activity);
 
@@ -289,7 +289,7 @@ both_backends! {
         let pa = app.get(&format!("/api/v1/reports/activity?programme_id={}", k.programme), Some(token)).await.json();
         assert_eq!((pa["attended"].as_i64(), pa["cancelled"].as_i64()), (Some(2), Some(0)), "{pa}");
         let kept = (p, pa);
-        app.db().run(move |conn| passerelle::reports::maintain::rebuild(conn, &tz, |_, _| {})).await.unwrap();
+        app.db().run(move |conn| passerelle::rollups::rebuild(conn, &tz, |_, _| {})).await.unwrap();
         let p = app.get(&format!("/api/v1/reports/skills-progress?programme_id={}", k.programme), Some(token)).await.json();
         let pa = app.get(&format!("/api/v1/reports/activity?programme_id={}", k.programme), Some(token)).await.json();
         assert_eq!((p, pa), kept, "what the writers kept equals a rebuild");
@@ -299,7 +299,7 @@ both_backends! {
         let rebuilt = app.db().run(move |conn| {
             use diesel::connection::SimpleConnection;
             conn.batch_execute("DELETE FROM skill_months; DELETE FROM domain_months; DELETE FROM progress_months;")?;
-            passerelle::reports::maintain::rebuild_if_missing(conn, &tz)
+            passerelle::rollups::rebuild_if_missing(conn, &tz)
         }).await.unwrap();
         assert!(rebuilt);
         assert_eq!(app.get("/api/v1/reports/skills-progress", Some(token)).await.json(), before);
@@ -578,7 +578,7 @@ both_backends! {
             kept.push(app.get(url, Some(token)).await.json());
         }
         let tz = app.config().timezone;
-        app.db().run(move |conn| passerelle::reports::maintain::rebuild(conn, &tz, |_, _| {})).await.unwrap();
+        app.db().run(move |conn| passerelle::rollups::rebuild(conn, &tz, |_, _| {})).await.unwrap();
         for (url, kept) in urls.iter().zip(kept) {
             assert_eq!(app.get(url, Some(token)).await.json(), kept, "{url}");
         }

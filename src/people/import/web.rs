@@ -12,11 +12,11 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::{Analysis, Duplicates, MAX_BYTES};
+use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::web::csrf::Csrf;
 use crate::web::{page, Invalid};
 
 fn pending_file(config: &Config, web: &WebUser, token: &str) -> Result<PathBuf, AppError> {
@@ -78,7 +78,7 @@ pub async fn analyse(
     upload: Form<Upload<'_>>,
 ) -> Result<Result<Template, Invalid>, AppError> {
     let submitted = upload.csrf_token.as_deref().unwrap_or_default();
-    if !crate::web::csrf::matches(submitted, &web.csrf_token) {
+    if !crate::auth::csrf::matches(submitted, &web.csrf_token) {
         return Err(AppError::Forbidden(
             "Le formulaire a expiré ou ne vient pas de Passerelle : rechargez la page et recommencez."
                 .into(),

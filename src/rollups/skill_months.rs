@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::maintain::{date_literal, month_start};
+use super::months::{date_literal, month_start};
+use super::TOP_LEVEL;
 use crate::db::bulk::{self, BulkInsert};
 use crate::db::schema::{
     domain_months, domain_progress, person_programmes, progress_months, skill_months,
@@ -20,7 +21,6 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::skills::TOP_LEVEL;
 
 /// (month, organisation, programme, skill or domain)
 type Key = (NaiveDate, i32, i32, i32);

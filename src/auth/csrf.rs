@@ -12,7 +12,8 @@ use rocket::http::{RawStr, Status};
 use rocket::outcome::Outcome;
 use rocket::request::Request;
 
-use crate::auth::{constant_time_eq, WebUser, PRE_SESSION_CSRF_COOKIE};
+use super::identity::{WebUser, PRE_SESSION_CSRF_COOKIE};
+use super::secret::constant_time_eq;
 use crate::error::{AppError, FieldErrors};
 use crate::web::api::remember_guard_error;
 
@@ -175,13 +176,13 @@ mod tests {
 
     #[test]
     fn a_masked_token_differs_every_time_and_still_matches_only_its_token() {
-        let token = crate::auth::random_token();
+        let token = crate::auth::secret::random_token();
         let (a, b) = (masked(&token), masked(&token));
         assert_ne!(a, b, "two pages must not carry the same bytes");
         assert!(!a.contains(&token));
         assert!(matches(&a, &token) && matches(&b, &token));
         assert!(matches(&token, &token), "the token as it is still matches");
-        let other = crate::auth::random_token();
+        let other = crate::auth::secret::random_token();
         assert!(!matches(&a, &other));
         assert!(!matches(&masked(&other), &token));
         assert!(!matches("", &token));
