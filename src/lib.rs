@@ -11,6 +11,7 @@ pub mod booking;
 pub mod channels;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod equipment;
 pub mod error;
 pub mod exports;

@@ -24,7 +24,7 @@ enum Command {
     /// Fills the database with realistic fake data, with a progress bar.
     Demo {
         #[arg(long, value_enum, default_value = "small")]
-        scale: passerelle::reports::demo::Scale,
+        scale: passerelle::demo::Scale,
     },
     /// Writes a consistent backup of the database to FILE while the server runs (SQLite: a
     /// database file; PostgreSQL: a pg_dump custom-format file).
@@ -154,13 +154,13 @@ fn restore(from: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-fn demo(scale: passerelle::reports::demo::Scale) -> Result<(), String> {
+fn demo(scale: passerelle::demo::Scale) -> Result<(), String> {
     use std::io::Write;
     let (config, db) = passerelle::open(&passerelle::figment())?;
     let mut conn = db.get().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let mut last_step = String::new();
-    let summary = passerelle::reports::demo::run(&mut conn, &config, scale, |step, done, total| {
+    let summary = passerelle::demo::run(&mut conn, &config, scale, |step, done, total| {
         // A progress bar on standard error: 30 cells, the step and the elapsed time.
         let total = total.max(1);
         let filled = (done * 30 / total) as usize;

@@ -345,6 +345,151 @@ fn agenda_view<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>,
     crate::web::query::one_of(d, &["day", "week"])
 }
 
+/// The first and last day shown: the day itself, or the Monday-to-Sunday week holding it.
+fn period(day: NaiveDate, week: bool) -> (NaiveDate, NaiveDate) {
+    let first = if week {
+        day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+    } else {
+        day
+    };
+    let last = if week {
+        first + Duration::days(6)
+    } else {
+        first
+    };
+    (first, last)
+}
+
+/// The period's days, labelled and still empty.
+fn empty_days(first: NaiveDate, last: NaiveDate) -> Vec<Day> {
+    (0..=(last - first).num_days())
+        .map(|offset| {
+            let d = first + Duration::days(offset);
+            Day {
+                date: d.to_string(),
+                label: format!(
+                    "{} {}",
+                    WEEKDAYS[d.weekday().num_days_from_monday() as usize],
+                    d.format("%d/%m")
+                ),
+                appointments: Vec::new(),
+                slots: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// An appointment as its day and the week grid show it.
+fn summary(tz: &Tz, a: &Appointment, names: &Names, people: &HashMap<i32, String>) -> Summary {
+    let hour = tz.from_utc_datetime(&a.row.starts_at).hour();
+    // The row of its last minute, on the same day (one running past midnight stops at the
+    // grid's last row).
+    let last_hour = {
+        let end = tz.from_utc_datetime(&(a.row.ends_at - Duration::minutes(1)));
+        if end.date_naive() == tz.from_utc_datetime(&a.row.starts_at).date_naive() {
+            end.hour().max(hour)
+        } else {
+            23
+        }
+    };
+    Summary {
+        id: a.row.id,
+        hour,
+        last_hour,
+        start: tz
+            .from_utc_datetime(&a.row.starts_at)
+            .format("%H:%M")
+            .to_string(),
+        end: tz
+            .from_utc_datetime(&a.row.ends_at)
+            .format("%H:%M")
+            .to_string(),
+        title: a
+            .row
+            .title
+            .clone()
+            .unwrap_or_else(|| name(&names.services, a.row.service_id)),
+        place: name(&names.places, a.row.place_id),
+        mediator: name(&names.staff, a.row.mediator_id),
+        status: a.row.status.clone(),
+        status_label: super::web::status_label(&a.row.status),
+        booked: a.booked_count(),
+        capacity: a.row.capacity,
+        walk_in: a.row.walk_in,
+        people: coming(a)
+            .take(NAMED)
+            .map(|p| Attendee {
+                name: name(people, p.person_id),
+                confirmed: p.confirmed_at.is_some(),
+            })
+            .collect(),
+        more: coming(a).count().saturating_sub(NAMED),
+    }
+}
+
+/// A free slot as its day and the week grid show it: a link to the booking form.
+fn slot_link(tz: &Tz, s: &Slot, names: &Names) -> SlotLink {
+    SlotLink {
+        hour: tz.from_utc_datetime(&s.starts_at).hour(),
+        start: tz
+            .from_utc_datetime(&s.starts_at)
+            .format("%H:%M")
+            .to_string(),
+        mediator: name(&names.staff, s.mediator_id),
+        place: name(&names.places, s.place_id),
+        mediator_id: s.mediator_id,
+        place_id: s.place_id,
+        at: crate::web::urlencode(&tz.rfc3339(s.starts_at)),
+    }
+}
+
+/// The week grid's rows: from the earliest start to the latest hour covered, 8 h–18 h at least.
+fn grid_hours(placed: &[(usize, Summary)], slot_links: &[(usize, SlotLink)]) -> Vec<u32> {
+    let first_hour = placed
+        .iter()
+        .map(|(_, a)| a.hour)
+        .chain(slot_links.iter().map(|(_, s)| s.hour))
+        .min()
+        .unwrap_or(8)
+        .min(8);
+    let last_hour = placed
+        .iter()
+        .map(|(_, a)| a.last_hour)
+        .chain(slot_links.iter().map(|(_, s)| s.hour))
+        .max()
+        .unwrap_or(17)
+        .max(17);
+    (first_hour..=last_hour).collect()
+}
+
+/// The agenda's own address for another period, with the same view and filters.
+fn period_link(
+    d: NaiveDate,
+    week: bool,
+    mediator_id: Option<i32>,
+    place_id: Option<i32>,
+    service_id: Option<i32>,
+    organisation_id: Option<i32>,
+) -> String {
+    let mut q = format!(
+        "/agenda?date={d}&view={}",
+        if week { "week" } else { "day" }
+    );
+    if let Some(m) = mediator_id {
+        q.push_str(&format!("&mediator_id={m}"));
+    }
+    if let Some(p) = place_id {
+        q.push_str(&format!("&place_id={p}"));
+    }
+    if let Some(s) = service_id {
+        q.push_str(&format!("&service_id={s}"));
+    }
+    if let Some(o) = organisation_id {
+        q.push_str(&format!("&organisation_id={o}"));
+    }
+    q
+}
+
 #[rocket::get("/agenda")]
 pub async fn agenda(
     db: &State<Db>,
@@ -363,16 +508,7 @@ pub async fn agenda(
     let tz = config.timezone;
     let day = date.unwrap_or_else(|| tz.from_utc_datetime(&crate::db::now()).date_naive());
     let week = view.as_deref() == Some("week");
-    let first = if week {
-        day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
-    } else {
-        day
-    };
-    let last = if week {
-        first + Duration::days(6)
-    } else {
-        first
-    };
+    let (first, last) = period(day, week);
     // Mediators see their own agenda unless they pick a place or a colleague.
     let mediator_id = mediator_id
         .or_else(|| (place_id.is_none() && web.user.role == Role::Mediator).then_some(web.user.id));
@@ -395,21 +531,7 @@ pub async fn agenda(
     let more_than = (read.appointments.len() > SHOWN).then_some(SHOWN);
     let chosen_service = service_id.or_else(|| read.services.iter().find(|s| !s.2).map(|s| s.0));
     let names = &read.names;
-    let mut days: Vec<Day> = (0..=(last - first).num_days())
-        .map(|offset| {
-            let d = first + Duration::days(offset);
-            Day {
-                date: d.to_string(),
-                label: format!(
-                    "{} {}",
-                    WEEKDAYS[d.weekday().num_days_from_monday() as usize],
-                    d.format("%d/%m")
-                ),
-                appointments: Vec::new(),
-                slots: Vec::new(),
-            }
-        })
-        .collect();
+    let mut days = empty_days(first, last);
     let index = |t: chrono::NaiveDateTime| {
         let local = tz.from_utc_datetime(&t);
         let offset = (local.date_naive() - first).num_days();
@@ -420,90 +542,16 @@ pub async fn agenda(
         let Some(i) = index(a.row.starts_at) else {
             continue;
         };
-        let hour = tz.from_utc_datetime(&a.row.starts_at).hour();
-        // The row of its last minute, on the same day (one running past midnight stops at the
-        // grid's last row).
-        let last_hour = {
-            let end = tz.from_utc_datetime(&(a.row.ends_at - Duration::minutes(1)));
-            if end.date_naive() == tz.from_utc_datetime(&a.row.starts_at).date_naive() {
-                end.hour().max(hour)
-            } else {
-                23
-            }
-        };
-        placed.push((
-            i,
-            Summary {
-                id: a.row.id,
-                hour,
-                last_hour,
-                start: tz
-                    .from_utc_datetime(&a.row.starts_at)
-                    .format("%H:%M")
-                    .to_string(),
-                end: tz
-                    .from_utc_datetime(&a.row.ends_at)
-                    .format("%H:%M")
-                    .to_string(),
-                title: a
-                    .row
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| name(&names.services, a.row.service_id)),
-                place: name(&names.places, a.row.place_id),
-                mediator: name(&names.staff, a.row.mediator_id),
-                status: a.row.status.clone(),
-                status_label: super::web::status_label(&a.row.status),
-                booked: a.booked_count(),
-                capacity: a.row.capacity,
-                walk_in: a.row.walk_in,
-                people: coming(a)
-                    .take(NAMED)
-                    .map(|p| Attendee {
-                        name: name(&read.people, p.person_id),
-                        confirmed: p.confirmed_at.is_some(),
-                    })
-                    .collect(),
-                more: coming(a).count().saturating_sub(NAMED),
-            },
-        ));
+        placed.push((i, summary(&tz, a, names, &read.people)));
     }
     let mut slot_links: Vec<(usize, SlotLink)> = Vec::with_capacity(read.slots.len());
     for s in &read.slots {
         let Some(i) = index(s.starts_at) else {
             continue;
         };
-        slot_links.push((
-            i,
-            SlotLink {
-                hour: tz.from_utc_datetime(&s.starts_at).hour(),
-                start: tz
-                    .from_utc_datetime(&s.starts_at)
-                    .format("%H:%M")
-                    .to_string(),
-                mediator: name(&names.staff, s.mediator_id),
-                place: name(&names.places, s.place_id),
-                mediator_id: s.mediator_id,
-                place_id: s.place_id,
-                at: crate::web::urlencode(&tz.rfc3339(s.starts_at)),
-            },
-        ));
+        slot_links.push((i, slot_link(&tz, s, names)));
     }
-    let first_hour = placed
-        .iter()
-        .map(|(_, a)| a.hour)
-        .chain(slot_links.iter().map(|(_, s)| s.hour))
-        .min()
-        .unwrap_or(8)
-        .min(8);
-    let last_hour = placed
-        .iter()
-        .map(|(_, a)| a.last_hour)
-        .chain(slot_links.iter().map(|(_, s)| s.hour))
-        .max()
-        .unwrap_or(17)
-        .max(17);
-    let hours: Vec<u32> = (first_hour..=last_hour).collect();
+    let hours = grid_hours(&placed, &slot_links);
     for (i, summary) in placed {
         days[i].appointments.push(summary);
     }
@@ -511,25 +559,8 @@ pub async fn agenda(
         days[i].slots.push(link);
     }
     let step = if week { 7 } else { 1 };
-    let query = |d: NaiveDate| {
-        let mut q = format!(
-            "/agenda?date={d}&view={}",
-            if week { "week" } else { "day" }
-        );
-        if let Some(m) = mediator_id {
-            q.push_str(&format!("&mediator_id={m}"));
-        }
-        if let Some(p) = place_id {
-            q.push_str(&format!("&place_id={p}"));
-        }
-        if let Some(s) = service_id {
-            q.push_str(&format!("&service_id={s}"));
-        }
-        if let Some(o) = organisation_id {
-            q.push_str(&format!("&organisation_id={o}"));
-        }
-        q
-    };
+    let query =
+        |d: NaiveDate| period_link(d, week, mediator_id, place_id, service_id, organisation_id);
     let context = AgendaPage {
         me: web.me(),
         csrf_token: web.csrf_field(),

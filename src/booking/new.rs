@@ -3,19 +3,21 @@
 //! nobody in it; on any error the form comes back with everything typed and every error.
 
 use chrono::TimeZone;
+use chrono_tz::Tz;
 use rocket::response::Redirect;
 use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
+use super::model::Appointment;
 use super::service::{self, BookingInput};
 use super::web::{local_input_to_rfc3339, names};
 use crate::auth::csrf::Csrf;
-use crate::auth::WebUser;
+use crate::auth::{StaffUser, WebUser};
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
-use crate::people::picker;
+use crate::people::{picker, PersonInput};
 use crate::time::LocalTime;
 use crate::web::query::Query;
 use crate::web::{notice, page, FormOutcome, Invalid};
@@ -173,25 +175,13 @@ fn prefixed(errors: FieldErrors) -> FieldErrors {
         .collect()
 }
 
-#[rocket::post("/appointments", data = "<form>")]
-pub async fn create(
-    db: &State<Db>,
-    config: &State<Config>,
-    web: WebUser,
-    form: Csrf<BookingForm>,
-) -> Result<FormOutcome, AppError> {
-    let tz = config.timezone;
-    let form = form.into_inner();
-    let typed = form
-        .starts_at_local
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let mut errors = FieldErrors::new();
-    let starts_at = match typed {
-        Some(text) => local_input_to_rfc3339(&tz, text).unwrap_or_else(|| {
+/// The start as the service reads it (RFC 3339): the local date and time typed, else the
+/// slot's instant; a mistake noted when it is missing or unreadable.
+fn start_of(tz: &Tz, form: &BookingForm, typed: Option<&str>, errors: &mut FieldErrors) -> String {
+    match typed {
+        Some(text) => local_input_to_rfc3339(tz, text).unwrap_or_else(|| {
             add(
-                &mut errors,
+                errors,
                 "starts_at",
                 "Date et heure attendues (jj/mm/aaaa hh:mm).",
             );
@@ -203,20 +193,32 @@ pub async fn create(
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| {
                 add(
-                    &mut errors,
+                    errors,
                     "starts_at",
                     "Indiquez la date et l'heure du rendez-vous.",
                 );
                 String::new()
             }),
-    };
-    let values = json!({
+    }
+}
+
+/// Everything typed, for the form shown again.
+fn typed_values(form: &BookingForm, starts_at: &str, typed: Option<&str>) -> serde_json::Value {
+    json!({
         "service_id": form.service_id, "mediator_id": form.mediator_id, "place_id": form.place_id, "starts_at": starts_at,
         "starts_at_local": typed, "person_id": form.person_id, "new_given_name": form.new_given_name,
         "new_family_name": form.new_family_name, "new_phone": form.new_phone, "new_email": form.new_email,
         "title": form.title, "capacity": form.capacity, "walk_in": form.walk_in,
         "override_opening_hours": form.override_opening_hours,
-    });
+    })
+}
+
+/// Whom to book: nobody (no person field filled), the person chosen, or the one to create;
+/// the inline person's mistakes noted.
+fn person_of(
+    form: &BookingForm,
+    errors: &mut FieldErrors,
+) -> (bool, Option<i32>, Option<PersonInput>) {
     let filled = |f: &Option<String>| f.as_deref().is_some_and(|v| !v.trim().is_empty());
     let nobody = form.person_id.is_none()
         && ![
@@ -245,6 +247,93 @@ pub async fn create(
             }
         }
     };
+    (nobody, person_id, new_person)
+}
+
+/// The last checks with the database, every mistake at once; then the person created inline
+/// and the booking, standing or falling together.
+fn book_checked(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    cfg: &Config,
+    input: BookingInput,
+    nobody: bool,
+    new_person: Option<PersonInput>,
+    mut errors: FieldErrors,
+) -> Result<Appointment, AppError> {
+    // Nobody chosen is a mistake for an individual appointment (a workshop may open
+    // empty and fill later); said with the form's other errors.
+    if nobody {
+        let individual = super::availability::get_service(conn, user, input.service_id)
+            .map(|s| !s.is_workshop())
+            .unwrap_or(true);
+        if individual {
+            add(
+                &mut errors,
+                "person_id",
+                "Choisissez la personne dans la liste ou créez sa fiche : un rendez-vous individuel ne peut pas être pris pour personne.",
+            );
+        }
+    }
+    // With the input's own mistakes (a too-long title…), all at once.
+    for (field, messages) in service::input_errors(&input) {
+        errors.entry(field).or_default().extend(messages);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    crate::db::transaction(conn, |conn| {
+        let mut input = input;
+        if let Some(person) = new_person {
+            let (created, _) = crate::people::create(conn, user, person).map_err(|e| match e {
+                AppError::Validation(errors) => AppError::Validation(prefixed(errors)),
+                other => other,
+            })?;
+            input.person_ids = vec![created.id];
+        }
+        service::book(conn, user, input, cfg)
+    })
+}
+
+/// The form's errors from a refused booking (a conflict is the time's); any other error is
+/// the answer.
+fn form_errors(refusal: AppError) -> Result<FieldErrors, AppError> {
+    match refusal {
+        AppError::Validation(errors) => Ok(errors
+            .into_iter()
+            .map(|(k, v)| {
+                // The service names the list it was given; the form has one choice.
+                let k = if k == "person_ids" {
+                    "person_id".to_string()
+                } else {
+                    k
+                };
+                (k, v)
+            })
+            .collect()),
+        AppError::Conflict { message, .. } => Ok([("starts_at".to_string(), vec![message])].into()),
+        e => Err(e),
+    }
+}
+
+#[rocket::post("/appointments", data = "<form>")]
+pub async fn create(
+    db: &State<Db>,
+    config: &State<Config>,
+    web: WebUser,
+    form: Csrf<BookingForm>,
+) -> Result<FormOutcome, AppError> {
+    let tz = config.timezone;
+    let form = form.into_inner();
+    let typed = form
+        .starts_at_local
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut errors = FieldErrors::new();
+    let starts_at = start_of(&tz, &form, typed, &mut errors);
+    let values = typed_values(&form, &starts_at, typed);
+    let (nobody, person_id, new_person) = person_of(&form, &mut errors);
     let input = BookingInput {
         service_id: form.service_id.unwrap_or_default(),
         mediator_id: form.mediator_id.unwrap_or_default(),
@@ -261,41 +350,7 @@ pub async fn create(
     let cfg = config.inner().clone();
     // The person created inline and the booking stand or fall together.
     let outcome = db
-        .run(move |conn| {
-            // Nobody chosen is a mistake for an individual appointment (a workshop may open
-            // empty and fill later); said with the form's other errors.
-            if nobody {
-                let individual = super::availability::get_service(conn, &user, input.service_id)
-                    .map(|s| !s.is_workshop())
-                    .unwrap_or(true);
-                if individual {
-                    add(
-                        &mut errors,
-                        "person_id",
-                        "Choisissez la personne dans la liste ou créez sa fiche : un rendez-vous individuel ne peut pas être pris pour personne.",
-                    );
-                }
-            }
-            // With the input's own mistakes (a too-long title…), all at once.
-            for (field, messages) in service::input_errors(&input) {
-                errors.entry(field).or_default().extend(messages);
-            }
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors));
-            }
-            crate::db::transaction(conn, |conn| {
-                let mut input = input;
-                if let Some(person) = new_person {
-                    let (created, _) =
-                        crate::people::create(conn, &user, person).map_err(|e| match e {
-                            AppError::Validation(errors) => AppError::Validation(prefixed(errors)),
-                            other => other,
-                        })?;
-                    input.person_ids = vec![created.id];
-                }
-                service::book(conn, &user, input, &cfg)
-            })
-        })
+        .run(move |conn| book_checked(conn, &user, &cfg, input, nobody, new_person, errors))
         .await;
     let errors: FieldErrors = match outcome {
         Ok(appointment) => {
@@ -304,22 +359,7 @@ pub async fn create(
                 appointment.row.id
             ))))
         }
-        Err(AppError::Validation(errors)) => errors
-            .into_iter()
-            .map(|(k, v)| {
-                // The service names the list it was given; the form has one choice.
-                let k = if k == "person_ids" {
-                    "person_id".to_string()
-                } else {
-                    k
-                };
-                (k, v)
-            })
-            .collect(),
-        Err(AppError::Conflict { message, .. }) => {
-            [("starts_at".to_string(), vec![message])].into()
-        }
-        Err(e) => return Err(e),
+        Err(e) => form_errors(e)?,
     };
     Ok(FormOutcome::Invalid(Invalid(
         form_page(db, config, &web, values, errors, None).await?,

@@ -5,6 +5,7 @@
 //! requests are written by the referrals capability.
 
 pub mod api;
+mod schemas;
 pub mod service;
 pub mod throttle;
 pub mod web;

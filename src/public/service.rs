@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use super::schemas;
 use crate::booking::model::Service;
 use crate::booking::service::{book_as, enrol_as, parse_start, BookingInput};
 use crate::booking::sharing::open_to;
@@ -41,13 +42,13 @@ pub struct PublicService {
     pub id: i32,
     pub name: String,
     /// `individual` or `workshop`.
-    #[schema(schema_with = kind_schema)]
+    #[schema(schema_with = schemas::kind_schema)]
     pub kind: String,
     pub duration_minutes: i32,
     #[schema(required = true)]
     pub what_to_bring: Option<String>,
     /// `public` (anyone) or `referrers` (only through a referrer).
-    #[schema(schema_with = bookable_by_schema)]
+    #[schema(schema_with = schemas::bookable_by_schema)]
     pub bookable_by: String,
     pub places: Vec<PublicPlace>,
 }
@@ -87,7 +88,7 @@ pub struct PublicPerson {
     /// Téléphone (un portable pour les SMS) ; téléphone ou e-mail obligatoire sans prescripteur.
     pub phone: Option<String>,
     /// Vide ou absent : pas d'e-mail.
-    #[schema(schema_with = optional_email_schema)]
+    #[schema(schema_with = schemas::optional_email_schema)]
     pub email: Option<String>,
     /// Text messages may go to the phone.
     #[serde(default)]
@@ -96,61 +97,8 @@ pub struct PublicPerson {
     #[serde(default)]
     pub reminder_consent: bool,
     /// `fr` (default), `en` or `ar`.
-    #[schema(schema_with = language_schema)]
+    #[schema(schema_with = schemas::language_schema)]
     pub language: Option<String>,
-}
-
-fn kind_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(["individual", "workshop"])
-}
-
-fn bookable_by_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(["referrers", "public"])
-}
-
-fn language_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of_or_null(crate::i18n::LANGUAGES)
-}
-
-/// An address, an empty string or null (no address).
-fn optional_email_schema() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
-    let email = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)));
-    let empty = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .max_length(Some(0));
-    utoipa::openapi::schema::Schema::OneOf(
-        OneOfBuilder::new()
-            .item(email)
-            .item(empty)
-            .item(ObjectBuilder::new().schema_type(Type::Null))
-            .build(),
-    )
-}
-
-/// The codes of the thématiques a referrer may give: [`crate::skills::topics`]' digital ones
-/// and procedures.
-fn topic_codes() -> impl Iterator<Item = &'static str> {
-    crate::skills::topics::DIGITAL
-        .iter()
-        .chain(crate::skills::topics::PROCEDURES.iter())
-        .map(|(code, _)| *code)
-}
-
-fn booking_topics_schema() -> utoipa::openapi::schema::Array {
-    utoipa::openapi::schema::ArrayBuilder::new()
-        .items(crate::web::openapi::one_of(topic_codes()))
-        .max_items(Some(10))
-        .build()
-}
-
-fn referral_topics_schema() -> utoipa::openapi::schema::Array {
-    utoipa::openapi::schema::ArrayBuilder::new()
-        .items(crate::web::openapi::one_of(topic_codes()))
-        .min_items(Some(1))
-        .build()
 }
 
 /// `POST /api/v1/public/{slug}/bookings`.
@@ -168,7 +116,7 @@ pub struct BookingRequest {
     pub referrer: Option<Referrer>,
     /// A referrer's booking may say the needs too.
     #[serde(default)]
-    #[schema(schema_with = booking_topics_schema)]
+    #[schema(schema_with = schemas::booking_topics_schema)]
     pub topics: Vec<String>,
 }
 
@@ -179,7 +127,7 @@ pub struct BookingRequest {
 pub struct ReferralRequest {
     pub person: PublicPerson,
     pub referrer: Referrer,
-    #[schema(schema_with = referral_topics_schema)]
+    #[schema(schema_with = schemas::referral_topics_schema)]
     pub topics: Vec<String>,
     #[schema(max_length = 500)]
     pub message: Option<String>,
@@ -196,7 +144,7 @@ pub struct BookingDone {
     #[schema(format = Uri)]
     pub link: String,
     /// `booked`, or `waitlisted` for a full workshop.
-    #[schema(schema_with = booking_status_schema)]
+    #[schema(schema_with = schemas::booking_status_schema)]
     pub status: String,
     #[serde(skip)]
     #[schema(ignore)]
@@ -209,20 +157,12 @@ pub struct BookingDone {
     pub service_name: String,
 }
 
-fn booking_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(["booked", "waitlisted"])
-}
-
 /// The answer to a referral request: it says nothing of the person.
 #[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 #[schema(as = PublicReferralReceived)]
 pub struct ReferralReceived {
-    #[schema(schema_with = received_status_schema)]
+    #[schema(schema_with = schemas::received_status_schema)]
     pub status: String,
-}
-
-fn received_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(["new"])
 }
 
 const SLOT_TAKEN: &str = "Ce créneau n'est plus disponible. Choisissez-en un autre.";
@@ -467,17 +407,23 @@ fn phone_key(input: &PersonInput) -> Option<String> {
         .map(|p| p.e164)
 }
 
-/// Books a slot for a person (and, from a referrer, records the referral as booked), or joins a
-/// workshop (its waiting list when full). The person is matched or created silently; the answer
-/// is the same either way.
-pub fn book(
+/// A booking request read and checked: every mistake at once, then the person's fields as
+/// they will be stored.
+struct CheckedBooking {
+    referrer: Option<Referrer>,
+    topics: Vec<String>,
+    starts_at: NaiveDateTime,
+    service: Service,
+    place: PublicPlace,
+    input: PersonInput,
+}
+
+/// Reads and checks a booking request against the organisation's bookable services and places.
+fn checked_booking(
     conn: &mut DbConn,
-    config: &Config,
     org: &Organisation,
-    request: BookingRequest,
-    address: Option<IpAddr>,
-) -> Result<BookingDone, AppError> {
-    let tz = &config.timezone;
+    request: &BookingRequest,
+) -> Result<CheckedBooking, AppError> {
     let referrer = match request.referrer.clone().map(Referrer::checked) {
         Some(Ok(r)) => Some(r),
         Some(Err(errors)) => return Err(AppError::Validation(errors)),
@@ -528,18 +474,38 @@ pub fn book(
         return Err(AppError::Validation(errors));
     };
     let input = person_input(&request.person, referrer.as_ref()).map_err(AppError::Validation)?;
-    super::throttle::admit(conn, config, address, phone_key(&input).as_deref())?;
+    Ok(CheckedBooking {
+        referrer,
+        topics,
+        starts_at,
+        service,
+        place,
+        input,
+    })
+}
 
-    let day = tz.from_utc_datetime(&starts_at).date_naive();
-    let taken = || AppError::Conflict {
+/// The refusal when the slot is no longer free.
+fn slot_taken() -> AppError {
+    AppError::Conflict {
         code: "slot_taken",
         message: SLOT_TAKEN.into(),
-    };
-    // The mediators free at that time and place (individual), or the session (workshop).
-    let (mediators, session): (Vec<i32>, Option<i32>) = if service.is_workshop() {
+    }
+}
+
+/// The mediators free at that time and place (individual), or the session (workshop); the
+/// slot is taken when there is none.
+fn free_at(
+    conn: &mut DbConn,
+    tz: &Tz,
+    service: &Service,
+    place_id: i32,
+    starts_at: NaiveDateTime,
+) -> Result<(Vec<i32>, Option<i32>), AppError> {
+    let day = tz.from_utc_datetime(&starts_at).date_naive();
+    if service.is_workshop() {
         let id: Option<i32> = appointments::table
             .filter(appointments::service_id.eq(service.id))
-            .filter(appointments::place_id.eq(place.id))
+            .filter(appointments::place_id.eq(place_id))
             .filter(appointments::starts_at.eq(starts_at))
             .filter(appointments::status.eq("planned"))
             .filter(appointments::walk_in.eq(false))
@@ -550,17 +516,17 @@ pub fn book(
             .select(appointments::id)
             .first(conn)
             .optional()?;
-        (Vec::new(), Some(id.ok_or_else(taken)?))
+        Ok((Vec::new(), Some(id.ok_or_else(slot_taken)?)))
     } else {
         let free = free_slots_of(
             conn,
-            &service,
+            service,
             &SlotQuery {
                 service_id: service.id,
                 from: day,
                 to: day,
                 mediator_id: None,
-                place_id: Some(place.id),
+                place_id: Some(place_id),
             },
             tz,
         )?;
@@ -570,90 +536,143 @@ pub fn book(
             .map(|s| s.mediator_id)
             .collect();
         if ids.is_empty() {
-            return Err(taken());
+            return Err(slot_taken());
         }
-        (ids, None)
-    };
+        Ok((ids, None))
+    }
+}
 
-    let service_name = service.name.clone();
+/// Enrols the person in the workshop session (its waiting list when full): their status.
+fn enrol_in_session(
+    conn: &mut DbConn,
+    config: &Config,
+    id: i32,
+    person_id: i32,
+) -> Result<String, AppError> {
+    match enrol_as(conn, None, id, person_id, config) {
+        Ok(status) => Ok(status),
+        // Already in: the same answer as a new enrolment.
+        Err(AppError::Conflict {
+            code: "already_enrolled",
+            ..
+        }) => Ok(participants::table
+            .filter(participants::appointment_id.eq(id))
+            .filter(participants::person_id.eq(person_id))
+            .select(participants::status)
+            .first(conn)?),
+        Err(AppError::Conflict { .. }) => Err(slot_taken()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Books the person with the first of the mediators still free then: the appointment's id.
+fn book_first_free(
+    conn: &mut DbConn,
+    config: &Config,
+    booking: &CheckedBooking,
+    mediators: &[i32],
+    person_id: i32,
+) -> Result<i32, AppError> {
+    let mut booked = None;
+    for mediator_id in mediators {
+        let attempt = book_as(
+            conn,
+            None,
+            BookingInput {
+                service_id: booking.service.id,
+                mediator_id: *mediator_id,
+                place_id: booking.place.id,
+                starts_at: config.timezone.rfc3339(booking.starts_at),
+                person_ids: vec![person_id],
+                ..Default::default()
+            },
+            config,
+        );
+        match attempt {
+            Ok(a) => {
+                booked = Some(a.row.id);
+                break;
+            }
+            // Taken meanwhile by someone else (or the person is busy then):
+            // the next mediator free at that time, else the same refusal.
+            Err(AppError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    booked.ok_or_else(slot_taken)
+}
+
+/// The booking's writes, inside its transaction: the person matched or created, enrolled or
+/// booked, and the referral recorded. Appointment, participation, status, start and end.
+fn write_booking(
+    conn: &mut DbConn,
+    config: &Config,
+    org: &Organisation,
+    booking: &CheckedBooking,
+    mediators: &[i32],
+    session: Option<i32>,
+) -> Result<(i32, i32, String, NaiveDateTime, NaiveDateTime), AppError> {
+    let person_id = crate::people::public::find_or_create(conn, org.id, booking.input.clone())?;
+    let (appointment_id, status) = match session {
+        Some(id) => (id, enrol_in_session(conn, config, id, person_id)?),
+        None => (
+            book_first_free(conn, config, booking, mediators, person_id)?,
+            "booked".to_string(),
+        ),
+    };
+    let (participant_id, start, end): (i32, NaiveDateTime, NaiveDateTime) = participants::table
+        .inner_join(appointments::table)
+        .filter(participants::appointment_id.eq(appointment_id))
+        .filter(participants::person_id.eq(person_id))
+        .select((
+            participants::id,
+            appointments::starts_at,
+            appointments::ends_at,
+        ))
+        .first(conn)?;
+    if let Some(referrer) = &booking.referrer {
+        crate::referrals::record(
+            conn,
+            NewReferral {
+                organisation_id: org.id,
+                organisation_name: &org.name,
+                person_id,
+                referrer,
+                topics: &booking.topics,
+                message: None,
+                booked: Some((appointment_id, start)),
+            },
+            &config.timezone,
+        )?;
+    }
+    Ok((appointment_id, participant_id, status, start, end))
+}
+
+/// Books a slot for a person (and, from a referrer, records the referral as booked), or joins a
+/// workshop (its waiting list when full). The person is matched or created silently; the answer
+/// is the same either way.
+pub fn book(
+    conn: &mut DbConn,
+    config: &Config,
+    org: &Organisation,
+    request: BookingRequest,
+    address: Option<IpAddr>,
+) -> Result<BookingDone, AppError> {
+    let tz = &config.timezone;
+    let booking = checked_booking(conn, org, &request)?;
+    super::throttle::admit(conn, config, address, phone_key(&booking.input).as_deref())?;
+    let (mediators, session) = free_at(
+        conn,
+        tz,
+        &booking.service,
+        booking.place.id,
+        booking.starts_at,
+    )?;
+
+    let service_name = booking.service.name.clone();
     let (appointment_id, participant_id, status, start, end) =
         crate::db::transaction(conn, |conn| {
-            let person_id = crate::people::public::find_or_create(conn, org.id, input.clone())?;
-            let (appointment_id, status) = match session {
-                Some(id) => {
-                    let status = match enrol_as(conn, None, id, person_id, config) {
-                        Ok(status) => status,
-                        // Already in: the same answer as a new enrolment.
-                        Err(AppError::Conflict {
-                            code: "already_enrolled",
-                            ..
-                        }) => participants::table
-                            .filter(participants::appointment_id.eq(id))
-                            .filter(participants::person_id.eq(person_id))
-                            .select(participants::status)
-                            .first(conn)?,
-                        Err(AppError::Conflict { .. }) => return Err(taken()),
-                        Err(e) => return Err(e),
-                    };
-                    (id, status)
-                }
-                None => {
-                    let mut booked = None;
-                    for mediator_id in &mediators {
-                        let attempt = book_as(
-                            conn,
-                            None,
-                            BookingInput {
-                                service_id: service.id,
-                                mediator_id: *mediator_id,
-                                place_id: place.id,
-                                starts_at: tz.rfc3339(starts_at),
-                                person_ids: vec![person_id],
-                                ..Default::default()
-                            },
-                            config,
-                        );
-                        match attempt {
-                            Ok(a) => {
-                                booked = Some(a.row.id);
-                                break;
-                            }
-                            // Taken meanwhile by someone else (or the person is busy then):
-                            // the next mediator free at that time, else the same refusal.
-                            Err(AppError::Conflict { .. }) => continue,
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    (booked.ok_or_else(taken)?, "booked".to_string())
-                }
-            };
-            let (participant_id, start, end): (i32, NaiveDateTime, NaiveDateTime) =
-                participants::table
-                    .inner_join(appointments::table)
-                    .filter(participants::appointment_id.eq(appointment_id))
-                    .filter(participants::person_id.eq(person_id))
-                    .select((
-                        participants::id,
-                        appointments::starts_at,
-                        appointments::ends_at,
-                    ))
-                    .first(conn)?;
-            if let Some(referrer) = &referrer {
-                crate::referrals::record(
-                    conn,
-                    NewReferral {
-                        organisation_id: org.id,
-                        organisation_name: &org.name,
-                        person_id,
-                        referrer,
-                        topics: &topics,
-                        message: None,
-                        booked: Some((appointment_id, start)),
-                    },
-                    tz,
-                )?;
-            }
-            Ok((appointment_id, participant_id, status, start, end))
+            write_booking(conn, config, org, &booking, &mediators, session)
         })?;
     let link = format!(
         "{}/r/{}",
@@ -670,7 +689,7 @@ pub fn book(
         link,
         status,
         when: tz.in_words(start),
-        place: Some(place),
+        place: Some(booking.place),
         service_name,
     })
 }

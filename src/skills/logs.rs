@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::topics;
 use crate::auth::StaffUser;
+use crate::booking::model::Appointment;
 use crate::booking::service::load;
 use crate::db::schema::{
     anonymous_attendees, appointments, assessments, participants, session_logs,
@@ -212,6 +213,245 @@ fn check(input: &LogInput, skill_ids: &std::collections::HashMap<String, i32>) -
     errors
 }
 
+/// The appointment to log: seen by the actor, not cancelled, already started.
+fn loggable(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment_id: i32,
+) -> Result<Appointment, AppError> {
+    let appointment = load(conn, actor, appointment_id)?;
+    if appointment.row.status == "cancelled" {
+        return Err(AppError::Conflict {
+            code: "not_planned",
+            message: "Un rendez-vous annulé ne se consigne pas.".into(),
+        });
+    }
+    if appointment.row.starts_at > now() {
+        return Err(AppError::field(
+            "appointment",
+            "Un rendez-vous à venir ne peut pas encore être consigné.",
+        ));
+    }
+    Ok(appointment)
+}
+
+/// The participant's attendance on their seat; at a drop-in session, a seat for whoever of the
+/// structure came. The `i`-th entry names its mistakes.
+fn set_attendance(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment: &Appointment,
+    i: usize,
+    entry: &ParticipantLog,
+) -> Result<(), AppError> {
+    let appointment_id = appointment.row.id;
+    match appointment
+        .participants
+        .iter()
+        .find(|p| p.person_id == entry.person_id)
+    {
+        Some(p) => {
+            diesel::update(participants::table.find(p.id))
+                .set((
+                    participants::status.eq(&entry.attendance),
+                    participants::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        // A drop-in session gathers whoever came.
+        None if appointment.row.walk_in => {
+            crate::people::get(conn, actor, entry.person_id)
+                .ok()
+                .filter(|p| p.organisation_id == appointment.row.organisation_id)
+                .ok_or_else(|| {
+                    AppError::field(
+                        &format!("participants[{i}].person_id"),
+                        "Cette personne n'existe pas dans la structure.",
+                    )
+                })?;
+            diesel::insert_into(participants::table)
+                .values((
+                    participants::appointment_id.eq(appointment_id),
+                    participants::person_id.eq(entry.person_id),
+                    participants::status.eq(&entry.attendance),
+                    participants::created_at.eq(now()),
+                    participants::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        None => {
+            return Err(AppError::field(
+                &format!("participants[{i}].person_id"),
+                "Cette personne n'est pas inscrite à ce rendez-vous.",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The person's current log of the appointment, if any, made a previous version (its
+/// observations stop counting): the new version's number.
+fn retire_previous(
+    conn: &mut DbConn,
+    appointment_id: i32,
+    person_id: i32,
+) -> Result<i32, AppError> {
+    let previous: Option<LogRow> = session_logs::table
+        .filter(session_logs::appointment_id.eq(appointment_id))
+        .filter(session_logs::person_id.eq(person_id))
+        .filter(session_logs::current.eq(true))
+        .select(LogRow::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(previous) = &previous {
+        diesel::update(session_logs::table.find(previous.id))
+            .set(session_logs::current.eq(false))
+            .execute(conn)?;
+        diesel::update(assessments::table.filter(assessments::session_log_id.eq(previous.id)))
+            .set(assessments::active.eq(false))
+            .execute(conn)?;
+    }
+    Ok(previous.map(|p| p.version + 1).unwrap_or(1))
+}
+
+/// "Lent": the device this person holds on loan (or, failing that, any they hold).
+fn lent_equipment(conn: &mut DbConn, entry: &ParticipantLog) -> Result<Option<i32>, AppError> {
+    if entry.device.as_deref() == Some("lent") {
+        use crate::db::schema::assignments;
+        Ok(assignments::table
+            .filter(assignments::person_id.eq(entry.person_id))
+            .filter(assignments::returned_on.is_null())
+            .order((assignments::mode.desc(), assignments::handed_over_on.desc()))
+            .select(assignments::equipment_id)
+            .first(conn)
+            .optional()?)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Writes the participant's new log version and, when they came, the skills observed.
+fn write_log(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    appointment: &Appointment,
+    skill_ids: &std::collections::HashMap<String, i32>,
+    entry: &ParticipantLog,
+) -> Result<LogOut, AppError> {
+    let appointment_id = appointment.row.id;
+    let version = retire_previous(conn, appointment_id, entry.person_id)?;
+    let default_minutes =
+        ((appointment.row.ends_at - appointment.row.starts_at).num_minutes()) as i32;
+    let duration = match entry.attendance.as_str() {
+        "attended" => Some(entry.duration_minutes.unwrap_or(default_minutes)),
+        _ => None,
+    };
+    let equipment_id = lent_equipment(conn, entry)?;
+    let log_id: i32 = diesel::insert_into(session_logs::table)
+        .values((
+            session_logs::appointment_id.eq(appointment_id),
+            session_logs::person_id.eq(entry.person_id),
+            session_logs::version.eq(version),
+            session_logs::current.eq(true),
+            session_logs::attendance.eq(&entry.attendance),
+            session_logs::duration_minutes.eq(duration),
+            session_logs::topics.eq(entry.topics.join(",")),
+            session_logs::device.eq(entry.device.as_deref()),
+            session_logs::equipment_id.eq(equipment_id),
+            session_logs::autonomy.eq(entry.autonomy.as_deref()),
+            session_logs::orientation.eq(clean(entry.orientation.clone()).as_deref()),
+            session_logs::orientation_note.eq(clean(entry.orientation_note.clone()).as_deref()),
+            session_logs::location_type.eq(entry.location_type.as_deref()),
+            session_logs::note.eq(clean(entry.note.clone()).as_deref()),
+            session_logs::author_id.eq(actor.id),
+            session_logs::created_at.eq(now()),
+        ))
+        .returning(session_logs::id)
+        .get_result(conn)?;
+    if entry.attendance == "attended" {
+        for s in &entry.skills {
+            diesel::insert_into(assessments::table)
+                .values((
+                    assessments::person_id.eq(entry.person_id),
+                    assessments::skill_id.eq(skill_ids[&s.skill_code]),
+                    assessments::level.eq(s.level),
+                    assessments::kind.eq("session"),
+                    assessments::session_log_id.eq(Some(log_id)),
+                    assessments::active.eq(true),
+                    assessments::assessed_at.eq(appointment.row.starts_at),
+                    assessments::author_id.eq(actor.id),
+                    assessments::created_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(LogOut {
+        person_id: entry.person_id,
+        version,
+        attendance: entry.attendance.clone(),
+        duration_minutes: duration,
+        topics: entry.topics.clone(),
+        device: entry.device.clone(),
+        equipment_id,
+        autonomy: entry.autonomy.clone(),
+        skills: if entry.attendance == "attended" {
+            entry.skills.clone()
+        } else {
+            Vec::new()
+        },
+        orientation: clean(entry.orientation.clone()),
+        orientation_note: clean(entry.orientation_note.clone()),
+        location_type: entry.location_type.clone(),
+        note: clean(entry.note.clone()),
+    })
+}
+
+/// After the logs: the people's skill roll-ups, the anonymous count, the webhook, the
+/// appointment done, the audit.
+fn close_log(
+    conn: &mut DbConn,
+    tz: &chrono_tz::Tz,
+    actor: &StaffUser,
+    appointment: &Appointment,
+    input: &LogInput,
+) -> Result<(), AppError> {
+    let appointment_id = appointment.row.id;
+    for entry in &input.participants {
+        crate::rollups::refresh_skills(conn, entry.person_id)?;
+    }
+    if let Some(count) = input.anonymous_attendees {
+        set_anonymous_attendees(conn, appointment_id, count as i32)?;
+    }
+    crate::rollups::mark(conn, appointment_id)?;
+    let attendance: Vec<(i32, String)> = input
+        .participants
+        .iter()
+        .map(|p| (p.person_id, p.attendance.clone()))
+        .collect();
+    crate::webhooks::announce_log(
+        conn,
+        tz,
+        appointment.row.organisation_id,
+        appointment_id,
+        &attendance,
+    )?;
+    diesel::update(appointments::table.find(appointment_id))
+        .set((
+            appointments::status.eq("done"),
+            appointments::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    crate::audit::record(
+        conn,
+        Some(actor),
+        "log",
+        "appointment",
+        Some(appointment_id),
+        Some(appointment.row.organisation_id),
+    )?;
+    Ok(())
+}
+
 /// Records (or edits) the log of an appointment that has started.
 pub fn record(
     conn: &mut DbConn,
@@ -221,19 +461,7 @@ pub fn record(
     input: LogInput,
 ) -> Result<Vec<LogOut>, AppError> {
     crate::db::transaction(conn, |conn| {
-        let appointment = load(conn, actor, appointment_id)?;
-        if appointment.row.status == "cancelled" {
-            return Err(AppError::Conflict {
-                code: "not_planned",
-                message: "Un rendez-vous annulé ne se consigne pas.".into(),
-            });
-        }
-        if appointment.row.starts_at > now() {
-            return Err(AppError::field(
-                "appointment",
-                "Un rendez-vous à venir ne peut pas encore être consigné.",
-            ));
-        }
+        let appointment = loggable(conn, actor, appointment_id)?;
         let skill_ids = super::active_skill_ids(conn)?;
         let errors = check(&input, &skill_ids);
         if !errors.is_empty() {
@@ -241,176 +469,10 @@ pub fn record(
         }
         let mut out = Vec::new();
         for (i, entry) in input.participants.iter().enumerate() {
-            match appointment
-                .participants
-                .iter()
-                .find(|p| p.person_id == entry.person_id)
-            {
-                Some(p) => {
-                    diesel::update(participants::table.find(p.id))
-                        .set((
-                            participants::status.eq(&entry.attendance),
-                            participants::updated_at.eq(now()),
-                        ))
-                        .execute(conn)?;
-                }
-                // A drop-in session gathers whoever came.
-                None if appointment.row.walk_in => {
-                    crate::people::get(conn, actor, entry.person_id)
-                        .ok()
-                        .filter(|p| p.organisation_id == appointment.row.organisation_id)
-                        .ok_or_else(|| {
-                            AppError::field(
-                                &format!("participants[{i}].person_id"),
-                                "Cette personne n'existe pas dans la structure.",
-                            )
-                        })?;
-                    diesel::insert_into(participants::table)
-                        .values((
-                            participants::appointment_id.eq(appointment_id),
-                            participants::person_id.eq(entry.person_id),
-                            participants::status.eq(&entry.attendance),
-                            participants::created_at.eq(now()),
-                            participants::updated_at.eq(now()),
-                        ))
-                        .execute(conn)?;
-                }
-                None => {
-                    return Err(AppError::field(
-                        &format!("participants[{i}].person_id"),
-                        "Cette personne n'est pas inscrite à ce rendez-vous.",
-                    ))
-                }
-            }
-            let previous: Option<LogRow> = session_logs::table
-                .filter(session_logs::appointment_id.eq(appointment_id))
-                .filter(session_logs::person_id.eq(entry.person_id))
-                .filter(session_logs::current.eq(true))
-                .select(LogRow::as_select())
-                .first(conn)
-                .optional()?;
-            if let Some(previous) = &previous {
-                diesel::update(session_logs::table.find(previous.id))
-                    .set(session_logs::current.eq(false))
-                    .execute(conn)?;
-                diesel::update(
-                    assessments::table.filter(assessments::session_log_id.eq(previous.id)),
-                )
-                .set(assessments::active.eq(false))
-                .execute(conn)?;
-            }
-            let version = previous.map(|p| p.version + 1).unwrap_or(1);
-            let default_minutes =
-                ((appointment.row.ends_at - appointment.row.starts_at).num_minutes()) as i32;
-            let duration = match entry.attendance.as_str() {
-                "attended" => Some(entry.duration_minutes.unwrap_or(default_minutes)),
-                _ => None,
-            };
-            // "Lent": the device this person holds on loan (or, failing that, any they hold).
-            let equipment_id: Option<i32> = if entry.device.as_deref() == Some("lent") {
-                use crate::db::schema::assignments;
-                assignments::table
-                    .filter(assignments::person_id.eq(entry.person_id))
-                    .filter(assignments::returned_on.is_null())
-                    .order((assignments::mode.desc(), assignments::handed_over_on.desc()))
-                    .select(assignments::equipment_id)
-                    .first(conn)
-                    .optional()?
-            } else {
-                None
-            };
-            let log_id: i32 = diesel::insert_into(session_logs::table)
-                .values((
-                    session_logs::appointment_id.eq(appointment_id),
-                    session_logs::person_id.eq(entry.person_id),
-                    session_logs::version.eq(version),
-                    session_logs::current.eq(true),
-                    session_logs::attendance.eq(&entry.attendance),
-                    session_logs::duration_minutes.eq(duration),
-                    session_logs::topics.eq(entry.topics.join(",")),
-                    session_logs::device.eq(entry.device.as_deref()),
-                    session_logs::equipment_id.eq(equipment_id),
-                    session_logs::autonomy.eq(entry.autonomy.as_deref()),
-                    session_logs::orientation.eq(clean(entry.orientation.clone()).as_deref()),
-                    session_logs::orientation_note
-                        .eq(clean(entry.orientation_note.clone()).as_deref()),
-                    session_logs::location_type.eq(entry.location_type.as_deref()),
-                    session_logs::note.eq(clean(entry.note.clone()).as_deref()),
-                    session_logs::author_id.eq(actor.id),
-                    session_logs::created_at.eq(now()),
-                ))
-                .returning(session_logs::id)
-                .get_result(conn)?;
-            if entry.attendance == "attended" {
-                for s in &entry.skills {
-                    diesel::insert_into(assessments::table)
-                        .values((
-                            assessments::person_id.eq(entry.person_id),
-                            assessments::skill_id.eq(skill_ids[&s.skill_code]),
-                            assessments::level.eq(s.level),
-                            assessments::kind.eq("session"),
-                            assessments::session_log_id.eq(Some(log_id)),
-                            assessments::active.eq(true),
-                            assessments::assessed_at.eq(appointment.row.starts_at),
-                            assessments::author_id.eq(actor.id),
-                            assessments::created_at.eq(now()),
-                        ))
-                        .execute(conn)?;
-                }
-            }
-            out.push(LogOut {
-                person_id: entry.person_id,
-                version,
-                attendance: entry.attendance.clone(),
-                duration_minutes: duration,
-                topics: entry.topics.clone(),
-                device: entry.device.clone(),
-                equipment_id,
-                autonomy: entry.autonomy.clone(),
-                skills: if entry.attendance == "attended" {
-                    entry.skills.clone()
-                } else {
-                    Vec::new()
-                },
-                orientation: clean(entry.orientation.clone()),
-                orientation_note: clean(entry.orientation_note.clone()),
-                location_type: entry.location_type.clone(),
-                note: clean(entry.note.clone()),
-            });
+            set_attendance(conn, actor, &appointment, i, entry)?;
+            out.push(write_log(conn, actor, &appointment, &skill_ids, entry)?);
         }
-        for entry in &input.participants {
-            crate::rollups::refresh_skills(conn, entry.person_id)?;
-        }
-        if let Some(count) = input.anonymous_attendees {
-            set_anonymous_attendees(conn, appointment_id, count as i32)?;
-        }
-        crate::rollups::mark(conn, appointment_id)?;
-        let attendance: Vec<(i32, String)> = input
-            .participants
-            .iter()
-            .map(|p| (p.person_id, p.attendance.clone()))
-            .collect();
-        crate::webhooks::announce_log(
-            conn,
-            tz,
-            appointment.row.organisation_id,
-            appointment_id,
-            &attendance,
-        )?;
-        diesel::update(appointments::table.find(appointment_id))
-            .set((
-                appointments::status.eq("done"),
-                appointments::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        crate::audit::record(
-            conn,
-            Some(actor),
-            "log",
-            "appointment",
-            Some(appointment_id),
-            Some(appointment.row.organisation_id),
-        )?;
+        close_log(conn, tz, actor, &appointment, &input)?;
         Ok(out)
     })
 }

@@ -91,6 +91,175 @@ fn next_reminded(
         .optional()?)
 }
 
+/// The people who hold a number: id, organisation, language, oldest first (the first one is
+/// answered when no appointment is concerned).
+type Holders = [(i32, i32, String)];
+
+/// Answers the number's first person with the text `key` (no appointment concerned).
+fn answer_first(
+    conn: &mut DbConn,
+    phone: &str,
+    holders: &Holders,
+    key: &str,
+) -> Result<(), AppError> {
+    let (first_id, first_org, first_lang) = &holders[0];
+    let answer = crate::i18n::text(first_lang, key, &[]);
+    reply(
+        conn, *first_org, *first_id, None, phone, first_lang, &answer,
+    )
+}
+
+/// `STOP`: no more text messages to this number for any of its people, those pending dropped.
+fn stop(conn: &mut DbConn, phone: &str, holders: &Holders) -> Result<Outcome, AppError> {
+    let (first_id, first_org, first_lang) = &holders[0];
+    let ids: Vec<i32> = holders.iter().map(|p| p.0).collect();
+    diesel::update(people::table.filter(people::id.eq_any(&ids)))
+        .set(people::sms_consent.eq(false))
+        .execute(conn)?;
+    // The text messages still to send to this number are dropped.
+    diesel::update(
+        messages::table
+            .filter(messages::channel.eq("sms"))
+            .filter(messages::recipient.eq(phone))
+            .filter(messages::status.eq("pending")),
+    )
+    .set(messages::status.eq("cancelled"))
+    .execute(conn)?;
+    for (id, organisation_id, _) in holders {
+        crate::audit::record(
+            conn,
+            None,
+            "sms_stop",
+            "person",
+            Some(*id),
+            Some(*organisation_id),
+        )?;
+    }
+    let organisation: String = organisations::table
+        .find(*first_org)
+        .select(organisations::name)
+        .first(conn)?;
+    let answer = crate::i18n::text(
+        first_lang,
+        "sms-reply-stop",
+        &[("organisation", &organisation)],
+    );
+    reply(
+        conn, *first_org, *first_id, None, phone, first_lang, &answer,
+    )?;
+    Ok(Outcome::Stopped)
+}
+
+/// `OUI`: the seat confirmed (once), audited and answered.
+fn confirm(
+    conn: &mut DbConn,
+    phone: &str,
+    seat: Seat,
+    lang: &str,
+    when: &str,
+) -> Result<Outcome, AppError> {
+    let (participant_id, person_id, appointment_id, organisation_id, _) = seat;
+    diesel::update(
+        participants::table
+            .find(participant_id)
+            .filter(participants::confirmed_at.is_null()),
+    )
+    .set(participants::confirmed_at.eq(Some(now())))
+    .execute(conn)?;
+    crate::audit::record(
+        conn,
+        None,
+        "confirm_by_sms",
+        "appointment",
+        Some(appointment_id),
+        Some(organisation_id),
+    )?;
+    let answer = crate::i18n::text(lang, "sms-reply-confirmed", &[("when", when)]);
+    reply(
+        conn,
+        organisation_id,
+        person_id,
+        Some(appointment_id),
+        phone,
+        lang,
+        &answer,
+    )?;
+    Ok(Outcome::Confirmed(appointment_id))
+}
+
+/// `NON`: the seat given up, audited and answered.
+fn cancel(
+    conn: &mut DbConn,
+    config: &Config,
+    phone: &str,
+    seat: Seat,
+    lang: &str,
+    when: &str,
+) -> Result<Outcome, AppError> {
+    let (_, person_id, appointment_id, organisation_id, _) = seat;
+    // The same as "Je ne peux pas venir" on the link: excused, the seat goes
+    // to the first person waiting (who is told).
+    service::withdraw(conn, None, appointment_id, person_id, "excused", config)?;
+    crate::audit::record(
+        conn,
+        None,
+        "cancel_by_sms",
+        "appointment",
+        Some(appointment_id),
+        Some(organisation_id),
+    )?;
+    // The cancellation notice the withdrawal wrote would say it twice by SMS.
+    diesel::update(
+        messages::table
+            .filter(messages::appointment_id.eq(appointment_id))
+            .filter(messages::person_id.eq(person_id))
+            .filter(messages::channel.eq("sms"))
+            .filter(messages::kind.eq("cancellation"))
+            .filter(messages::status.eq("pending")),
+    )
+    .set(messages::status.eq("cancelled"))
+    .execute(conn)?;
+    let answer = crate::i18n::text(lang, "sms-reply-cancelled", &[("when", when)]);
+    reply(
+        conn,
+        organisation_id,
+        person_id,
+        Some(appointment_id),
+        phone,
+        lang,
+        &answer,
+    )?;
+    Ok(Outcome::Cancelled(appointment_id))
+}
+
+/// `OUI` or `NON`: acts on the next appointment a text message told them about, answered in
+/// its person's language; with none, the number's first person is told so.
+fn answer_seat(
+    conn: &mut DbConn,
+    config: &Config,
+    intent: Intent,
+    phone: &str,
+    holders: &Holders,
+) -> Result<Outcome, AppError> {
+    let ids: Vec<i32> = holders.iter().map(|p| p.0).collect();
+    let Some(seat) = next_reminded(conn, &ids, phone)? else {
+        answer_first(conn, phone, holders, "sms-reply-nothing")?;
+        return Ok(Outcome::Answered);
+    };
+    let (_, person_id, _, _, starts_at) = seat;
+    let lang = holders
+        .iter()
+        .find(|p| p.0 == person_id)
+        .map(|p| p.2.clone())
+        .unwrap_or_else(|| holders[0].2.clone());
+    let when = crate::i18n::when(&lang, &config.timezone, starts_at);
+    if intent == Intent::Confirm {
+        confirm(conn, phone, seat, &lang, &when)
+    } else {
+        cancel(conn, config, phone, seat, &lang, &when)
+    }
+}
+
 /// Acts on a reply `text` from number `from` and writes the SMS that answers it.
 pub fn handle(
     conn: &mut DbConn,
@@ -109,156 +278,16 @@ pub fn handle(
             .order(people::id)
             .select((people::id, people::organisation_id, people::language))
             .load(conn)?;
-        let Some((first_id, first_org, first_lang)) = people_of.first().cloned() else {
+        if people_of.is_empty() {
             return Ok(Outcome::UnknownNumber);
-        };
-        let ids: Vec<i32> = people_of.iter().map(|p| p.0).collect();
-        let lang_of = |person: i32| {
-            people_of
-                .iter()
-                .find(|p| p.0 == person)
-                .map(|p| p.2.clone())
-                .unwrap_or_else(|| first_lang.clone())
-        };
-        let tz = &config.timezone;
+        }
         match intent(text) {
-            Intent::Stop => {
-                diesel::update(people::table.filter(people::id.eq_any(&ids)))
-                    .set(people::sms_consent.eq(false))
-                    .execute(conn)?;
-                // The text messages still to send to this number are dropped.
-                diesel::update(
-                    messages::table
-                        .filter(messages::channel.eq("sms"))
-                        .filter(messages::recipient.eq(&phone))
-                        .filter(messages::status.eq("pending")),
-                )
-                .set(messages::status.eq("cancelled"))
-                .execute(conn)?;
-                for (id, organisation_id, _) in &people_of {
-                    crate::audit::record(
-                        conn,
-                        None,
-                        "sms_stop",
-                        "person",
-                        Some(*id),
-                        Some(*organisation_id),
-                    )?;
-                }
-                let organisation: String = organisations::table
-                    .find(first_org)
-                    .select(organisations::name)
-                    .first(conn)?;
-                let answer = crate::i18n::text(
-                    &first_lang,
-                    "sms-reply-stop",
-                    &[("organisation", &organisation)],
-                );
-                reply(
-                    conn,
-                    first_org,
-                    first_id,
-                    None,
-                    &phone,
-                    &first_lang,
-                    &answer,
-                )?;
-                Ok(Outcome::Stopped)
-            }
+            Intent::Stop => stop(conn, &phone, &people_of),
             intent @ (Intent::Confirm | Intent::Cancel) => {
-                let Some((participant_id, person_id, appointment_id, organisation_id, starts_at)) =
-                    next_reminded(conn, &ids, &phone)?
-                else {
-                    let answer = crate::i18n::text(&first_lang, "sms-reply-nothing", &[]);
-                    reply(
-                        conn,
-                        first_org,
-                        first_id,
-                        None,
-                        &phone,
-                        &first_lang,
-                        &answer,
-                    )?;
-                    return Ok(Outcome::Answered);
-                };
-                let lang = lang_of(person_id);
-                let when = crate::i18n::when(&lang, tz, starts_at);
-                if intent == Intent::Confirm {
-                    diesel::update(
-                        participants::table
-                            .find(participant_id)
-                            .filter(participants::confirmed_at.is_null()),
-                    )
-                    .set(participants::confirmed_at.eq(Some(now())))
-                    .execute(conn)?;
-                    crate::audit::record(
-                        conn,
-                        None,
-                        "confirm_by_sms",
-                        "appointment",
-                        Some(appointment_id),
-                        Some(organisation_id),
-                    )?;
-                    let answer =
-                        crate::i18n::text(&lang, "sms-reply-confirmed", &[("when", &when)]);
-                    reply(
-                        conn,
-                        organisation_id,
-                        person_id,
-                        Some(appointment_id),
-                        &phone,
-                        &lang,
-                        &answer,
-                    )?;
-                    Ok(Outcome::Confirmed(appointment_id))
-                } else {
-                    // The same as "Je ne peux pas venir" on the link: excused, the seat goes
-                    // to the first person waiting (who is told).
-                    service::withdraw(conn, None, appointment_id, person_id, "excused", config)?;
-                    crate::audit::record(
-                        conn,
-                        None,
-                        "cancel_by_sms",
-                        "appointment",
-                        Some(appointment_id),
-                        Some(organisation_id),
-                    )?;
-                    // The cancellation notice the withdrawal wrote would say it twice by SMS.
-                    diesel::update(
-                        messages::table
-                            .filter(messages::appointment_id.eq(appointment_id))
-                            .filter(messages::person_id.eq(person_id))
-                            .filter(messages::channel.eq("sms"))
-                            .filter(messages::kind.eq("cancellation"))
-                            .filter(messages::status.eq("pending")),
-                    )
-                    .set(messages::status.eq("cancelled"))
-                    .execute(conn)?;
-                    let answer =
-                        crate::i18n::text(&lang, "sms-reply-cancelled", &[("when", &when)]);
-                    reply(
-                        conn,
-                        organisation_id,
-                        person_id,
-                        Some(appointment_id),
-                        &phone,
-                        &lang,
-                        &answer,
-                    )?;
-                    Ok(Outcome::Cancelled(appointment_id))
-                }
+                answer_seat(conn, config, intent, &phone, &people_of)
             }
             Intent::Unclear => {
-                let answer = crate::i18n::text(&first_lang, "sms-reply-help", &[]);
-                reply(
-                    conn,
-                    first_org,
-                    first_id,
-                    None,
-                    &phone,
-                    &first_lang,
-                    &answer,
-                )?;
+                answer_first(conn, &phone, &people_of, "sms-reply-help")?;
                 Ok(Outcome::Answered)
             }
         }

@@ -520,7 +520,7 @@ both_backends! {
 both_backends! {
     async fn demo_fills_an_empty_database_with_plausible_data_and_refuses_a_full_one(app) {
         let config = app.config();
-        let summary = app.db().run(move |conn| passerelle::reports::demo::run(conn, &config, passerelle::reports::demo::Scale::Small, |_, _, _| {})).await.unwrap();
+        let summary = app.db().run(move |conn| passerelle::demo::run(conn, &config, passerelle::demo::Scale::Small, |_, _, _| {})).await.unwrap();
         assert_eq!(summary.people, 1000);
         assert!((9_000..=11_000).contains(&summary.appointments), "{summary:?}");
         assert!(summary.assessments >= 20_000, "{summary:?}");
@@ -535,11 +535,11 @@ both_backends! {
         assert!((250..=400).contains(&equipped), "about a third equipped: {equipped}");
         // The demo accounts work.
         let login = app.client.post("/api/v1/tokens").header(rocket::http::ContentType::JSON)
-            .body(json!({"email": "admin@demo.passerelle.fr", "password": passerelle::reports::demo::PASSWORD}).to_string())
+            .body(json!({"email": "admin@demo.passerelle.fr", "password": passerelle::demo::PASSWORD}).to_string())
             .dispatch().await;
         assert_eq!(login.status(), Status::Created);
         let config = app.config();
-        let again = app.db().run(move |conn| passerelle::reports::demo::run(conn, &config, passerelle::reports::demo::Scale::Small, |_, _, _| {})).await;
+        let again = app.db().run(move |conn| passerelle::demo::run(conn, &config, passerelle::demo::Scale::Small, |_, _, _| {})).await;
         assert!(again.unwrap_err().detail().contains("déjà"));
     }
 }
