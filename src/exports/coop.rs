@@ -196,19 +196,34 @@ fn lines(values: impl IntoIterator<Item = String>) -> String {
     values.into_iter().collect::<Vec<_>>().join("\n")
 }
 
+/// Places by id: name, postal code, city.
+type Places = HashMap<i32, (String, String, String)>;
+/// Services by id: name, kind.
+type Services = HashMap<i32, (String, String)>;
+/// An appointment someone came to: id, start, end, service, place, capacity, title.
+type Activity = (
+    i32,
+    NaiveDateTime,
+    NaiveDateTime,
+    i32,
+    i32,
+    i32,
+    Option<String>,
+);
+
 pub fn activities(
     conn: &mut DbConn,
     filters: &Filters,
     format: &Format,
     w: &mut dyn RowWriter,
 ) -> Result<(), AppError> {
-    let place_rows: HashMap<i32, (String, String, String)> = places::table
+    let place_rows: Places = places::table
         .select((places::id, places::name, places::postal_code, places::city))
         .load::<(i32, String, String, String)>(conn)?
         .into_iter()
         .map(|(id, name, postal_code, city)| (id, (name, postal_code, city)))
         .collect();
-    let service_rows: HashMap<i32, (String, String)> = services::table
+    let service_rows: Services = services::table
         .select((services::id, services::name, services::kind))
         .load::<(i32, String, String)>(conn)?
         .into_iter()
@@ -217,260 +232,334 @@ pub fn activities(
     w.header(&HEADER)?;
     let (from, to) = period(&format.tz, filters);
     walk(conn, w, |conn, w, last| {
-        // Activities: appointments someone came to (with a record, or anonymously).
-        let mut q = appointments::table
-            .filter(appointments::id.gt(last))
-            .filter(appointments::status.ne("cancelled"))
-            .filter(
-                appointments::id
-                    .eq_any(
-                        session_logs::table
-                            .filter(session_logs::current.eq(true))
-                            .filter(session_logs::attendance.eq("attended"))
-                            .select(session_logs::appointment_id),
-                    )
-                    .or(appointments::id.eq_any(
-                        anonymous_attendees::table
-                            .filter(anonymous_attendees::attendees.gt(0))
-                            .select(anonymous_attendees::appointment_id),
-                    )),
-            )
-            .order(appointments::id)
-            .limit(BATCH)
-            .into_boxed();
-        q = appointment_filters!(q, filters, from, to);
-        if let Some(p) = filters.programme_id {
-            q = q.filter(
-                appointments::id.eq_any(
-                    session_logs::table
-                        .inner_join(
-                            person_programmes::table
-                                .on(person_programmes::person_id.eq(session_logs::person_id)),
-                        )
-                        .filter(person_programmes::programme_id.eq(p))
-                        .select(session_logs::appointment_id),
-                ),
-            );
-        }
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(
-            i32,
-            NaiveDateTime,
-            NaiveDateTime,
-            i32,
-            i32,
-            i32,
-            Option<String>,
-        )> = q
-            .select((
-                appointments::id,
-                appointments::starts_at,
-                appointments::ends_at,
-                appointments::service_id,
-                appointments::place_id,
-                appointments::capacity,
-                appointments::title,
-            ))
-            .load(conn)?;
+        let rows = activity_batch(conn, filters, from, to, last)?;
         let Some(end) = rows.last().map(|r| r.0) else {
             return Ok(None);
         };
         let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
-        let mut logs: HashMap<i32, Vec<Log>> = HashMap::new();
-        for log in session_logs::table
-            .filter(session_logs::appointment_id.eq_any(&ids))
-            .filter(session_logs::current.eq(true))
-            .filter(session_logs::attendance.eq("attended"))
-            .order((session_logs::appointment_id, session_logs::id))
-            .select((
-                session_logs::appointment_id,
-                session_logs::person_id,
-                session_logs::duration_minutes,
-                session_logs::topics,
-                session_logs::device,
-                session_logs::autonomy,
-                session_logs::orientation,
-                session_logs::location_type,
-                session_logs::note,
-                session_logs::equipment_id,
-            ))
-            .load::<Log>(conn)?
-        {
-            logs.entry(log.appointment_id).or_default().push(log);
-        }
-        let person_ids: Vec<i32> = logs.values().flatten().map(|l| l.person_id).collect();
-        let persons: HashMap<i32, Person> = people::table
-            .filter(people::id.eq_any(&person_ids))
-            .select((
-                people::id,
-                people::given_name,
-                people::family_name,
-                people::birth_year,
-                people::postal_code,
-                people::city,
-                people::gender,
-                people::social_status,
-            ))
-            .load::<Person>(conn)?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
-        let lent: Vec<i32> = logs
-            .values()
-            .flatten()
-            .filter_map(|l| l.equipment_id)
-            .collect();
-        let kinds: HashMap<i32, String> = equipment::table
-            .filter(equipment::id.eq_any(&lent))
-            .select((equipment::id, equipment::kind))
-            .load::<(i32, String)>(conn)?
-            .into_iter()
-            .collect();
-        let anonymous: HashMap<i32, i32> = anonymous_attendees::table
-            .filter(anonymous_attendees::appointment_id.eq_any(&ids))
-            .select((
-                anonymous_attendees::appointment_id,
-                anonymous_attendees::attendees,
-            ))
-            .load::<(i32, i32)>(conn)?
-            .into_iter()
-            .collect();
-        for (id, starts_at, ends_at, service_id, place_id, capacity, title) in rows {
-            let logs = logs.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-            let anonymous = anonymous.get(&id).copied().unwrap_or(0).max(0) as usize;
-            let (service_name, service_kind) = service_rows
-                .get(&service_id)
-                .map(|(n, k)| (n.as_str(), k.as_str()))
-                .unwrap_or(("", ""));
-            let workshop = service_kind == "workshop" || capacity > 1;
-            let start = format.local(starts_at);
-            let first = logs.first();
-            let location = first.and_then(|l| l.location_type.as_deref());
-            let lieu_type = lookup(&LIEUX, location.or(Some("place"))).unwrap_or("");
-            let lieu = match (location.unwrap_or("place"), place_rows.get(&place_id)) {
-                ("place", Some((name, postal_code, city))) => {
-                    format!("{name}, {postal_code} {city}")
-                }
-                _ => String::new(),
-            };
-            let duration = logs
-                .iter()
-                .filter_map(|l| l.duration_minutes)
-                .max()
-                .unwrap_or_else(|| (ends_at - starts_at).num_minutes() as i32);
-            let mut materiels: Vec<&str> = Vec::new();
-            let mut thematiques: Vec<&str> = Vec::new();
-            for l in logs {
-                let kind = l
-                    .equipment_id
-                    .and_then(|e| kinds.get(&e))
-                    .map(String::as_str);
-                if let Some(m) = materiel(l.device.as_deref(), kind) {
-                    if !materiels.contains(&m) {
-                        materiels.push(m);
-                    }
-                }
-                for t in l.topics.split(',').filter(|t| !t.is_empty()) {
-                    if let Some(label) = lookup(&THEMATIQUES, Some(t)) {
-                        if !thematiques.contains(&label) {
-                            thematiques.push(label);
-                        }
-                    }
-                }
-            }
-            // Autonomy and orientation are about one person: an individual session's.
-            let (autonomie, reoriente, redirection) = match (workshop, first) {
-                (false, Some(l)) => (
-                    match l.autonomy.as_deref() {
-                        Some("accompanied") => "1/3",
-                        Some("partly") => "2/3",
-                        Some("autonomous") => "3/3",
-                        _ => "",
-                    },
-                    if l.orientation.is_some() {
-                        "Oui"
-                    } else {
-                        "Non"
-                    },
-                    lookup(&REDIRECTIONS, l.orientation.as_deref()).unwrap_or(""),
-                ),
-                _ => ("", "", ""),
-            };
-            let people: Vec<Option<&Person>> = logs
-                .iter()
-                .map(|l| persons.get(&l.person_id))
-                .chain(std::iter::repeat_n(None, anonymous))
-                .collect();
-            let names = lines(people.iter().map(|p| match p {
-                Some(p) if format.pseudonymise => format.pseudonym(p.id),
-                Some(p) => match &p.family_name {
-                    Some(family) => format!("{} {family}", p.given_name),
-                    None => p.given_name.clone(),
-                },
-                None => "Anonyme".to_string(),
-            }));
-            let communes = lines(people.iter().map(|p| match p {
-                Some(Person {
-                    postal_code: Some(code),
-                    city: Some(city),
-                    ..
-                }) => format!("{code} {city}"),
-                _ => "-".to_string(),
-            }));
-            let genres = lines(people.iter().map(|p| {
-                lookup(&GENRES, p.and_then(|p| p.gender.as_deref()))
-                    .unwrap_or(NON_COMMUNIQUE)
-                    .to_string()
-            }));
-            let tranches = lines(people.iter().map(|p| {
-                let band = p
-                    .and_then(|p| p.birth_year)
-                    .map(|born| crate::people::funder::age_band(Some(born), start.date().year()));
-                lookup(&TRANCHES, band)
-                    .unwrap_or(NON_COMMUNIQUE)
-                    .to_string()
-            }));
-            let statuts = lines(people.iter().map(|p| {
-                lookup(&STATUTS, p.and_then(|p| p.social_status.as_deref()))
-                    .unwrap_or(STATUT_NON_COMMUNIQUE)
-                    .to_string()
-            }));
-            let notes = if format.pseudonymise {
-                String::new()
-            } else {
-                lines(logs.iter().filter_map(|l| l.note.clone()))
-            };
-            let mut row = Row::new();
-            row.cell(Cell::Date(start.date()))
-                .code(if workshop {
-                    "Atelier collectif"
-                } else {
-                    "Accompagnement individuel"
-                })
-                .int((logs.len() + anonymous) as i64)
-                .text(names)
-                .code(lieu_type)
-                .text(lieu)
-                .int(duration)
-                .text(if workshop {
-                    title.as_deref().unwrap_or(service_name).to_string()
-                } else {
-                    String::new()
-                })
-                .code(materiels.join("\n"))
-                .code(thematiques.join("\n"))
-                .code("")
-                .code("")
-                .code(autonomie)
-                .code(reoriente)
-                .code(redirection)
-                .text(communes)
-                .code(genres)
-                .code(tranches)
-                .code(statuts)
-                .text(notes);
+        let attendance = attendance(conn, &ids)?;
+        for activity in rows {
+            let row = activity_row(format, &place_rows, &service_rows, &attendance, activity);
             w.row(&row)?;
         }
         Ok(Some(end))
     })
+}
+
+/// The next batch of activities after `last`, in id order: appointments someone came to (with
+/// a record, or anonymously), within the filters.
+fn activity_batch(
+    conn: &mut DbConn,
+    filters: &Filters,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+    last: i32,
+) -> Result<Vec<Activity>, AppError> {
+    // Activities: appointments someone came to (with a record, or anonymously).
+    let mut q = appointments::table
+        .filter(appointments::id.gt(last))
+        .filter(appointments::status.ne("cancelled"))
+        .filter(
+            appointments::id
+                .eq_any(
+                    session_logs::table
+                        .filter(session_logs::current.eq(true))
+                        .filter(session_logs::attendance.eq("attended"))
+                        .select(session_logs::appointment_id),
+                )
+                .or(appointments::id.eq_any(
+                    anonymous_attendees::table
+                        .filter(anonymous_attendees::attendees.gt(0))
+                        .select(anonymous_attendees::appointment_id),
+                )),
+        )
+        .order(appointments::id)
+        .limit(BATCH)
+        .into_boxed();
+    q = appointment_filters!(q, filters, from, to);
+    if let Some(p) = filters.programme_id {
+        q = q.filter(
+            appointments::id.eq_any(
+                session_logs::table
+                    .inner_join(
+                        person_programmes::table
+                            .on(person_programmes::person_id.eq(session_logs::person_id)),
+                    )
+                    .filter(person_programmes::programme_id.eq(p))
+                    .select(session_logs::appointment_id),
+            ),
+        );
+    }
+    Ok(q.select((
+        appointments::id,
+        appointments::starts_at,
+        appointments::ends_at,
+        appointments::service_id,
+        appointments::place_id,
+        appointments::capacity,
+        appointments::title,
+    ))
+    .load(conn)?)
+}
+
+/// Who came to a batch of activities: the current "attended" logs by appointment (in log
+/// order), the records of their people, the kind of each item lent, and the anonymous
+/// attendees by appointment.
+struct Attendance {
+    logs: HashMap<i32, Vec<Log>>,
+    persons: HashMap<i32, Person>,
+    kinds: HashMap<i32, String>,
+    anonymous: HashMap<i32, i32>,
+}
+
+/// Reads who came to the activities `ids`.
+fn attendance(conn: &mut DbConn, ids: &[i32]) -> Result<Attendance, AppError> {
+    let mut logs: HashMap<i32, Vec<Log>> = HashMap::new();
+    for log in session_logs::table
+        .filter(session_logs::appointment_id.eq_any(ids))
+        .filter(session_logs::current.eq(true))
+        .filter(session_logs::attendance.eq("attended"))
+        .order((session_logs::appointment_id, session_logs::id))
+        .select((
+            session_logs::appointment_id,
+            session_logs::person_id,
+            session_logs::duration_minutes,
+            session_logs::topics,
+            session_logs::device,
+            session_logs::autonomy,
+            session_logs::orientation,
+            session_logs::location_type,
+            session_logs::note,
+            session_logs::equipment_id,
+        ))
+        .load::<Log>(conn)?
+    {
+        logs.entry(log.appointment_id).or_default().push(log);
+    }
+    let person_ids: Vec<i32> = logs.values().flatten().map(|l| l.person_id).collect();
+    let persons: HashMap<i32, Person> = people::table
+        .filter(people::id.eq_any(&person_ids))
+        .select((
+            people::id,
+            people::given_name,
+            people::family_name,
+            people::birth_year,
+            people::postal_code,
+            people::city,
+            people::gender,
+            people::social_status,
+        ))
+        .load::<Person>(conn)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let lent: Vec<i32> = logs
+        .values()
+        .flatten()
+        .filter_map(|l| l.equipment_id)
+        .collect();
+    let kinds: HashMap<i32, String> = equipment::table
+        .filter(equipment::id.eq_any(&lent))
+        .select((equipment::id, equipment::kind))
+        .load::<(i32, String)>(conn)?
+        .into_iter()
+        .collect();
+    let anonymous: HashMap<i32, i32> = anonymous_attendees::table
+        .filter(anonymous_attendees::appointment_id.eq_any(ids))
+        .select((
+            anonymous_attendees::appointment_id,
+            anonymous_attendees::attendees,
+        ))
+        .load::<(i32, i32)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(Attendance {
+        logs,
+        persons,
+        kinds,
+        anonymous,
+    })
+}
+
+/// One activity in the Coop's columns.
+fn activity_row(
+    format: &Format,
+    place_rows: &Places,
+    service_rows: &Services,
+    attendance: &Attendance,
+    activity: Activity,
+) -> Row<'static> {
+    let (id, starts_at, ends_at, service_id, place_id, capacity, title) = activity;
+    let logs = attendance.logs.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+    let anonymous = attendance.anonymous.get(&id).copied().unwrap_or(0).max(0) as usize;
+    let (service_name, service_kind) = service_rows
+        .get(&service_id)
+        .map(|(n, k)| (n.as_str(), k.as_str()))
+        .unwrap_or(("", ""));
+    let workshop = service_kind == "workshop" || capacity > 1;
+    let start = format.local(starts_at);
+    let first = logs.first();
+    let location = first.and_then(|l| l.location_type.as_deref());
+    let lieu_type = lookup(&LIEUX, location.or(Some("place"))).unwrap_or("");
+    let lieu = match (location.unwrap_or("place"), place_rows.get(&place_id)) {
+        ("place", Some((name, postal_code, city))) => {
+            format!("{name}, {postal_code} {city}")
+        }
+        _ => String::new(),
+    };
+    let duration = logs
+        .iter()
+        .filter_map(|l| l.duration_minutes)
+        .max()
+        .unwrap_or_else(|| (ends_at - starts_at).num_minutes() as i32);
+    let (materiels, thematiques) = materiels_and_thematiques(logs, &attendance.kinds);
+    let (autonomie, reoriente, redirection) = follow_up(workshop, first);
+    let people: Vec<Option<&Person>> = logs
+        .iter()
+        .map(|l| attendance.persons.get(&l.person_id))
+        .chain(std::iter::repeat_n(None, anonymous))
+        .collect();
+    let beneficiaries = beneficiaries(format, &people, start.date().year());
+    let notes = if format.pseudonymise {
+        String::new()
+    } else {
+        lines(logs.iter().filter_map(|l| l.note.clone()))
+    };
+    let mut row = Row::new();
+    row.cell(Cell::Date(start.date()))
+        .code(if workshop {
+            "Atelier collectif"
+        } else {
+            "Accompagnement individuel"
+        })
+        .int((logs.len() + anonymous) as i64)
+        .text(beneficiaries.names)
+        .code(lieu_type)
+        .text(lieu)
+        .int(duration)
+        .text(if workshop {
+            title.as_deref().unwrap_or(service_name).to_string()
+        } else {
+            String::new()
+        })
+        .code(materiels.join("\n"))
+        .code(thematiques.join("\n"))
+        .code("")
+        .code("")
+        .code(autonomie)
+        .code(reoriente)
+        .code(redirection)
+        .text(beneficiaries.communes)
+        .code(beneficiaries.genres)
+        .code(beneficiaries.tranches)
+        .code(beneficiaries.statuts)
+        .text(notes);
+    row
+}
+
+/// The Coop's labels of the devices used and of the thématiques, each once, in the order the
+/// logs name them.
+fn materiels_and_thematiques(
+    logs: &[Log],
+    kinds: &HashMap<i32, String>,
+) -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut materiels: Vec<&str> = Vec::new();
+    let mut thematiques: Vec<&str> = Vec::new();
+    for l in logs {
+        let kind = l
+            .equipment_id
+            .and_then(|e| kinds.get(&e))
+            .map(String::as_str);
+        if let Some(m) = materiel(l.device.as_deref(), kind) {
+            if !materiels.contains(&m) {
+                materiels.push(m);
+            }
+        }
+        for t in l.topics.split(',').filter(|t| !t.is_empty()) {
+            if let Some(label) = lookup(&THEMATIQUES, Some(t)) {
+                if !thematiques.contains(&label) {
+                    thematiques.push(label);
+                }
+            }
+        }
+    }
+    (materiels, thematiques)
+}
+
+/// Autonomy, "réorienté" and the structure of redirection: about one person, so an individual
+/// session's (its first log), empty for a workshop.
+fn follow_up(workshop: bool, first: Option<&Log>) -> (&'static str, &'static str, &'static str) {
+    // Autonomy and orientation are about one person: an individual session's.
+    match (workshop, first) {
+        (false, Some(l)) => (
+            match l.autonomy.as_deref() {
+                Some("accompanied") => "1/3",
+                Some("partly") => "2/3",
+                Some("autonomous") => "3/3",
+                _ => "",
+            },
+            if l.orientation.is_some() {
+                "Oui"
+            } else {
+                "Non"
+            },
+            lookup(&REDIRECTIONS, l.orientation.as_deref()).unwrap_or(""),
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+/// The cells about beneficiaries, one line per beneficiary in the same order in each.
+struct Beneficiaries {
+    names: String,
+    communes: String,
+    genres: String,
+    tranches: String,
+    statuts: String,
+}
+
+/// The beneficiaries' cells of an activity (`None` for an anonymous beneficiary); age bands as
+/// of the activity's `year`.
+fn beneficiaries(format: &Format, people: &[Option<&Person>], year: i32) -> Beneficiaries {
+    let names = lines(people.iter().map(|p| match p {
+        Some(p) if format.pseudonymise => format.pseudonym(p.id),
+        Some(p) => match &p.family_name {
+            Some(family) => format!("{} {family}", p.given_name),
+            None => p.given_name.clone(),
+        },
+        None => "Anonyme".to_string(),
+    }));
+    let communes = lines(people.iter().map(|p| match p {
+        Some(Person {
+            postal_code: Some(code),
+            city: Some(city),
+            ..
+        }) => format!("{code} {city}"),
+        _ => "-".to_string(),
+    }));
+    let genres = lines(people.iter().map(|p| {
+        lookup(&GENRES, p.and_then(|p| p.gender.as_deref()))
+            .unwrap_or(NON_COMMUNIQUE)
+            .to_string()
+    }));
+    let tranches = lines(people.iter().map(|p| {
+        let band = p
+            .and_then(|p| p.birth_year)
+            .map(|born| crate::people::funder::age_band(Some(born), year));
+        lookup(&TRANCHES, band)
+            .unwrap_or(NON_COMMUNIQUE)
+            .to_string()
+    }));
+    let statuts = lines(people.iter().map(|p| {
+        lookup(&STATUTS, p.and_then(|p| p.social_status.as_deref()))
+            .unwrap_or(STATUT_NON_COMMUNIQUE)
+            .to_string()
+    }));
+    Beneficiaries {
+        names,
+        communes,
+        genres,
+        tranches,
+        statuts,
+    }
 }

@@ -135,7 +135,27 @@ pub fn compose(
     if message.kind == "receipt" {
         return compose_written(config, message);
     }
-    let tz = &config.timezone;
+    compose_appointment(conn, config, message)
+}
+
+/// What an appointment's email speaks of, as it stands now: the appointment, the person's
+/// participation, the place, the service, the mediator's name, and the person's given name
+/// and language.
+struct AppointmentFacts {
+    row: AppointmentRow,
+    participant: ParticipantRow,
+    place: crate::places::Place,
+    service: Service,
+    mediator: String,
+    given_name: String,
+    language: String,
+}
+
+/// Reads what the email about the message's appointment speaks of.
+fn appointment_facts(
+    conn: &mut DbConn,
+    message: &MessageRow,
+) -> Result<AppointmentFacts, AppError> {
     let appointment_id = message.appointment_id.ok_or_else(|| {
         AppError::Internal(format!("message {} names no appointment", message.id))
     })?;
@@ -164,7 +184,74 @@ pub fn compose(
         .find(message.person_id)
         .select((people::given_name, people::language))
         .first(conn)?;
-    let lang = language_of(message, &language);
+    Ok(AppointmentFacts {
+        row,
+        participant,
+        place,
+        service,
+        mediator,
+        given_name,
+        language,
+    })
+}
+
+/// The email about an appointment (confirmation, reminder, move, cancellation, promotion from
+/// the waiting list), with its ICS invitation.
+fn compose_appointment(
+    conn: &mut DbConn,
+    config: &Config,
+    message: &MessageRow,
+) -> Result<Composed, AppError> {
+    let facts = appointment_facts(conn, message)?;
+    let (context, title, calendar_text) = appointment_context(config, message, &facts)?;
+    let kind = if KINDS.contains(&message.kind.as_str()) {
+        message.kind.as_str()
+    } else {
+        "reminder"
+    };
+    let subject = render(&format!("emails/{kind}/subject.txt"), &context)?
+        .trim()
+        .to_string();
+    let text = render(&format!("emails/{kind}/body.txt"), &context)?;
+    let html = render(&format!("emails/{kind}/body.html"), &context)?;
+
+    let (from, to) = addresses(config, message)?;
+    let invitation = invitation(config, message, facts, &title, calendar_text, &from, &to)?;
+    let email = standard_headers(Message::builder(), config, message, &from)
+        .from(from)
+        .to(to)
+        .subject(subject.clone())
+        .multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(text.clone(), html))
+                .singlepart(invitation),
+        )
+        .map_err(|e| AppError::Internal(format!("email: {e}")))?;
+    Ok(Composed {
+        message: email,
+        subject,
+        text,
+    })
+}
+
+/// The templates' context of an appointment's email, in the recipient's language, with the
+/// title of the appointment and the text of its calendar event.
+fn appointment_context(
+    config: &Config,
+    message: &MessageRow,
+    facts: &AppointmentFacts,
+) -> Result<(Context, String, String), AppError> {
+    let tz = &config.timezone;
+    let AppointmentFacts {
+        row,
+        participant,
+        place,
+        service,
+        mediator,
+        given_name,
+        language,
+    } = facts;
+    let lang = language_of(message, language);
     let mediator_first_name = mediator
         .split_whitespace()
         .next()
@@ -189,7 +276,7 @@ pub fn compose(
         lang,
         "email-",
         &[
-            ("name", &given_name),
+            ("name", given_name),
             ("when", &when),
             ("title", &title),
             ("place", &place.name),
@@ -233,22 +320,25 @@ pub fn compose(
         "duration_minutes": service.duration_minutes,
     }))
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    let kind = if KINDS.contains(&message.kind.as_str()) {
-        message.kind.as_str()
-    } else {
-        "reminder"
-    };
-    let subject = render(&format!("emails/{kind}/subject.txt"), &context)?
-        .trim()
-        .to_string();
-    let text = render(&format!("emails/{kind}/body.txt"), &context)?;
-    let html = render(&format!("emails/{kind}/body.html"), &context)?;
+    Ok((context, title, calendar_text))
+}
 
+/// The ICS attachment of an appointment's email: a REQUEST, or a CANCEL for a cancellation,
+/// from the sender to the recipient.
+fn invitation(
+    config: &Config,
+    message: &MessageRow,
+    facts: AppointmentFacts,
+    title: &str,
+    calendar_text: String,
+    from: &Mailbox,
+    to: &Mailbox,
+) -> Result<SinglePart, AppError> {
     let cancelled = message.kind == "cancellation";
-    let (from, to) = addresses(config, message)?;
+    let place = &facts.place;
     let appointment = Appointment {
-        row: row.clone(),
-        participants: vec![participant],
+        row: facts.row,
+        participants: vec![facts.participant],
     };
     let event = ics::event(&ics::EventInfo {
         appointment: &appointment,
@@ -266,31 +356,13 @@ pub fn compose(
     });
     let method = if cancelled { "CANCEL" } else { "REQUEST" };
     let calendar = ics::calendar(&[event], Some(method));
-    let email = standard_headers(Message::builder(), config, message, &from)
-        .from(from)
-        .to(to)
-        .subject(subject.clone())
-        .multipart(
-            MultiPart::mixed()
-                .multipart(MultiPart::alternative_plain_html(text.clone(), html))
-                .singlepart(
-                    SinglePart::builder()
-                        .header(
-                            ContentType::parse(&format!(
-                                "text/calendar; charset=utf-8; method={method}"
-                            ))
-                            .map_err(|e| AppError::Internal(e.to_string()))?,
-                        )
-                        .header(ContentDisposition::attachment("rendez-vous.ics"))
-                        .body(calendar),
-                ),
+    Ok(SinglePart::builder()
+        .header(
+            ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                .map_err(|e| AppError::Internal(e.to_string()))?,
         )
-        .map_err(|e| AppError::Internal(format!("email: {e}")))?;
-    Ok(Composed {
-        message: email,
-        subject,
-        text,
-    })
+        .header(ContentDisposition::attachment("rendez-vous.ics"))
+        .body(calendar))
 }
 
 /// The request to accept a handover: the item, donation or loan (with its due-back date), and

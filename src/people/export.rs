@@ -231,127 +231,11 @@ pub fn export(conn: &mut DbConn, tz: &Tz, user: &StaffUser, id: i32) -> Result<E
     crate::db::transaction(conn, |conn| {
         let person = super::get(conn, user, id)?;
         let organisation = crate::organisations::find(conn, person.organisation_id)?;
-        let programmes = person_programmes::table
-            .inner_join(programmes::table)
-            .filter(person_programmes::person_id.eq(id))
-            .select((programmes::id, programmes::name, programmes::funder))
-            .order(programmes::name)
-            .load::<(i32, String, Option<String>)>(conn)?
-            .into_iter()
-            .map(|(id, name, funder)| ProgrammeOut { id, name, funder })
-            .collect();
-
-        let rows: Vec<ParticipationRow> = participants::table
-            .inner_join(
-                appointments::table
-                    .inner_join(services::table)
-                    .inner_join(places::table)
-                    .inner_join(users::table),
-            )
-            .filter(participants::person_id.eq(id))
-            .select((
-                ParticipantRow::as_select(),
-                AppointmentRow::as_select(),
-                (services::id, services::name),
-                (
-                    places::id,
-                    places::name,
-                    places::address,
-                    places::postal_code,
-                    places::city,
-                ),
-                (users::id, users::name),
-            ))
-            .order((appointments::starts_at, appointments::id))
-            .load(conn)?;
-        let participations = rows
-            .into_iter()
-            .map(|(p, a, service, place, mediator)| Participation {
-                appointment_id: a.id,
-                starts_at: tz.rfc3339(a.starts_at),
-                ends_at: tz.rfc3339(a.ends_at),
-                status: p.status,
-                enrolled_at: tz.rfc3339(p.created_at),
-                confirmed_at: p.confirmed_at.map(|t| tz.rfc3339(t)),
-                appointment_status: a.status,
-                title: a.title,
-                notes: a.notes,
-                walk_in: a.walk_in,
-                cancel_reason: a.cancel_reason,
-                service: Named {
-                    id: service.0,
-                    name: service.1,
-                },
-                place: PlaceOut {
-                    id: place.0,
-                    name: place.1,
-                    address: place.2,
-                    postal_code: place.3,
-                    city: place.4,
-                },
-                mediator: Named {
-                    id: mediator.0,
-                    name: mediator.1,
-                },
-            })
-            .collect();
-
-        let logs: Vec<LogRow> = session_logs::table
-            .filter(session_logs::person_id.eq(id))
-            .select(LogRow::as_select())
-            .order((
-                session_logs::appointment_id,
-                session_logs::version,
-                session_logs::id,
-            ))
-            .load(conn)?;
-        let log_ids: Vec<i32> = logs.iter().map(|l| l.id).collect();
-        let mut observed: HashMap<i32, Vec<SkillLevel>> = HashMap::new();
-        if !log_ids.is_empty() {
-            let rows: Vec<(Option<i32>, String, i32)> = assessments::table
-                .inner_join(skills::table)
-                .filter(assessments::session_log_id.eq_any(&log_ids))
-                .select((
-                    assessments::session_log_id,
-                    skills::code,
-                    assessments::level,
-                ))
-                .order((skills::code, assessments::id))
-                .load(conn)?;
-            for (log_id, skill_code, level) in rows {
-                if let Some(log_id) = log_id {
-                    observed
-                        .entry(log_id)
-                        .or_default()
-                        .push(SkillLevel { skill_code, level });
-                }
-            }
-        }
-
-        #[allow(clippy::type_complexity)]
-        let assessed: Vec<(
-            String,
-            String,
-            i32,
-            String,
-            chrono::NaiveDateTime,
-            bool,
-            i32,
-        )> = assessments::table
-            .inner_join(skills::table)
-            .filter(assessments::person_id.eq(id))
-            .select((
-                skills::code,
-                skills::name,
-                assessments::level,
-                assessments::kind,
-                assessments::assessed_at,
-                assessments::active,
-                assessments::author_id,
-            ))
-            .order((assessments::assessed_at, assessments::id))
-            .load(conn)?;
-
+        let programmes = programmes_of(conn, id)?;
+        let participations = participations_of(conn, tz, id)?;
+        let logs = logs_of(conn, id)?;
+        let observed = observed_skills(conn, &logs)?;
+        let assessed = assessments_of(conn, id)?;
         let handovers: Vec<(Assignment, Item)> = assignments::table
             .inner_join(equipment::table)
             .filter(assignments::person_id.eq(id))
@@ -401,67 +285,10 @@ pub fn export(conn: &mut DbConn, tz: &Tz, user: &StaffUser, id: i32) -> Result<E
             },
             programmes,
             participations,
-            session_logs: logs
-                .into_iter()
-                .map(|l| SessionLog {
-                    appointment_id: l.appointment_id,
-                    version: l.version,
-                    current: l.current,
-                    attendance: l.attendance,
-                    duration_minutes: l.duration_minutes,
-                    topics: l
-                        .topics
-                        .split(',')
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                    device: l.device,
-                    equipment_id: l.equipment_id,
-                    autonomy: l.autonomy,
-                    skills: observed.remove(&l.id).unwrap_or_default(),
-                    orientation: l.orientation,
-                    orientation_note: l.orientation_note,
-                    location_type: l.location_type,
-                    note: l.note,
-                    author: named(&names, l.author_id),
-                    recorded_at: tz.rfc3339(l.created_at),
-                })
-                .collect(),
-            assessments: assessed
-                .into_iter()
-                .map(
-                    |(skill_code, skill_name, level, kind, at, active, author)| AssessmentOut {
-                        skill_code,
-                        skill_name,
-                        level,
-                        kind,
-                        assessed_at: tz.rfc3339(at),
-                        active,
-                        author: named(&names, author),
-                    },
-                )
-                .collect(),
+            session_logs: session_logs_out(tz, &names, logs, observed),
+            assessments: assessments_out(tz, &names, assessed),
             skills,
-            equipment: handovers
-                .into_iter()
-                .map(|(a, item)| Handover {
-                    equipment_id: item.id,
-                    kind: item.kind,
-                    model: item.model,
-                    serial: item.serial,
-                    imei: item.imei,
-                    iccid: item.iccid,
-                    phone_number: item.phone_number,
-                    operator: item.operator,
-                    mode: a.mode,
-                    handed_over_on: a.handed_over_on,
-                    due_back_on: a.due_back_on,
-                    acceptance: a.acceptance,
-                    accepted_by_name: a.accepted_by_name,
-                    returned_on: a.returned_on,
-                    return_condition: a.return_condition,
-                })
-                .collect(),
+            equipment: handovers.into_iter().map(handover_out).collect(),
             equipment_history: events
                 .into_iter()
                 .map(|e| EquipmentEvent {
@@ -474,19 +301,7 @@ pub fn export(conn: &mut DbConn, tz: &Tz, user: &StaffUser, id: i32) -> Result<E
                 .collect(),
             messages: message_rows
                 .into_iter()
-                .map(|m| Message {
-                    id: m.id,
-                    appointment_id: m.appointment_id,
-                    assignment_id: m.assignment_id,
-                    kind: m.kind,
-                    recipient: m.recipient,
-                    recipient_kind: m.recipient_kind,
-                    due_at: tz.rfc3339(m.due_at),
-                    status: m.status,
-                    sent_at: m.sent_at.map(|t| tz.rfc3339(t)),
-                    subject: m.subject,
-                    body: m.body,
-                })
+                .map(|m| message_out(tz, m))
                 .collect(),
             history: history
                 .into_iter()
@@ -498,6 +313,244 @@ pub fn export(conn: &mut DbConn, tz: &Tz, user: &StaffUser, id: i32) -> Result<E
                 .collect(),
         })
     })
+}
+
+/// The person's programmes, by name.
+fn programmes_of(conn: &mut DbConn, id: i32) -> Result<Vec<ProgrammeOut>, AppError> {
+    Ok(person_programmes::table
+        .inner_join(programmes::table)
+        .filter(person_programmes::person_id.eq(id))
+        .select((programmes::id, programmes::name, programmes::funder))
+        .order(programmes::name)
+        .load::<(i32, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, name, funder)| ProgrammeOut { id, name, funder })
+        .collect())
+}
+
+/// Every participation of the person with its appointment, service, place and mediator, in
+/// the order of the appointments.
+fn participations_of(conn: &mut DbConn, tz: &Tz, id: i32) -> Result<Vec<Participation>, AppError> {
+    let rows: Vec<ParticipationRow> = participants::table
+        .inner_join(
+            appointments::table
+                .inner_join(services::table)
+                .inner_join(places::table)
+                .inner_join(users::table),
+        )
+        .filter(participants::person_id.eq(id))
+        .select((
+            ParticipantRow::as_select(),
+            AppointmentRow::as_select(),
+            (services::id, services::name),
+            (
+                places::id,
+                places::name,
+                places::address,
+                places::postal_code,
+                places::city,
+            ),
+            (users::id, users::name),
+        ))
+        .order((appointments::starts_at, appointments::id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, a, service, place, mediator)| Participation {
+            appointment_id: a.id,
+            starts_at: tz.rfc3339(a.starts_at),
+            ends_at: tz.rfc3339(a.ends_at),
+            status: p.status,
+            enrolled_at: tz.rfc3339(p.created_at),
+            confirmed_at: p.confirmed_at.map(|t| tz.rfc3339(t)),
+            appointment_status: a.status,
+            title: a.title,
+            notes: a.notes,
+            walk_in: a.walk_in,
+            cancel_reason: a.cancel_reason,
+            service: Named {
+                id: service.0,
+                name: service.1,
+            },
+            place: PlaceOut {
+                id: place.0,
+                name: place.1,
+                address: place.2,
+                postal_code: place.3,
+                city: place.4,
+            },
+            mediator: Named {
+                id: mediator.0,
+                name: mediator.1,
+            },
+        })
+        .collect())
+}
+
+/// Every version of the person's session logs.
+fn logs_of(conn: &mut DbConn, id: i32) -> Result<Vec<LogRow>, AppError> {
+    Ok(session_logs::table
+        .filter(session_logs::person_id.eq(id))
+        .select(LogRow::as_select())
+        .order((
+            session_logs::appointment_id,
+            session_logs::version,
+            session_logs::id,
+        ))
+        .load(conn)?)
+}
+
+/// The skill levels observed in each session log, by log id.
+fn observed_skills(
+    conn: &mut DbConn,
+    logs: &[LogRow],
+) -> Result<HashMap<i32, Vec<SkillLevel>>, AppError> {
+    let log_ids: Vec<i32> = logs.iter().map(|l| l.id).collect();
+    let mut observed: HashMap<i32, Vec<SkillLevel>> = HashMap::new();
+    if !log_ids.is_empty() {
+        let rows: Vec<(Option<i32>, String, i32)> = assessments::table
+            .inner_join(skills::table)
+            .filter(assessments::session_log_id.eq_any(&log_ids))
+            .select((
+                assessments::session_log_id,
+                skills::code,
+                assessments::level,
+            ))
+            .order((skills::code, assessments::id))
+            .load(conn)?;
+        for (log_id, skill_code, level) in rows {
+            if let Some(log_id) = log_id {
+                observed
+                    .entry(log_id)
+                    .or_default()
+                    .push(SkillLevel { skill_code, level });
+            }
+        }
+    }
+    Ok(observed)
+}
+
+/// An assessment of the person: skill code and name, level, kind, when, active, author.
+type AssessedRow = (
+    String,
+    String,
+    i32,
+    String,
+    chrono::NaiveDateTime,
+    bool,
+    i32,
+);
+
+/// The person's assessments, in time order.
+fn assessments_of(conn: &mut DbConn, id: i32) -> Result<Vec<AssessedRow>, AppError> {
+    Ok(assessments::table
+        .inner_join(skills::table)
+        .filter(assessments::person_id.eq(id))
+        .select((
+            skills::code,
+            skills::name,
+            assessments::level,
+            assessments::kind,
+            assessments::assessed_at,
+            assessments::active,
+            assessments::author_id,
+        ))
+        .order((assessments::assessed_at, assessments::id))
+        .load(conn)?)
+}
+
+/// The session logs as exported, each with the skills observed in it and its author.
+fn session_logs_out(
+    tz: &Tz,
+    names: &HashMap<i32, String>,
+    logs: Vec<LogRow>,
+    mut observed: HashMap<i32, Vec<SkillLevel>>,
+) -> Vec<SessionLog> {
+    logs.into_iter()
+        .map(|l| SessionLog {
+            appointment_id: l.appointment_id,
+            version: l.version,
+            current: l.current,
+            attendance: l.attendance,
+            duration_minutes: l.duration_minutes,
+            topics: l
+                .topics
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            device: l.device,
+            equipment_id: l.equipment_id,
+            autonomy: l.autonomy,
+            skills: observed.remove(&l.id).unwrap_or_default(),
+            orientation: l.orientation,
+            orientation_note: l.orientation_note,
+            location_type: l.location_type,
+            note: l.note,
+            author: named(names, l.author_id),
+            recorded_at: tz.rfc3339(l.created_at),
+        })
+        .collect()
+}
+
+/// The assessments as exported, with their author.
+fn assessments_out(
+    tz: &Tz,
+    names: &HashMap<i32, String>,
+    assessed: Vec<AssessedRow>,
+) -> Vec<AssessmentOut> {
+    assessed
+        .into_iter()
+        .map(
+            |(skill_code, skill_name, level, kind, at, active, author)| AssessmentOut {
+                skill_code,
+                skill_name,
+                level,
+                kind,
+                assessed_at: tz.rfc3339(at),
+                active,
+                author: named(names, author),
+            },
+        )
+        .collect()
+}
+
+/// A handover of equipment as exported: the item and the terms.
+fn handover_out((a, item): (Assignment, Item)) -> Handover {
+    Handover {
+        equipment_id: item.id,
+        kind: item.kind,
+        model: item.model,
+        serial: item.serial,
+        imei: item.imei,
+        iccid: item.iccid,
+        phone_number: item.phone_number,
+        operator: item.operator,
+        mode: a.mode,
+        handed_over_on: a.handed_over_on,
+        due_back_on: a.due_back_on,
+        acceptance: a.acceptance,
+        accepted_by_name: a.accepted_by_name,
+        returned_on: a.returned_on,
+        return_condition: a.return_condition,
+    }
+}
+
+/// A message about the person as exported.
+fn message_out(tz: &Tz, m: MessageRow) -> Message {
+    Message {
+        id: m.id,
+        appointment_id: m.appointment_id,
+        assignment_id: m.assignment_id,
+        kind: m.kind,
+        recipient: m.recipient,
+        recipient_kind: m.recipient_kind,
+        due_at: tz.rfc3339(m.due_at),
+        status: m.status,
+        sent_at: m.sent_at.map(|t| tz.rfc3339(t)),
+        subject: m.subject,
+        body: m.body,
+    }
 }
 
 /// French labels of the codes an export holds, for its HTML version.

@@ -335,37 +335,7 @@ pub fn analyse(conn: &mut DbConn, user: &StaffUser, bytes: &[u8]) -> Result<Anal
         rows: sheet.rows.len(),
         ..Analysis::default()
     };
-    let mut columns: Vec<Option<Column>> = Vec::new();
-    for header in &sheet.header {
-        let column = Column::of_header(header);
-        if column.is_none() && !header.trim().is_empty() {
-            analysis.errors.push(RowError {
-                line: 1,
-                field: header.trim().to_string(),
-                message: format!(
-                    "Colonne inconnue « {} » : renommez-la (prénom, nom, année de naissance, \
-                     code postal, commune, code INSEE, téléphone, email, genre, statut, \
-                     dispositif, prescripteur…) ou retirez-la.",
-                    header.trim()
-                ),
-            });
-        }
-        if column.is_some() && columns.contains(&column) {
-            analysis.errors.push(RowError {
-                line: 1,
-                field: column.map(Column::field).unwrap_or_default().into(),
-                message: format!("La colonne « {} » figure deux fois.", header.trim()),
-            });
-        }
-        columns.push(column);
-    }
-    if !columns.contains(&Some(Column::GivenName)) {
-        analysis.errors.push(RowError {
-            line: 1,
-            field: "given_name".into(),
-            message: "Il manque la colonne « prénom » (ou « given_name »).".into(),
-        });
-    }
+    let columns = columns_of(&sheet.header, &mut analysis.errors);
     if !analysis.errors.is_empty() {
         return Ok(analysis);
     }
@@ -377,109 +347,7 @@ pub fn analyse(conn: &mut DbConn, user: &StaffUser, bytes: &[u8]) -> Result<Anal
         .collect();
     let existing = DuplicateIndex::of_organisation(conn, organisation_id, None)?;
     for (line, cells) in &sheet.rows {
-        let mut errors = Vec::new();
-        let mut error = |field: &str, message: String| {
-            errors.push(RowError {
-                line: *line,
-                field: field.into(),
-                message,
-            })
-        };
-        let get = |column: Column| -> Option<String> {
-            columns
-                .iter()
-                .position(|c| *c == Some(column))
-                .and_then(|i| cells.get(i))
-                .filter(|v| !v.is_empty())
-                .cloned()
-        };
-        let birth_year = get(Column::BirthYear).and_then(|y| match y.parse::<i32>() {
-            Ok(year) => Some(year),
-            Err(_) => {
-                error(
-                    "birth_year",
-                    format!("Année illisible « {y} » (par exemple 1968)."),
-                );
-                None
-            }
-        });
-        let coded = |column: Column,
-                     list: &[(&'static str, &str)],
-                     error: &mut dyn FnMut(&str, String)|
-         -> Option<String> {
-            let text = get(column)?;
-            match code_of(list, &text) {
-                Some(code) => Some(code.to_string()),
-                None => {
-                    let allowed: Vec<&str> = list.iter().map(|(_, label)| *label).collect();
-                    error(
-                        column.field(),
-                        format!("« {text} » inconnu : {}.", allowed.join(", ")),
-                    );
-                    None
-                }
-            }
-        };
-        let gender = coded(Column::Gender, GENDERS, &mut error);
-        let social_status = coded(Column::SocialStatus, SOCIAL_STATUSES, &mut error);
-        let mut programme_list = Vec::new();
-        for name in get(Column::Programmes)
-            .unwrap_or_default()
-            .split(['|', ',', ';'])
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            match programme_ids.get(&fold(name)) {
-                Some(id) => programme_list.push(*id),
-                None => error("programmes", format!("Dispositif inconnu « {name} ».")),
-            }
-        }
-        let mut consent = |column: Column| match get(column) {
-            None => false,
-            Some(text) => yes_no(&text).unwrap_or_else(|| {
-                error(column.field(), format!("« {text} » : oui ou non."));
-                false
-            }),
-        };
-        let reminder_consent = consent(Column::ReminderConsent);
-        let referent_consent = consent(Column::ReferentConsent);
-        let input = PersonInput {
-            given_name: get(Column::GivenName).unwrap_or_default(),
-            family_name: get(Column::FamilyName),
-            birth_year,
-            postal_code: get(Column::PostalCode).map(|p| {
-                // A spreadsheet drops the leading zero of "01400".
-                if p.len() == 4 && p.chars().all(|c| c.is_ascii_digit()) {
-                    format!("0{p}")
-                } else {
-                    p
-                }
-            }),
-            city: get(Column::City),
-            email: get(Column::Email),
-            phone: get(Column::Phone).map(|p| {
-                // …and of "0612345678" typed as a number.
-                if p.len() == 9 && p.chars().all(|c| c.is_ascii_digit()) {
-                    format!("0{p}")
-                } else {
-                    p
-                }
-            }),
-            reminder_consent,
-            // An import never gives consent to text messages: it is asked of the person.
-            sms_consent: false,
-            language: None,
-            referent_name: get(Column::ReferentName),
-            referent_email: get(Column::ReferentEmail),
-            referent_organisation: get(Column::ReferentOrganisation),
-            referent_consent,
-            programme_ids: programme_list,
-            notes: get(Column::Notes),
-            organisation_id: None,
-            gender,
-            social_status,
-            commune_insee: get(Column::CommuneInsee),
-        };
+        let (input, mut errors) = read_person(*line, &columns, cells, &programme_ids);
         match input.checked() {
             Ok(input) if errors.is_empty() => {
                 if let Some(person_id) = existing.find(&input) {
@@ -515,6 +383,157 @@ pub fn analyse(conn: &mut DbConn, user: &StaffUser, bytes: &[u8]) -> Result<Anal
         });
     }
     Ok(analysis)
+}
+
+/// The field of each column of the header (`None` for an unknown one); unknown, repeated and
+/// missing columns go to `errors` (line 1).
+fn columns_of(headers: &[String], errors: &mut Vec<RowError>) -> Vec<Option<Column>> {
+    let mut columns: Vec<Option<Column>> = Vec::new();
+    for header in headers {
+        let column = Column::of_header(header);
+        if column.is_none() && !header.trim().is_empty() {
+            errors.push(RowError {
+                line: 1,
+                field: header.trim().to_string(),
+                message: format!(
+                    "Colonne inconnue « {} » : renommez-la (prénom, nom, année de naissance, \
+                     code postal, commune, code INSEE, téléphone, email, genre, statut, \
+                     dispositif, prescripteur…) ou retirez-la.",
+                    header.trim()
+                ),
+            });
+        }
+        if column.is_some() && columns.contains(&column) {
+            errors.push(RowError {
+                line: 1,
+                field: column.map(Column::field).unwrap_or_default().into(),
+                message: format!("La colonne « {} » figure deux fois.", header.trim()),
+            });
+        }
+        columns.push(column);
+    }
+    if !columns.contains(&Some(Column::GivenName)) {
+        errors.push(RowError {
+            line: 1,
+            field: "given_name".into(),
+            message: "Il manque la colonne « prénom » (ou « given_name »).".into(),
+        });
+    }
+    columns
+}
+
+/// A row read as a person, with the errors of its cells (unreadable year, unknown code,
+/// programme or yes/no); the person's own checks are left to [`PersonInput::checked`].
+fn read_person(
+    line: usize,
+    columns: &[Option<Column>],
+    cells: &[String],
+    programme_ids: &HashMap<String, i32>,
+) -> (PersonInput, Vec<RowError>) {
+    let mut errors = Vec::new();
+    let mut error = |field: &str, message: String| {
+        errors.push(RowError {
+            line,
+            field: field.into(),
+            message,
+        })
+    };
+    let get = |column: Column| -> Option<String> {
+        columns
+            .iter()
+            .position(|c| *c == Some(column))
+            .and_then(|i| cells.get(i))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    let birth_year = get(Column::BirthYear).and_then(|y| match y.parse::<i32>() {
+        Ok(year) => Some(year),
+        Err(_) => {
+            error(
+                "birth_year",
+                format!("Année illisible « {y} » (par exemple 1968)."),
+            );
+            None
+        }
+    });
+    let coded = |column: Column,
+                 list: &[(&'static str, &str)],
+                 error: &mut dyn FnMut(&str, String)|
+     -> Option<String> {
+        let text = get(column)?;
+        match code_of(list, &text) {
+            Some(code) => Some(code.to_string()),
+            None => {
+                let allowed: Vec<&str> = list.iter().map(|(_, label)| *label).collect();
+                error(
+                    column.field(),
+                    format!("« {text} » inconnu : {}.", allowed.join(", ")),
+                );
+                None
+            }
+        }
+    };
+    let gender = coded(Column::Gender, GENDERS, &mut error);
+    let social_status = coded(Column::SocialStatus, SOCIAL_STATUSES, &mut error);
+    let mut programme_list = Vec::new();
+    for name in get(Column::Programmes)
+        .unwrap_or_default()
+        .split(['|', ',', ';'])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        match programme_ids.get(&fold(name)) {
+            Some(id) => programme_list.push(*id),
+            None => error("programmes", format!("Dispositif inconnu « {name} ».")),
+        }
+    }
+    let mut consent = |column: Column| match get(column) {
+        None => false,
+        Some(text) => yes_no(&text).unwrap_or_else(|| {
+            error(column.field(), format!("« {text} » : oui ou non."));
+            false
+        }),
+    };
+    let reminder_consent = consent(Column::ReminderConsent);
+    let referent_consent = consent(Column::ReferentConsent);
+    let input = PersonInput {
+        given_name: get(Column::GivenName).unwrap_or_default(),
+        family_name: get(Column::FamilyName),
+        birth_year,
+        postal_code: get(Column::PostalCode).map(|p| {
+            // A spreadsheet drops the leading zero of "01400".
+            if p.len() == 4 && p.chars().all(|c| c.is_ascii_digit()) {
+                format!("0{p}")
+            } else {
+                p
+            }
+        }),
+        city: get(Column::City),
+        email: get(Column::Email),
+        phone: get(Column::Phone).map(|p| {
+            // …and of "0612345678" typed as a number.
+            if p.len() == 9 && p.chars().all(|c| c.is_ascii_digit()) {
+                format!("0{p}")
+            } else {
+                p
+            }
+        }),
+        reminder_consent,
+        // An import never gives consent to text messages: it is asked of the person.
+        sms_consent: false,
+        language: None,
+        referent_name: get(Column::ReferentName),
+        referent_email: get(Column::ReferentEmail),
+        referent_organisation: get(Column::ReferentOrganisation),
+        referent_consent,
+        programme_ids: programme_list,
+        notes: get(Column::Notes),
+        organisation_id: None,
+        gender,
+        social_status,
+        commune_insee: get(Column::CommuneInsee),
+    };
+    (input, errors)
 }
 
 /// Imports every row, or none when one has an error (the analysis is then the error).
