@@ -22,6 +22,7 @@ mod fuzz;
 mod hardening;
 mod import;
 mod languages;
+mod layers;
 mod matrix;
 mod merge;
 mod national;
