@@ -406,9 +406,7 @@ pub async fn confirm(
                     && appointment.row.status == "planned"
                     && participant.confirmed_at.is_none()
                 {
-                    diesel::update(participants::table.find(participant.id))
-                        .set(participants::confirmed_at.eq(Some(now())))
-                        .execute(conn)?;
+                    crate::booking::participation::confirm(conn, participant.id)?;
                     crate::audit::record(
                         conn,
                         None,

@@ -10,9 +10,7 @@ use super::topics;
 use crate::auth::StaffUser;
 use crate::booking::model::Appointment;
 use crate::booking::service::load;
-use crate::db::schema::{
-    anonymous_attendees, appointments, assessments, participants, session_logs,
-};
+use crate::db::schema::{anonymous_attendees, appointments, assessments, session_logs};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::text::clean;
@@ -251,12 +249,7 @@ fn set_attendance(
         .find(|p| p.person_id == entry.person_id)
     {
         Some(p) => {
-            diesel::update(participants::table.find(p.id))
-                .set((
-                    participants::status.eq(&entry.attendance),
-                    participants::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
+            crate::booking::participation::set_attendance(conn, p.id, &entry.attendance)?;
         }
         // A drop-in session gathers whoever came.
         None if appointment.row.walk_in => {
@@ -269,15 +262,12 @@ fn set_attendance(
                         "Cette personne n'existe pas dans la structure.",
                     )
                 })?;
-            diesel::insert_into(participants::table)
-                .values((
-                    participants::appointment_id.eq(appointment_id),
-                    participants::person_id.eq(entry.person_id),
-                    participants::status.eq(&entry.attendance),
-                    participants::created_at.eq(now()),
-                    participants::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
+            crate::booking::participation::seat_walk_in(
+                conn,
+                appointment_id,
+                entry.person_id,
+                &entry.attendance,
+            )?;
         }
         None => {
             return Err(AppError::field(
@@ -435,12 +425,7 @@ fn close_log(
         appointment_id,
         &attendance,
     )?;
-    diesel::update(appointments::table.find(appointment_id))
-        .set((
-            appointments::status.eq("done"),
-            appointments::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+    crate::booking::participation::appointment_done(conn, appointment_id)?;
     crate::audit::record(
         conn,
         Some(actor),

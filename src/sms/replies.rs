@@ -159,13 +159,7 @@ fn confirm(
     when: &str,
 ) -> Result<Outcome, AppError> {
     let (participant_id, person_id, appointment_id, organisation_id, _) = seat;
-    diesel::update(
-        participants::table
-            .find(participant_id)
-            .filter(participants::confirmed_at.is_null()),
-    )
-    .set(participants::confirmed_at.eq(Some(now())))
-    .execute(conn)?;
+    crate::booking::participation::confirm(conn, participant_id)?;
     crate::audit::record(
         conn,
         None,

@@ -117,8 +117,15 @@ fn code_of(file: &Path) -> String {
         Some(at) => &text[..at],
         None => &text,
     };
+    // Comment lines blanked, not removed: line numbers stay the file's.
     text.lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
+        .map(|line| {
+            if line.trim_start().starts_with("//") {
+                ""
+            } else {
+                line
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -288,4 +295,30 @@ fn every_known_upward_import_still_exists() {
             "{from} -> {to} ({why}) is gone: take it off KNOWN_UPWARD"
         );
     }
+}
+
+/// `participants` and `appointments` are written only by booking (the demo generator, which
+/// fills every table of an empty database in bulk, aside).
+#[test]
+fn only_booking_writes_appointments_and_seats() {
+    let writes = regex::Regex::new(
+        r"(?i)(insert_into|update|delete)\(\s*(participants|appointments)::|\b(insert\s+into|update|delete\s+from)\s+(participants|appointments)\b",
+    )
+    .unwrap();
+    let mut found = Vec::new();
+    for file in sources() {
+        if file.starts_with("src/booking") || file.starts_with("src/demo") {
+            continue;
+        }
+        for (n, line) in code_of(&file).lines().enumerate() {
+            if writes.is_match(line) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "written outside booking:\n{}",
+        found.join("\n")
+    );
 }
