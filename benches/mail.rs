@@ -2,11 +2,14 @@
 //! `cargo bench --bench mail`; `PASSERELLE_BENCH_DATABASE_URL=postgres://…/empty_db` for
 //! PostgreSQL. Prints emails per second.
 
+#[allow(dead_code)]
+#[path = "../tests/support/smtp_sink.rs"]
+mod smtp_sink;
 mod support;
 
 use std::time::Instant;
 
-use passerelle::mail::sink::SmtpSink;
+use smtp_sink::SmtpSink;
 
 const MESSAGES: usize = 10_000;
 

@@ -1,6 +1,6 @@
 //! Email: the transactional outbox, the worker that delivers it, composing the French emails
-//! (plain text, HTML and an ICS invitation), the beneficiaries' signed links, and a small SMTP
-//! sink for tests and benchmarks.
+//! (plain text, HTML and an ICS invitation), the beneficiaries' signed links. (The tests' SMTP
+//! server is `tests/support/smtp_sink.rs`.)
 
 pub mod api;
 pub mod calling;
@@ -8,7 +8,6 @@ pub mod compose;
 pub mod links;
 pub mod outbox;
 pub mod person;
-pub mod sink;
 pub mod web;
 pub mod worker;
 

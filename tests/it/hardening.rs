@@ -1,8 +1,8 @@
 //! Fixes from review, each with the test that would have caught it.
 
+use crate::smtp_sink::SmtpSink;
 use chrono::Duration;
 use diesel::prelude::*;
-use passerelle::mail::sink::SmtpSink;
 use rocket::http::Status;
 use serde_json::json;
 

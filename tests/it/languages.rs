@@ -1,8 +1,8 @@
 //! The person's language (`fr`, `en`, `ar`) in every email they get and on their printed card;
 //! referents and staff read French. And every text the code uses exists in every language.
 
+use crate::smtp_sink::SmtpSink;
 use chrono::Duration;
-use passerelle::mail::sink::SmtpSink;
 use rocket::http::Status;
 use serde_json::json;
 

@@ -1,9 +1,9 @@
 //! Email reminders through a real SMTP server (the in-process sink): outbox, recipients, lead
 //! times, worker races and failures, the beneficiary's page, the outbox view.
 
+use crate::smtp_sink::SmtpSink;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::Europe::Paris;
-use passerelle::mail::sink::SmtpSink;
 use rocket::http::{ContentType, Cookie, Status};
 use serde_json::{json, Value};
 

@@ -2,6 +2,8 @@
 
 mod harness;
 mod kannel;
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 
 mod mail;
 mod smtp_tls;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use passerelle::mail::sink::{SinkOptions, SmtpSink, TlsMode};
+use crate::smtp_sink::{SinkOptions, SmtpSink, TlsMode};
 use rocket::http::Status;
 use serde_json::json;
 

@@ -14,6 +14,8 @@ use base64::Engine;
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The envelope sender (`MAIL FROM`), shown when a test prints a message.
+    #[allow(dead_code)]
     pub from: String,
     pub to: Vec<String>,
     pub data: Vec<u8>,
