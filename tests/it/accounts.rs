@@ -4,7 +4,7 @@ use rocket::http::Status;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::harness::{hidden_field, Backend, TestApp, PASSWORD};
+use crate::harness::{hidden_field, TestApp, PASSWORD};
 
 both_backends! {
     async fn api_tokens_authenticate_and_bad_credentials_are_401(app) {
@@ -44,36 +44,28 @@ both_backends! {
     }
 }
 
-macro_rules! expiry_test {
-    ($name:ident, $backend:expr) => {
-        #[rocket::async_test]
-        async fn $name() {
-            let Some(app) =
-                TestApp::with($backend, &[("token_ttl", "3s"), ("session_ttl", "3s")]).await
-            else {
-                return;
-            };
-            let staff = app.staff("mediator", "Emmaüs Connect").await;
-            assert_eq!(
-                app.get("/api/v1/people", Some(&staff.token)).await.status,
-                Status::Ok
-            );
-            rocket::tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
-            let expired = app.get("/api/v1/people", Some(&staff.token)).await;
-            assert_eq!(expired.status, Status::Unauthorized);
-            assert!(expired.json()["detail"]
-                .as_str()
-                .unwrap()
-                .contains("expiré"));
-            // The browser session expired too: back to the login page.
-            let page = app.page("/people", &staff.session).await;
-            assert_eq!(page.status, Status::SeeOther);
-            assert_eq!(page.header("location"), Some("/login"));
-        }
-    };
+both_backends! {
+    async fn tokens_and_sessions_expire(
+        app: TestApp = |backend| TestApp::with(backend, &[("token_ttl", "3s"), ("session_ttl", "3s")])
+    ) {
+        let staff = app.staff("mediator", "Emmaüs Connect").await;
+        assert_eq!(
+            app.get("/api/v1/people", Some(&staff.token)).await.status,
+            Status::Ok
+        );
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+        let expired = app.get("/api/v1/people", Some(&staff.token)).await;
+        assert_eq!(expired.status, Status::Unauthorized);
+        assert!(expired.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expiré"));
+        // The browser session expired too: back to the login page.
+        let page = app.page("/people", &staff.session).await;
+        assert_eq!(page.status, Status::SeeOther);
+        assert_eq!(page.header("location"), Some("/login"));
+    }
 }
-expiry_test!(tokens_and_sessions_expire_sqlite, Backend::Sqlite);
-expiry_test!(tokens_and_sessions_expire_postgres, Backend::Postgres);
 
 both_backends! {
     async fn repeated_failed_logins_are_throttled(app) {
@@ -155,54 +147,45 @@ both_backends! {
     }
 }
 
-macro_rules! setup_test {
-    ($name:ident, $backend:expr) => {
-        #[rocket::async_test]
-        async fn $name() {
-            let Some(app) = TestApp::new($backend).await else { return };
-            let token = app
-                .db()
-                .run(|conn| passerelle::auth::service::setup_token_if_no_user(conn))
-                .await
-                .unwrap()
-                .expect("a setup token when there is no account");
-            assert_eq!(app.get("/setup/not-the-token", None).await.status, Status::NotFound);
-            let page = app.get(&format!("/setup/{token}"), None).await;
-            assert_eq!(page.status, Status::Ok);
-            let csrf = page.cookie(passerelle::auth::PRE_SESSION_CSRF_COOKIE).unwrap();
-            let submit = |password_confirmation: &str| {
-                app.client
-                    .post(format!("/setup/{token}"))
-                    .header(rocket::http::ContentType::Form)
-                    .cookie(rocket::http::Cookie::new(passerelle::auth::PRE_SESSION_CSRF_COOKIE, csrf.clone()))
-                    .body(format!(
-                        "csrf_token={csrf}&organisation=D%C3%A9partement&name=Camille&email=camille%40example.org&password={PASSWORD}&password_confirmation={password_confirmation}"
-                    ))
-            };
-            let mismatch = submit("autre-chose-encore").dispatch().await;
-            assert_eq!(mismatch.status(), Status::UnprocessableEntity);
-            assert!(mismatch.into_string().await.unwrap().contains("ne sont pas identiques"));
-            let done = submit(PASSWORD).dispatch().await;
-            assert_eq!(done.status(), Status::SeeOther);
-            // The admin exists and can get a token; the link is spent.
-            let token_answer = app
-                .send_json("POST", "/api/v1/tokens", None, &json!({"email": "camille@example.org", "password": PASSWORD}).to_string())
-                .await;
-            assert_eq!(token_answer.status, Status::Created);
-            let api = token_answer.json()["token"].as_str().unwrap().to_string();
-            let orgs = app.get("/api/v1/organisations", Some(&api)).await;
-            assert_eq!(orgs.json()[0]["name"], "Département");
-            assert_eq!(app.get(&format!("/setup/{token}"), None).await.status, Status::NotFound);
-            let none = app.db().run(|conn| passerelle::auth::service::setup_token_if_no_user(conn)).await.unwrap();
-            assert!(none.is_none());
-        }
-    };
+both_backends! {
+    async fn first_admin_setup_link_works_once(app) {
+        let token = app
+            .db()
+            .run(|conn| passerelle::auth::service::setup_token_if_no_user(conn))
+            .await
+            .unwrap()
+            .expect("a setup token when there is no account");
+        assert_eq!(app.get("/setup/not-the-token", None).await.status, Status::NotFound);
+        let page = app.get(&format!("/setup/{token}"), None).await;
+        assert_eq!(page.status, Status::Ok);
+        let csrf = page.cookie(passerelle::auth::PRE_SESSION_CSRF_COOKIE).unwrap();
+        let submit = |password_confirmation: &str| {
+            app.client
+                .post(format!("/setup/{token}"))
+                .header(rocket::http::ContentType::Form)
+                .cookie(rocket::http::Cookie::new(passerelle::auth::PRE_SESSION_CSRF_COOKIE, csrf.clone()))
+                .body(format!(
+                    "csrf_token={csrf}&organisation=D%C3%A9partement&name=Camille&email=camille%40example.org&password={PASSWORD}&password_confirmation={password_confirmation}"
+                ))
+        };
+        let mismatch = submit("autre-chose-encore").dispatch().await;
+        assert_eq!(mismatch.status(), Status::UnprocessableEntity);
+        assert!(mismatch.into_string().await.unwrap().contains("ne sont pas identiques"));
+        let done = submit(PASSWORD).dispatch().await;
+        assert_eq!(done.status(), Status::SeeOther);
+        // The admin exists and can get a token; the link is spent.
+        let token_answer = app
+            .send_json("POST", "/api/v1/tokens", None, &json!({"email": "camille@example.org", "password": PASSWORD}).to_string())
+            .await;
+        assert_eq!(token_answer.status, Status::Created);
+        let api = token_answer.json()["token"].as_str().unwrap().to_string();
+        let orgs = app.get("/api/v1/organisations", Some(&api)).await;
+        assert_eq!(orgs.json()[0]["name"], "Département");
+        assert_eq!(app.get(&format!("/setup/{token}"), None).await.status, Status::NotFound);
+        let none = app.db().run(|conn| passerelle::auth::service::setup_token_if_no_user(conn)).await.unwrap();
+        assert!(none.is_none());
+    }
 }
-setup_test!(first_admin_setup_link_works_once_sqlite, Backend::Sqlite);
-setup_test!(
-    first_admin_setup_link_works_once_postgres,
-    Backend::Postgres
-);
 
 both_backends! {
     async fn roles_limit_who_creates_accounts_and_organisations(app) {
@@ -325,27 +308,15 @@ fn cli_user_add(app: &TestApp) {
     assert!(String::from_utf8_lossy(&short.stderr).contains("password"));
 }
 
-macro_rules! cli_test {
-    ($name:ident, $backend:expr) => {
-        #[rocket::async_test]
-        async fn $name() {
-            let Some(app) = TestApp::new($backend).await else { return };
-            cli_user_add(&app);
-            let token = app
-                .send_json("POST", "/api/v1/tokens", None, &json!({"email": "lea@example.org", "password": PASSWORD}).to_string())
-                .await;
-            assert_eq!(token.status, Status::Created);
-            let api = token.json()["token"].as_str().unwrap().to_string();
-            let person = app.post_json("/api/v1/people", &api, json!({"given_name": "Yanis"})).await;
-            assert_eq!(person.status, Status::Created);
-        }
-    };
+both_backends! {
+    async fn command_line_user_add_then_token_then_person(app) {
+        cli_user_add(&app);
+        let token = app
+            .send_json("POST", "/api/v1/tokens", None, &json!({"email": "lea@example.org", "password": PASSWORD}).to_string())
+            .await;
+        assert_eq!(token.status, Status::Created);
+        let api = token.json()["token"].as_str().unwrap().to_string();
+        let person = app.post_json("/api/v1/people", &api, json!({"given_name": "Yanis"})).await;
+        assert_eq!(person.status, Status::Created);
+    }
 }
-cli_test!(
-    command_line_user_add_then_token_then_person_sqlite,
-    Backend::Sqlite
-);
-cli_test!(
-    command_line_user_add_then_token_then_person_postgres,
-    Backend::Postgres
-);

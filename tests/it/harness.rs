@@ -30,24 +30,34 @@ pub enum Backend {
     Postgres,
 }
 
-/// Generates one test per backend: `name::sqlite` and `name::postgres`.
+/// Generates one test per backend: `name::sqlite` and `name::postgres`, each with a fresh
+/// fixture: a `TestApp` by default, or what `= FIXTURE` makes of the backend (an async function
+/// or closure giving an `Option`; `None` on PostgreSQL when no PostgreSQL is around skips that
+/// leg, as `TestApp::new` does). The one place the two legs are written; the files' own test
+/// macros (`mail_test!`, `webhook_test!`, `tls_test!`) only name their fixture.
 #[macro_export]
 macro_rules! both_backends {
     ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        $crate::both_backends! {
+            async fn $name($app: $crate::harness::TestApp = $crate::harness::TestApp::new) $body
+        }
+    };
+    ($(#[$meta:meta])* async fn $name:ident($arg:tt : $ty:ty = $fixture:expr) $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            async fn run($app: $crate::harness::TestApp) $body
+            async fn run($arg: $ty) $body
 
             #[rocket::async_test]
             async fn sqlite() {
-                run($crate::harness::TestApp::new($crate::harness::Backend::Sqlite).await.unwrap()).await
+                let fixture = ($fixture)($crate::harness::Backend::Sqlite).await;
+                run(fixture.expect("the SQLite fixture")).await
             }
 
             #[rocket::async_test]
             async fn postgres() {
-                if let Some(app) = $crate::harness::TestApp::new($crate::harness::Backend::Postgres).await {
-                    run(app).await
+                if let Some(fixture) = ($fixture)($crate::harness::Backend::Postgres).await {
+                    run(fixture).await
                 }
             }
         }
@@ -384,6 +394,20 @@ impl TestApp {
     }
 
     /// An app with extra configuration (`("token_ttl", "0s")`…).
+    /// An app whose emails go to a real SMTP server of its own (the in-process sink), with
+    /// more settings.
+    pub async fn with_smtp(
+        backend: Backend,
+        extra: &[(&str, &str)],
+    ) -> Option<(TestApp, crate::smtp_sink::SmtpSink)> {
+        let sink = crate::smtp_sink::SmtpSink::start().expect("smtp sink");
+        let url = sink.url();
+        let mut overrides = vec![("mail_transport", "smtp"), ("smtp_url", url.as_str())];
+        overrides.extend_from_slice(extra);
+        let app = TestApp::with(backend, &overrides).await?;
+        Some((app, sink))
+    }
+
     pub async fn with(backend: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, &dir).await?;

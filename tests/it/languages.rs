@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::booking::{at, setup, today, Setup};
 use crate::both_backends;
 use crate::harness::{unescape, Backend, TestApp};
-use crate::mail::{app_with_smtp, parse, Parsed};
+use crate::mail::{parse, Parsed};
 
 /// The ids a piece of code or a template names: `t["email-hello"]`, `text(lang, "sms-answer"…`,
 /// any string literal of the form `family-word…` whose family is one of the files' families.
@@ -174,7 +174,7 @@ fn next_tuesday() -> chrono::NaiveDate {
 }
 
 async fn emails_leg(backend: Backend) {
-    let Some((app, sink)) = app_with_smtp(backend, &[]).await else {
+    let Some((app, sink)) = TestApp::with_smtp(backend, &[]).await else {
         return;
     };
     let s = setup(&app, "Emmaüs Connect").await;
@@ -310,7 +310,7 @@ async fn emails_follow_the_persons_language_and_referents_read_french_postgres()
 }
 
 async fn handover_leg(backend: Backend) {
-    let Some((app, sink)) = app_with_smtp(backend, &[]).await else {
+    let Some((app, sink)) = TestApp::with_smtp(backend, &[]).await else {
         return;
     };
     let mediator = app.staff("mediator", "Emmaüs Connect").await;

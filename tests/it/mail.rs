@@ -10,37 +10,16 @@ use serde_json::{json, Value};
 use crate::booking::{at, setup, today, Setup};
 use crate::harness::{unescape, Backend, TestApp};
 
-pub(crate) async fn app_with_smtp(
-    backend: Backend,
-    extra: &[(&str, &str)],
-) -> Option<(TestApp, SmtpSink)> {
-    let sink = SmtpSink::start().expect("smtp sink");
-    let url = sink.url();
-    let mut overrides = vec![("mail_transport", "smtp"), ("smtp_url", url.as_str())];
-    overrides.extend_from_slice(extra);
-    let app = TestApp::with(backend, &overrides).await?;
-    Some((app, sink))
-}
-
+/// A test on both backends with an app sending to its own SMTP server, and more settings.
 macro_rules! mail_test {
     ($name:ident, |$app:ident, $sink:ident| $body:block) => {
         mail_test!($name, [], |$app, $sink| $body);
     };
     ($name:ident, [$($k:literal = $v:literal),*], |$app:ident, $sink:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            async fn run($app: TestApp, $sink: SmtpSink) $body
-            #[rocket::async_test]
-            async fn sqlite() {
-                let (app, sink) = app_with_smtp(Backend::Sqlite, &[$(($k, $v)),*]).await.unwrap();
-                run(app, sink).await
-            }
-            #[rocket::async_test]
-            async fn postgres() {
-                if let Some((app, sink)) = app_with_smtp(Backend::Postgres, &[$(($k, $v)),*]).await {
-                    run(app, sink).await
-                }
-            }
+        $crate::both_backends! {
+            async fn $name(($app, $sink): (TestApp, SmtpSink) = |backend| {
+                TestApp::with_smtp(backend, &[$(($k, $v)),*])
+            }) $body
         }
     };
 }

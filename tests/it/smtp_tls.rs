@@ -152,21 +152,14 @@ async fn run_worker_with(app: &TestApp, smtp_url: &str) -> passerelle::mail::wor
         .unwrap()
 }
 
+/// A test on both backends that makes its own app (each with its own SMTP server).
 macro_rules! tls_test {
     ($name:ident, |$backend:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            async fn run($backend: Backend) $body
-            #[rocket::async_test]
-            async fn sqlite() {
-                run(Backend::Sqlite).await
-            }
-            #[rocket::async_test]
-            async fn postgres() {
-                if crate::harness::pg_server().is_some() {
-                    run(Backend::Postgres).await
-                }
-            }
+        $crate::both_backends! {
+            async fn $name($backend: Backend = |backend: Backend| async move {
+                (backend == Backend::Sqlite || crate::harness::pg_server().is_some())
+                    .then_some(backend)
+            }) $body
         }
     };
 }

@@ -80,17 +80,11 @@ async fn app_allowing_private(backend: Backend) -> Option<TestApp> {
     .await
 }
 
+/// A test on both backends with an app that may post to loopback receivers.
 macro_rules! webhook_test {
     ($name:ident, |$app:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            async fn run($app: TestApp) $body
-            #[rocket::async_test]
-            async fn sqlite() { run(app_allowing_private(Backend::Sqlite).await.unwrap()).await }
-            #[rocket::async_test]
-            async fn postgres() {
-                if let Some(app) = app_allowing_private(Backend::Postgres).await { run(app).await }
-            }
+        $crate::both_backends! {
+            async fn $name($app: TestApp = app_allowing_private) $body
         }
     };
 }
