@@ -38,14 +38,12 @@ fn parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::equipment::api::ApiDoc::openapi(),
         crate::exports::ApiDoc::openapi(),
         crate::mail::api::ApiDoc::openapi(),
+        crate::merge::api::ApiDoc::openapi(),
         crate::organisations::api::ApiDoc::openapi(),
         crate::people::api::ApiDoc::openapi(),
-        // Right after the people's: their paths sit under `/api/v1/people/{id}` and keep their
-        // place in the document.
-        crate::privacy::api::ApiDoc::openapi(),
-        crate::merge::api::ApiDoc::openapi(),
         crate::people::import::api::ApiDoc::openapi(),
         crate::places::api::ApiDoc::openapi(),
+        crate::privacy::api::ApiDoc::openapi(),
         crate::programmes::api::ApiDoc::openapi(),
         crate::public::api::ApiDoc::openapi(),
         crate::referrals::api::ApiDoc::openapi(),

@@ -1,6 +1,7 @@
 //! The reminder worker: claims due messages, composes and sends them, records the outcome.
 //! Runs inside `serve` (unless `worker = false`) or alone with `passerelle worker`, with the
-//! periodic privacy job ([`crate::privacy`]) alongside, which the caller hands to [`Worker::run`].
+//! periodic privacy job ([`crate::privacy`]) alongside, which the caller hands to
+//! [`Worker::run`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

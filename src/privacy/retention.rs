@@ -3,8 +3,9 @@
 //!
 //! The worker loop (in `serve`, or `passerelle worker`: [`with_worker`]) calls [`run_if_due`]
 //! every few minutes; a lease row in `job_runs` makes one instance run it, at most once an
-//! hour, however many are started. The work itself is idempotent too: a person already anonymised or a
-//! message already purged is left alone, so a run cut short is simply finished by the next.
+//! hour, however many are started. The work itself is idempotent too: a person already
+//! anonymised or a message already purged is left alone, so a run cut short is simply finished
+//! by the next.
 
 use std::time::{Duration, Instant};
 
