@@ -21,6 +21,7 @@ pub mod i18n;
 pub mod idempotency;
 pub mod json;
 pub mod mail;
+pub mod merge;
 pub mod openapi;
 pub mod ops;
 pub mod organisations;
@@ -103,10 +104,10 @@ pub fn api_routes() -> Vec<Route> {
         people::api::create,
         people::api::show,
         people::api::update,
-        people::api::erase,
-        people::api::export,
+        privacy::api::erase,
+        privacy::api::export,
         people::import::api::import,
-        people::api::merge,
+        merge::api::merge,
         audit::api::list,
         booking::api::list_services,
         booking::api::create_service,
@@ -188,15 +189,15 @@ pub fn web_routes() -> Vec<Route> {
         people::import::web::analyse,
         people::import::web::confirm,
         people::duplicates::list,
-        people::duplicates::merge,
+        merge::web::merge,
         people::web::new,
         people::web::create,
         people::web::show,
         people::web::edit,
         people::web::update,
-        people::web::erase_confirm,
-        people::web::erase,
-        people::web::export,
+        privacy::web::erase_confirm,
+        privacy::web::erase,
+        privacy::web::export,
         audit::web::list,
         places::web::list,
         places::web::new,
@@ -343,7 +344,7 @@ impl rocket::fairing::Fairing for WorkerFairing {
         {
             // Its own task: a slow receiver never holds up the emails.
             rocket::tokio::spawn(webhooks.run());
-            *slot = Some(rocket::tokio::spawn(worker.run()));
+            *slot = Some(rocket::tokio::spawn(privacy::with_worker(worker)));
         }
     }
 

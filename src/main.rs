@@ -123,7 +123,7 @@ fn worker() -> Result<(), String> {
     println!("Passerelle : envoi des rappels ({}).", worker.id);
     rocket::execute(async move {
         let delivering = rocket::tokio::spawn(webhooks.clone().run());
-        let running = rocket::tokio::spawn(worker.clone().run());
+        let running = rocket::tokio::spawn(passerelle::privacy::with_worker(worker.clone()));
         let mut terminate = rocket::tokio::signal::unix::signal(
             rocket::tokio::signal::unix::SignalKind::terminate(),
         )

@@ -1,6 +1,7 @@
 //! The reminder worker: claims due messages, composes and sends them, records the outcome.
 //! Runs inside `serve` (unless `worker = false`) or alone with `passerelle worker`, with the
-//! periodic privacy job ([`crate::privacy`]) alongside.
+//! periodic privacy job ([`crate::privacy`]) alongside, which the caller hands to
+//! [`Worker::run`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,9 +14,6 @@ use crate::error::AppError;
 
 /// What one sending lane did: sent, failed, and the ids it gives back.
 type LaneResult = Result<(usize, usize, Vec<i32>), AppError>;
-
-/// How often the worker asks whether the privacy job is due (it runs at most once an hour).
-const PRIVACY_CHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Messages claimed at once, per sending lane.
 const PER_LANE: usize = 16;
@@ -53,6 +51,21 @@ impl Worker {
             id,
             stopping: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The database the worker writes to.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The configuration the worker runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// True once [`Worker::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     /// Asks the worker to stop: the message being sent is finished, the others released.
@@ -172,44 +185,12 @@ impl Worker {
         Ok(round)
     }
 
-    /// Runs the privacy job if it is due and this instance gets it; blocking. Its write
-    /// transactions go through the same writer as the requests', in short batches.
-    pub fn run_privacy_job(&self) -> Result<Option<crate::privacy::Report>, AppError> {
-        self.db
-            .blocking(|conn| crate::privacy::run_if_due(conn, &self.config, &self.id))
-    }
-
-    /// Asks every few minutes whether the privacy job (retention, message purge) is due, and
-    /// runs it when this instance gets it.
-    async fn privacy_loop(self) {
-        while !self.stopping.load(Ordering::SeqCst) {
-            let worker = self.clone();
-            let outcome =
-                rocket::tokio::task::spawn_blocking(move || worker.run_privacy_job()).await;
-            match outcome {
-                Ok(Ok(Some(report))) => log::info!(
-                    "privacy job: {} people anonymised, {} messages purged",
-                    report.anonymised,
-                    report.messages_purged
-                ),
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => log::error!("privacy job: {}", e.detail()),
-                Err(e) => log::error!("privacy job failed: {e}"),
-            }
-            let mut waited = std::time::Duration::ZERO;
-            let step = std::time::Duration::from_millis(100);
-            while waited < PRIVACY_CHECK && !self.stopping.load(Ordering::SeqCst) {
-                rocket::tokio::time::sleep(step).await;
-                waited += step;
-            }
-        }
-    }
-
-    /// Runs rounds until `stop`, sleeping `worker_poll_interval` when nothing is due; runs the
-    /// privacy job alongside.
-    pub async fn run(self) {
+    /// Runs rounds until `stop`, sleeping `worker_poll_interval` when nothing is due; runs
+    /// `alongside` in its own task (the privacy job: the caller brings it, so that the mail
+    /// capability does not depend on what sits above it) and waits for it before returning.
+    pub async fn run(self, alongside: impl std::future::Future<Output = ()> + Send + 'static) {
         log::info!("reminder worker {} started", self.id);
-        let privacy = rocket::tokio::spawn(self.clone().privacy_loop());
+        let privacy = rocket::tokio::spawn(alongside);
         while !self.stopping.load(Ordering::SeqCst) {
             let worker = self.clone();
             let round = rocket::tokio::task::spawn_blocking(move || worker.run_once()).await;

@@ -1,12 +1,9 @@
-use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
 use serde::Serialize;
 
-use super::export::Export;
 use super::{Person, PersonInput};
-use crate::auth::{ApiUser, Role};
-use crate::config::Config;
+use crate::auth::ApiUser;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::api::{ApiJson, Created, Page};
@@ -15,7 +12,7 @@ use crate::web::query::Query;
 
 /// The paths of this capability in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, show, update, erase, export, merge))]
+#[openapi(paths(list, create, show, update))]
 pub struct ApiDoc;
 
 /// `GET /people`'s query (beside `limit` and `offset`).
@@ -150,98 +147,6 @@ pub async fn update(
     let user = api.0;
     let patch = patch.into_inner();
     db.run(move |conn| super::patch(conn, &user, id, patch))
-        .await
-        .map(Json)
-}
-
-/// Effacer (anonymiser) une personne (admin, coordinateur) : nom, coordonnées, notes et prescripteur effacés, désinscription de ses rendez-vous à venir ; les statistiques restent.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/people/{id}",
-    operation_id = "erase_person",
-    tag = "people",
-    params(("id" = i32, Path)),
-    responses(
-        (status = 204, description = "Anonymisée"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-    ),
-    security(("bearer" = [])),
-)]
-#[rocket::delete("/people/<id>")]
-pub async fn erase(
-    db: &State<Db>,
-    config: &State<Config>,
-    api: ApiUser,
-    id: i32,
-) -> Result<Status, AppError> {
-    let user = api.0;
-    user.require(&[Role::Admin, Role::Manager])?;
-    let config = config.inner().clone();
-    db.run(move |conn| super::erase(conn, &config, &user, id))
-        .await?;
-    Ok(Status::NoContent)
-}
-
-/// Tout ce qui est conservé sur la personne (RGPD) ; la lecture est tracée.
-#[utoipa::path(
-    get,
-    path = "/api/v1/people/{id}/export",
-    operation_id = "export_person",
-    tag = "people",
-    params(("id" = i32, Path)),
-    responses(
-        (status = 200, description = "OK", body = Export),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-    ),
-    security(("bearer" = [])),
-)]
-#[rocket::get("/people/<id>/export")]
-pub async fn export(
-    db: &State<Db>,
-    config: &State<Config>,
-    api: ApiUser,
-    id: i32,
-) -> Result<Json<Export>, AppError> {
-    let user = api.0;
-    let tz = config.timezone;
-    db.run(move |conn| super::export::export(conn, &tz, &user, id))
-        .await
-        .map(Json)
-}
-
-/// Fusionner from_id dans cette personne (même structure) ; from_id répond ensuite 404 avec merged_into.
-#[utoipa::path(
-    post,
-    path = "/api/v1/people/{id}/merge",
-    operation_id = "merge_person",
-    tag = "people",
-    params(("id" = i32, Path)),
-    request_body = super::merge::MergeInput,
-    responses(
-        (status = 200, description = "La fiche conservée", body = Person),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid),
-    ),
-    security(("bearer" = [])),
-)]
-#[rocket::post("/people/<id>/merge", data = "<input>")]
-pub async fn merge(
-    db: &State<Db>,
-    api: ApiUser,
-    id: i32,
-    input: ApiJson<super::merge::MergeInput>,
-) -> Result<Json<Person>, AppError> {
-    let user = api.0;
-    let input = input.into_inner();
-    db.run(move |conn| super::merge::merge(conn, &user, id, input))
         .await
         .map(Json)
 }

@@ -294,7 +294,7 @@ impl PersonInput {
 
 #[derive(AsChangeset, Insertable)]
 #[diesel(table_name = people, treat_none_as_null = true)]
-pub(super) struct PersonChanges<'a> {
+pub(crate) struct PersonChanges<'a> {
     given_name: &'a str,
     family_name: Option<&'a str>,
     birth_year: Option<i32>,
@@ -319,7 +319,7 @@ pub(super) struct PersonChanges<'a> {
 }
 
 impl<'a> PersonChanges<'a> {
-    pub(super) fn from_input(input: &'a PersonInput) -> Self {
+    pub(crate) fn from_input(input: &'a PersonInput) -> Self {
         PersonChanges {
             given_name: &input.given_name,
             family_name: input.family_name.as_deref(),

@@ -2,10 +2,8 @@
 
 pub mod api;
 pub mod duplicates;
-pub mod export;
 pub mod funder;
 pub mod import;
-pub mod merge;
 pub mod picker;
 pub mod public;
 pub mod web;
@@ -17,20 +15,16 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
-use crate::auth::{Role, StaffUser};
-use crate::config::Config;
+use crate::auth::StaffUser;
 use crate::db::schema::{participants, people, people_fts, person_programmes, programmes};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::text::{clean, fold, like_escape, normalise_phone};
 
-mod erasure;
 mod input;
 mod model;
 
-pub(crate) use erasure::anonymise;
-pub use erasure::erase;
-use input::*;
+pub(crate) use input::PersonChanges;
 pub use input::{PersonInput, PersonPatch};
 use model::*;
 pub use model::{Person, PersonRow};
@@ -91,7 +85,10 @@ fn programme_ids_of(conn: &mut DbConn, ids: &[i32]) -> Result<HashMap<i32, Vec<i
     Ok(map)
 }
 
-fn with_programmes(conn: &mut DbConn, rows: Vec<PersonRow>) -> Result<Vec<Person>, AppError> {
+pub(crate) fn with_programmes(
+    conn: &mut DbConn,
+    rows: Vec<PersonRow>,
+) -> Result<Vec<Person>, AppError> {
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let mut programmes = programme_ids_of(conn, &ids)?;
     Ok(rows
@@ -103,7 +100,11 @@ fn with_programmes(conn: &mut DbConn, rows: Vec<PersonRow>) -> Result<Vec<Person
         .collect())
 }
 
-fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), AppError> {
+pub(crate) fn set_programmes(
+    conn: &mut DbConn,
+    person_id: i32,
+    ids: &[i32],
+) -> Result<(), AppError> {
     let mut current: Vec<i32> = person_programmes::table
         .filter(person_programmes::person_id.eq(person_id))
         .select(person_programmes::programme_id)
@@ -147,7 +148,7 @@ fn set_programmes(conn: &mut DbConn, person_id: i32, ids: &[i32]) -> Result<(), 
     Ok(())
 }
 
-fn row_by_id(conn: &mut DbConn, id: i32) -> Result<PersonRow, AppError> {
+pub(crate) fn row_by_id(conn: &mut DbConn, id: i32) -> Result<PersonRow, AppError> {
     Ok(people::table
         .find(id)
         .select(PersonRow::as_select())

@@ -128,7 +128,7 @@ both_backends! {
 
         // The job as the worker runs it, while the requests go on.
         let worker = app.worker();
-        let job = rocket::tokio::task::spawn_blocking(move || worker.run_privacy_job());
+        let job = rocket::tokio::task::spawn_blocking(move || passerelle::privacy::run_by(&worker));
         let job_started = Instant::now();
         let mut during = Vec::new();
         let mut n = 3;

@@ -495,7 +495,7 @@ both_backends! {
         let old = person(&app, &s.mediator.token, "Ancien").await;
         age(&app, old, months_ago(30)).await;
         let worker = app.worker();
-        let running = rocket::tokio::spawn(worker.clone().run());
+        let running = rocket::tokio::spawn(passerelle::privacy::with_worker(worker.clone()));
         let mut anonymised = false;
         for _ in 0..100 {
             if app.get(&format!("/api/v1/people/{old}"), Some(&s.manager.token)).await.json()["anonymised"] == true {

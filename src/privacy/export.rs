@@ -10,7 +10,6 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::Person;
 use crate::auth::StaffUser;
 use crate::booking::{AppointmentRow, ParticipantRow};
 use crate::db::schema::{
@@ -21,6 +20,7 @@ use crate::db::{now, DbConn};
 use crate::equipment::{Assignment, Event, Item};
 use crate::error::AppError;
 use crate::mail::outbox::MessageRow;
+use crate::people::Person;
 use crate::skills::logs::{LogRow, SkillLevel};
 use crate::skills::profile::SkillProgress;
 use crate::time::LocalTime;
@@ -229,7 +229,7 @@ type ParticipationRow = (
 /// Everything held on a person the user may see; the read is written to the audit log.
 pub fn export(conn: &mut DbConn, tz: &Tz, user: &StaffUser, id: i32) -> Result<Export, AppError> {
     crate::db::transaction(conn, |conn| {
-        let person = super::get(conn, user, id)?;
+        let person = crate::people::get(conn, user, id)?;
         let organisation = crate::organisations::find(conn, person.organisation_id)?;
         let programmes = programmes_of(conn, id)?;
         let participations = participations_of(conn, tz, id)?;

@@ -1,10 +1,11 @@
 //! The periodic privacy job: people with no activity for `retention_months` are anonymised,
 //! and the texts and addresses of messages are purged 30 days after they went out.
 //!
-//! The worker loop (in `serve`, or `passerelle worker`) calls [`run_if_due`] every few
-//! minutes; a lease row in `job_runs` makes one instance run it, at most once an hour, however
-//! many are started. The work itself is idempotent too: a person already anonymised or a
-//! message already purged is left alone, so a run cut short is simply finished by the next.
+//! The worker loop (in `serve`, or `passerelle worker`: [`with_worker`]) calls [`run_if_due`]
+//! every few minutes; a lease row in `job_runs` makes one instance run it, at most once an
+//! hour, however many are started. The work itself is idempotent too: a person already
+//! anonymised or a message already purged is left alone, so a run cut short is simply finished
+//! by the next.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,10 @@ use crate::db::schema::{
 };
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::mail::worker::Worker;
 
+/// How often the worker asks whether the privacy job is due (it runs at most once an hour).
+const CHECK: Duration = Duration::from_secs(300);
 /// The job's name in `job_runs`.
 const JOB: &str = "privacy";
 /// At most one run per this interval, across every instance.
@@ -230,7 +234,7 @@ pub fn anonymise_inactive(
                     // person booked since the page was read is kept.
                     crate::db::lock_organisation(conn, organisation_id)?;
                     if !inactive_people(conn, cutoff, Among::Only(id), 1)?.is_empty()
-                        && crate::people::anonymise(
+                        && super::erasure::anonymise(
                             conn,
                             config,
                             None,
@@ -316,4 +320,43 @@ pub fn purge_messages(conn: &mut DbConn, current: NaiveDateTime) -> Result<usize
         })?;
     }
     Ok(purged)
+}
+
+/// Runs the privacy job if it is due and this instance gets it; blocking. Its write
+/// transactions go through the same writer as the requests', in short batches.
+pub fn run_by(worker: &Worker) -> Result<Option<Report>, AppError> {
+    worker
+        .db()
+        .blocking(|conn| run_if_due(conn, worker.config(), &worker.id))
+}
+
+/// Asks every few minutes whether the privacy job (retention, message purge) is due, and
+/// runs it when this instance gets it; ends when `worker` is stopped.
+pub async fn alongside(worker: Worker) {
+    while !worker.is_stopping() {
+        let job = worker.clone();
+        let outcome = rocket::tokio::task::spawn_blocking(move || run_by(&job)).await;
+        match outcome {
+            Ok(Ok(Some(report))) => log::info!(
+                "privacy job: {} people anonymised, {} messages purged",
+                report.anonymised,
+                report.messages_purged
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => log::error!("privacy job: {}", e.detail()),
+            Err(e) => log::error!("privacy job failed: {e}"),
+        }
+        let mut waited = Duration::ZERO;
+        let step = Duration::from_millis(100);
+        while waited < CHECK && !worker.is_stopping() {
+            rocket::tokio::time::sleep(step).await;
+            waited += step;
+        }
+    }
+}
+
+/// The reminder worker's rounds with the privacy job alongside, until the worker is stopped:
+/// what `serve` and `passerelle worker` run.
+pub async fn with_worker(worker: Worker) {
+    worker.clone().run(alongside(worker)).await
 }

@@ -3,15 +3,26 @@
 //! the merged one's values. The merged record stays, emptied, pointing at the kept one: reading
 //! it answers 404 with `merged_into`. Report figures do not change, except that there is one
 //! person fewer.
+//!
+//! A merge is not a privacy operation (it serves the records' quality, not a person's rights
+//! or the retention rules), but like erasure it spans the capabilities: it sits on top of them
+//! in its own folder, calls people, booking, skills, equipment, mail and referrals, and none of
+//! them calls it. Finding the pairs to merge reads people only and stays there
+//! ([`crate::people::duplicates`]).
+
+pub mod api;
+pub mod web;
 
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::{get, row_by_id, set_programmes, Person, PersonChanges, PersonRow};
 use crate::auth::StaffUser;
 use crate::db::schema::people;
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::people::{
+    get, row_by_id, set_programmes, with_programmes, Person, PersonChanges, PersonRow, MERGED_NAME,
+};
 
 #[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct MergeInput {
@@ -106,7 +117,7 @@ pub fn merge(
         let stamp = now();
         diesel::update(people::table.find(from_id))
             .set((
-                people::given_name.eq(super::MERGED_NAME),
+                people::given_name.eq(MERGED_NAME),
                 people::family_name.eq(None::<String>),
                 people::birth_year.eq(None::<i32>),
                 people::email.eq(None::<String>),
@@ -145,73 +156,6 @@ pub fn merge(
             Some(kept.organisation_id),
         )?;
         let row: PersonRow = row_by_id(conn, id)?;
-        Ok(super::with_programmes(conn, vec![row])?.remove(0))
+        Ok(with_programmes(conn, vec![row])?.remove(0))
     })
-}
-
-/// Pairs of people of the user's organisation who look like one person (same names and birth
-/// year, same email or same phone), the older record first; at most `limit` pairs.
-pub fn candidates(
-    conn: &mut DbConn,
-    user: &StaffUser,
-    limit: usize,
-) -> Result<Vec<(Person, Person)>, AppError> {
-    let mut query = people::table
-        .filter(people::anonymised_at.is_null())
-        .filter(people::merged_into.is_null())
-        .select(PersonRow::as_select())
-        .order(people::id)
-        .into_boxed();
-    if let Some(org) = user.scope() {
-        query = query.filter(people::organisation_id.eq(org));
-    }
-    let rows: Vec<PersonRow> = query.load(conn)?;
-    let mut seen: std::collections::HashMap<(i32, String), usize> = Default::default();
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        let mut keys = Vec::new();
-        if let (Some(_), Some(year)) = (&row.family_name, row.birth_year) {
-            keys.push(format!("n:{}:{year}", name_key_of(row)));
-        }
-        if let Some(email) = &row.email {
-            keys.push(format!("e:{email}"));
-        }
-        if let Some(phone) = &row.phone {
-            keys.push(format!("p:{phone}"));
-        }
-        let mut matched = None;
-        for key in keys {
-            match seen.get(&(row.organisation_id, key.clone())) {
-                Some(first) if matched.is_none() => matched = Some(*first),
-                Some(_) => {}
-                None => {
-                    seen.insert((row.organisation_id, key), i);
-                }
-            }
-        }
-        if let Some(first) = matched {
-            pairs.push((first, i));
-            if pairs.len() >= limit {
-                break;
-            }
-        }
-    }
-    let wanted: Vec<PersonRow> = pairs
-        .iter()
-        .flat_map(|(a, b)| [rows[*a].clone(), rows[*b].clone()])
-        .collect();
-    let mut people = super::with_programmes(conn, wanted)?.into_iter();
-    let mut out = Vec::new();
-    while let (Some(a), Some(b)) = (people.next(), people.next()) {
-        out.push((a, b));
-    }
-    Ok(out)
-}
-
-fn name_key_of(row: &PersonRow) -> String {
-    format!(
-        "{} {}",
-        crate::text::fold(&row.given_name),
-        crate::text::fold(row.family_name.as_deref().unwrap_or(""))
-    )
 }

@@ -1,7 +1,14 @@
 //! Erasure and anonymisation: names, contacts, notes and referent removed, the person
 //! withdrawn from their upcoming appointments; the statistics stay.
 
-use super::*;
+use diesel::prelude::*;
+
+use crate::auth::{Role, StaffUser};
+use crate::config::Config;
+use crate::db::schema::people;
+use crate::db::{now, DbConn};
+use crate::error::AppError;
+use crate::people::{get, ANONYMISED_NAME};
 
 /// Erasure: names, contacts, notes and referent removed; the person is withdrawn from their
 /// upcoming appointments (the waitlist moves up) and their messages forgotten. The record, its
