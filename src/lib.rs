@@ -24,6 +24,7 @@ pub mod mail;
 pub mod openapi;
 pub mod ops;
 pub mod organisations;
+pub mod outbox;
 pub mod patch;
 pub mod people;
 pub mod phone;

@@ -1,11 +1,11 @@
 use rocket::serde::json::Json;
 use rocket::State;
 
-use super::outbox::{self, MessageOut};
 use crate::auth::ApiUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::outbox::{self, MessageOut};
 use crate::web::api::Page;
 use crate::web::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;

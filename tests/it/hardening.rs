@@ -95,7 +95,7 @@ async fn stale_claims_are_dropped_and_erasure_forgets_addresses(app: TestApp, si
     // A worker claims the confirmation and dies; meanwhile the appointment is cancelled.
     app.db()
         .run(|conn| {
-            passerelle::mail::outbox::claim(
+            passerelle::outbox::claim(
                 conn,
                 "dead-worker",
                 10,

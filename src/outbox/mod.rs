@@ -1,21 +1,25 @@
-//! The outbox. Booking changes call [`announce`] (and equipment handovers [`announce_handover`])
-//! inside their own transaction, so a message exists if and only if the change it announces was
+//! The outbox: a queue of messages, whatever their channel, below the capabilities that write
+//! them. A capability announcing something (booking's appointment events, equipment's handover,
+//! a referral's receipt, the answer to an SMS reply) writes its message with [`enqueue`] inside
+//! its own transaction, so a message exists if and only if the change it announces was
 //! committed. Workers claim due messages with
 //! a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the write transaction is exclusive),
 //! so several workers never send one message twice; a lease left by a killed worker expires and
-//! the message is claimed again.
+//! the message is claimed again. The queue knows no capability: what it reads of an appointment
+//! or a handover to tell whether a message still matters, it reads from their tables.
 
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use diesel::prelude::*;
+use diesel::query_builder::InsertStatement;
+use diesel::query_dsl::methods::ExecuteDsl;
 use serde::Serialize;
 
-use crate::auth::StaffUser;
-use crate::booking::{Appointment, SEATED};
+use crate::auth::identity::{Role, StaffUser};
 use crate::config::Config;
-use crate::db::schema::{messages, people};
+use crate::db::schema::messages;
 use crate::db::{now, DbConn};
 use crate::error::AppError;
 use crate::time::LocalTime;
@@ -50,115 +54,8 @@ pub struct MessageRow {
     pub delivery: Option<String>,
 }
 
-/// What happened to an appointment, for whom messages are written.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// A new appointment: its booked participants get a confirmation and reminders.
-    Booked,
-    /// A person got a seat in an existing appointment.
-    Enrolled(i32),
-    /// A waitlisted person got a freed seat.
-    Promoted(i32),
-    /// The appointment moved: new notice and reminders, the old reminders are dropped.
-    Rescheduled,
-    /// The appointment was cancelled; these people held a seat.
-    Cancelled(Vec<i32>),
-    /// This person no longer takes part.
-    Withdrawn(i32),
-}
-
-/// Where a person's messages go: their email when they consented, else their referent's when
-/// they consented to that, else nowhere (the appointment lands on the "to call" list).
-pub fn route(
-    email: Option<&str>,
-    consent: bool,
-    referent_email: Option<&str>,
-    referent_consent: bool,
-) -> Option<(String, &'static str)> {
-    match (email, consent, referent_email, referent_consent) {
-        (Some(email), true, _, _) => Some((email.to_string(), "person")),
-        (_, _, Some(referent), true) => Some((referent.to_string(), "referent")),
-        _ => None,
-    }
-}
-
 /// The channels a message can travel on.
 pub const CHANNELS: [&str; 2] = ["email", "sms"];
-
-/// One destination of a person's messages: an address (email, or phone in E.164), whose it is
-/// (`person` or `referent`) and the channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub address: String,
-    pub kind: &'static str,
-    pub channel: &'static str,
-}
-
-/// How a person may be reached, as recorded on them.
-#[derive(Debug, Clone, Default, Queryable)]
-pub struct Contact {
-    pub email: Option<String>,
-    pub reminder_consent: bool,
-    pub phone: Option<String>,
-    pub sms_consent: bool,
-    pub referent_email: Option<String>,
-    pub referent_consent: bool,
-}
-
-impl Contact {
-    /// The columns a [`Contact`] is read from.
-    #[allow(clippy::type_complexity)]
-    pub fn columns() -> (
-        people::email,
-        people::reminder_consent,
-        people::phone,
-        people::sms_consent,
-        people::referent_email,
-        people::referent_consent,
-    ) {
-        (
-            people::email,
-            people::reminder_consent,
-            people::phone,
-            people::sms_consent,
-            people::referent_email,
-            people::referent_consent,
-        )
-    }
-
-    /// Every channel the person consented to (their email; their mobile phone by SMS); their
-    /// referent's email only when they have none; nothing at all puts them on the "to call"
-    /// list.
-    pub fn recipients(&self) -> Vec<Recipient> {
-        let mut out = Vec::new();
-        if let (Some(email), true) = (&self.email, self.reminder_consent) {
-            out.push(Recipient {
-                address: email.clone(),
-                kind: "person",
-                channel: "email",
-            });
-        }
-        if let (Some(phone), true) = (&self.phone, self.sms_consent) {
-            if crate::phone::is_mobile(phone) {
-                out.push(Recipient {
-                    address: phone.clone(),
-                    kind: "person",
-                    channel: "sms",
-                });
-            }
-        }
-        if out.is_empty() {
-            if let (Some(referent), true) = (&self.referent_email, self.referent_consent) {
-                out.push(Recipient {
-                    address: referent.clone(),
-                    kind: "referent",
-                    channel: "email",
-                });
-            }
-        }
-        out
-    }
-}
 
 /// When a reminder `lead` before `starts_at` is due. Whole days keep the local wall-clock time
 /// ("48h" before Monday 10:00 is Saturday 10:00, across a daylight-saving change too); other
@@ -174,213 +71,28 @@ pub fn due_before(starts_at: NaiveDateTime, lead: Duration, tz: &Tz) -> NaiveDat
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert(
-    conn: &mut DbConn,
-    appointment: &Appointment,
-    person_id: i32,
-    kind: &str,
-    recipient: &Recipient,
-    due_at: NaiveDateTime,
-) -> Result<(), AppError> {
+/// The queue's own columns of a message just written: waiting to be sent, never tried.
+pub type Waiting = (
+    diesel::dsl::Eq<messages::status, &'static str>,
+    diesel::dsl::Eq<messages::attempts, i32>,
+);
+
+/// The columns [`enqueue`] expects after `due_at`: the message waits to be sent, never tried.
+pub fn waiting() -> Waiting {
+    (messages::status.eq("pending"), messages::attempts.eq(0))
+}
+
+/// Writes one message: `values` name its columns, whom it is for and when it is due
+/// (organisation, what it is about, person, kind, recipient, channel, sequence, `due_at`), then
+/// [`waiting`], then what it says (subject, text, `created_at`). Call it inside the transaction
+/// of the change it announces.
+pub fn enqueue<V>(conn: &mut DbConn, values: V) -> Result<(), AppError>
+where
+    V: Insertable<messages::table>,
+    InsertStatement<messages::table, V::Values>: ExecuteDsl<DbConn>,
+{
     diesel::insert_into(messages::table)
-        .values((
-            messages::organisation_id.eq(appointment.row.organisation_id),
-            messages::appointment_id.eq(appointment.row.id),
-            messages::person_id.eq(person_id),
-            messages::kind.eq(kind),
-            messages::recipient.eq(&recipient.address),
-            messages::recipient_kind.eq(recipient.kind),
-            messages::channel.eq(recipient.channel),
-            messages::sequence.eq(appointment.row.sequence),
-            messages::due_at.eq(due_at),
-            messages::status.eq("pending"),
-            messages::attempts.eq(0),
-            messages::created_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Drops the reminders not yet sent (of one person, or of everyone).
-fn cancel_pending(
-    conn: &mut DbConn,
-    appointment_id: i32,
-    person_id: Option<i32>,
-) -> Result<(), AppError> {
-    // A cancellation notice already written still goes out.
-    let mut query = diesel::update(messages::table)
-        .filter(messages::appointment_id.eq(appointment_id))
-        .filter(messages::status.eq("pending"))
-        .filter(messages::kind.ne("cancellation"))
-        .into_boxed();
-    if let Some(person) = person_id {
-        query = query.filter(messages::person_id.eq(person));
-    }
-    query.set(messages::status.eq("cancelled")).execute(conn)?;
-    Ok(())
-}
-
-/// Writes the messages an event calls for. Call it inside the transaction of the change.
-pub fn announce(
-    conn: &mut DbConn,
-    config: &Config,
-    appointment: &Appointment,
-    event: Event,
-) -> Result<(), AppError> {
-    announce_known(conn, config, appointment, event, None)
-}
-
-/// [`announce`], with one person's [`Contact`] already read in the same transaction (`None`
-/// for an anonymised person, or none left): a booking reads its first person's within the
-/// statement of its checks, one round trip fewer.
-pub fn announce_known(
-    conn: &mut DbConn,
-    config: &Config,
-    appointment: &Appointment,
-    event: Event,
-    known: Option<(i32, Option<Contact>)>,
-) -> Result<(), AppError> {
-    if appointment.row.walk_in {
-        return Ok(());
-    }
-    let seated = |a: &Appointment| -> Vec<i32> {
-        a.participants
-            .iter()
-            .filter(|p| SEATED.contains(&p.status.as_str()))
-            .map(|p| p.person_id)
-            .collect()
-    };
-    let (kind, targets, with_reminders) = match &event {
-        Event::Booked => ("confirmation", seated(appointment), true),
-        Event::Enrolled(p) => ("confirmation", vec![*p], true),
-        Event::Promoted(p) => ("promotion", vec![*p], true),
-        Event::Rescheduled => {
-            cancel_pending(conn, appointment.row.id, None)?;
-            ("reschedule", seated(appointment), true)
-        }
-        Event::Cancelled(people) => {
-            cancel_pending(conn, appointment.row.id, None)?;
-            ("cancellation", people.clone(), false)
-        }
-        Event::Withdrawn(p) => {
-            cancel_pending(conn, appointment.row.id, Some(*p))?;
-            ("cancellation", vec![*p], false)
-        }
-    };
-    let current = now();
-    for person_id in targets {
-        let contact: Option<Contact> = match &known {
-            Some((id, contact)) if *id == person_id => contact.clone(),
-            _ => people::table
-                .find(person_id)
-                .filter(people::anonymised_at.is_null())
-                .select(Contact::columns())
-                .first(conn)
-                .optional()?,
-        };
-        let Some(contact) = contact else {
-            continue;
-        };
-        for recipient in contact.recipients() {
-            insert(conn, appointment, person_id, kind, &recipient, current)?;
-            if with_reminders {
-                for lead in &config.reminder_lead_times {
-                    let due = due_before(appointment.row.starts_at, *lead, &config.timezone);
-                    // A lead time already past is skipped; the confirmation always goes.
-                    if due > current {
-                        insert(conn, appointment, person_id, "reminder", &recipient, due)?;
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Writes the email asking a person to accept a handover of equipment (its link is signed when
-/// the email is composed). Call it inside the handover's transaction.
-pub fn announce_handover(
-    conn: &mut DbConn,
-    organisation_id: i32,
-    person_id: i32,
-    assignment_id: i32,
-    recipient: &(String, &'static str),
-) -> Result<(), AppError> {
-    diesel::insert_into(messages::table)
-        .values((
-            messages::organisation_id.eq(organisation_id),
-            messages::assignment_id.eq(Some(assignment_id)),
-            messages::person_id.eq(person_id),
-            messages::kind.eq("handover"),
-            messages::recipient.eq(&recipient.0),
-            messages::recipient_kind.eq(recipient.1),
-            messages::sequence.eq(0),
-            messages::due_at.eq(now()),
-            messages::status.eq("pending"),
-            messages::attempts.eq(0),
-            messages::created_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Writes the short SMS answering a person's reply (OUI, NON, STOP), its text already
-/// written. Call it inside the transaction of what the reply changed.
-pub fn announce_reply(
-    conn: &mut DbConn,
-    organisation_id: i32,
-    person_id: i32,
-    appointment_id: Option<i32>,
-    phone: &str,
-    text: &str,
-) -> Result<(), AppError> {
-    diesel::insert_into(messages::table)
-        .values((
-            messages::organisation_id.eq(organisation_id),
-            messages::appointment_id.eq(appointment_id),
-            messages::person_id.eq(person_id),
-            messages::kind.eq("reply"),
-            messages::recipient.eq(phone),
-            messages::recipient_kind.eq("person"),
-            messages::channel.eq("sms"),
-            messages::sequence.eq(0),
-            messages::due_at.eq(now()),
-            messages::status.eq("pending"),
-            messages::attempts.eq(0),
-            messages::body.eq(text),
-            messages::created_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Writes an email whose subject and text are already written (a referrer's receipt), to an
-/// address that is not the person's. Call it inside the transaction of what it acknowledges.
-pub fn announce_receipt(
-    conn: &mut DbConn,
-    organisation_id: i32,
-    person_id: i32,
-    email: &str,
-    subject: &str,
-    text: &str,
-) -> Result<(), AppError> {
-    diesel::insert_into(messages::table)
-        .values((
-            messages::organisation_id.eq(organisation_id),
-            messages::person_id.eq(person_id),
-            messages::kind.eq("receipt"),
-            messages::recipient.eq(email),
-            messages::recipient_kind.eq("referrer"),
-            messages::channel.eq("email"),
-            messages::sequence.eq(0),
-            messages::due_at.eq(now()),
-            messages::status.eq("pending"),
-            messages::attempts.eq(0),
-            messages::subject.eq(subject),
-            messages::body.eq(text),
-            messages::created_at.eq(now()),
-        ))
+        .values(values)
         .execute(conn)?;
     Ok(())
 }
@@ -739,7 +451,7 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<MessageRow>, AppError> {
-    user.require(&[crate::auth::Role::Admin, crate::auth::Role::Manager])?;
+    user.require(&[Role::Admin, Role::Manager])?;
     let mut query = messages::table.select(MessageRow::as_select()).into_boxed();
     if let Some(org) = user.scope() {
         query = query.filter(messages::organisation_id.eq(org));
@@ -762,7 +474,7 @@ pub fn list(
 
 /// Puts a dead message back in the queue, due now.
 pub fn retry(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppError> {
-    user.require(&[crate::auth::Role::Admin, crate::auth::Role::Manager])?;
+    user.require(&[Role::Admin, Role::Manager])?;
     crate::db::transaction(conn, |conn| {
         let row: MessageRow = messages::table
             .find(id)
