@@ -15,7 +15,6 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use diesel::query_builder::InsertStatement;
 use diesel::query_dsl::methods::ExecuteDsl;
-use serde::Serialize;
 
 use crate::auth::identity::{Role, StaffUser};
 use crate::config::Config;
@@ -356,90 +355,6 @@ pub fn release(conn: &mut DbConn, worker: &str, ids: &[i32]) -> Result<(), AppEr
     ))
     .execute(conn)?;
     Ok(())
-}
-
-#[derive(Serialize, Debug, utoipa::ToSchema)]
-#[schema(as = Message)]
-pub struct MessageOut {
-    pub id: i32,
-    /// handover : demande à la personne (ou à son référent) d'accepter une remise de matériel,
-    /// avec un lien /h/{jeton} ; reply : réponse par SMS à un OUI, NON ou STOP.
-    #[schema(schema_with = kind_schema)]
-    pub kind: String,
-    /// Adresse e-mail, ou numéro E.164 pour un SMS.
-    pub recipient: String,
-    #[schema(schema_with = recipient_kind_schema)]
-    pub recipient_kind: String,
-    /// Null pour un message handover.
-    #[schema(required = true)]
-    pub appointment_id: Option<i32>,
-    /// La remise de matériel d'un message handover.
-    #[schema(required = true)]
-    pub assignment_id: Option<i32>,
-    #[schema(format = DateTime)]
-    pub due_at: String,
-    #[schema(schema_with = status_schema)]
-    pub status: String,
-    pub attempts: i32,
-    #[schema(required = true)]
-    pub last_error: Option<String>,
-    #[schema(format = DateTime, required = true)]
-    pub sent_at: Option<String>,
-    /// `email` or `sms`.
-    #[schema(schema_with = channel_schema)]
-    pub channel: String,
-    /// SMS : ce que la passerelle a rapporté (null tant que rien).
-    #[schema(schema_with = delivery_schema)]
-    pub delivery: Option<String>,
-}
-
-fn kind_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of([
-        "confirmation",
-        "reminder",
-        "reschedule",
-        "cancellation",
-        "promotion",
-        "handover",
-        "reply",
-        "receipt",
-    ])
-}
-
-fn recipient_kind_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(["person", "referent", "referrer"])
-}
-
-fn status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(STATUSES)
-}
-
-fn channel_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(CHANNELS)
-}
-
-fn delivery_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of_or_null(["delivered", "failed"])
-}
-
-impl MessageRow {
-    pub fn out(&self, tz: &Tz) -> MessageOut {
-        MessageOut {
-            id: self.id,
-            kind: self.kind.clone(),
-            recipient: self.recipient.clone(),
-            recipient_kind: self.recipient_kind.clone(),
-            appointment_id: self.appointment_id,
-            assignment_id: self.assignment_id,
-            due_at: tz.rfc3339(self.due_at),
-            status: self.status.clone(),
-            attempts: self.attempts,
-            last_error: self.last_error.clone(),
-            sent_at: self.sent_at.map(|t| tz.rfc3339(t)),
-            channel: self.channel.clone(),
-            delivery: self.delivery.clone(),
-        }
-    }
 }
 
 pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "cancelled"];
