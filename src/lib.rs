@@ -25,6 +25,7 @@ pub mod merge;
 pub mod openapi;
 pub mod ops;
 pub mod organisations;
+pub mod outbox;
 pub mod patch;
 pub mod people;
 pub mod phone;

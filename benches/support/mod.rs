@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use passerelle::config::Config;
 use passerelle::db::schema::messages;
 use passerelle::db::Db;
-use passerelle::mail::outbox::MessageRow;
+use passerelle::outbox::MessageRow;
 
 /// A manager, a place, an individual service and `person`, booked in three days; returns the
 /// configuration, the database and the booking's first message on `channel` (`email|sms`).

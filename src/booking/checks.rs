@@ -23,7 +23,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::mail::outbox::Contact;
+use crate::people::contact::Contact;
 
 /// The rows a booking refers to, each `None` when its id names nothing.
 pub struct Context {

@@ -23,6 +23,7 @@ pub mod insert;
 pub mod merge;
 pub mod model;
 pub mod new;
+pub mod notify;
 pub mod participation;
 pub mod service;
 pub mod services_web;

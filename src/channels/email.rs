@@ -5,8 +5,8 @@ use super::{Channel, Prepared};
 use crate::config::Config;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::mail::outbox::MessageRow;
 use crate::mail::{compose, Mailer};
+use crate::outbox::MessageRow;
 
 pub struct Email {
     mailer: Mailer,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::mail::outbox::MessageRow;
+use crate::outbox::MessageRow;
 
 /// A message composed and ready to go: what to record of it, and how to send it.
 pub struct Prepared {

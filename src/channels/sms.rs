@@ -16,7 +16,7 @@ use crate::config::{Config, SmsTransport};
 use crate::db::schema::{appointments, participants, people};
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::mail::outbox::MessageRow;
+use crate::outbox::MessageRow;
 
 /// The most a French (GSM) text message may hold: one segment.
 pub const GSM_LIMIT: usize = 160;

@@ -95,7 +95,7 @@ pub fn assign(
             })?;
         let by_email = input.acceptance == "email_confirmation";
         let recipient = if by_email {
-            let recipient = crate::mail::outbox::route(
+            let recipient = super::notify::route(
                 person.email.as_deref(),
                 person.reminder_consent,
                 person.referent_email.as_deref(),
@@ -148,7 +148,7 @@ pub fn assign(
             .returning(assignments::id)
             .get_result(conn)?;
         if let Some(recipient) = &recipient {
-            crate::mail::outbox::announce_handover(
+            super::notify::announce_handover(
                 conn,
                 item.organisation_id,
                 person.id,

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod ids;
 pub mod import;
+pub mod notify;
 pub mod status;
 pub mod web;
 

@@ -1,11 +1,14 @@
+use chrono_tz::Tz;
 use rocket::serde::json::Json;
 use rocket::State;
+use serde::Serialize;
 
-use super::outbox::{self, MessageOut};
 use crate::auth::ApiUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::outbox::{self, MessageRow};
+use crate::time::LocalTime;
 use crate::web::api::Page;
 use crate::web::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
@@ -27,6 +30,87 @@ pub struct MessagesQuery {
 
 fn status_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of(outbox::STATUSES)
+}
+
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = Message)]
+pub struct MessageOut {
+    pub id: i32,
+    /// handover : demande à la personne (ou à son référent) d'accepter une remise de matériel,
+    /// avec un lien /h/{jeton} ; reply : réponse par SMS à un OUI, NON ou STOP.
+    #[schema(schema_with = kind_schema)]
+    pub kind: String,
+    /// Adresse e-mail, ou numéro E.164 pour un SMS.
+    pub recipient: String,
+    #[schema(schema_with = recipient_kind_schema)]
+    pub recipient_kind: String,
+    /// Null pour un message handover.
+    #[schema(required = true)]
+    pub appointment_id: Option<i32>,
+    /// La remise de matériel d'un message handover.
+    #[schema(required = true)]
+    pub assignment_id: Option<i32>,
+    #[schema(format = DateTime)]
+    pub due_at: String,
+    #[schema(schema_with = status_schema)]
+    pub status: String,
+    pub attempts: i32,
+    #[schema(required = true)]
+    pub last_error: Option<String>,
+    #[schema(format = DateTime, required = true)]
+    pub sent_at: Option<String>,
+    /// `email` or `sms`.
+    #[schema(schema_with = channel_schema)]
+    pub channel: String,
+    /// SMS : ce que la passerelle a rapporté (null tant que rien).
+    #[schema(schema_with = delivery_schema)]
+    pub delivery: Option<String>,
+}
+
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of([
+        "confirmation",
+        "reminder",
+        "reschedule",
+        "cancellation",
+        "promotion",
+        "handover",
+        "reply",
+        "receipt",
+    ])
+}
+
+fn recipient_kind_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(["person", "referent", "referrer"])
+}
+
+fn channel_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of(outbox::CHANNELS)
+}
+
+fn delivery_schema() -> utoipa::openapi::schema::Object {
+    crate::web::openapi::one_of_or_null(["delivered", "failed"])
+}
+
+impl MessageOut {
+    /// An outbox row as the API shows it, its times in `tz`.
+    pub fn of(row: &MessageRow, tz: &Tz) -> MessageOut {
+        MessageOut {
+            id: row.id,
+            kind: row.kind.clone(),
+            recipient: row.recipient.clone(),
+            recipient_kind: row.recipient_kind.clone(),
+            appointment_id: row.appointment_id,
+            assignment_id: row.assignment_id,
+            due_at: tz.rfc3339(row.due_at),
+            status: row.status.clone(),
+            attempts: row.attempts,
+            last_error: row.last_error.clone(),
+            sent_at: row.sent_at.map(|t| tz.rfc3339(t)),
+            channel: row.channel.clone(),
+            delivery: row.delivery.clone(),
+        }
+    }
 }
 
 /// La file des messages (admin : tout ; coordinateur : sa structure), du plus récent au plus ancien.
@@ -59,7 +143,7 @@ pub async fn list(
     let rows = db
         .run(move |conn| outbox::list(conn, &user, status.as_deref(), limit, offset))
         .await?;
-    Ok(Json(rows.iter().map(|m| m.out(&tz)).collect()))
+    Ok(Json(rows.iter().map(|m| MessageOut::of(m, &tz)).collect()))
 }
 
 /// Relancer un message en échec définitif.

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::outbox::Contact;
 use crate::booking::Appointment;
 use crate::db::schema::people;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::people::contact::Contact;
 
 /// (id, given name, family name, phone, how messages reach them)
 type PersonContact = (i32, String, Option<String>, Option<String>, Contact);

@@ -12,7 +12,6 @@ use lettre::Message;
 use serde_json::json;
 use tera::{Context, Tera};
 
-use super::outbox::MessageRow;
 use crate::booking::{ics, Appointment, AppointmentRow, ParticipantRow, Service};
 use crate::config::Config;
 use crate::db::schema::{
@@ -21,6 +20,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::outbox::MessageRow;
 
 pub const KINDS: [&str; 6] = [
     "confirmation",

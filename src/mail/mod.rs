@@ -1,12 +1,11 @@
-//! Email: the transactional outbox, the worker that delivers it, composing the French emails
-//! (plain text, HTML and an ICS invitation), the beneficiaries' signed links. (The tests' SMTP
-//! server is `tests/support/smtp_sink.rs`.)
+//! Email: the worker that delivers the outbox ([`crate::outbox`]) and its page and API,
+//! composing the French emails (plain text, HTML and an ICS invitation), the beneficiaries'
+//! signed links. (The tests' SMTP server is `tests/support/smtp_sink.rs`.)
 
 pub mod api;
 pub mod calling;
 pub mod compose;
 pub mod links;
-pub mod outbox;
 pub mod person;
 pub mod web;
 pub mod worker;

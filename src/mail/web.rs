@@ -8,13 +8,13 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
-use super::outbox;
 use crate::auth::csrf::{Csrf, TokenOnly};
 use crate::auth::{Role, WebUser};
 use crate::booking::service::{self, AppointmentFilter};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::outbox;
 use crate::time::LocalTime;
 use crate::web::page;
 use crate::web::query::Query;

@@ -6,11 +6,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::outbox::{self, MessageRow};
 use crate::channels::Channels;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::outbox::{self, MessageRow};
 
 /// What one sending lane did: sent, failed, and the ids it gives back.
 type LaneResult = Result<(usize, usize, Vec<i32>), AppError>;

@@ -74,7 +74,7 @@ pub fn merge(
         let moved = crate::booking::merge::move_participations(conn, from_id, id)?;
         crate::skills::logs::move_person(conn, from_id, id, &moved.conflicts)?;
         crate::equipment::move_person(conn, from_id, id)?;
-        crate::mail::outbox::move_person(conn, from_id, id)?;
+        crate::outbox::move_person(conn, from_id, id)?;
         crate::referrals::move_person(conn, from_id, id)?;
 
         // The kept person's programmes become both; the roll-ups follow (set_programmes).

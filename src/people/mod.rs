@@ -1,6 +1,7 @@
 //! People (bénéficiaires). Pseudonymous allowed: only the given name is required.
 
 pub mod api;
+pub mod contact;
 pub mod duplicates;
 pub mod funder;
 pub mod import;

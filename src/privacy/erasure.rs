@@ -89,7 +89,7 @@ pub(crate) fn anonymise(
     for appointment_id in upcoming {
         crate::booking::service::withdraw(conn, actor, appointment_id, id, "cancelled", config)?;
     }
-    crate::mail::outbox::forget_person(conn, id)?;
+    crate::outbox::forget_person(conn, id)?;
     crate::referrals::forget_person(conn, id)?;
     // Free texts written about them: the log notes, the name typed to accept a device, and the
     // notes of appointments they were alone in. Counts, levels and dates stay.

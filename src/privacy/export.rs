@@ -19,7 +19,7 @@ use crate::db::schema::{
 use crate::db::{now, DbConn};
 use crate::equipment::{Assignment, Event, Item};
 use crate::error::AppError;
-use crate::mail::outbox::MessageRow;
+use crate::outbox::MessageRow;
 use crate::people::Person;
 use crate::skills::logs::{LogRow, SkillLevel};
 use crate::skills::profile::SkillProgress;

@@ -15,7 +15,7 @@ use validator::Validate;
 use crate::auth::StaffUser;
 use crate::booking::service::BookingInput;
 use crate::config::Config;
-use crate::db::schema::{people, referrals};
+use crate::db::schema::{messages, people, referrals};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::time::LocalTime;
@@ -185,7 +185,7 @@ pub fn record(conn: &mut DbConn, new: NewReferral, tz: &Tz) -> Result<i32, AppEr
             .collect::<Vec<_>>()
             .join(", ")
     );
-    crate::mail::outbox::announce_receipt(
+    announce_receipt(
         conn,
         new.organisation_id,
         new.person_id,
@@ -194,6 +194,35 @@ pub fn record(conn: &mut DbConn, new: NewReferral, tz: &Tz) -> Result<i32, AppEr
         &text,
     )?;
     Ok(id)
+}
+
+/// Writes an email whose subject and text are already written (a referrer's receipt), to an
+/// address that is not the person's. Call it inside the transaction of what it acknowledges.
+pub fn announce_receipt(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+    email: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), AppError> {
+    crate::outbox::enqueue(
+        conn,
+        (
+            messages::organisation_id.eq(organisation_id),
+            messages::person_id.eq(person_id),
+            messages::kind.eq("receipt"),
+            messages::recipient.eq(email),
+            messages::recipient_kind.eq("referrer"),
+            messages::channel.eq("email"),
+            messages::sequence.eq(0),
+            messages::due_at.eq(now()),
+            crate::outbox::waiting(),
+            messages::subject.eq(subject),
+            messages::body.eq(text),
+            messages::created_at.eq(now()),
+        ),
+    )
 }
 
 /// A request as staff see it.

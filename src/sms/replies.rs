@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::db::schema::{appointments, messages, organisations, participants, people};
 use crate::db::{now, DbConn};
 use crate::error::AppError;
-use crate::mail::outbox;
+use crate::outbox;
 
 /// What a reply asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,13 +303,42 @@ fn reply(
     } else {
         crate::channels::gsm::fold(text)
     };
-    outbox::announce_reply(
+    announce_reply(
         conn,
         organisation_id,
         person_id,
         appointment_id,
         phone,
         &text,
+    )
+}
+
+/// Writes the short SMS answering a person's reply (OUI, NON, STOP), its text already
+/// written. Call it inside the transaction of what the reply changed.
+pub fn announce_reply(
+    conn: &mut DbConn,
+    organisation_id: i32,
+    person_id: i32,
+    appointment_id: Option<i32>,
+    phone: &str,
+    text: &str,
+) -> Result<(), AppError> {
+    outbox::enqueue(
+        conn,
+        (
+            messages::organisation_id.eq(organisation_id),
+            messages::appointment_id.eq(appointment_id),
+            messages::person_id.eq(person_id),
+            messages::kind.eq("reply"),
+            messages::recipient.eq(phone),
+            messages::recipient_kind.eq("person"),
+            messages::channel.eq("sms"),
+            messages::sequence.eq(0),
+            messages::due_at.eq(now()),
+            outbox::waiting(),
+            messages::body.eq(text),
+            messages::created_at.eq(now()),
+        ),
     )
 }
 

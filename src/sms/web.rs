@@ -40,7 +40,7 @@ pub async fn delivery_report(
         _ => return Ok((Status::Ok, "noté")),
     };
     let found = db
-        .run(move |conn| crate::mail::outbox::record_delivery(conn, id, delivery))
+        .run(move |conn| crate::outbox::record_delivery(conn, id, delivery))
         .await?;
     Ok(if found {
         (Status::Ok, "noté")

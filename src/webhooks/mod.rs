@@ -21,11 +21,11 @@ use serde_json::{json, Value};
 
 use crate::auth::{Role, StaffUser};
 use crate::booking::model::Appointment;
+use crate::booking::notify::Event;
 use crate::config::Config;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
-use crate::mail::outbox::Event;
 use crate::time::LocalTime;
 
 /// The events a webhook can subscribe to.

@@ -370,7 +370,7 @@ both_backends! {
         let ids: BTreeMap<i32, (String, String)> = app.db().run(move |conn| {
             use diesel::prelude::*;
             use passerelle::db::schema::messages;
-            use passerelle::mail::outbox::MessageRow;
+            use passerelle::outbox::MessageRow;
             let rows: Vec<MessageRow> = messages::table.select(MessageRow::as_select()).load(conn)?;
             let mut ids = BTreeMap::new();
             for row in rows {

@@ -95,12 +95,7 @@ async fn stale_claims_are_dropped_and_erasure_forgets_addresses(app: TestApp, si
     // A worker claims the confirmation and dies; meanwhile the appointment is cancelled.
     app.db()
         .run(|conn| {
-            passerelle::mail::outbox::claim(
-                conn,
-                "dead-worker",
-                10,
-                std::time::Duration::from_secs(1),
-            )
+            passerelle::outbox::claim(conn, "dead-worker", 10, std::time::Duration::from_secs(1))
         })
         .await
         .unwrap();

@@ -515,7 +515,7 @@ mail_test!(
         let claimed = app
             .db()
             .run(|conn| {
-                passerelle::mail::outbox::claim(
+                passerelle::outbox::claim(
                     conn,
                     "killed-worker",
                     10,

@@ -182,8 +182,8 @@ both_backends! {
         let config = app.config();
         let emails = app.db().run(move |conn| {
             use passerelle::db::schema::messages;
-            let rows: Vec<passerelle::mail::outbox::MessageRow> = messages::table
-                .select(passerelle::mail::outbox::MessageRow::as_select())
+            let rows: Vec<passerelle::outbox::MessageRow> = messages::table
+                .select(passerelle::outbox::MessageRow::as_select())
                 .load(conn)?;
             rows.iter().map(|row| passerelle::mail::compose::compose(conn, &config, row).map(|c| (c.subject, c.message.formatted()))).collect::<Result<Vec<_>, _>>()
         }).await.unwrap();

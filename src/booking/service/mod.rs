@@ -36,11 +36,11 @@ use super::checks::{local_window, read_context, read_facts, Facts, Slot};
 use super::model::MAX_SPAN;
 use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
 use crate::auth::{Role, StaffUser};
+use crate::booking::notify::{self, Event};
 use crate::config::Config;
 use crate::db::schema::{appointments, participants, people};
 use crate::db::{now, BookingKey, BookingLocks, DbConn};
 use crate::error::{AppError, FieldErrors};
-use crate::mail::outbox::{self, Event};
 use crate::text::clean;
 use crate::time::{parse_rfc3339, LocalTime};
 
@@ -324,7 +324,7 @@ pub fn book_as(
             &appointment,
             facts.webhooks,
         )?;
-        outbox::announce_known(
+        notify::announce_known(
             conn,
             config,
             &appointment,

@@ -123,7 +123,7 @@ pub fn reschedule_for(
         crate::rollups::mark(conn, appointment_id)?;
         let moved = load_for(conn, actor, appointment_id)?;
         crate::webhooks::announce_appointment(conn, &config.timezone, &moved, &Event::Rescheduled)?;
-        outbox::announce(conn, config, &moved, Event::Rescheduled)?;
+        notify::announce(conn, config, &moved, Event::Rescheduled)?;
         Ok(Some(moved))
     })
 }
@@ -197,7 +197,7 @@ pub fn cancel(
             &cancelled,
             &Event::Cancelled(seated.clone()),
         )?;
-        outbox::announce(conn, config, &cancelled, Event::Cancelled(seated))?;
+        notify::announce(conn, config, &cancelled, Event::Cancelled(seated))?;
         Ok(cancelled)
     })
 }

@@ -122,7 +122,7 @@ pub fn enrol_as(
                 &appointment,
                 &Event::Enrolled(person_id),
             )?;
-            outbox::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
+            notify::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
         }
         Ok(Some(status.to_string()))
     })
@@ -249,7 +249,7 @@ pub fn withdraw(
             &appointment,
             &Event::Withdrawn(person_id),
         )?;
-        outbox::announce(conn, config, &appointment, Event::Withdrawn(person_id))?;
+        notify::announce(conn, config, &appointment, Event::Withdrawn(person_id))?;
         for person in &promoted {
             crate::webhooks::announce_appointment(
                 conn,
@@ -257,7 +257,7 @@ pub fn withdraw(
                 &appointment,
                 &Event::Promoted(*person),
             )?;
-            outbox::announce(conn, config, &appointment, Event::Promoted(*person))?;
+            notify::announce(conn, config, &appointment, Event::Promoted(*person))?;
         }
         Ok(Some(promoted))
     })
