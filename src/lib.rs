@@ -28,6 +28,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod patch;
 pub mod people;
+pub mod person_page;
 pub mod phone;
 pub mod places;
 pub mod privacy;
@@ -43,6 +44,7 @@ pub mod text;
 pub mod time;
 pub mod web;
 pub mod webhooks;
+pub mod worker;
 
 use std::path::Path;
 
@@ -193,7 +195,7 @@ pub fn web_routes() -> Vec<Route> {
         merge::web::merge,
         people::web::new,
         people::web::create,
-        people::web::show,
+        person_page::show,
         people::web::edit,
         people::web::update,
         privacy::web::erase_confirm,
@@ -272,8 +274,8 @@ pub fn web_routes() -> Vec<Route> {
         reports::web::activity,
         reports::web::equipment,
         exports::download,
-        places::national::export_csv,
-        places::national::export_json,
+        exports::places::export_csv,
+        exports::places::export_json,
         referrals::web::list,
         referrals::web::set_status,
         referrals::web::book,
@@ -297,7 +299,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
     };
     let worker = if config.worker {
         Some((
-            mail::worker::Worker::new(db.clone(), config.clone())?,
+            worker::Worker::new(db.clone(), config.clone())?,
             webhooks::worker::WebhookWorker::new(db.clone(), config.clone())?,
         ))
     } else {
@@ -327,7 +329,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
 /// reminder worker finishes the message in hand and releases the rest (waiting at most 20
 /// seconds), and the webhook worker stops after its round.
 struct WorkerFairing {
-    worker: Option<(mail::worker::Worker, webhooks::worker::WebhookWorker)>,
+    worker: Option<(worker::Worker, webhooks::worker::WebhookWorker)>,
     running: std::sync::Mutex<Option<rocket::tokio::task::JoinHandle<()>>>,
 }
 
@@ -363,7 +365,7 @@ impl rocket::fairing::Fairing for WorkerFairing {
 }
 
 fn worker_fairing(
-    worker: Option<(mail::worker::Worker, webhooks::worker::WebhookWorker)>,
+    worker: Option<(worker::Worker, webhooks::worker::WebhookWorker)>,
 ) -> WorkerFairing {
     WorkerFairing {
         worker,

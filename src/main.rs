@@ -119,7 +119,7 @@ fn worker() -> Result<(), String> {
     init_logs(&figment)?;
     let (config, db) = passerelle::open(&figment)?;
     let webhooks = passerelle::webhooks::worker::WebhookWorker::new(db.clone(), config.clone())?;
-    let worker = passerelle::mail::worker::Worker::new(db, config)?;
+    let worker = passerelle::worker::Worker::new(db, config)?;
     println!("Passerelle : envoi des rappels ({}).", worker.id);
     rocket::execute(async move {
         let delivering = rocket::tokio::spawn(webhooks.clone().run());

@@ -112,7 +112,7 @@ pub fn fill_due(db: &Db, template: &MessageRow, count: usize) {
 
 /// Runs the worker's rounds until nothing is due; `(sent, failed)`.
 pub fn drain(db: &Db, config: &Config) -> (usize, usize) {
-    let worker = passerelle::mail::worker::Worker::new(db.clone(), config.clone()).unwrap();
+    let worker = passerelle::worker::Worker::new(db.clone(), config.clone()).unwrap();
     let (mut sent, mut failed) = (0, 0);
     loop {
         let round = worker.run_once().unwrap();

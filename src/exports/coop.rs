@@ -11,13 +11,13 @@ use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::sheet::{walk, Cell, Format, Row, RowWriter};
+use super::tables::{appointment_filters, period};
 use crate::db::schema::{
     anonymous_attendees, appointments, equipment, people, person_programmes, places, services,
     session_logs,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::reports::export::{appointment_filters, period};
 use crate::reports::Filters;
 
 const BATCH: i64 = 2_000;

@@ -8,7 +8,9 @@
 //! pseudonym (stable across files, not reversible without the server's secret key).
 
 pub mod coop;
+pub mod places;
 pub mod sheet;
+pub mod tables;
 
 use rocket::http::{ContentType, Header};
 use rocket::request::{self, FromRequest, Request};
@@ -20,13 +22,13 @@ use crate::auth::{ApiUser, StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
-use crate::reports::{export as tables, FilterQuery, Filters};
+use crate::reports::{FilterQuery, Filters};
 use crate::web::openapi::{BinaryFile, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
 
 /// The paths of this capability in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(download))]
+#[openapi(paths(download, places::export_csv, places::export_json))]
 pub struct ApiDoc;
 use sheet::{Csv, Format, RowWriter, Xlsx};
 

@@ -141,7 +141,7 @@ pub async fn list(
     let (limit, offset) = page.bounds()?;
     let tz = config.timezone;
     let rows = db
-        .run(move |conn| outbox::list(conn, &user, status.as_deref(), limit, offset))
+        .run(move |conn| super::messages::list(conn, &user, status.as_deref(), limit, offset))
         .await?;
     Ok(Json(rows.iter().map(|m| MessageOut::of(m, &tz)).collect()))
 }
@@ -170,6 +170,7 @@ pub async fn retry(
     id: i32,
 ) -> Result<rocket::http::Status, AppError> {
     let user = api.0;
-    db.run(move |conn| outbox::retry(conn, &user, id)).await?;
+    db.run(move |conn| super::messages::retry(conn, &user, id))
+        .await?;
     Ok(rocket::http::Status::NoContent)
 }

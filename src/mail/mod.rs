@@ -1,14 +1,14 @@
-//! Email: the worker that delivers the outbox ([`crate::outbox`]) and its page and API,
-//! composing the French emails (plain text, HTML and an ICS invitation), the beneficiaries'
-//! signed links. (The tests' SMTP server is `tests/support/smtp_sink.rs`.)
+//! Email: composing the French emails (plain text, HTML and an ICS invitation), the outbox's
+//! page and API, the beneficiaries' signed links. The queue is [`crate::outbox`], the worker
+//! that delivers it [`crate::worker`]. (The tests' SMTP server is `tests/support/smtp_sink.rs`.)
 
 pub mod api;
 pub mod calling;
 pub mod compose;
 pub mod links;
+pub mod messages;
 pub mod person;
 pub mod web;
-pub mod worker;
 
 use std::path::Path;
 

@@ -14,7 +14,6 @@ use crate::booking::service::{self, AppointmentFilter};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::outbox;
 use crate::time::LocalTime;
 use crate::web::page;
 use crate::web::query::Query;
@@ -73,7 +72,7 @@ pub async fn list(
     let (rows, items) = db
         .run(move |conn| {
             use crate::db::schema::assignments;
-            let rows = outbox::list(conn, &user, filter.as_deref(), 500, 0)?;
+            let rows = super::messages::list(conn, &user, filter.as_deref(), 500, 0)?;
             // The item each handover message is about, for its link.
             let handovers: Vec<i32> = rows.iter().filter_map(|m| m.assignment_id).collect();
             let items: Vec<(i32, i32)> = assignments::table
@@ -122,7 +121,8 @@ pub async fn retry(
     _form: Csrf<TokenOnly>,
 ) -> Result<Redirect, AppError> {
     let user = web.user.clone();
-    db.run(move |conn| outbox::retry(conn, &user, id)).await?;
+    db.run(move |conn| super::messages::retry(conn, &user, id))
+        .await?;
     Ok(Redirect::to("/messages?status=dead"))
 }
 

@@ -16,7 +16,6 @@ use diesel::prelude::*;
 use diesel::query_builder::InsertStatement;
 use diesel::query_dsl::methods::ExecuteDsl;
 
-use crate::auth::identity::{Role, StaffUser};
 use crate::config::Config;
 use crate::db::schema::messages;
 use crate::db::{now, DbConn};
@@ -359,16 +358,17 @@ pub fn release(conn: &mut DbConn, worker: &str, ids: &[i32]) -> Result<(), AppEr
 
 pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "cancelled"];
 
-pub fn list(
+/// Messages, latest due first: of one organisation (all when `None`), of one status (all when
+/// `None`; an unknown status is refused).
+pub fn rows(
     conn: &mut DbConn,
-    user: &StaffUser,
+    organisation_id: Option<i32>,
     status: Option<&str>,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<MessageRow>, AppError> {
-    user.require(&[Role::Admin, Role::Manager])?;
     let mut query = messages::table.select(MessageRow::as_select()).into_boxed();
-    if let Some(org) = user.scope() {
+    if let Some(org) = organisation_id {
         query = query.filter(messages::organisation_id.eq(org));
     }
     if let Some(status) = status {
@@ -387,38 +387,23 @@ pub fn list(
         .load(conn)?)
 }
 
-/// Puts a dead message back in the queue, due now.
-pub fn retry(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppError> {
-    user.require(&[Role::Admin, Role::Manager])?;
-    crate::db::transaction(conn, |conn| {
-        let row: MessageRow = messages::table
-            .find(id)
-            .select(MessageRow::as_select())
-            .first(conn)
-            .optional()?
-            .filter(|m| user.can_see(m.organisation_id))
-            .ok_or(AppError::NotFound)?;
-        if row.status != "dead" {
-            return Err(AppError::Conflict {
-                code: "not_dead",
-                message: "Seul un message en échec définitif peut être relancé.".into(),
-            });
-        }
-        diesel::update(messages::table.find(id))
-            .set((
-                messages::status.eq("pending"),
-                messages::attempts.eq(0),
-                messages::due_at.eq(now()),
-            ))
-            .execute(conn)?;
-        crate::audit::record(
-            conn,
-            Some(user),
-            "retry",
-            "message",
-            Some(id),
-            Some(row.organisation_id),
-        )?;
-        Ok(())
-    })
+/// One message.
+pub fn row(conn: &mut DbConn, id: i32) -> Result<Option<MessageRow>, AppError> {
+    Ok(messages::table
+        .find(id)
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Puts a message back in the queue, due now, as if never tried.
+pub fn requeue(conn: &mut DbConn, id: i32) -> Result<(), AppError> {
+    diesel::update(messages::table.find(id))
+        .set((
+            messages::status.eq("pending"),
+            messages::attempts.eq(0),
+            messages::due_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -11,14 +11,7 @@ use crate::web::query::Query;
 
 /// The paths of this capability in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    list,
-    create,
-    show,
-    update,
-    super::national::export_csv,
-    super::national::export_json
-))]
+#[openapi(paths(list, create, show, update,))]
 pub struct ApiDoc;
 
 /// Lieux de la structure.

@@ -1,7 +1,6 @@
 //! Places (lieux de médiation), each belonging to an organisation.
 
 pub mod api;
-pub mod national;
 pub mod standard;
 pub mod web;
 

@@ -20,7 +20,7 @@ use crate::db::schema::{
 };
 use crate::db::{now, DbConn};
 use crate::error::AppError;
-use crate::mail::worker::Worker;
+use crate::worker::Worker;
 
 /// How often the worker asks whether the privacy job is due (it runs at most once an hour).
 const CHECK: Duration = Duration::from_secs(300);

@@ -7,7 +7,6 @@
 pub mod api;
 pub mod breakdowns;
 pub mod charts;
-pub mod export;
 pub mod web;
 
 mod activity;

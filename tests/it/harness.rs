@@ -322,9 +322,9 @@ impl ServedApp {
     }
 
     /// One round of the reminder worker (emails go to `data_dir/mail` as `.eml` files).
-    pub async fn run_worker(&self) -> passerelle::mail::worker::Round {
-        let worker = passerelle::mail::worker::Worker::new(self.db.clone(), self.config.clone())
-            .expect("worker");
+    pub async fn run_worker(&self) -> passerelle::worker::Round {
+        let worker =
+            passerelle::worker::Worker::new(self.db.clone(), self.config.clone()).expect("worker");
         tokio_block(move || worker.run_once().expect("worker round")).await
     }
 }
@@ -513,12 +513,12 @@ impl TestApp {
     }
 
     /// A reminder worker on this app's database and configuration.
-    pub fn worker(&self) -> passerelle::mail::worker::Worker {
-        passerelle::mail::worker::Worker::new(self.db().clone(), self.config()).expect("worker")
+    pub fn worker(&self) -> passerelle::worker::Worker {
+        passerelle::worker::Worker::new(self.db().clone(), self.config()).expect("worker")
     }
 
     /// One worker round, off the async executor.
-    pub async fn run_worker(&self) -> passerelle::mail::worker::Round {
+    pub async fn run_worker(&self) -> passerelle::worker::Round {
         let worker = self.worker();
         tokio_block(move || worker.run_once().expect("worker round")).await
     }

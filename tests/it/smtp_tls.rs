@@ -143,10 +143,10 @@ async fn one_message(app: &TestApp) -> String {
 }
 
 /// A worker of `app` with another `smtp_url` (the same database and outbox).
-async fn run_worker_with(app: &TestApp, smtp_url: &str) -> passerelle::mail::worker::Round {
+async fn run_worker_with(app: &TestApp, smtp_url: &str) -> passerelle::worker::Round {
     let mut config = app.config();
     config.smtp_url = Some(smtp_url.to_string());
-    let worker = passerelle::mail::worker::Worker::new(app.db().clone(), config).expect("worker");
+    let worker = passerelle::worker::Worker::new(app.db().clone(), config).expect("worker");
     rocket::tokio::task::spawn_blocking(move || worker.run_once().expect("worker round"))
         .await
         .unwrap()

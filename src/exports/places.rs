@@ -10,12 +10,12 @@ use rocket::response::{self, Responder};
 use rocket::{Request, State};
 use serde::Serialize;
 
-use super::{standard, Place};
 use crate::config::Config;
 use crate::db::schema::{opening_hours, places};
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::exports::ExportUser;
+use crate::places::{standard, Place};
 use crate::reports::FilterQuery;
 use crate::web::openapi::{Forbidden, Invalid, Unauthorized};
 use crate::web::query::Query;

@@ -7,14 +7,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use super::{day_start, names, Filters, Named};
+use super::sheet::{self, walk, Format, Row, RowWriter};
 use crate::db::schema::{
     appointments, assessments, assignments, equipment, participants, people, person_programmes,
     services, session_logs, skill_domains, skills,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::exports::sheet::{self, walk, Format, Row, RowWriter};
+use crate::reports::{day_start, names, Filters, Named};
 use crate::skills::topics;
 
 const BATCH: i64 = 10_000;
@@ -58,7 +58,7 @@ fn seen_by(filters: &Filters) -> Option<String> {
     if filters.place_id.is_none() && filters.mediator_id.is_none() {
         return None;
     }
-    let mut w = super::Where::default();
+    let mut w = crate::reports::Where::default();
     w.int("a.place_id", filters.place_id)
         .int("a.mediator_id", filters.mediator_id);
     Some(format!(
@@ -155,7 +155,7 @@ fn seen_ids(
                 person_id: i32,
             }
             Some(
-                super::query::<Id>(conn, &sql)?
+                crate::reports::query::<Id>(conn, &sql)?
                     .into_iter()
                     .map(|r| r.person_id)
                     .collect(),
