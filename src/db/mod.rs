@@ -3,7 +3,6 @@
 
 pub mod bulk;
 pub mod locks;
-pub mod lost;
 pub mod schema;
 
 pub use locks::{BookingKey, BookingLocks};
@@ -105,10 +104,10 @@ impl ManageConnection for Manager {
     }
 
     /// Checks a connection as it leaves the pool, with a round trip (`SELECT 1`) only while a
-    /// lost connection is suspected (see [`lost::connection_lost`]): every request would otherwise pay
-    /// for a check that almost never fails.
+    /// lost connection is suspected (see [`crate::error::lost::connection_lost`]): every
+    /// request would otherwise pay for a check that almost never fails.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        if lost::suspecting() {
+        if crate::error::lost::suspecting() {
             conn.ping().map_err(r2d2::Error::QueryError)
         } else {
             Ok(())
@@ -116,7 +115,7 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || conn.is_broken() || lost::take()
+        std::thread::panicking() || conn.is_broken() || crate::error::lost::take()
     }
 }
 
@@ -257,7 +256,7 @@ impl Db {
             let _writer = WriterScope::enter(writer);
             if let Some(prelude) = prelude {
                 if let Err(err) = prelude.before(&mut conn) {
-                    if !lost::is_lost() {
+                    if !crate::error::lost::is_lost() {
                         return Err(err);
                     }
                     // The connection was lost before anything of the request ran (the server

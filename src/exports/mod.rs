@@ -114,15 +114,6 @@ impl Kind {
         }
     }
 
-    /// What the reports page calls each export: `(route's name, label)`.
-    pub const LABELS: [(&'static str, &'static str); 5] = [
-        ("people", "personnes"),
-        ("appointments", "rendez-vous"),
-        ("logs", "comptes rendus de séance"),
-        ("assessments", "évaluations de compétences"),
-        ("equipment", "matériel"),
-    ];
-
     /// The worksheet's name in the XLSX file.
     fn sheet(self) -> &'static str {
         match self {
@@ -352,4 +343,17 @@ pub async fn download(
         file_type,
         rx,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    /// The reports page links each export it lists to a file this route serves.
+    #[test]
+    fn the_reports_page_lists_exports_that_exist() {
+        for (stem, _) in crate::reports::web::EXPORTS {
+            assert!(Kind::from_file(&format!("{stem}.csv")).is_some(), "{stem}");
+        }
+    }
 }

@@ -51,9 +51,18 @@ fn common(
         "query": query,
         "choices": choices,
         "is_admin": user.is_admin(),
-        "exports": crate::exports::Kind::LABELS,
+        "exports": EXPORTS,
     })
 }
+
+/// The exports the page links to: `(file name's stem, label)` (`crate::exports` serves them).
+pub const EXPORTS: [(&str, &str); 5] = [
+    ("people", "personnes"),
+    ("appointments", "rendez-vous"),
+    ("logs", "comptes rendus de séance"),
+    ("assessments", "évaluations de compétences"),
+    ("equipment", "matériel"),
+];
 
 macro_rules! load {
     ($db:expr, $config:expr, $web:expr, $filters:expr, $report:path) => {{

@@ -57,6 +57,7 @@ const LAYERS: [&[&str]; 6] = [
         "public",
         "sms",
         "beneficiary",
+        "person_page",
     ],
     // The top: the routes mounted and the OpenAPI document assembled.
     &["lib", "main", "openapi"],
