@@ -40,6 +40,7 @@ pub mod reschedule;
 pub mod rollups;
 pub mod skills;
 pub mod sms;
+pub mod status;
 pub mod text;
 pub mod time;
 pub mod web;

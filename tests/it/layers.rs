@@ -25,6 +25,7 @@ const LAYERS: [&[&str]; 6] = [
         "patch",
         "idempotency",
         "i18n",
+        "status",
     ],
     // Shared below the capabilities: the page and API plumbing, the report roll-ups the writers
     // keep, the message queue, operations.
