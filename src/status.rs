@@ -236,7 +236,12 @@ mod tests {
         diesel::sql_query("INSERT INTO t VALUES ('gone')")
             .execute(&mut conn)
             .unwrap();
-        let err = t::table.select(t::status).load::<EquipmentStatus>(&mut conn);
-        assert!(err.is_err(), "an unknown stored text is an error, not a default");
+        let err = t::table
+            .select(t::status)
+            .load::<EquipmentStatus>(&mut conn);
+        assert!(
+            err.is_err(),
+            "an unknown stored text is an error, not a default"
+        );
     }
 }
