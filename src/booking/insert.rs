@@ -141,7 +141,7 @@ fn one_by_one(
         Some(id),
         Some(new.organisation_id),
     )?;
-    crate::rollups::mark(conn, id)?;
+    crate::rollups::appointment_changed(conn, id)?;
     Ok((id, participant_ids))
 }
 

@@ -83,11 +83,11 @@ pub fn merge(
         set_programmes(conn, id, &programmes)?;
         // Progress recomputed from the observations each now has: the merged one's
         // contributions leave the roll-ups, the kept one's are counted once.
-        crate::rollups::refresh_skills(conn, from_id)?;
-        crate::rollups::refresh_skills(conn, id)?;
+        crate::rollups::skills_changed(conn, from_id)?;
+        crate::rollups::skills_changed(conn, id)?;
         set_programmes(conn, from_id, &[])?;
         for appointment_id in &moved.appointments {
-            crate::rollups::mark(conn, *appointment_id)?;
+            crate::rollups::appointment_changed(conn, *appointment_id)?;
         }
 
         // The kept record takes what it lacked.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
 use crate::auth::StaffUser;
-use crate::db::schema::{participants, people, people_fts, person_programmes, programmes};
+use crate::db::schema::{people, people_fts, person_programmes, programmes};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::text::{clean, fold, like_escape, normalise_phone};
@@ -117,36 +117,29 @@ pub(crate) fn set_programmes(
     if current == wanted {
         return Ok(());
     }
-    // The report aggregates count each programme's members: take the person out of them and
-    // put them back under their new programmes.
+    // The report aggregates count each programme's members: the roll-ups move the person from
+    // their old programmes to their new ones.
     let organisation_id: i32 = people::table
         .find(person_id)
         .select(people::organisation_id)
         .first(conn)?;
-    crate::rollups::skill_months::lock_for_change(conn, organisation_id)?;
-    let before = crate::rollups::skill_months::Cells::of_person(conn, person_id)?;
-    diesel::delete(person_programmes::table.filter(person_programmes::person_id.eq(person_id)))
+    crate::rollups::programmes_changed(conn, organisation_id, person_id, |conn| {
+        diesel::delete(
+            person_programmes::table.filter(person_programmes::person_id.eq(person_id)),
+        )
         .execute(conn)?;
-    // One row per statement: PostgreSQL through the multi-backend connection has no
-    // multi-row insert.
-    for programme_id in &wanted {
-        diesel::insert_into(person_programmes::table)
-            .values((
-                person_programmes::person_id.eq(person_id),
-                person_programmes::programme_id.eq(programme_id),
-            ))
-            .execute(conn)?;
-    }
-    let after = crate::rollups::skill_months::Cells::of_person(conn, person_id)?;
-    before.replace_with(conn, after)?;
-    let appointments: Vec<i32> = participants::table
-        .filter(participants::person_id.eq(person_id))
-        .select(participants::appointment_id)
-        .load(conn)?;
-    for appointment_id in appointments {
-        crate::rollups::mark(conn, appointment_id)?;
-    }
-    Ok(())
+        // One row per statement: PostgreSQL through the multi-backend connection has no
+        // multi-row insert.
+        for programme_id in &wanted {
+            diesel::insert_into(person_programmes::table)
+                .values((
+                    person_programmes::person_id.eq(person_id),
+                    person_programmes::programme_id.eq(programme_id),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
 }
 
 pub(crate) fn row_by_id(conn: &mut DbConn, id: i32) -> Result<PersonRow, AppError> {

@@ -35,19 +35,6 @@ impl DayKey {
     }
 }
 
-/// The key of an appointment as it is stored now.
-pub fn key_of(conn: &mut DbConn, tz: &Tz, appointment_id: i32) -> Result<DayKey, AppError> {
-    let (starts_at, mediator_id, place_id) = appointments::table
-        .find(appointment_id)
-        .select((
-            appointments::starts_at,
-            appointments::mediator_id,
-            appointments::place_id,
-        ))
-        .first::<(NaiveDateTime, i32, i32)>(conn)?;
-    Ok(DayKey::of(tz, starts_at, mediator_id, place_id))
-}
-
 /// UTC bounds of a local day.
 pub(super) fn day_bounds(tz: &Tz, day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     let start = |d: NaiveDate| {

@@ -407,12 +407,12 @@ fn close_log(
 ) -> Result<(), AppError> {
     let appointment_id = appointment.row.id;
     for entry in &input.participants {
-        crate::rollups::refresh_skills(conn, entry.person_id)?;
+        crate::rollups::skills_changed(conn, entry.person_id)?;
     }
     if let Some(count) = input.anonymous_attendees {
         set_anonymous_attendees(conn, appointment_id, count as i32)?;
     }
-    crate::rollups::mark(conn, appointment_id)?;
+    crate::rollups::appointment_changed(conn, appointment_id)?;
     let attendance: Vec<(i32, String)> = input
         .participants
         .iter()

@@ -196,7 +196,7 @@ pub fn assess(
                 ))
                 .execute(conn)?;
         }
-        crate::rollups::refresh_skills(conn, person_id)?;
+        crate::rollups::skills_changed(conn, person_id)?;
         crate::audit::record(
             conn,
             Some(user),

@@ -102,7 +102,7 @@ pub fn reschedule_for(
             )?;
         }
         // The day it leaves; the day it lands on is noted after the move.
-        crate::rollups::mark(conn, appointment_id)?;
+        crate::rollups::appointment_changed(conn, appointment_id)?;
         diesel::update(appointments::table.find(appointment_id))
             .set((
                 appointments::starts_at.eq(starts_at),
@@ -120,7 +120,7 @@ pub fn reschedule_for(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        crate::rollups::mark(conn, appointment_id)?;
+        crate::rollups::appointment_changed(conn, appointment_id)?;
         let moved = load_for(conn, actor, appointment_id)?;
         crate::webhooks::announce_appointment(conn, &config.timezone, &moved, &Event::Rescheduled)?;
         notify::announce(conn, config, &moved, Event::Rescheduled)?;
@@ -183,7 +183,7 @@ pub fn cancel(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        crate::rollups::mark(conn, appointment_id)?;
+        crate::rollups::appointment_changed(conn, appointment_id)?;
         let seated: Vec<i32> = appointment
             .participants
             .iter()

@@ -113,7 +113,7 @@ pub fn enrol_as(
             Some(appointment_id),
             Some(row.organisation_id),
         )?;
-        crate::rollups::mark(conn, appointment_id)?;
+        crate::rollups::appointment_changed(conn, appointment_id)?;
         if status == "booked" {
             let appointment = load_for(conn, actor, appointment_id)?;
             crate::webhooks::announce_appointment(
@@ -241,7 +241,7 @@ pub fn withdraw(
             Some(appointment_id),
             Some(appointment.row.organisation_id),
         )?;
-        crate::rollups::mark(conn, appointment_id)?;
+        crate::rollups::appointment_changed(conn, appointment_id)?;
         let appointment = load_for(conn, actor, appointment_id)?;
         crate::webhooks::announce_appointment(
             conn,
