@@ -124,10 +124,8 @@ pub(crate) fn set_programmes(
         .select(people::organisation_id)
         .first(conn)?;
     crate::rollups::programmes_changed(conn, organisation_id, person_id, |conn| {
-        diesel::delete(
-            person_programmes::table.filter(person_programmes::person_id.eq(person_id)),
-        )
-        .execute(conn)?;
+        diesel::delete(person_programmes::table.filter(person_programmes::person_id.eq(person_id)))
+            .execute(conn)?;
         // One row per statement: PostgreSQL through the multi-backend connection has no
         // multi-row insert.
         for programme_id in &wanted {
