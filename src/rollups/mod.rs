@@ -13,8 +13,8 @@ mod progress;
 mod rebuild;
 mod skill_months;
 
-pub use activity::{flush, pg_mark_member};
 use activity::mark;
+pub use activity::{flush, pg_mark_member};
 pub use events::{appointment_changed, programmes_changed, skills_changed};
 pub use months::{date_literal, month_end, month_start};
 use progress::refresh_skills;
