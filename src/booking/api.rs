@@ -397,8 +397,8 @@ impl<'r> Responder<'r, 'static> for StoredJson {
 }
 
 /// Réserver (individuel ou atelier) ; l'en-tête Idempotency-Key rend la requête rejouable.
-// The body is parsed by hand from a JSON value (kept for the idempotency fingerprint) into
-// [`BookingInput`], which is its schema in the document.
+// The body is read as a JSON value first, so that the idempotency fingerprint is taken over
+// its canonical form, then typed into [`BookingInput`] (its schema in the document).
 #[utoipa::path(
     post,
     path = "/api/v1/appointments",
@@ -440,9 +440,12 @@ pub async fn book(
             })
         })
         .await?;
-    let id = serde_json::from_str::<serde_json::Value>(&answer.body)
-        .ok()
-        .and_then(|v| v["id"].as_i64());
+    // The stored answer (first or replayed) names the appointment created.
+    #[derive(serde::Deserialize)]
+    struct Created {
+        id: i32,
+    }
+    let id = serde_json::from_str::<Created>(&answer.body).ok().map(|c| c.id);
     Ok(StoredJson {
         status: Status::new(answer.status),
         body: answer.body,
