@@ -445,7 +445,9 @@ pub async fn book(
     struct Created {
         id: i32,
     }
-    let id = serde_json::from_str::<Created>(&answer.body).ok().map(|c| c.id);
+    let id = serde_json::from_str::<Created>(&answer.body)
+        .ok()
+        .map(|c| c.id);
     Ok(StoredJson {
         status: Status::new(answer.status),
         body: answer.body,
