@@ -67,13 +67,15 @@ fn cancel_pending(
     // A cancellation notice already written still goes out.
     let mut query = diesel::update(messages::table)
         .filter(messages::appointment_id.eq(appointment_id))
-        .filter(messages::status.eq("pending"))
+        .filter(messages::status.eq(crate::status::MessageStatus::Pending))
         .filter(messages::kind.ne("cancellation"))
         .into_boxed();
     if let Some(person) = person_id {
         query = query.filter(messages::person_id.eq(person));
     }
-    query.set(messages::status.eq("cancelled")).execute(conn)?;
+    query
+        .set(messages::status.eq(crate::status::MessageStatus::Cancelled))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use super::{max_id, Calendar, Size};
 use crate::db::bulk::{self, BulkInsert};
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::EquipmentStatus;
 use crate::time::LocalTime;
 
 /// The rows waiting to be written, the next ids, and what devices draw from.
@@ -205,16 +206,28 @@ impl<'a> Writer<'a> {
         let mediators = &self.mediators_of[&org];
         let author = mediators[rng.gen_range(0..mediators.len())];
         let created = tz.to_utc(first_day, NaiveTime::from_hms_opt(9, 0, 0).expect("valid"));
-        self.event(conn, id, None, "created", "in_stock", author, created)?;
-        let mut status = "in_stock";
+        self.event(
+            conn,
+            id,
+            None,
+            "created",
+            EquipmentStatus::InStock,
+            author,
+            created,
+        )?;
+        let mut status = EquipmentStatus::InStock;
         let mut holder: Option<i32> = None;
         if handed {
             holder = self.hand_over(conn, rng, id, cohort, author)?;
             if holder.is_some() {
-                status = "assigned";
+                status = EquipmentStatus::Assigned;
             }
         } else if rng.gen_bool(0.3) {
-            status = if rng.gen_bool(0.5) { "lost" } else { "broken" };
+            status = if rng.gen_bool(0.5) {
+                EquipmentStatus::Lost
+            } else {
+                EquipmentStatus::Broken
+            };
         }
         self.items.push(
             conn,
@@ -245,7 +258,7 @@ impl<'a> Writer<'a> {
                     (kind == "sim_card").then(|| today + Duration::days(rng.gen_range(-60..365))),
                 ),
                 bulk::int(programme.into()),
-                bulk::text(status),
+                bulk::text(status.as_str()),
                 bulk::opt_int(holder.map(i64::from)),
                 bulk::time(created),
                 bulk::time(created),
@@ -300,7 +313,15 @@ impl<'a> Writer<'a> {
         )?;
         let at = tz.to_utc(on, NaiveTime::from_hms_opt(10, 0, 0).expect("valid"));
         let action = if loan { "loaned" } else { "donated" };
-        self.event(conn, id, Some(person.id), action, "assigned", author, at)?;
+        self.event(
+            conn,
+            id,
+            Some(person.id),
+            action,
+            EquipmentStatus::Assigned,
+            author,
+            at,
+        )?;
         if let Some(back) = returned {
             let at = tz.to_utc(back, NaiveTime::from_hms_opt(10, 0, 0).expect("valid"));
             self.event(
@@ -308,7 +329,7 @@ impl<'a> Writer<'a> {
                 id,
                 Some(person.id),
                 "returned",
-                "in_stock",
+                EquipmentStatus::InStock,
                 author,
                 at,
             )?;
@@ -326,7 +347,7 @@ impl<'a> Writer<'a> {
         equipment: i64,
         person: Option<i32>,
         action: &str,
-        status: &str,
+        status: EquipmentStatus,
         actor: i32,
         at: NaiveDateTime,
     ) -> Result<(), AppError> {
@@ -338,7 +359,7 @@ impl<'a> Writer<'a> {
                 bulk::int(equipment),
                 bulk::opt_int(person.map(i64::from)),
                 bulk::text(action),
-                bulk::text(status),
+                bulk::text(status.as_str()),
                 "NULL".into(),
                 bulk::int(actor.into()),
                 bulk::time(at),

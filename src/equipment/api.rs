@@ -10,6 +10,7 @@ use crate::auth::ApiUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::EquipmentStatus;
 use crate::time::LocalTime;
 use crate::web::api::{ApiJson, Created, Page};
 use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
@@ -72,8 +73,8 @@ pub struct EquipmentQuery {
     #[param(schema_with = kind_schema)]
     pub kind: Option<String>,
     #[serde(default, deserialize_with = "status")]
-    #[param(schema_with = status_schema)]
-    pub status: Option<String>,
+    #[param(schema_with = EquipmentStatus::schema)]
+    pub status: Option<EquipmentStatus>,
     pub programme_id: Option<i32>,
 }
 
@@ -82,17 +83,13 @@ fn kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
     crate::web::query::one_of(d, &codes)
 }
 
-fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let codes: Vec<&str> = super::STATUSES.iter().map(|(code, _)| *code).collect();
-    crate::web::query::one_of(d, &codes)
+fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<EquipmentStatus>, D::Error> {
+    let text = crate::web::query::one_of(d, EquipmentStatus::TEXTS)?;
+    Ok(text.as_deref().and_then(EquipmentStatus::parse))
 }
 
 fn kind_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of(super::KINDS.iter().map(|(code, _)| *code))
-}
-
-fn status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(super::STATUSES.iter().map(|(code, _)| *code))
 }
 
 /// Inventaire.

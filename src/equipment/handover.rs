@@ -108,16 +108,16 @@ pub fn assign(
         } else {
             None
         };
-        if item.status != "in_stock" {
+        if item.status != EquipmentStatus::InStock {
             return Err(AppError::Conflict {
                 code: "already_assigned",
-                message: if item.status == "assigned" {
+                message: if item.status == EquipmentStatus::Assigned {
                     "Ce matériel est déjà remis à quelqu'un : enregistrez d'abord son retour."
                         .into()
                 } else {
                     format!(
                         "Ce matériel est {} : il ne peut pas être remis.",
-                        status_label(&item.status)
+                        item.status.label()
                     )
                 },
             });
@@ -158,7 +158,7 @@ pub fn assign(
         }
         diesel::update(equipment::table.find(item_id))
             .set((
-                equipment::status.eq("assigned"),
+                equipment::status.eq(EquipmentStatus::Assigned),
                 equipment::current_holder_id.eq(Some(person.id)),
                 equipment::updated_at.eq(now()),
             ))
@@ -173,7 +173,7 @@ pub fn assign(
             } else {
                 "donated"
             },
-            "assigned",
+            EquipmentStatus::Assigned,
             None,
         )?;
         crate::webhooks::announce_equipment(
@@ -244,7 +244,7 @@ pub fn give_back(
             .execute(conn)?;
         diesel::update(equipment::table.find(item_id))
             .set((
-                equipment::status.eq("in_stock"),
+                equipment::status.eq(EquipmentStatus::InStock),
                 equipment::current_holder_id.eq(None::<i32>),
                 equipment::updated_at.eq(now()),
             ))
@@ -255,7 +255,7 @@ pub fn give_back(
             item_id,
             Some(person_id),
             "returned",
-            "in_stock",
+            EquipmentStatus::InStock,
             condition.as_deref(),
         )?;
         crate::webhooks::announce_equipment(
@@ -286,7 +286,7 @@ pub struct StatusInput {
 }
 
 pub(super) fn settable_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(status::SETTABLE)
+    crate::web::openapi::one_of(status::SETTABLE.map(EquipmentStatus::as_str))
 }
 
 /// Lost, broken, retired, or back in stock. An item lost or broken while held closes the
@@ -297,15 +297,14 @@ pub fn set_status(
     item_id: i32,
     input: StatusInput,
 ) -> Result<Item, AppError> {
-    if !matches!(
-        input.status.as_str(),
-        "lost" | "broken" | "retired" | "in_stock"
-    ) {
+    let Some(status) =
+        EquipmentStatus::parse(&input.status).filter(|s| status::SETTABLE.contains(s))
+    else {
         return Err(AppError::field(
             "status",
             "Statut : lost, broken, retired ou in_stock.",
         ));
-    }
+    };
     let note = clean(input.note.clone());
     if note.as_ref().is_some_and(|c| c.chars().count() > 200) {
         return Err(AppError::field("note", "200 caractères au plus."));
@@ -314,7 +313,7 @@ pub fn set_status(
         let item = get(conn, actor, item_id)?;
         lock_organisation(conn, item.organisation_id)?;
         let item = get(conn, actor, item_id)?;
-        if input.status == "in_stock" && item.status == "assigned" {
+        if status == EquipmentStatus::InStock && item.status == EquipmentStatus::Assigned {
             return Err(AppError::Conflict {
                 code: "already_assigned",
                 message: "Enregistrez le retour du matériel pour le remettre en stock.".into(),
@@ -329,13 +328,13 @@ pub fn set_status(
             )
             .set((
                 assignments::returned_on.eq(Some(now().date())),
-                assignments::return_condition.eq(Some(status_label(&input.status))),
+                assignments::return_condition.eq(Some(status.label())),
             ))
             .execute(conn)?;
         }
         diesel::update(equipment::table.find(item_id))
             .set((
-                equipment::status.eq(&input.status),
+                equipment::status.eq(status),
                 equipment::current_holder_id.eq(None::<i32>),
                 equipment::updated_at.eq(now()),
             ))
@@ -346,7 +345,7 @@ pub fn set_status(
             item_id,
             holder,
             "status",
-            &input.status,
+            status,
             note.as_deref(),
         )?;
         crate::audit::record(

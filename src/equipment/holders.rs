@@ -179,7 +179,7 @@ pub fn accept_by_email(
                 a.equipment_id,
                 Some(a.person_id),
                 "accepted",
-                "assigned",
+                EquipmentStatus::Assigned,
                 Some("par e-mail"),
             )?;
             crate::audit::record(
@@ -253,7 +253,7 @@ pub fn sims_ending(
     let mut query = equipment::table
         .filter(equipment::kind.eq("sim_card"))
         .filter(equipment::valid_until.le(until))
-        .filter(equipment::status.ne("retired"))
+        .filter(equipment::status.ne(EquipmentStatus::Retired))
         .select(Item::as_select())
         .into_boxed();
     if let Some(org) = actor.scope() {

@@ -16,6 +16,7 @@ use crate::auth::StaffUser;
 use crate::db::schema::{assignments, equipment, equipment_events, people};
 use crate::db::{lock_organisation, now, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::status::EquipmentStatus;
 use crate::text::clean;
 
 mod handover;
@@ -32,13 +33,6 @@ pub const KINDS: [(&str, &str); 6] = [
     ("hotspot", "box ou clé 4G"),
     ("other", "autre"),
 ];
-pub const STATUSES: [(&str, &str); 5] = [
-    ("in_stock", "en stock"),
-    ("assigned", "remis"),
-    ("lost", "perdu"),
-    ("broken", "cassé"),
-    ("retired", "réformé"),
-];
 
 /// How an item is handed over.
 pub const MODES: [(&str, &str); 2] = [("loan", "prêt"), ("donation", "don")];
@@ -49,14 +43,6 @@ pub fn kind_label(kind: &str) -> &'static str {
         .find(|(k, _)| *k == kind)
         .map(|(_, l)| *l)
         .unwrap_or("autre")
-}
-
-pub fn status_label(status: &str) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(k, _)| *k == status)
-        .map(|(_, l)| *l)
-        .unwrap_or("")
 }
 
 #[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
@@ -85,8 +71,8 @@ pub struct Item {
     pub valid_until: Option<NaiveDate>,
     #[schema(required = true)]
     pub programme_id: Option<i32>,
-    #[schema(schema_with = status_schema)]
-    pub status: String,
+    #[schema(schema_with = EquipmentStatus::schema)]
+    pub status: EquipmentStatus,
     #[serde(rename = "current_holder")]
     #[schema(required = true)]
     pub current_holder_id: Option<i32>,
@@ -100,10 +86,6 @@ pub struct Item {
 
 fn kind_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of(KINDS.iter().map(|(code, _)| *code))
-}
-
-fn status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(STATUSES.iter().map(|(code, _)| *code))
 }
 
 fn mode_schema() -> utoipa::openapi::schema::Object {
@@ -193,7 +175,7 @@ fn event(
     item_id: i32,
     person_id: Option<i32>,
     action: &str,
-    status: &str,
+    status: EquipmentStatus,
     note: Option<&str>,
 ) -> Result<(), AppError> {
     diesel::insert_into(equipment_events::table)
@@ -277,13 +259,21 @@ pub(crate) fn insert(
             equipment::data_allowance.eq(input.data_allowance.as_deref()),
             equipment::valid_until.eq(input.valid_until),
             equipment::programme_id.eq(input.programme_id),
-            equipment::status.eq("in_stock"),
+            equipment::status.eq(EquipmentStatus::InStock),
             equipment::created_at.eq(stamp),
             equipment::updated_at.eq(stamp),
         ))
         .returning(equipment::id)
         .get_result(conn)?;
-    event(conn, Some(actor), id, None, "created", "in_stock", None)?;
+    event(
+        conn,
+        Some(actor),
+        id,
+        None,
+        "created",
+        EquipmentStatus::InStock,
+        None,
+    )?;
     Ok(id)
 }
 
@@ -334,7 +324,7 @@ pub fn get(conn: &mut DbConn, actor: &StaffUser, id: i32) -> Result<Item, AppErr
 #[derive(Default, Debug, Clone)]
 pub struct Filter {
     pub kind: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<EquipmentStatus>,
     pub programme_id: Option<i32>,
     pub limit: i64,
     pub offset: i64,
@@ -348,8 +338,8 @@ pub fn list(conn: &mut DbConn, actor: &StaffUser, filter: &Filter) -> Result<Vec
     if let Some(kind) = &filter.kind {
         query = query.filter(equipment::kind.eq(kind.clone()));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(equipment::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(equipment::status.eq(status));
     }
     if let Some(programme) = filter.programme_id {
         query = query.filter(equipment::programme_id.eq(programme));
@@ -373,7 +363,8 @@ pub struct Event {
     pub person_id: Option<i32>,
     #[schema(schema_with = action_schema)]
     pub action: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: EquipmentStatus,
     #[schema(required = true)]
     pub note: Option<String>,
     /// Null quand la personne a elle-même accepté la remise depuis le lien de l'e-mail.

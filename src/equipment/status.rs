@@ -8,28 +8,35 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::web::item_json;
-use super::{status_label, StatusInput};
+use super::StatusInput;
 use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
+use crate::status::EquipmentStatus;
 use crate::web::query::Query;
 use crate::web::{notice, page, FormOutcome, Invalid};
 
 /// The statuses staff may set by hand, in the order offered (the harmless one first).
-pub const SETTABLE: [&str; 4] = ["in_stock", "broken", "lost", "retired"];
+pub const SETTABLE: [EquipmentStatus; 4] = [
+    EquipmentStatus::InStock,
+    EquipmentStatus::Broken,
+    EquipmentStatus::Lost,
+    EquipmentStatus::Retired,
+];
 
 const FIELDS: [(&str, &str); 2] = [("status", "Nouveau statut"), ("note", "Note")];
 
-fn settable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    crate::web::query::one_of(d, &SETTABLE)
+fn settable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<EquipmentStatus>, D::Error> {
+    let text = crate::web::query::one_of(d, &SETTABLE.map(EquipmentStatus::as_str))?;
+    Ok(text.as_deref().and_then(EquipmentStatus::parse))
 }
 
 /// The confirmation page's query: the status chosen on the item page and its note.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct StatusQuery {
     #[serde(default, deserialize_with = "settable")]
-    pub status: Option<String>,
+    pub status: Option<EquipmentStatus>,
     pub note: Option<String>,
 }
 
@@ -54,14 +61,14 @@ async fn confirm_page(
             Ok((item, holder))
         })
         .await?;
-    let chosen = values.status.as_deref();
+    let chosen = values.status;
     Ok(page(
         "equipment/status",
         web,
         json!({
-            "item": item_json(&item), "holder": holder, "status": chosen, "status_label": chosen.map(status_label),
+            "item": item_json(&item), "holder": holder, "status": chosen, "status_label": chosen.map(EquipmentStatus::label),
             "note": values.note, "errors": errors, "summary": notice::summary(&errors, &FIELDS),
-            "statuses": SETTABLE.iter().map(|s| json!({ "code": s, "label": status_label(s) })).collect::<Vec<_>>(),
+            "statuses": SETTABLE.iter().map(|s| json!({ "code": s, "label": s.label() })).collect::<Vec<_>>(),
         }),
     ))
 }
@@ -114,7 +121,10 @@ pub async fn set_status(
         Err(e) => return Err(e),
     };
     let values = StatusQuery {
-        status: status.filter(|s| SETTABLE.contains(&s.as_str())),
+        status: status
+            .as_deref()
+            .and_then(EquipmentStatus::parse)
+            .filter(|s| SETTABLE.contains(s)),
         note: form.note,
     };
     Ok(FormOutcome::Invalid(Invalid(

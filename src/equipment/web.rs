@@ -7,14 +7,13 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
-use super::{
-    kind_label, status_label, AssignInput, Filter, ItemInput, ReturnInput, KINDS, STATUSES,
-};
+use super::{kind_label, AssignInput, Filter, ItemInput, ReturnInput, KINDS};
 use crate::auth::csrf::Csrf;
 use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
+use crate::status::EquipmentStatus;
 use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
 
@@ -24,11 +23,19 @@ fn pairs(list: &[(&str, &str)]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Every status as the inventory's filter lists it, code and label.
+fn statuses() -> Vec<serde_json::Value> {
+    EquipmentStatus::ALL
+        .iter()
+        .map(|status| json!({ "code": status, "label": status.label() }))
+        .collect()
+}
+
 pub(super) fn item_json(item: &super::Item) -> serde_json::Value {
     json!({
         "id": item.id, "kind": kind_label(&item.kind), "model": item.model, "serial": item.serial, "imei": item.imei,
         "iccid": item.iccid, "phone_number": item.phone_number, "operator": item.operator, "data_allowance": item.data_allowance,
-        "valid_until": item.valid_until, "status": item.status, "status_label": status_label(&item.status),
+        "valid_until": item.valid_until, "status": item.status, "status_label": item.status.label(),
     })
 }
 
@@ -54,7 +61,7 @@ async fn inventory_page(
         web,
         crate::web::notice::with_summary(
             json!({
-                "items": items.iter().map(item_json).collect::<Vec<_>>(), "kinds": pairs(&KINDS), "statuses": pairs(&STATUSES),
+                "items": items.iter().map(item_json).collect::<Vec<_>>(), "kinds": pairs(&KINDS), "statuses": statuses(),
                 "programmes": programmes, "query": query, "values": values, "errors": errors,
             }),
             &ITEM_FIELDS,
@@ -75,7 +82,7 @@ pub async fn list(
     } = query.into_inner();
     let filter = Filter {
         kind: kind.filter(|k| !k.is_empty()),
-        status: status.filter(|s| !s.is_empty()),
+        status,
         programme_id,
         limit: 1000,
         offset: 0,
@@ -237,7 +244,7 @@ pub(super) async fn item_page(
                 "loaned" => "prêté",
                 "returned" => "rendu",
                 "accepted" => "remise acceptée",
-                _ => status_label(&e.status),
+                _ => e.status.label(),
             };
             json!({
                 "at": crate::french::date_in_words(e.at.date()), "action": action, "note": e.note,

@@ -733,7 +733,7 @@ pub fn equipment(
             Option<String>,
             Option<NaiveDate>,
             Option<i32>,
-            String,
+            crate::status::EquipmentStatus,
             Option<i32>,
         )> = q
             .select((
@@ -790,7 +790,7 @@ pub fn equipment(
                     r.9.and_then(|p| programme_names.get(&p))
                         .map_or("", String::as_str),
                 )
-                .label_of(&crate::equipment::STATUSES, Some(r.10.as_str()))
+                .cell(sheet::Cell::Code(r.10.label().into()))
                 .cell(r.11.map_or(sheet::Cell::Empty, |p| format.person(p)))
                 .label_of(&crate::equipment::MODES, a.map(|a| a.0.as_str()))
                 .opt_date(a.map(|a| a.1))

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::outbox::{self, MessageRow};
+use crate::status::MessageStatus;
 use crate::time::LocalTime;
 use crate::web::api::Page;
 use crate::web::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
@@ -24,12 +25,8 @@ pub struct ApiDoc;
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// `pending|sending|sent|dead|cancelled`.
-    #[param(schema_with = status_schema)]
+    #[param(schema_with = MessageStatus::schema)]
     pub status: Option<String>,
-}
-
-fn status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(outbox::STATUSES)
 }
 
 #[derive(Serialize, Debug, utoipa::ToSchema)]
@@ -52,8 +49,8 @@ pub struct MessageOut {
     pub assignment_id: Option<i32>,
     #[schema(format = DateTime)]
     pub due_at: String,
-    #[schema(schema_with = status_schema)]
-    pub status: String,
+    #[schema(schema_with = MessageStatus::schema)]
+    pub status: MessageStatus,
     pub attempts: i32,
     #[schema(required = true)]
     pub last_error: Option<String>,
@@ -103,7 +100,7 @@ impl MessageOut {
             appointment_id: row.appointment_id,
             assignment_id: row.assignment_id,
             due_at: tz.rfc3339(row.due_at),
-            status: row.status.clone(),
+            status: row.status,
             attempts: row.attempts,
             last_error: row.last_error.clone(),
             sent_at: row.sent_at.map(|t| tz.rfc3339(t)),

@@ -5,6 +5,7 @@ use crate::auth::{Role, StaffUser};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::outbox::{self, MessageRow};
+use crate::status::MessageStatus;
 
 pub fn list(
     conn: &mut DbConn,
@@ -24,7 +25,7 @@ pub fn retry(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErro
         let row = outbox::row(conn, id)?
             .filter(|m| user.can_see(m.organisation_id))
             .ok_or(AppError::NotFound)?;
-        if row.status != "dead" {
+        if row.status != MessageStatus::Dead {
             return Err(AppError::Conflict {
                 code: "not_dead",
                 message: "Seul un message en échec définitif peut être relancé.".into(),

@@ -5,11 +5,12 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::web::{channel_label, delivery_label, kind_label, status_label};
+use super::web::{channel_label, delivery_label, kind_label};
 use crate::auth::StaffUser;
 use crate::db::schema::messages;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::MessageStatus;
 use crate::time::LocalTime;
 
 /// How many messages the person page shows.
@@ -34,7 +35,7 @@ type Row = (
     String,
     chrono::NaiveDateTime,
     Option<chrono::NaiveDateTime>,
-    String,
+    MessageStatus,
     Option<String>,
     Option<i32>,
 );
@@ -72,7 +73,7 @@ pub fn of_person(
                     channel: channel_label(&channel),
                     to_referent: recipient_kind == "referent",
                     when: tz.short(sent_at.unwrap_or(due_at)),
-                    status: status_label(&status),
+                    status: status.label(),
                     delivery: delivery_label(delivery.as_deref()),
                     appointment_id,
                 }

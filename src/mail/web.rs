@@ -14,6 +14,7 @@ use crate::booking::service::{self, AppointmentFilter};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::MessageStatus;
 use crate::time::LocalTime;
 use crate::web::page;
 use crate::web::query::Query;
@@ -42,19 +43,6 @@ pub(crate) fn delivery_label(delivery: Option<&str>) -> &'static str {
         Some("delivered") => "remis",
         Some("failed") => "non remis",
         _ => "",
-    }
-}
-
-/// A message's statuses, in the order the filter lists them.
-const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "cancelled"];
-
-pub(crate) fn status_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "à envoyer",
-        "sending" => "en cours d'envoi",
-        "sent" => "envoyé",
-        "dead" => "échec définitif",
-        _ => "annulé",
     }
 }
 
@@ -96,7 +84,7 @@ pub async fn list(
             };
             json!({
                 "id": m.id, "kind": kind_label(&m.kind), "recipient": m.recipient, "due": tz.short(m.due_at),
-                "status": m.status, "status_label": status_label(&m.status), "attempts": m.attempts,
+                "status": m.status, "status_label": m.status.label(), "attempts": m.attempts,
                 "last_error": m.last_error, "about": about,
                 "channel": channel_label(&m.channel), "delivery": delivery_label(m.delivery.as_deref()),
             })
@@ -108,7 +96,7 @@ pub async fn list(
         json!({
             "messages": messages,
             "status": status.unwrap_or_default(),
-            "statuses": STATUSES.map(|s| (s, status_label(s))),
+            "statuses": MessageStatus::ALL.iter().map(|s| (s, s.label())).collect::<Vec<_>>(),
         }),
     ))
 }

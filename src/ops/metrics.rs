@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::db::schema::messages;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::MessageStatus;
 
 /// This instance's metrics (managed state; one registry per application, no globals).
 pub struct Metrics {
@@ -134,12 +135,12 @@ impl Metrics {
 /// What a scrape reads from the database.
 struct Snapshot {
     /// Messages by channel and status.
-    outbox: Vec<(String, String, i64)>,
+    outbox: OutboxCounts,
     oldest_due_age: f64,
     pool: (u32, u32, u32),
 }
 
-type OutboxCounts = Vec<(String, String, i64)>;
+type OutboxCounts = Vec<(String, MessageStatus, i64)>;
 
 fn read_snapshot(conn: &mut crate::db::DbConn) -> Result<(OutboxCounts, f64), AppError> {
     let now = crate::db::now();
@@ -152,7 +153,7 @@ fn read_snapshot(conn: &mut crate::db::DbConn) -> Result<(OutboxCounts, f64), Ap
         ))
         .load(conn)?;
     let oldest: Option<chrono::NaiveDateTime> = messages::table
-        .filter(messages::status.eq("pending"))
+        .filter(messages::status.eq(MessageStatus::Pending))
         .filter(messages::due_at.le(now))
         .select(diesel::dsl::min(messages::due_at))
         .first(conn)?;

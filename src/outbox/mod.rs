@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::db::schema::messages;
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::status::MessageStatus;
 use crate::time::LocalTime;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
@@ -35,7 +36,7 @@ pub struct MessageRow {
     pub recipient_kind: String,
     pub sequence: i32,
     pub due_at: NaiveDateTime,
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub locked_by: Option<String>,
@@ -71,13 +72,16 @@ pub fn due_before(starts_at: NaiveDateTime, lead: Duration, tz: &Tz) -> NaiveDat
 
 /// The queue's own columns of a message just written: waiting to be sent, never tried.
 pub type Waiting = (
-    diesel::dsl::Eq<messages::status, &'static str>,
+    diesel::dsl::Eq<messages::status, MessageStatus>,
     diesel::dsl::Eq<messages::attempts, i32>,
 );
 
 /// The columns [`enqueue`] expects after `due_at`: the message waits to be sent, never tried.
 pub fn waiting() -> Waiting {
-    (messages::status.eq("pending"), messages::attempts.eq(0))
+    (
+        messages::status.eq(MessageStatus::Pending),
+        messages::attempts.eq(0),
+    )
 }
 
 /// Writes one message: `values` name its columns, whom it is for and when it is due
@@ -123,11 +127,13 @@ pub fn claim(
         current + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     crate::db::transaction(conn, |conn| {
         let ids: Vec<i32> = match conn {
-            DbConn::Pg(pg) => diesel::sql_query(
-                "SELECT id FROM messages WHERE (status = 'pending' AND due_at <= $1) \
-                 OR (status = 'sending' AND locked_until < $1) \
+            DbConn::Pg(pg) => diesel::sql_query(format!(
+                "SELECT id FROM messages WHERE (status = {} AND due_at <= $1) \
+                 OR (status = {} AND locked_until < $1) \
                  ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
-            )
+                MessageStatus::Pending.sql(),
+                MessageStatus::Sending.sql(),
+            ))
             .bind::<diesel::sql_types::Timestamp, _>(current)
             .bind::<diesel::sql_types::BigInt, _>(limit)
             .load::<Id>(pg)?
@@ -138,10 +144,10 @@ pub fn claim(
             DbConn::Sqlite(_) => messages::table
                 .filter(
                     messages::status
-                        .eq("pending")
+                        .eq(MessageStatus::Pending)
                         .and(messages::due_at.le(current))
                         .or(messages::status
-                            .eq("sending")
+                            .eq(MessageStatus::Sending)
                             .and(messages::locked_until.lt(current))),
                 )
                 .order((messages::due_at, messages::id))
@@ -154,7 +160,7 @@ pub fn claim(
         }
         diesel::update(messages::table.filter(messages::id.eq_any(&ids)))
             .set((
-                messages::status.eq("sending"),
+                messages::status.eq(MessageStatus::Sending),
                 messages::locked_by.eq(worker),
                 messages::locked_until.eq(until),
             ))
@@ -225,7 +231,7 @@ pub fn drop_stale(conn: &mut DbConn, worker: &str, id: i32) -> Result<(), AppErr
             .filter(messages::locked_by.eq(worker)),
     )
     .set((
-        messages::status.eq("cancelled"),
+        messages::status.eq(MessageStatus::Cancelled),
         messages::locked_by.eq(None::<String>),
         messages::locked_until.eq(None::<NaiveDateTime>),
     ))
@@ -243,7 +249,7 @@ pub fn renew(conn: &mut DbConn, worker: &str, id: i32, lease: Duration) -> Resul
         messages::table
             .find(id)
             .filter(messages::locked_by.eq(worker))
-            .filter(messages::status.eq("sending"))
+            .filter(messages::status.eq(MessageStatus::Sending))
             .filter(messages::locked_until.gt(current)),
     )
     .set(messages::locked_until.eq(until))
@@ -257,9 +263,13 @@ pub fn forget_person(conn: &mut DbConn, person_id: i32) -> Result<(), AppError> 
     diesel::update(
         messages::table
             .filter(messages::person_id.eq(person_id))
-            .filter(messages::status.eq_any(["pending", "sending", "dead"])),
+            .filter(messages::status.eq_any([
+                MessageStatus::Pending,
+                MessageStatus::Sending,
+                MessageStatus::Dead,
+            ])),
     )
-    .set(messages::status.eq("cancelled"))
+    .set(messages::status.eq(MessageStatus::Cancelled))
     .execute(conn)?;
     diesel::update(messages::table.filter(messages::person_id.eq(person_id)))
         .set((
@@ -293,7 +303,7 @@ pub fn sent(
             .filter(messages::locked_by.eq(worker)),
     )
     .set((
-        messages::status.eq("sent"),
+        messages::status.eq(MessageStatus::Sent),
         messages::sent_at.eq(Some(now())),
         messages::attempts.eq(messages::attempts + 1),
         messages::subject.eq(subject),
@@ -328,7 +338,11 @@ pub fn failed(
             .filter(messages::locked_by.eq(worker)),
     )
     .set((
-        messages::status.eq(if dead { "dead" } else { "pending" }),
+        messages::status.eq(if dead {
+            MessageStatus::Dead
+        } else {
+            MessageStatus::Pending
+        }),
         messages::attempts.eq(attempts),
         messages::last_error.eq(Some(error)),
         messages::due_at.eq(now() + chrono::Duration::seconds(backoff as i64)),
@@ -345,18 +359,16 @@ pub fn release(conn: &mut DbConn, worker: &str, ids: &[i32]) -> Result<(), AppEr
         messages::table
             .filter(messages::id.eq_any(ids))
             .filter(messages::locked_by.eq(worker))
-            .filter(messages::status.eq("sending")),
+            .filter(messages::status.eq(MessageStatus::Sending)),
     )
     .set((
-        messages::status.eq("pending"),
+        messages::status.eq(MessageStatus::Pending),
         messages::locked_by.eq(None::<String>),
         messages::locked_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
     Ok(())
 }
-
-pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "cancelled"];
 
 /// Messages, latest due first: of one organisation (all when `None`), of one status (all when
 /// `None`; an unknown status is refused).
@@ -372,13 +384,13 @@ pub fn rows(
         query = query.filter(messages::organisation_id.eq(org));
     }
     if let Some(status) = status {
-        if !STATUSES.contains(&status) {
+        let Some(status) = MessageStatus::parse(status) else {
             return Err(AppError::field(
                 "status",
                 "Statut inconnu : pending, sending, sent, dead ou cancelled.",
             ));
-        }
-        query = query.filter(messages::status.eq(status.to_string()));
+        };
+        query = query.filter(messages::status.eq(status));
     }
     Ok(query
         .order((messages::due_at.desc(), messages::id.desc()))
@@ -400,7 +412,7 @@ pub fn row(conn: &mut DbConn, id: i32) -> Result<Option<MessageRow>, AppError> {
 pub fn requeue(conn: &mut DbConn, id: i32) -> Result<(), AppError> {
     diesel::update(messages::table.find(id))
         .set((
-            messages::status.eq("pending"),
+            messages::status.eq(MessageStatus::Pending),
             messages::attempts.eq(0),
             messages::due_at.eq(now()),
         ))

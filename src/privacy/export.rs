@@ -23,6 +23,7 @@ use crate::outbox::MessageRow;
 use crate::people::Person;
 use crate::skills::logs::{LogRow, SkillLevel};
 use crate::skills::profile::SkillProgress;
+use crate::status::{EquipmentStatus, MessageStatus};
 use crate::time::LocalTime;
 
 #[derive(Serialize, Debug, utoipa::ToSchema)]
@@ -160,7 +161,8 @@ pub struct Handover {
 pub struct EquipmentEvent {
     pub equipment_id: i32,
     pub action: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: EquipmentStatus,
     pub note: Option<String>,
     #[schema(format = DateTime)]
     pub at: String,
@@ -178,7 +180,8 @@ pub struct Message {
     pub recipient_kind: String,
     #[schema(format = DateTime)]
     pub due_at: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: MessageStatus,
     #[schema(format = DateTime)]
     pub sent_at: Option<String>,
     /// The subject and plain text as sent (purged 30 days after sending).
@@ -571,7 +574,6 @@ pub fn labels() -> serde_json::Value {
         "cancellation",
         "promotion",
     ];
-    let message_statuses = ["pending", "sending", "sent", "dead", "cancelled"];
     serde_json::json!({
         "participant": map(&[
             ("booked", "inscrit·e"), ("waitlisted", "en liste d'attente"), ("attended", "venu·e"),
@@ -588,7 +590,7 @@ pub fn labels() -> serde_json::Value {
             ("final", "évaluation finale"),
         ]),
         "equipment_kind": map(&crate::equipment::KINDS),
-        "equipment_status": map(&crate::equipment::STATUSES),
+        "equipment_status": EquipmentStatus::ALL.iter().map(|s| (s.to_string(), serde_json::Value::from(s.label()))).collect::<serde_json::Map<_, _>>(),
         "equipment_action": map(&[
             ("created", "inventorié"), ("donated", "donné"), ("loaned", "prêté"),
             ("returned", "rendu"), ("status", "changement d'état"),
@@ -599,7 +601,7 @@ pub fn labels() -> serde_json::Value {
             ("email_confirmation", "confirmation par e-mail"),
         ]),
         "message_kind": messages.iter().map(|k| (k.to_string(), serde_json::Value::from(crate::mail::web::kind_label(k)))).collect::<serde_json::Map<_, _>>(),
-        "message_status": message_statuses.iter().map(|k| (k.to_string(), serde_json::Value::from(crate::mail::web::status_label(k)))).collect::<serde_json::Map<_, _>>(),
+        "message_status": MessageStatus::ALL.iter().map(|s| (s.to_string(), serde_json::Value::from(s.label()))).collect::<serde_json::Map<_, _>>(),
         "recipient": map(&[("person", "la personne"), ("referent", "le prescripteur")]),
         "action": crate::audit::action_labels(),
     })

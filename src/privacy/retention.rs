@@ -20,6 +20,7 @@ use crate::db::schema::{
 };
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::status::MessageStatus;
 use crate::worker::Worker;
 
 /// How often the worker asks whether the privacy job is due (it runs at most once an hour).
@@ -277,12 +278,14 @@ pub fn purge_messages(conn: &mut DbConn, current: NaiveDateTime) -> Result<usize
                 ))
                 .filter(
                     messages::status
-                        .eq("sent")
+                        .eq(MessageStatus::Sent)
                         .and(messages::sent_at.lt(cutoff))
                         .or(messages::status
-                            .eq("cancelled")
+                            .eq(MessageStatus::Cancelled)
                             .and(messages::created_at.lt(cutoff)))
-                        .or(messages::status.eq("dead").and(messages::due_at.lt(cutoff))),
+                        .or(messages::status
+                            .eq(MessageStatus::Dead)
+                            .and(messages::due_at.lt(cutoff))),
                 )
         };
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::db::schema::equipment;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::EquipmentStatus;
 
 use super::filters::*;
 use super::skills::{equipped_people_sql, CountRow};
@@ -55,7 +56,7 @@ pub fn equipment_report(
     if let Some(p) = filters.programme_id {
         q = q.filter(equipment::programme_id.eq(p));
     }
-    let items: Vec<(String, String, Option<i32>, Option<NaiveDate>)> = q
+    let items: Vec<(String, EquipmentStatus, Option<i32>, Option<NaiveDate>)> = q
         .select((
             equipment::kind,
             equipment::status,
@@ -72,12 +73,12 @@ pub fn equipment_report(
         })
         .collect();
     by_kind.retain(|c| c.count > 0);
-    let by_status = crate::equipment::STATUSES
+    let by_status = EquipmentStatus::ALL
         .iter()
-        .map(|(k, label)| Count {
-            key: k.to_string(),
-            label: label.to_string(),
-            count: items.iter().filter(|i| i.1 == *k).count() as i64,
+        .map(|status| Count {
+            key: status.as_str().to_string(),
+            label: status.label().to_string(),
+            count: items.iter().filter(|i| i.1 == *status).count() as i64,
         })
         .collect();
     let names = names(conn, Named::Programmes)?;
@@ -85,7 +86,7 @@ pub fn equipment_report(
     for i in &items {
         let e = per_programme.entry(i.2).or_default();
         e.0 += 1;
-        if i.1 == "assigned" {
+        if i.1 == EquipmentStatus::Assigned {
             e.1 += 1;
         }
     }
@@ -104,7 +105,7 @@ pub fn equipment_report(
     let soon = today + chrono::Duration::days(30);
     let sim_cards_ending_within_30_days = items
         .iter()
-        .filter(|i| i.0 == "sim_card" && i.1 == "assigned")
+        .filter(|i| i.0 == "sim_card" && i.1 == EquipmentStatus::Assigned)
         .filter(|i| i.3.is_some_and(|d| d >= today && d <= soon))
         .count() as i64;
 

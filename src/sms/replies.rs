@@ -13,6 +13,7 @@ use crate::db::schema::{appointments, messages, organisations, participants, peo
 use crate::db::{now, DbConn};
 use crate::error::AppError;
 use crate::outbox;
+use crate::status::MessageStatus;
 
 /// What a reply asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +67,7 @@ fn next_reminded(
     let told: Vec<i32> = messages::table
         .filter(messages::channel.eq("sms"))
         .filter(messages::recipient.eq(phone))
-        .filter(messages::status.eq("sent"))
+        .filter(messages::status.eq(MessageStatus::Sent))
         .filter(messages::person_id.eq_any(people_ids))
         .filter(messages::appointment_id.is_not_null())
         .select(messages::appointment_id.assume_not_null())
@@ -121,9 +122,9 @@ fn stop(conn: &mut DbConn, phone: &str, holders: &Holders) -> Result<Outcome, Ap
         messages::table
             .filter(messages::channel.eq("sms"))
             .filter(messages::recipient.eq(phone))
-            .filter(messages::status.eq("pending")),
+            .filter(messages::status.eq(MessageStatus::Pending)),
     )
-    .set(messages::status.eq("cancelled"))
+    .set(messages::status.eq(MessageStatus::Cancelled))
     .execute(conn)?;
     for (id, organisation_id, _) in holders {
         crate::audit::record(
@@ -209,9 +210,9 @@ fn cancel(
             .filter(messages::person_id.eq(person_id))
             .filter(messages::channel.eq("sms"))
             .filter(messages::kind.eq("cancellation"))
-            .filter(messages::status.eq("pending")),
+            .filter(messages::status.eq(MessageStatus::Pending)),
     )
-    .set(messages::status.eq("cancelled"))
+    .set(messages::status.eq(MessageStatus::Cancelled))
     .execute(conn)?;
     let answer = crate::i18n::text(lang, "sms-reply-cancelled", &[("when", when)]);
     reply(
