@@ -188,6 +188,17 @@ status_enum! {
     }
 }
 
+status_enum! {
+    /// Where a webhook delivery is.
+    pub enum DeliveryStatus {
+        Pending = "pending" => "à envoyer",
+        Sending = "sending" => "en cours d'envoi",
+        Delivered = "delivered" => "remis",
+        Dead = "dead" => "abandonné",
+        Cancelled = "cancelled" => "annulé",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

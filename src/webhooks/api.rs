@@ -9,6 +9,7 @@ use crate::auth::ApiUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::DeliveryStatus;
 use crate::web::api::{ApiJson, Created, Page};
 use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
@@ -104,12 +105,8 @@ pub async fn delete(db: &State<Db>, api: ApiUser, id: i32) -> Result<Status, App
 #[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// `pending|sending|delivered|dead|cancelled`.
-    #[param(schema_with = delivery_status_schema)]
+    #[param(schema_with = DeliveryStatus::schema)]
     pub status: Option<String>,
-}
-
-fn delivery_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(super::DELIVERY_STATUSES)
 }
 
 /// Envois d'un webhook, du plus récent au plus ancien.

@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::status::DeliveryStatus;
 use crate::time::LocalTime;
 
 /// The events a webhook can subscribe to.
@@ -73,13 +74,6 @@ fn events_schema() -> utoipa::openapi::schema::Array {
 fn event_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of(EVENTS)
 }
-
-fn delivery_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(DELIVERY_STATUSES)
-}
-
-/// The statuses of a delivery.
-pub const DELIVERY_STATUSES: [&str; 5] = ["pending", "sending", "delivered", "dead", "cancelled"];
 
 /// A subscription (never listed with its secret).
 #[derive(Debug, Queryable, Selectable)]
@@ -139,7 +133,7 @@ pub struct Delivery {
     pub event: String,
     /// The `X-Passerelle-Delivery` header and the body's `id`.
     pub delivery_key: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub due_at: NaiveDateTime,
     pub last_error: Option<String>,
@@ -157,8 +151,8 @@ pub struct DeliveryOut {
     #[schema(schema_with = event_schema)]
     pub event: String,
     pub delivery_key: String,
-    #[schema(schema_with = delivery_status_schema)]
-    pub status: String,
+    #[schema(schema_with = DeliveryStatus::schema)]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     #[schema(format = DateTime)]
     pub due_at: String,
@@ -179,7 +173,7 @@ impl Delivery {
             webhook_id: self.webhook_id,
             event: self.event.clone(),
             delivery_key: self.delivery_key.clone(),
-            status: self.status.clone(),
+            status: self.status,
             attempts: self.attempts,
             due_at: tz.rfc3339(self.due_at),
             last_error: self.last_error.clone(),
@@ -390,19 +384,15 @@ pub fn set_disabled(
 }
 
 /// Checks a `status` filter of the deliveries list (before anything is looked up).
-pub fn delivery_status(status: Option<&str>) -> Result<Option<&'static str>, AppError> {
+pub fn delivery_status(status: Option<&str>) -> Result<Option<DeliveryStatus>, AppError> {
     match status.filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => DELIVERY_STATUSES
-            .iter()
-            .find(|known| **known == s)
-            .map(|known| Some(*known))
-            .ok_or_else(|| {
-                AppError::field(
-                    "status",
-                    "Statut inconnu : pending, sending, delivered, dead ou cancelled.",
-                )
-            }),
+        Some(s) => DeliveryStatus::parse(s).map(Some).ok_or_else(|| {
+            AppError::field(
+                "status",
+                "Statut inconnu : pending, sending, delivered, dead ou cancelled.",
+            )
+        }),
     }
 }
 
@@ -411,7 +401,7 @@ pub fn deliveries(
     conn: &mut DbConn,
     user: &StaffUser,
     id: i32,
-    status: Option<&'static str>,
+    status: Option<DeliveryStatus>,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Delivery>, AppError> {
@@ -445,7 +435,7 @@ pub fn retry(
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
-        if delivery.status != "dead" {
+        if delivery.status != DeliveryStatus::Dead {
             return Err(AppError::Conflict {
                 code: "not_dead",
                 message: "Seul un envoi abandonné (dead) se relance.".into(),
@@ -453,7 +443,7 @@ pub fn retry(
         }
         diesel::update(webhook_deliveries::table.find(delivery_id))
             .set((
-                webhook_deliveries::status.eq("pending"),
+                webhook_deliveries::status.eq(DeliveryStatus::Pending),
                 webhook_deliveries::attempts.eq(0),
                 webhook_deliveries::due_at.eq(now()),
             ))
@@ -539,7 +529,7 @@ fn enqueue_to(
                 webhook_deliveries::delivery_key.eq(&key),
                 webhook_deliveries::sequence_key.eq(sequence_key),
                 webhook_deliveries::body.eq(body),
-                webhook_deliveries::status.eq("pending"),
+                webhook_deliveries::status.eq(DeliveryStatus::Pending),
                 webhook_deliveries::attempts.eq(0),
                 webhook_deliveries::due_at.eq(stamp),
                 webhook_deliveries::created_at.eq(stamp),

@@ -10,13 +10,14 @@ use rocket::State;
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
-use super::{Delivery, Webhook, WebhookInput, DELIVERY_STATUSES, EVENTS};
+use super::{Delivery, Webhook, WebhookInput, EVENTS};
 use crate::auth::csrf::{Csrf, TokenOnly};
 use crate::auth::{Role, WebUser};
 use crate::config::Config;
 use crate::db::schema::webhook_deliveries;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::DeliveryStatus;
 use crate::time::LocalTime;
 use crate::web::query::Query;
 use crate::web::{page, Invalid};
@@ -38,16 +39,6 @@ pub(crate) fn event_label(event: &str) -> &'static str {
         "equipment.assigned" => "matériel remis",
         "equipment.returned" => "matériel rendu",
         _ => "autre",
-    }
-}
-
-pub(crate) fn status_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "à envoyer",
-        "sending" => "en cours d'envoi",
-        "delivered" => "remis",
-        "dead" => "abandonné",
-        _ => "annulé",
     }
 }
 
@@ -80,9 +71,12 @@ async fn list_page(
             let webhooks = super::list(conn, &user)?;
             let ids: Vec<i32> = webhooks.iter().map(|w| w.id).collect();
             // Waiting and given-up deliveries of each, for the eye.
-            let counts: Vec<(i32, String, i64)> = webhook_deliveries::table
+            let counts: Vec<(i32, DeliveryStatus, i64)> = webhook_deliveries::table
                 .filter(webhook_deliveries::webhook_id.eq_any(&ids))
-                .filter(webhook_deliveries::status.eq_any(["pending", "dead"]))
+                .filter(
+                    webhook_deliveries::status
+                        .eq_any([DeliveryStatus::Pending, DeliveryStatus::Dead]),
+                )
                 .group_by((webhook_deliveries::webhook_id, webhook_deliveries::status))
                 .select((
                     webhook_deliveries::webhook_id,
@@ -93,10 +87,10 @@ async fn list_page(
             Ok((webhooks, counts))
         })
         .await?;
-    let count = |id: i32, status: &str| {
+    let count = |id: i32, status: DeliveryStatus| {
         counts
             .iter()
-            .find(|(w, s, _)| *w == id && s == status)
+            .find(|(w, s, _)| *w == id && *s == status)
             .map_or(0, |c| c.2)
     };
     let rows: Vec<Value> = webhooks
@@ -107,7 +101,8 @@ async fn list_page(
                 "events": w.event_list().iter().map(|e| event_label(e)).collect::<Vec<_>>(),
                 "active": w.disabled_at.is_none(),
                 "disabled": w.disabled_at.map(|t| tz.short(t)),
-                "pending": count(w.id, "pending"), "dead": count(w.id, "dead"),
+                "pending": count(w.id, DeliveryStatus::Pending),
+                "dead": count(w.id, DeliveryStatus::Dead),
             })
         })
         .collect();
@@ -241,7 +236,7 @@ async fn deliveries_page(
     tz: Tz,
     web: &WebUser,
     id: i32,
-    status: Option<&'static str>,
+    status: Option<DeliveryStatus>,
     error: Option<String>,
 ) -> Result<Template, AppError> {
     let user = web.user.clone();
@@ -257,19 +252,19 @@ async fn deliveries_page(
         .map(|d: &Delivery| {
             json!({
                 "id": d.id, "event": d.event, "event_label": event_label(&d.event),
-                "status": d.status, "status_label": status_label(&d.status),
+                "status": d.status, "status_label": d.status.label(),
                 "attempts": d.attempts, "last_error": d.last_error,
                 "response_status": d.response_status,
                 // When the worker tries again (only while it waits).
-                "next": (d.status == "pending").then(|| tz.short(d.due_at)),
+                "next": (d.status == DeliveryStatus::Pending).then(|| tz.short(d.due_at)),
                 "created": tz.short(d.created_at),
                 "delivered": d.delivered_at.map(|t| tz.short(t)),
             })
         })
         .collect();
-    let statuses: Vec<Value> = DELIVERY_STATUSES
+    let statuses: Vec<Value> = DeliveryStatus::ALL
         .iter()
-        .map(|s| json!({"code": s, "label": status_label(s)}))
+        .map(|s| json!({"code": s, "label": s.label()}))
         .collect();
     Ok(page(
         "webhooks/deliveries",
@@ -280,7 +275,7 @@ async fn deliveries_page(
                 "events": webhook.event_list().iter().map(|e| event_label(e)).collect::<Vec<_>>(),
             },
             "deliveries": deliveries, "statuses": statuses,
-            "status": status.unwrap_or_default(), "shown": SHOWN, "error": error,
+            "status": status.map_or("", DeliveryStatus::as_str), "shown": SHOWN, "error": error,
         }),
     ))
 }

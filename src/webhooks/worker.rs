@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{now, Db, DbConn};
 use crate::error::AppError;
+use crate::status::DeliveryStatus;
 
 /// Deliveries claimed at once.
 const BATCH: i64 = 16;
@@ -64,15 +65,16 @@ pub fn claim(
         };
         // First in line: no earlier delivery of the same appointment to the same webhook
         // is still waiting or being sent; and the webhook is not paused.
+        let (pending, sending) = (DeliveryStatus::Pending.sql(), DeliveryStatus::Sending.sql());
         let ids: Vec<i32> = diesel::sql_query(format!(
             "SELECT d.id FROM webhook_deliveries d \
-             WHERE ((d.status = 'pending' AND d.due_at <= $1) \
-                 OR (d.status = 'sending' AND d.locked_until < $1)) \
+             WHERE ((d.status = {pending} AND d.due_at <= $1) \
+                 OR (d.status = {sending} AND d.locked_until < $1)) \
                AND EXISTS (SELECT 1 FROM webhooks w \
                    WHERE w.id = d.webhook_id AND w.disabled_at IS NULL) \
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
                    WHERE e.webhook_id = d.webhook_id AND e.sequence_key = d.sequence_key \
-                     AND e.id < d.id AND e.status IN ('pending', 'sending')) \
+                     AND e.id < d.id AND e.status IN ({pending}, {sending})) \
              ORDER BY d.due_at, d.id LIMIT $2{lock}"
         ))
         .bind::<Timestamp, _>(current)
@@ -87,7 +89,7 @@ pub fn claim(
         let until = current + chrono::Duration::from_std(lease).unwrap_or_default();
         diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
             .set((
-                webhook_deliveries::status.eq("sending"),
+                webhook_deliveries::status.eq(DeliveryStatus::Sending),
                 webhook_deliveries::locked_by.eq(worker),
                 webhook_deliveries::locked_until.eq(until),
             ))
@@ -120,13 +122,13 @@ pub fn record(
     let attempts = delivery.attempts + 1;
     let mine = webhook_deliveries::table
         .filter(webhook_deliveries::id.eq(delivery.id))
-        .filter(webhook_deliveries::status.eq("sending"))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Sending))
         .filter(webhook_deliveries::locked_by.eq(worker));
     crate::db::transaction(conn, |conn| {
         match outcome {
             Ok(status) => diesel::update(mine)
                 .set((
-                    webhook_deliveries::status.eq("delivered"),
+                    webhook_deliveries::status.eq(DeliveryStatus::Delivered),
                     webhook_deliveries::attempts.eq(attempts),
                     webhook_deliveries::response_status.eq(Some(i32::from(status))),
                     webhook_deliveries::last_error.eq(None::<String>),
@@ -146,7 +148,11 @@ pub fn record(
                 let error: String = error.chars().take(500).collect();
                 diesel::update(mine)
                     .set((
-                        webhook_deliveries::status.eq(if dead { "dead" } else { "pending" }),
+                        webhook_deliveries::status.eq(if dead {
+                            DeliveryStatus::Dead
+                        } else {
+                            DeliveryStatus::Pending
+                        }),
                         webhook_deliveries::attempts.eq(attempts),
                         webhook_deliveries::response_status.eq(status.map(i32::from)),
                         webhook_deliveries::last_error.eq(Some(error)),
