@@ -1,8 +1,9 @@
-//! Many rows at once, for the demo generator and the rebuild of report aggregates.
+//! Many rows at once, for the demo generator, the rebuild of report aggregates and the imports.
 //!
-//! Diesel's `MultiConnection` has no multi-row insert, so rows are written as SQL text: a
+//! Diesel's `MultiConnection` has no multi-row insert, so rows are written either as SQL text: a
 //! `VALUES (…), (…)` list built only from typed values (integers, dates, times, and strings
-//! quoted by [`text`]), never from raw user input.
+//! quoted by [`text`]), never from raw user input; or, when the new rows' ids are needed, with
+//! each backend's own multi-row insert ([`insert_returning_ids`]), its values bound.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::SimpleConnection;
@@ -10,8 +11,9 @@ use diesel::connection::SimpleConnection;
 use super::DbConn;
 use crate::error::AppError;
 
-/// Rows per statement: large enough to amortise parsing, small enough for any backend's limits.
-const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per statement: large enough to amortise parsing, small enough for any backend's limits
+/// (of bound values too, below 30 columns a row).
+pub const ROWS_PER_STATEMENT: usize = 500;
 
 pub struct BulkInsert {
     head: String,
@@ -72,6 +74,26 @@ impl BulkInsert {
         Ok(())
     }
 }
+
+/// `INSERT INTO $table … VALUES (…), (…) RETURNING $id` of `$rows` (a `Vec` of Diesel
+/// insertable tuples, at most [`ROWS_PER_STATEMENT`]) on the backend's own connection, in the
+/// caller's transaction: the new ids in the rows' order. One statement numbers its rows in
+/// order on both databases; `RETURNING` need not list them in that order, so they are sorted.
+macro_rules! insert_returning_ids {
+    ($conn:expr, $table:expr, $rows:expr, $id:expr) => {
+        $crate::db::per_backend!($conn, |c| {
+            diesel::insert_into($table)
+                .values($rows)
+                .returning($id)
+                .get_results::<i32>(c)
+        })
+        .map(|mut ids: Vec<i32>| {
+            ids.sort_unstable();
+            ids
+        })
+    };
+}
+pub(crate) use insert_returning_ids;
 
 pub fn int(v: i64) -> String {
     v.to_string()

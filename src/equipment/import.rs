@@ -4,13 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{insert, ItemInput};
+use super::ItemInput;
 use crate::auth::StaffUser;
-use crate::db::schema::{equipment, programmes};
+use crate::db::bulk;
+use crate::db::schema::{equipment, equipment_events, programmes};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
 
@@ -96,13 +97,78 @@ fn date(text: &str) -> Option<NaiveDate> {
 }
 
 /// Imports every line or none. Returns how many items were added.
+///
+/// The file is read and checked, and its serials, IMEIs and ICCIDs compared with the inventory's,
+/// before the write starts: a file with errors never takes the writer, and the write transaction
+/// only compares them with the items created meanwhile and inserts, a few hundred rows a
+/// statement, so that the requests waiting behind it (SQLite has one writer) wait milliseconds.
 pub fn import(conn: &mut DbConn, actor: &StaffUser, csv: &str) -> Result<usize, ImportError> {
     let organisation_id = actor.target_organisation(None)?;
+    // A minute of margin: an item whose transaction began before the analysis and committed
+    // after it has a creation time a little before the analysis.
+    let analysed_at = crate::db::now() - chrono::Duration::minutes(1);
+    let items = analyse(conn, csv)?;
+    crate::db::transaction(conn, |conn| {
+        let taken = taken_meanwhile(conn, analysed_at, &items)?;
+        if !taken.is_empty() {
+            return Ok(Err(taken));
+        }
+        insert_all(conn, actor, organisation_id, &items)?;
+        crate::audit::record(
+            conn,
+            Some(actor),
+            "import",
+            "equipment",
+            None,
+            Some(organisation_id),
+        )?;
+        Ok(Ok(()))
+    })?
+    .map_err(ImportError::Lines)?;
+    Ok(items.len())
+}
+
+/// Reads and checks every line, against the programmes and the identifiers already in the
+/// inventory; nothing is written. The items with their line, or every bad line.
+fn analyse(conn: &mut DbConn, csv: &str) -> Result<Vec<(usize, ItemInput)>, ImportError> {
     let mut lines = csv
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
+    let (separator, columns) = read_header(lines.next().map(|(_, header)| header))?;
+    let programme_ids: HashMap<String, i32> = programmes::table
+        .select((programmes::name, programmes::id))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .map(|(name, id)| (crate::text::fold(&name), id))
+        .collect();
+    let mut identifiers = Identifiers::stored(conn, None)?;
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (index, line) in lines {
+        let number = index + 1;
+        let values = fields(line, separator);
+        let (input, mut problems) = read_item(&columns, &values, &programme_ids);
+        identifiers.claim(&input, &mut problems);
+        if problems.is_empty() {
+            items.push((number, input));
+        } else {
+            errors.push(LineError {
+                line: number,
+                message: problems.join(" ; "),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Lines(errors));
+    }
+    Ok(items)
+}
+
+/// The separator (the one the header line has most of, `;` when tied) and the field of each
+/// column (`None` for an unknown one); an error when there is no header or no kind column.
+fn read_header(header: Option<&str>) -> Result<(char, Vec<Option<&'static str>>), ImportError> {
+    let Some(header) = header else {
         return Err(ImportError::Lines(vec![LineError {
             line: 1,
             message: "Le fichier est vide.".into(),
@@ -124,118 +190,196 @@ pub fn import(conn: &mut DbConn, actor: &StaffUser, csv: &str) -> Result<usize, 
                 .into(),
         }]));
     }
-    let programme_ids: HashMap<String, i32> = programmes::table
-        .select((programmes::name, programmes::id))
-        .load::<(String, i32)>(conn)?
-        .into_iter()
-        .map(|(name, id)| (crate::text::fold(&name), id))
-        .collect();
-    let (mut serials, mut imeis, mut iccids) = (HashSet::new(), HashSet::new(), HashSet::new());
-    for (s, i, c) in equipment::table
-        .select((equipment::serial, equipment::imei, equipment::iccid))
-        .load::<(Option<String>, Option<String>, Option<String>)>(conn)?
-    {
-        serials.extend(s);
-        imeis.extend(i);
-        iccids.extend(c);
+    Ok((separator, columns))
+}
+
+/// A line read as an item, normalised, with the problems of its cells and fields (unreadable
+/// date, unknown programme, the item's own checks); uniqueness is left to [`Identifiers`].
+fn read_item(
+    columns: &[Option<&str>],
+    values: &[String],
+    programme_ids: &HashMap<String, i32>,
+) -> (ItemInput, Vec<String>) {
+    let get = |name: &str| {
+        columns
+            .iter()
+            .position(|c| *c == Some(name))
+            .and_then(|i| values.get(i))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    let mut problems = Vec::new();
+    let valid_until = match get("valid_until") {
+        Some(text) => match date(&text) {
+            Some(d) => Some(d),
+            None => {
+                problems.push(format!(
+                    "date de validité illisible « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let programme_id = match get("programme") {
+        Some(name) => match programme_ids.get(&crate::text::fold(&name)) {
+            Some(id) => Some(*id),
+            None => {
+                problems.push(format!("dispositif inconnu « {name} »"));
+                None
+            }
+        },
+        None => None,
+    };
+    let mut field_errors = FieldErrors::new();
+    let input = ItemInput {
+        kind: kind(&get("kind").unwrap_or_default()),
+        model: get("model"),
+        serial: get("serial"),
+        imei: get("imei"),
+        iccid: get("iccid"),
+        phone_number: get("phone_number"),
+        operator: get("operator"),
+        data_allowance: get("data_allowance"),
+        valid_until,
+        programme_id,
+        organisation_id: None,
     }
-    let mut items = Vec::new();
-    let mut errors = Vec::new();
-    for (index, line) in lines {
-        let number = index + 1;
-        let values = fields(line, separator);
-        let get = |name: &str| {
-            columns
-                .iter()
-                .position(|c| *c == Some(name))
-                .and_then(|i| values.get(i))
-                .filter(|v| !v.is_empty())
-                .cloned()
-        };
-        let mut problems = Vec::new();
-        let valid_until = match get("valid_until") {
-            Some(text) => match date(&text) {
-                Some(d) => Some(d),
-                None => {
-                    problems.push(format!(
-                        "date de validité illisible « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)"
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
-        let programme_id = match get("programme") {
-            Some(name) => match programme_ids.get(&crate::text::fold(&name)) {
-                Some(id) => Some(*id),
-                None => {
-                    problems.push(format!("dispositif inconnu « {name} »"));
-                    None
-                }
-            },
-            None => None,
-        };
-        let mut field_errors = FieldErrors::new();
-        let input = ItemInput {
-            kind: kind(&get("kind").unwrap_or_default()),
-            model: get("model"),
-            serial: get("serial"),
-            imei: get("imei"),
-            iccid: get("iccid"),
-            phone_number: get("phone_number"),
-            operator: get("operator"),
-            data_allowance: get("data_allowance"),
-            valid_until,
-            programme_id,
-            organisation_id: None,
+    .normalised(&mut field_errors);
+    for (field, messages) in field_errors {
+        problems.push(format!("{field} : {}", messages.join(" ")));
+    }
+    (input, problems)
+}
+
+/// Serials, IMEIs and ICCIDs that a new item may not have (they are unique in the whole
+/// inventory): those stored, then those of the file's earlier lines.
+#[derive(Default)]
+struct Identifiers {
+    serials: HashSet<String>,
+    imeis: HashSet<String>,
+    iccids: HashSet<String>,
+}
+
+impl Identifiers {
+    /// Every item's; with `since`, only those of the items created since then.
+    fn stored(conn: &mut DbConn, since: Option<NaiveDateTime>) -> Result<Identifiers, AppError> {
+        let mut query = equipment::table
+            .select((equipment::serial, equipment::imei, equipment::iccid))
+            .into_boxed();
+        if let Some(since) = since {
+            query = query.filter(equipment::created_at.ge(since));
         }
-        .normalised(&mut field_errors);
-        for (field, messages) in field_errors {
-            problems.push(format!("{field} : {}", messages.join(" ")));
+        let mut identifiers = Identifiers::default();
+        for (s, i, c) in query.load::<(Option<String>, Option<String>, Option<String>)>(conn)? {
+            identifiers.serials.extend(s);
+            identifiers.imeis.extend(i);
+            identifiers.iccids.extend(c);
         }
+        Ok(identifiers)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.serials.is_empty() && self.imeis.is_empty() && self.iccids.is_empty()
+    }
+
+    /// Takes the item's identifiers; one problem for each that was taken already.
+    fn claim(&mut self, input: &ItemInput, problems: &mut Vec<String>) {
         if let Some(s) = &input.serial {
-            if !serials.insert(s.clone()) {
+            if !self.serials.insert(s.clone()) {
                 problems.push(format!("numéro de série {s} en double"));
             }
         }
         if let Some(i) = &input.imei {
-            if !imeis.insert(i.clone()) {
+            if !self.imeis.insert(i.clone()) {
                 problems.push(format!("IMEI {i} en double"));
             }
         }
         if let Some(c) = &input.iccid {
-            if !iccids.insert(c.clone()) {
+            if !self.iccids.insert(c.clone()) {
                 problems.push(format!("ICCID {c} en double"));
             }
         }
-        if problems.is_empty() {
-            items.push(input);
-        } else {
+    }
+}
+
+/// Inside the write transaction: the lines whose serial, IMEI or ICCID an item created since
+/// `since` (after the analysis read the inventory, with a margin) has taken meanwhile, with the
+/// message the analysis gives. The analysis compared the file with everything else.
+fn taken_meanwhile(
+    conn: &mut DbConn,
+    since: NaiveDateTime,
+    items: &[(usize, ItemInput)],
+) -> Result<Vec<LineError>, AppError> {
+    let mut created = Identifiers::stored(conn, Some(since))?;
+    if created.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut errors = Vec::new();
+    for (line, input) in items {
+        let mut problems = Vec::new();
+        created.claim(input, &mut problems);
+        if !problems.is_empty() {
             errors.push(LineError {
-                line: number,
+                line: *line,
                 message: problems.join(" ; "),
             });
         }
     }
-    if !errors.is_empty() {
-        return Err(ImportError::Lines(errors));
+    Ok(errors)
+}
+
+/// Inserts the checked items in stock, each with its "created" event, a few hundred a statement,
+/// inside the caller's transaction: what [`insert`](super::insert) does for one item.
+fn insert_all(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    organisation_id: i32,
+    items: &[(usize, ItemInput)],
+) -> Result<(), AppError> {
+    let stamp = crate::db::now();
+    for chunk in items.chunks(bulk::ROWS_PER_STATEMENT) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(_, input)| {
+                (
+                    equipment::organisation_id.eq(organisation_id),
+                    equipment::kind.eq(&input.kind),
+                    equipment::model.eq(input.model.as_deref()),
+                    equipment::serial.eq(input.serial.as_deref()),
+                    equipment::imei.eq(input.imei.as_deref()),
+                    equipment::iccid.eq(input.iccid.as_deref()),
+                    equipment::phone_number.eq(input.phone_number.as_deref()),
+                    equipment::operator.eq(input.operator.as_deref()),
+                    equipment::data_allowance.eq(input.data_allowance.as_deref()),
+                    equipment::valid_until.eq(input.valid_until),
+                    equipment::programme_id.eq(input.programme_id),
+                    equipment::status.eq("in_stock"),
+                    equipment::created_at.eq(stamp),
+                    equipment::updated_at.eq(stamp),
+                )
+            })
+            .collect();
+        let ids = bulk::insert_returning_ids!(conn, equipment::table, rows, equipment::id)?;
+        let events: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                (
+                    equipment_events::equipment_id.eq(*id),
+                    equipment_events::person_id.eq(None::<i32>),
+                    equipment_events::action.eq("created"),
+                    equipment_events::status.eq("in_stock"),
+                    equipment_events::note.eq(None::<&str>),
+                    equipment_events::actor_id.eq(Some(actor.id)),
+                    equipment_events::at.eq(stamp),
+                )
+            })
+            .collect();
+        crate::db::per_backend!(conn, |c| diesel::insert_into(equipment_events::table)
+            .values(events)
+            .execute(c))?;
     }
-    let count = items.len();
-    crate::db::transaction(conn, |conn| {
-        for item in &items {
-            insert(conn, actor, organisation_id, item)?;
-        }
-        crate::audit::record(
-            conn,
-            Some(actor),
-            "import",
-            "equipment",
-            None,
-            Some(organisation_id),
-        )?;
-        Ok(())
-    })?;
-    Ok(count)
+    Ok(())
 }
 
 #[cfg(test)]

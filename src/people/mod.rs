@@ -357,7 +357,7 @@ impl<'a> ImportRows<'a> {
         keep: &[bool],
     ) -> Result<Vec<i32>, AppError> {
         // 24 columns a row: 500 rows stay well below both databases' limit of bound values.
-        const CHUNK: usize = 500;
+        const CHUNK: usize = crate::db::bulk::ROWS_PER_STATEMENT;
         let stamp = now();
         let kept: Vec<&(PersonChanges, &[i32])> = self
             .rows
@@ -378,15 +378,8 @@ impl<'a> ImportRows<'a> {
                     )
                 })
                 .collect();
-            let mut chunk_ids: Vec<i32> = crate::db::per_backend!(conn, |c| {
-                diesel::insert_into(people::table)
-                    .values(rows)
-                    .returning(people::id)
-                    .get_results(c)
-            })?;
-            // One statement numbers its rows in order on both databases; RETURNING need not
-            // list them in that order.
-            chunk_ids.sort_unstable();
+            let chunk_ids =
+                crate::db::bulk::insert_returning_ids!(conn, people::table, rows, people::id)?;
             let programmes: Vec<_> = chunk
                 .iter()
                 .zip(&chunk_ids)

@@ -270,3 +270,129 @@ both_backends! {
         assert_eq!(in_programme, expected, "each person has their own row's programmes");
     }
 }
+
+/// Devices of the equipment import that runs while requests are served (its write transaction
+/// holds SQLite's writer for its inserts, a few hundred rows a statement, only).
+const DEVICES: usize = 3_000;
+
+/// What the equipment import leaves of a device: model, kind, programme, status, holder,
+/// validity.
+type Device = (
+    i32,
+    Option<String>,
+    String,
+    Option<i32>,
+    String,
+    Option<i32>,
+    Option<chrono::NaiveDate>,
+);
+
+both_backends! {
+    async fn a_large_equipment_import_never_stalls_requests_and_lands_whole(app) {
+        use passerelle::db::schema::{equipment, equipment_events};
+        use passerelle::equipment::ids::luhn_check_digit;
+        let s = setup(&app, "Emmaüs Connect").await;
+        let admin = app.staff("admin", "Département").await;
+        let programme = app.post_json("/api/v1/programmes", &s.manager.token,
+            serde_json::json!({"name": "Équipement 2026"})).await.json();
+        // Tablets (serial, IMEI) and SIM cards (ICCID, validity); every third in the programme.
+        let mut csv = String::from("Type;Modèle;Numéro de série;IMEI;ICCID;Fin de validité;Dispositif\n");
+        for i in 0..DEVICES {
+            let programme = if i % 3 == 0 { "Équipement 2026" } else { "" };
+            if i % 2 == 0 {
+                let imei = format!("35209900{i:06}");
+                csv.push_str(&format!("tablette;Modèle{i};SN-{i};{imei}{};;;{programme}\n", luhn_check_digit(&imei)));
+            } else {
+                let iccid = format!("893315031900{i:06}");
+                csv.push_str(&format!("carte SIM;Modèle{i};;;{iccid}{};31/12/2027;{programme}\n", luhn_check_digit(&iccid)));
+            }
+        }
+        let mut baseline = Vec::new();
+        for n in 0..3 {
+            baseline.push(round(&app, &s, n, &admin).await);
+        }
+        let baseline = longest(&baseline[1..]);
+
+        // The import and the requests at once, on one task, as for the people's import.
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let started = Instant::now();
+        let import = async {
+            let answer = app.client.post("/api/v1/equipment/import")
+                .header(rocket::http::ContentType::CSV)
+                .header(rocket::http::Header::new("Authorization", format!("Bearer {}", s.manager.token)))
+                .body(csv.clone())
+                .dispatch().await;
+            let answer = crate::harness::collect(answer).await;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            answer
+        };
+        let requests = async {
+            let mut during = Vec::new();
+            let mut n = 3;
+            loop {
+                during.push(round(&app, &s, n, &admin).await);
+                n += 1;
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return during;
+                }
+            }
+        };
+        let (imported, during) = rocket::tokio::join!(import, requests);
+        let took = started.elapsed();
+        eprintln!("{:?}: equipment import of {DEVICES} rows in {took:?}, {} rounds meanwhile; longest without it {baseline:?}, with it {:?}",
+            app.backend, during.len(), longest(&during));
+        assert_eq!(imported.status, Status::Ok, "{}", imported.body);
+        assert_eq!(imported.json(), serde_json::json!({"imported": DEVICES}));
+
+        for ((name, took), (_, before)) in longest(&during).into_iter().zip(&baseline) {
+            let bound = (*before * 10).max(Duration::from_secs(2));
+            assert!(took <= bound, "{name}: {took:?} during the import, {before:?} without it");
+        }
+
+        // Every device is there once, whole: its own row's kind, programme and validity, in
+        // stock in the manager's organisation, with one "created" event by the manager; the
+        // import has its one audit row.
+        let programme_id = programme["id"].as_i64().unwrap() as i32;
+        let organisation_id = s.manager.user.organisation_id;
+        let manager_id = s.manager.user.id;
+        let (devices, events, audited) = app.db().run(move |conn| {
+            let devices: Vec<Device> = equipment::table
+                .filter(equipment::model.like("Modèle%"))
+                .filter(equipment::organisation_id.eq(organisation_id))
+                .select((equipment::id, equipment::model, equipment::kind, equipment::programme_id,
+                    equipment::status, equipment::current_holder_id, equipment::valid_until))
+                .load(conn)?;
+            let events: Vec<(i32, String, String, Option<i32>)> = equipment_events::table
+                .select((equipment_events::equipment_id, equipment_events::action,
+                    equipment_events::status, equipment_events::actor_id))
+                .load(conn)?;
+            let audited: Vec<(Option<i32>, Option<i32>, Option<i32>)> = audit_log::table
+                .filter(audit_log::action.eq("import"))
+                .filter(audit_log::entity.eq("equipment"))
+                .select((audit_log::actor_id, audit_log::entity_id, audit_log::organisation_id))
+                .load(conn)?;
+            Ok((devices, events, audited))
+        }).await.unwrap();
+        assert_eq!(devices.len(), DEVICES);
+        let mut seen = vec![false; DEVICES];
+        for (id, model, kind, programme, status, holder, valid_until) in &devices {
+            let i: usize = model.as_deref().unwrap()["Modèle".len()..].parse().unwrap();
+            assert!(!std::mem::replace(&mut seen[i], true), "row {i} imported twice");
+            let expected_kind = if i % 2 == 0 { "tablet" } else { "sim_card" };
+            let expected_until = (i % 2 == 1).then(|| chrono::NaiveDate::from_ymd_opt(2027, 12, 31).unwrap());
+            assert!(kind == expected_kind && *valid_until == expected_until, "device {id} (row {i}): {kind} {valid_until:?}");
+            assert_eq!(*programme, (i % 3 == 0).then_some(programme_id), "device {id} (row {i}) has its own row's programme");
+            assert!(status == "in_stock" && holder.is_none(), "device {id}: {status} {holder:?}");
+        }
+        let mut created: Vec<i32> = events.iter()
+            .filter(|(_, action, status, actor)| action == "created" && status == "in_stock" && *actor == Some(manager_id))
+            .map(|(id, ..)| *id)
+            .collect();
+        created.sort();
+        let mut ids: Vec<i32> = devices.iter().map(|d| d.0).collect();
+        ids.sort();
+        assert_eq!(created, ids, "one \"created\" event per device");
+        assert_eq!(events.len(), DEVICES, "no other event");
+        assert_eq!(audited, vec![(Some(manager_id), None, Some(organisation_id))], "one audit row for the import");
+    }
+}
