@@ -14,6 +14,7 @@ use crate::db::bulk;
 use crate::db::schema::{equipment, equipment_events, programmes};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
+use crate::status::EquipmentStatus;
 
 #[derive(Serialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineError {
@@ -354,7 +355,7 @@ fn insert_all(
                     equipment::data_allowance.eq(input.data_allowance.as_deref()),
                     equipment::valid_until.eq(input.valid_until),
                     equipment::programme_id.eq(input.programme_id),
-                    equipment::status.eq("in_stock"),
+                    equipment::status.eq(EquipmentStatus::InStock),
                     equipment::created_at.eq(stamp),
                     equipment::updated_at.eq(stamp),
                 )
@@ -368,7 +369,7 @@ fn insert_all(
                     equipment_events::equipment_id.eq(*id),
                     equipment_events::person_id.eq(None::<i32>),
                     equipment_events::action.eq("created"),
-                    equipment_events::status.eq("in_stock"),
+                    equipment_events::status.eq(EquipmentStatus::InStock),
                     equipment_events::note.eq(None::<&str>),
                     equipment_events::actor_id.eq(Some(actor.id)),
                     equipment_events::at.eq(stamp),

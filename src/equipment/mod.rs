@@ -238,7 +238,8 @@ fn taken(conn: &mut DbConn, input: &ItemInput) -> Result<FieldErrors, AppError> 
     Ok(errors)
 }
 
-/// Inserts a checked item (no transaction of its own: the caller's, one item or a whole import).
+/// Inserts a checked item (no transaction of its own: the caller's; the import inserts its
+/// items in batches, `import::insert_all`).
 pub(crate) fn insert(
     conn: &mut DbConn,
     actor: &StaffUser,
