@@ -18,6 +18,7 @@ use crate::db::schema::{participants, users};
 use crate::db::{now, Db, DbConn};
 use crate::error::AppError;
 use crate::mail::links::{self, LinkError};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::web::query::Query;
 
 /// A page for the beneficiary: the appointment, or a kind explanation.
@@ -177,12 +178,15 @@ fn render_page(
     } = data;
     let tz = config.timezone;
     let csrf_token = crate::auth::csrf::masked(&crate::auth::web::pre_session_token(jar, config));
-    let state = match (appointment.row.status.as_str(), participant.status.as_str()) {
-        ("cancelled", _) | (_, "cancelled") => "cancelled",
-        (_, "excused") => "excused",
-        (_, "waitlisted") => "waitlisted",
+    // The page's state: a participant status, or `confirmed`.
+    let state = match (appointment.row.status, participant.status) {
+        (AppointmentStatus::Cancelled, _) | (_, ParticipantStatus::Cancelled) => {
+            ParticipantStatus::Cancelled.as_str()
+        }
+        (_, ParticipantStatus::Excused) => ParticipantStatus::Excused.as_str(),
+        (_, ParticipantStatus::Waitlisted) => ParticipantStatus::Waitlisted.as_str(),
         _ if participant.confirmed_at.is_some() => "confirmed",
-        _ => "booked",
+        _ => ParticipantStatus::Booked.as_str(),
     };
     let local = tz.from_utc_datetime(&appointment.row.starts_at);
     let lang = crate::i18n::language(asked.unwrap_or(&language));
@@ -231,7 +235,7 @@ fn render_page(
                 "bring": what_to_bring
                     .unwrap_or_else(|| crate::i18n::text(lang, "email-bring-default", &[])),
                 "notice": notice,
-                "can_move": slots.is_some() && matches!(state, "booked" | "confirmed"),
+                "can_move": slots.is_some() && (state == ParticipantStatus::Booked.as_str() || state == "confirmed"),
                 "days": days,
             }),
         ),
@@ -402,8 +406,8 @@ pub async fn confirm(
                     Ok(found) => found,
                     Err(e) => return Ok(Err(e)),
                 };
-                if participant.status == "booked"
-                    && appointment.row.status == "planned"
+                if participant.status == ParticipantStatus::Booked
+                    && appointment.row.status == AppointmentStatus::Planned
                     && participant.confirmed_at.is_none()
                 {
                     crate::booking::participation::confirm(conn, participant.id)?;
@@ -442,15 +446,18 @@ pub async fn cancel(
                 Ok(found) => found,
                 Err(e) => return Ok(Err(e)),
             };
-            if appointment.row.status == "planned"
-                && matches!(participant.status.as_str(), "booked" | "waitlisted")
+            if appointment.row.status == AppointmentStatus::Planned
+                && matches!(
+                    participant.status,
+                    ParticipantStatus::Booked | ParticipantStatus::Waitlisted
+                )
             {
                 service::withdraw(
                     conn,
                     None,
                     appointment.row.id,
                     participant.person_id,
-                    "excused",
+                    ParticipantStatus::Excused,
                     &cfg,
                 )?;
             }

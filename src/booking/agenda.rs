@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::db::schema::{places, services, users};
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 use crate::web::query::Query;
 use crate::web::{Me, Viewer as _};
@@ -81,7 +82,7 @@ struct Summary {
     title: String,
     place: String,
     mediator: String,
-    status: String,
+    status: AppointmentStatus,
     status_label: &'static str,
     booked: usize,
     capacity: i32,
@@ -319,9 +320,12 @@ fn read(
 /// The participants who come (or came): booked, waiting, present or absent; not those who
 /// cancelled.
 fn coming(a: &Appointment) -> impl Iterator<Item = &super::model::ParticipantRow> {
-    a.participants
-        .iter()
-        .filter(|p| matches!(p.status.as_str(), "booked" | "attended" | "no_show"))
+    a.participants.iter().filter(|p| {
+        matches!(
+            p.status,
+            ParticipantStatus::Booked | ParticipantStatus::Attended | ParticipantStatus::NoShow
+        )
+    })
 }
 
 fn name(map: &HashMap<i32, String>, id: i32) -> String {
@@ -411,8 +415,8 @@ fn summary(tz: &Tz, a: &Appointment, names: &Names, people: &HashMap<i32, String
             .unwrap_or_else(|| name(&names.services, a.row.service_id)),
         place: name(&names.places, a.row.place_id),
         mediator: name(&names.staff, a.row.mediator_id),
-        status: a.row.status.clone(),
-        status_label: super::web::status_label(&a.row.status),
+        status: a.row.status,
+        status_label: a.row.status.label(),
         booked: a.booked_count(),
         capacity: a.row.capacity,
         walk_in: a.row.walk_in,

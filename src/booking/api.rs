@@ -15,6 +15,7 @@ use crate::auth::ApiUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::ParticipantStatus;
 use crate::time::{parse_rfc3339, LocalTime};
 use crate::web::api::{ApiJson, Created, Page};
 use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
@@ -604,8 +605,8 @@ pub struct EnrolInput {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EnrolOut {
     person_id: i32,
-    #[schema(schema_with = super::model::participant_status_schema)]
-    status: String,
+    #[schema(schema_with = ParticipantStatus::schema)]
+    status: ParticipantStatus,
 }
 
 /// Inscrire une personne (liste d'attente quand c'est complet).
@@ -672,8 +673,17 @@ pub async fn withdraw(
 ) -> Result<Status, AppError> {
     let user = api.0;
     let cfg = config.inner().clone();
-    db.run(move |conn| service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg))
-        .await?;
+    db.run(move |conn| {
+        service::withdraw(
+            conn,
+            Some(&user),
+            id,
+            person_id,
+            ParticipantStatus::Cancelled,
+            &cfg,
+        )
+    })
+    .await?;
     Ok(Status::NoContent)
 }
 

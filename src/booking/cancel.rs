@@ -15,6 +15,7 @@ use crate::auth::{StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 use crate::web::{notice, page, FormOutcome, Invalid};
 
@@ -47,7 +48,7 @@ async fn confirm_page(
     let tz = config.timezone;
     let user = web.user.clone();
     let (appointment, names) = db.run(move |conn| with_names(conn, &user, id)).await?;
-    let people = |status: &str| -> Vec<String> {
+    let people = |status: ParticipantStatus| -> Vec<String> {
         appointment
             .participants
             .iter()
@@ -60,8 +61,8 @@ async fn confirm_page(
         web,
         json!({
             "id": id, "title": appointment.row.title, "when": tz.in_words(appointment.row.starts_at),
-            "planned": appointment.row.status == "planned",
-            "booked": people("booked"), "waitlisted": people("waitlisted"),
+            "planned": appointment.row.status == AppointmentStatus::Planned,
+            "booked": people(ParticipantStatus::Booked), "waitlisted": people(ParticipantStatus::Waitlisted),
             "values": values, "errors": errors, "summary": notice::summary(&errors, &FIELDS),
         }),
     ))

@@ -60,7 +60,7 @@ pub async fn card(
             "lang": lang, "dir": crate::i18n::direction(lang), "t": t,
             "when": crate::i18n::when_in_full(lang, &tz, appointment.row.starts_at), "place": place,
             "person": (!name.is_empty()).then_some(name), "title": appointment.row.title,
-            "cancelled": appointment.row.status == "cancelled",
+            "cancelled": appointment.row.status == crate::status::AppointmentStatus::Cancelled,
         }),
     ))
 }

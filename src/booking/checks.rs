@@ -16,14 +16,15 @@ use chrono_tz::Tz;
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
+use super::model::Service;
 use super::model::MAX_SPAN;
-use super::model::{Service, SEATED};
 use crate::db::schema::{
     absences, appointments, opening_hours, participants, people, places, services, users,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::people::contact::Contact;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 /// The rows a booking refers to, each `None` when its id names nothing.
 pub struct Context {
@@ -171,7 +172,7 @@ pub fn read_facts(conn: &mut DbConn, slot: &Slot, tz: &Tz) -> Result<Option<Fact
     let mediator_busy = exists(
         appointments::table
             .filter(appointments::mediator_id.eq(slot.mediator_id))
-            .filter(appointments::status.ne("cancelled"))
+            .filter(appointments::status.ne(AppointmentStatus::Cancelled))
             .filter(appointments::starts_at.gt(slot.starts_at - MAX_SPAN))
             .filter(appointments::starts_at.lt(slot.blocked_until))
             .filter(appointments::blocked_until.gt(slot.starts_at)),
@@ -182,10 +183,10 @@ pub fn read_facts(conn: &mut DbConn, slot: &Slot, tz: &Tz) -> Result<Option<Fact
             .filter(participants::person_id.eq(slot.first_person.unwrap_or(-1)))
             .filter(
                 participants::status
-                    .eq(SEATED[0])
-                    .or(participants::status.eq(SEATED[1])),
+                    .eq(ParticipantStatus::SEATED[0])
+                    .or(participants::status.eq(ParticipantStatus::SEATED[1])),
             )
-            .filter(appointments::status.ne("cancelled"))
+            .filter(appointments::status.ne(AppointmentStatus::Cancelled))
             .filter(appointments::starts_at.gt(slot.starts_at - MAX_SPAN))
             .filter(appointments::starts_at.lt(slot.ends_at))
             .filter(appointments::ends_at.gt(slot.starts_at)),

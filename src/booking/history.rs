@@ -10,6 +10,7 @@ use crate::auth::StaffUser;
 use crate::db::schema::{appointments, participants, places, services};
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 
 /// How many appointments each list shows.
@@ -25,7 +26,7 @@ pub struct PersonAppointment {
     pub status: &'static str,
     /// The person's own status label in it (inscrit·e, venu·e, absent·e…).
     pub attendance: &'static str,
-    pub attendance_code: String,
+    pub attendance_code: ParticipantStatus,
     /// She confirmed from her link or by text message.
     pub confirmed: bool,
 }
@@ -36,8 +37,8 @@ type Row = (
     Option<String>,
     String,
     String,
-    String,
-    String,
+    AppointmentStatus,
+    ParticipantStatus,
     Option<NaiveDateTime>,
 );
 
@@ -88,8 +89,8 @@ pub fn of_person(
                         when: tz.in_words(starts_at),
                         title: title.unwrap_or(service),
                         place,
-                        status: super::web::status_label(&status),
-                        attendance: super::web::status_label(&attendance),
+                        status: status.label(),
+                        attendance: super::model::participant_label(attendance),
                         attendance_code: attendance,
                         confirmed: confirmed.is_some(),
                     }

@@ -67,7 +67,7 @@ pub fn uid(appointment_id: i32, key: &[u8]) -> String {
 /// One VEVENT.
 pub fn event(info: &EventInfo) -> String {
     let row = &info.appointment.row;
-    let cancelled = info.cancelled || row.status == "cancelled";
+    let cancelled = info.cancelled || row.status == crate::status::AppointmentStatus::Cancelled;
     let mut lines = vec![
         "BEGIN:VEVENT".to_string(),
         format!("UID:{}", uid(row.id, info.uid_key)),

@@ -20,6 +20,7 @@ use crate::auth::StaffUser;
 use crate::db::schema::{appointments, participants};
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 /// An appointment to insert, its rules checked.
 pub struct NewAppointment<'a> {
@@ -44,7 +45,7 @@ pub struct NewAppointment<'a> {
 pub fn appointment(
     conn: &mut DbConn,
     new: &NewAppointment,
-    people: &[(i32, &str)],
+    people: &[(i32, ParticipantStatus)],
     actor: Option<&StaffUser>,
 ) -> Result<Appointment, AppError> {
     let ids = match conn {
@@ -59,7 +60,7 @@ pub fn appointment(
             id: participant_id,
             appointment_id: id,
             person_id,
-            status: status.to_string(),
+            status,
             created_at: new.stamp,
             updated_at: new.stamp,
             confirmed_at: None,
@@ -78,7 +79,7 @@ pub fn appointment(
             capacity: new.capacity,
             title: new.title.map(str::to_string),
             notes: new.notes.map(str::to_string),
-            status: "planned".into(),
+            status: AppointmentStatus::Planned,
             walk_in: new.walk_in,
             cancelled_by: None,
             cancel_reason: None,
@@ -96,7 +97,7 @@ type Ids = (i32, Vec<i32>);
 fn one_by_one(
     conn: &mut DbConn,
     new: &NewAppointment,
-    people: &[(i32, &str)],
+    people: &[(i32, ParticipantStatus)],
     actor: Option<&StaffUser>,
 ) -> Result<Ids, AppError> {
     let id: i32 = diesel::insert_into(appointments::table)
@@ -111,7 +112,7 @@ fn one_by_one(
             appointments::capacity.eq(new.capacity),
             appointments::title.eq(new.title),
             appointments::notes.eq(new.notes),
-            appointments::status.eq("planned"),
+            appointments::status.eq(AppointmentStatus::Planned),
             appointments::walk_in.eq(new.walk_in),
             appointments::created_at.eq(new.stamp),
             appointments::updated_at.eq(new.stamp),
@@ -156,7 +157,7 @@ static ONE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
              starts_at, ends_at, blocked_until, capacity, title, notes, status, walk_in, \
              created_at, updated_at) \
            SELECT organisation_id, service_id, mediator_id, place_id, starts_at, ends_at, \
-             blocked_until, capacity, title, notes, 'planned', walk_in, stamp, stamp FROM p \
+             blocked_until, capacity, title, notes, {}, walk_in, stamp, stamp FROM p \
            RETURNING id, organisation_id, mediator_id, place_id, starts_at), \
          seat AS (\
            INSERT INTO participants (appointment_id, person_id, status, created_at, updated_at) \
@@ -169,6 +170,7 @@ static ONE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
          activity AS ({}) \
          SELECT appointment.id, seat.id AS participant_id, seat.person_id \
          FROM appointment LEFT JOIN seat ON TRUE ORDER BY seat.id",
+        AppointmentStatus::Planned.sql(),
         crate::audit::pg_record_member(
             "appointment",
             "create",
@@ -256,13 +258,13 @@ struct Inserted {
 fn in_one_statement(
     pg: &mut diesel::PgConnection,
     new: &NewAppointment,
-    people: &[(i32, &str)],
+    people: &[(i32, ParticipantStatus)],
     actor: Option<&StaffUser>,
 ) -> Result<Ids, AppError> {
     let rows: Vec<Inserted> = OneStatement {
         new,
         person_ids: people.iter().map(|p| p.0).collect(),
-        statuses: people.iter().map(|p| p.1).collect(),
+        statuses: people.iter().map(|p| p.1.as_str()).collect(),
         actor_id: actor.map(|a| a.id),
     }
     .load(pg)?;

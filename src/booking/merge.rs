@@ -5,17 +5,18 @@ use diesel::prelude::*;
 use crate::db::schema::participants;
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::status::ParticipantStatus;
 
 /// How much a participation says: when both people were in one appointment, the one that
 /// says most is kept (attended, then absent, excused, booked, waitlisted, cancelled).
-fn rank(status: &str) -> u8 {
+fn rank(status: ParticipantStatus) -> u8 {
     match status {
-        "attended" => 5,
-        "no_show" => 4,
-        "excused" => 3,
-        "booked" => 2,
-        "waitlisted" => 1,
-        _ => 0,
+        ParticipantStatus::Attended => 5,
+        ParticipantStatus::NoShow => 4,
+        ParticipantStatus::Excused => 3,
+        ParticipantStatus::Booked => 2,
+        ParticipantStatus::Waitlisted => 1,
+        ParticipantStatus::Cancelled => 0,
     }
 }
 
@@ -30,7 +31,7 @@ pub struct Moved {
 
 /// Moves `from`'s participations to `to`, inside the caller's transaction.
 pub fn move_participations(conn: &mut DbConn, from: i32, to: i32) -> Result<Moved, AppError> {
-    let theirs: Vec<(i32, i32, String)> = participants::table
+    let theirs: Vec<(i32, i32, ParticipantStatus)> = participants::table
         .filter(participants::person_id.eq(from))
         .select((
             participants::id,
@@ -43,7 +44,7 @@ pub fn move_participations(conn: &mut DbConn, from: i32, to: i32) -> Result<Move
         conflicts: Vec::new(),
     };
     for (id, appointment_id, status) in theirs {
-        let kept: Option<(i32, String)> = participants::table
+        let kept: Option<(i32, ParticipantStatus)> = participants::table
             .filter(participants::appointment_id.eq(appointment_id))
             .filter(participants::person_id.eq(to))
             .select((participants::id, participants::status))
@@ -59,11 +60,11 @@ pub fn move_participations(conn: &mut DbConn, from: i32, to: i32) -> Result<Move
                     .execute(conn)?;
             }
             Some((kept_id, kept_status)) => {
-                let theirs_wins = rank(&status) > rank(&kept_status);
+                let theirs_wins = rank(status) > rank(kept_status);
                 if theirs_wins {
                     diesel::update(participants::table.find(kept_id))
                         .set((
-                            participants::status.eq(&status),
+                            participants::status.eq(status),
                             participants::updated_at.eq(now()),
                         ))
                         .execute(conn)?;

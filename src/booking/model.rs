@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{absences, appointments, opening_hours, participants, services};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 
 #[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
@@ -157,7 +158,7 @@ pub struct AppointmentRow {
     pub capacity: i32,
     pub title: Option<String>,
     pub notes: Option<String>,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub walk_in: bool,
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
@@ -172,14 +173,11 @@ pub struct ParticipantRow {
     pub id: i32,
     pub appointment_id: i32,
     pub person_id: i32,
-    pub status: String,
+    pub status: ParticipantStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub confirmed_at: Option<NaiveDateTime>,
 }
-
-/// Participant statuses that hold a seat.
-pub const SEATED: [&str; 2] = ["booked", "attended"];
 
 /// An appointment with its participants, in enrolment order.
 #[derive(Debug, Clone)]
@@ -192,7 +190,7 @@ impl Appointment {
     pub fn booked_count(&self) -> usize {
         self.participants
             .iter()
-            .filter(|p| SEATED.contains(&p.status.as_str()))
+            .filter(|p| p.status.is_seated())
             .count()
     }
 
@@ -209,7 +207,7 @@ impl Appointment {
             capacity: r.capacity,
             title: r.title.clone(),
             notes: r.notes.clone(),
-            status: r.status.clone(),
+            status: r.status,
             walk_in: r.walk_in,
             cancelled_by: r.cancelled_by.clone(),
             cancel_reason: r.cancel_reason.clone(),
@@ -218,7 +216,7 @@ impl Appointment {
                 .iter()
                 .map(|p| ParticipantOut {
                     person_id: p.person_id,
-                    status: p.status.clone(),
+                    status: p.status,
                     confirmed: p.confirmed_at.is_some(),
                 })
                 .collect(),
@@ -230,8 +228,8 @@ impl Appointment {
 #[schema(as = Participant)]
 pub struct ParticipantOut {
     pub person_id: i32,
-    #[schema(schema_with = participant_status_schema)]
-    pub status: String,
+    #[schema(schema_with = ParticipantStatus::schema)]
+    pub status: ParticipantStatus,
     /// The person confirmed from their link.
     pub confirmed: bool,
 }
@@ -253,8 +251,8 @@ pub struct AppointmentOut {
     pub title: Option<String>,
     #[schema(required = true)]
     pub notes: Option<String>,
-    #[schema(schema_with = appointment_status_schema)]
-    pub status: String,
+    #[schema(schema_with = AppointmentStatus::schema)]
+    pub status: AppointmentStatus,
     pub walk_in: bool,
     /// `person` or `structure` once cancelled.
     #[schema(schema_with = cancelled_by_schema, required = true)]
@@ -264,43 +262,16 @@ pub struct AppointmentOut {
     pub participants: Vec<ParticipantOut>,
 }
 
-/// The statuses of an appointment.
-pub const APPOINTMENT_STATUSES: [&str; 3] = ["planned", "done", "cancelled"];
-
-/// The statuses of a participant.
-pub const PARTICIPANT_STATUSES: [&str; 6] = [
-    "booked",
-    "waitlisted",
-    "attended",
-    "no_show",
-    "excused",
-    "cancelled",
-];
-
-fn appointment_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(APPOINTMENT_STATUSES)
-}
-
-pub fn participant_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(PARTICIPANT_STATUSES)
-}
-
 fn cancelled_by_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of_or_null(["person", "structure"])
 }
 
-/// An appointment's or a participant's status as pages and spreadsheets say it.
-pub fn status_label(status: &str) -> &'static str {
+/// A participant's status as pages and spreadsheets say it: its label, but `cancelled` reads
+/// "annulé", as a cancelled appointment does (what pages and spreadsheets have always shown).
+pub fn participant_label(status: ParticipantStatus) -> &'static str {
     match status {
-        "planned" => "prévu",
-        "done" => "tenu",
-        "cancelled" => "annulé",
-        "booked" => "inscrit·e",
-        "waitlisted" => "en liste d'attente",
-        "attended" => "venu·e",
-        "no_show" => "absent·e",
-        "excused" => "excusé·e",
-        _ => "annulé·e",
+        ParticipantStatus::Cancelled => AppointmentStatus::Cancelled.label(),
+        _ => status.label(),
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Appointment, SEATED};
+use super::Appointment;
 use crate::config::Config;
 use crate::db::schema::{messages, people};
 use crate::db::{now, DbConn};
@@ -105,7 +105,7 @@ pub fn announce_known(
     let seated = |a: &Appointment| -> Vec<i32> {
         a.participants
             .iter()
-            .filter(|p| SEATED.contains(&p.status.as_str()))
+            .filter(|p| p.status.is_seated())
             .map(|p| p.person_id)
             .collect()
     };

@@ -8,12 +8,13 @@ use diesel::prelude::*;
 use crate::db::schema::{appointments, participants};
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 /// The attendance of a seat (`attended`, `no_show`, `excused`…), as a session log records it.
 pub fn set_attendance(
     conn: &mut DbConn,
     participant_id: i32,
-    status: &str,
+    status: ParticipantStatus,
 ) -> Result<(), AppError> {
     diesel::update(participants::table.find(participant_id))
         .set((
@@ -29,7 +30,7 @@ pub fn seat_walk_in(
     conn: &mut DbConn,
     appointment_id: i32,
     person_id: i32,
-    status: &str,
+    status: ParticipantStatus,
 ) -> Result<(), AppError> {
     diesel::insert_into(participants::table)
         .values((
@@ -59,7 +60,7 @@ pub fn confirm(conn: &mut DbConn, participant_id: i32) -> Result<(), AppError> {
 pub fn appointment_done(conn: &mut DbConn, appointment_id: i32) -> Result<(), AppError> {
     diesel::update(appointments::table.find(appointment_id))
         .set((
-            appointments::status.eq("done"),
+            appointments::status.eq(AppointmentStatus::Done),
             appointments::updated_at.eq(now()),
         ))
         .execute(conn)?;

@@ -15,6 +15,7 @@ use crate::auth::StaffUser;
 use crate::db::schema::{appointments, opening_hours, users};
 use crate::db::{now, DbConn};
 use crate::error::AppError;
+use crate::status::AppointmentStatus;
 use crate::time::LocalTime;
 
 /// At most this many days per search.
@@ -109,7 +110,7 @@ pub fn free_slots_of(
     let absences = absences_between(conn, &mediator_ids, range_start, range_end)?;
     let busy: Vec<(i32, NaiveDateTime, NaiveDateTime)> = appointments::table
         .filter(appointments::mediator_id.eq_any(&mediator_ids))
-        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::status.ne(AppointmentStatus::Cancelled))
         .filter(appointments::starts_at.gt(range_start - super::model::MAX_SPAN))
         .filter(appointments::starts_at.lt(range_end))
         .filter(appointments::blocked_until.gt(range_start))

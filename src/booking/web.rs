@@ -11,13 +11,14 @@ use rocket_dyn_templates::Template;
 use serde_json::json;
 
 use super::availability::{self, AbsenceInput, OpeningHoursInput};
-use super::model::{minute_text, Appointment};
+use super::model::{minute_text, participant_label, Appointment};
 use super::service::{self, AppointmentFilter};
 use crate::auth::csrf::{Csrf, TokenOnly};
 use crate::auth::{Role, StaffUser, WebUser};
 use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
@@ -35,8 +36,6 @@ pub(super) fn local_input_to_rfc3339(tz: &Tz, text: &str) -> Option<String> {
     let naive = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M").ok()?;
     Some(tz.rfc3339(tz.to_utc(naive.date(), naive.time())))
 }
-
-pub(crate) use super::model::status_label;
 
 /// Staff (id, name, organisation), places and services the user sees, to name things on pages.
 pub(super) type Names = (
@@ -70,7 +69,7 @@ fn appointment_summary(
         "place": places.iter().find(|p| p.id == a.row.place_id).map(|p| p.name.clone()).unwrap_or_default(),
         "mediator": staff.iter().find(|s| s.0 == a.row.mediator_id).map(|s| s.1.clone()).unwrap_or_default(),
         "status": a.row.status,
-        "status_label": status_label(&a.row.status),
+        "status_label": a.row.status.label(),
         "booked": a.booked_count(),
         "capacity": a.row.capacity,
         "walk_in": a.row.walk_in,
@@ -124,7 +123,7 @@ pub(super) async fn show_page(
         .iter()
         .map(|(p, person)| json!({
             "person_id": p.person_id, "name": person.display_name(), "phone": person.phone, "status": p.status,
-            "status_label": status_label(&p.status), "active": matches!(p.status.as_str(), "booked" | "waitlisted"),
+            "status_label": participant_label(p.status), "active": matches!(p.status, ParticipantStatus::Booked | ParticipantStatus::Waitlisted),
         }))
         .collect();
     let local_start = tz
@@ -136,7 +135,7 @@ pub(super) async fn show_page(
         web,
         json!({
             "a": summary, "when": tz.in_words(appointment.row.starts_at), "participants": participants,
-            "planned": appointment.row.status == "planned", "local_start": local_start.clone(),
+            "planned": appointment.row.status == AppointmentStatus::Planned, "local_start": local_start.clone(),
             "cancel_reason": appointment.row.cancel_reason, "notes": appointment.row.notes, "errors": errors,
             "summary": error_summary, "q": q.unwrap_or_default(), "matches": matches,
             "values": extra["values"], "chosen": extra["values"]["person_id"],
@@ -218,7 +217,15 @@ pub async fn withdraw(
     let cfg = config.inner().clone();
     let outcome = db
         .run(move |conn| {
-            service::withdraw(conn, Some(&user), id, person_id, "cancelled", &cfg).map(|_| ())
+            service::withdraw(
+                conn,
+                Some(&user),
+                id,
+                person_id,
+                ParticipantStatus::Cancelled,
+                &cfg,
+            )
+            .map(|_| ())
         })
         .await;
     back(

@@ -9,6 +9,7 @@ use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 use crate::web::page;
 
@@ -29,12 +30,18 @@ pub async fn confirm(
     let seat = appointment
         .participants
         .iter()
-        .find(|p| p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted"))
+        .find(|p| {
+            p.person_id == person_id
+                && matches!(
+                    p.status,
+                    ParticipantStatus::Booked | ParticipantStatus::Waitlisted
+                )
+        })
         .ok_or(AppError::NotFound)?;
     let first_waiting = appointment
         .participants
         .iter()
-        .find(|p| p.status == "waitlisted" && p.person_id != person_id)
+        .find(|p| p.status == ParticipantStatus::Waitlisted && p.person_id != person_id)
         .and_then(|p| names.get(&p.person_id).cloned());
     Ok(page(
         "booking/withdraw",
@@ -43,9 +50,9 @@ pub async fn confirm(
             "id": id, "person_id": person_id, "title": appointment.row.title,
             "name": names.get(&person_id).cloned().unwrap_or_default(),
             "when": tz.in_words(appointment.row.starts_at),
-            "planned": appointment.row.status == "planned",
-            "waitlisted": seat.status == "waitlisted",
-            "first_waiting": if seat.status == "booked" { first_waiting } else { None },
+            "planned": appointment.row.status == AppointmentStatus::Planned,
+            "waitlisted": seat.status == ParticipantStatus::Waitlisted,
+            "first_waiting": if seat.status == ParticipantStatus::Booked { first_waiting } else { None },
         }),
     ))
 }

@@ -15,6 +15,7 @@ use super::{max_id, Calendar, Size, Summary};
 use crate::db::bulk::{self, BulkInsert};
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 
 /// The slots' starting hours: three in the morning, three in the afternoon.
@@ -282,9 +283,9 @@ impl Writer {
         let past = ends_at <= self.calendar.stamp;
         let cancelled = rng.gen_bool(0.03);
         let status = match (cancelled, past) {
-            (true, _) => "cancelled",
-            (false, true) => "done",
-            (false, false) => "planned",
+            (true, _) => AppointmentStatus::Cancelled,
+            (false, true) => AppointmentStatus::Done,
+            (false, false) => AppointmentStatus::Planned,
         };
         self.next_appointment += 1;
         let appointment_id = self.next_appointment;
@@ -308,7 +309,7 @@ impl Writer {
                 bulk::time(ends_at),
                 bulk::int(if is_workshop { 8 } else { 1 }),
                 bulk::opt_text(is_workshop.then_some("Atelier : démarches en ligne")),
-                bulk::text(status),
+                bulk::text(status.as_str()),
                 bulk::boolean(false),
                 bulk::int(0),
                 bulk::time(starts_at - Duration::days(7)),
@@ -347,20 +348,20 @@ impl Writer {
         } = *session;
         let outcome = if cancelled {
             if rng.gen_bool(0.5) {
-                "excused"
+                ParticipantStatus::Excused
             } else {
-                "cancelled"
+                ParticipantStatus::Cancelled
             }
         } else if !past {
-            "booked"
+            ParticipantStatus::Booked
         } else {
             let roll: f64 = rng.gen();
             if roll < 0.15 {
-                "no_show"
+                ParticipantStatus::NoShow
             } else if roll < 0.18 {
-                "excused"
+                ParticipantStatus::Excused
             } else {
-                "attended"
+                ParticipantStatus::Attended
             }
         };
         self.next_participant += 1;
@@ -370,7 +371,7 @@ impl Writer {
                 bulk::int(self.next_participant),
                 bulk::int(appointment_id),
                 bulk::int(person.id.into()),
-                bulk::text(outcome),
+                bulk::text(outcome.as_str()),
                 bulk::time(starts_at - Duration::days(7)),
                 bulk::time(if past {
                     ends_at
@@ -380,7 +381,10 @@ impl Writer {
             ],
         )?;
         summary.participants += 1;
-        if !matches!(outcome, "attended" | "no_show") {
+        if !matches!(
+            outcome,
+            ParticipantStatus::Attended | ParticipantStatus::NoShow
+        ) {
             return Ok(());
         }
         self.next_log += 1;
@@ -389,7 +393,7 @@ impl Writer {
         if rng.gen_bool(0.4) {
             topics.push(self.procedures[rng.gen_range(0..self.procedures.len())]);
         }
-        let attended = outcome == "attended";
+        let attended = outcome == ParticipantStatus::Attended;
         self.logs.push(
             conn,
             &[
@@ -398,7 +402,7 @@ impl Writer {
                 bulk::int(person.id.into()),
                 bulk::int(1),
                 bulk::boolean(true),
-                bulk::text(outcome),
+                bulk::text(outcome.as_str()),
                 bulk::opt_int(attended.then_some(minutes)),
                 bulk::text(&if attended {
                     topics.join(",")

@@ -19,6 +19,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::reports::Filters;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 const BATCH: i64 = 2_000;
 
@@ -258,13 +259,13 @@ fn activity_batch(
     // Activities: appointments someone came to (with a record, or anonymously).
     let mut q = appointments::table
         .filter(appointments::id.gt(last))
-        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::status.ne(AppointmentStatus::Cancelled))
         .filter(
             appointments::id
                 .eq_any(
                     session_logs::table
                         .filter(session_logs::current.eq(true))
-                        .filter(session_logs::attendance.eq("attended"))
+                        .filter(session_logs::attendance.eq(ParticipantStatus::Attended))
                         .select(session_logs::appointment_id),
                 )
                 .or(appointments::id.eq_any(
@@ -318,7 +319,7 @@ fn attendance(conn: &mut DbConn, ids: &[i32]) -> Result<Attendance, AppError> {
     for log in session_logs::table
         .filter(session_logs::appointment_id.eq_any(ids))
         .filter(session_logs::current.eq(true))
-        .filter(session_logs::attendance.eq("attended"))
+        .filter(session_logs::attendance.eq(ParticipantStatus::Attended))
         .order((session_logs::appointment_id, session_logs::id))
         .select((
             session_logs::appointment_id,

@@ -16,6 +16,7 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::reports::{day_start, names, Filters, Named};
 use crate::skills::topics;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 const BATCH: i64 = 10_000;
 
@@ -369,7 +370,7 @@ pub fn appointments(
             i32,
             NaiveDateTime,
             NaiveDateTime,
-            String,
+            AppointmentStatus,
             i32,
             i32,
             i32,
@@ -397,15 +398,15 @@ pub fn appointments(
             .filter(participants::appointment_id.ge(first))
             .filter(participants::appointment_id.le(end))
             .select((participants::appointment_id, participants::status))
-            .load::<(i32, String)>(conn)?
+            .load::<(i32, ParticipantStatus)>(conn)?
         {
-            let slot = match status.as_str() {
-                "booked" => 0,
-                "attended" => 1,
-                "no_show" => 2,
-                "excused" => 3,
-                "cancelled" => 4,
-                _ => 5,
+            let slot = match status {
+                ParticipantStatus::Booked => 0,
+                ParticipantStatus::Attended => 1,
+                ParticipantStatus::NoShow => 2,
+                ParticipantStatus::Excused => 3,
+                ParticipantStatus::Cancelled => 4,
+                ParticipantStatus::Waitlisted => 5,
             };
             seats.entry(appointment_id).or_default()[slot] += 1;
         }
@@ -419,7 +420,7 @@ pub fn appointments(
             row.int(r.0)
                 .time(format.local(r.1))
                 .time(format.local(r.2))
-                .label(crate::booking::model::status_label(&r.3))
+                .label(r.3.label())
                 .text(service)
                 .label(crate::booking::model::kind_label(kind))
                 .text(user_names.get(&r.5).map_or("", String::as_str))

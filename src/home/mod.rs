@@ -12,6 +12,7 @@ use crate::booking::service::{self, AppointmentFilter};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::ParticipantStatus;
 use crate::time::LocalTime;
 use crate::web::page;
 
@@ -62,17 +63,24 @@ pub async fn home(
             let people: Vec<_> = a
                 .participants
                 .iter()
-                .filter(|p| matches!(p.status.as_str(), "booked" | "attended" | "no_show"))
+                .filter(|p| {
+                    matches!(
+                        p.status,
+                        ParticipantStatus::Booked
+                            | ParticipantStatus::Attended
+                            | ParticipantStatus::NoShow
+                    )
+                })
                 .map(|p| json!({
                     "id": p.person_id, "name": names.get(&p.person_id).cloned().unwrap_or_default(),
-                    "confirmed": p.confirmed_at.is_some(), "status": crate::booking::web::status_label(&p.status),
+                    "confirmed": p.confirmed_at.is_some(), "status": crate::booking::model::participant_label(p.status),
                 }))
                 .collect();
             json!({
                 "id": a.row.id, "start": tz.from_utc_datetime(&a.row.starts_at).format("%H:%M").to_string(),
                 "end": tz.from_utc_datetime(&a.row.ends_at).format("%H:%M").to_string(),
                 "title": a.row.title, "status": a.row.status,
-                "status_label": crate::booking::web::status_label(&a.row.status), "people": people,
+                "status_label": a.row.status.label(), "people": people,
                 "capacity": a.row.capacity,
             })
         })

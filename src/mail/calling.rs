@@ -12,6 +12,7 @@ use crate::db::schema::people;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::people::contact::Contact;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 /// (id, given name, family name, phone, how messages reach them)
 type PersonContact = (i32, String, Option<String>, Option<String>, Contact);
@@ -31,11 +32,11 @@ pub struct ToCall {
 pub fn among(conn: &mut DbConn, appointments: &[Appointment]) -> Result<Vec<ToCall>, AppError> {
     let seats: Vec<(i32, i32, bool)> = appointments
         .iter()
-        .filter(|a| a.row.status == "planned" && !a.row.walk_in)
+        .filter(|a| a.row.status == AppointmentStatus::Planned && !a.row.walk_in)
         .flat_map(|a| {
             a.participants
                 .iter()
-                .filter(|p| p.status == "booked")
+                .filter(|p| p.status == ParticipantStatus::Booked)
                 .map(move |p| (a.row.id, p.person_id, false))
         })
         .collect();

@@ -14,7 +14,7 @@ use crate::booking::service::{self, AppointmentFilter};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::status::MessageStatus;
+use crate::status::{AppointmentStatus, MessageStatus, ParticipantStatus};
 use crate::time::LocalTime;
 use crate::web::page;
 use crate::web::query::Query;
@@ -157,11 +157,11 @@ pub async fn to_call(
             let mut seats = Vec::new();
             for appointment in appointments.iter().filter(|a| a.row.starts_at >= current) {
                 let row = &appointment.row;
-                let cancelled =
-                    row.status == "cancelled" && row.cancelled_by.as_deref() == Some("structure");
-                let participant_status = match (row.status.as_str(), cancelled) {
-                    ("planned", _) if !row.walk_in => "booked",
-                    (_, true) => "cancelled",
+                let cancelled = row.status == AppointmentStatus::Cancelled
+                    && row.cancelled_by.as_deref() == Some("structure");
+                let participant_status = match (row.status, cancelled) {
+                    (AppointmentStatus::Planned, _) if !row.walk_in => ParticipantStatus::Booked,
+                    (_, true) => ParticipantStatus::Cancelled,
                     _ => continue,
                 };
                 for p in appointment

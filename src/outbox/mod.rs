@@ -196,15 +196,16 @@ pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, A
     let Some(appointment_id) = message.appointment_id else {
         return Ok(false);
     };
-    let appointment: Option<(String, i32, NaiveDateTime)> = appointments::table
-        .find(appointment_id)
-        .select((
-            appointments::status,
-            appointments::sequence,
-            appointments::starts_at,
-        ))
-        .first(conn)
-        .optional()?;
+    let appointment: Option<(crate::status::AppointmentStatus, i32, NaiveDateTime)> =
+        appointments::table
+            .find(appointment_id)
+            .select((
+                appointments::status,
+                appointments::sequence,
+                appointments::starts_at,
+            ))
+            .first(conn)
+            .optional()?;
     // A gateway or mail server away for a day must not send yesterday's reminders tomorrow.
     if message.kind == "reminder"
         && matches!(appointment, Some((_, _, starts_at)) if starts_at <= now())
@@ -214,11 +215,11 @@ pub fn still_relevant(conn: &mut DbConn, message: &MessageRow) -> Result<bool, A
     let seated: i64 = participants::table
         .filter(participants::appointment_id.eq(appointment_id))
         .filter(participants::person_id.eq(message.person_id))
-        .filter(participants::status.eq("booked"))
+        .filter(participants::status.eq(crate::status::ParticipantStatus::Booked))
         .count()
         .get_result(conn)?;
     Ok(
-        matches!(appointment, Some((status, sequence, _)) if status == "planned" && sequence == message.sequence)
+        matches!(appointment, Some((status, sequence, _)) if status == crate::status::AppointmentStatus::Planned && sequence == message.sequence)
             && seated > 0,
     )
 }

@@ -9,6 +9,7 @@ use crate::db::schema::people;
 use crate::db::{now, DbConn};
 use crate::error::AppError;
 use crate::people::{get, ANONYMISED_NAME};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 /// Erasure: names, contacts, notes and referent removed; the person is withdrawn from their
 /// upcoming appointments (the waitlist moves up) and their messages forgotten. The record, its
@@ -81,13 +82,22 @@ pub(crate) fn anonymise(
     let upcoming: Vec<i32> = participants::table
         .inner_join(appointments::table)
         .filter(participants::person_id.eq(id))
-        .filter(participants::status.eq_any(["booked", "waitlisted"]))
-        .filter(appointments::status.eq("planned"))
+        .filter(
+            participants::status.eq_any([ParticipantStatus::Booked, ParticipantStatus::Waitlisted]),
+        )
+        .filter(appointments::status.eq(AppointmentStatus::Planned))
         .filter(appointments::starts_at.gt(stamp))
         .select(appointments::id)
         .load(conn)?;
     for appointment_id in upcoming {
-        crate::booking::service::withdraw(conn, actor, appointment_id, id, "cancelled", config)?;
+        crate::booking::service::withdraw(
+            conn,
+            actor,
+            appointment_id,
+            id,
+            ParticipantStatus::Cancelled,
+            config,
+        )?;
     }
     crate::outbox::forget_person(conn, id)?;
     crate::referrals::forget_person(conn, id)?;

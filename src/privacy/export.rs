@@ -23,7 +23,7 @@ use crate::outbox::MessageRow;
 use crate::people::Person;
 use crate::skills::logs::{LogRow, SkillLevel};
 use crate::skills::profile::SkillProgress;
-use crate::status::{EquipmentStatus, MessageStatus};
+use crate::status::{AppointmentStatus, EquipmentStatus, MessageStatus, ParticipantStatus};
 use crate::time::LocalTime;
 
 #[derive(Serialize, Debug, utoipa::ToSchema)]
@@ -363,10 +363,10 @@ fn participations_of(conn: &mut DbConn, tz: &Tz, id: i32) -> Result<Vec<Particip
             appointment_id: a.id,
             starts_at: tz.rfc3339(a.starts_at),
             ends_at: tz.rfc3339(a.ends_at),
-            status: p.status,
+            status: p.status.to_string(),
             enrolled_at: tz.rfc3339(p.created_at),
             confirmed_at: p.confirmed_at.map(|t| tz.rfc3339(t)),
-            appointment_status: a.status,
+            appointment_status: a.status.to_string(),
             title: a.title,
             notes: a.notes,
             walk_in: a.walk_in,
@@ -574,13 +574,25 @@ pub fn labels() -> serde_json::Value {
         "cancellation",
         "promotion",
     ];
+    // Who cancelled is spelt out: the export has no `cancelled_by` of its own.
+    let participant_statuses: Vec<(&str, &str)> = ParticipantStatus::ALL
+        .iter()
+        .map(|status| {
+            let label = match status {
+                ParticipantStatus::Excused => "excusé·e (annulé par la personne)",
+                ParticipantStatus::Cancelled => "annulé par la structure",
+                _ => status.label(),
+            };
+            (status.as_str(), label)
+        })
+        .collect();
+    let appointment_statuses: Vec<(&str, &str)> = AppointmentStatus::ALL
+        .iter()
+        .map(|status| (status.as_str(), status.label()))
+        .collect();
     serde_json::json!({
-        "participant": map(&[
-            ("booked", "inscrit·e"), ("waitlisted", "en liste d'attente"), ("attended", "venu·e"),
-            ("no_show", "absent·e"), ("excused", "excusé·e (annulé par la personne)"),
-            ("cancelled", "annulé par la structure"),
-        ]),
-        "appointment": map(&[("planned", "prévu"), ("done", "tenu"), ("cancelled", "annulé")]),
+        "participant": map(&participant_statuses),
+        "appointment": map(&appointment_statuses),
         "attendance": map(&topics::ATTENDANCE),
         "device": map(&topics::DEVICES),
         "autonomy": map(&topics::AUTONOMY),

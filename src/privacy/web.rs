@@ -13,6 +13,7 @@ use crate::auth::{Role, WebUser};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::ParticipantStatus;
 use crate::web::page;
 
 /// Anonymising asks first, on a page that says what is erased and what is kept.
@@ -27,7 +28,12 @@ pub async fn erase_confirm(db: &State<Db>, web: WebUser, id: i32) -> Result<Temp
             let (upcoming, _) = crate::booking::history::of_person(conn, &user, id, &tz)?;
             let seats = upcoming
                 .iter()
-                .filter(|a| matches!(a.attendance_code.as_str(), "booked" | "waitlisted"))
+                .filter(|a| {
+                    matches!(
+                        a.attendance_code,
+                        ParticipantStatus::Booked | ParticipantStatus::Waitlisted
+                    )
+                })
                 .count();
             Ok((person, seats))
         })

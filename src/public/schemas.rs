@@ -2,6 +2,8 @@
 //! an optional email, the thématiques a referrer may give, the answers' statuses), kept apart
 //! from the types that name them.
 
+use crate::status::ParticipantStatus;
+
 pub(super) fn kind_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of(["individual", "workshop"])
 }
@@ -56,7 +58,10 @@ pub(super) fn referral_topics_schema() -> utoipa::openapi::schema::Array {
 }
 
 pub(super) fn booking_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(["booked", "waitlisted"])
+    crate::web::openapi::one_of([
+        ParticipantStatus::Booked.as_str(),
+        ParticipantStatus::Waitlisted.as_str(),
+    ])
 }
 
 pub(super) fn received_status_schema() -> utoipa::openapi::schema::Object {

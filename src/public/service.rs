@@ -21,6 +21,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::organisations::Organisation;
 use crate::people::PersonInput;
 use crate::referrals::{NewReferral, Referrer};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 
 /// A place as the public sees it.
@@ -145,7 +146,7 @@ pub struct BookingDone {
     pub link: String,
     /// `booked`, or `waitlisted` for a full workshop.
     #[schema(schema_with = schemas::booking_status_schema)]
-    pub status: String,
+    pub status: ParticipantStatus,
     #[serde(skip)]
     #[schema(ignore)]
     pub when: String,
@@ -186,7 +187,7 @@ fn places_of(
     if service.is_workshop() {
         ids = appointments::table
             .filter(appointments::service_id.eq(service.id))
-            .filter(appointments::status.eq("planned"))
+            .filter(appointments::status.eq(AppointmentStatus::Planned))
             .filter(appointments::starts_at.gt(now()))
             .select(appointments::place_id)
             .distinct()
@@ -287,7 +288,7 @@ pub fn slots(
         let earliest = now() + Duration::minutes(i64::from(service.min_notice_minutes));
         let mut query = appointments::table
             .filter(appointments::service_id.eq(service.id))
-            .filter(appointments::status.eq("planned"))
+            .filter(appointments::status.eq(AppointmentStatus::Planned))
             .filter(appointments::walk_in.eq(false))
             .filter(appointments::starts_at.ge(tz.to_utc(from, NaiveTime::MIN).max(earliest)))
             .filter(appointments::starts_at.lt(tz.to_utc(to + Duration::days(1), NaiveTime::MIN)))
@@ -308,7 +309,7 @@ pub fn slots(
         for (id, starts_at, ends_at, place, capacity) in rows {
             let booked: i64 = participants::table
                 .filter(participants::appointment_id.eq(id))
-                .filter(participants::status.eq_any(crate::booking::SEATED))
+                .filter(participants::status.eq_any(ParticipantStatus::SEATED))
                 .count()
                 .get_result(conn)?;
             out.push(PublicSlot {
@@ -507,7 +508,7 @@ fn free_at(
             .filter(appointments::service_id.eq(service.id))
             .filter(appointments::place_id.eq(place_id))
             .filter(appointments::starts_at.eq(starts_at))
-            .filter(appointments::status.eq("planned"))
+            .filter(appointments::status.eq(AppointmentStatus::Planned))
             .filter(appointments::walk_in.eq(false))
             .filter(
                 appointments::starts_at
@@ -548,7 +549,7 @@ fn enrol_in_session(
     config: &Config,
     id: i32,
     person_id: i32,
-) -> Result<String, AppError> {
+) -> Result<ParticipantStatus, AppError> {
     match enrol_as(conn, None, id, person_id, config) {
         Ok(status) => Ok(status),
         // Already in: the same answer as a new enrolment.
@@ -611,13 +612,13 @@ fn write_booking(
     booking: &CheckedBooking,
     mediators: &[i32],
     session: Option<i32>,
-) -> Result<(i32, i32, String, NaiveDateTime, NaiveDateTime), AppError> {
+) -> Result<(i32, i32, ParticipantStatus, NaiveDateTime, NaiveDateTime), AppError> {
     let person_id = crate::people::public::find_or_create(conn, org.id, booking.input.clone())?;
     let (appointment_id, status) = match session {
         Some(id) => (id, enrol_in_session(conn, config, id, person_id)?),
         None => (
             book_first_free(conn, config, booking, mediators, person_id)?,
-            "booked".to_string(),
+            ParticipantStatus::Booked,
         ),
     };
     let (participant_id, start, end): (i32, NaiveDateTime, NaiveDateTime) = participants::table

@@ -13,6 +13,7 @@ use crate::booking::{service, Appointment, ParticipantRow, Service};
 use crate::config::Config;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::time::LocalTime;
 
 /// At most this many slots are offered.
@@ -51,12 +52,16 @@ pub fn may_move(
     service: &Service,
     participant: &ParticipantRow,
 ) -> bool {
-    appointment.row.status == "planned"
+    appointment.row.status == AppointmentStatus::Planned
         && service.self_reschedule
         && !service.is_workshop()
-        && participant.status == "booked"
+        && participant.status == ParticipantStatus::Booked
         && appointment.participants.iter().all(|p| {
-            p.id == participant.id || !matches!(p.status.as_str(), "booked" | "waitlisted")
+            p.id == participant.id
+                || !matches!(
+                    p.status,
+                    ParticipantStatus::Booked | ParticipantStatus::Waitlisted
+                )
         })
 }
 

@@ -14,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 use super::months::{date_literal, month_end, month_start};
 
@@ -79,15 +80,15 @@ pub(super) struct AppointmentRow {
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,
     capacity: i32,
-    status: String,
+    status: AppointmentStatus,
 }
 
 /// The participants of these appointments: (person, status) by appointment.
 pub(super) fn seats_of(
     conn: &mut DbConn,
     ids: &[i32],
-) -> Result<HashMap<i32, Vec<(i32, String)>>, AppError> {
-    let mut seats: HashMap<i32, Vec<(i32, String)>> = HashMap::new();
+) -> Result<HashMap<i32, Vec<(i32, ParticipantStatus)>>, AppError> {
+    let mut seats: HashMap<i32, Vec<(i32, ParticipantStatus)>> = HashMap::new();
     for (appointment_id, person_id, status) in participants::table
         .filter(participants::appointment_id.eq_any(ids))
         .select((
@@ -95,7 +96,7 @@ pub(super) fn seats_of(
             participants::person_id,
             participants::status,
         ))
-        .load::<(i32, i32, String)>(conn)?
+        .load::<(i32, i32, ParticipantStatus)>(conn)?
     {
         seats
             .entry(appointment_id)
@@ -110,13 +111,16 @@ pub(super) fn seats_of(
 pub(super) fn add_served(
     tz: &Tz,
     rows: &[AppointmentRow],
-    seats: &HashMap<i32, Vec<(i32, String)>>,
+    seats: &HashMap<i32, Vec<(i32, ParticipantStatus)>>,
     served: &mut ServedRows,
 ) {
-    for a in rows.iter().filter(|a| a.status != "cancelled") {
+    for a in rows
+        .iter()
+        .filter(|a| a.status != AppointmentStatus::Cancelled)
+    {
         let key = DayKey::of(tz, a.starts_at, a.mediator_id, a.place_id);
         for (person_id, status) in seats.get(&a.id).into_iter().flatten() {
-            if status == "attended" {
+            if *status == ParticipantStatus::Attended {
                 served.insert((*person_id, key, a.organisation_id));
             }
         }
@@ -187,7 +191,7 @@ pub(super) fn accumulate(
         for programme in groups {
             let counts = activity.entry((key, programme)).or_default();
             counts.organisation_id = a.organisation_id;
-            if a.status == "cancelled" {
+            if a.status == AppointmentStatus::Cancelled {
                 counts.cancelled_appointments += 1;
             } else {
                 counts.appointments += 1;
@@ -203,9 +207,9 @@ pub(super) fn accumulate(
                 {
                     continue;
                 }
-                match status.as_str() {
-                    "booked" => counts.booked += 1,
-                    "attended" => {
+                match status {
+                    ParticipantStatus::Booked => counts.booked += 1,
+                    ParticipantStatus::Attended => {
                         counts.attended += 1;
                         let log = logs.get(&(a.id, *person_id));
                         counts.minutes += log.and_then(|(m, _)| *m).unwrap_or(length);
@@ -218,10 +222,10 @@ pub(super) fn accumulate(
                             }
                         }
                     }
-                    "no_show" => counts.no_show += 1,
-                    "excused" => counts.excused += 1,
-                    "cancelled" => counts.cancelled += 1,
-                    _ => {}
+                    ParticipantStatus::NoShow => counts.no_show += 1,
+                    ParticipantStatus::Excused => counts.excused += 1,
+                    ParticipantStatus::Cancelled => counts.cancelled += 1,
+                    ParticipantStatus::Waitlisted => {}
                 }
             }
         }
@@ -343,7 +347,7 @@ where
             NaiveDateTime,
             NaiveDateTime,
             i32,
-            String,
+            AppointmentStatus,
         ),
     >,
 {

@@ -12,6 +12,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::ParticipantStatus;
 
 use super::TOP_LEVEL;
 
@@ -130,7 +131,7 @@ pub(super) fn attended_sessions(
     for (person_id, at) in participants::table
         .inner_join(appointments::table)
         .filter(participants::person_id.eq_any(person_ids))
-        .filter(participants::status.eq("attended"))
+        .filter(participants::status.eq(ParticipantStatus::Attended))
         .select((participants::person_id, appointments::starts_at))
         .load::<(i32, NaiveDateTime)>(conn)?
     {

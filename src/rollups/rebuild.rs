@@ -12,6 +12,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
 
 use super::activity::{appointment_columns, *};
 use super::progress::*;
@@ -153,8 +154,8 @@ fn served_is_missing(conn: &mut DbConn) -> Result<bool, AppError> {
     }
     Ok(participants::table
         .inner_join(appointments::table)
-        .filter(participants::status.eq("attended"))
-        .filter(appointments::status.ne("cancelled"))
+        .filter(participants::status.eq(ParticipantStatus::Attended))
+        .filter(appointments::status.ne(AppointmentStatus::Cancelled))
         .select(participants::id)
         .first::<i32>(conn)
         .optional()?
@@ -178,7 +179,7 @@ fn rebuild_served(conn: &mut DbConn, tz: &Tz) -> Result<(), AppError> {
                 appointments::table
                     .filter(appointments::id.ge(from))
                     .filter(appointments::id.lt(to))
-                    .filter(appointments::status.ne("cancelled"))
+                    .filter(appointments::status.ne(AppointmentStatus::Cancelled))
                     .select(appointment_columns!()),
             )?;
             let ids: Vec<i32> = rows.iter().map(|a| a.id).collect();

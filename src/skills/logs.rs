@@ -13,6 +13,7 @@ use crate::booking::service::load;
 use crate::db::schema::{anonymous_attendees, appointments, assessments, session_logs};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::text::clean;
 
 #[derive(Deserialize, Serialize, Debug, Clone, utoipa::ToSchema)]
@@ -218,7 +219,7 @@ fn loggable(
     appointment_id: i32,
 ) -> Result<Appointment, AppError> {
     let appointment = load(conn, actor, appointment_id)?;
-    if appointment.row.status == "cancelled" {
+    if appointment.row.status == AppointmentStatus::Cancelled {
         return Err(AppError::Conflict {
             code: "not_planned",
             message: "Un rendez-vous annulé ne se consigne pas.".into(),
@@ -243,13 +244,14 @@ fn set_attendance(
     entry: &ParticipantLog,
 ) -> Result<(), AppError> {
     let appointment_id = appointment.row.id;
+    let status = attendance_status(i, entry)?;
     match appointment
         .participants
         .iter()
         .find(|p| p.person_id == entry.person_id)
     {
         Some(p) => {
-            crate::booking::participation::set_attendance(conn, p.id, &entry.attendance)?;
+            crate::booking::participation::set_attendance(conn, p.id, status)?;
         }
         // A drop-in session gathers whoever came.
         None if appointment.row.walk_in => {
@@ -266,7 +268,7 @@ fn set_attendance(
                 conn,
                 appointment_id,
                 entry.person_id,
-                &entry.attendance,
+                status,
             )?;
         }
         None => {
@@ -277,6 +279,17 @@ fn set_attendance(
         }
     }
     Ok(())
+}
+
+/// The participant status the entry's attendance sets (one of [`topics::ATTENDANCE`], as
+/// `validate` checked).
+fn attendance_status(i: usize, entry: &ParticipantLog) -> Result<ParticipantStatus, AppError> {
+    entry.attendance.parse().map_err(|_| {
+        AppError::field(
+            &format!("participants[{i}].attendance"),
+            "Présence : attended, no_show ou excused.",
+        )
+    })
 }
 
 /// The person's current log of the appointment, if any, made a previous version (its
@@ -332,10 +345,8 @@ fn write_log(
     let version = retire_previous(conn, appointment_id, entry.person_id)?;
     let default_minutes =
         ((appointment.row.ends_at - appointment.row.starts_at).num_minutes()) as i32;
-    let duration = match entry.attendance.as_str() {
-        "attended" => Some(entry.duration_minutes.unwrap_or(default_minutes)),
-        _ => None,
-    };
+    let attended = ParticipantStatus::Attended == entry.attendance.as_str();
+    let duration = attended.then(|| entry.duration_minutes.unwrap_or(default_minutes));
     let equipment_id = lent_equipment(conn, entry)?;
     let log_id: i32 = diesel::insert_into(session_logs::table)
         .values((
@@ -358,7 +369,7 @@ fn write_log(
         ))
         .returning(session_logs::id)
         .get_result(conn)?;
-    if entry.attendance == "attended" {
+    if attended {
         for s in &entry.skills {
             diesel::insert_into(assessments::table)
                 .values((
@@ -384,7 +395,7 @@ fn write_log(
         device: entry.device.clone(),
         equipment_id,
         autonomy: entry.autonomy.clone(),
-        skills: if entry.attendance == "attended" {
+        skills: if attended {
             entry.skills.clone()
         } else {
             Vec::new()
@@ -507,7 +518,7 @@ pub fn to_fill(
     organisation_id: Option<i32>,
 ) -> Result<Vec<crate::booking::AppointmentRow>, AppError> {
     let mut query = appointments::table
-        .filter(appointments::status.eq("planned"))
+        .filter(appointments::status.eq(AppointmentStatus::Planned))
         .filter(appointments::starts_at.lt(now()))
         .filter(appointments::starts_at.gt(now() - Duration::days(365)))
         .filter(diesel::dsl::not(diesel::dsl::exists(

@@ -85,7 +85,7 @@ pub fn attendance(conn: &mut DbConn, person_id: i32) -> Result<(i64, i64), AppEr
     let rows: Vec<Option<i32>> = session_logs::table
         .filter(session_logs::person_id.eq(person_id))
         .filter(session_logs::current.eq(true))
-        .filter(session_logs::attendance.eq("attended"))
+        .filter(session_logs::attendance.eq(crate::status::ParticipantStatus::Attended))
         .select(session_logs::duration_minutes)
         .load(conn)?;
     Ok((

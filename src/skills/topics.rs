@@ -1,5 +1,7 @@
 //! Thématiques of a session, with the codes of La Coop de la médiation numérique.
 
+use crate::status::ParticipantStatus;
+
 pub const DIGITAL: [(&str, &str); 19] = [
     ("diagnostic_numerique", "Diagnostic numérique"),
     ("prendre_en_main_du_materiel", "Prendre en main du matériel"),
@@ -65,11 +67,16 @@ pub const AUTONOMY: [(&str, &str); 3] = [
     ("autonomous", "autonome"),
 ];
 
+/// The attendances a session log records: participant statuses, with their labels.
 pub const ATTENDANCE: [(&str, &str); 3] = [
-    ("attended", "venu·e"),
-    ("no_show", "absent·e"),
-    ("excused", "excusé·e"),
+    attendance(ParticipantStatus::Attended),
+    attendance(ParticipantStatus::NoShow),
+    attendance(ParticipantStatus::Excused),
 ];
+
+const fn attendance(status: ParticipantStatus) -> (&'static str, &'static str) {
+    (status.as_str(), status.label())
+}
 
 /// The French label of a thématique code.
 pub fn label(code: &str) -> Option<&'static str> {

@@ -16,6 +16,7 @@ use crate::auth::{Role, WebUser};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
+use crate::status::ParticipantStatus;
 use crate::time::LocalTime;
 use crate::web::{notice, optional_number, page, FormOutcome, Invalid};
 
@@ -43,10 +44,14 @@ async fn log_page(
             let people = appointment
                 .participants
                 .iter()
-                .filter(|p| p.status != "waitlisted" && p.status != "cancelled")
+                .filter(|p| {
+                    !matches!(
+                        p.status,
+                        ParticipantStatus::Waitlisted | ParticipantStatus::Cancelled
+                    )
+                })
                 .map(|p| {
-                    crate::people::get(conn, &user, p.person_id)
-                        .map(|person| (p.status.clone(), person))
+                    crate::people::get(conn, &user, p.person_id).map(|person| (p.status, person))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let catalogue = super::catalogue(conn, false)?;
@@ -70,7 +75,7 @@ async fn log_page(
             let log = current.iter().find(|l| l.person_id == person.id);
             json!({
                 "index": i, "person_id": person.id, "name": person.display_name(),
-                "attendance": log.map(|l| l.attendance.clone()).unwrap_or_else(|| if status == "booked" { "attended".into() } else { status.clone() }),
+                "attendance": log.map(|l| l.attendance.clone()).unwrap_or_else(|| (if *status == ParticipantStatus::Booked { ParticipantStatus::Attended } else { *status }).to_string()),
                 "duration": log.and_then(|l| l.duration_minutes).map(i64::from).unwrap_or(minutes),
                 "topics": log.map(|l| l.topics.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default(),
                 "device": log.and_then(|l| l.device.clone()).unwrap_or_default(),

@@ -13,7 +13,7 @@ use crate::db::schema::{appointments, messages, organisations, participants, peo
 use crate::db::{now, DbConn};
 use crate::error::AppError;
 use crate::outbox;
-use crate::status::MessageStatus;
+use crate::status::{AppointmentStatus, MessageStatus, ParticipantStatus};
 
 /// What a reply asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +77,8 @@ fn next_reminded(
         .inner_join(appointments::table)
         .filter(participants::person_id.eq_any(people_ids))
         .filter(participants::appointment_id.eq_any(&told))
-        .filter(participants::status.eq("booked"))
-        .filter(appointments::status.eq("planned"))
+        .filter(participants::status.eq(ParticipantStatus::Booked))
+        .filter(appointments::status.eq(AppointmentStatus::Planned))
         .filter(appointments::starts_at.gt(now()))
         .order((appointments::starts_at, appointments::id))
         .select((
@@ -194,7 +194,14 @@ fn cancel(
     let (_, person_id, appointment_id, organisation_id, _) = seat;
     // The same as "Je ne peux pas venir" on the link: excused, the seat goes
     // to the first person waiting (who is told).
-    service::withdraw(conn, None, appointment_id, person_id, "excused", config)?;
+    service::withdraw(
+        conn,
+        None,
+        appointment_id,
+        person_id,
+        ParticipantStatus::Excused,
+        config,
+    )?;
     crate::audit::record(
         conn,
         None,

@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
-use crate::status::DeliveryStatus;
+use crate::status::{DeliveryStatus, ParticipantStatus};
 use crate::time::LocalTime;
 
 /// The events a webhook can subscribe to.
@@ -598,8 +598,8 @@ pub fn announce_appointment(
             .participants
             .iter()
             .find(|p| p.person_id == person)
-            .map(|p| p.status.clone())
-            .unwrap_or_else(|| "cancelled".into());
+            .map(|p| p.status)
+            .unwrap_or(ParticipantStatus::Cancelled);
         enqueue_to(
             conn,
             tz,
@@ -647,9 +647,9 @@ pub fn announce_log(
 ) -> Result<(), AppError> {
     let key = format!("appointment:{appointment_id}");
     for (person_id, presence) in attendance {
-        let event = match presence.as_str() {
-            "attended" => "participant.attended",
-            "no_show" => "participant.no_show",
+        let event = match presence.parse() {
+            Ok(ParticipantStatus::Attended) => "participant.attended",
+            Ok(ParticipantStatus::NoShow) => "participant.no_show",
             _ => continue,
         };
         enqueue(

@@ -34,13 +34,14 @@ use serde::Deserialize;
 use super::availability::{absences_between, get_service_for, opening_hours_of, RFC3339_HINT};
 use super::checks::{local_window, read_context, read_facts, Facts, Slot};
 use super::model::MAX_SPAN;
-use super::model::{Appointment, AppointmentRow, ParticipantRow, Service, SEATED};
+use super::model::{Appointment, AppointmentRow, ParticipantRow, Service};
 use crate::auth::{Role, StaffUser};
 use crate::booking::notify::{self, Event};
 use crate::config::Config;
 use crate::db::schema::{appointments, participants, people};
 use crate::db::{now, BookingKey, BookingLocks, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::text::clean;
 use crate::time::{parse_rfc3339, LocalTime};
 
@@ -293,10 +294,17 @@ pub fn book_as(
             }
         }
         let stamp = now();
-        let people: Vec<(i32, &str)> = person_ids
+        let people: Vec<(i32, ParticipantStatus)> = person_ids
             .iter()
             .enumerate()
-            .map(|(i, id)| (*id, if i < seated { "booked" } else { "waitlisted" }))
+            .map(|(i, id)| {
+                let status = if i < seated {
+                    ParticipantStatus::Booked
+                } else {
+                    ParticipantStatus::Waitlisted
+                };
+                (*id, status)
+            })
             .collect();
         let appointment = super::insert::appointment(
             conn,
@@ -413,7 +421,7 @@ fn planned(appointment: &Appointment) -> Result<(), AppError> {
 }
 
 fn planned_row(row: &AppointmentRow) -> Result<(), AppError> {
-    if row.status != "planned" {
+    if row.status != AppointmentStatus::Planned {
         return Err(conflict(
             "not_planned",
             "Ce rendez-vous est annulé ou déjà tenu : il ne peut plus être modifié.".into(),

@@ -53,7 +53,7 @@ pub fn reschedule_for(
         let seated: Vec<BookingKey> = appointment
             .participants
             .iter()
-            .filter(|p| p.status == "booked")
+            .filter(|p| p.status == ParticipantStatus::Booked)
             .map(|p| BookingKey::Person(p.person_id))
             .collect();
         if !locks.then(conn, &seated)? {
@@ -90,7 +90,7 @@ pub fn reschedule_for(
         for p in appointment
             .participants
             .iter()
-            .filter(|p| p.status == "booked")
+            .filter(|p| p.status == ParticipantStatus::Booked)
         {
             check_person(
                 conn,
@@ -138,8 +138,8 @@ pub fn cancel(
     config: &Config,
 ) -> Result<Appointment, AppError> {
     let participant_status = match by {
-        "person" => "excused",
-        "structure" => "cancelled",
+        "person" => ParticipantStatus::Excused,
+        "structure" => ParticipantStatus::Cancelled,
         _ => return Err(AppError::field("by", "Indiquez person ou structure.")),
     };
     let reason = clean(reason);
@@ -158,7 +158,7 @@ pub fn cancel(
         planned(&appointment)?;
         diesel::update(appointments::table.find(appointment_id))
             .set((
-                appointments::status.eq("cancelled"),
+                appointments::status.eq(AppointmentStatus::Cancelled),
                 appointments::cancelled_by.eq(by),
                 appointments::cancel_reason.eq(reason.as_deref()),
                 appointments::sequence.eq(appointment.row.sequence + 1),
@@ -168,7 +168,10 @@ pub fn cancel(
         diesel::update(
             participants::table
                 .filter(participants::appointment_id.eq(appointment_id))
-                .filter(participants::status.eq_any(["booked", "waitlisted"])),
+                .filter(
+                    participants::status
+                        .eq_any([ParticipantStatus::Booked, ParticipantStatus::Waitlisted]),
+                ),
         )
         .set((
             participants::status.eq(participant_status),
@@ -187,7 +190,7 @@ pub fn cancel(
         let seated: Vec<i32> = appointment
             .participants
             .iter()
-            .filter(|p| p.status == "booked")
+            .filter(|p| p.status == ParticipantStatus::Booked)
             .map(|p| p.person_id)
             .collect();
         let cancelled = load(conn, actor, appointment_id)?;

@@ -136,7 +136,7 @@ pub(super) fn check_mediator_overlap(
 ) -> Result<(), AppError> {
     let clash: Option<AppointmentRow> = appointments::table
         .filter(appointments::mediator_id.eq(p.mediator_id))
-        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::status.ne(AppointmentStatus::Cancelled))
         // No appointment lasts a day: this bounds the index range to scan.
         .filter(appointments::starts_at.gt(p.starts_at - MAX_SPAN))
         .filter(appointments::starts_at.lt(p.blocked_until))
@@ -192,10 +192,10 @@ pub(super) fn person_clash(
         // Spelt out rather than `eq_any(SEATED)`, which SQLite would prepare again at each call.
         .filter(
             participants::status
-                .eq(SEATED[0])
-                .or(participants::status.eq(SEATED[1])),
+                .eq(ParticipantStatus::SEATED[0])
+                .or(participants::status.eq(ParticipantStatus::SEATED[1])),
         )
-        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::status.ne(AppointmentStatus::Cancelled))
         .filter(appointments::starts_at.gt(starts_at - MAX_SPAN))
         .filter(appointments::starts_at.lt(ends_at))
         .filter(appointments::ends_at.gt(starts_at))
@@ -230,7 +230,7 @@ pub(super) fn insert_participant(
     conn: &mut DbConn,
     appointment_id: i32,
     person_id: i32,
-    status: &str,
+    status: ParticipantStatus,
 ) -> Result<ParticipantRow, AppError> {
     let stamp = now();
     let id: i32 = diesel::insert_into(participants::table)
@@ -247,7 +247,7 @@ pub(super) fn insert_participant(
         id,
         appointment_id,
         person_id,
-        status: status.to_string(),
+        status,
         created_at: stamp,
         updated_at: stamp,
         confirmed_at: None,

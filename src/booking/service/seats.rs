@@ -10,7 +10,7 @@ pub fn enrol(
     appointment_id: i32,
     person_id: i32,
     config: &Config,
-) -> Result<String, AppError> {
+) -> Result<ParticipantStatus, AppError> {
     enrol_as(conn, Some(actor), appointment_id, person_id, config)
 }
 
@@ -25,7 +25,7 @@ pub fn enrol_as(
     appointment_id: i32,
     person_id: i32,
     config: &Config,
-) -> Result<String, AppError> {
+) -> Result<ParticipantStatus, AppError> {
     let tz = &config.timezone;
     locked(conn, |conn, wide| {
         let row = appointment_row(conn, actor, appointment_id)?;
@@ -50,14 +50,19 @@ pub fn enrol_as(
                     "Cette personne n'existe pas dans la structure.",
                 )
             })?;
-        let existing: Option<(i32, String)> = participants::table
+        let existing: Option<(i32, ParticipantStatus)> = participants::table
             .filter(participants::appointment_id.eq(appointment_id))
             .filter(participants::person_id.eq(person_id))
             .select((participants::id, participants::status))
             .first(conn)
             .optional()?;
         if existing.as_ref().is_some_and(|(_, status)| {
-            matches!(status.as_str(), "booked" | "waitlisted" | "attended")
+            matches!(
+                status,
+                ParticipantStatus::Booked
+                    | ParticipantStatus::Waitlisted
+                    | ParticipantStatus::Attended
+            )
         }) {
             return Err(conflict(
                 "already_enrolled",
@@ -68,8 +73,8 @@ pub fn enrol_as(
             .filter(participants::appointment_id.eq(appointment_id))
             .filter(
                 participants::status
-                    .eq(SEATED[0])
-                    .or(participants::status.eq(SEATED[1])),
+                    .eq(ParticipantStatus::SEATED[0])
+                    .or(participants::status.eq(ParticipantStatus::SEATED[1])),
             )
             .count()
             .get_result(conn)?;
@@ -86,9 +91,9 @@ pub fn enrol_as(
                 Some(appointment_id),
                 tz,
             )?;
-            "booked"
+            ParticipantStatus::Booked
         } else {
-            "waitlisted"
+            ParticipantStatus::Waitlisted
         };
         match existing {
             Some((id, _)) => {
@@ -114,7 +119,7 @@ pub fn enrol_as(
             Some(row.organisation_id),
         )?;
         crate::rollups::appointment_changed(conn, appointment_id)?;
-        if status == "booked" {
+        if status == ParticipantStatus::Booked {
             let appointment = load_for(conn, actor, appointment_id)?;
             crate::webhooks::announce_appointment(
                 conn,
@@ -124,7 +129,7 @@ pub fn enrol_as(
             )?;
             notify::announce(conn, config, &appointment, Event::Enrolled(person_id))?;
         }
-        Ok(Some(status.to_string()))
+        Ok(Some(status))
     })
 }
 
@@ -141,7 +146,7 @@ pub(super) fn waitlist_to_promote(
     let waiting: Vec<&ParticipantRow> = appointment
         .participants
         .iter()
-        .filter(|p| p.status == "waitlisted" && p.id != leaving)
+        .filter(|p| p.status == ParticipantStatus::Waitlisted && p.id != leaving)
         .collect();
     if seats == 0 || waiting.is_empty() {
         return Ok(Some(Vec::new()));
@@ -191,7 +196,7 @@ pub fn withdraw(
     actor: Option<&StaffUser>,
     appointment_id: i32,
     person_id: i32,
-    new_status: &str,
+    new_status: ParticipantStatus,
     config: &Config,
 ) -> Result<Vec<i32>, AppError> {
     locked(conn, |conn, wide| {
@@ -208,10 +213,15 @@ pub fn withdraw(
             .participants
             .iter()
             .find(|p| {
-                p.person_id == person_id && matches!(p.status.as_str(), "booked" | "waitlisted")
+                p.person_id == person_id
+                    && matches!(
+                        p.status,
+                        ParticipantStatus::Booked | ParticipantStatus::Waitlisted
+                    )
             })
             .ok_or(AppError::NotFound)?;
-        let seated_after = appointment.booked_count() - usize::from(row.status == "booked");
+        let seated_after =
+            appointment.booked_count() - usize::from(row.status == ParticipantStatus::Booked);
         let seats = (appointment.row.capacity as usize).saturating_sub(seated_after);
         // Who moves up is decided (and locked) before anything is written.
         let Some(promoted) = waitlist_to_promote(conn, &mut locks, &appointment, row.id, seats)?
@@ -227,7 +237,7 @@ pub fn withdraw(
         for candidate in &promoted {
             diesel::update(participants::table.find(candidate.id))
                 .set((
-                    participants::status.eq("booked"),
+                    participants::status.eq(ParticipantStatus::Booked),
                     participants::updated_at.eq(now()),
                 ))
                 .execute(conn)?;
