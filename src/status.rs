@@ -199,6 +199,16 @@ status_enum! {
     }
 }
 
+status_enum! {
+    /// Where a referral (a request for mediation) stands.
+    pub enum ReferralStatus {
+        New = "new" => "nouvelle",
+        Contacted = "contacted" => "personne contactée",
+        Booked = "booked" => "rendez-vous pris",
+        Closed = "closed" => "close",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +264,61 @@ mod tests {
             err.is_err(),
             "an unknown stored text is an error, not a default"
         );
+    }
+
+    /// The last `status … CHECK (status IN (…))` each migration folder gives each table
+    /// (SQLite rebuilds a table as `<name>_new`).
+    fn checks(backend: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut folders: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        folders.sort();
+        let mut found = std::collections::BTreeMap::new();
+        for folder in folders {
+            let Ok(sql) = std::fs::read_to_string(folder.join("up.sql")) else {
+                continue;
+            };
+            let mut table = String::new();
+            for line in sql.lines() {
+                let line = line.trim();
+                if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                    let name = rest.split([' ', '(']).next().unwrap_or_default();
+                    table = name.trim_end_matches("_new").to_string();
+                }
+                if let Some((_, list)) = line.split_once("CHECK (status IN (") {
+                    let list = list.split("))").next().unwrap_or_default();
+                    let texts = list
+                        .split(',')
+                        .map(|t| t.trim().trim_matches('\'').to_string())
+                        .collect();
+                    found.insert(table.clone(), texts);
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_status_the_database_allows_is_an_enum_variant_and_back() {
+        let enums: [(&str, &[&str]); 5] = [
+            ("appointments", AppointmentStatus::TEXTS),
+            ("participants", ParticipantStatus::TEXTS),
+            ("equipment", EquipmentStatus::TEXTS),
+            ("messages", MessageStatus::TEXTS),
+            ("webhook_deliveries", DeliveryStatus::TEXTS),
+        ];
+        for backend in ["sqlite", "postgres"] {
+            let checks = checks(backend);
+            for (table, texts) in enums {
+                let allowed = checks
+                    .get(table)
+                    .unwrap_or_else(|| panic!("{backend}: no CHECK on {table}.status"));
+                assert_eq!(allowed, texts, "{backend}: {table}.status");
+            }
+        }
     }
 }

@@ -52,8 +52,15 @@ pub async fn home(
             // An admin's day is their own structure's, as their agenda is.
             let own = Some(user.organisation_id);
             let to_fill = crate::skills::logs::to_fill(conn, &user, mediator, own)?;
-            let referrals =
-                crate::referrals::list(conn, &user, Some("new"), SHOWN as i64 + 1, 0, &tz, own)?;
+            let referrals = crate::referrals::list(
+                conn,
+                &user,
+                Some(crate::status::ReferralStatus::New),
+                SHOWN as i64 + 1,
+                0,
+                &tz,
+                own,
+            )?;
             Ok((appointments, names, to_call, to_fill, referrals))
         })
         .await?;

@@ -9,6 +9,7 @@ use crate::auth::ApiUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::status::ReferralStatus;
 use crate::web::api::{ApiJson, Page};
 use crate::web::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::web::query::Query;
@@ -24,7 +25,7 @@ pub struct ApiDoc;
 #[into_params(parameter_in = Query)]
 pub struct ReferralQuery {
     #[serde(default, deserialize_with = "status")]
-    #[param(schema_with = super::status_schema)]
+    #[param(schema_with = ReferralStatus::schema)]
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
@@ -33,7 +34,7 @@ pub struct ReferralQuery {
 }
 
 fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    crate::web::query::one_of(d, &super::STATUS_CODES)
+    crate::web::query::one_of(d, ReferralStatus::TEXTS)
 }
 
 impl ReferralQuery {
@@ -75,7 +76,7 @@ pub async fn list(
         super::list(
             conn,
             &user,
-            query.status.as_deref(),
+            query.status.as_deref().and_then(ReferralStatus::parse),
             limit,
             offset,
             &tz,

@@ -18,17 +18,8 @@ use crate::config::Config;
 use crate::db::schema::{messages, people, referrals};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
+use crate::status::ReferralStatus;
 use crate::time::LocalTime;
-
-/// The statuses of a request, with their French labels.
-pub const STATUSES: [(&str, &str); 4] = [
-    ("new", "nouvelle"),
-    ("contacted", "personne contactée"),
-    ("booked", "rendez-vous pris"),
-    ("closed", "close"),
-];
-
-pub const STATUS_CODES: [&str; 4] = ["new", "contacted", "booked", "closed"];
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = referrals)]
@@ -42,7 +33,7 @@ pub struct Referral {
     pub referrer_phone: Option<String>,
     pub topics: String,
     pub message: Option<String>,
-    pub status: String,
+    pub status: ReferralStatus,
     pub appointment_id: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -129,9 +120,9 @@ pub struct NewReferral<'a> {
 pub fn record(conn: &mut DbConn, new: NewReferral, tz: &Tz) -> Result<i32, AppError> {
     let stamp = now();
     let status = if new.booked.is_some() {
-        "booked"
+        ReferralStatus::Booked
     } else {
-        "new"
+        ReferralStatus::New
     };
     let id: i32 = diesel::insert_into(referrals::table)
         .values((
@@ -236,17 +227,12 @@ pub struct ReferralOut {
     pub topics: Vec<String>,
     #[schema(required = true)]
     pub message: Option<String>,
-    #[schema(schema_with = status_schema)]
-    pub status: String,
+    #[schema(schema_with = ReferralStatus::schema)]
+    pub status: ReferralStatus,
     #[schema(required = true)]
     pub appointment_id: Option<i32>,
     #[schema(format = DateTime)]
     pub created_at: String,
-}
-
-/// One of [`STATUS_CODES`].
-pub fn status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(STATUS_CODES)
 }
 
 fn out(row: Referral, person_name: String, tz: &Tz) -> ReferralOut {
@@ -277,7 +263,7 @@ fn out(row: Referral, person_name: String, tz: &Tz) -> ReferralOut {
 pub fn list(
     conn: &mut DbConn,
     user: &StaffUser,
-    status: Option<&str>,
+    status: Option<ReferralStatus>,
     limit: i64,
     offset: i64,
     tz: &Tz,
@@ -295,7 +281,7 @@ pub fn list(
         query = query.filter(referrals::organisation_id.eq(org));
     }
     if let Some(status) = status {
-        query = query.filter(referrals::status.eq(status.to_string()));
+        query = query.filter(referrals::status.eq(status));
     }
     let rows: Vec<(Referral, String, Option<String>)> = query
         .order((referrals::created_at.desc(), referrals::id.desc()))
@@ -329,7 +315,7 @@ fn get(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<Referral, AppErro
 #[derive(Deserialize, Debug, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralPatch {
-    #[schema(schema_with = status_schema)]
+    #[schema(schema_with = ReferralStatus::schema)]
     pub status: Option<String>,
 }
 
@@ -344,15 +330,15 @@ pub fn set_status(
     let status = patch.status.unwrap_or_default();
     crate::db::transaction(conn, |conn| {
         let row = get(conn, user, id)?;
-        if !STATUS_CODES.contains(&status.as_str()) {
+        let Some(status) = ReferralStatus::parse(&status) else {
             return Err(AppError::field(
                 "status",
                 "Valeur attendue : new, contacted, booked ou closed.",
             ));
-        }
+        };
         diesel::update(referrals::table.find(id))
             .set((
-                referrals::status.eq(&status),
+                referrals::status.eq(status),
                 referrals::updated_at.eq(now()),
             ))
             .execute(conn)?;
@@ -422,7 +408,7 @@ pub fn book(
 ) -> Result<ReferralOut, AppError> {
     crate::db::transaction(conn, |conn| {
         let row = get(conn, user, id)?;
-        if row.status == "booked" || row.status == "closed" {
+        if matches!(row.status, ReferralStatus::Booked | ReferralStatus::Closed) {
             return Err(AppError::Conflict {
                 code: "referral_done",
                 message: "Cette demande a déjà un rendez-vous ou est close.".into(),
@@ -443,7 +429,7 @@ pub fn book(
         )?;
         diesel::update(referrals::table.find(id))
             .set((
-                referrals::status.eq("booked"),
+                referrals::status.eq(ReferralStatus::Booked),
                 referrals::appointment_id.eq(Some(appointment.row.id)),
                 referrals::updated_at.eq(now()),
             ))

@@ -12,6 +12,7 @@ use crate::auth::WebUser;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
+use crate::status::ReferralStatus;
 use crate::time::LocalTime;
 use crate::web::query::Query;
 use crate::web::{page, FormOutcome, Invalid};
@@ -24,7 +25,7 @@ pub struct InboxQuery {
 }
 
 fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    crate::web::query::one_of(d, &super::STATUS_CODES)
+    crate::web::query::one_of(d, ReferralStatus::TEXTS)
 }
 
 async fn inbox(
@@ -39,7 +40,15 @@ async fn inbox(
     let shown = status.clone();
     let (list, staff, places, services) = db
         .run(move |conn| {
-            let list = super::list(conn, &user, shown.as_deref(), 200, 0, &tz, None)?;
+            let list = super::list(
+                conn,
+                &user,
+                shown.as_deref().and_then(ReferralStatus::parse),
+                200,
+                0,
+                &tz,
+                None,
+            )?;
             let staff = crate::booking::availability::staff_of(conn, user.scope())?;
             let places = crate::places::list(conn, &user, 1000, 0)?;
             let services = crate::booking::availability::list_services(conn, &user)?;
@@ -59,7 +68,7 @@ async fn inbox(
                 .unwrap_or_default();
             let mine = failed.as_ref().filter(|f| f.id == r.id);
             json!({ "r": r, "topics": topics, "created": created,
-                    "status_label": label(&r.status),
+                    "status_label": r.status.label(),
                     "errors": mine.map(|f| &f.errors), "values": mine.map(|f| &f.values) })
         })
         .collect();
@@ -68,7 +77,7 @@ async fn inbox(
     Ok(page(
         "referrals/inbox",
         web,
-        json!({ "items": items, "status": status, "statuses": super::STATUSES,
+        json!({ "items": items, "status": status, "statuses": statuses(),
                 "staff": staff, "places": places, "services": services, "summary": summary,
                 "default_start": format!("{}T09:00", today + chrono::Duration::days(1)) }),
     ))
@@ -118,11 +127,12 @@ impl Failed {
     }
 }
 
-fn label(status: &str) -> &'static str {
-    super::STATUSES
+/// Every status with its label, as the filter lists them.
+fn statuses() -> Vec<(&'static str, &'static str)> {
+    ReferralStatus::ALL
         .iter()
-        .find(|(c, _)| *c == status)
-        .map_or("", |(_, l)| *l)
+        .map(|s| (s.as_str(), s.label()))
+        .collect()
 }
 
 #[rocket::get("/referrals")]

@@ -341,9 +341,9 @@ pub fn delete(conn: &mut DbConn, user: &StaffUser, id: i32) -> Result<(), AppErr
         diesel::update(
             webhook_deliveries::table
                 .filter(webhook_deliveries::webhook_id.eq(id))
-                .filter(webhook_deliveries::status.eq("pending")),
+                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)),
         )
-        .set(webhook_deliveries::status.eq("cancelled"))
+        .set(webhook_deliveries::status.eq(DeliveryStatus::Cancelled))
         .execute(conn)?;
         crate::audit::record(
             conn,
