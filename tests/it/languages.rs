@@ -6,8 +6,8 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::{at, setup, today, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, person_with, setup, today, Setup};
 use crate::harness::{unescape, Backend, TestApp};
 use crate::mail::{parse, Parsed};
 
@@ -134,14 +134,6 @@ fn every_text_the_code_uses_exists_in_every_language() {
     }
 }
 
-async fn person(app: &TestApp, s: &Setup, body: serde_json::Value) -> i64 {
-    let r = app
-        .post_json("/api/v1/people", &s.mediator.token, body)
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
-
 async fn book(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> i64 {
     let r = app
         .post_json(
@@ -178,12 +170,12 @@ async fn emails_leg(backend: Backend) {
         return;
     };
     let s = setup(&app, "Emmaüs Connect").await;
-    let english = person(&app, &s, json!({"given_name": "Grace", "email": "grace@example.org", "reminder_consent": true, "language": "en"})).await;
-    let arabic = person(&app, &s, json!({"given_name": "Amina", "email": "amina@example.org", "reminder_consent": true, "language": "ar"})).await;
+    let english = person_with(&app, &s.mediator.token, json!({"given_name": "Grace", "email": "grace@example.org", "reminder_consent": true, "language": "en"})).await;
+    let arabic = person_with(&app, &s.mediator.token, json!({"given_name": "Amina", "email": "amina@example.org", "reminder_consent": true, "language": "ar"})).await;
     // Only a referent to write to: the referent reads French, whatever the person's language.
-    let referred = person(
+    let referred = person_with(
         &app,
-        &s,
+        &s.mediator.token,
         json!({"given_name": "Yusuf", "language": "ar", "referent_name": "Mme Conseillère",
         "referent_email": "conseillere@mission-locale.example", "referent_consent": true}),
     )
@@ -318,7 +310,7 @@ async fn handover_leg(backend: Backend) {
         .post_json("/api/v1/people", &mediator.token, json!({"given_name": "Grace", "email": "grace@example.org", "reminder_consent": true, "language": "en"}))
         .await;
     let p = p.json()["id"].as_i64().unwrap();
-    let id = crate::mail::smartphone(&app, &mediator.token).await;
+    let id = crate::fixtures::smartphone(&app, &mediator.token).await;
     let due = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
     let lent = app
         .post_json(
@@ -405,8 +397,8 @@ async fn a_handover_email_follows_the_persons_language_postgres() {
 both_backends! {
     async fn the_printed_card_follows_the_persons_language(app) {
         let s = setup(&app, "Emmaüs Connect").await;
-        let english = person(&app, &s, json!({"given_name": "Grace", "language": "en"})).await;
-        let arabic = person(&app, &s, json!({"given_name": "Amina", "language": "ar"})).await;
+        let english = person_with(&app, &s.mediator.token, json!({"given_name": "Grace", "language": "en"})).await;
+        let arabic = person_with(&app, &s.mediator.token, json!({"given_name": "Amina", "language": "ar"})).await;
         let day = next_tuesday();
         let en_id = book(&app, &s, &at(day, "14:30"), &[english]).await;
         let ar_id = book(&app, &s, &at(day, "10:00"), &[arabic]).await;

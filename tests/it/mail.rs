@@ -7,7 +7,7 @@ use chrono_tz::Europe::Paris;
 use rocket::http::{ContentType, Cookie, Status};
 use serde_json::{json, Value};
 
-use crate::booking::{at, setup, today, Setup};
+use crate::fixtures::{at, messages, reachable_person, setup, smartphone, today, Setup};
 use crate::harness::{unescape, Backend, TestApp};
 
 /// A test on both backends with an app sending to its own SMTP server, and more settings.
@@ -24,14 +24,6 @@ macro_rules! mail_test {
     };
 }
 
-pub(crate) async fn reachable_person(app: &TestApp, token: &str, given: &str, email: &str) -> i64 {
-    let r = app
-        .post_json("/api/v1/people", token, json!({"given_name": given, "family_name": "Martin", "email": email, "reminder_consent": true, "phone": "06 01 02 03 04"}))
-        .await;
-    assert_eq!(r.status, Status::Created);
-    r.json()["id"].as_i64().unwrap()
-}
-
 async fn book_at(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> Value {
     let r = app
         .post_json(
@@ -44,14 +36,6 @@ async fn book_at(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> Value
         .await;
     assert_eq!(r.status, Status::Created, "{}", r.body);
     r.json()
-}
-
-pub(crate) async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
-    let r = app
-        .get(&format!("/api/v1/messages{query}"), Some(token))
-        .await;
-    assert_eq!(r.status, Status::Ok, "{}", r.body);
-    r.json().as_array().unwrap().clone()
 }
 
 pub(crate) struct Parsed {
@@ -825,18 +809,6 @@ async fn beneficiary_post(app: &TestApp, path: &str, page: &crate::harness::Resp
         .status()
 }
 
-pub(crate) async fn smartphone(app: &TestApp, token: &str) -> i64 {
-    let item = app
-        .post_json(
-            "/api/v1/equipment",
-            token,
-            json!({"kind": "smartphone", "model": "Galaxy A14", "serial": "R58T-1", "imei": "352099001761481"}),
-        )
-        .await;
-    assert_eq!(item.status, Status::Created, "{}", item.body);
-    item.json()["id"].as_i64().unwrap()
-}
-
 mail_test!(
     a_handover_accepted_by_email_sends_a_link_and_the_persons_click_records_it,
     |app, sink| {
@@ -1055,7 +1027,7 @@ mail_test!(
             }
         };
         // No email, or an email without consent and no referent: refused, nothing written.
-        let nobody = crate::booking::person(&app, &mediator.token, "Sans").await;
+        let nobody = crate::fixtures::person(&app, &mediator.token, "Sans").await;
         let unwilling = app
             .post_json("/api/v1/people", &mediator.token, json!({"given_name": "Théo", "email": "theo@example.org", "reminder_consent": false}))
             .await

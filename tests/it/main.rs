@@ -1,5 +1,6 @@
 //! One integration binary; every test runs on SQLite and on PostgreSQL.
 
+mod fixtures;
 mod harness;
 mod kannel;
 #[path = "../support/smtp_sink.rs"]
