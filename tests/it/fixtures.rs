@@ -172,7 +172,9 @@ pub async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
         .get(&format!("/api/v1/messages{query}"), Some(token))
         .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
-    r.json().as_array().unwrap().clone()
+    let listed = r.json().as_array().unwrap().clone();
+    app.saw_messages(listed.iter().map(|m| m["id"].as_i64().unwrap() as i32));
+    listed
 }
 
 /// A free TCP port on loopback (free when asked; a test binds it soon after).

@@ -5,13 +5,19 @@
 //! otherwise the harness runs `initdb` from Debian's `postgresql` package into a temporary folder
 //! and stops the cluster when the tests end. Without PostgreSQL the PostgreSQL leg of each test
 //! prints that it was skipped, unless `PASSERELLE_REQUIRE_PG=1` or `CI=true`, where it fails.
+//!
+//! Outbox: an app told to [`TestApp::check_messages_read`] fails its test, when dropped at the
+//! end of a test that did not panic, if the `messages` table holds a message the test never
+//! looked at (through [`crate::fixtures::messages`] or [`TestApp::saw_email`]), as a test of
+//! what is sent must account for everything sent.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use diesel::connection::SimpleConnection;
@@ -266,6 +272,18 @@ pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
     pub dir: tempfile::TempDir,
+    /// Whether dropping the app checks that every outbox message was looked at.
+    check_messages: AtomicBool,
+    /// The ids of the outbox messages the test looked at.
+    messages_seen: Mutex<BTreeSet<i32>>,
+}
+
+/// An outbox message as the unread check reports it: no recipient, subject or body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i32,
+    pub kind: String,
+    pub channel: String,
 }
 
 /// A fresh database for one app: a new SQLite file in `dir`, or a new PostgreSQL database.
@@ -395,7 +413,8 @@ impl TestApp {
 
     /// An app with extra configuration (`("token_ttl", "0s")`…).
     /// An app whose emails go to a real SMTP server of its own (the in-process sink), with
-    /// more settings.
+    /// more settings. Its test must look at every outbox message it causes
+    /// ([`TestApp::check_messages_read`]).
     pub async fn with_smtp(
         backend: Backend,
         extra: &[(&str, &str)],
@@ -405,6 +424,7 @@ impl TestApp {
         let mut overrides = vec![("mail_transport", "smtp"), ("smtp_url", url.as_str())];
         overrides.extend_from_slice(extra);
         let app = TestApp::with(backend, &overrides).await?;
+        app.check_messages_read();
         Some((app, sink))
     }
 
@@ -501,7 +521,65 @@ impl TestApp {
             backend,
             database_url,
             dir,
+            check_messages: AtomicBool::new(false),
+            messages_seen: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// From now on, the test fails when it ends (without panicking) leaving an outbox message
+    /// it never looked at; see [`TestApp::unread_messages`].
+    pub fn check_messages_read(&self) {
+        self.check_messages.store(true, Ordering::SeqCst);
+    }
+
+    /// Records that the test looked at these outbox messages.
+    pub fn saw_messages(&self, ids: impl IntoIterator<Item = i32>) {
+        self.messages_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids);
+    }
+
+    /// Records that the test looked at the outbox message this email was sent from, known by
+    /// its `Message-ID` (`<passerelle.{row}.{installation}@{domain}>`, see
+    /// `passerelle::mail::compose::message_id`); panics on an email this app did not send.
+    pub fn saw_email(&self, message_id: &str) {
+        let bare = message_id.trim_start_matches('<').trim_end_matches('>');
+        let (local, domain) = bare.split_once('@').expect("a Message-ID with a domain");
+        let row: i32 = local
+            .split('.')
+            .nth(1)
+            .and_then(|row| row.parse().ok())
+            .unwrap_or_else(|| panic!("not a Passerelle Message-ID: {message_id}"));
+        let expected =
+            passerelle::mail::compose::message_id(&self.config().secret_key, row, domain);
+        assert_eq!(
+            expected.trim_start_matches('<').trim_end_matches('>'),
+            bare,
+            "an email this app did not send"
+        );
+        self.saw_messages([row]);
+    }
+
+    /// The outbox messages the test has not looked at, oldest first.
+    pub fn unread_messages(&self) -> Vec<OutboxEntry> {
+        use diesel::prelude::*;
+        use passerelle::db::schema::messages;
+        let seen = self
+            .messages_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut conn = self.db().get().expect("a connection for the outbox check");
+        let rows: Vec<(i32, String, String)> = messages::table
+            .select((messages::id, messages::kind, messages::channel))
+            .order(messages::id)
+            .load(&mut *conn)
+            .expect("read the outbox");
+        rows.into_iter()
+            .filter(|(id, _, _)| !seen.contains(id))
+            .map(|(id, kind, channel)| OutboxEntry { id, kind, channel })
+            .collect()
     }
 
     pub fn config(&self) -> passerelle::config::Config {
@@ -717,6 +795,28 @@ impl TestApp {
         let page = self.page("/", session).await;
         // Empty when the session is already gone (a test of expiry with a short lifetime).
         hidden_field(&page.body, "csrf_token").unwrap_or_default()
+    }
+}
+
+impl Drop for TestApp {
+    /// The outbox check of [`TestApp::check_messages_read`]; skipped when the test already
+    /// failed, so that its own panic is the one reported.
+    fn drop(&mut self) {
+        if !self.check_messages.load(Ordering::SeqCst) || std::thread::panicking() {
+            return;
+        }
+        let unread = self.unread_messages();
+        if !unread.is_empty() {
+            let list = unread
+                .iter()
+                .map(|m| format!("  #{} {} ({})", m.id, m.kind, m.channel))
+                .collect::<Vec<_>>()
+                .join("\n");
+            panic!(
+                "the test left {} outbox message(s) it never looked at:\n{list}",
+                unread.len()
+            );
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::both_backends;
 use crate::fixtures::{at, person_with, setup, today, Setup};
 use crate::harness::{unescape, Backend, TestApp};
-use crate::mail::{parse, Parsed};
+use crate::mail::{read, Parsed};
 
 /// The ids a piece of code or a template names: `t["email-hello"]`, `text(lang, "sms-answer"…`,
 /// any string literal of the form `family-word…` whose family is one of the files' families.
@@ -147,12 +147,12 @@ async fn book(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> i64 {
     r.json()["id"].as_i64().unwrap()
 }
 
-/// The emails the sink received for `address`, oldest first.
-fn mails_to(sink: &SmtpSink, address: &str) -> Vec<Parsed> {
+/// The emails the sink received for `address`, oldest first, counted as looked at by `app`.
+fn mails_to(app: &TestApp, sink: &SmtpSink, address: &str) -> Vec<Parsed> {
     sink.received()
         .iter()
         .filter(|r| r.to.iter().any(|t| t == address))
-        .map(|r| parse(&r.data))
+        .map(|r| read(app, &r.data))
         .collect()
 }
 
@@ -206,7 +206,7 @@ async fn emails_leg(backend: Backend) {
     assert_eq!(cancelled.status, Status::Ok, "{}", cancelled.body);
     app.run_worker().await;
 
-    let grace = mails_to(&sink, "grace@example.org");
+    let grace = mails_to(&app, &sink, "grace@example.org");
     let subjects: Vec<&str> = grace.iter().map(|m| m.subject.as_str()).collect();
     assert_eq!(grace.len(), 3, "{subjects:?}");
     let year = chrono::Datelike::year(&day);
@@ -254,7 +254,7 @@ async fn emails_leg(backend: Backend) {
         grace[2].text
     );
 
-    let amina = mails_to(&sink, "amina@example.org");
+    let amina = mails_to(&app, &sink, "amina@example.org");
     assert_eq!(amina.len(), 1);
     let mail = &amina[0];
     assert!(
@@ -276,7 +276,7 @@ async fn emails_leg(backend: Backend) {
         assert!(!part.contains("Bonjour"), "{part}");
     }
 
-    let referent = mails_to(&sink, "conseillere@mission-locale.example");
+    let referent = mails_to(&app, &sink, "conseillere@mission-locale.example");
     assert_eq!(referent.len(), 1);
     assert!(
         referent[0]
@@ -289,6 +289,7 @@ async fn emails_leg(backend: Backend) {
     assert!(referent[0]
         .text
         .contains("Votre bénéficiaire Yusuf a un rendez-vous"));
+    crate::mail::assert_only_reminders_left(&app, &s.manager.token).await;
 }
 
 #[rocket::async_test]
@@ -322,7 +323,7 @@ async fn handover_leg(backend: Backend) {
         .await;
     assert_eq!(lent.status, Status::Created, "{}", lent.body);
     app.run_worker().await;
-    let mails = mails_to(&sink, "grace@example.org");
+    let mails = mails_to(&app, &sink, "grace@example.org");
     assert_eq!(mails.len(), 1);
     assert_eq!(
         mails[0].subject,

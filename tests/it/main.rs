@@ -7,6 +7,7 @@ mod kannel;
 mod smtp_sink;
 
 mod mail;
+mod outbox;
 mod smtp_tls;
 
 mod accounts;
