@@ -6,18 +6,15 @@
 //! and stops the cluster when the tests end. Without PostgreSQL the PostgreSQL leg of each test
 //! prints that it was skipped, unless `PASSERELLE_REQUIRE_PG=1` or `CI=true`, where it fails.
 //!
-//! Outbox: an app told to [`TestApp::check_messages_read`] fails its test, when dropped at the
-//! end of a test that did not panic, if the `messages` table holds a message the test never
-//! looked at (through [`crate::fixtures::messages`] or [`TestApp::saw_email`]), as a test of
-//! what is sent must account for everything sent.
+//! Outbox: an app can be told to fail its test when the test leaves an outbox message it never
+//! looked at (`crate::outbox`).
 
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use diesel::connection::SimpleConnection;
@@ -272,18 +269,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
     pub dir: tempfile::TempDir,
-    /// Whether dropping the app checks that every outbox message was looked at.
-    check_messages: AtomicBool,
-    /// The ids of the outbox messages the test looked at.
-    messages_seen: Mutex<BTreeSet<i32>>,
-}
-
-/// An outbox message as the unread check reports it: no recipient, subject or body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxEntry {
-    pub id: i32,
-    pub kind: String,
-    pub channel: String,
+    /// What the test looked at in the outbox, and whether that is checked on drop.
+    pub(crate) outbox: crate::outbox::OutboxCheck,
 }
 
 /// A fresh database for one app: a new SQLite file in `dir`, or a new PostgreSQL database.
@@ -521,65 +508,8 @@ impl TestApp {
             backend,
             database_url,
             dir,
-            check_messages: AtomicBool::new(false),
-            messages_seen: Mutex::new(BTreeSet::new()),
+            outbox: Default::default(),
         }
-    }
-
-    /// From now on, the test fails when it ends (without panicking) leaving an outbox message
-    /// it never looked at; see [`TestApp::unread_messages`].
-    pub fn check_messages_read(&self) {
-        self.check_messages.store(true, Ordering::SeqCst);
-    }
-
-    /// Records that the test looked at these outbox messages.
-    pub fn saw_messages(&self, ids: impl IntoIterator<Item = i32>) {
-        self.messages_seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(ids);
-    }
-
-    /// Records that the test looked at the outbox message this email was sent from, known by
-    /// its `Message-ID` (`<passerelle.{row}.{installation}@{domain}>`, see
-    /// `passerelle::mail::compose::message_id`); panics on an email this app did not send.
-    pub fn saw_email(&self, message_id: &str) {
-        let bare = message_id.trim_start_matches('<').trim_end_matches('>');
-        let (local, domain) = bare.split_once('@').expect("a Message-ID with a domain");
-        let row: i32 = local
-            .split('.')
-            .nth(1)
-            .and_then(|row| row.parse().ok())
-            .unwrap_or_else(|| panic!("not a Passerelle Message-ID: {message_id}"));
-        let expected =
-            passerelle::mail::compose::message_id(&self.config().secret_key, row, domain);
-        assert_eq!(
-            expected.trim_start_matches('<').trim_end_matches('>'),
-            bare,
-            "an email this app did not send"
-        );
-        self.saw_messages([row]);
-    }
-
-    /// The outbox messages the test has not looked at, oldest first.
-    pub fn unread_messages(&self) -> Vec<OutboxEntry> {
-        use diesel::prelude::*;
-        use passerelle::db::schema::messages;
-        let seen = self
-            .messages_seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut conn = self.db().get().expect("a connection for the outbox check");
-        let rows: Vec<(i32, String, String)> = messages::table
-            .select((messages::id, messages::kind, messages::channel))
-            .order(messages::id)
-            .load(&mut *conn)
-            .expect("read the outbox");
-        rows.into_iter()
-            .filter(|(id, _, _)| !seen.contains(id))
-            .map(|(id, kind, channel)| OutboxEntry { id, kind, channel })
-            .collect()
     }
 
     pub fn config(&self) -> passerelle::config::Config {
@@ -795,28 +725,6 @@ impl TestApp {
         let page = self.page("/", session).await;
         // Empty when the session is already gone (a test of expiry with a short lifetime).
         hidden_field(&page.body, "csrf_token").unwrap_or_default()
-    }
-}
-
-impl Drop for TestApp {
-    /// The outbox check of [`TestApp::check_messages_read`]; skipped when the test already
-    /// failed, so that its own panic is the one reported.
-    fn drop(&mut self) {
-        if !self.check_messages.load(Ordering::SeqCst) || std::thread::panicking() {
-            return;
-        }
-        let unread = self.unread_messages();
-        if !unread.is_empty() {
-            let list = unread
-                .iter()
-                .map(|m| format!("  #{} {} ({})", m.id, m.kind, m.channel))
-                .collect::<Vec<_>>()
-                .join("\n");
-            panic!(
-                "the test left {} outbox message(s) it never looked at:\n{list}",
-                unread.len()
-            );
-        }
     }
 }
 
