@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::{person, today};
 use crate::both_backends;
+use crate::fixtures::{person, today};
 
 both_backends! {
     async fn a_client_calls_within_its_scopes_and_organisation_until_revoked(app) {

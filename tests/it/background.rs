@@ -8,8 +8,8 @@ use passerelle::db::bulk::{self, BulkInsert};
 use passerelle::db::schema::{audit_log, people};
 use rocket::http::Status;
 
-use crate::booking::{at, book, person, setup, today, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, book, person, setup, today, Setup};
 use crate::harness::{Staff, TestApp};
 
 /// People inactive for longer than the retention period, written straight through the

@@ -1,119 +1,13 @@
 //! Booking: slots, the four conflicts, races, idempotency, workshops, pages, calendars.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::Europe::Paris;
 use rocket::http::{Header, Status};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::harness::{unescape, Backend, Staff, TestApp};
-
-pub struct Setup {
-    pub manager: Staff,
-    pub mediator: Staff,
-    pub place_id: i64,
-    pub service_id: i64,
-    pub workshop_id: i64,
-}
-
-/// A place, an individual service (60 min + 15 min pause, 60 min notice), a workshop service,
-/// and a mediator open every day 08:00–20:00 there.
-pub async fn setup(app: &TestApp, organisation: &str) -> Setup {
-    let manager = app.staff("manager", organisation).await;
-    let mediator = app.staff("mediator", organisation).await;
-    let place = app
-        .post_json("/api/v1/places", &manager.token, json!({"name": "Médiathèque Jean Macé", "address": "2 rue de la Gare", "postal_code": "59100", "city": "Roubaix", "phone": "03 20 00 00 00"}))
-        .await;
-    assert_eq!(place.status, Status::Created);
-    let place_id = place.json()["id"].as_i64().unwrap();
-    let service = app
-        .post_json("/api/v1/services", &manager.token, json!({"name": "Accompagnement individuel", "kind": "individual", "duration_minutes": 60, "buffer_minutes": 15, "min_notice_minutes": 60, "horizon_days": 730}))
-        .await;
-    assert_eq!(service.status, Status::Created, "{}", service.body);
-    let workshop = app
-        .post_json("/api/v1/services", &manager.token, json!({"name": "Atelier smartphone", "kind": "workshop", "duration_minutes": 120, "capacity": 10, "horizon_days": 730}))
-        .await;
-    for weekday in 1..=7 {
-        let r = app
-            .post_json(
-                &format!("/api/v1/users/{}/opening-hours", mediator.user.id),
-                &mediator.token,
-                json!({"place_id": place_id, "weekday": weekday, "start": "08:00", "end": "20:00"}),
-            )
-            .await;
-        assert_eq!(r.status, Status::Created, "{}", r.body);
-    }
-    Setup {
-        manager,
-        mediator,
-        place_id,
-        service_id: service.json()["id"].as_i64().unwrap(),
-        workshop_id: workshop.json()["id"].as_i64().unwrap(),
-    }
-}
-
-pub fn today() -> NaiveDate {
-    Paris
-        .from_utc_datetime(&chrono::Utc::now().naive_utc())
-        .date_naive()
-}
-
-/// A local time in Paris, RFC 3339.
-pub fn at(day: NaiveDate, hh_mm: &str) -> String {
-    let time = NaiveTime::parse_from_str(hh_mm, "%H:%M").unwrap();
-    Paris
-        .from_local_datetime(&day.and_time(time))
-        .earliest()
-        .unwrap()
-        .to_rfc3339()
-}
-
-pub async fn book(
-    app: &TestApp,
-    s: &Setup,
-    token: &str,
-    start: &str,
-    people: &[i64],
-) -> crate::harness::Response {
-    app.post_json(
-        "/api/v1/appointments",
-        token,
-        json!({
-            "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
-            "starts_at": start, "person_ids": people,
-        }),
-    )
-    .await
-}
-
-/// A drop-in session `days_ago` days ago at 10:00 (the service's length), with these people.
-pub async fn walk_in(app: &TestApp, s: &Setup, people: &[i64], days_ago: i64, notes: &str) -> i64 {
-    let r = app
-        .post_json(
-            "/api/v1/appointments",
-            &s.mediator.token,
-            json!({
-                "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
-                "starts_at": at(today() - Duration::days(days_ago), "10:00"), "person_ids": people,
-                "walk_in": true, "notes": notes,
-            }),
-        )
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
-
-pub async fn person(app: &TestApp, token: &str, name: &str) -> i64 {
-    let r = app
-        .post_json(
-            "/api/v1/people",
-            token,
-            json!({"given_name": name, "family_name": "Test"}),
-        )
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
+use crate::fixtures::{at, book, person, setup, today, Setup};
+use crate::harness::{unescape, Backend, TestApp};
 
 fn starts(slots: &Value) -> Vec<String> {
     slots

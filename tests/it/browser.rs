@@ -13,6 +13,7 @@ use chrono::Datelike;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+use crate::fixtures::free_port;
 use crate::harness::{Backend, ServedApp, TestApp, PASSWORD};
 
 const AXE: &str = concat!(
@@ -76,13 +77,6 @@ fn tools() -> Option<Tools> {
             None
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// Chromium's own printing (DevTools' `Page.printToPDF` through chromedriver), which honours the

@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::{at, person, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, person, setup, today};
 use crate::harness::{Backend, Response, TestApp};
 use crate::public::{anonymous_json, public_setup, SLUG};
 
@@ -140,7 +140,7 @@ both_backends! {
 /// `count` mediators of the organisation, open every day 08:00–20:00 at the place.
 async fn mediators(
     app: &TestApp,
-    s: &crate::booking::Setup,
+    s: &crate::fixtures::Setup,
     count: usize,
 ) -> Vec<crate::harness::Staff> {
     let mut out = Vec::new();

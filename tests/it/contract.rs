@@ -8,8 +8,8 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, book, person, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, book, person, setup, today};
 use crate::harness::unescape;
 
 /// A page's route pattern, the URL to call (`$appointment`, `$person`, `$link` filled in), and each

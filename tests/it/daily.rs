@@ -7,16 +7,9 @@ use chrono_tz::Europe::Paris;
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::{at, book, setup, today, walk_in, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, book, person_with, setup, today, walk_in, Setup};
 use crate::harness::{post, unescape, TestApp};
-
-/// A person with the fields a picker shows, created through the API.
-async fn someone(app: &TestApp, token: &str, body: serde_json::Value) -> i64 {
-    let r = app.post_json("/api/v1/people", token, body).await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
 
 async fn appointments_of(app: &TestApp, s: &Setup) -> Vec<serde_json::Value> {
     app.get(
@@ -82,9 +75,9 @@ both_backends! {
     async fn the_picker_finds_people_by_name_phone_or_email_without_accents_in_the_organisation_only(app) {
         let s = setup(&app, "Espace Numérique").await;
         let other = app.staff("manager", "Autre Structure").await;
-        let helene = someone(&app, &s.manager.token, json!({"given_name": "Hélène", "family_name": "Dupré", "birth_year": 1961,
+        let helene = person_with(&app, &s.manager.token, json!({"given_name": "Hélène", "family_name": "Dupré", "birth_year": 1961,
             "postal_code": "59100", "city": "Roubaix", "phone": "06 12 34 56 78", "email": "helene.dupre@example.org"})).await;
-        let namesake = someone(&app, &other.token, json!({"given_name": "Hélène", "family_name": "Dupré", "city": "Lille"})).await;
+        let namesake = person_with(&app, &other.token, json!({"given_name": "Hélène", "family_name": "Dupré", "city": "Lille"})).await;
         let workshop = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
             "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
             "starts_at": at(today() + Duration::days(3), "14:00"), "title": "Atelier"})).await;
@@ -110,7 +103,7 @@ both_backends! {
 both_backends! {
     async fn a_person_picked_by_name_is_enrolled_and_handed_the_equipment(app) {
         let s = setup(&app, "Espace Numérique").await;
-        let karim = someone(&app, &s.manager.token, json!({"given_name": "Karim", "family_name": "Ziani"})).await.to_string();
+        let karim = person_with(&app, &s.manager.token, json!({"given_name": "Karim", "family_name": "Ziani"})).await.to_string();
         let workshop = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
             "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
             "starts_at": at(today() + Duration::days(3), "14:00"), "title": "Atelier"})).await.json()["id"].as_i64().unwrap();
@@ -168,7 +161,7 @@ both_backends! {
 both_backends! {
     async fn cancelling_changing_an_items_status_and_anonymising_ask_on_a_page_first(app) {
         let s = setup(&app, "Espace Numérique").await;
-        let lea = someone(&app, &s.manager.token, json!({"given_name": "Léa", "family_name": "Martin"})).await;
+        let lea = person_with(&app, &s.manager.token, json!({"given_name": "Léa", "family_name": "Martin"})).await;
         let booked = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(2), "10:00"), &[lea]).await;
         let id = booked.json()["id"].as_i64().unwrap();
 
@@ -239,7 +232,7 @@ both_backends! {
 both_backends! {
     async fn the_person_page_shows_her_appointments_equipment_skills_and_messages(app) {
         let s = setup(&app, "Espace Numérique").await;
-        let sofia = someone(&app, &s.manager.token, json!({"given_name": "Sofia", "family_name": "Haddad",
+        let sofia = person_with(&app, &s.manager.token, json!({"given_name": "Sofia", "family_name": "Haddad",
             "email": "sofia@example.org", "reminder_consent": true})).await;
         let upcoming = book(&app, &s, &s.mediator.token, &at(today() + Duration::days(4), "15:00"), &[sofia]).await.json()["id"].as_i64().unwrap();
         let past = walk_in(&app, &s, &[sofia], 20, "").await;
@@ -285,8 +278,8 @@ both_backends! {
 both_backends! {
     async fn the_agenda_names_the_people_and_the_home_page_lists_todays_work(app) {
         let s = crate::public::public_setup(&app).await;
-        let nadia = someone(&app, &s.manager.token, json!({"given_name": "Nadia", "family_name": "Benali", "email": "nadia@example.org", "reminder_consent": true})).await;
-        let omar = someone(&app, &s.manager.token, json!({"given_name": "Omar", "family_name": "Diallo", "phone": "03 20 00 00 01"})).await;
+        let nadia = person_with(&app, &s.manager.token, json!({"given_name": "Nadia", "family_name": "Benali", "email": "nadia@example.org", "reminder_consent": true})).await;
+        let omar = person_with(&app, &s.manager.token, json!({"given_name": "Omar", "family_name": "Diallo", "phone": "03 20 00 00 01"})).await;
         // Today, now (a drop-in session, whatever the hour), with Nadia; Omar, whom no message reaches, in two days.
         let now = chrono::Utc::now().with_timezone(&Paris);
         let now = now.with_second(0).unwrap().with_nanosecond(0).unwrap();
@@ -373,12 +366,12 @@ both_backends! {
         let s = setup(&app, "Structure Chargée").await;
         let other = setup(&app, "Structure Voisine").await;
         let admin = app.staff("admin", "Département").await;
-        let unreachable = crate::booking::person(&app, &s.manager.token, "Injoignable").await;
+        let unreachable = crate::fixtures::person(&app, &s.manager.token, "Injoignable").await;
         let day = today() + Duration::days(3);
         let first = book(&app, &s, &s.mediator.token, &at(day, "10:00"), &[unreachable]).await;
         assert_eq!(first.status, Status::Created, "{}", first.body);
         let first = first.json()["id"].as_i64().unwrap();
-        let neighbour = crate::booking::person(&app, &other.manager.token, "Voisine").await;
+        let neighbour = crate::fixtures::person(&app, &other.manager.token, "Voisine").await;
         let theirs = book(&app, &other, &other.mediator.token, &at(day, "14:00"), &[neighbour]).await;
         assert_eq!(theirs.status, Status::Created, "{}", theirs.body);
         let theirs = theirs.json()["id"].as_i64().unwrap();
@@ -481,8 +474,8 @@ async fn seat_statuses(app: &TestApp, token: &str, id: i64) -> Vec<String> {
 both_backends! {
     async fn withdrawing_a_participant_asks_on_a_page_that_says_who_takes_the_seat(app) {
         let s = setup(&app, "Espace Numérique").await;
-        let lea = someone(&app, &s.manager.token, json!({"given_name": "Léa", "family_name": "Martin"})).await;
-        let omar = someone(&app, &s.manager.token, json!({"given_name": "Omar", "family_name": "Benali"})).await;
+        let lea = person_with(&app, &s.manager.token, json!({"given_name": "Léa", "family_name": "Martin"})).await;
+        let omar = person_with(&app, &s.manager.token, json!({"given_name": "Omar", "family_name": "Benali"})).await;
         let r = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
             "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
             "starts_at": at(today() + Duration::days(4), "14:00"), "person_ids": [lea], "capacity": 1, "title": "Smartphone",

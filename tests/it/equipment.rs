@@ -4,8 +4,8 @@ use chrono::Duration;
 use rocket::http::{ContentType, Header, Status};
 use serde_json::json;
 
-use crate::booking::{person, today};
 use crate::both_backends;
+use crate::fixtures::{person, today};
 use crate::harness::{unescape, TestApp};
 
 const IMEI: &str = "352099001761481";
@@ -217,7 +217,7 @@ both_backends! {
 
 both_backends! {
     async fn a_session_on_a_lent_device_names_that_device(app) {
-        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let s = crate::fixtures::setup(&app, "Emmaüs Connect").await;
         let p = person(&app, &s.mediator.token, "Gaby").await;
         let item = app.post_json("/api/v1/equipment", &s.mediator.token, json!({"kind": "tablet", "serial": "LENT-1"})).await.json();
         let lent = app.post_json(&format!("/api/v1/equipment/{}/assign", item["id"]), &s.mediator.token, json!({"person_id": p, "mode": "loan",
@@ -225,7 +225,7 @@ both_backends! {
         assert_eq!(lent.status, Status::Created);
         let walk_in = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
             "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
-            "starts_at": crate::booking::at(today() - Duration::days(1), "10:00"), "person_ids": [p], "walk_in": true})).await.json();
+            "starts_at": crate::fixtures::at(today() - Duration::days(1), "10:00"), "person_ids": [p], "walk_in": true})).await.json();
         let logged = app.post_json(&format!("/api/v1/appointments/{}/log", walk_in["id"]), &s.mediator.token,
             json!({"participants": [{"person_id": p, "attendance": "attended", "device": "lent"}]})).await;
         assert_eq!(logged.status, Status::Created, "{}", logged.body);

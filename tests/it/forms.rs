@@ -6,8 +6,8 @@
 use chrono::Duration;
 use rocket::http::{ContentType, Cookie, Status};
 
-use crate::booking::{at, today, walk_in};
 use crate::both_backends;
+use crate::fixtures::{at, today, walk_in};
 use crate::harness::{hidden_field, post, unescape, urlencode, Response, TestApp, PASSWORD};
 use crate::public::{public_setup, SLUG};
 
@@ -295,7 +295,7 @@ both_backends! {
         assert_shown_again("a booking", &r, &["starts_at_local", "new_given_name"], &["bientôt", "Durand"]);
 
         // The session log: each error at the participant's field.
-        let person = crate::booking::person(&app, &m.token, "Amina").await;
+        let person = crate::fixtures::person(&app, &m.token, "Amina").await;
         let log = walk_in(&app, &s, &[person], 1, "").await;
         let person = person.to_string();
         let r = post(&app, &format!("/appointments/{log}/log"), &m.session, &m.csrf, &[

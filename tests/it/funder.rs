@@ -4,20 +4,14 @@
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{setup, walk_in};
 use crate::both_backends;
+use crate::fixtures::{person_json, setup, walk_in};
 use crate::harness::TestApp;
-
-async fn person(app: &TestApp, token: &str, body: Value) -> Value {
-    let r = app.post_json("/api/v1/people", token, body).await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()
-}
 
 both_backends! {
     async fn a_person_keeps_gender_status_and_commune(app) {
         let s = setup(&app, "Emmaüs Connect").await;
-        let p = person(&app, &s.mediator.token, json!({
+        let p = person_json(&app, &s.mediator.token, json!({
             "given_name": "Inès", "gender": "female", "social_status": "job_seeker", "commune_insee": "59512",
         })).await;
         assert_eq!((p["gender"].as_str(), p["social_status"].as_str(), p["commune_insee"].as_str()),
@@ -36,15 +30,15 @@ both_backends! {
     async fn the_commune_is_derived_from_postal_code_and_city_when_unambiguous(app) {
         let s = setup(&app, "Emmaüs Connect").await;
         // 35000 is Rennes alone.
-        let rennes = person(&app, &s.mediator.token, json!({"given_name": "Yann", "postal_code": "35000"})).await;
+        let rennes = person_json(&app, &s.mediator.token, json!({"given_name": "Yann", "postal_code": "35000"})).await;
         assert_eq!(rennes["commune_insee"], "35238");
         // 75001 is Paris and its first arrondissement: the city's name settles it.
-        let paris = person(&app, &s.mediator.token, json!({"given_name": "Zoé", "postal_code": "75001", "city": "Paris"})).await;
+        let paris = person_json(&app, &s.mediator.token, json!({"given_name": "Zoé", "postal_code": "75001", "city": "Paris"})).await;
         assert_eq!(paris["commune_insee"], "75056");
-        let unsure = person(&app, &s.mediator.token, json!({"given_name": "Léa", "postal_code": "75001"})).await;
+        let unsure = person_json(&app, &s.mediator.token, json!({"given_name": "Léa", "postal_code": "75001"})).await;
         assert_eq!(unsure["commune_insee"], Value::Null);
         // A code given wins over the derivation.
-        let given = person(&app, &s.mediator.token, json!({"given_name": "Max", "postal_code": "35000", "commune_insee": "75056"})).await;
+        let given = person_json(&app, &s.mediator.token, json!({"given_name": "Max", "postal_code": "35000", "commune_insee": "75056"})).await;
         assert_eq!(given["commune_insee"], "75056");
     }
 }
@@ -72,7 +66,7 @@ both_backends! {
 both_backends! {
     async fn a_log_keeps_place_orientation_and_anonymous_attendees(app) {
         let s = setup(&app, "Emmaüs Connect").await;
-        let p = person(&app, &s.mediator.token, json!({"given_name": "Nour"})).await["id"].as_i64().unwrap();
+        let p = person_json(&app, &s.mediator.token, json!({"given_name": "Nour"})).await["id"].as_i64().unwrap();
         let past = walk_in(&app, &s, &[p], 2, "").await;
         let url = format!("/api/v1/appointments/{past}/log");
         let bad = app.post_json(&url, &s.mediator.token, json!({"participants": [{"person_id": p, "attendance": "attended",
@@ -96,11 +90,11 @@ both_backends! {
 both_backends! {
     async fn reports_break_down_the_people_served(app) {
         let s = setup(&app, "Emmaüs Connect").await;
-        let year = chrono::Datelike::year(&crate::booking::today());
-        let ana = person(&app, &s.mediator.token, json!({"given_name": "Ana", "gender": "female", "social_status": "retired",
+        let year = chrono::Datelike::year(&crate::fixtures::today());
+        let ana = person_json(&app, &s.mediator.token, json!({"given_name": "Ana", "gender": "female", "social_status": "retired",
             "birth_year": year - 72, "postal_code": "35000"})).await["id"].as_i64().unwrap();
-        let bob = person(&app, &s.mediator.token, json!({"given_name": "Bob", "gender": "male", "birth_year": year - 20})).await["id"].as_i64().unwrap();
-        let cleo = person(&app, &s.mediator.token, json!({"given_name": "Cléo", "gender": "female"})).await["id"].as_i64().unwrap();
+        let bob = person_json(&app, &s.mediator.token, json!({"given_name": "Bob", "gender": "male", "birth_year": year - 20})).await["id"].as_i64().unwrap();
+        let cleo = person_json(&app, &s.mediator.token, json!({"given_name": "Cléo", "gender": "female"})).await["id"].as_i64().unwrap();
         // Ana came twice (counted once), Bob once; Cléo was booked but did not come.
         for (people, days) in [(vec![ana, bob], 3), (vec![ana], 2)] {
             let id = walk_in(&app, &s, &people, days, "").await;
@@ -126,7 +120,7 @@ both_backends! {
             assert_eq!(b["commune"], json!({"35238": 1, "unknown": 1}));
         }
         // The period filters who is counted: only Ana came two days ago or later.
-        let from = crate::booking::today() - chrono::Duration::days(2);
+        let from = crate::fixtures::today() - chrono::Duration::days(2);
         let recent = app.get(&format!("/api/v1/reports/activity?from={from}"), Some(&s.manager.token)).await.json();
         assert_eq!(recent["breakdowns"]["gender"], json!({"female": 1, "male": 0, "undisclosed": 0}));
 
@@ -157,10 +151,10 @@ both_backends! {
     async fn breakdowns_follow_attendance_cancellation_and_erasure(app) {
         let s = setup(&app, "Emmaüs Connect").await;
         let admin = app.staff("admin", "Département").await;
-        let year = chrono::Datelike::year(&crate::booking::today());
-        let ana = person(&app, &s.mediator.token, json!({"given_name": "Ana", "gender": "female", "birth_year": year - 30}))
+        let year = chrono::Datelike::year(&crate::fixtures::today());
+        let ana = person_json(&app, &s.mediator.token, json!({"given_name": "Ana", "gender": "female", "birth_year": year - 30}))
             .await["id"].as_i64().unwrap();
-        let bob = person(&app, &s.mediator.token, json!({"given_name": "Bob", "gender": "male", "birth_year": year - 72}))
+        let bob = person_json(&app, &s.mediator.token, json!({"given_name": "Bob", "gender": "male", "birth_year": year - 72}))
             .await["id"].as_i64().unwrap();
         let log = |id: i64, who: i64, attendance: &'static str| {
             let app = &app;
@@ -177,7 +171,7 @@ both_backends! {
             (s.manager.token.clone(), String::new()),
             (admin.token.clone(), String::new()),
             (s.manager.token.clone(), format!("?mediator_id={}", s.mediator.user.id)),
-            (admin.token.clone(), format!("?from={}", crate::booking::today() - chrono::Duration::days(5))),
+            (admin.token.clone(), format!("?from={}", crate::fixtures::today() - chrono::Duration::days(5))),
         ];
 
         // Booked, not yet come: nobody served.
@@ -197,7 +191,7 @@ both_backends! {
             assert_eq!(b["age_band"]["25-39"], 1, "{query}");
         }
         // A period before her visit counts nobody.
-        let before = crate::booking::today() - chrono::Duration::days(4);
+        let before = crate::fixtures::today() - chrono::Duration::days(4);
         let b = breakdowns(&app, &s.manager.token, &format!("?to={before}")).await;
         assert_eq!(b["gender"], gender(0, 0));
 

@@ -14,8 +14,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rocket::http::{ContentType, Header};
 use serde_json::{json, Map, Value};
 
-use crate::booking::{at, person, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, person, setup, today};
 use crate::harness::{collect, urlencode};
 
 /// Strings that have broken servers before.

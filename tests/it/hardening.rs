@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::{at, person, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, person, setup, today};
 use crate::harness::{Backend, TestApp};
 
 both_backends! {
@@ -16,7 +16,7 @@ both_backends! {
         let colleague = app.staff("mediator", "Emmaüs Connect").await;
         let p = person(&app, &s.mediator.token, "Omar").await;
         let day = today() + Duration::days(3);
-        let a = crate::booking::book(&app, &s, &s.mediator.token, &at(day, "10:00"), &[p]).await.json();
+        let a = crate::fixtures::book(&app, &s, &s.mediator.token, &at(day, "10:00"), &[p]).await.json();
         let moved = app.post_json(&format!("/api/v1/appointments/{}/reschedule", a["id"]), &colleague.token,
             json!({"starts_at": at(day, "22:00"), "override_opening_hours": true})).await;
         assert_eq!(moved.status, Status::Forbidden);
@@ -83,7 +83,7 @@ async fn stale_claims_are_dropped_and_erasure_forgets_addresses(app: TestApp, si
         )
         .await;
     let p = r.json()["id"].as_i64().unwrap();
-    let a = crate::booking::book(
+    let a = crate::fixtures::book(
         &app,
         &s,
         &s.mediator.token,
@@ -125,7 +125,7 @@ async fn stale_claims_are_dropped_and_erasure_forgets_addresses(app: TestApp, si
     );
 
     // Erasure cancels what was still to send and forgets the address.
-    let b = crate::booking::book(
+    let b = crate::fixtures::book(
         &app,
         &s,
         &s.mediator.token,

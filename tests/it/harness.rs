@@ -5,6 +5,9 @@
 //! otherwise the harness runs `initdb` from Debian's `postgresql` package into a temporary folder
 //! and stops the cluster when the tests end. Without PostgreSQL the PostgreSQL leg of each test
 //! prints that it was skipped, unless `PASSERELLE_REQUIRE_PG=1` or `CI=true`, where it fails.
+//!
+//! Outbox: an app can be told to fail its test when the test leaves an outbox message it never
+//! looked at (`crate::outbox`).
 
 #![allow(dead_code)]
 
@@ -266,6 +269,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
     pub dir: tempfile::TempDir,
+    /// What the test looked at in the outbox, and whether that is checked on drop.
+    pub(crate) outbox: crate::outbox::OutboxCheck,
 }
 
 /// A fresh database for one app: a new SQLite file in `dir`, or a new PostgreSQL database.
@@ -395,7 +400,8 @@ impl TestApp {
 
     /// An app with extra configuration (`("token_ttl", "0s")`…).
     /// An app whose emails go to a real SMTP server of its own (the in-process sink), with
-    /// more settings.
+    /// more settings. Its test must look at every outbox message it causes
+    /// ([`TestApp::check_messages_read`]).
     pub async fn with_smtp(
         backend: Backend,
         extra: &[(&str, &str)],
@@ -405,6 +411,7 @@ impl TestApp {
         let mut overrides = vec![("mail_transport", "smtp"), ("smtp_url", url.as_str())];
         overrides.extend_from_slice(extra);
         let app = TestApp::with(backend, &overrides).await?;
+        app.check_messages_read();
         Some((app, sink))
     }
 
@@ -501,6 +508,7 @@ impl TestApp {
             backend,
             database_url,
             dir,
+            outbox: Default::default(),
         }
     }
 

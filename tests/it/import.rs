@@ -31,7 +31,7 @@ async fn people_named(app: &TestApp, staff: &Staff, q: &str) -> Vec<Value> {
 
 both_backends! {
     async fn a_dry_run_lists_every_error_by_line_and_field_and_writes_nothing(app) {
-        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let s = crate::fixtures::setup(&app, "Emmaüs Connect").await;
         let known = app.post_json("/api/v1/people", &s.mediator.token,
             json!({"given_name": "Hélène", "family_name": "Dupont", "birth_year": 1970})).await.json();
         // French headers, semicolons, a BOM, Windows line ends; line 3 has two errors, line 5 one,
@@ -56,7 +56,7 @@ both_backends! {
 
 both_backends! {
     async fn an_import_with_an_error_imports_nothing_then_the_fixed_file_imports_all(app) {
-        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let s = crate::fixtures::setup(&app, "Emmaüs Connect").await;
         let programme = app.post_json("/api/v1/programmes", &s.manager.token, json!({"name": "RSA 2026"})).await.json();
         let bad = "given_name,family_name,gender,programmes\nAda,Lovelace,female,RSA 2026\nAlan,Turing,robot,RSA 2026\n";
         let r = upload(&app, &s.mediator, "", bad.as_bytes().to_vec()).await;
@@ -85,7 +85,7 @@ both_backends! {
 
 both_backends! {
     async fn duplicates_are_skipped_unless_asked(app) {
-        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let s = crate::fixtures::setup(&app, "Emmaüs Connect").await;
         let csv = "prénom;nom;téléphone\nJeanne;Moreau;06 11 22 33 44\nLouis;Petit;06 99 88 77 66\n";
         let first = upload(&app, &s.mediator, "", csv.as_bytes().to_vec()).await;
         assert_eq!(first.json(), json!({"imported": 2, "skipped": 0}));
@@ -96,7 +96,7 @@ both_backends! {
         assert_eq!(imported.json(), json!({"imported": 2, "skipped": 0}));
         assert_eq!(people_named(&app, &s.mediator, "Moreau").await.len(), 2);
         // Another organisation's people are nobody's duplicates here.
-        let other = crate::booking::setup(&app, "Autre structure").await;
+        let other = crate::fixtures::setup(&app, "Autre structure").await;
         let elsewhere = upload(&app, &other.mediator, "", csv.as_bytes().to_vec()).await;
         assert_eq!(elsewhere.json(), json!({"imported": 2, "skipped": 0}));
         // Bad options are named.
@@ -111,7 +111,7 @@ both_backends! {
 
 both_backends! {
     async fn an_xlsx_workbook_is_read_like_a_csv(app) {
-        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let s = crate::fixtures::setup(&app, "Emmaüs Connect").await;
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
         for (col, header) in ["Prénom", "Nom", "Année de naissance", "Code postal", "Téléphone", "Genre"].iter().enumerate() {
@@ -137,7 +137,7 @@ both_backends! {
 
 both_backends! {
     async fn a_file_too_large_or_malformed_is_refused_without_a_server_error(app) {
-        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let s = crate::fixtures::setup(&app, "Emmaüs Connect").await;
         let huge = vec![b'a'; 50 * 1024 * 1024];
         let r = upload(&app, &s.mediator, "", huge).await;
         assert_eq!(r.status, Status::PayloadTooLarge);
@@ -163,7 +163,7 @@ both_backends! {
 
 both_backends! {
     async fn the_page_uploads_shows_the_analysis_then_imports(app) {
-        let s = crate::booking::setup(&app, "Emmaüs Connect").await;
+        let s = crate::fixtures::setup(&app, "Emmaüs Connect").await;
         let form = app.page("/people/import", &s.mediator.session).await;
         assert_eq!(form.status, Status::Ok);
         assert!(form.body.contains(r#"enctype="multipart/form-data""#));

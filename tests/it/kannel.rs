@@ -5,10 +5,11 @@
 //! to the application's `/sms/inbound`. Without Kannel the tests print that they were skipped,
 //! unless `PASSERELLE_REQUIRE_KANNEL=1` or `CI=true`, where they fail.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::fixtures::free_port;
 
 pub const BEARERBOX: &str = "/usr/sbin/bearerbox";
 pub const SMSBOX: &str = "/usr/sbin/smsbox";
@@ -37,13 +38,6 @@ pub fn available() -> bool {
         );
     }
     found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// Ports chosen before the application starts (its `sms_url` names smsbox's).

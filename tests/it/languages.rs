@@ -6,10 +6,10 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::{at, setup, today, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, person_with, setup, today, Setup};
 use crate::harness::{unescape, Backend, TestApp};
-use crate::mail::{parse, Parsed};
+use crate::mail::{read, Parsed};
 
 /// The ids a piece of code or a template names: `t["email-hello"]`, `text(lang, "sms-answer"…`,
 /// any string literal of the form `family-word…` whose family is one of the files' families.
@@ -134,14 +134,6 @@ fn every_text_the_code_uses_exists_in_every_language() {
     }
 }
 
-async fn person(app: &TestApp, s: &Setup, body: serde_json::Value) -> i64 {
-    let r = app
-        .post_json("/api/v1/people", &s.mediator.token, body)
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
-
 async fn book(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> i64 {
     let r = app
         .post_json(
@@ -155,12 +147,12 @@ async fn book(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> i64 {
     r.json()["id"].as_i64().unwrap()
 }
 
-/// The emails the sink received for `address`, oldest first.
-fn mails_to(sink: &SmtpSink, address: &str) -> Vec<Parsed> {
+/// The emails the sink received for `address`, oldest first, counted as looked at by `app`.
+fn mails_to(app: &TestApp, sink: &SmtpSink, address: &str) -> Vec<Parsed> {
     sink.received()
         .iter()
         .filter(|r| r.to.iter().any(|t| t == address))
-        .map(|r| parse(&r.data))
+        .map(|r| read(app, &r.data))
         .collect()
 }
 
@@ -178,12 +170,12 @@ async fn emails_leg(backend: Backend) {
         return;
     };
     let s = setup(&app, "Emmaüs Connect").await;
-    let english = person(&app, &s, json!({"given_name": "Grace", "email": "grace@example.org", "reminder_consent": true, "language": "en"})).await;
-    let arabic = person(&app, &s, json!({"given_name": "Amina", "email": "amina@example.org", "reminder_consent": true, "language": "ar"})).await;
+    let english = person_with(&app, &s.mediator.token, json!({"given_name": "Grace", "email": "grace@example.org", "reminder_consent": true, "language": "en"})).await;
+    let arabic = person_with(&app, &s.mediator.token, json!({"given_name": "Amina", "email": "amina@example.org", "reminder_consent": true, "language": "ar"})).await;
     // Only a referent to write to: the referent reads French, whatever the person's language.
-    let referred = person(
+    let referred = person_with(
         &app,
-        &s,
+        &s.mediator.token,
         json!({"given_name": "Yusuf", "language": "ar", "referent_name": "Mme Conseillère",
         "referent_email": "conseillere@mission-locale.example", "referent_consent": true}),
     )
@@ -214,7 +206,7 @@ async fn emails_leg(backend: Backend) {
     assert_eq!(cancelled.status, Status::Ok, "{}", cancelled.body);
     app.run_worker().await;
 
-    let grace = mails_to(&sink, "grace@example.org");
+    let grace = mails_to(&app, &sink, "grace@example.org");
     let subjects: Vec<&str> = grace.iter().map(|m| m.subject.as_str()).collect();
     assert_eq!(grace.len(), 3, "{subjects:?}");
     let year = chrono::Datelike::year(&day);
@@ -262,7 +254,7 @@ async fn emails_leg(backend: Backend) {
         grace[2].text
     );
 
-    let amina = mails_to(&sink, "amina@example.org");
+    let amina = mails_to(&app, &sink, "amina@example.org");
     assert_eq!(amina.len(), 1);
     let mail = &amina[0];
     assert!(
@@ -284,7 +276,7 @@ async fn emails_leg(backend: Backend) {
         assert!(!part.contains("Bonjour"), "{part}");
     }
 
-    let referent = mails_to(&sink, "conseillere@mission-locale.example");
+    let referent = mails_to(&app, &sink, "conseillere@mission-locale.example");
     assert_eq!(referent.len(), 1);
     assert!(
         referent[0]
@@ -297,6 +289,7 @@ async fn emails_leg(backend: Backend) {
     assert!(referent[0]
         .text
         .contains("Votre bénéficiaire Yusuf a un rendez-vous"));
+    crate::mail::assert_only_reminders_left(&app, &s.manager.token).await;
 }
 
 #[rocket::async_test]
@@ -318,7 +311,7 @@ async fn handover_leg(backend: Backend) {
         .post_json("/api/v1/people", &mediator.token, json!({"given_name": "Grace", "email": "grace@example.org", "reminder_consent": true, "language": "en"}))
         .await;
     let p = p.json()["id"].as_i64().unwrap();
-    let id = crate::mail::smartphone(&app, &mediator.token).await;
+    let id = crate::fixtures::smartphone(&app, &mediator.token).await;
     let due = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
     let lent = app
         .post_json(
@@ -330,7 +323,7 @@ async fn handover_leg(backend: Backend) {
         .await;
     assert_eq!(lent.status, Status::Created, "{}", lent.body);
     app.run_worker().await;
-    let mails = mails_to(&sink, "grace@example.org");
+    let mails = mails_to(&app, &sink, "grace@example.org");
     assert_eq!(mails.len(), 1);
     assert_eq!(
         mails[0].subject,
@@ -405,8 +398,8 @@ async fn a_handover_email_follows_the_persons_language_postgres() {
 both_backends! {
     async fn the_printed_card_follows_the_persons_language(app) {
         let s = setup(&app, "Emmaüs Connect").await;
-        let english = person(&app, &s, json!({"given_name": "Grace", "language": "en"})).await;
-        let arabic = person(&app, &s, json!({"given_name": "Amina", "language": "ar"})).await;
+        let english = person_with(&app, &s.mediator.token, json!({"given_name": "Grace", "language": "en"})).await;
+        let arabic = person_with(&app, &s.mediator.token, json!({"given_name": "Amina", "language": "ar"})).await;
         let day = next_tuesday();
         let en_id = book(&app, &s, &at(day, "14:30"), &[english]).await;
         let ar_id = book(&app, &s, &at(day, "10:00"), &[arabic]).await;

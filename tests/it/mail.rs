@@ -7,7 +7,7 @@ use chrono_tz::Europe::Paris;
 use rocket::http::{ContentType, Cookie, Status};
 use serde_json::{json, Value};
 
-use crate::booking::{at, setup, today, Setup};
+use crate::fixtures::{at, messages, reachable_person, setup, smartphone, today, Setup};
 use crate::harness::{unescape, Backend, TestApp};
 
 /// A test on both backends with an app sending to its own SMTP server, and more settings.
@@ -24,14 +24,6 @@ macro_rules! mail_test {
     };
 }
 
-pub(crate) async fn reachable_person(app: &TestApp, token: &str, given: &str, email: &str) -> i64 {
-    let r = app
-        .post_json("/api/v1/people", token, json!({"given_name": given, "family_name": "Martin", "email": email, "reminder_consent": true, "phone": "06 01 02 03 04"}))
-        .await;
-    assert_eq!(r.status, Status::Created);
-    r.json()["id"].as_i64().unwrap()
-}
-
 async fn book_at(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> Value {
     let r = app
         .post_json(
@@ -46,15 +38,9 @@ async fn book_at(app: &TestApp, s: &Setup, start: &str, people: &[i64]) -> Value
     r.json()
 }
 
-pub(crate) async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
-    let r = app
-        .get(&format!("/api/v1/messages{query}"), Some(token))
-        .await;
-    assert_eq!(r.status, Status::Ok, "{}", r.body);
-    r.json().as_array().unwrap().clone()
-}
-
 pub(crate) struct Parsed {
+    /// The `Message-ID` header, which names the outbox row the email was sent from.
+    pub message_id: String,
     pub from: String,
     pub to: String,
     pub subject: String,
@@ -81,12 +67,32 @@ pub(crate) fn parse(raw: &[u8]) -> Parsed {
         // Empty when there is none (a handover's email); the appointment tests read its fields.
         .unwrap_or_default();
     Parsed {
+        message_id: message.message_id().unwrap_or_default().to_string(),
         from: address(message.from()),
         to: address(message.to()),
         subject: message.subject().unwrap_or_default().to_string(),
         text: message.body_text(0).unwrap_or_default().to_string(),
         html: message.body_html(0).unwrap_or_default().to_string(),
         ics,
+    }
+}
+
+/// An email the sink received, parsed, counted as looked at by `app` (its outbox row).
+pub(crate) fn read(app: &TestApp, raw: &[u8]) -> Parsed {
+    let mail = parse(raw);
+    app.saw_email(&mail.message_id);
+    mail
+}
+
+/// Looks at what the worker left unsent: reminders only, waiting for their time or cancelled
+/// by a change to their appointment; no other message should be left behind.
+pub(crate) async fn assert_only_reminders_left(app: &TestApp, token: &str) {
+    for status in ["pending", "cancelled"] {
+        let left = messages(app, token, &format!("?status={status}")).await;
+        assert!(
+            left.iter().all(|m| m["kind"] == "reminder"),
+            "{status}: {left:?}"
+        );
     }
 }
 
@@ -228,7 +234,20 @@ mail_test!(
             .into_iter()
             .find(|r| r.to[0].starts_with("conseillere"))
             .unwrap();
-        let parsed = parse(&referent_mail.data);
+        let parsed = read(&app, &referent_mail.data);
+        let ali = sink
+            .received()
+            .into_iter()
+            .find(|r| r.to[0] == "ali@example.org")
+            .unwrap();
+        let ali = read(&app, &ali.data);
+        assert!(
+            ali.subject.starts_with("Votre rendez-vous"),
+            "{}",
+            ali.subject
+        );
+        // Chris, who did not consent, gets nothing: only reminders are left.
+        assert_only_reminders_left(&app, &s.manager.token).await;
         assert!(
             parsed.subject.starts_with("Rendez-vous de Binta"),
             "{}",
@@ -501,6 +520,7 @@ mail_test!(
             messages(&app, &s.manager.token, "?status=sent").await.len(),
             30
         );
+        assert_only_reminders_left(&app, &s.manager.token).await;
     }
 );
 
@@ -530,6 +550,10 @@ mail_test!(
         let round = app.run_worker().await;
         assert_eq!((round.claimed, round.sent), (1, 1));
         assert_eq!(sink.count(), 1);
+        let confirmation = read(&app, &sink.received()[0].data);
+        assert_eq!(confirmation.to, "hugo@example.org");
+        assert!(confirmation.subject.starts_with("Votre rendez-vous"));
+        assert_only_reminders_left(&app, &s.manager.token).await;
     }
 );
 
@@ -615,6 +639,7 @@ mail_test!(
         assert_eq!(retry.status, Status::SeeOther);
         assert_eq!(app.run_worker().await.sent, 1);
         assert_eq!(sink.count(), 2);
+        assert_only_reminders_left(&app, &s.manager.token).await;
     }
 );
 
@@ -655,7 +680,11 @@ mail_test!(
             2,
             "the two booked people; the waitlisted one gets nothing yet"
         );
-        let mails: Vec<Parsed> = sink.received().iter().map(|r| parse(&r.data)).collect();
+        let mails: Vec<Parsed> = sink
+            .received()
+            .iter()
+            .map(|r| read(&app, &r.data))
+            .collect();
         let karim = mails.iter().find(|m| m.to == "karim@example.org").unwrap();
         let lea = mails.iter().find(|m| m.to == "lea@example.org").unwrap();
 
@@ -706,13 +735,23 @@ mail_test!(
             .collect();
         assert_eq!(statuses, vec!["booked", "excused", "booked"]);
         app.run_worker().await;
-        let malik = sink
-            .received()
+        let told: Vec<Parsed> = sink.received()[2..]
             .iter()
-            .map(|r| parse(&r.data))
+            .map(|r| read(&app, &r.data))
+            .collect();
+        let malik = told
+            .iter()
             .find(|m| m.to == "malik@example.org")
             .expect("Malik is told");
         assert!(malik.subject.starts_with("Une place s'est libérée"));
+        let mut recipients: Vec<&str> = told.iter().map(|m| m.to.as_str()).collect();
+        recipients.sort();
+        assert_eq!(
+            recipients,
+            ["lea@example.org", "malik@example.org"],
+            "Léa's cancellation and Malik's seat"
+        );
+        assert_only_reminders_left(&app, &s.manager.token).await;
         assert!(app
             .get(&link_of(lea), None)
             .await
@@ -823,18 +862,6 @@ async fn beneficiary_post(app: &TestApp, path: &str, page: &crate::harness::Resp
         .dispatch()
         .await
         .status()
-}
-
-pub(crate) async fn smartphone(app: &TestApp, token: &str) -> i64 {
-    let item = app
-        .post_json(
-            "/api/v1/equipment",
-            token,
-            json!({"kind": "smartphone", "model": "Galaxy A14", "serial": "R58T-1", "imei": "352099001761481"}),
-        )
-        .await;
-    assert_eq!(item.status, Status::Created, "{}", item.body);
-    item.json()["id"].as_i64().unwrap()
 }
 
 mail_test!(
@@ -1055,7 +1082,7 @@ mail_test!(
             }
         };
         // No email, or an email without consent and no referent: refused, nothing written.
-        let nobody = crate::booking::person(&app, &mediator.token, "Sans").await;
+        let nobody = crate::fixtures::person(&app, &mediator.token, "Sans").await;
         let unwilling = app
             .post_json("/api/v1/people", &mediator.token, json!({"given_name": "Théo", "email": "theo@example.org", "reminder_consent": false}))
             .await
@@ -1174,7 +1201,12 @@ mail_test!(
             .await;
         assert_eq!(lent.status, Status::Created, "{}", lent.body);
         assert_eq!(app.run_worker().await.sent, 2);
-        let mails: Vec<Parsed> = sink.received().iter().map(|r| parse(&r.data)).collect();
+        let mails: Vec<Parsed> = sink
+            .received()
+            .iter()
+            .map(|r| read(&app, &r.data))
+            .collect();
+        assert_only_reminders_left(&app, &s.manager.token).await;
         let appointment = mails.iter().find(|m| !m.ics.is_empty()).unwrap();
         let handover = mails.iter().find(|m| m.ics.is_empty()).unwrap();
         let r_token = link_of(appointment).trim_start_matches("/r/").to_string();

@@ -1,11 +1,13 @@
 //! One integration binary; every test runs on SQLite and on PostgreSQL.
 
+mod fixtures;
 mod harness;
 mod kannel;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 
 mod mail;
+mod outbox;
 mod smtp_tls;
 
 mod accounts;

@@ -15,8 +15,8 @@ use diesel::prelude::*;
 use rocket::http::{ContentType, Cookie, Header, Status};
 use serde_json::{json, Value};
 
-use crate::booking::{at, today};
 use crate::both_backends;
+use crate::fixtures::{at, today};
 use crate::harness::{collect, hidden_field, urlencode, Response, Staff, TestApp, PASSWORD};
 
 /// Every record of organisation A carries this marker, so a leak to B shows in any answer.
@@ -1094,10 +1094,10 @@ both_backends! {
         let v = |k: &str| ctx.values[k].clone();
         let (a_person, a_place, a_mediator) = (v("person"), v("place"), v("mediator"));
         // Organisation B's own records.
-        let b = crate::booking::setup(&app, "Structure Beta").await;
+        let b = crate::fixtures::setup(&app, "Structure Beta").await;
         let bt = b.manager.token.clone();
-        let b_person = crate::booking::person(&app, &bt, "Bruno").await;
-        let b_appointment = crate::booking::book(&app, &b, &bt, &at(today() + Duration::days(4), "10:00"), &[b_person]).await.json()["id"].clone();
+        let b_person = crate::fixtures::person(&app, &bt, "Bruno").await;
+        let b_appointment = crate::fixtures::book(&app, &b, &bt, &at(today() + Duration::days(4), "10:00"), &[b_person]).await.json()["id"].clone();
         let b_past = app.post_json("/api/v1/appointments", &bt, json!({"service_id": b.service_id, "mediator_id": b.mediator.user.id,
             "place_id": b.place_id, "starts_at": at(today() - Duration::days(1), "10:00"), "person_ids": [b_person], "walk_in": true})).await.json()["id"].clone();
         let b_equipment = app.post_json("/api/v1/equipment", &bt, json!({"kind": "tablet"})).await.json()["id"].clone();

@@ -5,26 +5,8 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{setup, today, walk_in};
 use crate::both_backends;
-use crate::harness::TestApp;
-
-async fn person(app: &TestApp, token: &str, body: Value) -> i64 {
-    let r = app.post_json("/api/v1/people", token, body).await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
-
-async fn log(app: &TestApp, token: &str, appointment: i64, participants: Value) {
-    let r = app
-        .post_json(
-            &format!("/api/v1/appointments/{appointment}/log"),
-            token,
-            json!({"participants": participants}),
-        )
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-}
+use crate::fixtures::{log_session, person_with, setup, today, walk_in};
 
 /// The report figures a merge must keep, without the counts of distinct people.
 fn figures(activity: &Value) -> Value {
@@ -47,18 +29,18 @@ both_backends! {
         let s = setup(&app, "Emmaüs Connect").await;
         let t = s.mediator.token.clone();
         let programme = app.post_json("/api/v1/programmes", &s.manager.token, json!({"name": "RSA"})).await.json()["id"].as_i64().unwrap();
-        let kept = person(&app, &t, json!({"given_name": "Aïcha", "family_name": "Benali", "birth_year": 1980})).await;
-        let from = person(&app, &t, json!({"given_name": "Aicha", "family_name": "BENALI", "birth_year": 1980,
+        let kept = person_with(&app, &t, json!({"given_name": "Aïcha", "family_name": "Benali", "birth_year": 1980})).await;
+        let from = person_with(&app, &t, json!({"given_name": "Aicha", "family_name": "BENALI", "birth_year": 1980,
             "phone": "06 12 34 56 78", "gender": "female", "programme_ids": [programme]})).await;
-        let other = person(&app, &t, json!({"given_name": "Marc"})).await;
+        let other = person_with(&app, &t, json!({"given_name": "Marc"})).await;
         // Each record has its own sessions and skills; both were in one workshop (a conflict).
         let a = walk_in(&app, &s, &[kept], 20, "").await;
-        log(&app, &t, a, json!([{"person_id": kept, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 1}]}])).await;
+        log_session(&app, &t, a, json!([{"person_id": kept, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 1}]}])).await;
         let b = walk_in(&app, &s, &[from, other], 10, "").await;
-        log(&app, &t, b, json!([{"person_id": from, "attendance": "attended", "skills": [{"skill_code": "A1", "level": 3}]},
+        log_session(&app, &t, b, json!([{"person_id": from, "attendance": "attended", "skills": [{"skill_code": "A1", "level": 3}]},
             {"person_id": other, "attendance": "attended"}])).await;
         let both = walk_in(&app, &s, &[kept, from], 5, "").await;
-        log(&app, &t, both, json!([{"person_id": kept, "attendance": "no_show"}, {"person_id": from, "attendance": "attended", "skills": [{"skill_code": "C2", "level": 2}]}])).await;
+        log_session(&app, &t, both, json!([{"person_id": kept, "attendance": "no_show"}, {"person_id": from, "attendance": "attended", "skills": [{"skill_code": "C2", "level": 2}]}])).await;
         let tablet = app.post_json("/api/v1/equipment", &t, json!({"kind": "tablet", "model": "Tab"})).await.json()["id"].as_i64().unwrap();
         let given = app.post_json(&format!("/api/v1/equipment/{tablet}/assign"), &t, json!({"person_id": from, "mode": "donation",
             "handed_over_on": (today() - Duration::days(3)).to_string(), "acceptance": "paper_signature"})).await;
@@ -138,8 +120,8 @@ both_backends! {
     async fn a_merge_stays_within_one_organisation(app) {
         let s = setup(&app, "Emmaüs Connect").await;
         let o = setup(&app, "Autre structure").await;
-        let mine = person(&app, &s.mediator.token, json!({"given_name": "Lou"})).await;
-        let theirs = person(&app, &o.mediator.token, json!({"given_name": "Lou"})).await;
+        let mine = person_with(&app, &s.mediator.token, json!({"given_name": "Lou"})).await;
+        let theirs = person_with(&app, &o.mediator.token, json!({"given_name": "Lou"})).await;
         for (from, field) in [(theirs, "from_id"), (mine, "from_id"), (999_999, "from_id")] {
             let r = app.post_json(&format!("/api/v1/people/{mine}/merge"), &s.mediator.token, json!({"from_id": from})).await;
             assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
@@ -149,7 +131,7 @@ both_backends! {
         assert_eq!(r.status, Status::NotFound);
         assert_eq!(app.get(&format!("/api/v1/people/{theirs}"), Some(&o.mediator.token)).await.status, Status::Ok);
         // The page's form merges too.
-        let twin = person(&app, &s.mediator.token, json!({"given_name": "Lou", "phone": "0601020304"})).await;
+        let twin = person_with(&app, &s.mediator.token, json!({"given_name": "Lou", "phone": "0601020304"})).await;
         let r = app.post_form(&format!("/people/{mine}/merge"), Some(&s.mediator.session),
             &[("csrf_token", &s.mediator.csrf), ("from_id", &twin.to_string())]).await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
@@ -169,7 +151,7 @@ both_backends! {
         let t = s.mediator.token.clone();
         let list = app.get("/api/v1/referrals", Some(&t)).await.json();
         let from = list[0]["person_id"].as_i64().unwrap();
-        let kept = person(&app, &t, json!({"given_name": "Karima", "family_name": "Benali"})).await;
+        let kept = person_with(&app, &t, json!({"given_name": "Karima", "family_name": "Benali"})).await;
 
         let merged = app.post_json(&format!("/api/v1/people/{kept}/merge"), &t, json!({"from_id": from})).await;
         assert_eq!(merged.status, Status::Ok, "{}", merged.body);
@@ -194,14 +176,14 @@ both_backends! {
     async fn a_merge_without_a_shared_appointment_changes_no_figure_but_the_people(app) {
         let s = setup(&app, "Emmaüs Connect").await;
         let t = s.mediator.token.clone();
-        let kept = person(&app, &t, json!({"given_name": "Aïcha", "family_name": "Benali", "gender": "female"})).await;
-        let from = person(&app, &t, json!({"given_name": "Aicha", "family_name": "Benali", "gender": "female"})).await;
+        let kept = person_with(&app, &t, json!({"given_name": "Aïcha", "family_name": "Benali", "gender": "female"})).await;
+        let from = person_with(&app, &t, json!({"given_name": "Aicha", "family_name": "Benali", "gender": "female"})).await;
         let a = walk_in(&app, &s, &[kept], 20, "").await;
-        log(&app, &t, a, json!([{"person_id": kept, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 1}]}])).await;
+        log_session(&app, &t, a, json!([{"person_id": kept, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 1}]}])).await;
         let b = walk_in(&app, &s, &[from], 10, "").await;
-        log(&app, &t, b, json!([{"person_id": from, "attendance": "no_show"}])).await;
+        log_session(&app, &t, b, json!([{"person_id": from, "attendance": "no_show"}])).await;
         let c = walk_in(&app, &s, &[from], 5, "").await;
-        log(&app, &t, c, json!([{"person_id": from, "attendance": "attended", "skills": [{"skill_code": "A1", "level": 3}, {"skill_code": "C2", "level": 2}]}])).await;
+        log_session(&app, &t, c, json!([{"person_id": from, "attendance": "attended", "skills": [{"skill_code": "A1", "level": 3}, {"skill_code": "C2", "level": 2}]}])).await;
 
         let m = &s.manager.token;
         let before_activity = app.get("/api/v1/reports/activity", Some(m)).await.json();

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::setup;
 use crate::both_backends;
+use crate::fixtures::setup;
 use crate::harness::unescape;
 use crate::reports::parse_csv;
 

@@ -6,8 +6,8 @@ use std::process::Output;
 use chrono::Duration;
 use rocket::http::Status;
 
-use crate::booking::{at, book, person, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, book, free_port, person, setup, today};
 use crate::harness::{Backend, TestApp};
 
 /// Runs the `passerelle` binary on `database_url`, off the async executor.
@@ -185,7 +185,7 @@ fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
 both_backends! {
     async fn metrics_count_requests_by_route_and_status_and_show_the_outbox_to_loopback_only(app) {
         let s = setup(&app, "Espace numérique Lille").await;
-        let p = crate::mail::reachable_person(&app, &s.mediator.token, "Mesure", "mesure@example.org").await;
+        let p = crate::fixtures::reachable_person(&app, &s.mediator.token, "Mesure", "mesure@example.org").await;
         let texted = app
             .post_json("/api/v1/people", &s.mediator.token,
                 serde_json::json!({"given_name": "Texto", "phone": "06 12 34 56 78", "sms_consent": true}))
@@ -285,14 +285,6 @@ fn http_with_head(
         .unwrap_or(0);
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     (status, head.to_string(), body.to_string())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 both_backends! {

@@ -9,21 +9,14 @@ use passerelle::db::schema::{
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, book, person, setup, today, walk_in};
 use crate::both_backends;
+use crate::fixtures::{at, book, person, person_with, setup, today, walk_in};
 use crate::harness::{unescape, TestApp};
 
 /// A person whose reminders go to their own email.
 async fn reachable(app: &TestApp, token: &str, given: &str, email: &str) -> i64 {
-    let r = app
-        .post_json(
-            "/api/v1/people",
-            token,
-            json!({"given_name": given, "family_name": "Test", "email": email, "reminder_consent": true}),
-        )
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
+    let body = json!({"given_name": given, "family_name": "Test", "email": email, "reminder_consent": true});
+    person_with(app, token, body).await
 }
 
 /// A device handed over to `person` today; returned at once when `returned`.

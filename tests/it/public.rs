@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
-use crate::booking::{at, setup, today, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, setup, today, Setup};
 use crate::harness::{Response, TestApp};
 
 pub const ORG: &str = "Association Les Écrans";

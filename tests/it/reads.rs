@@ -16,8 +16,8 @@ use passerelle::reports::Filters;
 use passerelle::time::LocalTime;
 use rocket::http::Status;
 
-use crate::booking::{at, book, person, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, book, person, setup, today};
 
 /// The SQL of every statement `f` sends on `conn` (binds left out).
 fn statements<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> T) -> (T, Vec<String>) {

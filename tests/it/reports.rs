@@ -5,20 +5,9 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, book, setup, today, walk_in, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, book, log_session, setup, today, walk_in, Setup};
 use crate::harness::{unescape, TestApp};
-
-pub(crate) async fn log(app: &TestApp, s: &Setup, id: i64, participants: Value) {
-    let r = app
-        .post_json(
-            &format!("/api/v1/appointments/{id}/log"),
-            &s.mediator.token,
-            json!({ "participants": participants }),
-        )
-        .await;
-    assert_eq!(r.status, Status::Created, "{}", r.body);
-}
 
 pub(crate) struct Known {
     pub s: Setup,
@@ -59,12 +48,12 @@ pub(crate) async fn known(app: &TestApp) -> Known {
     let bilal = person_in("Bilal", vec![]).await;
     let chloe = person_in("Chloe", vec![programme]).await;
     let first = walk_in(app, &s, &[ana, bilal], 10, "").await;
-    log(app, &s, first, json!([
+    log_session(app, &s.mediator.token, first, json!([
         {"person_id": ana, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 0}, {"skill_code": "C2", "level": 1}]},
         {"person_id": bilal, "attendance": "no_show"}
     ])).await;
     let second = walk_in(app, &s, &[ana, chloe], 5, "").await;
-    log(app, &s, second, json!([
+    log_session(app, &s.mediator.token, second, json!([
         {"person_id": ana, "attendance": "attended", "topics": ["email", "logement"], "skills": [{"skill_code": "A1", "level": 3}, {"skill_code": "C2", "level": 1}]},
         {"person_id": chloe, "attendance": "attended", "duration_minutes": 30, "skills": [{"skill_code": "A1", "level": 2}]}
     ])).await;
@@ -238,7 +227,7 @@ both_backends! {
         assert_eq!(by_manager["assessed_people"], 0, "the manager assessed nobody");
 
         // The second log is corrected: Ana was at 2, not 3. The report follows.
-        log(&app, &k.s, k.second_session, json!([
+        log_session(&app, &k.s.mediator.token, k.second_session, json!([
             {"person_id": k.ana, "attendance": "attended", "topics": ["email"], "skills": [{"skill_code": "A1", "level": 2}]},
             {"person_id": k.chloe, "attendance": "attended", "duration_minutes": 30, "skills": [{"skill_code": "A1", "level": 2}]}
         ])).await;
@@ -264,7 +253,7 @@ both_backends! {
         // rows; a mediator's filter reads only rows. With Bilal assessed 45 days ago, in
         // another month, both agree whatever the period.
         let old = walk_in(&app, &k.s, &[k.bilal], 45, "").await;
-        log(&app, &k.s, old, json!([
+        log_session(&app, &k.s.mediator.token, old, json!([
             {"person_id": k.bilal, "attendance": "attended", "skills": [{"skill_code": "B1", "level": 1}, {"skill_code": "A1", "level": 0}]}
         ])).await;
         for (from, to) in [(60, 0), (45, 5), (44, 1), (90, 30), (400, 0)] {

@@ -6,8 +6,8 @@ use chrono::Duration;
 use rocket::http::{ContentType, Cookie, Status};
 use serde_json::{json, Value};
 
-use crate::booking::{at, setup, today, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, setup, today, Setup};
 use crate::harness::{unescape, Response, TestApp};
 
 async fn person(app: &TestApp, s: &Setup, language: &str) -> i64 {
@@ -78,7 +78,7 @@ async fn appointment(app: &TestApp, s: &Setup, id: i64) -> Value {
 }
 
 async fn reschedule_messages(app: &TestApp, s: &Setup) -> usize {
-    crate::mail::messages(app, &s.manager.token, "")
+    crate::fixtures::messages(app, &s.manager.token, "")
         .await
         .iter()
         .filter(|m| m["kind"] == "reschedule")

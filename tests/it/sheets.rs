@@ -9,9 +9,9 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::{setup, today, walk_in};
 use crate::both_backends;
-use crate::reports::{known, log, parse_csv};
+use crate::fixtures::{log_session, setup, today, walk_in};
+use crate::reports::{known, parse_csv};
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -173,14 +173,14 @@ both_backends! {
         let bilal = create(json!({"given_name": "Bilal", "gender": "male", "social_status": "job_seeker", "birth_year": year - 30})).await;
         // An individual session at home: thématiques, autonomy, orientation, no device.
         let individual = walk_in(&app, &s, &[ana], 6, "").await;
-        log(&app, &s, individual, json!([{"person_id": ana, "attendance": "attended", "duration_minutes": 45,
+        log_session(&app, &s.mediator.token, individual, json!([{"person_id": ana, "attendance": "attended", "duration_minutes": 45,
             "topics": ["email", "logement"], "device": "none", "autonomy": "partly", "orientation": "aide_sociale",
             "location_type": "home", "note": "Boîte mail créée"}])).await;
         // A workshop: Ana and Bilal came, Chloé did not, two people came without a record.
         let chloe = create(json!({"given_name": "Chloé"})).await;
         let r = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
             "service_id": s.workshop_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
-            "starts_at": crate::booking::at(today() - Duration::days(3), "14:00"), "person_ids": [ana, bilal, chloe],
+            "starts_at": crate::fixtures::at(today() - Duration::days(3), "14:00"), "person_ids": [ana, bilal, chloe],
             "walk_in": true, "title": "Premiers pas sur smartphone"})).await;
         assert_eq!(r.status, Status::Created, "{}", r.body);
         let workshop = r.json()["id"].as_i64().unwrap();
@@ -194,7 +194,7 @@ both_backends! {
         assert_eq!(r.status, Status::Created, "{}", r.body);
         // Nobody came to this one: no activity.
         let empty = walk_in(&app, &s, &[chloe], 2, "").await;
-        log(&app, &s, empty, json!([{"person_id": chloe, "attendance": "no_show"}])).await;
+        log_session(&app, &s.mediator.token, empty, json!([{"person_id": chloe, "attendance": "no_show"}])).await;
 
         let token = &s.manager.token;
         let (status, _, bytes) = app.get_bytes("/exports/activites-coop.xlsx", Some(token)).await;

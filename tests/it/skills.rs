@@ -4,8 +4,8 @@ use chrono::Duration;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, person, setup, today, Setup};
 use crate::both_backends;
+use crate::fixtures::{at, person, setup, today, Setup};
 use crate::harness::{unescape, TestApp};
 
 /// A drop-in session that happened yesterday at 10:00, with these people.

@@ -7,11 +7,10 @@ use diesel::prelude::*;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, messages, setup, today};
 use crate::harness::{Backend, ServedApp, TestApp, PASSWORD};
 use crate::kannel::{self, Kannel};
-use crate::mail::messages;
 
 fn in_days(n: i64) -> NaiveDate {
     today() + Duration::days(n)

@@ -8,9 +8,9 @@ use crate::smtp_sink::{SinkOptions, SmtpSink, TlsMode};
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::booking::today;
+use crate::fixtures::{messages, reachable_person, smartphone, today};
 use crate::harness::{Backend, TestApp};
-use crate::mail::{messages, parse, reachable_person, smartphone};
+use crate::mail::parse;
 
 const USER: &str = "passerelle";
 const PASSWORD: &str = "Corr3ct-horse-battery";

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, book, setup, today};
 use crate::both_backends;
+use crate::fixtures::{at, book, setup, today};
 use crate::harness::{Backend, TestApp};
 
 const SECRET: &str = "s3cret-de-test-webhook";
@@ -218,7 +218,7 @@ webhook_test!(
             .port();
         let dead = app.post_json("/api/v1/webhooks", &s.manager.token, json!({"url": format!("http://127.0.0.1:{closed}/"), "events": ["appointment.created"], "secret": SECRET})).await.json()["id"].as_i64().unwrap();
         let live = app.post_json("/api/v1/webhooks", &s.manager.token, json!({"url": format!("http://127.0.0.1:{}/", receiver.port), "events": ["appointment.created"], "secret": SECRET})).await.json()["id"].as_i64().unwrap();
-        let person = crate::booking::person(&app, &s.mediator.token, "Inès").await;
+        let person = crate::fixtures::person(&app, &s.mediator.token, "Inès").await;
         book(
             &app,
             &s,
@@ -331,7 +331,7 @@ both_backends! {
             diesel::insert_into(w::table).values((w::organisation_id.eq(org), w::created_by.eq(creator), w::url.eq(url), w::events.eq("appointment.created"), w::secret.eq(SECRET), w::created_at.eq(passerelle::db::now()))).execute(conn)?;
             Ok(())
         }).await.unwrap();
-        let person = crate::booking::person(&app, &s.mediator.token, "Jade").await;
+        let person = crate::fixtures::person(&app, &s.mediator.token, "Jade").await;
         book(&app, &s, &s.mediator.token, &at(today() + Duration::days(4), "15:00"), &[person]).await;
         let round = deliver(&app).await;
         assert_eq!((round.claimed, round.failed), (1, 1));
@@ -351,10 +351,10 @@ webhook_test!(
         let r = app.post_json("/api/v1/webhooks", &s.manager.token, json!({"url": format!("http://127.0.0.1:{}/", receiver.port), "events": all, "secret": SECRET})).await;
         assert_eq!(r.status, Status::Created, "{}", r.body);
         let (here, away) = (
-            crate::booking::person(&app, &s.mediator.token, "Gaëlle").await,
-            crate::booking::person(&app, &s.mediator.token, "Hortense").await,
+            crate::fixtures::person(&app, &s.mediator.token, "Gaëlle").await,
+            crate::fixtures::person(&app, &s.mediator.token, "Hortense").await,
         );
-        let past = crate::booking::walk_in(&app, &s, &[here, away], 2, "").await;
+        let past = crate::fixtures::walk_in(&app, &s, &[here, away], 2, "").await;
         let logged = app
             .post_json(
                 &format!("/api/v1/appointments/{past}/log"),
@@ -366,7 +366,7 @@ webhook_test!(
             )
             .await;
         assert!(logged.status.code < 300, "{}", logged.body);
-        let item = crate::mail::smartphone(&app, &s.manager.token).await;
+        let item = crate::fixtures::smartphone(&app, &s.manager.token).await;
         let assigned = app.post_json(&format!("/api/v1/equipment/{item}/assign"), &s.manager.token, json!({"person_id": here, "mode": "loan", "handed_over_on": today().to_string(), "due_back_on": (today() + Duration::days(30)).to_string(), "acceptance": "paper_signature"})).await;
         assert_eq!(assigned.status, Status::Created, "{}", assigned.body);
         let back = app
@@ -473,7 +473,7 @@ webhook_test!(
         let webhook = first_webhook(&app, &s.manager.token).await;
         let page_url = format!("/webhooks/{webhook}/deliveries");
 
-        let person = crate::booking::person(&app, &s.mediator.token, "Solène").await;
+        let person = crate::fixtures::person(&app, &s.mediator.token, "Solène").await;
         book(
             &app,
             &s,
@@ -709,7 +709,7 @@ webhook_test!(
             .unwrap();
         assert_eq!(stored, secret);
 
-        let person = crate::booking::person(&app, &s.mediator.token, "Maëlys").await;
+        let person = crate::fixtures::person(&app, &s.mediator.token, "Maëlys").await;
         let first = book(
             &app,
             &s,
@@ -843,12 +843,12 @@ webhook_test!(webhook_times_carry_the_configured_offset, |app| {
     };
     paris(r.json()["created_at"].as_str().unwrap());
 
-    let person = crate::booking::person(&app, &s.mediator.token, "Zoé").await;
+    let person = crate::fixtures::person(&app, &s.mediator.token, "Zoé").await;
     let starts_at = at(today() + Duration::days(4), "10:00");
     let booked = book(&app, &s, &s.mediator.token, &starts_at, &[person])
         .await
         .json();
-    let item = crate::mail::smartphone(&app, &s.manager.token).await;
+    let item = crate::fixtures::smartphone(&app, &s.manager.token).await;
     let assigned = app.post_json(&format!("/api/v1/equipment/{item}/assign"), &s.manager.token, json!({"person_id": person, "mode": "donation", "handed_over_on": today().to_string(), "acceptance": "paper_signature"})).await;
     assert_eq!(assigned.status, Status::Created, "{}", assigned.body);
     while deliver(&app).await.claimed > 0 {}

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::booking::{at, today};
 use crate::both_backends;
+use crate::fixtures::{at, today};
 use crate::harness::{Staff, TestApp};
 
 const PAYLOAD: &str = r#"<script>alert(1)</script>"'><img src=x onerror=alert(1)>"#;
