@@ -8,6 +8,7 @@
 //! pseudonym (stable across files, not reversible without the server's secret key).
 
 pub mod coop;
+pub mod people;
 pub mod places;
 pub mod sheet;
 pub mod tables;
@@ -136,7 +137,7 @@ pub fn produce(
     w: &mut dyn RowWriter,
 ) -> Result<(), AppError> {
     match kind {
-        Kind::People => tables::people(conn, filters, format, w),
+        Kind::People => people::people(conn, filters, format, w),
         Kind::Appointments => tables::appointments(conn, filters, format, w),
         Kind::Logs => tables::logs(conn, filters, format, w),
         Kind::Assessments => tables::assessments(conn, filters, format, w),
