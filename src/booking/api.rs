@@ -530,9 +530,9 @@ pub async fn list(
         offset,
     };
     let found = db
-        .run(move |conn| service::list(conn, &user, &filter))
+        .run(move |conn| service::list_out(conn, &user, &filter, &tz))
         .await?;
-    Ok(Json(found.iter().map(|a| a.out(&tz)).collect()))
+    Ok(Json(found))
 }
 
 /// Un rendez-vous et ses participants.

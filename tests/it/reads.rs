@@ -421,3 +421,96 @@ fn sqlite_timestamps_compare_as_text_after_the_upgrade() {
             .unwrap();
     assert_eq!(days.n, 1);
 }
+
+both_backends! {
+    /// The API's list reads fewer columns than the appointment itself (`list_out`): whatever
+    /// the filter and whoever asks, it answers, field for field, what each appointment shows
+    /// (`list` then `out`), cancelled ones, withdrawn and confirmed participants included.
+    async fn the_api_list_answers_every_field_the_appointment_shows(app) {
+        let s = setup(&app, "Roubaix").await;
+        let admin = app.staff("admin", "Roubaix").await;
+        let alice = person(&app, &s.mediator.token, "Alice").await;
+        let bob = person(&app, &s.mediator.token, "Bob").await;
+        let carol = person(&app, &s.mediator.token, "Carole").await;
+        let monday = today() + Duration::days(14);
+        let single = book(&app, &s, &s.mediator.token, &at(monday, "10:00"), &[alice]).await;
+        assert_eq!(single.status, Status::Created, "{}", single.body);
+        let single = single.json()["id"].as_i64().unwrap();
+        let workshop = app
+            .post_json(
+                "/api/v1/appointments",
+                &s.mediator.token,
+                serde_json::json!({"service_id": s.workshop_id, "mediator_id": s.mediator.user.id,
+                    "place_id": s.place_id, "starts_at": at(monday, "14:00"),
+                    "person_ids": [bob, carol], "title": "Atelier « smartphone »",
+                    "notes": "Apporter son téléphone", "capacity": 4}),
+            )
+            .await;
+        assert_eq!(workshop.status, Status::Created, "{}", workshop.body);
+        let workshop = workshop.json()["id"].as_i64().unwrap();
+        let out = app
+            .delete(&format!("/api/v1/appointments/{workshop}/participants/{carol}"), &s.mediator.token)
+            .await;
+        assert!(out.status.code < 300, "{}", out.body);
+        let cancelled = app
+            .post_json(
+                &format!("/api/v1/appointments/{single}/cancel"),
+                &s.mediator.token,
+                serde_json::json!({"by": "structure", "reason": "Médiatrice absente"}),
+            )
+            .await;
+        assert_eq!(cancelled.status, Status::Ok, "{}", cancelled.body);
+        let (mediator, manager, admin) = (s.mediator.user.clone(), s.manager.user.clone(), admin.user.clone());
+        let place_id = s.place_id as i32;
+        let tz = app.config().timezone;
+        app.db()
+            .run(move |conn| {
+                use passerelle::db::schema::participants;
+                diesel::update(participants::table.filter(participants::person_id.eq(bob as i32)))
+                    .set(participants::confirmed_at.eq(Some(passerelle::db::now())))
+                    .execute(conn)?;
+                let from = tz.to_utc(monday, chrono::NaiveTime::MIN);
+                let week = |f: AppointmentFilter| AppointmentFilter {
+                    from: Some(from),
+                    to: Some(from + Duration::days(7)),
+                    limit: 1000,
+                    ..f
+                };
+                let asked: [(&StaffUser, AppointmentFilter); 7] = [
+                    (&mediator, week(AppointmentFilter { mediator_id: Some(mediator.id), ..Default::default() })),
+                    (&manager, week(AppointmentFilter { place_id: Some(place_id), ..Default::default() })),
+                    (&manager, week(AppointmentFilter::default())),
+                    (&admin, week(AppointmentFilter::default())),
+                    (&admin, week(AppointmentFilter { person_id: Some(bob as i32), ..Default::default() })),
+                    (&mediator, AppointmentFilter { limit: 1, offset: 1, ..week(AppointmentFilter::default()) }),
+                    (&mediator, AppointmentFilter { limit: 1000, ..Default::default() }),
+                ];
+                let mut seen = Vec::new();
+                for (user, filter) in asked {
+                    let full: Vec<_> = service::list(conn, user, &filter)?.iter().map(|a| a.out(&tz)).collect();
+                    let lean = service::list_out(conn, user, &filter, &tz)?;
+                    let (full, lean) = (serde_json::to_value(&full).unwrap(), serde_json::to_value(&lean).unwrap());
+                    assert_eq!(lean, full, "{filter:?}");
+                    seen.push(lean);
+                }
+                // What was compared holds what the answer must show.
+                let all = &seen[3];
+                assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+                assert_eq!(all[0]["status"], "cancelled");
+                assert_eq!(all[0]["cancelled_by"], "structure");
+                assert_eq!(all[0]["cancel_reason"], "Médiatrice absente");
+                assert_eq!(all[1]["title"], "Atelier « smartphone »");
+                assert_eq!(all[1]["notes"], "Apporter son téléphone");
+                let seats = all[1]["participants"].as_array().unwrap();
+                assert_eq!(seats.len(), 2, "{all}");
+                assert_eq!((seats[0]["person_id"].as_i64(), seats[0]["confirmed"].as_bool()), (Some(bob), Some(true)));
+                assert_eq!((seats[1]["person_id"].as_i64(), seats[1]["confirmed"].as_bool()), (Some(carol), Some(false)));
+                assert_ne!(seats[1]["status"], "booked", "{all}");
+                assert_eq!(seen[4].as_array().unwrap().len(), 1, "Bob's appointments");
+                assert_eq!(seen[5].as_array().unwrap().len(), 1, "the second of the page");
+                Ok::<_, passerelle::error::AppError>(())
+            })
+            .await
+            .unwrap();
+    }
+}

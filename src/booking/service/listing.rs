@@ -1,6 +1,8 @@
 //! The appointments a user may see, by period, mediator, place and person.
 
 use super::*;
+use crate::booking::model::{AppointmentOut, ListedRow, ParticipantOut};
+use crate::status::ParticipantStatus;
 
 #[derive(Debug, Default, Clone)]
 pub struct AppointmentFilter {
@@ -104,6 +106,68 @@ pub fn list(
         .map(|row| Appointment {
             participants: by_appointment.remove(&row.id).unwrap_or_default(),
             row,
+        })
+        .collect())
+}
+
+/// [`list`] as the API answers it: the same appointments in the same order, each with its
+/// participants in enrolment order, reading only the columns the answer shows (no bookkeeping
+/// times to parse; a participant's confirmation read as a flag).
+pub fn list_out(
+    conn: &mut DbConn,
+    user: &StaffUser,
+    filter: &AppointmentFilter,
+    tz: &Tz,
+) -> Result<Vec<AppointmentOut>, AppError> {
+    let rows: Vec<ListedRow> = period_filters!(
+        appointments::table
+            .select(ListedRow::as_select())
+            .into_boxed(),
+        user,
+        filter
+    )
+    .order((appointments::starts_at, appointments::id))
+    .limit(filter.limit)
+    .offset(filter.offset)
+    .load(conn)?;
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(Vec::new());
+    };
+    let (first, last) = (first.starts_at, last.starts_at);
+    let seats: Vec<(i32, i32, ParticipantStatus, bool)> = period_filters!(
+        participants::table
+            .inner_join(appointments::table)
+            .select((
+                participants::appointment_id,
+                participants::person_id,
+                participants::status,
+                participants::confirmed_at.is_not_null(),
+            ))
+            .into_boxed(),
+        user,
+        filter
+    )
+    .filter(appointments::starts_at.ge(first))
+    .filter(appointments::starts_at.le(last))
+    .order((participants::created_at, participants::id))
+    .load(conn)?;
+    let mut by_appointment: std::collections::HashMap<i32, Vec<ParticipantOut>> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for (appointment_id, person_id, status, confirmed) in seats {
+        by_appointment
+            .entry(appointment_id)
+            .or_default()
+            .push(ParticipantOut {
+                person_id,
+                status,
+                confirmed,
+            });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let participants = by_appointment.remove(&row.id).unwrap_or_default();
+            row.out(tz, participants)
         })
         .collect())
 }

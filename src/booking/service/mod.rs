@@ -50,7 +50,7 @@ mod moves;
 mod placement;
 mod seats;
 
-pub use listing::{list, AppointmentFilter};
+pub use listing::{list, list_out, AppointmentFilter};
 pub use moves::{cancel, reschedule, reschedule_for};
 use placement::*;
 pub use seats::{enrol, enrol_as, withdraw};
