@@ -1,7 +1,18 @@
 //! Handing an item over (donation or loan, accepted on paper, by typed name or by email),
 //! taking it back, and the statuses staff may set.
 
-use super::*;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::status;
+use super::{acceptance_schema, event, get, mode_schema, Item};
+use crate::auth::StaffUser;
+use crate::db::schema::{assignments, equipment};
+use crate::db::{lock_organisation, now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::status::EquipmentStatus;
+use crate::text::clean;
 
 #[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
 pub struct AssignInput {

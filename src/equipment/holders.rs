@@ -1,7 +1,16 @@
 //! Who holds what: a person's handovers, the handover an email link names, loans due, SIM
 //! cards ending, and a person's equipment moved at a merge.
 
-use super::*;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{acceptance_schema, event, mode_schema, Item};
+use crate::auth::StaffUser;
+use crate::db::schema::{assignments, equipment, equipment_events, people};
+use crate::db::{now, DbConn};
+use crate::error::AppError;
+use crate::status::EquipmentStatus;
 
 #[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = assignments)]

@@ -13,8 +13,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::StaffUser;
-use crate::db::schema::{assignments, equipment, equipment_events, people};
-use crate::db::{lock_organisation, now, DbConn};
+use crate::db::schema::{equipment, equipment_events};
+use crate::db::{now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::status::EquipmentStatus;
 use crate::text::clean;

@@ -1,7 +1,18 @@
 //! A person as a form or the API gives it: the checks of each field, and the changes it
 //! makes to a stored person.
 
-use super::*;
+use chrono::{Datelike, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use super::funder;
+use super::model::*;
+use super::stored_phone;
+use crate::db::schema::{people, programmes};
+use crate::db::{now, DbConn};
+use crate::error::{AppError, FieldErrors};
+use crate::text::{clean, fold};
 
 pub(super) fn check_phone(phone: &str) -> Result<(), ValidationError> {
     match crate::phone::parse(phone) {

@@ -11,23 +11,20 @@ pub mod web;
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use validator::{Validate, ValidationError};
 
 use crate::auth::StaffUser;
-use crate::db::schema::{people, people_fts, person_programmes, programmes};
+use crate::db::schema::{people, people_fts, person_programmes};
 use crate::db::{now, DbConn};
-use crate::error::{AppError, FieldErrors};
-use crate::text::{clean, fold, like_escape, normalise_phone};
+use crate::error::AppError;
+use crate::text::{fold, like_escape, normalise_phone};
 
 mod input;
 mod model;
 
 pub(crate) use input::PersonChanges;
 pub use input::{PersonInput, PersonPatch};
-use model::*;
 pub use model::{Person, PersonRow};
 
 /// Rewrites in E.164 the phones stored before numbers were (`06 12…` → `+33612…`, overseas

@@ -1,6 +1,12 @@
 //! A person as stored and as answered, with the schemas of its coded fields.
 
-use super::*;
+use chrono::{Datelike, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::funder;
+use super::input::PersonInput;
+use crate::db::schema::people;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = people)]

@@ -1,7 +1,16 @@
 //! The appointments a user may see, by period, mediator, place and person.
 
-use super::*;
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use crate::auth::StaffUser;
+use crate::booking::model::MAX_SPAN;
+use crate::booking::model::{Appointment, AppointmentRow, ParticipantRow};
 use crate::booking::model::{AppointmentOut, ListedRow, ParticipantOut};
+use crate::db::schema::{appointments, participants};
+use crate::db::DbConn;
+use crate::error::AppError;
 use crate::status::ParticipantStatus;
 
 #[derive(Debug, Default, Clone)]

@@ -27,13 +27,11 @@
 //! each other.
 
 use chrono::{Duration, NaiveDateTime, Timelike};
-use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::availability::{absences_between, get_service_for, opening_hours_of, RFC3339_HINT};
-use super::checks::{local_window, read_context, read_facts, Facts, Slot};
-use super::model::MAX_SPAN;
+use super::availability::RFC3339_HINT;
+use super::checks::{read_context, read_facts, Slot};
 use super::model::{Appointment, AppointmentRow, ParticipantRow, Service};
 use crate::auth::{Role, StaffUser};
 use crate::booking::notify::{self, Event};
@@ -43,7 +41,7 @@ use crate::db::{now, BookingKey, BookingLocks, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::status::{AppointmentStatus, ParticipantStatus};
 use crate::text::clean;
-use crate::time::{parse_rfc3339, LocalTime};
+use crate::time::parse_rfc3339;
 
 mod listing;
 mod moves;

@@ -1,6 +1,20 @@
 //! Moving and cancelling an appointment, under the same rules as a booking.
 
-use super::*;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::placement::{check_mediator, check_person, Placement};
+use super::{appointment_row, load, load_for, locked, parse_start, planned};
+use crate::auth::{Role, StaffUser};
+use crate::booking::availability::get_service_for;
+use crate::booking::model::Appointment;
+use crate::booking::notify::{self, Event};
+use crate::config::Config;
+use crate::db::schema::{appointments, participants};
+use crate::db::{now, BookingKey, BookingLocks, DbConn};
+use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
+use crate::text::clean;
 
 /// Moves an appointment, checking the same rules as a booking.
 pub fn reschedule(

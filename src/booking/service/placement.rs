@@ -1,7 +1,20 @@
 //! The rules a new or moved appointment must respect: time rules (opening hours, absences,
 //! walk-ins), the mediator's overlaps and each person's, and seating a person.
 
-use super::*;
+use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use super::{conflict, WALK_IN_TOLERANCE_MINUTES};
+use crate::booking::availability::{absences_between, opening_hours_of};
+use crate::booking::checks::{local_window, Facts};
+use crate::booking::model::MAX_SPAN;
+use crate::booking::model::{AppointmentRow, ParticipantRow, Service};
+use crate::db::schema::{appointments, participants, people};
+use crate::db::{now, DbConn};
+use crate::error::AppError;
+use crate::status::{AppointmentStatus, ParticipantStatus};
+use crate::time::LocalTime;
 
 /// What a new or moved appointment must respect.
 pub(super) struct Placement<'a> {

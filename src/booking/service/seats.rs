@@ -1,7 +1,19 @@
 //! A workshop's seats: enrolment (booked while seats remain, waitlisted after), withdrawal
 //! and the promotion of the waiting list, in order.
 
-use super::*;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::placement::{check_person, insert_participant, person_clash};
+use super::{appointment_row, conflict, load_for, locked, planned, planned_row};
+use crate::auth::StaffUser;
+use crate::booking::model::{Appointment, ParticipantRow};
+use crate::booking::notify::{self, Event};
+use crate::config::Config;
+use crate::db::schema::{participants, people};
+use crate::db::{now, BookingKey, BookingLocks, DbConn};
+use crate::error::AppError;
+use crate::status::ParticipantStatus;
 
 /// Enrols a person: booked while seats remain, waitlisted after.
 pub fn enrol(
