@@ -10,11 +10,9 @@ use serde::Serialize;
 
 use super::ItemInput;
 use crate::auth::StaffUser;
-use crate::db::bulk;
-use crate::db::schema::{equipment, equipment_events, programmes};
+use crate::db::schema::{equipment, programmes};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldErrors};
-use crate::status::EquipmentStatus;
 
 #[derive(Serialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineError {
@@ -114,7 +112,8 @@ pub fn import(conn: &mut DbConn, actor: &StaffUser, csv: &str) -> Result<usize, 
         if !taken.is_empty() {
             return Ok(Err(taken));
         }
-        insert_all(conn, actor, organisation_id, &items)?;
+        let inputs: Vec<&ItemInput> = items.iter().map(|(_, input)| input).collect();
+        super::insert_many(conn, actor, organisation_id, &inputs)?;
         crate::audit::record(
             conn,
             Some(actor),
@@ -328,59 +327,6 @@ fn taken_meanwhile(
         }
     }
     Ok(errors)
-}
-
-/// Inserts the checked items in stock, each with its "created" event, a few hundred a statement,
-/// inside the caller's transaction: what [`insert`](super::insert) does for one item.
-fn insert_all(
-    conn: &mut DbConn,
-    actor: &StaffUser,
-    organisation_id: i32,
-    items: &[(usize, ItemInput)],
-) -> Result<(), AppError> {
-    let stamp = crate::db::now();
-    for chunk in items.chunks(bulk::ROWS_PER_STATEMENT) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|(_, input)| {
-                (
-                    equipment::organisation_id.eq(organisation_id),
-                    equipment::kind.eq(&input.kind),
-                    equipment::model.eq(input.model.as_deref()),
-                    equipment::serial.eq(input.serial.as_deref()),
-                    equipment::imei.eq(input.imei.as_deref()),
-                    equipment::iccid.eq(input.iccid.as_deref()),
-                    equipment::phone_number.eq(input.phone_number.as_deref()),
-                    equipment::operator.eq(input.operator.as_deref()),
-                    equipment::data_allowance.eq(input.data_allowance.as_deref()),
-                    equipment::valid_until.eq(input.valid_until),
-                    equipment::programme_id.eq(input.programme_id),
-                    equipment::status.eq(EquipmentStatus::InStock),
-                    equipment::created_at.eq(stamp),
-                    equipment::updated_at.eq(stamp),
-                )
-            })
-            .collect();
-        let ids = bulk::insert_returning_ids!(conn, equipment::table, rows, equipment::id)?;
-        let events: Vec<_> = ids
-            .iter()
-            .map(|id| {
-                (
-                    equipment_events::equipment_id.eq(*id),
-                    equipment_events::person_id.eq(None::<i32>),
-                    equipment_events::action.eq("created"),
-                    equipment_events::status.eq(EquipmentStatus::InStock),
-                    equipment_events::note.eq(None::<&str>),
-                    equipment_events::actor_id.eq(Some(actor.id)),
-                    equipment_events::at.eq(stamp),
-                )
-            })
-            .collect();
-        crate::db::per_backend!(conn, |c| diesel::insert_into(equipment_events::table)
-            .values(events)
-            .execute(c))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::StaffUser;
 use crate::db::schema::{equipment, equipment_events};
-use crate::db::{now, DbConn};
+use crate::db::{bulk, now, DbConn};
 use crate::error::{AppError, FieldErrors};
 use crate::status::EquipmentStatus;
 use crate::text::clean;
@@ -238,44 +238,73 @@ fn taken(conn: &mut DbConn, input: &ItemInput) -> Result<FieldErrors, AppError> 
     Ok(errors)
 }
 
-/// Inserts a checked item (no transaction of its own: the caller's; the import inserts its
-/// items in batches, `import::insert_all`).
+/// Inserts a checked item (no transaction of its own: the caller's).
 pub(crate) fn insert(
     conn: &mut DbConn,
     actor: &StaffUser,
     organisation_id: i32,
     input: &ItemInput,
 ) -> Result<i32, AppError> {
+    let ids = insert_many(conn, actor, organisation_id, &[input])?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| AppError::Internal("an inserted item has no id".into()))
+}
+
+/// Inserts checked items in stock, each with its "created" event, a few hundred a statement,
+/// inside the caller's transaction (one item from its form, a whole file from the import):
+/// their ids, in order.
+pub(crate) fn insert_many(
+    conn: &mut DbConn,
+    actor: &StaffUser,
+    organisation_id: i32,
+    inputs: &[&ItemInput],
+) -> Result<Vec<i32>, AppError> {
     let stamp = now();
-    let id: i32 = diesel::insert_into(equipment::table)
-        .values((
-            equipment::organisation_id.eq(organisation_id),
-            equipment::kind.eq(&input.kind),
-            equipment::model.eq(input.model.as_deref()),
-            equipment::serial.eq(input.serial.as_deref()),
-            equipment::imei.eq(input.imei.as_deref()),
-            equipment::iccid.eq(input.iccid.as_deref()),
-            equipment::phone_number.eq(input.phone_number.as_deref()),
-            equipment::operator.eq(input.operator.as_deref()),
-            equipment::data_allowance.eq(input.data_allowance.as_deref()),
-            equipment::valid_until.eq(input.valid_until),
-            equipment::programme_id.eq(input.programme_id),
-            equipment::status.eq(EquipmentStatus::InStock),
-            equipment::created_at.eq(stamp),
-            equipment::updated_at.eq(stamp),
-        ))
-        .returning(equipment::id)
-        .get_result(conn)?;
-    event(
-        conn,
-        Some(actor),
-        id,
-        None,
-        "created",
-        EquipmentStatus::InStock,
-        None,
-    )?;
-    Ok(id)
+    let mut inserted = Vec::with_capacity(inputs.len());
+    for chunk in inputs.chunks(bulk::ROWS_PER_STATEMENT) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|input| {
+                (
+                    equipment::organisation_id.eq(organisation_id),
+                    equipment::kind.eq(&input.kind),
+                    equipment::model.eq(input.model.as_deref()),
+                    equipment::serial.eq(input.serial.as_deref()),
+                    equipment::imei.eq(input.imei.as_deref()),
+                    equipment::iccid.eq(input.iccid.as_deref()),
+                    equipment::phone_number.eq(input.phone_number.as_deref()),
+                    equipment::operator.eq(input.operator.as_deref()),
+                    equipment::data_allowance.eq(input.data_allowance.as_deref()),
+                    equipment::valid_until.eq(input.valid_until),
+                    equipment::programme_id.eq(input.programme_id),
+                    equipment::status.eq(EquipmentStatus::InStock),
+                    equipment::created_at.eq(stamp),
+                    equipment::updated_at.eq(stamp),
+                )
+            })
+            .collect();
+        let ids = bulk::insert_returning_ids!(conn, equipment::table, rows, equipment::id)?;
+        let events: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                (
+                    equipment_events::equipment_id.eq(*id),
+                    equipment_events::person_id.eq(None::<i32>),
+                    equipment_events::action.eq("created"),
+                    equipment_events::status.eq(EquipmentStatus::InStock),
+                    equipment_events::note.eq(None::<&str>),
+                    equipment_events::actor_id.eq(Some(actor.id)),
+                    equipment_events::at.eq(stamp),
+                )
+            })
+            .collect();
+        crate::db::per_backend!(conn, |c| diesel::insert_into(equipment_events::table)
+            .values(events)
+            .execute(c))?;
+        inserted.extend(ids);
+    }
+    Ok(inserted)
 }
 
 pub fn create(conn: &mut DbConn, actor: &StaffUser, input: ItemInput) -> Result<Item, AppError> {

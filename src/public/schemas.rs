@@ -2,7 +2,7 @@
 //! an optional email, the thématiques a referrer may give, the answers' statuses), kept apart
 //! from the types that name them.
 
-use crate::status::ParticipantStatus;
+use crate::status::{ParticipantStatus, ReferralStatus};
 
 pub(super) fn kind_schema() -> utoipa::openapi::schema::Object {
     crate::web::openapi::one_of(["individual", "workshop"])
@@ -65,5 +65,5 @@ pub(super) fn booking_status_schema() -> utoipa::openapi::schema::Object {
 }
 
 pub(super) fn received_status_schema() -> utoipa::openapi::schema::Object {
-    crate::web::openapi::one_of(["new"])
+    crate::web::openapi::one_of([ReferralStatus::New.as_str()])
 }

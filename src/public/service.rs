@@ -21,7 +21,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::organisations::Organisation;
 use crate::people::PersonInput;
 use crate::referrals::{NewReferral, Referrer};
-use crate::status::{AppointmentStatus, ParticipantStatus};
+use crate::status::{AppointmentStatus, ParticipantStatus, ReferralStatus};
 use crate::time::LocalTime;
 
 /// A place as the public sees it.
@@ -163,7 +163,7 @@ pub struct BookingDone {
 #[schema(as = PublicReferralReceived)]
 pub struct ReferralReceived {
     #[schema(schema_with = schemas::received_status_schema)]
-    pub status: String,
+    pub status: ReferralStatus,
 }
 
 const SLOT_TAKEN: &str = "Ce créneau n'est plus disponible. Choisissez-en un autre.";
@@ -757,7 +757,7 @@ pub fn refer(
             &config.timezone,
         )?;
         Ok(ReferralReceived {
-            status: "new".into(),
+            status: ReferralStatus::New,
         })
     })
 }

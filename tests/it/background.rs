@@ -178,6 +178,70 @@ both_backends! {
     }
 }
 
+/// Posts `csv` to the import at `path` while rounds of requests are served, and asserts that
+/// each request answered within ten times its own time without the import (2 s at least): the
+/// import holds the writer for its inserts only. The import's answer.
+async fn import_while_serving(
+    app: &TestApp,
+    s: &Setup,
+    admin: &Staff,
+    path: &str,
+    csv: String,
+) -> crate::harness::Response {
+    let mut baseline = Vec::new();
+    for n in 0..3 {
+        baseline.push(round(app, s, n, admin).await);
+    }
+    let baseline = longest(&baseline[1..]);
+    // The import and the requests at once, on one task: each waits for the database on a
+    // blocking thread while the other goes on.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let started = Instant::now();
+    let import = async {
+        let answer = app
+            .client
+            .post(path.to_string())
+            .header(rocket::http::ContentType::CSV)
+            .header(rocket::http::Header::new(
+                "Authorization",
+                format!("Bearer {}", s.manager.token),
+            ))
+            .body(csv)
+            .dispatch()
+            .await;
+        let answer = crate::harness::collect(answer).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        answer
+    };
+    let requests = async {
+        let mut during = Vec::new();
+        let mut n = 3;
+        loop {
+            during.push(round(app, s, n, admin).await);
+            n += 1;
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                return during;
+            }
+        }
+    };
+    let (imported, during) = rocket::tokio::join!(import, requests);
+    eprintln!(
+        "{:?}: {path} in {:?}, {} rounds meanwhile; longest without it {baseline:?}, with it {:?}",
+        app.backend,
+        started.elapsed(),
+        during.len(),
+        longest(&during)
+    );
+    for ((name, took), (_, before)) in longest(&during).into_iter().zip(&baseline) {
+        let bound = (*before * 10).max(Duration::from_secs(2));
+        assert!(
+            took <= bound,
+            "{name}: {took:?} during the import, {before:?} without it"
+        );
+    }
+    imported
+}
+
 /// Rows of the import that runs while requests are served. Its write transaction holds
 /// SQLite's writer for its inserts only (about a second for 5,000 rows in a debug build on a
 /// loaded machine; before, for the reading and checking of the file too).
@@ -196,49 +260,9 @@ both_backends! {
             csv.push_str(&format!("Importée{i};Durand;{};06 {:02} {:02} {:02} {:02};{programme}\n",
                 1950 + i % 50, 10 + i / 1_000_000, i / 10_000 % 100, i / 100 % 100, i % 100));
         }
-        let mut baseline = Vec::new();
-        for n in 0..3 {
-            baseline.push(round(&app, &s, n, &admin).await);
-        }
-        let baseline = longest(&baseline[1..]);
-
-        // The import and the requests at once, on one task: each waits for the database on a
-        // blocking thread while the other goes on.
-        let done = std::sync::atomic::AtomicBool::new(false);
-        let started = Instant::now();
-        let import = async {
-            let answer = app.client.post("/api/v1/people/import")
-                .header(rocket::http::ContentType::CSV)
-                .header(rocket::http::Header::new("Authorization", format!("Bearer {}", s.manager.token)))
-                .body(csv.clone())
-                .dispatch().await;
-            let answer = crate::harness::collect(answer).await;
-            done.store(true, std::sync::atomic::Ordering::SeqCst);
-            answer
-        };
-        let requests = async {
-            let mut during = Vec::new();
-            let mut n = 3;
-            loop {
-                during.push(round(&app, &s, n, &admin).await);
-                n += 1;
-                if done.load(std::sync::atomic::Ordering::SeqCst) {
-                    return during;
-                }
-            }
-        };
-        let (imported, during) = rocket::tokio::join!(import, requests);
-        let took = started.elapsed();
-        eprintln!("{:?}: import of {IMPORTED} rows in {took:?}, {} rounds meanwhile; longest without it {baseline:?}, with it {:?}",
-            app.backend, during.len(), longest(&during));
+        let imported = import_while_serving(&app, &s, &admin, "/api/v1/people/import", csv).await;
         assert_eq!(imported.status, Status::Created, "{}", imported.body);
         assert_eq!(imported.json(), serde_json::json!({"imported": IMPORTED, "skipped": 0}));
-
-        // Each request answered promptly: the import holds the writer for its inserts only.
-        for ((name, took), (_, before)) in longest(&during).into_iter().zip(&baseline) {
-            let bound = (*before * 10).max(Duration::from_secs(2));
-            assert!(took <= bound, "{name}: {took:?} during the import, {before:?} without it");
-        }
 
         // Everyone is there once, with their own row's programme and one audit row each.
         let programme_id = programme["id"].as_i64().unwrap() as i32;
@@ -307,47 +331,9 @@ both_backends! {
                 csv.push_str(&format!("carte SIM;Modèle{i};;;{iccid}{};31/12/2027;{programme}\n", luhn_check_digit(&iccid)));
             }
         }
-        let mut baseline = Vec::new();
-        for n in 0..3 {
-            baseline.push(round(&app, &s, n, &admin).await);
-        }
-        let baseline = longest(&baseline[1..]);
-
-        // The import and the requests at once, on one task, as for the people's import.
-        let done = std::sync::atomic::AtomicBool::new(false);
-        let started = Instant::now();
-        let import = async {
-            let answer = app.client.post("/api/v1/equipment/import")
-                .header(rocket::http::ContentType::CSV)
-                .header(rocket::http::Header::new("Authorization", format!("Bearer {}", s.manager.token)))
-                .body(csv.clone())
-                .dispatch().await;
-            let answer = crate::harness::collect(answer).await;
-            done.store(true, std::sync::atomic::Ordering::SeqCst);
-            answer
-        };
-        let requests = async {
-            let mut during = Vec::new();
-            let mut n = 3;
-            loop {
-                during.push(round(&app, &s, n, &admin).await);
-                n += 1;
-                if done.load(std::sync::atomic::Ordering::SeqCst) {
-                    return during;
-                }
-            }
-        };
-        let (imported, during) = rocket::tokio::join!(import, requests);
-        let took = started.elapsed();
-        eprintln!("{:?}: equipment import of {DEVICES} rows in {took:?}, {} rounds meanwhile; longest without it {baseline:?}, with it {:?}",
-            app.backend, during.len(), longest(&during));
+        let imported = import_while_serving(&app, &s, &admin, "/api/v1/equipment/import", csv).await;
         assert_eq!(imported.status, Status::Ok, "{}", imported.body);
         assert_eq!(imported.json(), serde_json::json!({"imported": DEVICES}));
-
-        for ((name, took), (_, before)) in longest(&during).into_iter().zip(&baseline) {
-            let bound = (*before * 10).max(Duration::from_secs(2));
-            assert!(took <= bound, "{name}: {took:?} during the import, {before:?} without it");
-        }
 
         // Every device is there once, whole: its own row's kind, programme and validity, in
         // stock in the manager's organisation, with one "created" event by the manager; the
