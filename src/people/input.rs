@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
 use super::funder;
-use super::model::*;
+use super::model::{
+    birth_year_schema, gender_schema, language_or_null_schema, social_status_schema, Person,
+};
+
 use super::stored_phone;
 use crate::db::schema::{people, programmes};
 use crate::db::{now, DbConn};
@@ -353,6 +356,34 @@ impl<'a> PersonChanges<'a> {
             search_key: input.search_key(),
             name_key: input.name_key(),
             updated_at: now(),
+        }
+    }
+}
+
+impl Person {
+    /// The record as the form and the API take it (to edit it, or to merge two).
+    pub fn input(&self) -> PersonInput {
+        PersonInput {
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            birth_year: self.birth_year,
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            reminder_consent: self.reminder_consent,
+            referent_name: self.referent_name.clone(),
+            referent_email: self.referent_email.clone(),
+            referent_organisation: self.referent_organisation.clone(),
+            referent_consent: self.referent_consent,
+            sms_consent: self.sms_consent,
+            language: Some(self.language.clone()),
+            programme_ids: self.programme_ids.clone(),
+            notes: self.notes.clone(),
+            organisation_id: Some(self.organisation_id),
+            gender: self.gender.clone(),
+            social_status: self.social_status.clone(),
+            commune_insee: self.commune_insee.clone(),
         }
     }
 }

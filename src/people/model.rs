@@ -5,7 +5,6 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::funder;
-use super::input::PersonInput;
 use crate::db::schema::people;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -144,31 +143,6 @@ impl Person {
         match &self.family_name {
             Some(family) => format!("{} {}", self.given_name, family),
             None => self.given_name.clone(),
-        }
-    }
-
-    pub fn input(&self) -> PersonInput {
-        PersonInput {
-            given_name: self.given_name.clone(),
-            family_name: self.family_name.clone(),
-            birth_year: self.birth_year,
-            postal_code: self.postal_code.clone(),
-            city: self.city.clone(),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
-            reminder_consent: self.reminder_consent,
-            referent_name: self.referent_name.clone(),
-            referent_email: self.referent_email.clone(),
-            referent_organisation: self.referent_organisation.clone(),
-            referent_consent: self.referent_consent,
-            sms_consent: self.sms_consent,
-            language: Some(self.language.clone()),
-            programme_ids: self.programme_ids.clone(),
-            notes: self.notes.clone(),
-            organisation_id: Some(self.organisation_id),
-            gender: self.gender.clone(),
-            social_status: self.social_status.clone(),
-            commune_insee: self.commune_insee.clone(),
         }
     }
 }
