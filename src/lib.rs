@@ -11,6 +11,7 @@ pub mod booking;
 pub mod channels;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod equipment;
 pub mod error;
@@ -299,10 +300,7 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         None
     };
     let worker = if config.worker {
-        Some((
-            worker::Worker::new(db.clone(), config.clone())?,
-            webhooks::worker::WebhookWorker::new(db.clone(), config.clone())?,
-        ))
+        Some(worker::Workers::new(db.clone(), config.clone())?)
     } else {
         // Still checks the mail configuration at start.
         channels::Channels::from_config(&config)?;
@@ -326,11 +324,10 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, String> {
         .register("/", rocket::catchers![web::default_catcher]))
 }
 
-/// Runs the reminder worker and the webhook worker in-process from liftoff; on shutdown the
-/// reminder worker finishes the message in hand and releases the rest (waiting at most 20
-/// seconds), and the webhook worker stops after its round.
+/// Runs the reminder worker and the webhook worker in-process from liftoff; on shutdown each
+/// finishes what it is delivering and gives back the rest (waiting at most 20 seconds).
 struct WorkerFairing {
-    worker: Option<(worker::Worker, webhooks::worker::WebhookWorker)>,
+    workers: Option<worker::Workers>,
     running: std::sync::Mutex<Option<rocket::tokio::task::JoinHandle<()>>>,
 }
 
@@ -344,18 +341,14 @@ impl rocket::fairing::Fairing for WorkerFairing {
     }
 
     async fn on_liftoff(&self, _: &Rocket<rocket::Orbit>) {
-        if let (Some((worker, webhooks)), Ok(mut slot)) = (self.worker.clone(), self.running.lock())
-        {
-            // Its own task: a slow receiver never holds up the emails.
-            rocket::tokio::spawn(webhooks.run());
-            *slot = Some(rocket::tokio::spawn(privacy::with_worker(worker)));
+        if let (Some(workers), Ok(mut slot)) = (&self.workers, self.running.lock()) {
+            *slot = Some(workers.start());
         }
     }
 
     async fn on_shutdown(&self, _: &Rocket<rocket::Orbit>) {
-        if let Some((worker, webhooks)) = &self.worker {
-            webhooks.stop();
-            worker.stop();
+        if let Some(workers) = &self.workers {
+            workers.stop();
             let running = self.running.lock().ok().and_then(|mut slot| slot.take());
             if let Some(running) = running {
                 let _ =
@@ -365,11 +358,9 @@ impl rocket::fairing::Fairing for WorkerFairing {
     }
 }
 
-fn worker_fairing(
-    worker: Option<(worker::Worker, webhooks::worker::WebhookWorker)>,
-) -> WorkerFairing {
+fn worker_fairing(workers: Option<worker::Workers>) -> WorkerFairing {
     WorkerFairing {
-        worker,
+        workers,
         running: std::sync::Mutex::new(None),
     }
 }

@@ -118,12 +118,10 @@ fn worker() -> Result<(), String> {
     let figment = passerelle::figment();
     init_logs(&figment)?;
     let (config, db) = passerelle::open(&figment)?;
-    let webhooks = passerelle::webhooks::worker::WebhookWorker::new(db.clone(), config.clone())?;
-    let worker = passerelle::worker::Worker::new(db, config)?;
-    println!("Passerelle : envoi des rappels ({}).", worker.id);
+    let workers = passerelle::worker::Workers::new(db, config)?;
+    println!("Passerelle : envoi des rappels ({}).", workers.reminders.id);
     rocket::execute(async move {
-        let delivering = rocket::tokio::spawn(webhooks.clone().run());
-        let running = rocket::tokio::spawn(passerelle::privacy::with_worker(worker.clone()));
+        let running = workers.start();
         let mut terminate = rocket::tokio::signal::unix::signal(
             rocket::tokio::signal::unix::SignalKind::terminate(),
         )
@@ -132,9 +130,7 @@ fn worker() -> Result<(), String> {
             _ = rocket::tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
         }
-        worker.stop();
-        webhooks.stop();
-        let _ = delivering.await;
+        workers.stop();
         running.await.map_err(|e| e.to_string())
     })
 }

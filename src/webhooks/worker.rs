@@ -1,9 +1,8 @@
-//! The webhook worker: its own loop, beside the email worker, so that a slow or dead receiver
-//! never holds up emails. Each round claims due deliveries with a lease (one at a time per
-//! appointment and webhook, in order), posts them at the same time on blocking threads with
-//! bounded timeouts, and records each outcome.
+//! The webhook deliveries as a [`Queue`] of the delivery worker, in its own loop beside the
+//! reminder worker, so that a slow or dead receiver never holds up a reminder. Each round claims
+//! due deliveries with a lease (one at a time per appointment and webhook, in order), posts them
+//! at the same time on blocking threads with bounded timeouts, and records each outcome.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +14,12 @@ use sha2::Sha256;
 use crate::config::Config;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{now, Db, DbConn};
+use crate::delivery::{self, Outcome, Queue};
 use crate::error::AppError;
 use crate::status::DeliveryStatus;
 
-/// Deliveries claimed at once.
-const BATCH: i64 = 16;
+/// Deliveries claimed at once, all posted at the same time.
+const BATCH: usize = 16;
 /// Connecting to a receiver, and the whole exchange, take at most this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -208,98 +208,91 @@ pub fn agent(allow_private: bool) -> Result<ureq::Agent, String> {
         .build())
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Round {
-    pub claimed: usize,
-    pub delivered: usize,
-    pub failed: usize,
+/// Gives back deliveries claimed by `worker` and not posted (it was stopping): waiting again,
+/// with no lease, for the next round of any worker.
+pub fn release(conn: &mut DbConn, worker: &str, ids: &[i32]) -> Result<(), AppError> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq_any(ids))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Sending))
+            .filter(webhook_deliveries::locked_by.eq(worker)),
+    )
+    .set((
+        webhook_deliveries::status.eq(DeliveryStatus::Pending),
+        webhook_deliveries::locked_by.eq(None::<String>),
+        webhook_deliveries::locked_until.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
-#[derive(Clone)]
-pub struct WebhookWorker {
-    db: Db,
-    config: Config,
+/// The webhook worker: the deliveries, by the [`crate::delivery`] loop, in a loop of their own.
+pub type WebhookWorker = delivery::Worker<Deliveries>;
+
+/// The webhook deliveries, as the worker delivers them: every claimed delivery posted at the
+/// same time, each outcome recorded as it comes.
+pub struct Deliveries {
     agent: ureq::Agent,
-    pub id: String,
-    stopping: Arc<AtomicBool>,
 }
 
-impl WebhookWorker {
-    pub fn new(db: Db, config: Config) -> Result<WebhookWorker, String> {
-        let agent = agent(config.webhook_allow_private)?;
-        Ok(WebhookWorker {
-            id: format!(
-                "webhooks-{}-{}",
-                std::process::id(),
-                &crate::auth::random_token()[..8]
-            ),
-            db,
-            config,
-            agent,
-            stopping: Arc::new(AtomicBool::new(false)),
+impl Queue for Deliveries {
+    type Item = Claimed;
+    const NAME: &'static str = "webhook worker";
+
+    fn open(config: &Config) -> Result<Deliveries, String> {
+        Ok(Deliveries {
+            agent: agent(config.webhook_allow_private)?,
         })
     }
 
-    pub fn stop(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
+    fn id_prefix() -> String {
+        "webhooks".into()
     }
 
-    /// One round (blocking): claim, post them all at once, record.
-    pub fn run_once(&self) -> Result<Round, AppError> {
-        let claimed = {
-            let mut conn = self.db.get()?;
-            claim(&mut conn, &self.id, self.config.worker_lease, BATCH)?
-        };
-        let mut round = Round {
-            claimed: claimed.len(),
-            ..Round::default()
-        };
-        let outcomes: Vec<_> = std::thread::scope(|scope| {
-            let sending: Vec<_> = claimed
-                .iter()
-                .map(|delivery| scope.spawn(|| post(&self.agent, delivery)))
-                .collect();
-            sending
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err((None, "envoi interrompu".into())))
-                })
-                .collect()
-        });
-        let mut conn = self.db.get()?;
-        for (delivery, outcome) in claimed.iter().zip(outcomes) {
-            if outcome.is_ok() {
-                round.delivered += 1;
-            } else {
-                round.failed += 1;
-            }
-            record(&mut conn, &self.config, &self.id, delivery, outcome)?;
-        }
-        Ok(round)
+    fn batch(_: &Config) -> usize {
+        BATCH
     }
 
-    /// Runs rounds until [`WebhookWorker::stop`].
-    pub async fn run(self) {
-        log::info!("webhook worker {} started", self.id);
-        while !self.stopping.load(Ordering::SeqCst) {
-            let worker = self.clone();
-            let round = rocket::tokio::task::spawn_blocking(move || worker.run_once()).await;
-            let busy = match round {
-                Ok(Ok(round)) => round.claimed > 0,
-                Ok(Err(e)) => {
-                    log::error!("webhook worker: {}", e.detail());
-                    false
-                }
-                Err(e) => {
-                    log::error!("webhook worker round failed: {e}");
-                    false
-                }
-            };
-            if !busy {
-                rocket::tokio::time::sleep(self.config.worker_poll_interval).await;
-            }
-        }
-        log::info!("webhook worker {} stopped", self.id);
+    fn lanes(_: &Config) -> usize {
+        BATCH
+    }
+
+    /// Goes on at once after any delivery: the next one of the same appointment waits for it.
+    fn go_on(_: &Config, claimed: usize) -> bool {
+        claimed > 0
+    }
+
+    fn id(delivery: &Claimed) -> i32 {
+        delivery.id
+    }
+
+    fn claim(
+        &self,
+        conn: &mut DbConn,
+        config: &Config,
+        worker: &str,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, AppError> {
+        claim(conn, worker, config.worker_lease, limit)
+    }
+
+    fn deliver(
+        &self,
+        db: &Db,
+        config: &Config,
+        worker: &str,
+        delivery: &Claimed,
+    ) -> Result<Outcome, AppError> {
+        let outcome = post(&self.agent, delivery);
+        let done = match &outcome {
+            Ok(_) => Outcome::Sent,
+            Err((_, error)) => Outcome::Failed(error.clone()),
+        };
+        record(&mut *db.get()?, config, worker, delivery, outcome)?;
+        Ok(done)
+    }
+
+    fn release(&self, conn: &mut DbConn, worker: &str, ids: &[i32]) -> Result<(), AppError> {
+        release(conn, worker, ids)
     }
 }

@@ -28,8 +28,8 @@ const LAYERS: [&[&str]; 6] = [
         "status",
     ],
     // Shared below the capabilities: the page and API plumbing, the report roll-ups the writers
-    // keep, the message queue, operations.
-    &["web", "rollups", "outbox", "ops"],
+    // keep, the message queue, the delivery loop every queue runs in, operations.
+    &["web", "rollups", "outbox", "delivery", "ops"],
     // Who acts: accounts, sessions and guards, the audit log, organisations, API clients.
     &["auth", "audit", "organisations", "api_clients"],
     // The capabilities.

@@ -305,10 +305,14 @@ both_backends! {
             // The most verbose level: even then, nothing personal.
             .env("ROCKET_LOG_LEVEL", "debug")
             .env("ROCKET_WORKER_POLL_INTERVAL", "1s")
+            .env("ROCKET_WEBHOOK_ALLOW_PRIVATE", "true")
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .expect("start the server");
+        // Both of the server's worker loops run: the reminders and the webhooks.
+        let receiver = crate::webhooks::Receiver::start(&dir, 0);
+        let (receiver_port, manager_token) = (receiver.port, s.manager.token.clone());
         let (mediator_token, service_id, mediator_id, place_id) =
             (s.mediator.token.clone(), s.service_id, s.mediator.user.id, s.place_id);
         let start = at(today() + Duration::days(3), "10:00");
@@ -318,6 +322,12 @@ both_backends! {
                 assert!(std::time::Instant::now() < deadline, "the server did not start");
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
+            let subscription = serde_json::json!({
+                "url": format!("http://127.0.0.1:{receiver_port}/"),
+                "events": ["appointment.created"], "secret": crate::webhooks::SECRET,
+            });
+            let (status, body) = http(port, "POST", "/api/v1/webhooks", Some(&manager_token), &subscription.to_string());
+            assert_eq!(status, 201, "{body}");
             let t = Some(mediator_token.as_str());
             let (status, body) = http(port, "POST", "/api/v1/people", t, &serde_json::json!({
                 "given_name": "Ludivine", "family_name": "Quenardel",
@@ -358,6 +368,12 @@ both_backends! {
             let link = mail.text[at_link..].split_whitespace().next().unwrap().to_string();
             assert_eq!(http(port, "GET", &link, None, "").0, 200);
             assert_eq!(http(port, "GET", &format!("{link}x"), None, "").0, 404);
+            // The webhook worker's loop posts the booking to the receiver.
+            while receiver.received().is_empty() {
+                assert!(std::time::Instant::now() < deadline, "no webhook delivered");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            assert_eq!(receiver.received()[0]["event"], "appointment.created");
             link.trim_start_matches("/r/").to_string()
         })
         .await;
@@ -384,7 +400,7 @@ both_backends! {
         for secret in [
             "Ludivine", "Quenardel", "quenardel", "ludivine", "example.net", "06 98 76 54 32",
             "0698765432", "698765432", "98 76", &link_token, &s.mediator.token, &s.mediator.email,
-            &s.manager.email,
+            &s.manager.email, crate::webhooks::SECRET,
         ] {
             assert!(!log.contains(secret), "the log holds {secret}:\n{log}");
         }

@@ -12,17 +12,18 @@ use crate::both_backends;
 use crate::fixtures::{at, book, setup, today};
 use crate::harness::{Backend, TestApp};
 
-const SECRET: &str = "s3cret-de-test-webhook";
+pub const SECRET: &str = "s3cret-de-test-webhook";
 
 /// The receiver process (tests/it/webhook_receiver.py), killed when dropped.
-struct Receiver {
+pub struct Receiver {
     child: std::process::Child,
-    port: u16,
+    pub port: u16,
     log: std::path::PathBuf,
 }
 
 impl Receiver {
-    fn start(dir: &std::path::Path, fail_first: u32) -> Receiver {
+    /// Listens on a free port; refuses the first `fail_first` deliveries with a 500.
+    pub fn start(dir: &std::path::Path, fail_first: u32) -> Receiver {
         let log = dir.join("received.jsonl");
         let mut child = std::process::Command::new("python3")
             .arg(concat!(
@@ -44,7 +45,8 @@ impl Receiver {
         }
     }
 
-    fn received(&self) -> Vec<Value> {
+    /// The deliveries received so far, as their JSON bodies.
+    pub fn received(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -60,9 +62,17 @@ impl Drop for Receiver {
     }
 }
 
-async fn deliver(app: &TestApp) -> passerelle::webhooks::worker::Round {
-    let worker =
-        passerelle::webhooks::worker::WebhookWorker::new(app.db().clone(), app.config()).unwrap();
+async fn deliver(app: &TestApp) -> passerelle::delivery::Round {
+    run_round(webhook_worker(app)).await
+}
+
+fn webhook_worker(app: &TestApp) -> passerelle::webhooks::worker::WebhookWorker {
+    passerelle::webhooks::worker::WebhookWorker::new(app.db().clone(), app.config()).unwrap()
+}
+
+async fn run_round(
+    worker: passerelle::webhooks::worker::WebhookWorker,
+) -> passerelle::delivery::Round {
     rocket::tokio::task::spawn_blocking(move || worker.run_once().unwrap())
         .await
         .unwrap()
@@ -119,8 +129,8 @@ webhook_test!(
         // One at a time per appointment: the participant waits for the appointment's event,
         // which the receiver first refuses (500), then takes.
         assert_eq!(deliver(&app).await.claimed, 1);
-        assert_eq!(deliver(&app).await.delivered, 1);
-        assert_eq!(deliver(&app).await.delivered, 1);
+        assert_eq!(deliver(&app).await.sent, 1);
+        assert_eq!(deliver(&app).await.sent, 1);
         let cancel = app
             .post_json(
                 &format!("/api/v1/appointments/{appointment}/cancel"),
@@ -129,7 +139,7 @@ webhook_test!(
             )
             .await;
         assert_eq!(cancel.status, Status::Ok, "{}", cancel.body);
-        assert_eq!(deliver(&app).await.delivered, 1);
+        assert_eq!(deliver(&app).await.sent, 1);
         assert_eq!(deliver(&app).await.claimed, 0);
 
         let got = receiver.received();
@@ -207,6 +217,58 @@ webhook_test!(
 );
 
 webhook_test!(
+    a_stopping_webhook_worker_gives_back_what_it_claimed_and_posts_nothing,
+    |app| {
+        let receiver = Receiver::start(app.dir.path(), 0);
+        let s = setup(&app, "Espace numérique de Roubaix").await;
+        let webhook = app.post_json("/api/v1/webhooks", &s.manager.token, json!({"url": format!("http://127.0.0.1:{}/", receiver.port), "events": ["appointment.created"], "secret": SECRET})).await.json()["id"].as_i64().unwrap();
+        for (i, name) in ["Olga", "Pia"].iter().enumerate() {
+            let person = crate::fixtures::person(&app, &s.mediator.token, name).await;
+            book(
+                &app,
+                &s,
+                &s.mediator.token,
+                &at(today() + Duration::days(3), &format!("{}:00", 9 + 2 * i)),
+                &[person],
+            )
+            .await;
+        }
+        // Shutdown was asked: the round posts nothing and gives every claimed delivery back.
+        let worker = webhook_worker(&app);
+        worker.stop();
+        let round = run_round(worker).await;
+        assert_eq!((round.claimed, round.sent, round.released), (2, 0, 2));
+        assert!(receiver.received().is_empty());
+        let rows = app
+            .get(
+                &format!("/api/v1/webhooks/{webhook}/deliveries"),
+                Some(&s.manager.token),
+            )
+            .await
+            .json();
+        let statuses: Vec<_> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["status"].as_str().unwrap().to_string(),
+                    r["attempts"].as_i64(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![("pending".to_string(), Some(0)); 2],
+            "given back, not stuck in sending nor counted as an attempt"
+        );
+        // Another worker posts them at once, with no lease to wait for.
+        assert_eq!(deliver(&app).await.sent, 2);
+        assert_eq!(receiver.received().len(), 2);
+    }
+);
+
+webhook_test!(
     an_unreachable_receiver_ends_dead_and_is_retried_by_hand_without_holding_up_others,
     |app| {
         let receiver = Receiver::start(app.dir.path(), 0);
@@ -229,7 +291,7 @@ webhook_test!(
         .await;
 
         let first = deliver(&app).await;
-        assert_eq!((first.claimed, first.delivered, first.failed), (2, 1, 1));
+        assert_eq!((first.claimed, first.sent, first.failed), (2, 1, 1));
         assert_eq!(deliver(&app).await.failed, 1);
         assert_eq!(
             deliver(&app).await.claimed,
@@ -601,7 +663,7 @@ webhook_test!(
         );
 
         // The worker sends it again: same delivery id, and the receiver takes it.
-        assert_eq!(deliver(&app).await.delivered, 1);
+        assert_eq!(deliver(&app).await.sent, 1);
         let got = receiver.received();
         assert_eq!(
             got.iter()
@@ -769,7 +831,7 @@ webhook_test!(
             )
             .await;
         assert_eq!(resumed.status, Status::SeeOther);
-        assert_eq!(deliver(&app).await.delivered, 1);
+        assert_eq!(deliver(&app).await.sent, 1);
         let got = receiver.received();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0]["event"], "appointment.created");
