@@ -19,9 +19,9 @@ use crate::db::schema::{
     people, session_logs,
 };
 use crate::db::{now, DbConn};
+use crate::delivery::{Queue, Worker};
 use crate::error::AppError;
 use crate::status::MessageStatus;
-use crate::worker::Worker;
 
 /// How often the worker asks whether the privacy job is due (it runs at most once an hour).
 const CHECK: Duration = Duration::from_secs(300);
@@ -327,7 +327,7 @@ pub fn purge_messages(conn: &mut DbConn, current: NaiveDateTime) -> Result<usize
 
 /// Runs the privacy job if it is due and this instance gets it; blocking. Its write
 /// transactions go through the same writer as the requests', in short batches.
-pub fn run_by(worker: &Worker) -> Result<Option<Report>, AppError> {
+pub fn run_by<Q: Queue>(worker: &Worker<Q>) -> Result<Option<Report>, AppError> {
     worker
         .db()
         .blocking(|conn| run_if_due(conn, worker.config(), &worker.id))
@@ -335,7 +335,7 @@ pub fn run_by(worker: &Worker) -> Result<Option<Report>, AppError> {
 
 /// Asks every few minutes whether the privacy job (retention, message purge) is due, and
 /// runs it when this instance gets it; ends when `worker` is stopped.
-pub async fn alongside(worker: Worker) {
+pub async fn alongside<Q: Queue>(worker: Worker<Q>) {
     while !worker.is_stopping() {
         let job = worker.clone();
         let outcome = rocket::tokio::task::spawn_blocking(move || run_by(&job)).await;
@@ -360,6 +360,6 @@ pub async fn alongside(worker: Worker) {
 
 /// The reminder worker's rounds with the privacy job alongside, until the worker is stopped:
 /// what `serve` and `passerelle worker` run.
-pub async fn with_worker(worker: Worker) {
+pub async fn with_worker<Q: Queue>(worker: Worker<Q>) {
     worker.clone().run(alongside(worker)).await
 }

@@ -350,7 +350,7 @@ async fn handover_leg(backend: Backend) {
         mails[0].text
     );
     // The page the link opens speaks her language too, and follows it when it changes.
-    let link = crate::mail::handover_link_of(&mails[0]);
+    let link = crate::handovers_mail::handover_link_of(&mails[0]);
     let page = app.get(&link, None).await;
     assert_eq!(page.status, Status::Ok, "{}", page.body);
     let body = unescape(&page.body);

@@ -6,6 +6,7 @@ mod kannel;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 
+mod handovers_mail;
 mod mail;
 mod outbox;
 mod smtp_tls;
