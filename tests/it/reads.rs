@@ -196,6 +196,47 @@ both_backends! {
 }
 
 both_backends! {
+    /// The skills report sums the monthly roll-ups of a programme over every month and
+    /// organisation in scope: each sum reads its programme's rows from the index keyed by
+    /// programme then skill (or domain), which holds every summed column; SQLite groups them in
+    /// the index's order, without sorting.
+    async fn the_skills_reports_roll_up_sums_read_their_programmes_index(app) {
+        let s = setup(&app, "Roubaix").await;
+        let manager = s.manager.user.clone();
+        let tz = app.config().timezone;
+        app.db()
+            .run(move |conn| {
+                for filters in [
+                    Filters::default(),
+                    Filters { organisation_id: Some(manager.organisation_id), ..Default::default() },
+                ] {
+                    let (report, sql) = statements(conn, |conn| {
+                        passerelle::reports::skills_progress(conn, &tz, &filters)
+                    });
+                    report?;
+                    for (table, index) in [
+                        ("skill_months", "skill_months_programme"),
+                        ("domain_months", "domain_months_programme"),
+                    ] {
+                        let sums: Vec<&String> =
+                            sql.iter().filter(|s| s.contains(&format!("FROM {table} m"))).collect();
+                        assert_eq!(sums.len(), 1, "{table} summed once in {sql:#?}");
+                        let p = plan(conn, sums[0]);
+                        assert!(p.contains(index), "{table} ({filters:?}) not read by {index}:\n{}\n{p}", sums[0]);
+                        if matches!(conn, DbConn::Sqlite(_)) {
+                            assert!(p.contains(&format!("COVERING INDEX {index}")), "{p}");
+                            assert!(!p.contains("TEMP B-TREE"), "{table} sorted:\n{p}");
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
+both_backends! {
     /// The token is checked inside the handler's own database call (one hop): a refused token
     /// must still be a 401, before any data, whether the handler reads the user first
     /// (creating a place checks the role), reads the database first (the agenda) or fails on

@@ -1,0 +1,2 @@
+DROP INDEX domain_months_programme;
+DROP INDEX skill_months_programme;
