@@ -15,12 +15,7 @@ use crate::smtp_sink::SmtpSink;
 
 /// The path of the handover link in an email.
 pub fn handover_link_of(mail: &Parsed) -> String {
-    let start = mail.text.find("/h/").expect("a handover link");
-    mail.text[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
+    crate::mail::path_in(mail, "/h/")
 }
 
 mail_test!(

@@ -647,7 +647,16 @@ mail_test!(
 
 /// The personal link from the email.
 pub(crate) fn link_of(mail: &Parsed) -> String {
-    let start = mail.text.find("/r/").expect("a personal link");
+    path_in(mail, "/r/")
+}
+
+/// The first path in the email's text that starts with `prefix` (a personal link's `/r/`, a
+/// handover's `/h/`).
+pub(crate) fn path_in(mail: &Parsed, prefix: &str) -> String {
+    let start = mail
+        .text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} link in the email"));
     mail.text[start..]
         .split_whitespace()
         .next()
