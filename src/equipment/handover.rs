@@ -47,11 +47,20 @@ impl AssignInput {
                 .or_default()
                 .push("Acceptation : paper_signature, typed_name ou email_confirmation.".into());
         }
-        if self.acceptance == "typed_name" && clean(self.accepted_by_name.clone()).is_none() {
-            errors
-                .entry("accepted_by_name".into())
-                .or_default()
-                .push("La personne tape son nom pour accepter.".into());
+        match clean(self.accepted_by_name.clone()) {
+            None if self.acceptance == "typed_name" => {
+                errors
+                    .entry("accepted_by_name".into())
+                    .or_default()
+                    .push("La personne tape son nom pour accepter.".into());
+            }
+            Some(name) if name.chars().count() > 120 => {
+                errors
+                    .entry("accepted_by_name".into())
+                    .or_default()
+                    .push("120 caractères au plus.".into());
+            }
+            _ => {}
         }
         match (self.mode.as_str(), self.due_back_on) {
             ("loan", None) => {

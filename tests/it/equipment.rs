@@ -150,6 +150,12 @@ both_backends! {
             json!({"person_id": a, "mode": "loan", "handed_over_on": day.to_string(), "acceptance": "typed_name"})).await;
         assert_eq!(no_due.status, Status::UnprocessableEntity);
         assert!(no_due.json()["errors"]["due_back_on"].is_array() && no_due.json()["errors"]["accepted_by_name"].is_array());
+        // A typed name longer than the documented 120 characters is refused, nothing handed over.
+        let long = app.post_json(&format!("/api/v1/equipment/{id}/assign"), &staff.token, json!({"person_id": a, "mode": "donation",
+            "handed_over_on": day.to_string(), "acceptance": "typed_name", "accepted_by_name": "A".repeat(121)})).await;
+        assert_eq!(long.status, Status::UnprocessableEntity, "{}", long.body);
+        assert_eq!(long.json()["errors"]["accepted_by_name"][0], "120 caractères au plus.");
+        assert_eq!(app.get(&format!("/api/v1/equipment/{id}"), Some(&staff.token)).await.json()["status"], "in_stock");
         let lent = app.post_json(&format!("/api/v1/equipment/{id}/assign"), &staff.token, json!({"person_id": a, "mode": "loan",
             "handed_over_on": (day - Duration::days(30)).to_string(), "due_back_on": (day - Duration::days(2)).to_string(),
             "acceptance": "typed_name", "accepted_by_name": "Adèle"})).await;
