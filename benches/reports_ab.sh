@@ -6,7 +6,8 @@
 #
 # ROUNDS: default 3. REPORTS: API report paths under /api/v1/reports/, default
 # "skills-progress activity". The database is /tmp/passerelle-department.db (DB=…), built by
-# benches/reports.sh; as the admin, the whole département, all time. Each build runs on a
+# benches/reports.sh (DB_A= and DB_B= give each build its own copy, for a change that migrates
+# the database, so the old build reads the old schema); as the admin, the whole département, all time. Each build runs on a
 # freshly started server (its statement cache and SQLite page cache empty; the disk cache
 # warm). Prints every run (with the server's CPU time per warm call, read from /proc: less
 # shaken by the neighbours than the wall clock), then per report and build the medians of the
@@ -15,9 +16,11 @@ set -euo pipefail
 ROUNDS=${1:-3}
 REPORTS=${2:-skills-progress activity}
 DB=${DB:-/tmp/passerelle-department.db}
+DB_A=${DB_A:-$DB}
+DB_B=${DB_B:-$DB}
 PORT=${PORT:-8079}
 : "${A:?set A to the first binary}" "${B:?set B to the second binary}"
-export ROCKET_DATABASE_URL=sqlite://$DB ROCKET_DATA_DIR=${DATA_DIR:-/tmp/passerelle-bench-data} \
+export ROCKET_DATA_DIR=${DATA_DIR:-/tmp/passerelle-bench-data} \
   ROCKET_PORT=$PORT ROCKET_LOG_LEVEL=off ROCKET_WORKER=false ROCKET_LOG_SETUP_LINK=false
 mkdir -p "$ROCKET_DATA_DIR"
 OUT=$(mktemp)
@@ -26,8 +29,8 @@ BASE="http://127.0.0.1:$PORT"
 # wall clock.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
 ms() { curl -sf -o /dev/null -w '%{time_total}' "$@" | python3 -c "import sys; print(f'{float(sys.stdin.read())*1000:.1f}')"; }
-run() { # binary, label, report
-  "$1" >/dev/null 2>&1 &
+run() { # binary, label, report, database
+  ROCKET_DATABASE_URL=sqlite://$4 "$1" >/dev/null 2>&1 &
   local server=$!
   for _ in $(seq 1 300); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.1; done
   local token first warm=() before after
@@ -46,8 +49,8 @@ print(f'$2 $3 $first {w:.1f} {($after - $before) / 7:.1f}')" | tee -a "$OUT"
 echo "build report first_ms warm_median_ms warm_cpu_ms_per_call"
 for round in $(seq 1 "$ROUNDS"); do
   for report in $REPORTS; do
-    if [ $((round % 2)) -eq 1 ]; then run "$A" A "$report"; run "$B" B "$report"
-    else run "$B" B "$report"; run "$A" A "$report"; fi
+    if [ $((round % 2)) -eq 1 ]; then run "$A" A "$report" "$DB_A"; run "$B" B "$report" "$DB_B"
+    else run "$B" B "$report" "$DB_B"; run "$A" A "$report" "$DB_A"; fi
   done
 done
 python3 - "$OUT" <<'EOF'

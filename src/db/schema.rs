@@ -526,6 +526,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    served_people (person_id) {
+        person_id -> Integer,
+        first_day -> Date,
+        last_day -> Date,
+    }
+}
+
+diesel::table! {
     activity_dirty (id) {
         id -> Integer,
         mediator_id -> Integer,
@@ -704,6 +712,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_days,
     activity_dirty,
     served_days,
+    served_people,
     activity_months,
     topic_months,
     topic_days,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use serde::Serialize;
@@ -40,31 +40,38 @@ struct Group {
 }
 
 pub fn breakdowns(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Breakdowns, AppError> {
-    // Who was served is read from its roll-up (`served_days`), brought up to date first.
+    // Who was served is read from its roll-ups, brought up to date first.
     crate::rollups::flush(conn, tz)?;
-    let mut served = Where::default();
-    served
-        .int("s.organisation_id", filters.organisation_id)
-        .int("s.place_id", filters.place_id)
-        .int("s.mediator_id", filters.mediator_id)
-        .date_from("s.day", filters.from)
-        .date_until("s.day", filters.to);
     let mut people = Where::default();
     if filters.organisation_id.is_some()
         || filters.place_id.is_some()
         || filters.mediator_id.is_some()
     {
-        // The filtered rows, found by their index, then their people.
+        // The days of that organisation, place or mediator, found by their index, then their
+        // people, looked up one by one.
+        let mut days = Where::default();
+        days.int("s.organisation_id", filters.organisation_id)
+            .int("s.place_id", filters.place_id)
+            .int("s.mediator_id", filters.mediator_id)
+            .date_from("s.day", filters.from)
+            .date_until("s.day", filters.to);
         people.raw(format!(
             "p.id IN (SELECT s.person_id FROM served_days s{})",
-            served.sql()
+            days.sql()
         ));
     } else {
-        // Everyone: each person's own rows, by the key's first column.
-        served.raw("s.person_id = p.id".into());
+        // Everyone's: one row per person served, with their first and last day; most people
+        // are in it, so the grouped columns' index is scanned and each person looked up among
+        // them (the unary `+` keeps SQLite from probing the people table once per person).
         people.raw(format!(
-            "EXISTS (SELECT 1 FROM served_days s{})",
-            served.sql()
+            "+p.id IN (SELECT sp.person_id FROM served_people sp{})",
+            served_between(filters.from, filters.to).sql()
+        ));
+    }
+    if let Some(programme) = filters.programme_id {
+        // The programme's people (as the activity report counts them).
+        people.raw(format!(
+            "p.id IN (SELECT pp.person_id FROM person_programmes pp WHERE pp.programme_id = {programme})"
         ));
     }
     let groups: Vec<Group> = query(
@@ -82,6 +89,23 @@ pub fn breakdowns(conn: &mut DbConn, tz: &Tz, filters: &Filters) -> Result<Break
         .map(|d| d.year())
         .unwrap_or_else(|| chrono::Utc::now().with_timezone(tz).year());
     Ok(fold(&groups, year))
+}
+
+/// The people of `served_people sp` served between `from` and `to` (inclusive, either open):
+/// their first or last day falls in the period, or, for those served before and after it, a
+/// day of theirs in `served_days` does.
+fn served_between(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Where {
+    let mut w = Where::default();
+    w.date_from("sp.last_day", from)
+        .date_until("sp.first_day", to);
+    if let (Some(from), Some(to)) = (from, to) {
+        let (from, to) = (crate::db::bulk::date(from), crate::db::bulk::date(to));
+        w.raw(format!(
+            "(sp.first_day >= {from} OR sp.last_day <= {to} OR EXISTS (SELECT 1 FROM served_days s \
+             WHERE s.person_id = sp.person_id AND s.day >= {from} AND s.day <= {to}))"
+        ));
+    }
+    w
 }
 
 fn fold(groups: &[Group], year: i32) -> Breakdowns {

@@ -303,6 +303,42 @@ pub(super) fn write_activity(
     out.flush(conn)
 }
 
+/// Brings `served_people` in step with `served_days` for these people: their first and last
+/// days recomputed, their row gone when no day is left.
+pub(super) fn refresh_served_people(
+    conn: &mut DbConn,
+    people: &BTreeSet<i32>,
+) -> Result<(), AppError> {
+    use diesel::connection::SimpleConnection;
+    let ids: Vec<i32> = people.iter().copied().collect();
+    for chunk in ids.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        conn.batch_execute(&format!(
+            "DELETE FROM served_people WHERE person_id IN ({list}); {} WHERE person_id IN ({list}) \
+             GROUP BY person_id;",
+            SERVED_PEOPLE_FROM_DAYS
+        ))?;
+    }
+    Ok(())
+}
+
+/// `served_people` recomputed from the whole of `served_days` (after a rebuild of it).
+pub(super) fn rebuild_served_people(conn: &mut DbConn) -> Result<(), AppError> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!(
+        "DELETE FROM served_people; {SERVED_PEOPLE_FROM_DAYS} GROUP BY person_id;"
+    ))?;
+    Ok(())
+}
+
+/// Each person's first and last day in `served_days` (a `WHERE` and the `GROUP BY` follow).
+const SERVED_PEOPLE_FROM_DAYS: &str = "INSERT INTO served_people (person_id, first_day, last_day) \
+     SELECT person_id, MIN(day), MAX(day) FROM served_days";
+
 /// Writes `served_days` rows; a row already stored is kept (a rebuild meets a key in two chunks).
 pub(super) fn write_served(conn: &mut DbConn, served: &ServedRows) -> Result<(), AppError> {
     let mut out = BulkInsert::new(
@@ -482,6 +518,7 @@ pub fn refresh_activity(conn: &mut DbConn, tz: &Tz, keys: &[DayKey]) -> Result<(
     let mut keys = keys.to_vec();
     keys.sort();
     keys.dedup();
+    let mut served_people = BTreeSet::new();
     for key in keys.iter().copied() {
         let (start, end) = day_bounds(tz, key.day);
         let rows = load_appointments(
@@ -497,13 +534,14 @@ pub fn refresh_activity(conn: &mut DbConn, tz: &Tz, keys: &[DayKey]) -> Result<(
         let mut topics = TopicRows::new();
         let mut served = ServedRows::new();
         accumulate(conn, tz, rows, &mut activity, &mut topics, &mut served)?;
-        diesel::delete(
-            served_days::table
-                .filter(served_days::mediator_id.eq(key.mediator_id))
-                .filter(served_days::day.eq(key.day))
-                .filter(served_days::place_id.eq(key.place_id)),
-        )
-        .execute(conn)?;
+        let key_rows = served_days::table
+            .filter(served_days::mediator_id.eq(key.mediator_id))
+            .filter(served_days::day.eq(key.day))
+            .filter(served_days::place_id.eq(key.place_id));
+        // Whoever was served at this key before or is now: their first and last days follow.
+        served_people.extend(key_rows.select(served_days::person_id).load::<i32>(conn)?);
+        served_people.extend(served.iter().map(|(person_id, _, _)| *person_id));
+        diesel::delete(key_rows).execute(conn)?;
         write_served(conn, &served)?;
         diesel::delete(
             activity_days::table
@@ -521,6 +559,7 @@ pub fn refresh_activity(conn: &mut DbConn, tz: &Tz, keys: &[DayKey]) -> Result<(
         .execute(conn)?;
         write_activity(conn, &activity, &topics)?;
     }
+    refresh_served_people(conn, &served_people)?;
     let mut months: Vec<(NaiveDate, i32, i32)> = keys
         .iter()
         .map(|k| (month_start(k.day), k.mediator_id, k.place_id))

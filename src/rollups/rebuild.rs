@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     activity_days, activity_dirty, activity_months, appointments, assessments, domain_progress,
-    participants, people, served_days, skill_progress, topic_days, topic_months,
+    participants, people, served_days, served_people, skill_progress, topic_days, topic_months,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -47,6 +47,7 @@ pub fn rebuild(
         diesel::delete(activity_days::table).execute(conn)?;
         diesel::delete(topic_days::table).execute(conn)?;
         diesel::delete(served_days::table).execute(conn)?;
+        diesel::delete(served_people::table).execute(conn)?;
         Ok(())
     })?;
     let domain_of = domains(conn)?;
@@ -96,6 +97,7 @@ pub fn rebuild(
     }
     crate::db::transaction(conn, |conn| {
         write_activity(conn, &activity, &topics)?;
+        rebuild_served_people(conn)?;
         roll_up_months(conn, None)
     })?;
     on_progress(total as u64, total as u64);
@@ -190,5 +192,5 @@ fn rebuild_served(conn: &mut DbConn, tz: &Tz) -> Result<(), AppError> {
         })?;
         from = to;
     }
-    Ok(())
+    crate::db::transaction(conn, rebuild_served_people)
 }

@@ -123,6 +123,18 @@ both_backends! {
         let from = crate::fixtures::today() - chrono::Duration::days(2);
         let recent = app.get(&format!("/api/v1/reports/activity?from={from}"), Some(&s.manager.token)).await.json();
         assert_eq!(recent["breakdowns"]["gender"], json!({"female": 1, "male": 0, "undisclosed": 0}));
+        // So does the programme: only Bob is in it.
+        let programme = app.post_json("/api/v1/programmes", &s.manager.token, json!({"name": "RSA 2026"})).await;
+        assert_eq!(programme.status, Status::Created, "{}", programme.body);
+        let programme = programme.json()["id"].as_i64().unwrap();
+        let r = app.send_json("PATCH", &format!("/api/v1/people/{bob}"), Some(&s.mediator.token),
+            &json!({"programme_ids": [programme]}).to_string()).await;
+        assert_eq!(r.status, Status::Ok, "{}", r.body);
+        for report in ["activity", "skills-progress", "equipment"] {
+            let r = app.get(&format!("/api/v1/reports/{report}?programme_id={programme}"), Some(&s.manager.token)).await;
+            assert_eq!(r.status, Status::Ok, "{}", r.body);
+            assert_eq!(r.json()["breakdowns"]["gender"], json!({"female": 0, "male": 1, "undisclosed": 0}), "{report}");
+        }
 
         let dashboard = app.page("/reports", &s.manager.session).await;
         assert_eq!(dashboard.status, Status::Ok);
@@ -209,6 +221,29 @@ both_backends! {
             assert_eq!(b["gender"], gender(1, 1), "{query}");
             assert_eq!(b["age_band"]["70+"], 1, "{query}");
         }
+        // Ana comes back the day Bob does. A period between her two visits counts her only if
+        // it holds one; one day between them counts nobody, though both were served around it.
+        let day = |ago: i64| crate::fixtures::today() - chrono::Duration::days(ago);
+        let r = app.post_json("/api/v1/appointments", &s.mediator.token, json!({
+            "service_id": s.service_id, "mediator_id": s.mediator.user.id, "place_id": s.place_id,
+            "starts_at": crate::fixtures::at(day(1), "15:00"), "person_ids": [ana], "walk_in": true})).await;
+        assert_eq!(r.status, Status::Created, "{}", r.body);
+        let back = r.json()["id"].as_i64().unwrap();
+        log(back, ana, "attended").await;
+        let periods = [
+            (format!("?from={}&to={}", day(2), day(2)), gender(0, 0)),
+            (format!("?from={}&to={}", day(3), day(2)), gender(1, 0)),
+            (format!("?from={}&to={}", day(2), day(1)), gender(1, 1)),
+            (format!("?from={}", day(2)), gender(1, 1)),
+            (format!("?to={}", day(2)), gender(1, 0)),
+        ];
+        for (query, expected) in &periods {
+            assert_eq!(&breakdowns(&app, &admin.token, query).await["gender"], expected, "{query}");
+        }
+        // Her last visit corrected to a no-show: her last day is the first one again.
+        log(back, ana, "no_show").await;
+        let query = format!("?from={}&to={}", day(2), day(1));
+        assert_eq!(breakdowns(&app, &admin.token, &query).await["gender"], gender(0, 1), "{query}");
 
         // Ana erased: still served (the statistics stay), her age no longer known.
         let r = app.delete(&format!("/api/v1/people/{ana}"), &s.manager.token).await;
@@ -220,7 +255,10 @@ both_backends! {
         }
 
         // What the writers kept equals a rebuild; a database upgraded from before the roll-up
-        // gets it at its first start.
+        // gets it at its first start (the periods above compared too).
+        let views: Vec<(String, String)> = views.into_iter()
+            .chain(periods.iter().map(|(query, _)| (admin.token.clone(), query.clone())))
+            .collect();
         let mut kept = Vec::new();
         for (token, query) in &views {
             kept.push(breakdowns(&app, token, query).await);

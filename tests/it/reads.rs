@@ -237,6 +237,44 @@ both_backends! {
 }
 
 both_backends! {
+    /// The breakdowns every report shows count the people served from `served_people`, one row
+    /// per person, never probing `served_days` once per person: all time, the grouped columns'
+    /// index of `people` is scanned (SQLite: read from the index alone); a period looks up in
+    /// `served_days` only those served before and after it.
+    async fn the_breakdowns_count_the_people_served_from_their_roll_up(app) {
+        let _s = setup(&app, "Roubaix").await;
+        let tz = app.config().timezone;
+        app.db()
+            .run(move |conn| {
+                let day = today();
+                for filters in [
+                    Filters::default(),
+                    Filters { from: Some(day - Duration::days(30)), ..Default::default() },
+                    Filters { from: Some(day - Duration::days(30)), to: Some(day), ..Default::default() },
+                ] {
+                    let (breakdowns, sql) = statements(conn, |conn| {
+                        passerelle::reports::breakdowns::breakdowns(conn, &tz, &filters)
+                    });
+                    breakdowns?;
+                    let grouped: Vec<&String> = sql.iter().filter(|s| s.contains("FROM people p")).collect();
+                    assert_eq!(grouped.len(), 1, "the people grouped once in {sql:#?}");
+                    assert!(grouped[0].contains("FROM served_people sp"), "{filters:?}: {}", grouped[0]);
+                    let p = plan(conn, grouped[0]);
+                    if filters.to.is_none() {
+                        assert!(!p.contains("served_days"), "{filters:?} probes served_days:\n{}\n{p}", grouped[0]);
+                    }
+                    if matches!(conn, DbConn::Sqlite(_)) {
+                        assert!(p.contains("COVERING INDEX people_breakdown"), "{filters:?}:\n{p}");
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
+both_backends! {
     /// The token is checked inside the handler's own database call (one hop): a refused token
     /// must still be a 401, before any data, whether the handler reads the user first
     /// (creating a place checks the role), reads the database first (the agenda) or fails on

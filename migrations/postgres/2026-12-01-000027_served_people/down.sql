@@ -1,0 +1,2 @@
+DROP INDEX people_breakdown;
+DROP TABLE served_people;
