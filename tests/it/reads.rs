@@ -199,7 +199,7 @@ both_backends! {
     /// The skills report sums the monthly roll-ups of a programme over every month and
     /// organisation in scope: each sum reads its programme's rows from the index keyed by
     /// programme then skill (or domain), which holds every summed column; SQLite groups them in
-    /// the index's order, without sorting.
+    /// the index's order, without sorting. The people in scope are counted from their index.
     async fn the_skills_reports_roll_up_sums_read_their_programmes_index(app) {
         let s = setup(&app, "Roubaix").await;
         let manager = s.manager.user.clone();
@@ -227,6 +227,19 @@ both_backends! {
                             assert!(p.contains(&format!("COVERING INDEX {index}")), "{p}");
                             assert!(!p.contains("TEMP B-TREE"), "{table} sorted:\n{p}");
                         }
+                    }
+                    // The people in scope are counted from their index, not from the table.
+                    let counted: Vec<&String> =
+                        sql.iter().filter(|s| s.contains("COUNT(*) AS n FROM people p")).collect();
+                    assert_eq!(counted.len(), 1, "the people counted once in {sql:#?}");
+                    let p = plan(conn, counted[0]);
+                    match conn {
+                        DbConn::Sqlite(_) => assert!(p.contains("COVERING INDEX people_in_scope"), "{filters:?}:\n{p}"),
+                        // PostgreSQL finds one organisation's people by any index of theirs.
+                        DbConn::Pg(_) if filters.organisation_id.is_none() => {
+                            assert!(p.contains("people_in_scope"), "{filters:?}:\n{}\n{p}", counted[0])
+                        }
+                        DbConn::Pg(_) => assert!(p.contains("Index Cond: (organisation_id"), "{p}"),
                     }
                 }
                 Ok(())
