@@ -167,6 +167,7 @@ pub fn assign(
             ))
             .returning(assignments::id)
             .get_result(conn)?;
+        crate::rollups::equipment_changed(conn, &[person.id])?;
         if let Some(recipient) = &recipient {
             super::notify::announce_handover(
                 conn,

@@ -282,5 +282,5 @@ pub fn move_person(conn: &mut DbConn, from: i32, to: i32) -> Result<(), AppError
     diesel::update(equipment::table.filter(equipment::current_holder_id.eq(from)))
         .set(equipment::current_holder_id.eq(to))
         .execute(conn)?;
-    Ok(())
+    crate::rollups::equipment_changed(conn, &[from, to])
 }

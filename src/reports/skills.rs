@@ -368,11 +368,37 @@ pub(super) fn equipped_people_sql(filters: &Filters) -> String {
 
 /// Per domain, from `domain_progress` (one row per person and domain).
 pub(super) fn domain_groups(conn: &mut DbConn, w: &Where) -> Result<Vec<GroupRow>, AppError> {
+    domain_groups_in(conn, "domain_progress", w)
+}
+
+/// The equipped people's progress per domain. With no organisation or programme chosen (they
+/// choose the devices too), from `equipped_progress`: the rows of the people handed a device,
+/// with the day of their first; otherwise from the rows of `domain_progress` whose person was
+/// handed one of the chosen devices.
+fn equipped_groups(
+    conn: &mut DbConn,
+    tz: &Tz,
+    filters: &Filters,
+) -> Result<Vec<GroupRow>, AppError> {
+    let mut w = progress_where(tz, filters, false);
+    if filters.organisation_id.is_none() && filters.programme_id.is_none() {
+        w.date_until("sp.equipped_on", filters.to);
+        return domain_groups_in(conn, "equipped_progress", &w);
+    }
+    w.raw(format!(
+        "sp.person_id IN ({})",
+        equipped_people_sql(filters)
+    ));
+    domain_groups(conn, &w)
+}
+
+/// Per domain, from `table`: `domain_progress` or a table of the same columns.
+fn domain_groups_in(conn: &mut DbConn, table: &str, w: &Where) -> Result<Vec<GroupRow>, AppError> {
     let sql = format!(
         "SELECT sp.domain_id AS id, COUNT(*) AS assessed, {} AS progressed, {} AS autonomous, \
          {} AS gain, {} AS pairs, {} AS to_autonomy, {} AS autonomous_pairs, \
          {} AS sessions_to_progress, {} AS sessions_to_autonomy \
-         FROM domain_progress sp{} GROUP BY sp.domain_id",
+         FROM {table} sp{} GROUP BY sp.domain_id",
         total("sp.progressed"),
         total("sp.autonomous"),
         total("sp.gain"),
@@ -603,12 +629,7 @@ pub fn skills_progress(
     }
 
     let summary = skills_summary(conn, tz, filters)?;
-    let mut ew = progress_where(tz, filters, false);
-    ew.raw(format!(
-        "sp.person_id IN ({})",
-        equipped_people_sql(filters)
-    ));
-    let equipped_per_domain = domain_lines(domain_groups(conn, &ew)?, &domains);
+    let equipped_per_domain = domain_lines(equipped_groups(conn, tz, filters)?, &domains);
 
     Ok(SkillsProgress {
         people: summary.people,

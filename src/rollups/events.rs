@@ -22,6 +22,12 @@ pub fn skills_changed(conn: &mut DbConn, person_id: i32) -> Result<(), AppError>
     super::refresh_skills(conn, person_id)
 }
 
+/// The devices handed to these people changed (a handover, a merge moving them): the
+/// equipped people's progress follows.
+pub fn equipment_changed(conn: &mut DbConn, people: &[i32]) -> Result<(), AppError> {
+    super::equipped::refresh(conn, people)
+}
+
 /// Runs `change`, which rewrites a person's programmes, and moves what the person counts for
 /// in the programme roll-ups from their old programmes to their new ones; the days of their
 /// appointments are noted too (activity is broken down by programme).

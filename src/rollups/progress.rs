@@ -319,6 +319,7 @@ pub fn refresh_skills(conn: &mut DbConn, person_id: i32) -> Result<(), AppError>
     let domain_of = domains(conn)?;
     let attended = attended_sessions(conn, &[person_id])?;
     write_progress(conn, &observed, &attended, &organisation_of, &domain_of)?;
+    super::equipped::refresh(conn, &[person_id])?;
     let after = super::skill_months::Cells::of_person(conn, person_id)?;
     before.replace_with(conn, after)
 }

@@ -75,6 +75,7 @@ pub fn rebuild(
         on_progress(done, total as u64);
     }
     super::skill_months::rebuild(conn, false)?;
+    crate::db::transaction(conn, super::equipped::rebuild)?;
     // Appointments of one key may fall in two chunks: accumulate everything, then write.
     let mut activity = ActivityRows::new();
     let mut topics = TopicRows::new();

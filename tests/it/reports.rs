@@ -573,3 +573,64 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    /// The equipped people's progress per domain, read for the whole département from the rows
+    /// kept for the people handed a device (`equipped_progress`), is what the per-person rows
+    /// of the one organisation everyone here is in give: all time and up to days around the
+    /// handovers, after a handover of a device to Chloé, a merge of Bilal into her and a later
+    /// assessment; and a rebuild changes nothing.
+    async fn the_equipped_peoples_progress_kept_for_everyone_matches_the_rows(app) {
+        let k = known(&app).await;
+        let admin = app.staff("admin", "Département").await;
+        let org = k.s.manager.user.organisation_id;
+        let day = |n: i64| (today() - Duration::days(n)).to_string();
+        let compare = |label: &'static str| {
+            let (admin, day) = (&admin, &day);
+            let app = &app;
+            async move {
+                let mut seen = Vec::new();
+                for period in [String::new(), format!("to={}", day(11)), format!("to={}", day(5)), format!("to={}", day(3)), format!("from={}&to={}", day(7), day(0))] {
+                    let all = app.get(&format!("/api/v1/reports/skills-progress?{period}"), Some(&admin.token)).await;
+                    assert_eq!(all.status, Status::Ok, "{}", all.body);
+                    let all = all.json();
+                    let one = app.get(&format!("/api/v1/reports/skills-progress?organisation_id={org}&{period}"), Some(&admin.token)).await.json();
+                    assert_eq!(all["equipped_per_domain"], one["equipped_per_domain"], "{label}, {period}");
+                    seen.push(all["equipped_per_domain"].clone());
+                }
+                seen
+            }
+        };
+        let first = compare("Ana's tablet").await;
+        assert_eq!(domain(&first[0], "A")["people_assessed"], 1, "Ana, equipped ten days ago: {}", first[0]);
+        assert_eq!(domain(&first[1], "A")["people_assessed"], 0, "nobody equipped eleven days ago");
+
+        // Chloé receives a phone four days ago; Bilal is merged into her; she is assessed again.
+        let phone = app
+            .post_json("/api/v1/equipment", &k.s.mediator.token, json!({"kind": "tablet", "model": "Tab A9", "serial": "T-2"}))
+            .await
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        let given = app
+            .post_json(&format!("/api/v1/equipment/{phone}/assign"), &k.s.mediator.token, json!({"person_id": k.chloe, "mode": "donation",
+                "handed_over_on": day(4), "acceptance": "paper_signature"}))
+            .await;
+        assert_eq!(given.status, Status::Created, "{}", given.body);
+        let handed = compare("Chloé's phone").await;
+        assert_eq!(domain(&handed[0], "A")["people_assessed"], 2, "Ana and Chloé: {}", handed[0]);
+        assert_eq!(domain(&handed[2], "A")["people_assessed"], 1, "Chloé, assessed five days ago, equipped four days ago");
+        let merged = app.post_json(&format!("/api/v1/people/{}/merge", k.chloe), &k.s.mediator.token, json!({"from_id": k.bilal})).await;
+        assert_eq!(merged.status, Status::Ok, "{}", merged.body);
+        let assessed = app.post_json(&format!("/api/v1/people/{}/assessments", k.chloe), &k.s.mediator.token,
+            json!({"kind": "final", "skills": [{"skill_code": "A1", "level": 3}, {"skill_code": "F1", "level": 3}]})).await;
+        assert_eq!(assessed.status, Status::Created, "{}", assessed.body);
+        let later = compare("after the merge and an assessment").await;
+        assert_eq!(domain(&later[0], "A")["people_autonomous"], 2, "{}", later[0]);
+        assert_eq!(domain(&later[0], "F")["people_assessed"], 1, "{}", later[0]);
+
+        let tz = app.config().timezone;
+        app.db().run(move |conn| passerelle::rollups::rebuild(conn, &tz, |_, _| {})).await.unwrap();
+        assert_eq!(compare("after a rebuild").await, later);
+    }
+}
