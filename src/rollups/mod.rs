@@ -1,10 +1,9 @@
 //! The roll-ups the reports read (`activity_days`, `topic_days`, `served_days`, `served_people`
 //! and their months; `skill_progress`, `domain_progress`, `equipped_progress` and the skills'
-//! months), kept in step
-//! with their sources. They sit below every capability that writes a source: the writer says
-//! what happened, in its own transaction, with one of [`events`]' functions (an appointment
-//! changed, a person's skills or programmes changed); [`rebuild`] recomputes everything with
-//! the same functions (at first start after the upgrade that added them, and after
+//! months), kept in step with their sources. They sit below every capability that writes a
+//! source: the writer says what happened, in its own transaction, with one of [`events`]'
+//! functions (an appointment changed, a person's skills, programmes or devices changed);
+//! [`rebuild`] recomputes everything with the same functions (at first start after the upgrade that added them, and after
 //! `passerelle demo`).
 //! `crate::reports` only reads them (after [`flush`]).
 
